@@ -1,0 +1,159 @@
+"""Single-stream decode speed and time to first token: the agent's OpenAI API vs llama-cpp-python.
+
+Both sides run the same GGUF, the same chat prompt (persona + question), greedy decoding and the
+same thread count, one after the other in the same run. The agent is a real process reached over
+loopback with the official ``openai`` client; "direct" calls ``Llama.create_chat_completion``
+in this process. Prints a Markdown table; ``--write`` puts it into docs/benchmarks.md.
+
+    .venv/bin/python bench/engine.py [--runs 5] [--max-tokens 128] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import openai
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = Path(os.environ.get("AICLONE_TEST_MODEL", ROOT / "models/base/SmolLM2-135M-Instruct.Q4_1.gguf"))
+PERSONA = "You are a helpful assistant who explains things in detail."
+QUESTIONS = [
+    "Explain how a steam engine works, step by step.",
+    "Describe the water cycle in detail.",
+    "Write a story about a lighthouse keeper.",
+]
+N_CTX = 2048
+THREADS = os.cpu_count() or 1
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def measure(stream_chunks) -> tuple[float, float, int]:
+    """(time to first token s, decode tokens/s after the first, tokens) for one streamed answer."""
+    start = time.perf_counter()
+    first = None
+    tokens = 0
+    for is_token in stream_chunks:
+        if not is_token:
+            continue
+        tokens += 1
+        if first is None:
+            first = time.perf_counter()
+    end = time.perf_counter()
+    rate = (tokens - 1) / (end - first) if first and tokens > 1 and end > first else 0.0
+    return (first or end) - start, rate, tokens
+
+
+def direct_runs(runs: int, max_tokens: int) -> list[tuple[float, float, int]]:
+    import llama_cpp
+
+    llama = llama_cpp.Llama(model_path=str(MODEL), n_ctx=N_CTX, n_threads=THREADS, n_batch=512, verbose=False)
+    results = []
+    for i in range(runs):
+        messages = [{"role": "system", "content": PERSONA}, {"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}]
+        llama.reset()
+        stream = llama.create_chat_completion(messages, stream=True, max_tokens=max_tokens, temperature=0.0, seed=1)
+        results.append(measure(bool(c["choices"][0]["delta"].get("content")) for c in stream))
+    llama.close()
+    return results
+
+
+def agent_runs(runs: int, max_tokens: int) -> list[tuple[float, float, int]]:
+    home = Path(tempfile.mkdtemp(prefix="aiclone-bench-"))
+    config = home / "config.yaml"
+    config.write_text(yaml.safe_dump({
+        "clone": {"system_prompt": PERSONA},
+        "model": {"base_model_path": str(MODEL), "n_ctx": N_CTX, "n_threads": THREADS},
+    }))
+    port = free_port()
+    env = {**os.environ, "AICLONE_CONFIG": str(config), "AICLONE_DATA_DIR": str(home / "data"), "AICLONE_PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "aiclone_agent", "serve"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="local", max_retries=0)
+        results = []
+        for i in range(runs):
+            stream = client.chat.completions.create(
+                model="my-clone", messages=[{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}],
+                stream=True, max_tokens=max_tokens, temperature=0.0, seed=1,
+            )
+            results.append(measure(bool(c.choices and c.choices[0].delta.content) for c in stream))
+        return results
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def summarize(name: str, results: list[tuple[float, float, int]]) -> str:
+    ttft = [r[0] * 1000 for r in results]
+    rate = [r[1] for r in results]
+    tokens = sum(r[2] for r in results) / len(results)
+    return (f"| {name} | {statistics.median(ttft):.1f} | {max(ttft):.1f} | {statistics.median(rate):.1f} | "
+            f"{min(rate):.1f} | {tokens:.0f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    args = parser.parse_args()
+
+    direct_runs(1, 8)  # warm the page cache and CPU caches for both sides
+    direct = direct_runs(args.runs, args.max_tokens)
+    agent = agent_runs(args.runs, args.max_tokens)
+    lines = [
+        f"Model {MODEL.name}, {THREADS} threads, n_ctx {N_CTX}, greedy, max_tokens {args.max_tokens}, "
+        f"{args.runs} runs each; {platform.processor() or platform.machine()}, {os.cpu_count()} cores.",
+        "",
+        "| path | TTFT p50 ms | TTFT max ms | decode tok/s p50 | decode tok/s min | tokens/answer |",
+        "|---|---|---|---|---|---|",
+        summarize("llama-cpp-python direct (create_chat_completion, stream)", direct),
+        summarize("agent OpenAI API (openai client, SSE over loopback)", agent),
+    ]
+    table = "\n".join(lines)
+    print(table)
+    if args.write:
+        write_section("## Engine (bench/engine.py)", table)
+
+
+def write_section(heading: str, body: str) -> None:
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nNumbers from real runs on the project's CI-sized machine.\n"
+    section = f"{heading}\n\n{body}\n"
+    if heading in text:
+        start = text.index(heading)
+        end = text.find("\n## ", start + len(heading))
+        text = text[:start] + section + (text[end + 1:] if end != -1 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

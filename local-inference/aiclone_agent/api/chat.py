@@ -1,0 +1,87 @@
+"""``/api/chat/test`` (whole answer) and ``/api/chat/stream`` (SSE) for the local test chat."""
+
+from __future__ import annotations
+
+import anyio
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from aiclone_agent.api.deps import ChatDep, ConfigDep
+from aiclone_agent.api.sse import SSE_HEADERS, sse_data
+from aiclone_agent.chat.service import ChatService, Generation
+from aiclone_agent.core.errors import ApiError, error_body
+from aiclone_agent.engine.base import EngineError
+
+router = APIRouter(prefix="/api/chat", tags=["chat"])
+CHANNEL = "local"
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: str = Field(min_length=1)
+    conversation_id: str | None = Field(default=None, min_length=1, max_length=64)
+    max_tokens: int | None = Field(default=None, ge=1, le=32_768)
+
+    @field_validator("message")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("message must not be empty")
+        return value
+
+
+class ChatResponse(BaseModel):
+    answer: str
+    conversation_id: str
+    finish_reason: str | None
+    usage: dict[str, int]
+
+
+async def _start(body: ChatRequest, chat: ChatService, config: ConfigDep) -> tuple[str, Generation]:
+    limit = config.current.limits.max_message_chars
+    if len(body.message) > limit:
+        raise ApiError(400, f"message is {len(body.message)} characters; the limit is {limit}", code="message_too_long", param="message")
+    params = chat.sampling_params(max_tokens=body.max_tokens)
+    return await chat.start_conversation_turn(body.message, body.conversation_id, params, CHANNEL)
+
+
+@router.post("/test")
+async def chat_test(body: ChatRequest, chat: ChatDep, config: ConfigDep) -> ChatResponse:
+    conversation_id, generation = await _start(body, chat, config)
+    try:
+        async for _ in generation.chunks():
+            pass
+    finally:
+        with anyio.CancelScope(shield=True):
+            await chat.finish_conversation_turn(conversation_id, generation)
+    return ChatResponse(
+        answer=generation.text,
+        conversation_id=conversation_id,
+        finish_reason=generation.finish_reason,
+        usage=generation.usage.as_dict(),
+    )
+
+
+@router.post("/stream")
+async def chat_stream(body: ChatRequest, chat: ChatDep, config: ConfigDep) -> StreamingResponse:
+    conversation_id, generation = await _start(body, chat, config)
+
+    async def events():
+        try:
+            async for chunk in generation.chunks():
+                if chunk.text:
+                    yield sse_data({"delta": chunk.text})
+            yield sse_data({
+                "done": True,
+                "conversation_id": conversation_id,
+                "finish_reason": generation.finish_reason,
+                "usage": generation.usage.as_dict(),
+            })
+        except EngineError as exc:
+            yield sse_data(error_body(503, str(exc), "engine_error"))
+        finally:
+            with anyio.CancelScope(shield=True):
+                await chat.finish_conversation_turn(conversation_id, generation)
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)

@@ -1,0 +1,49 @@
+"""``/api/status``, ``/healthz`` and ``/metrics``."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from aiclone_agent import __version__
+from aiclone_agent.api.deps import RuntimeDep
+from aiclone_agent.engine.base import EngineError
+
+router = APIRouter(tags=["status"])
+
+
+@router.get("/api/status")
+async def status(runtime: RuntimeDep) -> dict:
+    info = runtime.engine.info
+    return {
+        "version": __version__,
+        "backend": info.backend,
+        "backend_reason": info.reason,
+        "model": {
+            "name": info.model_name,
+            "path": info.model_path,
+            "n_gpu_layers": info.n_gpu_layers,
+            **info.details,
+        },
+        "context_size": info.n_ctx,
+        "uptime_s": round(time.time() - runtime.started_at, 1),
+        "network_mode": runtime.network_mode,
+        "clone": {"id": runtime.config.current.clone.id, "name": runtime.config.current.clone.name},
+    }
+
+
+@router.get("/healthz")
+async def healthz(runtime: RuntimeDep) -> JSONResponse:
+    try:
+        await runtime.engine.check_health()
+    except EngineError as exc:
+        return JSONResponse({"status": "unhealthy", "reason": str(exc)}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/metrics")
+async def metrics(runtime: RuntimeDep) -> Response:
+    return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)

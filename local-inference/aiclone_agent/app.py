@@ -1,0 +1,43 @@
+"""Builds the agent's FastAPI application around a loaded engine."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from aiclone_agent import __version__
+from aiclone_agent.api import admin_page, chat, clone, conversations, status
+from aiclone_agent.core.config import ConfigStore, EnvSettings
+from aiclone_agent.core.errors import register_exception_handlers
+from aiclone_agent.core.request_metrics import RequestMetricsMiddleware
+from aiclone_agent.core.security import LocalOnlyMiddleware
+from aiclone_agent.engine.base import EngineClient
+from aiclone_agent.openai_api import router as openai_router
+from aiclone_agent.runtime import AgentRuntime
+
+
+def create_app(env: EnvSettings, config: ConfigStore, engine: EngineClient) -> FastAPI:
+    runtime = AgentRuntime.build(env, config, engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(title="AI Clone agent", version=__version__, lifespan=lifespan)
+    app.state.runtime = runtime
+    register_exception_handlers(app)
+    for router in (status.router, clone.router, chat.router, conversations.router, openai_router.router, admin_page.router):
+        app.include_router(router)
+    app.add_middleware(RequestMetricsMiddleware, metrics=runtime.metrics)
+    settings = config.current
+    app.add_middleware(
+        LocalOnlyMiddleware,
+        extra_hosts=frozenset(settings.admin_panel.allowed_hosts),
+        max_body=settings.limits.max_request_bytes,
+    )
+    return app

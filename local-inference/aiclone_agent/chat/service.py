@@ -1,0 +1,149 @@
+"""The orchestrator: persona + conversation -> fitted prompt -> engine -> streamed answer.
+
+Every channel (test chat, OpenAI API, later the relay and Telegram) goes through
+``ChatService.generate`` so prompt fitting and metrics live in one place.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiclone_agent.chat.context import FittedPrompt, fit_prompt
+from aiclone_agent.chat.store import ConversationStore
+from aiclone_agent.chat.template import Message, PromptRenderer
+from aiclone_agent.core.config import ConfigStore
+from aiclone_agent.core.metrics import AgentMetrics
+from aiclone_agent.engine.base import EngineClient, GenerationChunk, SamplingParams
+
+
+class ConversationNotFoundError(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+
+class Generation:
+    """One prepared request: the prompt is fitted; iterate ``chunks()`` to run it."""
+
+    def __init__(self, service: ChatService, fitted: FittedPrompt, params: SamplingParams, channel: str):
+        self.request_id = uuid.uuid4().hex
+        self.fitted = fitted
+        self.params = params
+        self.channel = channel
+        self.text = ""
+        self.usage = Usage(fitted.prompt_tokens, 0)
+        self.finish_reason: str | None = None
+        self._service = service
+
+    async def chunks(self) -> AsyncIterator[GenerationChunk]:
+        metrics = self._service.metrics
+        started = time.perf_counter()
+        first_token_at: float | None = None
+        metrics.in_flight.inc()
+        try:
+            async for chunk in self._service.engine.generate(self.fitted.prompt, self.params, self.request_id):
+                if first_token_at is None and chunk.completion_tokens:
+                    first_token_at = time.perf_counter()
+                    metrics.time_to_first_token.labels(self.channel).observe(first_token_at - started)
+                self.text += chunk.text
+                self.usage = Usage(chunk.prompt_tokens, chunk.completion_tokens)
+                if chunk.finish_reason:
+                    self.finish_reason = chunk.finish_reason
+                yield chunk
+        finally:
+            metrics.in_flight.dec()
+            if self.finish_reason is None:
+                self.finish_reason = "abort"
+            completion = self.usage.completion_tokens
+            metrics.generated_tokens.labels(self.channel).inc(completion)
+            metrics.generations.labels(self.channel, self.finish_reason).inc()
+            if first_token_at is not None and completion > 1:
+                elapsed = time.perf_counter() - first_token_at
+                if elapsed > 0:
+                    metrics.tokens_per_second.labels(self.channel).observe((completion - 1) / elapsed)
+
+
+class ChatService:
+    def __init__(self, engine: EngineClient, store: ConversationStore, config: ConfigStore, metrics: AgentMetrics):
+        self.engine = engine
+        self.store = store
+        self.config = config
+        self.metrics = metrics
+        self.renderer = PromptRenderer(engine.chat_template)
+
+    def sampling_params(
+        self,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop: tuple[str, ...] = (),
+        seed: int | None = None,
+    ) -> SamplingParams:
+        model = self.config.current.model
+        return SamplingParams(
+            max_tokens=max_tokens if max_tokens is not None else model.max_tokens,
+            temperature=model.temperature if temperature is None else temperature,
+            top_p=model.top_p if top_p is None else top_p,
+            stop=stop,
+            seed=seed,
+        )
+
+    def system_prompt(self, extra_system: str = "") -> str:
+        persona = self.config.current.clone.system_prompt.strip()
+        return "\n\n".join(part for part in (persona, extra_system.strip()) if part)
+
+    def prepare(self, messages: list[Message], params: SamplingParams, channel: str, extra_system: str = "") -> Generation:
+        """Fit persona + messages into the context window (raises ``ContextOverflowError``)."""
+        fitted = fit_prompt(
+            self.renderer,
+            self.engine.count_tokens,
+            self.system_prompt(extra_system),
+            messages,
+            n_ctx=self.engine.info.n_ctx,
+            reserve=params.max_tokens,
+        )
+        return Generation(self, fitted, params, channel)
+
+    async def start_conversation_turn(
+        self, message: str, conversation_id: str | None, params: SamplingParams, channel: str
+    ) -> tuple[str, Generation]:
+        """Validate, fit and record the user's message; return the conversation id and the
+        generation that answers it."""
+        if conversation_id is None:
+            history: list[Message] = []
+        else:
+            if await self.store.get(conversation_id) is None:
+                raise ConversationNotFoundError(conversation_id)
+            history = await self.store.history(conversation_id)
+        generation = self.prepare([*history, Message("user", message)], params, channel)
+        if conversation_id is None:
+            conversation_id = (await self.store.create(message.strip().splitlines()[0], channel)).id
+        await self.store.append(conversation_id, "user", message)
+        return conversation_id, generation
+
+    async def finish_conversation_turn(self, conversation_id: str, generation: Generation) -> None:
+        if generation.text or generation.finish_reason != "abort":
+            await self.store.append(
+                conversation_id,
+                "assistant",
+                generation.text,
+                {"finish_reason": generation.finish_reason, "usage": generation.usage.as_dict()},
+            )

@@ -1,0 +1,146 @@
+"""Conversations and their messages, in SQLite under the data dir (survives restarts)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiclone_agent.chat.template import Message
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+    content TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    meta TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, id);
+"""
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    role: str
+    content: str
+    created_at: float
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    title: str
+    channel: str
+    created_at: float
+    updated_at: float
+    message_count: int = 0
+
+
+class ConversationStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+
+    async def _run(self, fn, *args):
+        return await asyncio.to_thread(self._locked, fn, *args)
+
+    def _locked(self, fn, *args):
+        with self._lock:
+            return fn(*args)
+
+    async def create(self, title: str, channel: str) -> Conversation:
+        return await self._run(self._create, title, channel)
+
+    def _create(self, title: str, channel: str) -> Conversation:
+        now = time.time()
+        conversation = Conversation(uuid.uuid4().hex, title[:80] or "New conversation", channel, now, now)
+        self._db.execute(
+            "INSERT INTO conversations (id, title, channel, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            (conversation.id, conversation.title, channel, now, now),
+        )
+        return conversation
+
+    async def get(self, conversation_id: str) -> Conversation | None:
+        return await self._run(self._get, conversation_id)
+
+    def _get(self, conversation_id: str) -> Conversation | None:
+        row = self._db.execute(
+            "SELECT c.id, c.title, c.channel, c.created_at, c.updated_at, "
+            "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) "
+            "FROM conversations c WHERE c.id = ?",
+            (conversation_id,),
+        ).fetchone()
+        return Conversation(*row) if row else None
+
+    async def list(self, limit: int = 100, offset: int = 0) -> list[Conversation]:
+        return await self._run(self._list, limit, offset)
+
+    def _list(self, limit: int, offset: int) -> list[Conversation]:
+        rows = self._db.execute(
+            "SELECT c.id, c.title, c.channel, c.created_at, c.updated_at, "
+            "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) "
+            "FROM conversations c ORDER BY c.updated_at DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        ).fetchall()
+        return [Conversation(*row) for row in rows]
+
+    async def messages(self, conversation_id: str) -> list[StoredMessage]:
+        return await self._run(self._messages, conversation_id)
+
+    def _messages(self, conversation_id: str) -> list[StoredMessage]:
+        rows = self._db.execute(
+            "SELECT role, content, created_at, meta FROM messages WHERE conversation_id = ? ORDER BY id",
+            (conversation_id,),
+        ).fetchall()
+        return [StoredMessage(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    async def history(self, conversation_id: str) -> list[Message]:
+        return [Message(m.role, m.content) for m in await self.messages(conversation_id)]  # type: ignore[arg-type]
+
+    async def append(self, conversation_id: str, role: str, content: str, meta: dict | None = None) -> None:
+        await self._run(self._append, conversation_id, role, content, meta or {})
+
+    def _append(self, conversation_id: str, role: str, content: str, meta: dict) -> None:
+        now = time.time()
+        self._db.execute("BEGIN")
+        try:
+            self._db.execute(
+                "INSERT INTO messages (conversation_id, role, content, created_at, meta) VALUES (?, ?, ?, ?, ?)",
+                (conversation_id, role, content, now, json.dumps(meta)),
+            )
+            self._db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    async def delete(self, conversation_id: str) -> bool:
+        return await self._run(self._delete, conversation_id)
+
+    def _delete(self, conversation_id: str) -> bool:
+        cursor = self._db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+        return cursor.rowcount > 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

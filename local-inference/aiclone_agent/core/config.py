@@ -1,0 +1,208 @@
+"""The agent's configuration: the bundle's ``config/config.yaml`` plus environment overrides.
+
+``AgentConfig`` mirrors the YAML file section by section; ``EnvSettings`` holds the few
+``AICLONE_*`` variables (documented in ``.env.universal``); ``ConfigStore`` owns the file and
+is the only writer of it: every write is validated first and lands atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+class ConfigError(Exception):
+    """The configuration file is missing, unreadable or invalid; the message says what to fix."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class CloneSection(_Section):
+    id: str = Field(default="my-clone", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    name: str = Field(default="My Clone", min_length=1, max_length=120)
+    system_prompt: str = Field(
+        default="You are a helpful AI clone. Answer briefly and kindly.", max_length=20_000
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name must not be blank")
+        return value.strip()
+
+
+class ModelSection(_Section):
+    backend: Literal["auto", "tensorrt", "llama_cpp"] = "auto"
+    base_model_path: str = Field(
+        default="",
+        description="GGUF file (llama.cpp) or HF model folder (TensorRT-LLM); empty: models/base/",
+    )
+    lora_path: str = ""
+    n_ctx: int = Field(default=4096, ge=256, le=131_072)
+    n_gpu_layers: int = Field(default=0, ge=-1, le=1000)
+    n_threads: int = Field(default=0, ge=0, le=256, description="0: one per CPU core")
+    max_tokens: int = Field(default=512, ge=1, le=32_768)
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    top_p: float = Field(default=0.95, gt=0.0, le=1.0)
+
+
+class RagSection(_Section):
+    enabled: bool = True
+    db_path: str = Field(default="rag", description="relative to the data dir")
+    top_k: int = Field(default=5, ge=1, le=50)
+
+
+class AdminPanelSection(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=3000, ge=1, le=65_535)
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="Host names besides loopback to answer (LAN use)"
+    )
+
+
+class TelegramBot(_Section):
+    bot_id: str = ""
+    token: str = ""
+    linked_clone_id: str = ""
+
+
+class TelegramSection(_Section):
+    enabled: bool = False
+    bots: list[TelegramBot] = Field(default_factory=list)
+
+
+class MessengersSection(_Section):
+    telegram: TelegramSection = Field(default_factory=TelegramSection)
+
+
+class GatewaySection(_Section):
+    url: str = ""
+    agent_token: str = ""
+
+
+class LimitsSection(_Section):
+    max_message_chars: int = Field(default=32_000, ge=1, le=1_000_000)
+    max_request_bytes: int = Field(default=2_000_000, ge=1_024, le=100_000_000)
+
+
+class AgentConfig(_Section):
+    clone: CloneSection = Field(default_factory=CloneSection)
+    model: ModelSection = Field(default_factory=ModelSection)
+    rag: RagSection = Field(default_factory=RagSection)
+    admin_panel: AdminPanelSection = Field(default_factory=AdminPanelSection)
+    messengers: MessengersSection = Field(default_factory=MessengersSection)
+    gateway: GatewaySection = Field(default_factory=GatewaySection)
+    limits: LimitsSection = Field(default_factory=LimitsSection)
+
+
+class EnvSettings(BaseSettings):
+    """Environment overrides (``AICLONE_*``), read once at startup."""
+
+    model_config = SettingsConfigDict(env_prefix="AICLONE_", extra="ignore")
+
+    config: Path = REPO_ROOT / "config" / "config.yaml"
+    data_dir: Path = REPO_ROOT / "data"
+    models_dir: Path = REPO_ROOT / "models"
+    port: int | None = Field(default=None, ge=1, le=65_535)
+    host: str | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+def format_validation_error(error: ValidationError) -> str:
+    """One readable line per problem: ``model.n_ctx: Input should be ...``."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "config"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def parse_config(text: str, source: str) -> AgentConfig:
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source} must hold a mapping of sections (clone, model, ...)")
+    try:
+        return AgentConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {format_validation_error(exc)}") from exc
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a crash leaves either the old or the new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    if hasattr(os, "O_DIRECTORY"):
+        dir_fd = os.open(path.parent, os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+class ConfigStore:
+    """Owns ``config.yaml``: loads it, hands out the current config, applies validated updates."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._config = self._load()
+
+    def _load(self) -> AgentConfig:
+        # Temp files left by a write that was killed before its rename: never the live config.
+        for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+        if not self.path.exists():
+            return AgentConfig()
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read {self.path}: {exc.strerror}") from exc
+        return parse_config(text, str(self.path))
+
+    @property
+    def current(self) -> AgentConfig:
+        return self._config
+
+    def update(self, change: Callable[[dict[str, Any]], None]) -> AgentConfig:
+        """Apply ``change`` to a copy of the config as plain data, validate, write, swap in.
+
+        A change that does not validate raises ``ConfigError`` and leaves file and memory as
+        they were.
+        """
+        with self._lock:
+            data = self._config.model_dump(mode="json")
+            change(data)
+            try:
+                new_config = AgentConfig.model_validate(data)
+            except ValidationError as exc:
+                raise ConfigError(format_validation_error(exc)) from exc
+            text = yaml.safe_dump(
+                new_config.model_dump(mode="json"), sort_keys=False, allow_unicode=True
+            )
+            atomic_write_text(self.path, text)
+            self._config = new_config
+            return new_config

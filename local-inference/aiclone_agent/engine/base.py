@@ -1,0 +1,101 @@
+"""The engine interface every backend implements, in the spirit of vLLM's ``EngineClient``.
+
+``generate`` takes a fully rendered prompt and returns an async iterator of chunks; the last
+chunk has ``finish_reason`` set. ``abort`` stops a request by id; closing the iterator (the
+client went away) aborts it too.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+FinishReason = Literal["stop", "length", "abort"]
+
+
+class EngineError(Exception):
+    """The engine could not serve a request (bad prompt, model failure)."""
+
+
+class PromptTooLongError(EngineError):
+    """The prompt does not fit the model's context window."""
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    max_tokens: int
+    temperature: float = 0.7
+    top_p: float = 0.95
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class GenerationChunk:
+    """Newly generated text; the final chunk carries the finish reason and token counts."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: FinishReason | None = None
+
+
+@dataclass(frozen=True)
+class ChatTemplate:
+    """The model's own chat template (Jinja source) and the special tokens it refers to."""
+
+    source: str
+    bos_token: str
+    eos_token: str
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    backend: Literal["llama_cpp", "tensorrt"]
+    reason: str
+    model_name: str
+    model_path: str
+    n_ctx: int
+    n_gpu_layers: int
+    details: dict[str, str] = field(default_factory=dict)
+
+
+class EngineClient(abc.ABC):
+    """One loaded model. Implementations must never block the event loop."""
+
+    info: EngineInfo
+    chat_template: ChatTemplate
+
+    @abc.abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` as the engine will see it (special tokens parsed)."""
+
+    @abc.abstractmethod
+    def generate(
+        self, prompt: str, params: SamplingParams, request_id: str
+    ) -> AsyncIterator[GenerationChunk]:
+        """Stream the continuation of ``prompt``."""
+
+    @abc.abstractmethod
+    async def abort(self, request_id: str) -> None:
+        """Stop ``request_id`` at the next token; unknown ids are ignored."""
+
+    @abc.abstractmethod
+    async def check_health(self) -> None:
+        """Raise ``EngineError`` if the engine cannot serve."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release the model."""
+
+
+def merge_stops(*groups: Sequence[str]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for group in groups:
+        for stop in group:
+            if stop:
+                seen.setdefault(stop, None)
+    return tuple(seen)

@@ -1,0 +1,102 @@
+"""``OpenAIServingChat``: runs Chat Completions requests through the chat service."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+from aiclone_agent.api.sse import sse_data
+from aiclone_agent.chat.service import ChatService, Generation
+from aiclone_agent.core.errors import ApiError, error_body
+from aiclone_agent.engine.base import EngineError
+from aiclone_agent.openai_api.protocol import (
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    ChatCompletionResponse,
+    ChatMessageOut,
+    Choice,
+    DeltaMessage,
+    ModelCard,
+    ModelList,
+    StreamChoice,
+    UsageInfo,
+)
+
+CHANNEL = "openai"
+
+
+def _finish(reason: str | None) -> str:
+    return "length" if reason == "length" else "stop"
+
+
+class OpenAIServingChat:
+    def __init__(self, chat: ChatService, started_at: float) -> None:
+        self.chat = chat
+        self.created = int(started_at)
+
+    def model_ids(self) -> list[str]:
+        clone_id = self.chat.config.current.clone.id
+        return [clone_id, self.chat.engine.info.model_name] if clone_id != self.chat.engine.info.model_name else [clone_id]
+
+    def models(self) -> ModelList:
+        return ModelList(data=[ModelCard(id=model_id, created=self.created) for model_id in self.model_ids()])
+
+    def prepare(self, request: ChatCompletionRequest) -> Generation:
+        if request.model not in self.model_ids():
+            raise ApiError(404, f"The model '{request.model}' does not exist; available: {', '.join(self.model_ids())}", code="model_not_found", param="model")
+        limit = self.chat.config.current.limits.max_message_chars
+        for message in request.messages:
+            if len(message.text()) > limit:
+                raise ApiError(400, f"a message is {len(message.text())} characters; the limit is {limit}", code="message_too_long", param="messages")
+        system, turns = request.split_messages()
+        if not turns:
+            raise ApiError(400, "messages must contain at least one user message", param="messages")
+        max_tokens = request.requested_max_tokens
+        if max_tokens is not None and max_tokens >= self.chat.engine.info.n_ctx:
+            raise ApiError(400, f"max_tokens ({max_tokens}) must be below the context window ({self.chat.engine.info.n_ctx} tokens)", code="invalid_max_tokens", param="max_tokens")
+        params = self.chat.sampling_params(
+            max_tokens=max_tokens,
+            temperature=request.temperature,
+            top_p=request.top_p,
+            stop=request.stop_sequences,
+            seed=request.seed,
+        )
+        return self.chat.prepare(turns, params, CHANNEL, extra_system=system)
+
+    async def complete(self, request: ChatCompletionRequest, generation: Generation) -> ChatCompletionResponse:
+        async for _ in generation.chunks():
+            pass
+        usage = generation.usage
+        return ChatCompletionResponse(
+            id=f"chatcmpl-{generation.request_id}",
+            model=request.model,
+            choices=[Choice(message=ChatMessageOut(content=generation.text), finish_reason=_finish(generation.finish_reason))],
+            usage=UsageInfo(**usage.as_dict()),
+        )
+
+    async def stream(self, request: ChatCompletionRequest, generation: Generation) -> AsyncIterator[bytes]:
+        response_id = f"chatcmpl-{generation.request_id}"
+        created = int(time.time())
+
+        def chunk(delta: DeltaMessage, finish: str | None = None, usage: UsageInfo | None = None, choices: bool = True) -> bytes:
+            body = ChatCompletionChunk(
+                id=response_id, created=created, model=request.model,
+                choices=[StreamChoice(delta=delta, finish_reason=finish)] if choices else [],
+                usage=usage,
+            )
+            return sse_data(body.model_dump(exclude_none=False))
+
+        yield chunk(DeltaMessage(role="assistant", content=""))
+        try:
+            async for piece in generation.chunks():
+                if piece.text:
+                    yield chunk(DeltaMessage(content=piece.text))
+        except EngineError as exc:
+            yield sse_data(error_body(503, str(exc), "engine_error"))
+            return
+        yield chunk(DeltaMessage(), finish=_finish(generation.finish_reason))
+        if request.stream_options and request.stream_options.include_usage:
+            yield chunk(DeltaMessage(), usage=UsageInfo(**generation.usage.as_dict()), choices=False)
+        yield sse_data("[DONE]")
+
+

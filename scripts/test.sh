@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# ./scripts/test.sh - the same setup as ./run.sh (plus test tools), then every suite.
+# Extra arguments go to pytest (e.g. ./scripts/test.sh -k openai).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+"$ROOT/scripts/setup_local.sh" --dev
+PY=$ROOT/.venv/bin/python
+export AICLONE_TEST_MODEL=${AICLONE_TEST_MODEL:-$ROOT/models/base/SmolLM2-135M-Instruct.Q4_1.gguf}
+
+status=0
+if [ -f "$ROOT/Cargo.toml" ]; then
+  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${AICLONE_CACHE:-$HOME/.cache/aiclone}/cargo-target}
+  printf '\033[1m==> cargo test\033[0m\n'
+  cargo test --workspace --quiet || status=1
+  printf '\033[1m==> cargo clippy\033[0m\n'
+  cargo clippy --workspace --all-targets --quiet -- -D warnings || status=1
+fi
+
+printf '\033[1m==> pytest\033[0m\n'
+"$PY" -m pytest "$@" || status=1
+exit $status

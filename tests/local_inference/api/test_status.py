@@ -1,0 +1,26 @@
+"""Status, health and Prometheus metrics."""
+
+from __future__ import annotations
+
+
+async def test_status_says_which_backend_runs_and_why(agent):
+    body = (await agent.client.get("/api/status")).json()
+    assert body["backend"] == "llama_cpp"
+    assert "TensorRT-LLM" in body["backend_reason"]
+    assert body["context_size"] == 2048
+    assert body["network_mode"] == "offline"
+    assert body["model"]["path"].endswith(".gguf")
+    assert body["uptime_s"] >= 0
+
+
+async def test_healthz(agent):
+    assert (await agent.client.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_metrics_count_requests_tokens_and_latency(agent):
+    await agent.client.post("/api/chat/test", json={"message": "hello", "max_tokens": 5})
+    text = (await agent.client.get("/metrics")).text
+    assert 'aiclone_generated_tokens_total{channel="local"} 5.0' in text
+    assert 'aiclone_time_to_first_token_seconds_count{channel="local"} 1.0' in text
+    assert 'aiclone_decode_tokens_per_second_count{channel="local"} 1.0' in text
+    assert 'aiclone_http_requests_total{method="POST",route="/api/chat/test",status="200"} 1.0' in text

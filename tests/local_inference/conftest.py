@@ -1,0 +1,146 @@
+"""Fixtures for the agent's tests: the real tiny model, in-process apps and real agent processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from aiclone_agent.app import create_app
+from aiclone_agent.core.config import REPO_ROOT, ConfigStore, EnvSettings, ModelSection
+from aiclone_agent.engine.base import EngineClient
+from aiclone_agent.engine.selector import load_engine
+
+TEST_N_CTX = 2048
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    path = Path(os.environ.get("AICLONE_TEST_MODEL", REPO_ROOT / "models/base/SmolLM2-135M-Instruct.Q4_1.gguf"))
+    if not path.is_file():
+        pytest.fail(f"test model {path} is missing: run ./scripts/test.sh (it fetches it) or set AICLONE_TEST_MODEL")
+    return path
+
+
+@pytest.fixture(scope="session")
+def engine(model_path: Path) -> Iterator[EngineClient]:
+    loaded = load_engine(ModelSection(base_model_path=str(model_path), n_ctx=TEST_N_CTX), model_path.parent)
+    yield loaded
+
+
+def write_config(path: Path, **sections: dict) -> Path:
+    data = {"model": {"n_ctx": TEST_N_CTX, "max_tokens": 24, "temperature": 0.0}}
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+@dataclass
+class LocalAgent:
+    app: object
+    client: httpx.AsyncClient
+    config_path: Path
+    data_dir: Path
+
+    @property
+    def runtime(self):
+        return self.app.state.runtime
+
+
+@pytest.fixture
+async def agent(tmp_path: Path, engine: EngineClient) -> AsyncIterator[LocalAgent]:
+    """An agent app in this process, around the shared real engine."""
+    config_path = write_config(tmp_path / "config.yaml")
+    env = EnvSettings(config=config_path, data_dir=tmp_path / "data", models_dir=tmp_path / "models")
+    app = create_app(env, ConfigStore(config_path), engine)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000", timeout=60) as client:
+        yield LocalAgent(app, client, config_path, env.data_dir)
+    app.state.runtime.store.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class AgentProcess:
+    """``python -m aiclone_agent serve`` as a real process on a free loopback port."""
+
+    def __init__(self, home: Path, model_path: Path, config_path: Path | None = None) -> None:
+        self.home = home
+        self.port = free_port()
+        self.config_path = config_path or write_config(home / "config.yaml", model={"base_model_path": str(model_path)})
+        self.env = {
+            **os.environ,
+            "AICLONE_CONFIG": str(self.config_path),
+            "AICLONE_DATA_DIR": str(home / "data"),
+            "AICLONE_MODELS_DIR": str(home / "models"),
+            "AICLONE_PORT": str(self.port),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.log = home / f"agent-{self.port}.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> AgentProcess:
+        handle = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "aiclone_agent", "serve"], env=self.env, stdout=handle, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"agent exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"agent did not start in {timeout}s: {self.log.read_text()[-2000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def agent_process(tmp_path: Path, model_path: Path) -> Iterator[AgentProcess]:
+    process = AgentProcess(tmp_path, model_path).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def spy_prompts(monkeypatch, engine: EngineClient) -> list[str]:
+    """Records every prompt the real engine is given (it still generates as usual)."""
+    prompts: list[str] = []
+    real_generate = type(engine).generate
+
+    def recording_generate(self, prompt, params, request_id):
+        prompts.append(prompt)
+        return real_generate(self, prompt, params, request_id)
+
+    monkeypatch.setattr(type(engine), "generate", recording_generate)
+    return prompts

@@ -1,0 +1,112 @@
+"""Our OpenAI API through the official ``openai`` client, against a real agent process."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+
+@pytest.fixture
+def client(agent_process):
+    return openai.OpenAI(base_url=f"{agent_process.url}/v1", api_key="local", max_retries=0, timeout=60)
+
+
+def test_models_lists_the_clone(client):
+    ids = [model.id for model in client.models.list()]
+    assert "my-clone" in ids
+
+
+def test_non_stream_completion(client):
+    completion = client.chat.completions.create(
+        model="my-clone",
+        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is 2+2?"}],
+        max_tokens=20,
+        temperature=0,
+    )
+    choice = completion.choices[0]
+    assert choice.message.role == "assistant"
+    assert choice.message.content.strip()
+    assert choice.finish_reason in ("stop", "length")
+    assert completion.usage.completion_tokens <= 20
+    assert completion.usage.total_tokens == completion.usage.prompt_tokens + completion.usage.completion_tokens
+
+
+def test_stream_completion_matches_non_stream_text(client):
+    kwargs = dict(model="my-clone", messages=[{"role": "user", "content": "Name a fruit."}], max_tokens=16, temperature=0, seed=11)
+    whole = client.chat.completions.create(**kwargs).choices[0].message.content
+    stream = client.chat.completions.create(**kwargs, stream=True, stream_options={"include_usage": True})
+    pieces, finish, usage = [], None, None
+    for chunk in stream:
+        if chunk.usage:
+            usage = chunk.usage
+        for choice in chunk.choices:
+            if choice.delta.content:
+                pieces.append(choice.delta.content)
+            finish = choice.finish_reason or finish
+    assert "".join(pieces) == whole
+    assert finish in ("stop", "length")
+    assert usage is not None and usage.completion_tokens >= 1
+
+
+def test_max_tokens_gives_length(client):
+    completion = client.chat.completions.create(
+        model="my-clone", messages=[{"role": "user", "content": "Write a long story about dragons."}], max_tokens=5
+    )
+    assert completion.choices[0].finish_reason == "length"
+    assert completion.usage.completion_tokens == 5
+
+
+def test_stop_sequence(client):
+    kwargs = dict(model="my-clone", messages=[{"role": "user", "content": "List the days of the week."}], max_tokens=60, temperature=0, seed=2)
+    free = client.chat.completions.create(**kwargs).choices[0].message.content
+    words = [w for w in free.split() if len(w) > 3]
+    stop = words[1]
+    stopped = client.chat.completions.create(**kwargs, stop=[stop])
+    assert stopped.choices[0].message.content == free[: free.index(stop)]
+    assert stopped.choices[0].finish_reason == "stop"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "needle"),
+    [
+        (dict(n=2), 400, "n > 1"),
+        (dict(max_tokens=-1), 400, "max_tokens"),
+        (dict(max_tokens=100_000), 400, "max_tokens"),
+        (dict(temperature=5), 400, "temperature"),
+        (dict(messages=[{"role": "wizard", "content": "hi"}]), 400, "role"),
+        (dict(messages=[]), 400, "messages"),
+        (dict(model="gpt-4o"), 404, "does not exist"),
+        (dict(tools=[{"type": "function", "function": {"name": "f", "parameters": {}}}]), 400, "tools"),
+    ],
+)
+def test_errors_have_openai_shape(client, kwargs, status, needle):
+    request = dict(model="my-clone", messages=[{"role": "user", "content": "hi"}], max_tokens=5)
+    request.update(kwargs)
+    with pytest.raises(openai.APIStatusError) as info:
+        client.chat.completions.create(**request)
+    error = info.value
+    assert error.status_code == status
+    body = error.body
+    assert needle in body["message"], body
+    assert body["type"] in ("invalid_request_error", "not_found_error")
+
+
+def test_client_disconnect_aborts_generation(agent_process):
+    body = {"model": "my-clone", "messages": [{"role": "user", "content": "Write an endless story."}], "max_tokens": 1500, "stream": True}
+    with httpx.Client(base_url=agent_process.url, timeout=60) as http:
+        with http.stream("POST", "/v1/chat/completions", json=body) as response:
+            for line in response.iter_lines():
+                if '"content":"' in line and '"content":""' not in line:
+                    break
+        # the server notices the closed connection and aborts the generation
+        for _ in range(100):
+            metrics = http.get("/metrics").text
+            if 'aiclone_generations_total{channel="openai",finish_reason="abort"} 1.0' in metrics:
+                break
+            import time
+
+            time.sleep(0.1)
+        assert 'aiclone_generations_total{channel="openai",finish_reason="abort"} 1.0' in metrics
+        tokens = [line for line in metrics.splitlines() if line.startswith('aiclone_generated_tokens_total{channel="openai"}')]
+        assert float(tokens[0].split()[-1]) < 1500
