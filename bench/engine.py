@@ -59,32 +59,34 @@ def measure(stream_chunks) -> tuple[float, float, int]:
     return (first or end) - start, rate, tokens
 
 
-def direct_runs(runs: int, max_tokens: int) -> list[tuple[float, float, int]]:
-    import llama_cpp
+class Direct:
+    """llama-cpp-python in this process, the way its README streams a chat."""
 
-    llama = llama_cpp.Llama(model_path=str(MODEL), n_ctx=N_CTX, n_threads=THREADS, n_batch=512, verbose=False)
-    results = []
-    for i in range(runs):
-        messages = [{"role": "system", "content": PERSONA}, {"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}]
-        llama.reset()
-        stream = llama.create_chat_completion(messages, stream=True, max_tokens=max_tokens, temperature=0.0, seed=1)
-        results.append(measure(bool(c["choices"][0]["delta"].get("content")) for c in stream))
-    llama.close()
-    return results
+    def __init__(self) -> None:
+        import llama_cpp
+
+        self.llama = llama_cpp.Llama(model_path=str(MODEL), n_ctx=N_CTX, n_threads=THREADS, n_batch=512, verbose=False)
+
+    def run(self, question: str, max_tokens: int) -> tuple[float, float, int]:
+        messages = [{"role": "system", "content": PERSONA}, {"role": "user", "content": question}]
+        stream = self.llama.create_chat_completion(messages, stream=True, max_tokens=max_tokens, temperature=0.0, seed=1)
+        return measure(bool(c["choices"][0]["delta"].get("content")) for c in stream)
 
 
-def agent_runs(runs: int, max_tokens: int) -> list[tuple[float, float, int]]:
-    home = Path(tempfile.mkdtemp(prefix="aiclone-bench-"))
-    config = home / "config.yaml"
-    config.write_text(yaml.safe_dump({
-        "clone": {"system_prompt": PERSONA},
-        "model": {"base_model_path": str(MODEL), "n_ctx": N_CTX, "n_threads": THREADS},
-    }))
-    port = free_port()
-    env = {**os.environ, "AICLONE_CONFIG": str(config), "AICLONE_DATA_DIR": str(home / "data"), "AICLONE_PORT": str(port)}
-    proc = subprocess.Popen([sys.executable, "-m", "aiclone_agent", "serve"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+class Agent:
+    """A real agent process, reached over loopback with the official openai client."""
+
+    def __init__(self) -> None:
+        home = Path(tempfile.mkdtemp(prefix="aiclone-bench-"))
+        config = home / "config.yaml"
+        config.write_text(yaml.safe_dump({
+            "clone": {"system_prompt": PERSONA},
+            "model": {"base_model_path": str(MODEL), "n_ctx": N_CTX, "n_threads": THREADS},
+        }))
+        port = free_port()
+        env = {**os.environ, "AICLONE_CONFIG": str(config), "AICLONE_DATA_DIR": str(home / "data"), "AICLONE_PORT": str(port)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "aiclone_agent", "serve"], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -94,18 +96,18 @@ def agent_runs(runs: int, max_tokens: int) -> list[tuple[float, float, int]]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="local", max_retries=0)
-        results = []
-        for i in range(runs):
-            stream = client.chat.completions.create(
-                model="my-clone", messages=[{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}],
-                stream=True, max_tokens=max_tokens, temperature=0.0, seed=1,
-            )
-            results.append(measure(bool(c.choices and c.choices[0].delta.content) for c in stream))
-        return results
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        self.client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="local", max_retries=0)
+
+    def run(self, question: str, max_tokens: int) -> tuple[float, float, int]:
+        stream = self.client.chat.completions.create(
+            model="my-clone", messages=[{"role": "user", "content": question}],
+            stream=True, max_tokens=max_tokens, temperature=0.0, seed=1,
+        )
+        return measure(bool(c.choices and c.choices[0].delta.content) for c in stream)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
 
 
 def summarize(name: str, results: list[tuple[float, float, int]]) -> str:
@@ -123,17 +125,25 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
 
-    direct_runs(1, 8)  # warm the page cache and CPU caches for both sides
-    direct = direct_runs(args.runs, args.max_tokens)
-    agent = agent_runs(args.runs, args.max_tokens)
+    direct, agent = Direct(), Agent()
+    direct_results, agent_results = [], []
+    try:
+        direct.run(QUESTIONS[0], 8)  # warm-up, not counted
+        agent.run(QUESTIONS[0], 8)
+        for i in range(args.runs):  # interleaved, so background load hits both sides alike
+            question = QUESTIONS[i % len(QUESTIONS)]
+            direct_results.append(direct.run(question, args.max_tokens))
+            agent_results.append(agent.run(question, args.max_tokens))
+    finally:
+        agent.close()
     lines = [
         f"Model {MODEL.name}, {THREADS} threads, n_ctx {N_CTX}, greedy, max_tokens {args.max_tokens}, "
-        f"{args.runs} runs each; {platform.processor() or platform.machine()}, {os.cpu_count()} cores.",
+        f"{args.runs} runs each, interleaved; {platform.processor() or platform.machine()}, {os.cpu_count()} cores.",
         "",
         "| path | TTFT p50 ms | TTFT max ms | decode tok/s p50 | decode tok/s min | tokens/answer |",
         "|---|---|---|---|---|---|",
-        summarize("llama-cpp-python direct (create_chat_completion, stream)", direct),
-        summarize("agent OpenAI API (openai client, SSE over loopback)", agent),
+        summarize("llama-cpp-python direct (create_chat_completion, stream)", direct_results),
+        summarize("agent OpenAI API (openai client, SSE over loopback)", agent_results),
     ]
     table = "\n".join(lines)
     print(table)
