@@ -14,6 +14,8 @@ if [ -f "$ROOT/Cargo.toml" ]; then
   export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${AICLONE_CACHE:-$HOME/.cache/aiclone}/cargo-target}
   printf '\033[1m==> cargo test\033[0m\n'
   cargo test --workspace --quiet || status=1
+  printf '\033[1m==> cargo fmt --check\033[0m\n'
+  cargo fmt --all -- --check || status=1
   printf '\033[1m==> cargo clippy\033[0m\n'
   cargo clippy --workspace --all-targets --quiet -- -D warnings || status=1
 fi

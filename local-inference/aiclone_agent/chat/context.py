@@ -8,7 +8,7 @@ with the engine's own tokenizer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiclone_agent.chat.template import Message, PromptRenderer
 
@@ -23,6 +23,7 @@ class FittedPrompt:
     messages: list[Message]
     prompt_tokens: int
     dropped: int
+    chunks: list[int] = field(default_factory=list)  # indices of the retrieved chunks kept, by rank
 
 
 def fit_prompt(

@@ -11,7 +11,8 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from aiclone_agent.chat.context import FittedPrompt, fit_prompt
+from aiclone_agent.chat.context import FittedPrompt
+from aiclone_agent.chat.fitting import PromptFitter
 from aiclone_agent.chat.store import ConversationStore
 from aiclone_agent.chat.template import Message, PromptRenderer
 from aiclone_agent.core.config import ConfigStore
@@ -88,6 +89,7 @@ class ChatService:
         self.config = config
         self.metrics = metrics
         self.renderer = PromptRenderer(engine.chat_template)
+        self.fitter = PromptFitter(self.renderer, engine.tokenizer, engine.chat_template.bos_token)
 
     def sampling_params(
         self,
@@ -112,13 +114,8 @@ class ChatService:
 
     def prepare(self, messages: list[Message], params: SamplingParams, channel: str, extra_system: str = "") -> Generation:
         """Fit persona + messages into the context window (raises ``ContextOverflowError``)."""
-        fitted = fit_prompt(
-            self.renderer,
-            self.engine.count_tokens,
-            self.system_prompt(extra_system),
-            messages,
-            n_ctx=self.engine.info.n_ctx,
-            reserve=params.max_tokens,
+        fitted = self.fitter.fit(
+            self.system_prompt(extra_system), messages, n_ctx=self.engine.info.n_ctx, reserve=params.max_tokens
         )
         return Generation(self, fitted, params, channel)
 

@@ -30,6 +30,7 @@ class PromptRenderer:
         env.globals["raise_exception"] = _raise
         env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
         self._template = env.from_string(template.source)
+        self.source = template.source
         self._chat_template = template
 
     def render(self, messages: list[Message], *, add_generation_prompt: bool = True) -> str:

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import clone_core
+
 FinishReason = Literal["stop", "length", "abort"]
 
 
@@ -68,6 +70,7 @@ class EngineClient(abc.ABC):
 
     info: EngineInfo
     chat_template: ChatTemplate
+    tokenizer: clone_core.Tokenizer  # the model's own vocabulary, in the Rust core
 
     @abc.abstractmethod
     def count_tokens(self, text: str) -> int:

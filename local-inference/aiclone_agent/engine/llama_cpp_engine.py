@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import clone_core
+
 from aiclone_agent.engine.base import (
     ChatTemplate,
     EngineClient,
@@ -25,14 +27,16 @@ from aiclone_agent.engine.base import (
     SamplingParams,
     merge_stops,
 )
-from aiclone_agent.engine.stream_text import StreamText
 
 _DONE = object()
 
 
 class LlamaCppEngine(EngineClient):
-    def __init__(self, llama: object, info: EngineInfo, chat_template: ChatTemplate) -> None:
+    def __init__(
+        self, llama: object, info: EngineInfo, chat_template: ChatTemplate, tokenizer: clone_core.Tokenizer
+    ) -> None:
         self._llama = llama
+        self.tokenizer = tokenizer
         self.info = info
         self.chat_template = chat_template
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama-cpp")
@@ -61,6 +65,10 @@ class LlamaCppEngine(EngineClient):
             raise EngineError(f"llama.cpp could not load {model_path.name}: {exc}") from exc
         metadata = dict(llama.metadata)
         template = _chat_template_from_metadata(llama, metadata)
+        try:
+            tokenizer = clone_core.Tokenizer.from_gguf(model_path)
+        except clone_core.CoreError as exc:
+            raise EngineError(f"cannot read the tokenizer of {model_path.name}: {exc}") from exc
         info = EngineInfo(
             backend="llama_cpp",
             reason=reason,
@@ -74,21 +82,18 @@ class LlamaCppEngine(EngineClient):
                 "gpu_offload_supported": str(bool(llama_cpp.llama_supports_gpu_offload())),
             },
         )
-        return cls(llama, info, template)
+        return cls(llama, info, template, tokenizer)
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenize(text))
 
     def _tokenize(self, text: str) -> list[int]:
-        tokens = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-        bos = self._llama.token_bos()
-        if self._add_bos and (not tokens or tokens[0] != bos):
+        # The Rust core's tokenizer is built from the GGUF's vocabulary and yields llama.cpp's ids.
+        tokens = self.tokenizer.encode(text, add_special=False, parse_special=True)
+        bos = self.tokenizer.bos_id
+        if self.tokenizer.add_bos and bos is not None and (not tokens or tokens[0] != bos):
             tokens.insert(0, bos)
         return tokens
-
-    @property
-    def _add_bos(self) -> bool:
-        return self._llama.metadata.get("tokenizer.ggml.add_bos_token", "false") == "true"
 
     async def generate(
         self, prompt: str, params: SamplingParams, request_id: str
@@ -137,7 +142,7 @@ class LlamaCppEngine(EngineClient):
                 f"prompt is {n_prompt} tokens; the context window is {self.info.n_ctx}"
             )
         max_tokens = min(params.max_tokens, room)
-        stream = StreamText(merge_stops(params.stop, self.chat_template.stop))
+        stream = clone_core.StreamDecoder(self.tokenizer, stop=merge_stops(params.stop, self.chat_template.stop))
         if params.seed is not None:
             llama.set_seed(params.seed)
         else:
@@ -159,7 +164,7 @@ class LlamaCppEngine(EngineClient):
                 finish = "stop"
                 break
             completion += 1
-            text = stream.feed(llama.detokenize([token], special=False))
+            text = stream.feed([token])
             if stream.stopped:
                 if text:
                     put(GenerationChunk(text, n_prompt, completion))

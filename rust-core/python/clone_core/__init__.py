@@ -1,0 +1,35 @@
+"""AI Clone Rust core: the model's own tokenizer, exact prompt fitting, chunking, streaming, BM25.
+
+Everything is implemented in the compiled module ``clone_core._core``; see ``_core.pyi``
+for the documented API. Character offsets are Python ``str`` indices (Unicode code points).
+"""
+
+from clone_core._core import (
+    DEFAULT_CONTEXT_HEADER,
+    ChatTemplate,
+    Chunk,
+    ContextOverflowError,
+    CoreError,
+    InternalError,
+    InvalidInputError,
+    FitResult,
+    LexicalIndex,
+    ModelFormatError,
+    StreamDecoder,
+    Tokenizer,
+)
+
+__all__ = [
+    "DEFAULT_CONTEXT_HEADER",
+    "ChatTemplate",
+    "Chunk",
+    "ContextOverflowError",
+    "CoreError",
+    "InternalError",
+    "InvalidInputError",
+    "FitResult",
+    "LexicalIndex",
+    "ModelFormatError",
+    "StreamDecoder",
+    "Tokenizer",
+]

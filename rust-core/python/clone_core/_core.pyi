@@ -1,0 +1,158 @@
+"""Type stub of the compiled module ``clone_core._core`` (kept in step by
+tests/rust_core/test_stub.py). Offsets are Python ``str`` indices (Unicode code points).
+Every error is a ``CoreError`` (a ``RuntimeError``); Rust panics become ``InternalError``."""
+
+from collections.abc import Sequence
+from os import PathLike
+
+DEFAULT_CONTEXT_HEADER: str
+
+class CoreError(RuntimeError): ...
+class InvalidInputError(CoreError): ...
+class ModelFormatError(CoreError): ...
+class ContextOverflowError(CoreError): ...
+class InternalError(CoreError): ...
+
+class Tokenizer:
+    """The model's own tokenizer; ids equal llama.cpp's ``llama_tokenize``."""
+
+    @staticmethod
+    def from_gguf(path: str | PathLike[str]) -> Tokenizer:
+        """From a GGUF file's ``tokenizer.ggml.*`` metadata (byte-level BPE, ``gpt2``)."""
+    @staticmethod
+    def from_file(path: str | PathLike[str]) -> Tokenizer:
+        """From a Hugging Face ``tokenizer.json`` (BOS/EOS from ``tokenizer_config.json`` beside it)."""
+    def encode(self, text: str, add_special: bool = False, parse_special: bool = False) -> list[int]:
+        """Token ids. ``add_special``: BOS/EOS as the vocabulary asks; ``parse_special``:
+        control tokens such as ``<|im_start|>`` in the text become their ids."""
+    def encode_batch(
+        self, texts: Sequence[str], add_special: bool = False, parse_special: bool = False
+    ) -> list[list[int]]:
+        """``encode`` over many texts in parallel (GIL released)."""
+    def decode(self, ids: Sequence[int], skip_special: bool = False) -> str:
+        """Text of ``ids``; invalid UTF-8 becomes U+FFFD. Raises InvalidInputError for bad ids."""
+    def count(self, text: str, parse_special: bool = False) -> int:
+        """``len(encode(text, parse_special=parse_special))`` without building the list."""
+    def count_batch(self, texts: Sequence[str], parse_special: bool = False) -> list[int]:
+        """Token counts of many texts, in parallel with rayon (GIL released)."""
+    def token_to_bytes(self, id: int) -> bytes:
+        """Raw bytes of one token."""
+    def fit(
+        self,
+        template: ChatTemplate,
+        system: str,
+        chunks: Sequence[str],
+        messages: Sequence[tuple[str, str]],
+        n_ctx: int,
+        reserve: int,
+        context_header: str = ...,
+        chunk_separator: str = "\n\n",
+        max_chunk_tokens: int | None = None,
+    ) -> FitResult:
+        """Chooses what fits in ``n_ctx - reserve`` tokens: the system prompt (always; else
+        ContextOverflowError), the newest message, chunks by rank (best first, appended to the
+        system content after ``context_header``, joined by ``chunk_separator``), then older
+        messages newest-first; whole messages, a contiguous tail of the history. ``messages``
+        are ``(role, content)``, oldest first. ``prompt_tokens`` is exact:
+        ``len(encode(prompt, add_special=True, parse_special=True))``."""
+    def chunk(self, text: str, max_tokens: int, overlap_tokens: int = 0) -> list[Chunk]:
+        """Chunks of at most ``max_tokens`` tokens, cut at paragraph, then sentence breaks
+        (Russian and English), sharing up to ``overlap_tokens`` tokens of whole sentences;
+        ``text[c.start:c.end] == c.text``. A chunk exceeds ``max_tokens`` only when it is a
+        single character that alone needs more tokens (possible when ``max_tokens < 4``)."""
+    def clear_cache(self) -> None:
+        """Forgets memoised token counts (``fit`` memoises text between special tokens)."""
+    @property
+    def vocab_size(self) -> int: ...
+    @property
+    def bos_id(self) -> int | None: ...
+    @property
+    def eos_id(self) -> int | None: ...
+    @property
+    def add_bos(self) -> bool:
+        """Whether ``encode(add_special=True)`` prepends BOS."""
+    @property
+    def special_tokens(self) -> dict[str, int]:
+        """Control and user-defined tokens, text to id."""
+
+class ChatTemplate:
+    """Per-role text around each message, from rendering the model's Jinja chat template with
+    sentinel content. ChatML: prefixes ``{"user": "<|im_start|>user\\n", ...}``, suffixes
+    ``{"user": "<|im_end|>\\n", ...}``, generation prompt ``"<|im_start|>assistant\\n"``."""
+
+    def __init__(
+        self,
+        prefixes: dict[str, str],
+        suffixes: dict[str, str],
+        generation_prompt: str,
+        bos: str = "",
+    ) -> None: ...
+    def render(self, messages: Sequence[tuple[str, str]], add_generation_prompt: bool = True) -> str:
+        """``bos + (prefix + content + suffix)... + generation_prompt``."""
+    @property
+    def prefixes(self) -> dict[str, str]: ...
+    @property
+    def suffixes(self) -> dict[str, str]: ...
+    @property
+    def generation_prompt(self) -> str: ...
+    @property
+    def bos(self) -> str: ...
+
+class FitResult:
+    @property
+    def messages(self) -> list[int]:
+        """Indices of kept messages, chronological."""
+    @property
+    def chunks(self) -> list[int]:
+        """Indices of kept chunks, by rank."""
+    @property
+    def prompt_tokens(self) -> int: ...
+    @property
+    def prompt(self) -> str: ...
+
+class Chunk:
+    @property
+    def text(self) -> str: ...
+    @property
+    def start(self) -> int:
+        """Offset in code points (a Python ``str`` index)."""
+    @property
+    def end(self) -> int: ...
+    @property
+    def tokens(self) -> int: ...
+
+class StreamDecoder:
+    """Feed generated ids, get complete UTF-8 text; a stop string is never emitted, not even
+    in part; text that may start one is held back until it is decided."""
+
+    def __init__(self, tokenizer: Tokenizer, stop: Sequence[str] = (), skip_special: bool = True) -> None: ...
+    def feed(self, ids: Sequence[int]) -> str:
+        """Text safe to emit now ("" once stopped)."""
+    def finish(self) -> str:
+        """End of generation: the held-back text (an unfinished character becomes U+FFFD)."""
+    @property
+    def stopped(self) -> bool: ...
+    @property
+    def matched_stop(self) -> str | None: ...
+    @property
+    def stop_reason(self) -> str | None:
+        """``"stop"`` once a stop string matched, else None."""
+
+class LexicalIndex:
+    """BM25 over chunks grouped by document; Russian and English Snowball stemming."""
+
+    def __init__(self) -> None: ...
+    def add(self, doc_id: str, chunk_ids: Sequence[str], texts: Sequence[str]) -> None:
+        """Adds or replaces a document's chunks (analysis in parallel, GIL released)."""
+    def remove(self, doc_id: str) -> int:
+        """Removes every chunk of ``doc_id``; returns how many."""
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """``(chunk_id, score)`` best first, ties broken by chunk id."""
+    def analyze(self, text: str) -> list[str]:
+        """The index terms of ``text`` (lower-cased, stop words dropped, stemmed)."""
+    def count(self, doc_id: str | None = None) -> int: ...
+    def document_ids(self) -> list[str]: ...
+    def __len__(self) -> int: ...
+
+def _debug_panic() -> None:
+    """Panics inside Rust; raises InternalError (tests the panic boundary)."""
