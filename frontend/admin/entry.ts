@@ -1,0 +1,2 @@
+// The admin app's entry; the app itself lives in src/admin.
+import '@/admin/main'

@@ -1,0 +1,38 @@
+// End-to-end tests against the real servers: the gateway (public chat; while the gateway does not
+// serve the build itself, a small static + proxy front stands in for nginx, see support/front.mjs)
+// and the agent linked to it (admin panel).
+// Browser: Debian's Chromium via playwright-core. Run: npm --prefix frontend run test:e2e
+// Screenshots: test-output/screenshots/. Server logs: test-output/e2e-logs/.
+import { mkdirSync, rmSync } from 'node:fs'
+import path from 'node:path'
+import { after, before } from 'node:test'
+import { adminTests } from './admin.spec.mjs'
+import { chatTests } from './chat.spec.mjs'
+import { startAgent } from './support/agent.mjs'
+import { launchBrowser } from './support/browser.mjs'
+import { startFront } from './support/front.mjs'
+import { startGateway } from './support/gateway.mjs'
+import { OUTPUT, SCREENSHOTS } from './support/paths.mjs'
+import { freePort } from './support/processes.mjs'
+
+const ctx = { browser: null, agent: null, gateway: null, front: null, workDir: path.join(OUTPUT, 'e2e-logs') }
+
+before(async () => {
+  rmSync(ctx.workDir, { recursive: true, force: true })
+  rmSync(SCREENSHOTS, { recursive: true, force: true })
+  mkdirSync(ctx.workDir, { recursive: true })
+  const browser = launchBrowser()
+  const frontPort = await freePort()
+  ctx.gateway = await startGateway(ctx.workDir, { origin: `http://127.0.0.1:${frontPort}` })
+  // Once the gateway serves frontend/dist/chat itself, the tests use it directly.
+  ctx.front = ctx.gateway.servesChat ? { url: ctx.gateway.url, stop: async () => undefined } : await startFront(frontPort, ctx.gateway.port)
+  ctx.agent = await startAgent(ctx.workDir, { gateway: { url: ctx.gateway.url, agentToken: ctx.gateway.agentToken } })
+  ctx.browser = await browser
+}, { timeout: 180_000 })
+
+after(async () => {
+  await Promise.allSettled([ctx.browser?.close(), ctx.agent?.stop(), ctx.gateway?.stop(), ctx.front?.stop()])
+}, { timeout: 30_000 })
+
+adminTests(ctx)
+chatTests(ctx)

@@ -1,0 +1,44 @@
+import { ref } from 'vue'
+import { defineStore } from 'pinia'
+import { ApiError } from '@/api/http'
+import { agentApi, type GatewayLink } from '@/api/agent'
+
+export const useGatewayStore = defineStore('gateway', () => {
+  const link = ref<GatewayLink | null>(null)
+  const available = ref(true)
+  const error = ref<string | null>(null)
+  const saving = ref(false)
+  const networkMode = ref<string | null>(null)
+
+  function fail(cause: unknown) {
+    if (cause instanceof ApiError && cause.status === 404) available.value = false
+    else error.value = cause instanceof Error ? cause.message : String(cause)
+  }
+
+  async function load() {
+    error.value = null
+    try {
+      const [gateway, status] = await Promise.all([agentApi.getGateway(), agentApi.getStatus().catch(() => null)])
+      link.value = gateway
+      networkMode.value = gateway.mode ?? status?.network_mode ?? null
+      available.value = true
+    } catch (cause) {
+      fail(cause)
+    }
+  }
+
+  /** An empty token keeps the current one. */
+  async function save(url: string, token: string) {
+    saving.value = true
+    error.value = null
+    try {
+      link.value = await agentApi.updateGateway(token.trim() ? { url: url.trim(), agent_token: token.trim() } : { url: url.trim() })
+    } catch (cause) {
+      fail(cause)
+    } finally {
+      saving.value = false
+    }
+  }
+
+  return { link, available, error, saving, networkMode, load, save }
+})

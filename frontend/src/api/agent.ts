@@ -1,0 +1,119 @@
+// Client for the local agent's admin API (same origin: the agent serves the admin panel).
+import type { Source } from '@/shared/types/chat'
+import { ApiError, errorFrom, jsonBody, requestJson } from './http'
+import { readSseJson } from './sse'
+
+export interface Clone { id: string; name: string; system_prompt: string }
+
+export interface AgentStatus {
+  version: string
+  backend: string
+  backend_reason: string
+  model: { name: string; path: string; [key: string]: unknown }
+  context_size: number
+  uptime_s: number
+  network_mode: string
+  clone: { id: string; name: string }
+  gateway?: { url: string; connected: boolean; rtt_ms: number | null }
+}
+
+export type DocumentStatus = 'queued' | 'indexing' | 'ready' | 'failed'
+export interface RagDocument {
+  id: string
+  name: string
+  size: number
+  chunks: number
+  status: DocumentStatus
+  progress: number
+  error: string | null
+  created_at: string | number
+}
+export interface SearchHit extends Source { text: string; score: number }
+
+export interface GatewayLink {
+  url: string
+  agent_token: string
+  mode?: string
+  connected: boolean
+  rtt_ms: number | null
+  last_error?: string | null
+}
+
+export interface TelegramBot { bot_id: string | number | null; token: string; linked_clone_id: string | null }
+export interface TelegramSettings {
+  enabled: boolean
+  bots: TelegramBot[]
+  delivery: 'webhook' | 'polling' | string
+  status: string
+  last_error: string | null
+}
+
+/** Events of POST /api/chat/stream, in order: sources?, delta*, then done or error. */
+export type AgentChatEvent =
+  | { sources: Source[] }
+  | { delta: string }
+  | { done: true; conversation_id: string; finish_reason: string | null; usage: Record<string, number> }
+  | { error: { message: string; code?: string } }
+
+export const agentApi = {
+  getClone: () => requestJson<Clone>('/api/clone'),
+  updateClone: (changes: Partial<Pick<Clone, 'name' | 'system_prompt'>>) =>
+    requestJson<Clone>('/api/clone', { method: 'PUT', ...jsonBody(changes) }),
+  getStatus: () => requestJson<AgentStatus>('/api/status'),
+
+  async getMetrics(): Promise<string> {
+    const response = await fetch('/metrics')
+    if (!response.ok) throw await errorFrom(response)
+    return response.text()
+  },
+
+  async *streamChat(message: string, conversationId: string | null, signal: AbortSignal): AsyncGenerator<AgentChatEvent> {
+    const response = await fetch('/api/chat/stream', {
+      method: 'POST',
+      signal,
+      ...jsonBody({ message, conversation_id: conversationId ?? undefined }),
+    })
+    if (!response.ok || !response.body) throw await errorFrom(response)
+    for await (const event of readSseJson(response.body)) yield event as AgentChatEvent
+  },
+
+  listDocuments: () => requestJson<RagDocument[]>('/api/rag/documents'),
+  deleteDocument: (id: string) => requestJson<void>(`/api/rag/documents/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  search: (query: string, k = 5) => requestJson<SearchHit[]>(`/api/rag/search?q=${encodeURIComponent(query)}&k=${k}`),
+  uploadDocument,
+
+  getGateway: () => requestJson<GatewayLink>('/api/gateway'),
+  updateGateway: (changes: { url: string; agent_token?: string }) =>
+    requestJson<GatewayLink>('/api/gateway', { method: 'PUT', ...jsonBody(changes) }),
+
+  getTelegram: () => requestJson<TelegramSettings>('/api/messengers/telegram'),
+  updateTelegram: (changes: { enabled: boolean; bots: { token: string }[] }) =>
+    requestJson<TelegramSettings>('/api/messengers/telegram', { method: 'PUT', ...jsonBody(changes) }),
+}
+
+/** Multipart upload with progress (fetch has no upload progress, XMLHttpRequest does). */
+function uploadDocument(file: File, onProgress: (fraction: number) => void): Promise<RagDocument> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest()
+    xhr.open('POST', '/api/rag/documents')
+    xhr.responseType = 'text'
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total)
+    }
+    xhr.onload = () => {
+      let body: unknown = null
+      try { body = JSON.parse(xhr.responseText) } catch { /* not JSON */ }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        onProgress(1)
+        resolve(body as RagDocument)
+      } else {
+        const message = (body as { error?: { message?: string } } | null)?.error?.message ?? `${xhr.status} ${xhr.statusText}`
+        reject(new ApiError(xhr.status, message))
+      }
+    }
+    xhr.onerror = () => reject(new ApiError(0, 'network error', 'network_error'))
+    const form = new FormData()
+    form.append('file', file)
+    xhr.send(form)
+  })
+}

@@ -1,0 +1,69 @@
+// Client for the public gateway: auth, status, conversations, chat tickets and the SSE fallback.
+import { jsonBody, requestJson, errorFrom } from './http'
+import { readSseJson } from './sse'
+import type { Source } from '@/shared/types/chat'
+
+export interface TokenPair { access_token: string; refresh_token: string; token_type: string; expires_in: number }
+export interface User { id: string; email: string; role: string }
+export interface PublicStatus { agent_online: boolean; clone: { name: string } }
+export interface ConversationSummary { id: string; title: string; updated_at: string }
+export interface StoredMessage {
+  id: string
+  role: 'user' | 'assistant'
+  content: string
+  status: 'done' | 'pending' | 'error'
+  created_at: string
+  sources?: Source[]
+}
+export interface Conversation { id: string; title: string; messages: StoredMessage[] }
+
+/** Frames the gateway sends over the chat socket (and as SSE data on the fallback). */
+export type ServerFrame =
+  | { type: 'accepted'; request_id: string; conversation_id: string; client_id: string; message_id: string }
+  | { type: 'chunk'; request_id: string; delta: string }
+  | { type: 'sources'; request_id: string; sources: Source[] }
+  | { type: 'end'; request_id: string; finish_reason: string | null; usage?: Record<string, number>; message_id?: string; sources?: Source[] }
+  | { type: 'error'; request_id?: string; code: string; message: string }
+  | { type: 'queued'; request_id?: string; conversation_id: string; message_id: string; message?: string }
+  | { type: 'answer'; conversation_id: string; message_id: string; content: string; status?: 'done' | 'error'; sources?: Source[] }
+  | { type: 'status'; agent_online: boolean }
+
+export interface OutgoingMessage { type: 'message'; conversation_id: string | null; text: string; client_id: string }
+
+const bearer = (token: string): HeadersInit => ({ Authorization: `Bearer ${token}` })
+
+export const gatewayApi = {
+  register: (email: string, password: string) =>
+    requestJson<User>('/api/auth/register', { method: 'POST', ...jsonBody({ email, password }) }),
+  login: (email: string, password: string) =>
+    requestJson<TokenPair>('/api/auth/login', { method: 'POST', ...jsonBody({ email, password }) }),
+  refresh: (refreshToken: string) =>
+    requestJson<TokenPair>('/api/auth/refresh', { method: 'POST', ...jsonBody({ refresh_token: refreshToken }) }),
+  logout: (refreshToken: string) =>
+    requestJson<void>('/api/auth/logout', { method: 'POST', ...jsonBody({ refresh_token: refreshToken }) }),
+  me: (token: string) => requestJson<User>('/api/users/me', { headers: bearer(token) }),
+
+  status: () => requestJson<PublicStatus>('/api/status'),
+  conversations: (token: string) => requestJson<ConversationSummary[]>('/api/conversations', { headers: bearer(token) }),
+  conversation: (token: string, id: string) =>
+    requestJson<Conversation>(`/api/conversations/${encodeURIComponent(id)}`, { headers: bearer(token) }),
+  ticket: (token: string) =>
+    requestJson<{ ticket: string; expires_in: number }>('/api/chat/ticket', { method: 'POST', headers: bearer(token) }),
+
+  /** SSE fallback: the same frames as the socket, for one question. */
+  async *stream(token: string, body: { conversation_id: string | null; text: string }, signal: AbortSignal): AsyncGenerator<ServerFrame> {
+    const response = await fetch('/api/chat/stream', {
+      method: 'POST',
+      signal,
+      body: JSON.stringify(body),
+      headers: { ...bearer(token), 'Content-Type': 'application/json' },
+    })
+    if (!response.ok || !response.body) throw await errorFrom(response)
+    for await (const frame of readSseJson(response.body)) yield frame as ServerFrame
+  },
+}
+
+export function chatSocketUrl(ticket: string, location: Location = window.location): string {
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
+  return `${scheme}://${location.host}/ws/chat?ticket=${encodeURIComponent(ticket)}`
+}

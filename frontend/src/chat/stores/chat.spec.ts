@@ -1,0 +1,93 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { createPinia, setActivePinia } from 'pinia'
+import type { OutgoingMessage } from '@/api/gateway'
+import { useChatStore, type ChatTransport } from './chat'
+
+function fakeTransport() {
+  const sent: OutgoingMessage[] = []
+  const cancelled: (string | null)[] = []
+  const transport: ChatTransport = {
+    send: (message) => void sent.push(message),
+    cancel: (requestId) => void cancelled.push(requestId),
+  }
+  return { transport, sent, cancelled }
+}
+
+describe('chat store', () => {
+  beforeEach(() => {
+    localStorage.clear()
+    setActivePinia(createPinia())
+    // conversation list reloads go to the gateway; an empty list is enough here
+    vi.stubGlobal('fetch', vi.fn(async () => new Response('[]', { status: 200 })))
+  })
+
+  it('streams an answer: accepted, chunks, sources, end', () => {
+    const chat = useChatStore()
+    const { transport, sent } = fakeTransport()
+    chat.attach(transport)
+    chat.send('Hello?')
+    expect(sent).toEqual([{ type: 'message', conversation_id: null, text: 'Hello?', client_id: expect.any(String) }])
+    expect(chat.busy).toBe(true)
+
+    const clientId = sent[0].client_id
+    chat.handleFrame({ type: 'accepted', request_id: 'r1', conversation_id: 'c1', client_id: clientId, message_id: 'm2' })
+    expect(chat.currentId).toBe('c1')
+    chat.handleFrame({ type: 'chunk', request_id: 'r1', delta: 'Hi' })
+    chat.handleFrame({ type: 'chunk', request_id: 'r1', delta: ' there' })
+    chat.handleFrame({ type: 'end', request_id: 'r1', finish_reason: 'stop', message_id: 'm2', sources: [{ document_id: 'd', document_name: 'cv.md', chunk_index: 0 }] })
+
+    const answer = chat.messages[1]
+    expect(answer).toMatchObject({ role: 'assistant', content: 'Hi there', status: 'done', id: 'm2' })
+    expect(answer.sources[0].document_name).toBe('cv.md')
+    expect(chat.busy).toBe(false)
+  })
+
+  it('stop cancels the running request and ignores late chunks', () => {
+    const chat = useChatStore()
+    const { transport, sent, cancelled } = fakeTransport()
+    chat.attach(transport)
+    chat.send('Tell me a long story')
+    chat.handleFrame({ type: 'accepted', request_id: 'r9', conversation_id: 'c1', client_id: sent[0].client_id, message_id: 'm' })
+    chat.handleFrame({ type: 'chunk', request_id: 'r9', delta: 'Once' })
+    chat.stop()
+    expect(cancelled).toEqual(['r9'])
+    chat.handleFrame({ type: 'chunk', request_id: 'r9', delta: ' upon' })
+    chat.handleFrame({ type: 'end', request_id: 'r9', finish_reason: 'cancelled' })
+    expect(chat.messages[1]).toMatchObject({ content: 'Once', status: 'stopped' })
+  })
+
+  it('a question asked while the clone is offline is pending, then filled in by the answer frame', () => {
+    const chat = useChatStore()
+    const { transport } = fakeTransport()
+    chat.attach(transport)
+    chat.handleFrame({ type: 'status', agent_online: false })
+    chat.send('Are you there?')
+    chat.handleFrame({ type: 'queued', request_id: 'r2', conversation_id: 'c7', message_id: 'm7', message: 'offline' })
+    expect(chat.messages[1]).toMatchObject({ status: 'pending', id: 'm7' })
+    expect(chat.hasPending).toBe(true)
+    expect(chat.busy).toBe(false)
+
+    chat.handleFrame({ type: 'status', agent_online: true })
+    chat.handleFrame({ type: 'answer', conversation_id: 'c7', message_id: 'm7', content: 'I am back.' })
+    expect(chat.messages[1]).toMatchObject({ status: 'done', content: 'I am back.' })
+    expect(chat.agentOnline).toBe(true)
+  })
+
+  it('an error frame marks the answer failed with the message', () => {
+    const chat = useChatStore()
+    const { transport, sent } = fakeTransport()
+    chat.attach(transport)
+    chat.send('Hi')
+    chat.handleFrame({ type: 'accepted', request_id: 'r3', conversation_id: 'c1', client_id: sent[0].client_id, message_id: 'm' })
+    chat.handleFrame({ type: 'error', request_id: 'r3', code: 'engine_error', message: 'model crashed' })
+    expect(chat.messages[1]).toMatchObject({ status: 'error', error: 'model crashed' })
+  })
+
+  it('ignores answers to other conversations', () => {
+    const chat = useChatStore()
+    chat.attach(fakeTransport().transport)
+    chat.send('Hi')
+    chat.handleFrame({ type: 'answer', conversation_id: 'elsewhere', message_id: 'x', content: 'nope' })
+    expect(chat.messages[1].content).toBe('')
+  })
+})

@@ -1,0 +1,34 @@
+// The message shape both chats (public and the admin's test chat) render.
+
+export interface Source {
+  document_id: string
+  document_name: string
+  chunk_index: number
+  start?: number
+  end?: number
+}
+
+export type MessageStatus = 'streaming' | 'done' | 'pending' | 'error' | 'stopped'
+
+export interface ChatMessage {
+  key: string
+  role: 'user' | 'assistant'
+  content: string
+  status: MessageStatus
+  sources: Source[]
+  id?: string
+  clientId?: string
+  requestId?: string
+  error?: string
+}
+
+let counter = 0
+export function messageKey(): string {
+  counter += 1
+  return `m${Date.now().toString(36)}-${counter}`
+}
+
+export function newId(): string {
+  if (typeof crypto !== 'undefined' && 'randomUUID' in crypto) return crypto.randomUUID()
+  return `${Date.now().toString(16)}-${Math.random().toString(16).slice(2)}`
+}

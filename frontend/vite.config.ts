@@ -1,0 +1,38 @@
+// Two apps, two builds: `vite build --mode chat` -> dist/chat (served by the gateway at /),
+// `vite build --mode admin` -> dist/admin (served by the agent at / on localhost:3000).
+import { fileURLToPath, URL } from 'node:url'
+import { defineConfig } from 'vite'
+import vue from '@vitejs/plugin-vue'
+import { serviceWorker } from './build/service-worker-plugin'
+
+const APPS = ['chat', 'admin'] as const
+type App = (typeof APPS)[number]
+
+// Dev servers proxy the API of the program that serves each app in production.
+const DEV_BACKEND: Record<App, string> = {
+  chat: process.env.AICLONE_GATEWAY_URL ?? 'http://127.0.0.1:8000',
+  admin: process.env.AICLONE_AGENT_URL ?? 'http://127.0.0.1:3000',
+}
+
+export default defineConfig(({ mode }) => {
+  const app: App = mode === 'admin' ? 'admin' : 'chat'
+  const backend = DEV_BACKEND[app]
+  return {
+    root: fileURLToPath(new URL(`./${app}`, import.meta.url)),
+    base: '/',
+    plugins: app === 'chat' ? [vue(), serviceWorker()] : [vue()],
+    resolve: { alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) } },
+    build: {
+      outDir: fileURLToPath(new URL(`./dist/${app}`, import.meta.url)),
+      emptyOutDir: true,
+      target: 'es2022',
+    },
+    server: {
+      proxy: {
+        '/api': backend,
+        '/metrics': backend,
+        '/ws': { target: backend.replace(/^http/, 'ws'), ws: true },
+      },
+    },
+  }
+})
