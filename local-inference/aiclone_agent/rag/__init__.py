@@ -1,0 +1,1 @@
+"""Retrieval-augmented generation: documents the owner uploads, indexed and cited in answers."""

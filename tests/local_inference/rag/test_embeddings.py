@@ -1,0 +1,33 @@
+"""The bundled embedding model: offline, normalized, and it matches meaning across RU and EN."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.local_inference.rag.documents import EN_FACTS, RU_FACTS
+
+
+def test_vectors_are_unit_length_with_the_recorded_dimension(embedder):
+    vectors = embedder.embed_passages(EN_FACTS + RU_FACTS)
+    assert vectors.shape == (6, embedder.dimension) == (6, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+    assert embedder.name.startswith("multilingual-e5-small")
+
+
+def test_questions_land_nearest_their_answer_in_both_languages(embedder):
+    passages = embedder.embed_passages(EN_FACTS + RU_FACTS)
+    asked = {
+        "When can I visit the studio?": 0,
+        "How long are the lamps guaranteed?": 1,
+        "Когда открыта мастерская?": 3,
+        "Сколько ждать посылку в Новосибирск?": 5,
+    }
+    for question, answer in asked.items():
+        assert int(np.argmax(passages @ embedder.embed_query(question))) == answer, question
+
+
+def test_a_question_finds_the_answer_written_in_the_other_language(embedder):
+    english, russian = embedder.embed_passages(EN_FACTS), embedder.embed_passages(RU_FACTS)
+    assert int(np.argmax(english @ embedder.embed_query("Какая гарантия на лампы?"))) == 1
+    assert int(np.argmax(russian @ embedder.embed_query("How long is the warranty on the vases?"))) == 1
+    assert int(np.argmax(russian @ embedder.embed_query("When does the workshop open?"))) == 0
