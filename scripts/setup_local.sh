@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Sets up (or refreshes) everything the agent needs, idempotently:
-#   .venv with the Python deps, the Rust core, config/config.yaml and the default model.
+#   .venv with the Python deps, the Rust core, the web UI, config/config.yaml and the default model.
 # Compiled results are reused: pip's wheel cache (llama-cpp-python), the cargo target dir
 # under ~/.cache/aiclone, so a second clone on the same machine sets up in about a minute
 # and a second run of the same clone in seconds.
-# Usage: scripts/setup_local.sh [--dev]   (--dev adds test and benchmark tools)
+# Usage: scripts/setup_local.sh [--dev]   (--dev adds the gateway's packages and the test tools)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -53,7 +53,7 @@ if ! ls "$LLAMA_WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
 fi
 
 REQS=("$ROOT/requirements-local.txt")
-[ "$DEV" = 1 ] && REQS+=("$ROOT/requirements-dev.txt")
+[ "$DEV" = 1 ] && REQS+=("$ROOT/requirements.txt" "$ROOT/requirements-dev.txt")
 STAMP=$VENV/.deps-$(printf '%s %s' "$(hash_files "${REQS[@]}")" "$LLAMA_KEY" | sha256sum | cut -c1-16)
 if [ ! -f "$STAMP" ]; then
   step "Installing Python packages"
@@ -64,12 +64,19 @@ if [ ! -f "$STAMP" ]; then
   rm -f "$VENV"/.deps-* && touch "$STAMP"
 fi
 
-# The agent's source tree goes on the venv's path, so `python -m aiclone_agent` works anywhere.
+# The agent's, the gateway's and the wire contract's source trees go on the venv's path,
+# so `python -m aiclone_agent` works anywhere.
 SITE=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-printf '%s\n' "$ROOT/local-inference" > "$SITE/aiclone.pth"
+printf '%s\n' "$ROOT/local-inference" "$ROOT/backend" "$ROOT/wire" > "$SITE/aiclone.pth"
 
 if [ -x "$ROOT/scripts/build_rust_core.sh" ]; then
   PY=$PY "$ROOT/scripts/build_rust_core.sh"
+fi
+
+# The admin panel (Vue). Without Node the agent still runs, with its small built-in page.
+if ! "$ROOT/scripts/build_frontend.sh"; then
+  [ "$DEV" = 1 ] && die "the web UI did not build (see above)"
+  printf 'setup: the web UI is not built (Node.js 20+ needed); the agent serves its basic page\n' >&2
 fi
 
 if [ ! -f "$ROOT/config/config.yaml" ] && [ -z "${AICLONE_CONFIG:-}" ]; then

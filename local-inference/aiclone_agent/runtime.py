@@ -10,7 +10,13 @@ from aiclone_agent.chat.store import ConversationStore
 from aiclone_agent.core.config import ConfigStore, EnvSettings
 from aiclone_agent.core.metrics import AgentMetrics
 from aiclone_agent.engine.base import EngineClient
+from aiclone_agent.gateway.jwks import JwksCache
+from aiclone_agent.gateway.link import GatewayLink
 from aiclone_agent.openai_api.serving import OpenAIServingChat
+from aiclone_agent.rag.service import RagService
+from aiclone_agent.core.log_redaction import SecretRedactor
+from aiclone_agent.telegram.service import TelegramService
+from aiclone_agent.telegram.store import TelegramStore
 
 
 @dataclass
@@ -24,16 +30,47 @@ class AgentRuntime:
     openai: OpenAIServingChat
     started_at: float = field(default_factory=time.time)
     network_mode: str = "offline"
+    gateway: GatewayLink | None = None
+    rag: RagService | None = None
+    telegram: TelegramService | None = None
+    redactor: SecretRedactor = field(default_factory=SecretRedactor)
 
     @classmethod
     def build(cls, env: EnvSettings, config: ConfigStore, engine: EngineClient) -> AgentRuntime:
         metrics = AgentMetrics()
         store = ConversationStore(env.data_dir / "conversations.sqlite3")
-        chat = ChatService(engine, store, config, metrics)
+        rag = RagService(env.data_dir / config.current.rag.db_path, config)
+        chat = ChatService(engine, store, config, metrics, rag)
         started = time.time()
         metrics.network_mode.labels("offline").set(1)
-        return cls(env, config, engine, store, metrics, chat, OpenAIServingChat(chat, started), started)
+        runtime = cls(env, config, engine, store, metrics, chat, OpenAIServingChat(chat, started), started)
+        runtime.rag = rag
+        runtime.redactor.add(config.current.gateway.agent_token)
+        runtime.telegram = TelegramService(
+            config, chat, TelegramStore(env.data_dir / "telegram.sqlite3"), runtime.redactor
+        )
+        panel = config.current.admin_panel
+        runtime.gateway = GatewayLink(
+            runtime.openai, config, JwksCache(env.data_dir / "gateway_jwks.json"),
+            on_connected=lambda linked: runtime.set_network_mode("relay" if linked else "offline"),
+            direct_url=f"http://{env.host or panel.host}:{env.port or panel.port}",
+        )
+        runtime.gateway.telegram = runtime.telegram
+        return runtime
+
+    def set_network_mode(self, mode: str) -> None:
+        self.metrics.network_mode.labels(self.network_mode).set(0)
+        self.metrics.network_mode.labels(mode).set(1)
+        self.network_mode = mode
 
     async def close(self) -> None:
+        if self.telegram is not None:
+            await self.telegram.close()  # first: losing the link must not start polling now
+        if self.gateway is not None:
+            await self.gateway.stop()
+        if self.telegram is not None:
+            self.telegram.store.close()
+        if self.rag is not None:
+            await self.rag.close()
         await self.engine.close()
         self.store.close()

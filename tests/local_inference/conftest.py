@@ -64,9 +64,11 @@ async def agent(tmp_path: Path, engine: EngineClient) -> AsyncIterator[LocalAgen
     config_path = write_config(tmp_path / "config.yaml")
     env = EnvSettings(config=config_path, data_dir=tmp_path / "data", models_dir=tmp_path / "models")
     app = create_app(env, ConfigStore(config_path), engine)
+    await app.state.runtime.rag.start()  # the ASGI transport runs no lifespan
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000", timeout=60) as client:
         yield LocalAgent(app, client, config_path, env.data_dir)
+    await app.state.runtime.rag.close()
     app.state.runtime.store.close()
 
 

@@ -31,11 +31,22 @@ class ChatRequest(BaseModel):
         return value
 
 
+class Source(BaseModel):
+    """A knowledge-base chunk the answer was given: ``text[start:end]`` of the document's extracted text."""
+
+    document_id: str
+    document_name: str
+    chunk_index: int
+    start: int
+    end: int
+
+
 class ChatResponse(BaseModel):
     answer: str
     conversation_id: str
     finish_reason: str | None
     usage: dict[str, int]
+    sources: list[Source] = []
 
 
 async def _start(body: ChatRequest, chat: ChatService, config: ConfigDep) -> tuple[str, Generation]:
@@ -60,6 +71,7 @@ async def chat_test(body: ChatRequest, chat: ChatDep, config: ConfigDep) -> Chat
         conversation_id=conversation_id,
         finish_reason=generation.finish_reason,
         usage=generation.usage.as_dict(),
+        sources=generation.sources,
     )
 
 
@@ -69,6 +81,7 @@ async def chat_stream(body: ChatRequest, chat: ChatDep, config: ConfigDep) -> St
 
     async def events():
         try:
+            yield sse_data({"sources": generation.sources})
             async for chunk in generation.chunks():
                 if chunk.text:
                     yield sse_data({"delta": chunk.text})

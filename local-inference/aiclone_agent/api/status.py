@@ -31,6 +31,11 @@ async def status(runtime: RuntimeDep) -> dict:
         "context_size": info.n_ctx,
         "uptime_s": round(time.time() - runtime.started_at, 1),
         "network_mode": runtime.network_mode,
+        "gateway": {
+            "url": runtime.gateway.status.url,
+            "connected": runtime.gateway.status.connected,
+            "rtt_ms": runtime.gateway.status.rtt_ms,
+        },
         "clone": {"id": runtime.config.current.clone.id, "name": runtime.config.current.clone.name},
     }
 

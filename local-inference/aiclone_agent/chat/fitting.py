@@ -93,7 +93,7 @@ class PromptFitter:
                 f"max_tokens ({reserve}) leaves no room for the prompt in a {n_ctx}-token context"
             )
         if self.template is None or not system:  # no system message: the template may add its own
-            return fit_prompt(self.renderer, self._count, system, list(messages), n_ctx=n_ctx, reserve=reserve)
+            return self._fit_with_jinja(system, list(messages), chunks, n_ctx, reserve)
         try:
             result = self.tokenizer.fit(
                 self.template, system, chunks, [(m.role, m.content) for m in messages], n_ctx, reserve
@@ -110,6 +110,25 @@ class PromptFitter:
         return FittedPrompt(
             result.prompt, head + kept, result.prompt_tokens, len(messages) - len(kept), list(result.chunks)
         )
+
+    def _fit_with_jinja(
+        self, system: str, messages: list[Message], chunks: list[str], n_ctx: int, reserve: int
+    ) -> FittedPrompt:
+        """Slow path: the most chunks (by rank) that still fit, in the system message as the Rust
+        core would put them."""
+        for kept in range(len(chunks), -1, -1):
+            context = clone_core.DEFAULT_CONTEXT_HEADER + "\n\n".join(chunks[:kept]) if kept else ""
+            try:
+                fitted = fit_prompt(
+                    self.renderer, self._count, system + context, messages, n_ctx=n_ctx, reserve=reserve
+                )
+            except ContextOverflowError:
+                if kept == 0:
+                    raise
+                continue
+            fitted.chunks.extend(range(kept))
+            return fitted
+        raise AssertionError("unreachable")
 
     def _count(self, text: str) -> int:
         return self.tokenizer.count(text, parse_special=True) + int(self.tokenizer.add_bos)

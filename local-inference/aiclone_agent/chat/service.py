@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiclone_agent.chat.context import FittedPrompt
 from aiclone_agent.chat.fitting import PromptFitter
@@ -18,6 +19,10 @@ from aiclone_agent.chat.template import Message, PromptRenderer
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.core.metrics import AgentMetrics
 from aiclone_agent.engine.base import EngineClient, GenerationChunk, SamplingParams
+
+if TYPE_CHECKING:
+    from aiclone_agent.rag.retrieval import RetrievedChunk
+    from aiclone_agent.rag.service import RagService
 
 
 class ConversationNotFoundError(LookupError):
@@ -44,15 +49,24 @@ class Usage:
 class Generation:
     """One prepared request: the prompt is fitted; iterate ``chunks()`` to run it."""
 
-    def __init__(self, service: ChatService, fitted: FittedPrompt, params: SamplingParams, channel: str):
+    def __init__(
+        self, service: ChatService, fitted: FittedPrompt, params: SamplingParams, channel: str,
+        knowledge: list[RetrievedChunk] | None = None,
+    ):
         self.request_id = uuid.uuid4().hex
         self.fitted = fitted
+        self.knowledge = knowledge or []  # the retrieved chunks the prompt carries, best first
         self.params = params
         self.channel = channel
         self.text = ""
         self.usage = Usage(fitted.prompt_tokens, 0)
         self.finish_reason: str | None = None
         self._service = service
+
+    @property
+    def sources(self) -> list[dict]:
+        """Citations for the document chunks in the prompt: document, chunk index, char offsets."""
+        return [chunk.source() for chunk in self.knowledge]
 
     async def chunks(self) -> AsyncIterator[GenerationChunk]:
         metrics = self._service.metrics
@@ -83,8 +97,12 @@ class Generation:
 
 
 class ChatService:
-    def __init__(self, engine: EngineClient, store: ConversationStore, config: ConfigStore, metrics: AgentMetrics):
+    def __init__(
+        self, engine: EngineClient, store: ConversationStore, config: ConfigStore, metrics: AgentMetrics,
+        rag: RagService | None = None,
+    ):
         self.engine = engine
+        self.rag = rag
         self.store = store
         self.config = config
         self.metrics = metrics
@@ -112,12 +130,22 @@ class ChatService:
         persona = self.config.current.clone.system_prompt.strip()
         return "\n\n".join(part for part in (persona, extra_system.strip()) if part)
 
-    def prepare(self, messages: list[Message], params: SamplingParams, channel: str, extra_system: str = "") -> Generation:
-        """Fit persona + messages into the context window (raises ``ContextOverflowError``)."""
+    async def retrieve(self, query: str) -> list[RetrievedChunk]:
+        """Knowledge-base chunks for ``query``, best first (none when RAG is off or empty)."""
+        return await self.rag.knowledge_for(query) if self.rag is not None else []
+
+    def prepare(
+        self, messages: list[Message], params: SamplingParams, channel: str, extra_system: str = "",
+        knowledge: list[RetrievedChunk] | None = None,
+    ) -> Generation:
+        """Fit persona + retrieved chunks + messages into the context window (raises
+        ``ContextOverflowError``); the lowest-ranked chunks are the first to go."""
+        knowledge = knowledge or []
         fitted = self.fitter.fit(
-            self.system_prompt(extra_system), messages, n_ctx=self.engine.info.n_ctx, reserve=params.max_tokens
+            self.system_prompt(extra_system), messages, n_ctx=self.engine.info.n_ctx, reserve=params.max_tokens,
+            chunks=[f"[{rank}] {c.document_name}\n{c.text}" for rank, c in enumerate(knowledge, start=1)],
         )
-        return Generation(self, fitted, params, channel)
+        return Generation(self, fitted, params, channel, [knowledge[i] for i in fitted.chunks])
 
     async def start_conversation_turn(
         self, message: str, conversation_id: str | None, params: SamplingParams, channel: str
@@ -130,7 +158,8 @@ class ChatService:
             if await self.store.get(conversation_id) is None:
                 raise ConversationNotFoundError(conversation_id)
             history = await self.store.history(conversation_id)
-        generation = self.prepare([*history, Message("user", message)], params, channel)
+        knowledge = await self.retrieve(message)
+        generation = self.prepare([*history, Message("user", message)], params, channel, knowledge=knowledge)
         if conversation_id is None:
             conversation_id = (await self.store.create(message.strip().splitlines()[0], channel)).id
         await self.store.append(conversation_id, "user", message)

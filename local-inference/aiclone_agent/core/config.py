@@ -62,6 +62,15 @@ class RagSection(_Section):
     enabled: bool = True
     db_path: str = Field(default="rag", description="relative to the data dir")
     top_k: int = Field(default=5, ge=1, le=50)
+    embedding_model: Literal["multilingual-e5-small", "multilingual-e5-small-enpt"] = Field(
+        default="multilingual-e5-small", description="changing it re-embeds every document"
+    )
+    max_upload_mb: int = Field(default=50, ge=1, le=2_000)
+    max_unpacked_mb: int = Field(default=200, ge=1, le=10_000, description="docx: total uncompressed size")
+    max_archive_entries: int = Field(default=2_000, ge=10, le=100_000, description="docx: zip entries")
+    chunk_tokens: int = Field(default=256, ge=16, le=2_048)
+    chunk_overlap_tokens: int = Field(default=32, ge=0, le=512)
+    max_attempts: int = Field(default=3, ge=1, le=20, description="ingestions interrupted this often end failed")
 
 
 class AdminPanelSection(_Section):
@@ -81,6 +90,14 @@ class TelegramBot(_Section):
 class TelegramSection(_Section):
     enabled: bool = False
     bots: list[TelegramBot] = Field(default_factory=list)
+    api_url: str = Field(
+        default="https://api.telegram.org",
+        pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
+        description="Bot API server (a self-hosted telegram-bot-api server works too)",
+    )
+    allowed_user_ids: list[int] = Field(
+        default_factory=list, description="Telegram user ids allowed to talk to the bot; empty: everyone"
+    )
 
 
 class MessengersSection(_Section):
@@ -88,8 +105,16 @@ class MessengersSection(_Section):
 
 
 class GatewaySection(_Section):
-    url: str = ""
-    agent_token: str = ""
+    url: str = Field(default="", max_length=2_000, description="ws(s):// or http(s):// address of the gateway")
+    agent_token: str = Field(default="", max_length=512)
+
+    @field_validator("url")
+    @classmethod
+    def _gateway_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("ws://", "wss://", "http://", "https://")):
+            raise ValueError("must start with ws://, wss://, http:// or https://")
+        return value
 
 
 class LimitsSection(_Section):

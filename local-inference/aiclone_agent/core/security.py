@@ -26,10 +26,14 @@ def host_name(value: str) -> str:
 
 
 class LocalOnlyMiddleware:
-    def __init__(self, app: ASGIApp, extra_hosts: frozenset[str] = frozenset(), max_body: int = 2_000_000):
+    def __init__(
+        self, app: ASGIApp, extra_hosts: frozenset[str] = frozenset(), max_body: int = 2_000_000,
+        body_limits: dict[str, int] | None = None,
+    ):
         self.app = app
         self.allowed = LOOPBACK_HOSTS | {h.lower() for h in extra_hosts}
         self.max_body = max_body
+        self.body_limits = body_limits or {}  # path -> its own limit (file uploads)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -50,8 +54,9 @@ class LocalOnlyMiddleware:
                 await _refuse(scope, send, 403, "cross-site request refused", "origin_not_allowed")
                 return
         length = headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body:
-            await _refuse(scope, send, 413, f"request body over {self.max_body} bytes", "request_too_large")
+        max_body = self.body_limits.get(scope.get("path", ""), self.max_body)
+        if length is not None and length.isdigit() and int(length) > max_body:
+            await _refuse(scope, send, 413, f"request body over {max_body} bytes", "request_too_large")
             return
         await self.app(scope, receive, send)
 

@@ -137,6 +137,8 @@ class ChatCompletionResponse(BaseModel):
     choices: list[Choice]
     usage: UsageInfo
     system_fingerprint: str | None = None
+    # Extension: knowledge-base chunks the answer was given (standard clients ignore it).
+    sources: list[dict[str, Any]] | None = None
 
 
 class DeltaMessage(BaseModel):
@@ -158,6 +160,8 @@ class ChatCompletionChunk(BaseModel):
     model: str
     choices: list[StreamChoice]
     usage: UsageInfo | None = None
+    # Extension, on the first chunk only: see ``ChatCompletionResponse.sources``.
+    sources: list[dict[str, Any]] | None = None
 
 
 class ModelCard(BaseModel):

@@ -30,7 +30,7 @@ async def list_models(serving: ServingDep) -> ModelList:
 async def create_chat_completion(
     body: ChatCompletionRequest, serving: ServingDep
 ) -> ChatCompletionResponse | StreamingResponse:
-    generation = serving.prepare(body)
+    generation = await serving.prepare_with_knowledge(body)
     if body.stream:
         return StreamingResponse(serving.stream(body, generation), media_type="text/event-stream", headers=SSE_HEADERS)
     return await serving.complete(body, generation)

@@ -9,6 +9,7 @@ from aiclone_agent.api.sse import sse_data
 from aiclone_agent.chat.service import ChatService, Generation
 from aiclone_agent.core.errors import ApiError, error_body
 from aiclone_agent.engine.base import EngineError
+from aiclone_agent.rag.retrieval import RetrievedChunk
 from aiclone_agent.openai_api.protocol import (
     ChatCompletionChunk,
     ChatCompletionRequest,
@@ -41,7 +42,10 @@ class OpenAIServingChat:
     def models(self) -> ModelList:
         return ModelList(data=[ModelCard(id=model_id, created=self.created) for model_id in self.model_ids()])
 
-    def prepare(self, request: ChatCompletionRequest) -> Generation:
+    def prepare(
+        self, request: ChatCompletionRequest, knowledge: list[RetrievedChunk] | None = None, channel: str = CHANNEL
+    ) -> Generation:
+        """Validate and fit ``request`` (with ``knowledge`` chunks, if given, in the system message)."""
         if request.model not in self.model_ids():
             raise ApiError(404, f"The model '{request.model}' does not exist; available: {', '.join(self.model_ids())}", code="model_not_found", param="model")
         limit = self.chat.config.current.limits.max_message_chars
@@ -61,7 +65,14 @@ class OpenAIServingChat:
             stop=request.stop_sequences,
             seed=request.seed,
         )
-        return self.chat.prepare(turns, params, CHANNEL, extra_system=system)
+        return self.chat.prepare(turns, params, channel, extra_system=system, knowledge=knowledge)
+
+    async def prepare_with_knowledge(self, request: ChatCompletionRequest, channel: str = CHANNEL) -> Generation:
+        """``prepare`` plus knowledge-base retrieval for the last user message."""
+        generation = self.prepare(request, channel=channel)  # validation errors before any retrieval work
+        question = next((m.text() for m in reversed(request.messages) if m.role == "user"), "")
+        knowledge = await self.chat.retrieve(question)
+        return self.prepare(request, knowledge, channel) if knowledge else generation
 
     async def complete(self, request: ChatCompletionRequest, generation: Generation) -> ChatCompletionResponse:
         async for _ in generation.chunks():
@@ -72,21 +83,25 @@ class OpenAIServingChat:
             model=request.model,
             choices=[Choice(message=ChatMessageOut(content=generation.text), finish_reason=_finish(generation.finish_reason))],
             usage=UsageInfo(**usage.as_dict()),
+            sources=generation.sources,
         )
 
     async def stream(self, request: ChatCompletionRequest, generation: Generation) -> AsyncIterator[bytes]:
         response_id = f"chatcmpl-{generation.request_id}"
         created = int(time.time())
 
-        def chunk(delta: DeltaMessage, finish: str | None = None, usage: UsageInfo | None = None, choices: bool = True) -> bytes:
+        def chunk(
+            delta: DeltaMessage, finish: str | None = None, usage: UsageInfo | None = None, choices: bool = True,
+            sources: list[dict] | None = None,
+        ) -> bytes:
             body = ChatCompletionChunk(
                 id=response_id, created=created, model=request.model,
                 choices=[StreamChoice(delta=delta, finish_reason=finish)] if choices else [],
-                usage=usage,
+                usage=usage, sources=sources,
             )
-            return sse_data(body.model_dump(exclude_none=False))
+            return sse_data(body.model_dump(exclude_none=False, exclude={"sources"} if sources is None else None))
 
-        yield chunk(DeltaMessage(role="assistant", content=""))
+        yield chunk(DeltaMessage(role="assistant", content=""), sources=generation.sources)
         try:
             async for piece in generation.chunks():
                 if piece.text:

@@ -47,10 +47,3 @@ async def test_same_origin_admin_page_can_write(agent):
 async def test_oversized_body_is_413(agent):
     response = await agent.client.post("/api/chat/test", content=b"x" * 2_100_000, headers={"content-type": "application/json"})
     assert response.status_code == 413
-
-
-async def test_admin_page_is_served_on_root(agent):
-    response = await agent.client.get("/")
-    assert response.status_code == 200
-    assert "System prompt" in response.text
-    assert "/api/chat/stream" in response.text

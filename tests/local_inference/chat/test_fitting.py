@@ -79,3 +79,16 @@ def test_template_that_is_not_prefix_shaped_falls_back_to_jinja(engine):
     assert fitter.template is None
     fitted = fitter.fit("Persona.", conversation(3), n_ctx=2048, reserve=64)
     assert fitted.prompt == renderer.render(fitted.messages)
+
+
+def test_jinja_fallback_keeps_retrieved_chunks_by_rank(engine):
+    llama2 = ChatTemplate(
+        source="{% for m in messages %}{% if m['role'] == 'user' %}[INST] {{ m['content'] }} [/INST]"
+        "{% elif m['role'] == 'system' %}<<SYS>>{{ m['content'] }}<</SYS>>{% else %} {{ m['content'] }}{% endif %}{% endfor %}",
+        bos_token="", eos_token="</s>",
+    )
+    fitter = PromptFitter(PromptRenderer(llama2), engine.tokenizer, "")
+    chunks = ["[1] prices.txt\nDelivery costs 300 roubles.", "[2] faq.txt\n" + "filler " * 3000]
+    fitted = fitter.fit("Persona.", [Message("user", "How much is delivery?")], n_ctx=1024, reserve=64, chunks=chunks)
+    assert fitted.chunks == [0]  # the second, too long, was dropped
+    assert "Delivery costs 300 roubles." in fitted.prompt

@@ -67,12 +67,10 @@ async def test_abort_stops_generation_quickly(engine):
         if chunk.finish_reason:
             assert chunk.finish_reason == "abort"
             break
-    assert received < 50
-    # the engine is free again: a short request completes promptly
-    started = time.monotonic()
+    assert received < 50  # stopped within a few tokens of the abort, not after 1,500
+    # the engine is free again: the next request runs to its own end
     _, chunks = await run(engine, prompt, SamplingParams(max_tokens=4, temperature=0.0), "after")
     assert chunks[-1].finish_reason == "length"
-    assert time.monotonic() - started < 10
 
 
 async def test_closing_the_stream_aborts(engine):
@@ -81,10 +79,11 @@ async def test_closing_the_stream_aborts(engine):
     async for _ in stream:
         break
     await stream.aclose()
-    started = time.monotonic()
+    # wait until the model's worker thread is free, then look at what the context holds
+    await asyncio.get_running_loop().run_in_executor(engine._worker, lambda: None)  # noqa: SLF001
+    assert engine._llama.n_tokens < engine.count_tokens(prompt) + 100  # noqa: SLF001 - not 1,500 more
     _, chunks = await run(engine, prompt, SamplingParams(max_tokens=3, temperature=0.0), "next")
     assert chunks[-1].completion_tokens == 3
-    assert time.monotonic() - started < 10
 
 
 async def test_generation_does_not_block_the_event_loop(engine):
@@ -100,11 +99,14 @@ async def test_generation_does_not_block_the_event_loop(engine):
             last = now
 
     task = asyncio.create_task(ticker())
+    started = time.monotonic()
     await run(engine, prompt_for(engine, "Describe a forest."), SamplingParams(max_tokens=40, temperature=0.0))
+    took = time.monotonic() - started
     done.set()
     await task
+    # a blocked loop would show one gap as long as the whole generation
     assert len(gaps) > 10
-    assert max(gaps) < 0.25, max(gaps)
+    assert max(gaps) < took / 2, (max(gaps), took)
 
 
 async def test_concurrent_requests_all_complete(engine):

@@ -9,7 +9,7 @@ import pytest
 
 @pytest.fixture
 def client(agent_process):
-    return openai.OpenAI(base_url=f"{agent_process.url}/v1", api_key="local", max_retries=0, timeout=60)
+    return openai.OpenAI(base_url=f"{agent_process.url}/v1", api_key="local", max_retries=0, timeout=180)
 
 
 def test_models_lists_the_clone(client):

@@ -1,0 +1,82 @@
+"""``python -m aiclone_gateway [serve|migrate|create-agent-token]``: what ./run.sh gateway calls."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from aiclone_gateway.core.config import Settings
+from aiclone_gateway.core.db import migrate
+
+
+def serve(settings: Settings) -> int:
+    import uvicorn
+
+    from aiclone_gateway.main import create_app
+
+    migrate(settings.database_url)
+    print(f"AI Clone gateway on http://{settings.host}:{settings.port} ({settings.environment})", flush=True)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        ws_ping_interval=None,
+    )
+    return 0
+
+
+def create_agent_token(settings: Settings, name: str, replace: bool) -> int:
+    from aiclone_gateway.runtime import GatewayRuntime
+
+    async def create() -> str:
+        runtime = GatewayRuntime.build(settings)
+        try:
+            if replace:
+                for row in await runtime.credentials.agent_tokens():
+                    if row.name == name:
+                        await runtime.credentials.revoke_agent_token(row.id)
+            _, token = await runtime.credentials.create_agent_token(name)
+            return token
+        finally:
+            await runtime.close()
+
+    migrate(settings.database_url)
+    print(asyncio.run(create()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="aiclone_gateway")
+    parser.add_argument(
+        "command", nargs="?", default="serve", choices=["serve", "migrate", "create-agent-token"]
+    )
+    parser.add_argument("--name", default="agent", help="name of the agent token (create-agent-token)")
+    parser.add_argument(
+        "--replace", action="store_true", help="revoke older agent tokens of the same name first"
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        print(f"aiclone gateway: settings refused: {problems}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.command == "migrate":
+        migrate(settings.database_url)
+        return 0
+    if args.command == "create-agent-token":
+        return create_agent_token(settings, args.name, args.replace)
+    return serve(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Public chat: ``POST /api/chat/ticket``, ``WS /ws/chat`` and the SSE fallback ``POST /api/chat/stream``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from contextlib import aclosing
+
+from fastapi import APIRouter, WebSocket
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ValidationError
+from starlette.websockets import WebSocketDisconnect
+
+from aiclone_gateway.api.deps import ChatDep, CurrentUser, RuntimeDep
+from aiclone_gateway.chat.protocol import CancelIn, ClientFrame, MessageIn
+from aiclone_gateway.chat.service import ChatService
+from aiclone_gateway.chat.sockets import ChatConnection
+
+router = APIRouter(tags=["chat"])
+log = logging.getLogger(__name__)
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class TicketOut(BaseModel):
+    ticket: str
+    expires_in: int
+
+
+@router.post("/api/chat/ticket")
+async def chat_ticket(user: CurrentUser, runtime: RuntimeDep) -> TicketOut:
+    return TicketOut(ticket=runtime.tickets.issue(user.id), expires_in=int(runtime.settings.ticket_ttl_s))
+
+
+def _sse(frame: dict) -> bytes:
+    return f"data: {json.dumps(frame, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
+
+
+@router.post("/api/chat/stream")
+async def chat_stream(body: MessageIn, user: CurrentUser, chat: ChatDep) -> StreamingResponse:
+    async def events():
+        async with aclosing(
+            chat.turn(user.id, body.conversation_id, body.text, body.client_id, uuid.uuid4().hex)
+        ) as frames:
+            async for frame in frames:
+                yield _sse(frame)
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+async def _answer(chat: ChatService, connection: ChatConnection, message: MessageIn) -> None:
+    request_id = uuid.uuid4().hex
+    try:
+        async with aclosing(
+            chat.turn(
+                connection.user_id, message.conversation_id, message.text, message.client_id, request_id
+            )
+        ) as frames:
+            async for frame in frames:
+                await connection.send_in_turn(frame)
+    except Exception:  # noqa: BLE001 - the client must hear that its request ended
+        log.exception("chat request %s failed", request_id)
+        connection.send(
+            {
+                "type": "error",
+                "request_id": request_id,
+                "code": "internal_error",
+                "message": "the gateway failed to answer; please retry",
+            }
+        )
+
+
+@router.websocket("/ws/chat")
+async def chat_socket(websocket: WebSocket, runtime: RuntimeDep, ticket: str = "") -> None:
+    origin = websocket.headers.get("origin")
+    if origin is not None and origin not in runtime.settings.allowed_origins:
+        runtime.metrics.auth_failures.labels("origin").inc()
+        await websocket.close(code=1008, reason="origin not allowed")
+        return
+    user_id = runtime.tickets.redeem(ticket)
+    if user_id is None:
+        runtime.metrics.auth_failures.labels("ticket").inc()
+        await websocket.close(code=1008, reason="invalid or expired ticket")
+        return
+    await websocket.accept()
+    connection = ChatConnection(websocket, user_id)
+    runtime.sockets.add(connection)
+    pump = asyncio.create_task(connection.pump())
+    connection.send({"type": "status", "agent_online": runtime.hub.online})
+    try:
+        while True:
+            try:
+                frame = ClientFrame.validate_json(await websocket.receive_text())
+            except ValidationError as exc:
+                connection.send(
+                    {
+                        "type": "error",
+                        "request_id": None,
+                        "code": "invalid_frame",
+                        "message": exc.errors(include_url=False)[0]["msg"],
+                    }
+                )
+                continue
+            if isinstance(frame, CancelIn):
+                runtime.chat.cancel(user_id, frame.request_id)
+                continue
+            runtime.chat.spawn(_answer(runtime.chat, connection, frame))
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # running answers finish and are stored; the user sees them on return
+    finally:
+        runtime.sockets.remove(connection)
+        connection.close()
+        pump.cancel()
+        await asyncio.gather(pump, return_exceptions=True)

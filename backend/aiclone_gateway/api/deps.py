@@ -1,0 +1,114 @@
+"""Dependency aliases: the runtime's parts and the caller's identity."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
+
+from aiclone_gateway.auth.credentials import CredentialStore
+from aiclone_gateway.auth.service import AuthService
+from aiclone_gateway.chat.service import ChatService
+from aiclone_gateway.chat.store import ConversationStore
+from aiclone_gateway.core.errors import ApiError
+from aiclone_gateway.models import User
+from aiclone_gateway.relay.hub import RelayHub
+from aiclone_gateway.runtime import GatewayRuntime
+
+
+def _runtime(connection: HTTPConnection) -> GatewayRuntime:
+    return connection.app.state.runtime
+
+
+RuntimeDep = Annotated[GatewayRuntime, Depends(_runtime)]
+
+
+def _auth(runtime: RuntimeDep) -> AuthService:
+    return runtime.auth
+
+
+def _credentials(runtime: RuntimeDep) -> CredentialStore:
+    return runtime.credentials
+
+
+def _conversations(runtime: RuntimeDep) -> ConversationStore:
+    return runtime.conversations
+
+
+def _chat(runtime: RuntimeDep) -> ChatService:
+    return runtime.chat
+
+
+def _hub(runtime: RuntimeDep) -> RelayHub:
+    return runtime.hub
+
+
+AuthDep = Annotated[AuthService, Depends(_auth)]
+CredentialsDep = Annotated[CredentialStore, Depends(_credentials)]
+ConversationsDep = Annotated[ConversationStore, Depends(_conversations)]
+ChatDep = Annotated[ChatService, Depends(_chat)]
+HubDep = Annotated[RelayHub, Depends(_hub)]
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def _current_user(request: Request, runtime: RuntimeDep) -> User:
+    token = bearer_token(request)
+    if token is None:
+        runtime.metrics.auth_failures.labels("missing").inc()
+        raise ApiError(
+            401,
+            "sign in first: send 'Authorization: Bearer <access token>'",
+            code="not_authenticated",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        return await runtime.auth.user_for_access_token(token)
+    except ApiError:
+        runtime.metrics.auth_failures.labels("access_token").inc()
+        raise
+
+
+CurrentUser = Annotated[User, Depends(_current_user)]
+
+
+async def _owner(user: CurrentUser) -> User:
+    if user.role != "owner":
+        raise ApiError(403, "only the owner of this gateway may do this", code="owner_only")
+    return user
+
+
+OwnerUser = Annotated[User, Depends(_owner)]
+
+
+async def _api_key_user(request: Request, runtime: RuntimeDep) -> User:
+    key = bearer_token(request)
+    user = await runtime.credentials.user_for_api_key(key) if key else None
+    if user is None:
+        runtime.metrics.auth_failures.labels("api_key").inc()
+        raise ApiError(
+            401, "Incorrect API key provided. Create one at POST /api/keys.", code="invalid_api_key"
+        )
+    return user
+
+
+ApiKeyUser = Annotated[User, Depends(_api_key_user)]
+
+
+def _rate_limited(request: Request, runtime: RuntimeDep) -> None:
+    client = request.client.host if request.client else "unknown"
+    wait = runtime.auth_limiter.check(f"{client}:{request.url.path}")
+    if wait is not None:
+        raise ApiError(
+            429,
+            "too many attempts; try again later",
+            code="rate_limited",
+            headers={"Retry-After": runtime.auth_limiter.retry_after(wait)},
+        )
+
+
+RateLimited = Depends(_rate_limited)

@@ -1,0 +1,79 @@
+"""Open ``/ws/chat`` connections per user, for pushing frames that no request is waiting for."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from fastapi import WebSocket
+
+
+class ChatConnection:
+    """One chat socket; frames go out through one writer task, so senders never interleave.
+
+    An answer being streamed waits (``send_in_turn``) while the client is ``OUTBOX_LIMIT``
+    frames behind, which holds back the agent through the link's credits; pushes that no
+    request waits for (``send``) never block. Once closed, frames are dropped.
+    """
+
+    OUTBOX_LIMIT = 512
+
+    def __init__(self, websocket: WebSocket, user_id: str) -> None:
+        self.websocket = websocket
+        self.user_id = user_id
+        self.closed = False
+        self._outbox: asyncio.Queue[str] = asyncio.Queue()
+        self._drained = asyncio.Event()
+        self._drained.set()
+
+    @staticmethod
+    def _text(frame: dict[str, Any]) -> str:
+        return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+    def send(self, frame: dict[str, Any]) -> None:
+        if not self.closed:
+            self._outbox.put_nowait(self._text(frame))
+
+    async def send_in_turn(self, frame: dict[str, Any]) -> None:
+        while not self.closed and self._outbox.qsize() >= self.OUTBOX_LIMIT:
+            self._drained.clear()
+            await self._drained.wait()
+        self.send(frame)
+
+    def close(self) -> None:
+        self.closed = True
+        self._drained.set()
+
+    async def pump(self) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                text = await self._outbox.get()
+                await self.websocket.send_text(text)
+                if self._outbox.qsize() < self.OUTBOX_LIMIT // 2:
+                    self._drained.set()
+
+
+class ChatSockets:
+    def __init__(self) -> None:
+        self._by_user: dict[str, set[ChatConnection]] = {}
+
+    def add(self, connection: ChatConnection) -> None:
+        self._by_user.setdefault(connection.user_id, set()).add(connection)
+
+    def remove(self, connection: ChatConnection) -> None:
+        connections = self._by_user.get(connection.user_id)
+        if connections is not None:
+            connections.discard(connection)
+            if not connections:
+                del self._by_user[connection.user_id]
+
+    def push(self, user_id: str, frame: dict[str, Any]) -> None:
+        for connection in self._by_user.get(user_id, ()):
+            connection.send(frame)
+
+    def broadcast(self, frame: dict[str, Any]) -> None:
+        for connections in self._by_user.values():
+            for connection in connections:
+                connection.send(frame)

@@ -1,0 +1,73 @@
+"""The gateway's settings: ``AICLONE_GATEWAY_*`` environment variables (or ``.env``), read once.
+
+Documented in ``.env.universal``. Outside development the gateway refuses to start with the
+default secret key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_SECRET_KEY = "change-me-dev-only-secret-key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="AICLONE_GATEWAY_", env_file=REPO_ROOT / ".env", extra="ignore"
+    )
+
+    environment: Literal["development", "production"] = "development"
+    host: str = "0.0.0.0"
+    port: int = Field(default=8000, ge=1, le=65_535)
+    # Where Telegram (webhooks) and browsers reach this gateway, e.g. https://clone.example.com
+    public_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s]+$")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    data_dir: Path = REPO_ROOT / "data" / "gateway"
+    # sqlite+aiosqlite:///path/file.sqlite3 (default: gateway.sqlite3 in data_dir) or
+    # postgresql+asyncpg://user:password@host/db
+    database_url: str = ""
+    # Peppers the hashes of refresh tokens, API keys and agent tokens. At least 32 characters.
+    secret_key: str = DEFAULT_SECRET_KEY
+    # Ed25519 signing key (PEM) of access tokens; created on first start when missing.
+    jwt_key_file: Path | None = None
+    jwt_issuer: str = "aiclone-gateway"
+    jwt_audience: str = "aiclone"
+    access_token_ttl_s: int = Field(default=900, ge=30)
+    refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=60)
+    # Browser origins allowed to open /ws/chat (a request without Origin is not a browser's).
+    allowed_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:8000", "http://127.0.0.1:8000"]
+    )
+    auth_rate_limit: int = Field(
+        default=20, ge=1, description="requests per client per window on /api/auth/*"
+    )
+    auth_rate_window_s: float = Field(default=60, gt=0)
+    ticket_ttl_s: float = Field(default=30, gt=0)
+    heartbeat_interval_s: float = Field(default=5, gt=0)
+    heartbeat_timeout_s: float = Field(default=15, gt=0)
+    # A relayed request that hears nothing from the agent for this long fails with an error.
+    relay_idle_timeout_s: float = Field(default=120, gt=0)
+    offline_retry_after_s: int = Field(default=30, ge=1)
+
+    @model_validator(mode="after")
+    def _resolve(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'gateway.sqlite3'}"
+        if self.jwt_key_file is None:
+            self.jwt_key_file = self.data_dir / "jwt_ed25519.pem"
+        if self.environment != "development":
+            if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
+                raise ValueError(
+                    "AICLONE_GATEWAY_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "outside development (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,40 @@
+"""Prometheus metrics of one gateway process (a registry per app)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+
+class GatewayMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.linked_agents = Gauge(
+            "aiclone_gateway_linked_agents", "Agents linked now", registry=self.registry
+        )
+        self.link_rtt = Gauge(
+            "aiclone_gateway_link_rtt_seconds",
+            "Last ping round trip of the agent link",
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "aiclone_gateway_relay_in_flight",
+            "Requests relayed to the agent and not finished",
+            registry=self.registry,
+        )
+        self.queue_length = Gauge(
+            "aiclone_gateway_queue_length",
+            "Questions waiting for the agent (store-and-forward)",
+            registry=self.registry,
+        )
+        self.relayed_chunks = Counter(
+            "aiclone_gateway_relayed_chunks", "Answer chunks relayed from the agent", registry=self.registry
+        )
+        self.relayed_requests = Counter(
+            "aiclone_gateway_relayed_requests",
+            "Requests relayed, by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.auth_failures = Counter(
+            "aiclone_gateway_auth_failures", "Refused credentials, by kind", ["kind"], registry=self.registry
+        )

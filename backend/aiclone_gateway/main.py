@@ -1,0 +1,45 @@
+"""Builds the gateway's FastAPI application."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from aiclone_gateway import __version__
+from aiclone_gateway.api import (
+    agent_link,
+    auth,
+    chat,
+    conversations,
+    credentials,
+    public_chat,
+    status,
+    telegram_webhook,
+    users,
+)
+from aiclone_gateway.core.config import Settings
+from aiclone_gateway.core.errors import register_exception_handlers
+from aiclone_gateway.openai_api import router as openai_router
+from aiclone_gateway.runtime import GatewayRuntime
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The app; its lifespan builds the runtime (the schema must be migrated already)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.runtime = GatewayRuntime.build(settings)
+        await app.state.runtime.telegram.load()
+        try:
+            yield
+        finally:
+            await app.state.runtime.close()
+
+    app = FastAPI(title="AI Clone gateway", version=__version__, lifespan=lifespan)
+    register_exception_handlers(app)
+    for module in (status, auth, users, credentials, conversations, chat, agent_link, telegram_webhook):
+        app.include_router(module.router)
+    app.include_router(openai_router.router)
+    app.include_router(public_chat.router)  # last: its catch-all GET serves the chat app's pages
+    return app

@@ -1,0 +1,222 @@
+"""One live agent link at the gateway: the multiplexed request streams over one WebSocket.
+
+``AgentLink.run`` reads frames and routes them to their request's ``RelayStream``, writes from
+one outbox (so frames never interleave), and pings; it returns when the socket closes, the
+agent stays silent past the heartbeat timeout, or a newer link replaces it. Whatever the
+reason, every request still open then gets an ``error`` frame: nothing waits forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from aiclone_wire import (
+    DEFAULT_CREDIT,
+    Cancel,
+    Chunk,
+    Credit,
+    End,
+    Error,
+    Hello,
+    Ping,
+    Pong,
+    Request,
+    TelegramBots,
+    TelegramStatus,
+    decode,
+    encode,
+)
+from aiclone_wire.messages import WireError
+from fastapi import WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from aiclone_gateway.core.metrics import GatewayMetrics
+
+log = logging.getLogger(__name__)
+ReplyFrame = Chunk | End | Error
+
+
+class RelayStream:
+    """The frames the agent sends back for one request, in order; ends with ``end`` or ``error``."""
+
+    def __init__(self, link: AgentLink, request_id: str, window: int) -> None:
+        self.link = link
+        self.id = request_id
+        self.window = window
+        self.finished = False
+        self._frames: asyncio.Queue[ReplyFrame] = asyncio.Queue()
+        self._unacknowledged = 0
+
+    def deliver(self, frame: ReplyFrame) -> None:
+        self._frames.put_nowait(frame)
+
+    def cancel(self) -> None:
+        """Stop the agent's work and end this stream now with finish reason ``cancelled``."""
+        if not self.finished:
+            self.link.send(Cancel(id=self.id))
+            self.link.forget(self.id)
+            self.deliver(End(id=self.id, finish_reason="cancelled"))
+
+    async def frames(self, idle_timeout_s: float) -> AsyncIterator[ReplyFrame]:
+        while not self.finished:
+            try:
+                frame = self._frames.get_nowait()
+            except asyncio.QueueEmpty:
+                try:
+                    frame = await asyncio.wait_for(self._frames.get(), idle_timeout_s)
+                except asyncio.TimeoutError:
+                    self.cancel()
+                    frame = Error(
+                        id=self.id,
+                        code="agent_timeout",
+                        message=f"the clone sent nothing for {idle_timeout_s:g} s",
+                        status=504,
+                    )
+            if isinstance(frame, Chunk):
+                self._unacknowledged += 1
+                if self._unacknowledged * 2 >= self.window:
+                    self.link.send(Credit(id=self.id, chunks=self._unacknowledged))
+                    self._unacknowledged = 0
+            else:
+                self.finished = True
+            yield frame
+
+
+class AgentLink:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        agent_id: str,
+        hello: Hello,
+        metrics: GatewayMetrics,
+        heartbeat_interval_s: float,
+        heartbeat_timeout_s: float,
+        on_telegram: Callable[[TelegramBots], Awaitable[TelegramStatus]] | None = None,
+    ) -> None:
+        self.websocket = websocket
+        self.on_telegram = on_telegram
+        self._side_tasks: set[asyncio.Task] = set()
+        self.agent_id = agent_id
+        self.hello = hello
+        self.metrics = metrics
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self.heartbeat_timeout_s = heartbeat_timeout_s
+        self.rtt_s: float | None = None
+        self.streams: dict[str, RelayStream] = {}
+        self._outbox: asyncio.Queue[str] = asyncio.Queue()
+        self._last_heard = time.monotonic()
+        self._stop = asyncio.Event()
+        self.close_reason = "closed"
+
+    def send(self, frame: Any) -> None:
+        self._outbox.put_nowait(encode(frame))
+
+    def open(self, body: dict[str, Any], window: int = DEFAULT_CREDIT) -> RelayStream:
+        stream = RelayStream(self, uuid.uuid4().hex, window)
+        self.streams[stream.id] = stream
+        self.metrics.in_flight.inc()
+        self.send(Request(id=stream.id, body=body, credit=window))
+        return stream
+
+    def forget(self, request_id: str) -> None:
+        if self.streams.pop(request_id, None) is not None:
+            self.metrics.in_flight.dec()
+
+    def stop(self, reason: str) -> None:
+        self.close_reason = reason
+        self._stop.set()
+
+    async def run(self) -> None:
+        tasks = [
+            asyncio.create_task(self._read(), name="link-read"),
+            asyncio.create_task(self._write(), name="link-write"),
+            asyncio.create_task(self._heartbeat(), name="link-heartbeat"),
+            asyncio.create_task(self._stop.wait(), name="link-stop"),
+        ]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._fail_open_streams()
+            with contextlib.suppress(Exception):
+                code = 4000 if self.close_reason == "replaced" else 1001
+                await asyncio.wait_for(self.websocket.close(code=code, reason=self.close_reason), 2)
+
+    def _fail_open_streams(self) -> None:
+        message = (
+            "the link to the clone was lost" if self.close_reason != "replaced" else "the clone reconnected"
+        )
+        for request_id, stream in list(self.streams.items()):
+            stream.deliver(
+                Error(
+                    id=request_id, code="agent_disconnected", message=f"{message}; please retry", status=503
+                )
+            )
+            self.forget(request_id)
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                text = await self.websocket.receive_text()
+                self._last_heard = time.monotonic()
+                try:
+                    frame = decode(text)
+                except WireError as exc:
+                    log.warning("agent %s sent a bad frame: %s", self.agent_id, exc)
+                    continue
+                self._dispatch(frame)
+        except (WebSocketDisconnect, RuntimeError):
+            self.close_reason = "agent disconnected"
+
+    def _dispatch(self, frame: Any) -> None:
+        if isinstance(frame, Chunk):
+            stream = self.streams.get(frame.id)
+            if stream is not None:
+                self.metrics.relayed_chunks.inc()
+                stream.deliver(frame)
+        elif isinstance(frame, (End, Error)):
+            stream = self.streams.get(frame.id) if frame.id else None
+            if stream is not None:
+                self.forget(frame.id)
+                stream.deliver(frame)
+        elif isinstance(frame, TelegramBots):
+            if self.on_telegram is not None:
+                task = asyncio.create_task(self._telegram(frame))
+                self._side_tasks.add(task)
+                task.add_done_callback(self._side_tasks.discard)
+        elif isinstance(frame, Ping):
+            self.send(Pong(sent_at=frame.sent_at))
+        elif isinstance(frame, Pong):
+            self.rtt_s = max(0.0, time.monotonic() - frame.sent_at)
+            self.metrics.link_rtt.set(self.rtt_s)
+
+    async def _telegram(self, frame: TelegramBots) -> None:
+        try:
+            self.send(await self.on_telegram(frame))
+        except Exception:  # noqa: BLE001 - the agent keeps polling when the hand-over fails
+            log.exception("telegram hand-over from agent %s failed", self.agent_id)
+            self.send(TelegramStatus(bots=[]))
+
+    async def _write(self) -> None:
+        while True:
+            text = await self._outbox.get()
+            await self.websocket.send_text(text)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            self.send(Ping(sent_at=time.monotonic()))
+            await asyncio.sleep(self.heartbeat_interval_s)
+            if time.monotonic() - self._last_heard > self.heartbeat_timeout_s:
+                self.close_reason = "heartbeat timeout"
+                log.warning(
+                    "agent %s silent for %.0f s: dropping its link", self.agent_id, self.heartbeat_timeout_s
+                )
+                return

@@ -1,0 +1,81 @@
+"""Everything the gateway builds at startup, kept on ``app.state.runtime``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from aiclone_gateway.auth.credentials import CredentialStore
+from aiclone_gateway.auth.service import AuthService
+from aiclone_gateway.chat.service import ChatService
+from aiclone_gateway.chat.sockets import ChatSockets
+from aiclone_gateway.chat.store import ConversationStore
+from aiclone_gateway.chat.tickets import TicketBook
+from aiclone_gateway.core.config import Settings
+from aiclone_gateway.core.db import create_engine, session_factory
+from aiclone_gateway.core.metrics import GatewayMetrics
+from aiclone_gateway.core.rate_limit import SlidingWindowLimiter
+from aiclone_gateway.core.security import PasswordHashing, TokenHashing
+from aiclone_gateway.core.tokens import TokenIssuer, load_or_create_key
+from aiclone_gateway.openai_api.serving import OpenAIRelay
+from aiclone_gateway.relay.hub import RelayHub
+from aiclone_gateway.telegram.delivery import TelegramDelivery
+from aiclone_gateway.telegram.vault import TokenVault
+
+
+@dataclass
+class GatewayRuntime:
+    settings: Settings
+    engine: AsyncEngine
+    db: async_sessionmaker
+    metrics: GatewayMetrics
+    tokens: TokenIssuer
+    auth: AuthService
+    credentials: CredentialStore
+    conversations: ConversationStore
+    hub: RelayHub
+    sockets: ChatSockets
+    chat: ChatService
+    openai: OpenAIRelay
+    tickets: TicketBook
+    auth_limiter: SlidingWindowLimiter
+    telegram: TelegramDelivery
+
+    @classmethod
+    def build(cls, settings: Settings) -> GatewayRuntime:
+        engine = create_engine(settings.database_url)
+        db = session_factory(engine)
+        metrics = GatewayMetrics()
+        tokens = TokenIssuer(
+            load_or_create_key(settings.jwt_key_file), settings.jwt_issuer, settings.jwt_audience
+        )
+        hub = RelayHub(settings, metrics)
+        sockets = ChatSockets()
+        conversations = ConversationStore(db)
+        telegram = TelegramDelivery(
+            db, hub, TokenVault(settings.secret_key), settings.public_url, settings.relay_idle_timeout_s
+        )
+        hub.on_telegram = telegram.take_over
+        return cls(
+            settings=settings,
+            engine=engine,
+            db=db,
+            metrics=metrics,
+            tokens=tokens,
+            auth=AuthService(db, PasswordHashing(), tokens, settings),
+            credentials=CredentialStore(db, TokenHashing(settings.secret_key)),
+            conversations=conversations,
+            hub=hub,
+            sockets=sockets,
+            chat=ChatService(conversations, hub, sockets, metrics, settings.relay_idle_timeout_s),
+            openai=OpenAIRelay(hub, settings.relay_idle_timeout_s, settings.offline_retry_after_s),
+            tickets=TicketBook(settings.ticket_ttl_s),
+            auth_limiter=SlidingWindowLimiter(settings.auth_rate_limit, settings.auth_rate_window_s),
+            telegram=telegram,
+        )
+
+    async def close(self) -> None:
+        await self.telegram.close()
+        await self.chat.close()
+        await self.engine.dispose()

@@ -1,0 +1,81 @@
+"""``/api/rag``: the knowledge base — upload, list, delete, reindex, search."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from pydantic import BaseModel
+
+from aiclone_agent.rag.service import RagService
+from aiclone_agent.rag.storage import Document, Status
+
+router = APIRouter(prefix="/api/rag", tags=["rag"])
+
+
+def _rag(request: Request) -> RagService:
+    return request.app.state.runtime.rag
+
+
+RagDep = Annotated[RagService, Depends(_rag)]
+
+
+class DocumentOut(BaseModel):
+    id: str
+    name: str
+    size: int
+    kind: str
+    chunks: int
+    status: Status
+    progress: float
+    error: str | None
+    created_at: float
+
+    @classmethod
+    def of(cls, document: Document) -> DocumentOut:
+        return cls(**{name: getattr(document, name) for name in cls.model_fields})
+
+
+class SearchHit(BaseModel):
+    document_id: str
+    document_name: str
+    chunk_index: int
+    text: str
+    score: float
+    start: int
+    end: int
+
+
+@router.post("/documents", status_code=201)
+async def upload_document(file: UploadFile, rag: RagDep) -> DocumentOut:
+    data = await file.read(rag.max_upload_bytes + 1)  # one byte over the limit is enough to refuse
+    document = await rag.upload(file.filename, data)
+    return DocumentOut.of(document)
+
+
+@router.get("/documents")
+async def list_documents(rag: RagDep) -> list[DocumentOut]:
+    return [DocumentOut.of(d) for d in rag.documents()]
+
+
+@router.get("/documents/{document_id}")
+async def get_document(document_id: str, rag: RagDep) -> DocumentOut:
+    return DocumentOut.of(rag.document(document_id))
+
+
+@router.delete("/documents/{document_id}", status_code=204)
+async def delete_document(document_id: str, rag: RagDep) -> None:
+    await rag.delete(document_id)
+
+
+@router.post("/reindex", status_code=202)
+async def reindex(rag: RagDep) -> list[DocumentOut]:
+    return [DocumentOut.of(d) for d in await rag.reindex()]
+
+
+@router.get("/search")
+async def search(
+    rag: RagDep, q: Annotated[str, Query(min_length=1, max_length=2_000)], k: Annotated[int | None, Query(ge=1, le=50)] = None
+) -> list[SearchHit]:
+    return [SearchHit(**vars(hit)) for hit in await rag.search(q, k)]
+

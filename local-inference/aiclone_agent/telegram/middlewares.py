@@ -1,0 +1,30 @@
+"""Dispatcher middleware: each update is handled once, and recorded only after it was answered."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.types import TelegramObject, Update
+
+from aiclone_agent.telegram.store import TelegramStore
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class HandleOnce(BaseMiddleware):
+    """Skips updates already handled (a redelivery after a restart or a webhook<->polling switch);
+    records an update only after its handler finished, so none is lost."""
+
+    def __init__(self, store: TelegramStore) -> None:
+        self.store = store
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        bot: Bot = data["bot"]
+        if await self.store.is_handled(bot.id, event.update_id):
+            return None
+        result = await handler(event, data)
+        await self.store.mark_handled(bot.id, event.update_id)
+        return result

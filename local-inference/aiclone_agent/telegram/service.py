@@ -1,0 +1,208 @@
+"""The clone's Telegram bots: token checks, live on/off, and who delivers the updates.
+
+Delivery is by webhook through the gateway while the agent is linked to one (the gateway calls
+setWebhook and relays each message here), else by long polling from the agent. The switch
+happens live, in both directions, without losing or repeating an update: polling stops and
+confirms what it handled before the gateway takes over, and the webhook is deleted before
+polling starts again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiclone_wire import TelegramBot as WireBot
+from aiclone_wire import TelegramBots, TelegramStatus
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.utils.token import TokenValidationError
+
+from aiclone_agent.chat.service import ChatService
+from aiclone_agent.core.config import ConfigStore, TelegramSection
+from aiclone_agent.core.log_redaction import SecretRedactor
+from aiclone_agent.telegram.bot_client import make_bot
+from aiclone_agent.telegram.polling import Polling
+from aiclone_agent.telegram.responder import TelegramResponder
+from aiclone_agent.telegram.store import TelegramStore
+
+log = logging.getLogger(__name__)
+Send = Callable[[object], None]
+
+
+class TelegramConfigError(ValueError):
+    """A token or setting was refused; the message tells the owner what to do."""
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    bot_id: int
+    username: str
+
+
+class _ErrorWatcher(logging.Handler):
+    """Surfaces aiogram's polling errors as the service's ``last_error``."""
+
+    def __init__(self, service: TelegramService) -> None:
+        super().__init__(level=logging.INFO)
+        self.service = service
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = self.service.redactor.redact(record.getMessage())
+        if record.levelno >= logging.ERROR:
+            self.service.last_error = message
+            self.service.status = "error"
+        elif message.startswith("Connection established") and self.service.status == "error":
+            self.service.status = "running"
+
+
+class TelegramService:
+    def __init__(self, config: ConfigStore, chat: ChatService, store: TelegramStore, redactor: SecretRedactor) -> None:
+        self.config = config
+        self.store = store
+        self.redactor = redactor
+        self.status = "disabled"
+        self.last_error: str | None = None
+        self.responder = TelegramResponder(chat, store, config)
+        self.polling = Polling(store, self.responder, self._report_error)
+        self._link_send: Send | None = None  # set while linked to a gateway
+        self._webhook = False  # the gateway confirmed it delivers our bots
+        self._lock = asyncio.Lock()
+        self._closed = False
+        self._watcher = _ErrorWatcher(self)
+        logging.getLogger("aiogram.dispatcher").addHandler(self._watcher)
+        for bot in config.current.messengers.telegram.bots:
+            redactor.add(bot.token)
+
+    @property
+    def settings(self) -> TelegramSection:
+        return self.config.current.messengers.telegram
+
+    @property
+    def active(self) -> bool:
+        return self.settings.enabled and bool(self.settings.bots)
+
+    @property
+    def delivery(self) -> str:
+        return "webhook" if self._webhook else "polling"
+
+    def _report_error(self, message: str) -> None:
+        self.last_error = self.redactor.redact(message)
+
+    async def identify(self, token: str, api_url: str) -> BotIdentity:
+        """Ask the Bot API who this token belongs to (getMe); clear errors for bad tokens."""
+        self.redactor.add(token)
+        try:
+            bot = make_bot(token, api_url)
+        except TokenValidationError as exc:
+            raise TelegramConfigError("that is not a bot token: it looks like 123456789:ABC-DEF..., copy it from @BotFather") from exc
+        try:
+            me = await bot.get_me()
+        except TelegramUnauthorizedError as exc:
+            raise TelegramConfigError("Telegram rejected this bot token (Unauthorized): copy it again from @BotFather") from exc
+        except TelegramNetworkError as exc:
+            raise TelegramConfigError(f"could not reach the Telegram Bot API at {api_url}: {self.redactor.redact(str(exc))}") from exc
+        except TelegramAPIError as exc:
+            raise TelegramConfigError(f"the Telegram Bot API refused the token: {self.redactor.redact(exc.message)}") from exc
+        finally:
+            await bot.session.close()
+        return BotIdentity(me.id, me.username or "")
+
+    # --- delivery ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Deliver as the situation allows: hand the bots to the gateway, or poll."""
+        async with self._lock:
+            await self._deliver()
+
+    async def _deliver(self) -> None:
+        if self._link_send is not None:
+            await self._hand_over(self._link_send)
+        elif self.active:
+            await self.polling.start(self.settings.bots, self.settings.api_url)
+            self.status, self.last_error = "running", None
+        else:
+            await self.polling.stop()
+            self.status = "disabled"
+
+    async def _hand_over(self, send: Send) -> None:
+        await self.polling.stop()  # confirms what it handled: the gateway will not get it again
+        settings = self.settings
+        send(TelegramBots(
+            enabled=self.active,
+            api_url=settings.api_url,
+            bots=[WireBot(bot_id=b.bot_id, token=b.token) for b in settings.bots],
+        ))
+        self.status = "handing over to the gateway" if self.active else "disabled"
+
+    async def link_up(self, send: Send) -> None:
+        """Linked to a gateway: offer it our bots (it answers with ``telegram_status``)."""
+        async with self._lock:
+            self._link_send = send
+            await self._hand_over(send)
+
+    async def link_status(self, frame: TelegramStatus) -> None:
+        async with self._lock:
+            failed = [b for b in frame.bots if not b.ok]
+            if failed or (self.active and not frame.bots):
+                self._webhook = False
+                self._report_error("; ".join(f"bot {b.bot_id}: {b.error}" for b in failed) or "the gateway did not take the bots")
+                if self.active:
+                    await self.polling.start(self.settings.bots, self.settings.api_url)
+                    self.status = "running"
+                return
+            self._webhook = bool(frame.bots)
+            self.status = "running" if self._webhook else "disabled"
+            if self._webhook:
+                self.last_error = None
+                log.info("telegram: the gateway delivers %d bot(s) by webhook", len(frame.bots))
+
+    async def link_down(self) -> None:
+        """The gateway is gone: poll ourselves (works while the internet is up)."""
+        async with self._lock:
+            self._link_send = None
+            if self._closed:
+                return
+            if self._webhook:
+                self._webhook = False
+                log.info("telegram: gateway link lost, switching to long polling")
+            await self._deliver()
+
+    async def stop(self) -> None:
+        async with self._lock:
+            await self.polling.stop()
+            self.status = "disabled" if not self.settings.enabled else "stopped"
+
+    async def configure(self, enabled: bool, tokens: list[str | None], allowed_user_ids: list[int] | None = None) -> None:
+        """Validate every token with getMe, persist, and restart delivery. A bad token changes nothing.
+
+        ``None`` in ``tokens`` keeps the bot at that position as it is (the UI only has masks)."""
+        current = dict(enumerate(self.settings.bots))
+        api_url = self.settings.api_url
+        bots = []
+        for index, token in enumerate(tokens):
+            if token is None:
+                if index not in current:
+                    raise TelegramConfigError(f"bots[{index}] has no token")
+                bots.append(current[index].model_dump())
+                continue
+            identity = await self.identify(token, api_url)
+            bots.append({"bot_id": str(identity.bot_id), "token": token, "linked_clone_id": self.config.current.clone.id})
+        if enabled and not bots:
+            raise TelegramConfigError("add a bot token before enabling Telegram")
+
+        def apply(data: dict) -> None:
+            data["messengers"]["telegram"].update(enabled=enabled, bots=bots)
+            if allowed_user_ids is not None:
+                data["messengers"]["telegram"]["allowed_user_ids"] = allowed_user_ids
+
+        async with self._lock:
+            await self.polling.stop()
+            self.config.update(apply)
+            await self._deliver()
+
+    async def close(self) -> None:
+        self._closed = True
+        await self.stop()
+        logging.getLogger("aiogram.dispatcher").removeHandler(self._watcher)

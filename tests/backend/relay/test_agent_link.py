@@ -1,0 +1,144 @@
+"""``/agent/ws`` spoken to by a scripted agent (raw frames): authentication, hello and version
+check, one live link per agent, multiplexed and flow-controlled requests, failure on drop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+import websockets
+from aiclone_wire import PROTOCOL_VERSION, Chunk, Credit, End, Hello, Request, decode, encode
+
+from tests.backend.conftest import ChatUser, GatewayProcess, create_agent_token, sign_up, wait_online
+
+
+@pytest.fixture
+async def owner_token(fresh_gateway: GatewayProcess) -> tuple[ChatUser, str]:
+    (owner,) = await sign_up(fresh_gateway, 1)
+    yield owner, await create_agent_token(owner)
+    await owner.close()
+
+
+async def _link(gateway: GatewayProcess, token: str, version: int = PROTOCOL_VERSION):
+    ws = await websockets.connect(
+        f"{gateway.ws_url}/agent/ws", additional_headers={"Authorization": f"Bearer {token}"}
+    )
+    await ws.send(
+        encode(
+            Hello(
+                role="agent",
+                protocol_version=version,
+                clone_id="scripted",
+                clone_name="Scripted",
+                models=["scripted"],
+            )
+        )
+    )
+    return ws, decode(await ws.recv())
+
+
+async def _next_request(ws) -> Request:
+    async with asyncio.timeout(10):
+        while True:
+            frame = decode(await ws.recv())
+            if isinstance(frame, Request):
+                return frame
+
+
+async def test_unknown_agent_tokens_are_refused(fresh_gateway: GatewayProcess):
+    for headers in ({"Authorization": "Bearer agt_forged"}, {}):
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(f"{fresh_gateway.ws_url}/agent/ws", additional_headers=headers)
+        assert refused.value.response.status_code == 403
+    metrics = httpx.get(f"{fresh_gateway.url}/metrics").text
+    assert 'aiclone_gateway_auth_failures_total{kind="agent_token"} 2.0' in metrics
+
+
+async def test_hello_exchange_and_version_check(owner_token, fresh_gateway: GatewayProcess):
+    _, token = owner_token
+    ws, reply = await _link(fresh_gateway, token, version=PROTOCOL_VERSION + 1)
+    assert reply.type == "error" and reply.code == "protocol_version"
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await ws.recv()
+    assert closed.value.rcvd.code == 4002
+    ws, reply = await _link(fresh_gateway, token)
+    assert isinstance(reply, Hello) and reply.role == "gateway" and reply.jwks["keys"][0]["crv"] == "Ed25519"
+    await wait_online(fresh_gateway)
+    assert httpx.get(f"{fresh_gateway.url}/api/status").json()["clone"] == {"name": "Scripted"}
+    await ws.close()
+    await wait_online(fresh_gateway, online=False)
+
+
+async def test_a_new_link_replaces_the_old_one_and_fails_its_requests(
+    owner_token, fresh_gateway: GatewayProcess
+):
+    owner, token = owner_token
+    old, _ = await _link(fresh_gateway, token)
+    await wait_online(fresh_gateway)
+    async with owner.socket() as chat:
+        await chat.send(json.dumps({"type": "message", "text": "hello"}))
+        request = await _next_request(old)
+        assert request.body["messages"] == [{"role": "user", "content": "hello"}]
+        await old.send(encode(Chunk(id=request.id, delta="Hi")))
+        new, _ = await _link(fresh_gateway, token)  # same agent, e.g. after its network changed
+        frames = [json.loads(await chat.recv()) for _ in range(3)]
+        assert [f["type"] for f in frames] == ["accepted", "chunk", "error"]
+        assert frames[2]["code"] == "agent_disconnected"
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                await old.recv()
+        assert closed.value.rcvd.code == 4000
+        await chat.send(json.dumps({"type": "message", "text": "again"}))
+        request = await _next_request(new)  # the new link serves
+        await new.send(encode(End(id=request.id, finish_reason="stop")))
+        assert json.loads(await chat.recv())["type"] == "accepted"
+        assert json.loads(await chat.recv())["type"] == "end"
+    await new.close()
+
+
+async def test_requests_are_multiplexed_with_credit(owner_token, fresh_gateway: GatewayProcess):
+    owner, token = owner_token
+    agent, _ = await _link(fresh_gateway, token)
+    await wait_online(fresh_gateway)
+    async with owner.socket() as first, owner.socket() as second:
+        await first.send(json.dumps({"type": "message", "text": "one"}))
+        await second.send(json.dumps({"type": "message", "text": "two"}))
+        requests = [await _next_request(agent), await _next_request(agent)]
+        assert requests[0].id != requests[1].id
+        window = requests[0].credit
+        for i in range(window):  # interleaved on the one link
+            for request in requests:
+                await agent.send(
+                    encode(Chunk(id=request.id, delta=f"{request.body['messages'][-1]['content']}{i} "))
+                )
+        credits: list[Credit] = []
+        async with asyncio.timeout(10):  # each stream acknowledges as its reader consumes
+            while {c.id for c in credits} != {r.id for r in requests}:
+                frame = decode(await agent.recv())
+                if isinstance(frame, Credit):
+                    credits.append(frame)
+        assert all(c.chunks >= window // 2 for c in credits)
+        for request in requests:
+            await agent.send(encode(End(id=request.id, finish_reason="stop")))
+        for socket, word in ((first, "one"), (second, "two")):
+            frames = []
+            while not frames or frames[-1]["type"] != "end":
+                frames.append(json.loads(await socket.recv()))
+            deltas = [f["delta"] for f in frames if f["type"] == "chunk"]
+            assert deltas == [f"{word}{i} " for i in range(window)]
+    await agent.close()
+
+
+async def test_revoking_the_agent_token_cuts_the_link(owner_token, fresh_gateway: GatewayProcess):
+    owner, token = owner_token
+    agent, _ = await _link(fresh_gateway, token)
+    await wait_online(fresh_gateway)
+    (entry,) = (await owner.http.get("/api/agents")).json()
+    assert entry["linked"] is True and "token" not in entry
+    assert (await owner.http.delete(f"/api/agents/{entry['id']}")).status_code == 204
+    await wait_online(fresh_gateway, online=False)
+    with pytest.raises(websockets.InvalidStatus):
+        await _link(fresh_gateway, token)
+    await agent.close()

@@ -1,0 +1,127 @@
+"""The agent's side of the relay: ``/api/gateway`` configures the link live; it reconnects on its
+own, reports relay/offline and the round trip in ``/api/status``, and caches the gateway's JWKS."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from tests.backend.conftest import GatewayProcess
+
+
+async def _until(check, timeout: float = 20) -> None:
+    async with asyncio.timeout(timeout):
+        while not await check():
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def gateway_and_token(tmp_path: Path) -> AsyncIterator[tuple[GatewayProcess, str]]:
+    gateway = GatewayProcess(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'gw.sqlite3'}").start()
+    async with httpx.AsyncClient(base_url=gateway.url) as http:
+        credentials = {"email": "owner@example.test", "password": "correct horse battery"}
+        await http.post("/api/auth/register", json=credentials)
+        access = (await http.post("/api/auth/login", json=credentials)).json()["access_token"]
+        created = await http.post(
+            "/api/agents", json={"name": "pc"}, headers={"Authorization": f"Bearer {access}"}
+        )
+    yield gateway, created.json()["token"]
+    gateway.stop()
+
+
+@pytest.fixture
+async def linked(agent, gateway_and_token) -> AsyncIterator[tuple]:
+    gateway, token = gateway_and_token
+    try:
+        response = await agent.client.put("/api/gateway", json={"url": gateway.url, "agent_token": token})
+        assert response.status_code == 200, response.text
+        yield agent, gateway, token
+    finally:
+        await agent.runtime.gateway.stop()
+
+
+async def _status(agent) -> dict:
+    return (await agent.client.get("/api/status")).json()
+
+
+async def test_put_gateway_links_live_and_status_shows_relay(linked):
+    agent, gateway, token = linked
+    await _until(lambda: _gateway_connected(agent))
+    status = await _status(agent)
+    assert status["network_mode"] == "relay"
+    assert status["gateway"]["url"] == gateway.url and status["gateway"]["connected"] is True
+    await _until(lambda: _has_rtt(agent))
+    shown = (await agent.client.get("/api/gateway")).json()
+    assert token not in json.dumps(shown) and shown["agent_token"].startswith(token[:4])
+    saved = yaml.safe_load(agent.config_path.read_text())["gateway"]
+    assert saved == {"url": gateway.url, "agent_token": token}
+    async with httpx.AsyncClient(base_url=gateway.url) as http:
+        assert (await http.get("/api/status")).json() == {
+            "agent_online": True,
+            "clone": {"name": "My Clone"},
+            "version": "0.1.0",
+        }
+        published = (await http.get("/.well-known/jwks.json")).json()
+    assert json.loads((agent.data_dir / "gateway_jwks.json").read_text()) == published
+    metrics = (await agent.client.get("/metrics")).text
+    assert (
+        'aiclone_network_mode{mode="relay"} 1.0' in metrics
+        and 'aiclone_network_mode{mode="offline"} 0.0' in metrics
+    )
+
+
+async def _gateway_connected(agent) -> bool:
+    return (await _status(agent))["gateway"]["connected"]
+
+
+async def _has_rtt(agent) -> bool:
+    rtt = (await _status(agent))["gateway"]["rtt_ms"]
+    return rtt is not None and rtt > 0
+
+
+async def test_link_comes_back_after_the_gateway_restarts(linked):
+    agent, gateway, _ = linked
+    await _until(lambda: _gateway_connected(agent))
+    gateway.stop()
+    await _until(lambda: _offline(agent), timeout=10)
+    gateway.start()
+    await _until(lambda: _gateway_connected(agent), timeout=30)
+    assert (await _status(agent))["network_mode"] == "relay"
+
+
+async def _offline(agent) -> bool:
+    return (await _status(agent))["network_mode"] == "offline"
+
+
+async def test_a_wrong_token_is_reported_and_the_agent_stays_offline(agent, gateway_and_token):
+    gateway, _ = gateway_and_token
+    try:
+        await agent.client.put("/api/gateway", json={"url": gateway.ws_url, "agent_token": "agt_wrong"})
+
+        async def refused() -> bool:
+            return "HTTP 403" in ((await agent.client.get("/api/gateway")).json()["last_error"] or "")
+
+        await _until(refused)
+        assert (await _status(agent))["network_mode"] == "offline"
+    finally:
+        await agent.runtime.gateway.stop()
+
+
+async def test_bad_gateway_urls_are_refused(agent):
+    response = await agent.client.put("/api/gateway", json={"url": "ftp://example.test", "agent_token": "x"})
+    assert response.status_code == 400 and "ws://" in response.json()["error"]["message"]
+    assert (await agent.client.get("/api/gateway")).json()["url"] == ""
+
+
+async def test_clearing_the_url_stops_the_link(linked):
+    agent, _, _ = linked
+    await _until(lambda: _gateway_connected(agent))
+    response = await agent.client.put("/api/gateway", json={"url": "", "agent_token": ""})
+    assert response.json()["connected"] is False and response.json()["agent_token"] == ""
+    assert (await _status(agent))["network_mode"] == "offline"

@@ -1,0 +1,144 @@
+"""The Telegram bot end to end in polling mode: aiogram against the Bot API emulator, real model."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import yaml
+
+from aiclone_agent.engine.base import GenerationChunk
+from tests.local_inference.telegram.conftest import OTHER_TOKEN, TOKEN
+
+CHAT = 501
+
+
+async def enable(agent, token: str = TOKEN, **extra):
+    response = await agent.client.put("/api/messengers/telegram", json={"enabled": True, "bots": [{"token": token}], **extra})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_enable_validates_the_token_and_answers_with_the_local_model(tg_agent, bot_api, spy_prompts, caplog):
+    caplog.set_level(logging.DEBUG)
+    state = await enable(tg_agent)
+    assert state["enabled"] is True
+    assert state["delivery"] == "polling"
+    assert state["status"] == "running"
+    assert state["bots"][0]["bot_id"] == "123456789"
+    assert TOKEN not in str(state) and state["bots"][0]["token"].endswith("saw1")
+    assert bot_api.calls_of("getMe", TOKEN)
+    assert bot_api.calls_of("deleteWebhook", TOKEN)  # polling needs the webhook gone
+
+    bot_api.push_message(TOKEN, "/start", chat_id=CHAT)
+    await bot_api.wait_for(lambda: len(bot_api.messages_to(CHAT)) >= 1)
+    assert "Captain Nemo" in bot_api.messages_to(CHAT)[0]
+
+    bot_api.push_message(TOKEN, "My favourite colour is turquoise.", chat_id=CHAT)
+    await bot_api.wait_for(lambda: len(bot_api.messages_to(CHAT)) >= 2)
+    first_answer = bot_api.messages_to(CHAT)[1]
+    assert first_answer.strip()
+    assert bot_api.calls_of("sendChatAction", TOKEN)[0].params["action"] == "typing"
+    assert "My favourite colour is turquoise." in spy_prompts[-1]
+
+    bot_api.push_message(TOKEN, "What is my favourite colour?", chat_id=CHAT)
+    await bot_api.wait_for(lambda: len(bot_api.messages_to(CHAT)) >= 3)
+    history_prompt = spy_prompts[-1]
+    assert history_prompt.index("turquoise") < history_prompt.index("What is my favourite colour?")
+
+    conversations = (await tg_agent.client.get("/api/conversations")).json()
+    assert [c["channel"] for c in conversations] == ["telegram"]
+    assert conversations[0]["message_count"] == 4
+    assert TOKEN not in caplog.text
+
+
+async def test_each_chat_is_its_own_conversation_and_reset_starts_anew(tg_agent, bot_api, spy_prompts):
+    await enable(tg_agent)
+    bot_api.push_message(TOKEN, "I live in Lisbon.", chat_id=1, user_id=1)
+    await bot_api.wait_for(lambda: bot_api.messages_to(1))
+    bot_api.push_message(TOKEN, "Where do I live?", chat_id=2, user_id=2)
+    await bot_api.wait_for(lambda: bot_api.messages_to(2))
+    assert "Lisbon" not in spy_prompts[-1]
+
+    bot_api.push_message(TOKEN, "/reset", chat_id=1, user_id=1)
+    await bot_api.wait_for(lambda: len(bot_api.messages_to(1)) >= 2)
+    assert "new conversation" in bot_api.messages_to(1)[1]
+    bot_api.push_message(TOKEN, "Where do I live?", chat_id=1, user_id=1)
+    await bot_api.wait_for(lambda: len(bot_api.messages_to(1)) >= 3)
+    assert "Lisbon" not in spy_prompts[-1]
+    assert len((await tg_agent.client.get("/api/conversations")).json()) == 3
+
+
+async def test_a_redelivered_update_is_answered_once(tg_agent, bot_api):
+    await enable(tg_agent)
+    update_id = bot_api.push_message(TOKEN, "Hello!", chat_id=CHAT)
+    await bot_api.wait_for(lambda: bot_api.messages_to(CHAT))
+    state = bot_api.bots[TOKEN]
+    await bot_api.wait_for(lambda: state.confirmed >= update_id)
+    state.confirmed = update_id - 1  # Telegram hands the same update out again
+    state.new_update.set()
+    await bot_api.wait_for(lambda: len(bot_api.calls_of("getUpdates", TOKEN)) > 4)
+    assert len(bot_api.messages_to(CHAT)) == 1
+
+
+async def test_disable_and_enable_live_lose_nothing(tg_agent, bot_api):
+    await enable(tg_agent)
+    answered = bot_api.push_message(TOKEN, "First!", chat_id=CHAT)
+    await bot_api.wait_for(lambda: bot_api.messages_to(CHAT))
+    response = await tg_agent.client.put("/api/messengers/telegram", json={"enabled": False, "bots": [{"token": "123456789:***saw1"}]})
+    assert response.json()["status"] == "disabled"
+    polls = len(bot_api.calls_of("getUpdates", TOKEN))
+    bot_api.push_message(TOKEN, "Are you there?", chat_id=CHAT)
+    await asyncio.sleep(0.5)
+    assert bot_api.bots[TOKEN].confirmed >= answered  # the answered update will not come back
+    assert len(bot_api.calls_of("getUpdates", TOKEN)) == polls  # really stopped
+    assert len(bot_api.messages_to(CHAT)) == 1
+    saved = yaml.safe_load(tg_agent.config_path.read_text())["messengers"]["telegram"]
+    assert saved["enabled"] is False and saved["bots"][0]["token"] == TOKEN  # the masked token kept the real one
+
+    await tg_agent.client.put("/api/messengers/telegram", json={"enabled": True, "bots": [{"token": "123456789:***saw1"}]})
+    await bot_api.wait_for(lambda: len(bot_api.messages_to(CHAT)) >= 2)  # the message sent while off
+    await asyncio.sleep(0.5)
+    assert len(bot_api.messages_to(CHAT)) == 2  # ... and nothing answered twice
+
+
+async def test_bad_tokens_are_clear_errors_and_change_nothing(tg_agent, bot_api):
+    original = tg_agent.config_path.read_bytes()
+    cases = [
+        ("555:unknown-token-abcdefghijklmnopqrstuvwxyz", "rejected this bot token"),
+        ("not a token", "not a bot token"),
+    ]
+    for token, needle in cases:
+        response = await tg_agent.client.put("/api/messengers/telegram", json={"enabled": True, "bots": [{"token": token}]})
+        assert response.status_code == 400
+        assert needle in response.json()["error"]["message"]
+    response = await tg_agent.client.put("/api/messengers/telegram", json={"enabled": True, "bots": []})
+    assert response.status_code == 400
+    assert tg_agent.config_path.read_bytes() == original
+    assert (await tg_agent.client.get("/api/messengers/telegram")).json()["status"] == "disabled"
+
+
+async def test_allowlist_refuses_strangers(tg_agent, bot_api):
+    await enable(tg_agent, allowed_user_ids=[42])
+    bot_api.push_message(TOKEN, "Hi, I'm a stranger", chat_id=7, user_id=7)
+    bot_api.push_message(TOKEN, "Hi, I'm the owner", chat_id=42, user_id=42)
+    await bot_api.wait_for(lambda: bot_api.messages_to(7) and bot_api.messages_to(42))
+    assert "only talks to people its owner has allowed" in bot_api.messages_to(7)[0]
+    assert "only talks" not in bot_api.messages_to(42)[0]
+
+
+async def test_long_answer_is_split_into_telegram_sized_messages(tg_agent, bot_api, engine, monkeypatch):
+    long_answer = "\n\n".join(f"Part {i}. " + "The sea is deep and wide. " * 60 for i in range(6))
+
+    async def long_generation(self, prompt, params, request_id):
+        yield GenerationChunk(long_answer, 10, 900, finish_reason="stop")
+
+    monkeypatch.setattr(type(engine), "generate", long_generation)  # the model cannot write this much on cue
+    await enable(tg_agent)
+    bot_api.push_message(TOKEN, "Tell me everything about the sea.", chat_id=CHAT)
+    await bot_api.wait_for(lambda: sum(len(t) for t in bot_api.messages_to(CHAT)) >= len(long_answer) - 100)
+    parts = bot_api.messages_to(CHAT)
+    assert len(parts) >= 3
+    assert all(len(p) <= 4096 for p in parts)
+    assert all(p.startswith("Part ") for p in parts)
+    assert all("parse_mode" not in c.params for c in bot_api.calls_of("sendMessage", TOKEN))

@@ -1,0 +1,70 @@
+"""The wire contract: every frame survives encode/decode; bad input raises ``WireError``."""
+
+from __future__ import annotations
+
+import pytest
+from aiclone_wire import (
+    PROTOCOL_VERSION,
+    Cancel,
+    Chunk,
+    Credit,
+    End,
+    Error,
+    Hello,
+    Ping,
+    Pong,
+    Request,
+    Usage,
+    WireError,
+    decode,
+    encode,
+)
+
+FRAMES = [
+    Hello(
+        role="agent",
+        clone_id="c",
+        clone_name="Clone",
+        models=["c"],
+        capabilities=["chat"],
+        direct_url="http://x",
+    ),
+    Hello(role="gateway", jwks={"keys": []}),
+    Request(id="r1", body={"model": "c", "messages": [{"role": "user", "content": "hi"}]}, credit=8),
+    Chunk(id="r1", delta="Héllo 👋"),
+    End(id="r1", finish_reason="stop", usage=Usage(prompt_tokens=3, completion_tokens=2, total_tokens=5)),
+    Error(id="r1", code="engine_error", message="boom", status=503),
+    Cancel(id="r1"),
+    Credit(id="r1", chunks=4),
+    Ping(sent_at=12.5),
+    Pong(sent_at=12.5),
+]
+
+
+@pytest.mark.parametrize("frame", FRAMES, ids=lambda f: f.type)
+def test_roundtrip(frame):
+    assert decode(encode(frame)) == frame
+    assert decode(encode(frame).encode()) == frame
+
+
+def test_hello_carries_the_protocol_version():
+    assert decode(encode(Hello(role="agent"))).protocol_version == PROTOCOL_VERSION
+
+
+def test_unknown_fields_are_ignored_for_forward_compatibility():
+    assert decode('{"type":"chunk","id":"a","delta":"x","new_field":1}') == Chunk(id="a", delta="x")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        '{"type":"teleport"}',
+        '{"type":"chunk","id":"a"}',
+        '{"type":"credit","id":"a","chunks":0}',
+        "[]",
+    ],
+)
+def test_bad_frames_raise_wire_error(text):
+    with pytest.raises(WireError):
+        decode(text)

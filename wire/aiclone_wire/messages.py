@@ -1,0 +1,148 @@
+"""Frames exchanged over the agent's link to the gateway: one JSON object per WebSocket text message.
+
+The agent dials the gateway's ``/agent/ws`` (agent token in the ``Authorization`` header); both
+sides open with ``hello``. The gateway then sends ``request`` frames (an OpenAI Chat Completions
+body); the agent answers each with ``chunk`` frames and exactly one ``end`` or ``error``, all
+carrying the request's ``id``, so one link multiplexes many requests. ``cancel`` stops a request;
+``credit`` grants the agent more chunks for a request (flow control: it never has more than its
+window of unacknowledged chunks in flight); ``ping``/``pong`` (either way) measure the round trip
+and keep the link alive. A request body with ``"kind": "telegram"`` carries one Telegram message
+(bot_id, chat_id, user_id, text) instead; each ``chunk`` of its answer is one reply message.
+``telegram_bots`` (agent -> gateway) hands the agent's bots over for webhook delivery and
+``telegram_status`` (gateway -> agent) says which ones the gateway now serves.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+PROTOCOL_VERSION = 1
+# Chunks a request may have in flight before the agent waits for a ``credit`` frame.
+DEFAULT_CREDIT = 256
+
+
+class WireError(ValueError):
+    """A frame that is not valid JSON or does not match the schema."""
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Hello(_Frame):
+    type: Literal["hello"] = "hello"
+    protocol_version: int = PROTOCOL_VERSION
+    role: Literal["agent", "gateway"]
+    software_version: str = ""
+    capabilities: list[str] = Field(default_factory=list)
+    # agent -> gateway: who answers
+    clone_id: str = ""
+    clone_name: str = ""
+    models: list[str] = Field(default_factory=list)
+    direct_url: str | None = None
+    # gateway -> agent: the public keys of the gateway's access tokens (JWKS), for offline checks
+    jwks: dict[str, Any] | None = None
+
+
+class Request(_Frame):
+    type: Literal["request"] = "request"
+    id: str = Field(min_length=1, max_length=64)
+    body: dict[str, Any]
+    credit: int = Field(default=DEFAULT_CREDIT, ge=1)
+
+
+class Chunk(_Frame):
+    type: Literal["chunk"] = "chunk"
+    id: str
+    delta: str
+
+
+class Usage(_Frame):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class End(_Frame):
+    type: Literal["end"] = "end"
+    id: str
+    finish_reason: str
+    usage: Usage = Field(default_factory=Usage)
+
+
+class Error(_Frame):
+    type: Literal["error"] = "error"
+    id: str | None = None
+    code: str
+    message: str
+    # the HTTP status a gateway client should see (400 bad request, 503 engine down, ...)
+    status: int = 502
+
+
+class Cancel(_Frame):
+    type: Literal["cancel"] = "cancel"
+    id: str
+
+
+class Credit(_Frame):
+    type: Literal["credit"] = "credit"
+    id: str
+    chunks: int = Field(ge=1)
+
+
+class TelegramBot(_Frame):
+    bot_id: str
+    token: str = Field(repr=False)
+
+
+class TelegramBots(_Frame):
+    """agent -> gateway: deliver these bots' updates by webhook from now on (``enabled`` False or
+    no bots: stop). Sent after hello and whenever the owner changes the bots."""
+
+    type: Literal["telegram_bots"] = "telegram_bots"
+    enabled: bool
+    api_url: str
+    bots: list[TelegramBot] = Field(default_factory=list)
+
+
+class TelegramBotState(_Frame):
+    bot_id: str
+    ok: bool
+    error: str | None = None
+
+
+class TelegramStatus(_Frame):
+    """gateway -> agent: which bots now deliver by webhook (the others stay with the agent)."""
+
+    type: Literal["telegram_status"] = "telegram_status"
+    bots: list[TelegramBotState] = Field(default_factory=list)
+
+
+class Ping(_Frame):
+    type: Literal["ping"] = "ping"
+    sent_at: float
+
+
+class Pong(_Frame):
+    type: Literal["pong"] = "pong"
+    sent_at: float
+
+
+Frame = Annotated[
+    Union[Hello, Request, Chunk, End, Error, Cancel, Credit, Ping, Pong, TelegramBots, TelegramStatus],
+    Field(discriminator="type"),
+]
+_FRAME = TypeAdapter(Frame)
+
+
+def encode(frame: _Frame) -> str:
+    return frame.model_dump_json()
+
+
+def decode(data: str | bytes) -> Frame:
+    try:
+        return _FRAME.validate_json(data)
+    except ValidationError as exc:
+        raise WireError(f"bad frame: {exc.errors(include_url=False, include_input=False)[:1]}") from exc
