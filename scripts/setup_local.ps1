@@ -1,6 +1,7 @@
-# Windows twin of scripts/setup_local.sh: .venv, Python deps, Rust core, config, default model.
-# Usage: scripts\setup_local.ps1 [-Dev]
-param([switch]$Dev)
+# Windows twin of scripts/setup_local.sh (and, with -Gateway, of setup_gateway.sh):
+# .venv, Python deps, Rust core, web UI, config, default model.
+# Usage: scripts\setup_local.ps1 [-Dev] [-Gateway]
+param([switch]$Dev, [switch]$Gateway)
 $ErrorActionPreference = "Stop"
 
 $Root = Split-Path -Parent $PSScriptRoot
@@ -22,6 +23,23 @@ if (-not (Test-Path $Py)) {
   & $Py -m pip install -q --upgrade pip wheel
 }
 
+if ($Gateway) {
+  $Stamp = Join-Path $Venv (".gateway-deps-" + (HashText (Get-Content -Raw (Join-Path $Root "requirements.txt"))).Substring(0, 16))
+  if (-not (Test-Path $Stamp)) {
+    Step "Installing the gateway's Python packages"
+    & $Py -m pip install -q -r (Join-Path $Root "requirements.txt")
+    if ($LASTEXITCODE -ne 0) { throw "pip install failed" }
+    New-Item -ItemType File -Path $Stamp | Out-Null
+  }
+  $Site = & $Py -c "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+  Set-Content -Path (Join-Path $Site "aiclone-gateway.pth") -Value @((Join-Path $Root "backend"), (Join-Path $Root "wire"))
+  if (Get-Command npm -ErrorAction SilentlyContinue) {
+    & npm --prefix (Join-Path $Root "frontend") ci --no-audit --no-fund
+    & npm --prefix (Join-Path $Root "frontend") run build
+  } else { Write-Warning "Node.js 20+ not found: the chat page is not built; the gateway serves its API only" }
+  exit 0
+}
+
 # llama-cpp-python: one wheel per (version, CMAKE_ARGS, Python), kept in the cache.
 $LlamaReq = (Select-String -Path (Join-Path $Root "requirements-local.txt") -Pattern '^llama-cpp-python==').Line
 if (-not $env:CMAKE_ARGS) { $env:CMAKE_ARGS = "-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" }
@@ -35,7 +53,7 @@ if (-not (Get-ChildItem -Path $LlamaWheels -Filter "llama_cpp_python-*.whl" -Err
 }
 
 $Reqs = @((Join-Path $Root "requirements-local.txt"))
-if ($Dev) { $Reqs += (Join-Path $Root "requirements-dev.txt") }
+if ($Dev) { $Reqs += @((Join-Path $Root "requirements.txt"), (Join-Path $Root "requirements-dev.txt")) }
 $Stamp = Join-Path $Venv (".deps-" + (HashText ((($Reqs | ForEach-Object { Get-Content -Raw $_ }) -join "") + $LlamaKey)).Substring(0, 16))
 if (-not (Test-Path $Stamp)) {
   Step "Installing Python packages"
@@ -48,7 +66,16 @@ if (-not (Test-Path $Stamp)) {
 }
 
 $Site = & $Py -c "import sysconfig; print(sysconfig.get_paths()['purelib'])"
-Set-Content -Path (Join-Path $Site "aiclone.pth") -Value (Join-Path $Root "local-inference")
+Set-Content -Path (Join-Path $Site "aiclone.pth") -Value @((Join-Path $Root "local-inference"), (Join-Path $Root "backend"), (Join-Path $Root "wire"))
+
+if (Get-Command npm -ErrorAction SilentlyContinue) {
+  $Dist = Join-Path $Root "frontend\dist\admin\index.html"
+  if (-not (Test-Path $Dist)) {
+    Step "Building the web UI"
+    & npm --prefix (Join-Path $Root "frontend") ci --no-audit --no-fund
+    & npm --prefix (Join-Path $Root "frontend") run build
+  }
+} else { Write-Warning "Node.js 20+ not found: the agent serves its basic page instead of the admin panel" }
 
 $RustCore = Join-Path $Root "scripts\build_rust_core.ps1"
 if (Test-Path $RustCore) { & $RustCore -Py $Py }

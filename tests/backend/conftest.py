@@ -21,6 +21,7 @@ import pytest
 import websockets
 from sqlalchemy.engine import make_url
 
+from tests.support.processes import wait_healthy
 from tests.local_inference.conftest import (
     AgentProcess,
     free_port,
@@ -134,19 +135,8 @@ class GatewayProcess:
             stdout=handle,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"gateway exited with {self.proc.returncode}: {self.log.read_text()[-3000:]}"
-                )
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"gateway did not start in {timeout}s: {self.log.read_text()[-3000:]}")
+        wait_healthy(self.proc, f"{self.url}/healthz", self.log, "gateway", timeout)
+        return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc and self.proc.poll() is None:

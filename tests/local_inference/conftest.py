@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from aiclone_agent.app import create_app
 from aiclone_agent.core.config import REPO_ROOT, ConfigStore, EnvSettings, ModelSection
 from aiclone_agent.engine.base import EngineClient
 from aiclone_agent.engine.selector import load_engine
+from tests.support.processes import wait_healthy
 
 TEST_N_CTX = 2048
 
@@ -105,17 +105,8 @@ class AgentProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "aiclone_agent", "serve"], env=self.env, stdout=handle, stderr=subprocess.STDOUT
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"agent exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"agent did not start in {timeout}s: {self.log.read_text()[-2000:]}")
+        wait_healthy(self.proc, f"{self.url}/healthz", self.log, "agent", timeout)
+        return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc and self.proc.poll() is None:

@@ -3,7 +3,8 @@
 The agent hands over its bots (``telegram_bots`` frame, tokens included). For each, the gateway
 seals the token at rest, calls setWebhook with a fresh random secret token, and from then on
 receives the bot's updates at ``/telegram/webhook/{bot_id}``. Each update is acknowledged at
-once, de-duplicated by update id, and handled in the background: the text goes to the agent as
+once, de-duplicated by update id, and fed to an aiogram Dispatcher in the background
+(``relay_router``): the text goes to the agent as
 a ``telegram`` request, the agent's replies come back as chunks, one message each, sent as
 plain text with a typing action while the agent works. While the agent is away the user gets a
 polite note and the question waits in ``telegram_pending``, answered in order on its return.
@@ -19,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 
 from aiclone_wire import Chunk, End, Error, TelegramBots, TelegramBotState, TelegramStatus
-from aiogram import Bot
+from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -29,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from aiclone_gateway.relay.hub import AgentOfflineError, RelayHub
+from aiclone_gateway.telegram.relay_router import build_relay_router
 from aiclone_gateway.telegram.models import TelegramBot, TelegramPending, TelegramSeenUpdate
 from aiclone_gateway.telegram.vault import TokenVault
 
@@ -58,6 +60,8 @@ class TelegramDelivery:
         self._bots: dict[str, LiveBot] = {}
         self._tasks: set[asyncio.Task] = set()
         self._drain_lock = asyncio.Lock()
+        self._dispatcher = Dispatcher()
+        self._dispatcher.include_router(build_relay_router())
         hub.on_change(self._agent_changed)
 
     # --- the agent's bots ------------------------------------------------------------------
@@ -133,30 +137,31 @@ class TelegramDelivery:
         return True
 
     def handle_later(self, bot_id: str, update: dict) -> None:
-        task = asyncio.create_task(self._handle(bot_id, update))
+        live = self._bots.get(bot_id)
+        if live is None:
+            return
+        task = asyncio.create_task(self._feed(live, update))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _handle(self, bot_id: str, update: dict) -> None:
-        message = update.get("message") or {}
-        chat_id = (message.get("chat") or {}).get("id")
+    async def _feed(self, live: LiveBot, update: dict) -> None:
+        try:
+            await self._dispatcher.feed_webhook_update(live.bot, update, telegram_delivery=self)
+        except Exception:  # noqa: BLE001 - one failed update must not stop the others
+            log.exception("telegram: an update for bot %s failed", live.bot_id)
+
+    async def relay_message(self, bot_id: str, chat_id: int, user_id: int | None, text: str) -> None:
+        """Answer one message through the agent, or queue it with a polite note while it is away."""
         live = self._bots.get(bot_id)
-        if live is None or chat_id is None:
+        if live is None:
             return
-        question = TelegramPending(
-            bot_id=bot_id,
-            chat_id=chat_id,
-            user_id=(message.get("from") or {}).get("id"),
-            text=message.get("text") or "",
-        )
+        question = TelegramPending(bot_id=bot_id, chat_id=chat_id, user_id=user_id, text=text)
         try:
             await self._answer(live, question)
         except AgentOfflineError:
             async with self.db() as session, session.begin():
                 session.add(question)
             await self._send(live, chat_id, OFFLINE_REPLY)
-        except Exception:  # noqa: BLE001 - one failed update must not stop the others
-            log.exception("telegram: update for bot %s failed", bot_id)
 
     async def _answer(self, live: LiveBot, question: TelegramPending) -> None:
         body = {

@@ -8,7 +8,7 @@ import logging
 import yaml
 
 from aiclone_agent.engine.base import GenerationChunk
-from tests.local_inference.telegram.conftest import OTHER_TOKEN, TOKEN
+from tests.local_inference.telegram.conftest import TOKEN
 
 CHAT = 501
 

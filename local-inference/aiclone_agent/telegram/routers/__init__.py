@@ -1,9 +1,13 @@
-"""aiogram routers for polling delivery, built fresh for each Dispatcher."""
+"""aiogram routers for polling delivery, one per feature, built fresh for each Dispatcher.
+
+The routers only route; what to say is the ``TelegramResponder``'s, shared with webhook
+delivery through the gateway.
+"""
 
 from aiogram import Router
 
-from aiclone_agent.telegram.routers import messages
+from aiclone_agent.telegram.routers import chat, reset, start
 
 
 def build_routers() -> list[Router]:
-    return [messages.build_router()]
+    return [start.build_router(), reset.build_router(), chat.build_router()]
