@@ -144,6 +144,9 @@ def main() -> None:
         "|---|---|---|---|---|---|",
         summarize("llama-cpp-python direct (create_chat_completion, stream)", direct_results),
         summarize("agent OpenAI API (openai client, SSE over loopback)", agent_results),
+        "",
+        "Both paths run the same GGUF with the same thread count and greedy decoding, interleaved in one run. "
+        "The agent adds its HTTP/SSE hop, prompt fitting in the Rust core and the Rust stream decoder.",
     ]
     table = "\n".join(lines)
     print(table)
