@@ -115,6 +115,36 @@ def main() -> None:
     batch_ref = sum(ref_counts) / (time.perf_counter() - t0)
     assert counts == ref_counts
 
+    # BM25: index the chunks of the 5 MB document, then search with words taken from it.
+    chunk_ids = [f"c{i}" for i in range(len(rust_chunks))]
+    chunk_texts = [c.text for c in rust_chunks]
+    t0 = time.perf_counter()
+    lexical = clone_core.LexicalIndex()
+    for first in range(0, len(chunk_ids), 1000):
+        lexical.add(f"d{first}", chunk_ids[first : first + 1000], chunk_texts[first : first + 1000])
+    bm25_build_rust = time.perf_counter() - t0
+    ref_lexical = reference.ReferenceLexicalIndex()
+    t0 = time.perf_counter()
+    for first in range(0, len(chunk_ids), 1000):
+        ref_lexical.add(f"d{first}", chunk_ids[first : first + 1000], chunk_texts[first : first + 1000])
+    bm25_build_ref = time.perf_counter() - t0
+    words = [w for w in re.findall(r"\w{5,}", doc[:200_000])]
+    queries = [" ".join(rng.sample(words, 3)) for _ in range(60)]
+    for query in queries[:3]:
+        assert [c for c, _ in lexical.search(query, 10)] == [c for c, _ in ref_lexical.search(query, 10)]
+    bm25_rust = []
+    for query in queries:
+        t0 = time.perf_counter()
+        lexical.search(query, 20)
+        bm25_rust.append((time.perf_counter() - t0) * 1000)
+    bm25_ref = []
+    for query in queries[:5]:
+        t0 = time.perf_counter()
+        ref_lexical.search(query, 20)
+        bm25_ref.append((time.perf_counter() - t0) * 1000)
+    b50, b99 = percentiles(bm25_rust)
+    rb50 = statistics.median(bm25_ref)
+
     p50, p99 = percentiles(warm)
     c50, c99 = percentiles(cold_ms)
     r50, r99 = percentiles(ref_ms)
@@ -131,6 +161,8 @@ model vocabulary: `{Path(args.model).name}` ({tok.vocab_size} tokens). Reference
 | Fit, p50 / p99 with the segment-count memo cleared before each call (pre-token BPE memo warm) | {c50:.2f} / {c99:.2f} ms | {r50:.1f} / {r99:.1f} ms | {r50 / c50:.0f}x | |
 | Chunking {mb:.1f} MB mixed RU/EN (256 tokens, overlap 32; {len(rust_chunks)} chunks) | {chunk_rust:.1f} MB/s | {chunk_ref:.2f} MB/s | {chunk_rust / chunk_ref:.0f}x | >= 20 MB/s |
 | Batch token counting, {len(lines)} lines (`count_batch`, rayon) | {batch_rust / 1e6:.2f} M tokens/s | {batch_ref / 1e6:.2f} M tokens/s | {batch_rust / batch_ref:.1f}x | |
+| BM25 index build, {len(chunk_ids)} chunks of the 5 MB text (RU/EN Snowball stemming) | {bm25_build_rust:.2f} s | {bm25_build_ref:.2f} s | {bm25_build_ref / bm25_build_rust:.0f}x | |
+| BM25 search, top 20 of {len(chunk_ids)} chunks, p50 / p99 (reference: p50 of 5) | {b50:.2f} / {b99:.2f} ms | {rb50:.0f} ms | {rb50 / b50:.0f}x | |
 
 Fit kept {len(fit.messages)} messages and {len(fit.chunks)} chunks, prompt {fit.prompt_tokens} tokens (exact).
 """
