@@ -216,8 +216,8 @@ def main() -> None:
         "(random 384-d vectors are HNSW's worst case; the other 4 of the top 5 are near ties there). "
         "\"hybrid query\" = query embedding + "
         "Chroma top 20 + BM25 top 20 + rank fusion.",
-        f"Other processes shared the 2 cores during the run (load average {os.getloadavg()[1]:.1f} at the end), "
-        "which is what pushes the p95 of the query embedding and hybrid query far above the p50.",
+        f"Load average at the end of the run: {os.getloadavg()[1]:.1f} on {os.cpu_count()} cores (other processes "
+        "running at the same time widen the p95s). Lexical = the Rust core's BM25 (clone_core.LexicalIndex).",
     ])
     print(body)
     if not args.no_write:

@@ -62,7 +62,7 @@ def pdf_bytes(paragraphs: list[str]) -> bytes:
     if any(ord(ch) > 255 for p in paragraphs for ch in p):
         font = next((f for f in FONT_CANDIDATES if f.is_file()), None)
         if font is None:
-            pytest.skip("no TrueType font with Cyrillic on this machine to build a Russian PDF")
+            pytest.fail("no TrueType font with Cyrillic to build a Russian PDF: scripts/install_browser.sh installs fonts-dejavu-core")
         pdf.add_font("body", fname=str(font))
         pdf.set_font("body", size=11)
     else:

@@ -13,8 +13,8 @@ from aiclone_agent.core.config import ConfigStore, EnvSettings
 from tests.local_inference.conftest import LocalAgent, write_config
 from tests.support.bot_api_emulator import BotApiEmulator
 
-TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
-OTHER_TOKEN = "987654321:BBHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw2"
+TOKEN = "123456789:emulator-test-token-one"  # fake: only the local Bot API emulator knows it
+OTHER_TOKEN = "987654321:emulator-test-token-two"
 
 
 @pytest.fixture

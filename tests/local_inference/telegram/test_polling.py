@@ -26,7 +26,7 @@ async def test_enable_validates_the_token_and_answers_with_the_local_model(tg_ag
     assert state["delivery"] == "polling"
     assert state["status"] == "running"
     assert state["bots"][0]["bot_id"] == "123456789"
-    assert TOKEN not in str(state) and state["bots"][0]["token"].endswith("saw1")
+    assert TOKEN not in str(state) and state["bots"][0]["token"].endswith("-one")
     assert bot_api.calls_of("getMe", TOKEN)
     assert bot_api.calls_of("deleteWebhook", TOKEN)  # polling needs the webhook gone
 
@@ -85,7 +85,7 @@ async def test_disable_and_enable_live_lose_nothing(tg_agent, bot_api):
     await enable(tg_agent)
     answered = bot_api.push_message(TOKEN, "First!", chat_id=CHAT)
     await bot_api.wait_for(lambda: bot_api.messages_to(CHAT))
-    response = await tg_agent.client.put("/api/messengers/telegram", json={"enabled": False, "bots": [{"token": "123456789:***saw1"}]})
+    response = await tg_agent.client.put("/api/messengers/telegram", json={"enabled": False, "bots": [{"token": "123456789:***-one"}]})
     assert response.json()["status"] == "disabled"
     polls = len(bot_api.calls_of("getUpdates", TOKEN))
     bot_api.push_message(TOKEN, "Are you there?", chat_id=CHAT)
@@ -96,7 +96,7 @@ async def test_disable_and_enable_live_lose_nothing(tg_agent, bot_api):
     saved = yaml.safe_load(tg_agent.config_path.read_text())["messengers"]["telegram"]
     assert saved["enabled"] is False and saved["bots"][0]["token"] == TOKEN  # the masked token kept the real one
 
-    await tg_agent.client.put("/api/messengers/telegram", json={"enabled": True, "bots": [{"token": "123456789:***saw1"}]})
+    await tg_agent.client.put("/api/messengers/telegram", json={"enabled": True, "bots": [{"token": "123456789:***-one"}]})
     await bot_api.wait_for(lambda: len(bot_api.messages_to(CHAT)) >= 2)  # the message sent while off
     await asyncio.sleep(0.5)
     assert len(bot_api.messages_to(CHAT)) == 2  # ... and nothing answered twice
