@@ -7,8 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -21,10 +19,9 @@ import pytest
 import websockets
 from sqlalchemy.engine import make_url
 
-from tests.support.processes import wait_healthy
+from tests.support.processes import ServerProcess
 from tests.local_inference.conftest import (
     AgentProcess,
-    free_port,
     model_path,  # noqa: F401 - the fixture, shared
     write_config,
 )
@@ -91,12 +88,13 @@ async def fresh_database_url(request, tmp_path: Path) -> AsyncIterator[str]:
         yield url
 
 
-class GatewayProcess:
+class GatewayProcess(ServerProcess):
     """``python -m aiclone_gateway serve`` as a real process on a free loopback port."""
 
+    module, name = "aiclone_gateway", "gateway"
+
     def __init__(self, home: Path, database_url: str, **settings: object) -> None:
-        self.home = home
-        self.port = free_port()
+        super().__init__(home)
         self.data_dir = home / f"gateway-{self.port}"
         self.env = {
             **os.environ,
@@ -112,12 +110,6 @@ class GatewayProcess:
             "PYTHONUNBUFFERED": "1",
         }
         self.env.update({f"AICLONE_GATEWAY_{k.upper()}": str(v) for k, v in settings.items()})
-        self.log = home / f"gateway-{self.port}.log"
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def ws_url(self) -> str:
@@ -126,26 +118,6 @@ class GatewayProcess:
     @property
     def key_file(self) -> Path:
         return self.data_dir / "jwt_ed25519.pem"
-
-    def start(self, timeout: float = 60) -> GatewayProcess:
-        handle = self.log.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "aiclone_gateway", "serve"],
-            env=self.env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-        wait_healthy(self.proc, f"{self.url}/healthz", self.log, "gateway", timeout)
-        return self
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @pytest.fixture(scope="session")

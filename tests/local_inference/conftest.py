@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +15,7 @@ from aiclone_agent.app import create_app
 from aiclone_agent.core.config import REPO_ROOT, ConfigStore, EnvSettings, ModelSection
 from aiclone_agent.engine.base import EngineClient
 from aiclone_agent.engine.selector import load_engine
-from tests.support.processes import wait_healthy
+from tests.support.processes import ServerProcess
 
 TEST_N_CTX = 2048
 
@@ -72,18 +68,14 @@ async def agent(tmp_path: Path, engine: EngineClient) -> AsyncIterator[LocalAgen
     app.state.runtime.store.close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
-
-class AgentProcess:
+class AgentProcess(ServerProcess):
     """``python -m aiclone_agent serve`` as a real process on a free loopback port."""
 
+    module, name = "aiclone_agent", "agent"
+
     def __init__(self, home: Path, model_path: Path, config_path: Path | None = None) -> None:
-        self.home = home
-        self.port = free_port()
+        super().__init__(home)
         self.config_path = config_path or write_config(home / "config.yaml", model={"base_model_path": str(model_path)})
         self.env = {
             **os.environ,
@@ -93,29 +85,6 @@ class AgentProcess:
             "AICLONE_PORT": str(self.port),
             "PYTHONUNBUFFERED": "1",
         }
-        self.log = home / f"agent-{self.port}.log"
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 60) -> AgentProcess:
-        handle = self.log.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "aiclone_agent", "serve"], env=self.env, stdout=handle, stderr=subprocess.STDOUT
-        )
-        wait_healthy(self.proc, f"{self.url}/healthz", self.log, "agent", timeout)
-        return self
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @pytest.fixture

@@ -1,25 +1,68 @@
-"""Waiting for a server process started by a test to answer its health check."""
+"""Real server processes for tests: started on a free loopback port, stopped cleanly."""
 
 from __future__ import annotations
 
+import signal
+import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
 
 
-def wait_healthy(proc: subprocess.Popen, health_url: str, log: Path, name: str, timeout: float) -> None:
-    """Return once ``health_url`` answers 200; raise with the log's tail if the process dies or
-    does not answer within ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited with {proc.returncode}: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(health_url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"{name} did not start in {timeout}s: {log.read_text()[-3000:]}")
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    """``python -m <module> serve`` with ``env``, logging to ``home/<name>-<port>.log``.
+
+    Subclasses set ``module`` and ``name`` and fill ``self.env`` before ``start``."""
+
+    module = ""
+    name = ""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.port = free_port()
+        self.env: dict[str, str] = {}
+        self.log = home / f"{self.name}-{self.port}.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60):
+        handle = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", self.module, "serve"], env=self.env, stdout=handle, stderr=subprocess.STDOUT
+        )
+        self._wait_healthy(timeout)
+        return self
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.name} did not start in {timeout}s: {self.log.read_text()[-3000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
