@@ -15,6 +15,7 @@ from clone_core._core import (
     FitResult,
     LexicalIndex,
     ModelFormatError,
+    QueueFullError,
     StreamDecoder,
     Tokenizer,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "FitResult",
     "LexicalIndex",
     "ModelFormatError",
+    "QueueFullError",
     "StreamDecoder",
     "Tokenizer",
 ]
