@@ -8,11 +8,17 @@ from types import SimpleNamespace
 
 import pytest
 
+import clone_core
 from clone_core import reference
 
 WEIGHTS = {"owner": 8, "web": 4, "telegram": 2, "api": 1}
 
 IMPLS = {
+    "rust": SimpleNamespace(
+        Scheduler=clone_core.Scheduler,
+        QueueFullError=clone_core.QueueFullError,
+        InvalidInput=clone_core.InvalidInputError,
+    ),
     "reference": SimpleNamespace(
         Scheduler=reference.Scheduler, QueueFullError=reference.QueueFullError, InvalidInput=ValueError
     ),

@@ -1,4 +1,4 @@
-"""AI Clone Rust core: the model's own tokenizer, exact prompt fitting, chunking, streaming, BM25.
+"""AI Clone Rust core: the model's own tokenizer, prompt fitting, chunking, streaming, BM25, scheduler.
 
 Everything is implemented in the compiled module ``clone_core._core``; see ``_core.pyi``
 for the documented API. Character offsets are Python ``str`` indices (Unicode code points).
@@ -16,6 +16,9 @@ from clone_core._core import (
     LexicalIndex,
     ModelFormatError,
     QueueFullError,
+    Scheduler,
+    SchedulerStats,
+    StepPlan,
     StreamDecoder,
     Tokenizer,
 )
@@ -32,6 +35,9 @@ __all__ = [
     "LexicalIndex",
     "ModelFormatError",
     "QueueFullError",
+    "Scheduler",
+    "SchedulerStats",
+    "StepPlan",
     "StreamDecoder",
     "Tokenizer",
 ]

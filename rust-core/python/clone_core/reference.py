@@ -546,17 +546,17 @@ class Scheduler:
             if not 1 <= weight <= MAX_WEIGHT:
                 raise ValueError(f"weight of channel {channel!r} must be in 1..={MAX_WEIGHT}, got {weight}")
         self.max_running, self.max_waiting, self.step_tokens = max_running, max_waiting, step_tokens
-        self.weights = dict(channel_weights)
-        self._queues: dict[str, list[tuple[int, int]]] = {c: [] for c in self.weights}  # FIFO of (id, prompt)
-        self._pass = dict.fromkeys(self.weights, 0)  # virtual time a channel has used, in 1/STRIDE units
+        self.channel_weights = dict(channel_weights)
+        self._queues: dict[str, list[tuple[int, int]]] = {c: [] for c in self.channel_weights}  # FIFO of (id, prompt)
+        self._pass = dict.fromkeys(self.channel_weights, 0)  # virtual time a channel has used, in 1/STRIDE units
         self._last = 0  # the pass of the channel admitted last
         self._waiting: dict[int, str] = {}  # id -> channel
         self._running: dict[int, int] = {}  # id -> prompt tokens left to prefill, in admission order
-        self._admitted = dict.fromkeys(self.weights, 0)
+        self._admitted = dict.fromkeys(self.channel_weights, 0)
         self._rejected = 0
 
     def submit(self, request_id: int, channel: str, prompt_tokens: int) -> None:
-        if channel not in self.weights:
+        if channel not in self.channel_weights:
             raise ValueError(f"unknown channel {channel!r}")
         if request_id in self._waiting or request_id in self._running:
             raise ValueError(f"request {request_id} is already scheduled")
@@ -578,11 +578,11 @@ class Scheduler:
         while len(self._running) < self.max_running and self._waiting:
             channel = min(
                 (c for c, q in self._queues.items() if q),
-                key=lambda c: (self._pass[c] + STRIDE // self.weights[c], -self.weights[c], c),
+                key=lambda c: (self._pass[c] + STRIDE // self.channel_weights[c], -self.channel_weights[c], c),
             )
             request_id, prompt_tokens = self._queues[channel].pop(0)
             del self._waiting[request_id]
-            self._pass[channel] += STRIDE // self.weights[channel]
+            self._pass[channel] += STRIDE // self.channel_weights[channel]
             self._last = self._pass[channel]
             self._running[request_id] = prompt_tokens
             self._admitted[channel] += 1
