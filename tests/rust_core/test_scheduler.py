@@ -7,6 +7,8 @@ from collections import Counter
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import clone_core
 from clone_core import reference
@@ -246,3 +248,224 @@ def test_bad_input_is_a_clear_error(impl) -> None:
     stats = sched.stats()
     assert (stats.waiting, stats.running, stats.rejected) == (0, 1, 0)
     assert Counter(stats.admitted_by_channel.values()) == Counter({0: 3, 1: 1})
+
+
+# --- Rust against the reference, on random operation sequences --------------------------
+
+CHANNELS = ["owner", "web", "telegram", "api", "lan"]
+ids = st.integers(0, 15)
+# ("nth", k): the k-th running request (admission order) at the time the operation runs, so that
+# finish and cancel mostly hit live requests and slots keep turning over
+nth_running = st.tuples(st.just("nth"), st.integers(0, 5))
+targets = st.one_of(ids, nth_running, nth_running)
+
+
+def operations(channels: list[str]) -> st.SearchStrategy[tuple]:
+    """Submits, admissions and finishes weighted up so that queues fill, slots turn over and
+    channels go idle and wake up again; now and then a bad argument."""
+    submit = st.tuples(
+        st.just("submit"),
+        ids,
+        st.sampled_from([*channels * 4, "fax"]),
+        st.sampled_from([*range(1, 41), 0, -1]),
+    )
+    return st.one_of(
+        submit,
+        submit,
+        submit,
+        st.tuples(st.just("admit")),
+        st.tuples(st.just("admit")),
+        st.tuples(st.just("finish"), targets),
+        st.tuples(st.just("finish"), targets),
+        st.tuples(st.just("plan")),
+        st.tuples(st.just("cancel"), targets),
+        st.tuples(st.just("set_remaining"), ids, st.integers(0, 30)),
+    )
+
+
+configs = st.fixed_dictionaries(
+    {
+        "max_running": st.integers(1, 3),
+        "max_waiting": st.integers(1, 12),
+        "extra_tokens": st.integers(0, 40),
+        "channel_weights": st.dictionaries(st.sampled_from(CHANNELS), st.integers(1, 12), min_size=1),
+    }
+)
+
+
+def build(impl, config):
+    return impl.Scheduler(
+        max_running=config["max_running"],
+        max_waiting=config["max_waiting"],
+        step_tokens=config["max_running"] + config["extra_tokens"],
+        channel_weights=config["channel_weights"],
+    )
+
+
+def resolve(op: tuple, running: list[int]) -> tuple:
+    """Replaces an ("nth", k) target by the id of the k-th running request (or an unknown id)."""
+    if len(op) > 1 and isinstance(op[1], tuple):
+        k = op[1][1]
+        return (op[0], running[k % len(running)] if running else 99, *op[2:])
+    return op
+
+
+def track(running: list[int], op: tuple, result, error) -> None:
+    """Keeps the list of running requests (admission order) that ``resolve`` picks from."""
+    if op[0] == "admit":
+        running.extend(result)
+    elif op[0] in ("finish", "cancel") and error is None and op[1] in running:
+        running.remove(op[1])
+
+
+def outcome(impl, sched, op):
+    """(result, None) or (None, error kind), with plans and stats as plain values."""
+    name, *args = op
+    try:
+        result = getattr(sched, name)(*args)
+    except impl.QueueFullError:
+        return None, "full"
+    except impl.InvalidInput:
+        return None, "invalid"
+    if name == "plan":
+        result = (result.decode, result.prefill)
+    return result, None
+
+
+def snapshot(stats):
+    return (
+        stats.waiting,
+        stats.waiting_by_channel,
+        stats.running,
+        stats.prefilling,
+        stats.admitted_by_channel,
+        stats.rejected,
+    )
+
+
+def check_invariants(sched, config, plan) -> None:
+    stats = sched.stats()
+    assert stats.running <= config["max_running"] and stats.waiting <= config["max_waiting"]
+    assert stats.waiting == sum(stats.waiting_by_channel.values())
+    assert stats.prefilling <= stats.running
+    assert set(stats.waiting_by_channel) == set(config["channel_weights"]) == set(stats.admitted_by_channel)
+    if plan is not None:
+        decode, prefill = plan
+        assert len(decode) + sum(n for _, n in prefill) <= sched.step_tokens
+        assert all(n >= 1 for _, n in prefill)
+        assert not set(decode) & {i for i, _ in prefill}
+        assert len(decode) + len(prefill) <= stats.running
+
+
+@settings(max_examples=200, deadline=None)
+@given(configs, st.data())
+def test_rust_equals_reference_step_by_step(config, data) -> None:
+    sequence = data.draw(st.lists(operations(sorted(config["channel_weights"])), min_size=30, max_size=120))
+    rust, ref = build(IMPLS["rust"], config), build(IMPLS["reference"], config)
+    running: list[int] = []
+    for op in sequence:
+        op = resolve(op, running)
+        got, want = outcome(IMPLS["rust"], rust, op), outcome(IMPLS["reference"], ref, op)
+        assert got == want, op
+        track(running, op, *got)
+        assert snapshot(rust.stats()) == snapshot(ref.stats()), op
+        check_invariants(rust, config, got[0] if op[0] == "plan" else None)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(-2, 6),
+    st.integers(-2, 6),
+    st.integers(-2, 12),
+    st.dictionaries(st.sampled_from(CHANNELS), st.integers(-2, 1100), max_size=3),
+)
+def test_constructor_validation_equals_reference(max_running, max_waiting, step_tokens, weights) -> None:
+    results = []
+    for impl in (IMPLS["rust"], IMPLS["reference"]):
+        try:
+            impl.Scheduler(
+                max_running=max_running,
+                max_waiting=max_waiting,
+                step_tokens=step_tokens,
+                channel_weights=weights,
+            )
+            results.append("ok")
+        except impl.InvalidInput:
+            results.append("invalid")
+    assert results[0] == results[1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(configs, st.integers(1, 5), st.data())
+def test_every_accepted_request_is_eventually_admitted(config, answer_tokens, data) -> None:
+    """The engine keeps stepping and finishes each sequence after ``answer_tokens`` decoded tokens:
+    every request still waiting gets admitted exactly once, whatever came before."""
+    sequence = data.draw(st.lists(operations(sorted(config["channel_weights"])), max_size=60))
+    sched = build(IMPLS["rust"], config)
+    pending: set[int] = set()  # accepted, neither admitted nor cancelled yet
+    running: list[int] = []
+    for op in sequence:
+        op = resolve(op, running)
+        result, error = outcome(IMPLS["rust"], sched, op)
+        track(running, op, result, error)
+        if op[0] == "submit" and error is None:
+            pending.add(op[1])
+        elif op[0] == "admit":
+            pending.difference_update(result)
+        elif op[0] == "cancel":
+            pending.discard(op[1])
+    assert sched.stats().waiting == len(pending)
+    admitted, decoded = [], Counter()
+    for _ in range(10_000):
+        admitted.extend(sched.admit())
+        plan = sched.plan()
+        check_invariants(sched, config, (plan.decode, plan.prefill))
+        for request_id in plan.decode:
+            decoded[request_id] += 1
+            if decoded[request_id] == answer_tokens:
+                sched.finish(request_id)
+        stats = sched.stats()
+        if stats.waiting == stats.running == 0:
+            break
+    else:
+        pytest.fail("the scheduler never drained")
+    assert sorted(admitted) == sorted(pending)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(CHANNELS), st.integers(1, 12), min_size=2),
+    st.integers(1, 4),
+    st.integers(0, 60),
+    st.data(),
+)
+def test_busy_channels_cannot_starve_a_light_one(weights, max_running, warmup, data) -> None:
+    """Every channel but one stays busy; the other's one request still gets in after at most
+    about weight_k / weight_victim admissions of each busy channel k."""
+    victim = data.draw(st.sampled_from(sorted(weights)))
+    sched = IMPLS["rust"].Scheduler(
+        max_running=max_running, max_waiting=1000, step_tokens=max_running, channel_weights=weights
+    )
+    next_id = iter(range(1, 10**6))
+
+    def refill() -> None:
+        for channel in weights:
+            if channel != victim and sched.stats().waiting_by_channel[channel] < 2:
+                sched.submit(next(next_id), channel, 1)
+
+    def step() -> list[int]:
+        refill()
+        picked = sched.admit()
+        for request_id in picked:
+            sched.finish(request_id)
+        return picked
+
+    for _ in range(warmup):
+        step()
+    sched.submit(0, victim, 1)
+    others = 0
+    bound = sum(w // weights[victim] + 1 for c, w in weights.items() if c != victim)
+    while 0 not in (picked := step()):
+        others += len(picked)
+        assert others <= bound
+    assert others + len(picked) - 1 <= bound
