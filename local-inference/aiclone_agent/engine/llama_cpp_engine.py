@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import clone_core
-
 from aiclone_agent.engine.base import (
     ChatTemplate,
     EngineClient,
@@ -43,7 +42,7 @@ class LlamaCppEngine(EngineClient):
         self._aborts: dict[str, threading.Event] = {}
         import llama_cpp
 
-        vocab = llama._model.vocab  # noqa: SLF001 - no public accessor for end-of-generation ids
+        vocab = llama._model.vocab
         self._is_eog = lambda token: bool(llama_cpp.llama_vocab_is_eog(vocab, token))
 
     @classmethod
@@ -127,7 +126,7 @@ class LlamaCppEngine(EngineClient):
             if abort.is_set():
                 return
             self._generate_blocking(prompt, params, abort, put)
-        except BaseException as exc:  # handed to the awaiting coroutine
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine, never swallowed
             put(exc if isinstance(exc, EngineError) else EngineError(f"generation failed: {exc}"))
         finally:
             put(_DONE)

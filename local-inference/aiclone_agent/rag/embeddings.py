@@ -26,6 +26,8 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> np.ndarray: ...
 
+    def count_tokens(self, text: str) -> int: ...
+
 
 class E5Embedder:
     """L2-normalized 384-dim vectors; e5's ``query:``/``passage:`` prefixes are applied inside."""

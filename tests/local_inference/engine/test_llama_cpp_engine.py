@@ -80,8 +80,8 @@ async def test_closing_the_stream_aborts(engine):
         break
     await stream.aclose()
     # wait until the model's worker thread is free, then look at what the context holds
-    await asyncio.get_running_loop().run_in_executor(engine._worker, lambda: None)  # noqa: SLF001
-    assert engine._llama.n_tokens < engine.count_tokens(prompt) + 100  # noqa: SLF001 - not 1,500 more
+    await asyncio.get_running_loop().run_in_executor(engine._worker, lambda: None)
+    assert engine._llama.n_tokens < engine.count_tokens(prompt) + 100
     _, chunks = await run(engine, prompt, SamplingParams(max_tokens=3, temperature=0.0), "next")
     assert chunks[-1].completion_tokens == 3
 
