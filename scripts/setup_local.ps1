@@ -167,6 +167,8 @@ function step_config {
 }
 
 function step_model {
+  # scripts\install_clone.ps1 sets AICLONE_SKIP_MODEL_FETCH: the clone brings its own base model.
+  if ($env:AICLONE_SKIP_MODEL_FETCH) { return }
   & $Py -m aiclone_agent fetch-model | Out-Null
   if ($LASTEXITCODE -ne 0) { throw "no model: see the message above" }
 }

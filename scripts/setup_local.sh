@@ -172,6 +172,8 @@ step_config() {
 }
 
 step_model() {
+  # scripts/install_clone.sh sets AICLONE_SKIP_MODEL_FETCH: the clone brings its own base model.
+  [ -n "${AICLONE_SKIP_MODEL_FETCH:-}" ] && return 0
   "$PY" -m aiclone_agent fetch-model >/dev/null || die "no model: see the message above"
 }
 
