@@ -8,8 +8,6 @@ import stat
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
-
 from aiclone_agent.core.config import ConfigError, ConfigStore, ModelSection
 from aiclone_agent.engine.gpu_offload import (
     MIB,
@@ -21,6 +19,7 @@ from aiclone_agent.engine.gpu_offload import (
     read_footprint,
 )
 from aiclone_agent.engine.selector import load_engine
+from pydantic import ValidationError
 
 N_CTX, PARALLEL = 2048, 4
 
