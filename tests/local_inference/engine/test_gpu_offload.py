@@ -17,6 +17,7 @@ from aiclone_agent.engine.gpu_offload import (
     plan_offload,
     query_gpu,
     read_footprint,
+    read_gguf_header,
 )
 from aiclone_agent.engine.selector import load_engine
 from pydantic import ValidationError
@@ -46,6 +47,27 @@ def test_footprint_reads_every_layer_of_the_real_model(footprint: ModelFootprint
     # Weights are most of the file: the blocks plus the (tied) embedding matrix.
     weights = sum(footprint.layer_bytes) + footprint.output_bytes
     assert 0.9 * model_path.stat().st_size < weights < model_path.stat().st_size
+
+
+def test_the_header_scan_agrees_with_ggufs_own_reader(model_path: Path):
+    from gguf import GGUFReader
+
+    fields, tensors = read_gguf_header(model_path)
+    reference = GGUFReader(str(model_path))  # slow (a numpy view per vocabulary string), exact
+    assert tensors == [(t.name, int(t.n_bytes)) for t in reference.tensors]
+    assert fields["llama.block_count"] == reference.fields["llama.block_count"].contents()
+    assert fields["tokenizer.ggml.tokens"] == len(reference.fields["tokenizer.ggml.tokens"].contents())
+
+
+def test_a_truncated_or_foreign_file_is_refused_with_a_reason(tmp_path: Path, model_path: Path):
+    truncated = tmp_path / "cut.gguf"
+    truncated.write_bytes(model_path.read_bytes()[:4096])
+    with pytest.raises(ValueError, match="truncated or unknown GGUF header"):
+        read_footprint(truncated)
+    foreign = tmp_path / "notes.gguf"
+    foreign.write_bytes(b"PK\x03\x04" + bytes(64))
+    with pytest.raises(ValueError, match="not a GGUF"):
+        read_footprint(foreign)
 
 
 def test_everything_fits_in_a_12_gb_card(footprint: ModelFootprint):
