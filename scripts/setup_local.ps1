@@ -22,6 +22,7 @@ function HashText($text) {
 
 # A Python 3.10+ to create the venv with: AICLONE_PYTHON, else the py launcher, else python on the PATH.
 function Find-BasePython {
+  $ErrorActionPreference = "Continue"  # a failing candidate writes to stderr; that must not stop the script
   $candidates = @()
   if ($env:AICLONE_PYTHON) { $candidates += , @($env:AICLONE_PYTHON) }
   if (Get-Command py -ErrorAction SilentlyContinue) { $candidates += , @("py", "-3") }

@@ -22,6 +22,7 @@ function Write-Missing([string]$what, [string]$fix) {
 
 # Lines of wsl.exe's output; WSL_UTF8 makes it write UTF-8 instead of UTF-16.
 function Invoke-Wsl([string[]]$WslArgs) {
+  $ErrorActionPreference = "Continue"  # Windows PowerShell 5.1 would stop at wsl.exe's first stderr line
   $env:WSL_UTF8 = "1"
   $out = & wsl.exe @WslArgs 2>&1
   $code = $LASTEXITCODE
