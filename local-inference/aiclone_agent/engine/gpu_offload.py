@@ -314,6 +314,27 @@ def plan_offload(
     )
 
 
+def plan_for_model(
+    setting: NGpuLayers, model_path: Path, *, n_ctx: int, parallel: int, gpu_offload_supported: bool
+) -> OffloadPlan:
+    """The plan for this machine's GPU (asked with ``nvidia-smi``) and this GGUF file.
+
+    A header this reader does not understand never stops the agent: ``auto`` then stays on the CPU
+    and says why; a configured number is used as it is.
+    """
+    gpu, no_gpu_reason = query_gpu()
+    try:
+        footprint = read_footprint(model_path)
+    except (OSError, ValueError) as exc:
+        layers = 0 if setting == "auto" else setting
+        why = f"cannot read the layer sizes of {model_path.name} ({exc})"
+        return OffloadPlan(str(setting), layers, 0, 0, f"{why}; model.n_gpu_layers is {setting}", gpu)
+    return plan_offload(
+        setting, footprint, n_ctx=n_ctx, parallel=parallel, gpu=gpu,
+        no_gpu_reason=no_gpu_reason, gpu_offload_supported=gpu_offload_supported,
+    )
+
+
 def live_status(plan: OffloadPlan) -> dict:
     """The plan with VRAM as it is now (the model loaded); blocking: ``nvidia-smi`` runs once."""
     now = query_gpu()[0] if plan.gpu is not None else None

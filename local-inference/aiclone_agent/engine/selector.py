@@ -15,7 +15,7 @@ from pathlib import Path
 from aiclone_agent.bundle.model_files import find_base_model, resolve_bundle_path
 from aiclone_agent.core.config import ModelSection
 from aiclone_agent.engine.base import EngineClient, EngineError
-from aiclone_agent.engine.gpu_offload import OffloadPlan, plan_offload, query_gpu, read_footprint
+from aiclone_agent.engine.gpu_offload import plan_for_model
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,15 @@ def load_engine(model: ModelSection, models_dir: Path) -> EngineClient:
         raise EngineError(
             "this release runs GGUF models with llama.cpp only; set model.backend to auto or llama_cpp"
         )
+    import llama_cpp
+
     from aiclone_agent.engine.llama_cpp_engine import LlamaCppEngine
 
     path = find_base_model(model.base_model_path, models_dir / "base")
-    offload = plan_gpu_offload(model, path)
+    offload = plan_for_model(
+        model.n_gpu_layers, path, n_ctx=model.n_ctx, parallel=model.parallel,
+        gpu_offload_supported=bool(llama_cpp.llama_supports_gpu_offload()),
+    )
     engine = LlamaCppEngine.load(
         path,
         n_ctx=model.n_ctx,
@@ -68,18 +73,3 @@ def load_engine(model: ModelSection, models_dir: Path) -> EngineClient:
     )
     engine.info = replace(engine.info, gpu=offload)
     return engine
-
-
-def plan_gpu_offload(model: ModelSection, path: Path) -> OffloadPlan:
-    """``model.n_gpu_layers`` (auto or a number) turned into llama.cpp's number for this GPU."""
-    import llama_cpp
-
-    gpu, no_gpu_reason = query_gpu()
-    try:
-        footprint = read_footprint(path)
-    except (OSError, ValueError) as exc:
-        raise EngineError(f"cannot read the layers of {path.name}: {exc}") from exc
-    return plan_offload(
-        model.n_gpu_layers, footprint, n_ctx=model.n_ctx, parallel=model.parallel, gpu=gpu,
-        no_gpu_reason=no_gpu_reason, gpu_offload_supported=bool(llama_cpp.llama_supports_gpu_offload()),
-    )

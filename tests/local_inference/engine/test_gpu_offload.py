@@ -14,6 +14,7 @@ from aiclone_agent.engine.gpu_offload import (
     GpuInfo,
     ModelFootprint,
     parse_nvidia_smi,
+    plan_for_model,
     plan_offload,
     query_gpu,
     read_footprint,
@@ -68,6 +69,17 @@ def test_a_truncated_or_foreign_file_is_refused_with_a_reason(tmp_path: Path, mo
     foreign.write_bytes(b"PK\x03\x04" + bytes(64))
     with pytest.raises(ValueError, match="not a GGUF"):
         read_footprint(foreign)
+
+
+def test_a_header_the_planner_cannot_read_never_stops_the_agent(tmp_path: Path, monkeypatch):
+    foreign = tmp_path / "odd.gguf"
+    foreign.write_bytes(b"GGUF" + (1).to_bytes(4, "little") + bytes(64))  # GGUF v1: long gone from llama.cpp
+    monkeypatch.setenv("PATH", str(tmp_path / "no-gpu-here"))
+    plan = plan_for_model("auto", foreign, n_ctx=N_CTX, parallel=PARALLEL, gpu_offload_supported=True)
+    assert plan.n_gpu_layers == 0
+    assert plan.reason == "cannot read the layer sizes of odd.gguf (not a GGUF v2+ file); model.n_gpu_layers is auto"
+    fixed = plan_for_model(20, foreign, n_ctx=N_CTX, parallel=PARALLEL, gpu_offload_supported=True)
+    assert fixed.n_gpu_layers == 20  # a number in the config is used as it is
 
 
 def test_everything_fits_in_a_12_gb_card(footprint: ModelFootprint):
