@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from aiclone_wire import Hello, TelegramBots, TelegramStatus
+from aiclone_wire import Hello, TelegramBots, TelegramMessage, TelegramStatus
 from fastapi import WebSocket
 
 from aiclone_gateway.core.config import Settings
@@ -86,12 +86,15 @@ class RelayHub:
             link.stop("agent token revoked")
 
     @asynccontextmanager
-    async def stream(self, body: dict[str, Any]) -> AsyncIterator[RelayStream]:
-        """Relay one request; leaving the block early cancels it at the agent."""
+    async def stream(self, work: dict[str, Any] | TelegramMessage) -> AsyncIterator[RelayStream]:
+        """Relay one request; leaving the block early cancels it at the agent.
+
+        Raises ``AgentOfflineError`` without a link and ``FrameTooLargeError`` for a request
+        over the link's frame limit (it is never sent, so it cannot drop the link)."""
         link = self.link
         if link is None:
             raise AgentOfflineError
-        stream = link.open(body)
+        stream = link.open(work, max_frame_bytes=self.settings.max_relay_frame_bytes)
         try:
             yield stream
         finally:
