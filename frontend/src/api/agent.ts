@@ -15,6 +15,18 @@ export interface AgentStatus {
   network_mode: string
   clone: { id: string; name: string }
   gateway?: { url: string; connected: boolean; rtt_ms: number | null }
+  gpu?: GpuStatus | null
+  rag?: { search: 'hybrid' | 'lexical'; note: string | null }
+}
+
+export interface GpuStatus {
+  name: string | null
+  vram_total_mib: number | null
+  vram_used_mib: number | null
+  n_gpu_layers: string
+  layers_offloaded: number
+  layers_total: number
+  reason: string
 }
 
 export type DocumentStatus = 'queued' | 'indexing' | 'ready' | 'failed'
