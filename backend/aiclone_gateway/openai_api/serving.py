@@ -56,6 +56,12 @@ class OpenAIRelay:
             headers={"Retry-After": str(self.retry_after_s)},
         )
 
+    def _retry_headers(self, error: Error) -> dict[str, str] | None:
+        """A busy or unavailable clone says when to come back (the agent's estimate if it gave one)."""
+        if error.status != 503:
+            return None
+        return {"Retry-After": str(error.retry_after_s or self.retry_after_s)}
+
     async def create(self, body: dict[str, Any]) -> JSONResponse | StreamingResponse:
         stack = AsyncExitStack()
         try:
@@ -68,7 +74,7 @@ class OpenAIRelay:
             await stack.aclose()
             if first.code == "agent_disconnected":
                 raise self._offline()
-            return error_response(first.status, first.message, first.code)
+            return error_response(first.status, first.message, first.code, headers=self._retry_headers(first))
         response_id = f"chatcmpl-{stream.id}"
         model = str(body.get("model", ""))
         if body.get("stream"):
@@ -87,7 +93,7 @@ class OpenAIRelay:
             if isinstance(frame, Chunk):
                 parts.append(frame.delta)
             elif isinstance(frame, Error):
-                return error_response(frame.status, frame.message, frame.code)
+                return error_response(frame.status, frame.message, frame.code, headers=self._retry_headers(frame))
             elif isinstance(frame, End):
                 return JSONResponse(
                     {

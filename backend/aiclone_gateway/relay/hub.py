@@ -86,12 +86,13 @@ class RelayHub:
             link.stop("agent token revoked")
 
     @asynccontextmanager
-    async def stream(self, body: dict[str, Any]) -> AsyncIterator[RelayStream]:
-        """Relay one request; leaving the block early cancels it at the agent."""
+    async def stream(self, body: dict[str, Any], channel: str = "api") -> AsyncIterator[RelayStream]:
+        """Relay one request (``channel``: ``web`` for the public chat, ``api`` for API clients);
+        leaving the block early cancels it at the agent."""
         link = self.link
         if link is None:
             raise AgentOfflineError
-        stream = link.open(body)
+        stream = link.open(body, channel=channel)
         try:
             yield stream
         finally:

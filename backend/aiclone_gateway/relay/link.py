@@ -117,11 +117,11 @@ class AgentLink:
     def send(self, frame: Any) -> None:
         self._outbox.put_nowait(encode(frame))
 
-    def open(self, body: dict[str, Any], window: int = DEFAULT_CREDIT) -> RelayStream:
+    def open(self, body: dict[str, Any], window: int = DEFAULT_CREDIT, channel: str = "api") -> RelayStream:
         stream = RelayStream(self, uuid.uuid4().hex, window)
         self.streams[stream.id] = stream
         self.metrics.in_flight.inc()
-        self.send(Request(id=stream.id, body=body, credit=window))
+        self.send(Request(id=stream.id, body=body, credit=window, channel=channel))
         return stream
 
     def forget(self, request_id: str) -> None:

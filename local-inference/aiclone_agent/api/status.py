@@ -29,6 +29,7 @@ async def status(runtime: RuntimeDep) -> dict:
             **info.details,
         },
         "context_size": info.n_ctx,
+        "engine": runtime.engine.stats(),
         "uptime_s": round(time.time() - runtime.started_at, 1),
         "network_mode": runtime.network_mode,
         "gateway": {

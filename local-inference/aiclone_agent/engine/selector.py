@@ -54,13 +54,17 @@ def load_engine(model: ModelSection, models_dir: Path) -> EngineClient:
         raise EngineError(
             "this release runs GGUF models with llama.cpp only; set model.backend to auto or llama_cpp"
         )
-    from aiclone_agent.engine.llama_cpp_engine import LlamaCppEngine
+    from aiclone_agent.engine.llama_batch.engine import LlamaBatchEngine
 
     path = find_base_model(model.base_model_path, models_dir / "base")
-    return LlamaCppEngine.load(
+    return LlamaBatchEngine.load(
         path,
         n_ctx=model.n_ctx,
+        n_batch=model.n_batch,
+        parallel=model.parallel,
         n_gpu_layers=model.n_gpu_layers,
         n_threads=model.n_threads,
+        max_queue=model.max_queue,
+        channel_weights=dict(model.channel_weights),
         reason=choice.reason,
     )

@@ -23,7 +23,7 @@ from aiclone_agent.openai_api.protocol import (
     UsageInfo,
 )
 
-CHANNEL = "openai"
+CHANNEL = "api"
 
 
 def _finish(reason: str | None) -> str:
