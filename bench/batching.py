@@ -178,7 +178,7 @@ def llama_server_binary() -> Path:
         return target
     work = Path(tempfile.mkdtemp(prefix="llama-server-build-"))
     subprocess.run([sys.executable, "-m", "pip", "download", f"llama-cpp-python=={version}", "--no-binary", ":all:",
-                    "--no-deps", "--no-build-isolation", "-d", str(work)], check=True)
+                    "--no-deps", "-d", str(work)], check=True)
     sdist = next(work.glob("llama_cpp_python-*.tar.gz"))
     with tarfile.open(sdist) as archive:
         archive.extractall(work, filter="data")
@@ -268,6 +268,7 @@ def main() -> None:
     args = parser.parse_args()
 
     llama_server_binary()
+    args.load_before = os.getloadavg()[0]
     servers = [Agent(), LlamaServer(), LlamaCppPythonServer()]
     try:
         for server in servers:  # warm-up, not counted
@@ -295,7 +296,8 @@ def render(servers, streams, turns, itl, args) -> str:
     lines = [
         (f"Model {MODEL.name}, {THREADS} threads, n_ctx {N_CTX}, {PARALLEL} slots, n_batch {N_BATCH}, greedy, "
          f"max_tokens {args.max_tokens}, {args.rounds} rounds interleaved; "
-         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores."),
+         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
+         f"{args.load_before:.1f} before the run (other work shares this machine)."),
         "",
         "| server | streams | aggregate tok/s | per-stream tok/s p50 | TTFT p50 s |",
         "|---|---|---|---|---|",
@@ -314,7 +316,23 @@ def render(servers, streams, turns, itl, args) -> str:
               "| server | ITL p50 ms | ITL p99 ms | long prompt TTFT s |", "|---|---|---|---|"]
     for name, r in itl.items():
         lines.append(f"| {name} | {r['p50'] * 1000:.0f} | {r['p99'] * 1000:.0f} | {r['long_ttft']:.2f} |")
+    lines += ["", NOTE]
     return "\n".join(lines)
+
+
+NOTE = (
+    "The agent decodes all running answers in one llama.cpp context (continuous batching: one token per "
+    "running answer per step, the rest of n_batch in prompt chunks), as llama-server does with its slots; "
+    "llama_cpp.server runs one request at a time, so its aggregate stays at one stream's rate and the "
+    "time to first token grows with the queue. On this CPU a step's cost grows almost linearly with the "
+    "batch, so batching buys time to first token and fairness more than aggregate throughput (on a GPU "
+    "it buys both). With two conversations interleaved, the agent and llama-server keep each "
+    "conversation's KV cells and compute only the new turn, so TTFT stays flat; llama_cpp.server keeps "
+    "only the last prompt, recomputes the whole history at every switch and its TTFT grows with the "
+    "history (that column is \"without KV reuse\"). While a 3,000-token prompt is read in n_batch chunks, "
+    "running streams get one token per step, so their inter-token latency rises to one step's time "
+    "instead of stopping for the whole prompt."
+)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ def tiny_agent(tmp_path: Path, model_path: Path):
         tmp_path / "config.yaml",
         model={"base_model_path": str(model_path), "parallel": 1, "max_queue": 1, "temperature": 0.7},
     )
-    agent = AgentProcess(tmp_path, model_path, config).start()
+    agent = AgentProcess(tmp_path, model_path, config).start(timeout=180)
     yield agent
     agent.stop()
 

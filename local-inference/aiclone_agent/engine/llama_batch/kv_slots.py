@@ -112,10 +112,8 @@ class KvSlots:
     def make_room(self, n_tokens: int) -> bool:
         """Clear least recently used idle slots until ``n_tokens`` cells are free."""
         while self.n_cells - self.cells_in_use < n_tokens:
-            idle = [seq for seq, held in enumerate(self.tokens) if held and seq not in self._active]
-            if not idle:
+            if not self.evict_idle():
                 return False
-            self._clear(min(idle, key=self._used_at.__getitem__))
         return True
 
     def evict_idle(self) -> bool:
