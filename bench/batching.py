@@ -13,7 +13,7 @@ llama-server is built once from the llama.cpp that the installed llama-cpp-pytho
 fetched with pip) into ~/.cache/aiclone/llama-server-<key>/. Prints Markdown; ``--write`` puts it
 into docs/benchmarks.md.
 
-    .venv/bin/python bench/batching.py [--max-tokens 64] [--rounds 2] [--write]
+    .venv/bin/python bench/batching.py [--max-tokens 64] [--rounds 2] [--build-llama-server] [--write]
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ class Server:
     name = ""
     model = ""
     sends_persona = True  # the agent adds its own persona
+    batches = True  # runs several streams side by side
 
     def __init__(self) -> None:
         self.port = free_port()
@@ -158,12 +159,20 @@ class LlamaServer(Server):
 
 
 class LlamaCppPythonServer(Server):
-    name, model = "python -m llama_cpp.server", "model"
+    name, model, batches = "python -m llama_cpp.server", "model", False
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "llama_cpp.server", "--model", str(MODEL), "--n_ctx", str(N_CTX),
                 "--n_threads", str(THREADS), "--n_batch", str(N_BATCH), "--host", "127.0.0.1",
                 "--port", str(self.port)]
+
+
+def llama_server_path() -> Path:
+    import llama_cpp
+
+    cmake_args = os.environ.get("CMAKE_ARGS", "")
+    key = hashlib.sha256(f"{llama_cpp.__version__}|{cmake_args}".encode()).hexdigest()[:16]
+    return CACHE / f"llama-server-{key}" / "llama-server"
 
 
 def llama_server_binary() -> Path:
@@ -172,8 +181,7 @@ def llama_server_binary() -> Path:
 
     version = llama_cpp.__version__
     cmake_args = os.environ.get("CMAKE_ARGS", "")
-    key = hashlib.sha256(f"{version}|{cmake_args}".encode()).hexdigest()[:16]
-    target = CACHE / f"llama-server-{key}" / "llama-server"
+    target = llama_server_path()
     if target.exists():
         return target
     work = Path(tempfile.mkdtemp(prefix="llama-server-build-"))
@@ -217,14 +225,14 @@ def note(k: int) -> str:
             f"Please remember this note number {k} and answer with one short sentence.")
 
 
-def interleaved_conversations(server: Server, turns: int) -> list[float]:
+def interleaved_conversations(server: Server, turns: int, answer_tokens: int) -> list[float]:
     """TTFT (s) per turn, averaged over the two conversations."""
     histories: list[list[dict]] = [[], []]
     ttft = [0.0] * turns
     for turn in range(turns):
         for c, history in enumerate(histories):
             history.append({"role": "user", "content": note(turn * 2 + c)})
-            start, first, _, text = server.stream(history, 24)
+            start, first, _, text = server.stream(history, answer_tokens)
             history.append({"role": "assistant", "content": text})
             ttft[turn] += (first - start) / 2
     return ttft
@@ -264,12 +272,17 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--turns", type=int, default=10)
+    parser.add_argument("--turn-tokens", type=int, default=16, help="answer length in the conversation test")
+    parser.add_argument("--build-llama-server", action="store_true",
+                        help="build llama-server first if it is not cached (else it is left out)")
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
 
-    llama_server_binary()
+    if args.build_llama_server:
+        llama_server_binary()
     args.load_before = os.getloadavg()[0]
-    servers = [Agent(), LlamaServer(), LlamaCppPythonServer()]
+    peers = [LlamaServer] if llama_server_path().exists() else []
+    servers = [cls() for cls in (Agent, *peers, LlamaCppPythonServer)]
     try:
         for server in servers:  # warm-up, not counted
             server.stream([{"role": "user", "content": "Hi"}], 4)
@@ -278,8 +291,8 @@ def main() -> None:
             for n in (1, 4, 8):
                 for server in servers:
                     streams.setdefault((server.name, n), []).append(concurrent_streams(server, n, args.max_tokens))
-        turns = {server.name: interleaved_conversations(server, args.turns) for server in servers}
-        itl = {server.name: itl_during_long_prompt(server) for server in servers[:2]}
+        turns = {server.name: interleaved_conversations(server, args.turns, args.turn_tokens) for server in servers}
+        itl = {server.name: itl_during_long_prompt(server) for server in servers if server.batches}
     finally:
         for server in servers:
             server.close()
@@ -295,7 +308,7 @@ def render(servers, streams, turns, itl, args) -> str:
 
     lines = [
         (f"Model {MODEL.name}, {THREADS} threads, n_ctx {N_CTX}, {PARALLEL} slots, n_batch {N_BATCH}, greedy, "
-         f"max_tokens {args.max_tokens}, {args.rounds} rounds interleaved; "
+         f"max_tokens {args.max_tokens} ({args.turn_tokens} in the conversations), {args.rounds} rounds interleaved; "
          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
          f"{args.load_before:.1f} before the run (other work shares this machine)."),
         "",
@@ -316,6 +329,8 @@ def render(servers, streams, turns, itl, args) -> str:
               "| server | ITL p50 ms | ITL p99 ms | long prompt TTFT s |", "|---|---|---|---|"]
     for name, r in itl.items():
         lines.append(f"| {name} | {r['p50'] * 1000:.0f} | {r['p99'] * 1000:.0f} | {r['long_ttft']:.2f} |")
+    if not any(isinstance(server, LlamaServer) for server in servers):
+        lines += ["", "llama-server is missing from this run: it was not built yet (run with --build-llama-server)."]
     lines += ["", NOTE]
     return "\n".join(lines)
 

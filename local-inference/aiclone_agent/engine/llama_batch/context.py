@@ -109,9 +109,6 @@ class LlamaContext:
     def seq_cp(self, src: int, dst: int, p0: int, p1: int) -> None:
         llama_cpp.llama_memory_seq_cp(self.memory, src, dst, p0, p1)
 
-    def seq_pos_max(self, seq: int) -> int:
-        return int(llama_cpp.llama_memory_seq_pos_max(self.memory, seq))
-
     # -- one step ---------------------------------------------------------------------------
     def decode(self, entries: list[tuple[int, int, int, bool]]) -> None:
         """``entries``: (token, position, sequence, wants_logits); raises ``DecodeError``."""
