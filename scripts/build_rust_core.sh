@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds clone_core (rust-core/) in release mode and installs it into the venv of $PY.
 # Idempotent: skips everything when the stamp (hash of the Rust sources, Cargo.lock and the
-# Python version) matches the installed build. Cargo's target dir is shared across clones.
+# Python version) matches the installed build. Cargo's target dir is shared across clones unless
+# CARGO_TARGET_DIR is set; each build writes its wheel to its own folder, so parallel builds
+# (several worktrees) cannot delete each other's wheel.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="${PY:?set PY to the venv python, e.g. PY=.venv/bin/python}"
 CACHE="${AICLONE_CACHE:-$HOME/.cache/aiclone}"
-export CARGO_TARGET_DIR="$CACHE/cargo-target"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/cargo-target}"
 
 stamp_of() {
   {
@@ -29,10 +31,10 @@ if [[ -f "$STAMP_FILE" && "$(cat "$STAMP_FILE")" == "$STAMP" ]] && "$PY" -c 'imp
 fi
 
 "$PY" -m maturin --version >/dev/null 2>&1 || "$PY" -m pip install -q 'maturin>=1.7,<2'
-WHEELS="$CACHE/wheels"
-mkdir -p "$WHEELS"
-rm -f "$WHEELS"/clone_core-*.whl
-LOG="$CACHE/build_rust_core.log"
+mkdir -p "$CACHE/wheels"
+WHEELS="$(mktemp -d "$CACHE/wheels/clone_core.XXXXXX")"
+trap 'rm -rf "$WHEELS"' EXIT
+LOG="$WHEELS.log"
 if ! { "$PY" -m maturin build --release -i "$PY" -m "$ROOT/rust-core/python/Cargo.toml" -o "$WHEELS" \
       && "$PY" -m pip install -q --force-reinstall --no-deps "$WHEELS"/clone_core-*.whl; } >"$LOG" 2>&1; then
   tail -n 40 "$LOG" >&2
@@ -40,4 +42,5 @@ if ! { "$PY" -m maturin build --release -i "$PY" -m "$ROOT/rust-core/python/Carg
   exit 1
 fi
 echo "$STAMP" >"$STAMP_FILE"
+rm -f "$LOG"
 echo "clone_core: built and installed into $SITE (${STAMP:0:12})"

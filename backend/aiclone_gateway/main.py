@@ -18,6 +18,7 @@ from aiclone_gateway.api import (
     telegram_webhook,
     users,
 )
+from aiclone_gateway.core.body_limit import BodyLimitMiddleware
 from aiclone_gateway.core.config import Settings
 from aiclone_gateway.core.errors import register_exception_handlers
 from aiclone_gateway.openai_api import router as openai_router
@@ -38,6 +39,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="AI Clone gateway", version=__version__, lifespan=lifespan)
     register_exception_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_limit=settings.max_body_bytes,
+        limits={"/api/auth/": settings.max_auth_body_bytes},
+    )
     for module in (status, auth, users, credentials, conversations, chat, agent_link, telegram_webhook):
         app.include_router(module.router)
     app.include_router(openai_router.router)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aiclone_wire import (
     PROTOCOL_VERSION,
@@ -14,6 +16,8 @@ from aiclone_wire import (
     Ping,
     Pong,
     Request,
+    TelegramMessage,
+    TelegramRequest,
     Usage,
     WireError,
     decode,
@@ -31,6 +35,7 @@ FRAMES = [
     ),
     Hello(role="gateway", jwks={"keys": []}),
     Request(id="r1", body={"model": "c", "messages": [{"role": "user", "content": "hi"}]}, credit=8),
+    TelegramRequest(id="t1", message=TelegramMessage(bot_id=1, chat_id=-100, user_id=None, text="привет")),
     Chunk(id="r1", delta="Héllo 👋"),
     End(id="r1", finish_reason="stop", usage=Usage(prompt_tokens=3, completion_tokens=2, total_tokens=5)),
     Error(id="r1", code="engine_error", message="boom", status=503),
@@ -68,3 +73,24 @@ def test_unknown_fields_are_ignored_for_forward_compatibility():
 def test_bad_frames_raise_wire_error(text):
     with pytest.raises(WireError):
         decode(text)
+
+
+def test_a_telegram_message_longer_than_telegram_allows_is_not_a_frame():
+    frame = {"type": "telegram_request", "id": "t", "message": {"bot_id": 1, "chat_id": 2, "text": "x" * 4097}}
+    with pytest.raises(WireError):
+        decode(json.dumps(frame))
+
+
+def test_openai_body_relays_only_what_the_client_set():
+    from aiclone_wire.openai import ChatCompletionBody
+
+    body = ChatCompletionBody.model_validate(
+        {"model": "c", "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}], "seed": 3}
+    )
+    assert body.relayed() == {
+        "model": "c",
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+        "seed": 3,
+    }
+    with pytest.raises(ValueError, match="kind"):
+        ChatCompletionBody.model_validate({"model": "c", "messages": [{"role": "user"}], "kind": "telegram"})

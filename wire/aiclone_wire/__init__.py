@@ -2,6 +2,8 @@
 
 from aiclone_wire.messages import (
     DEFAULT_CREDIT,
+    MAX_FRAME_BYTES,
+    MAX_REQUEST_FRAME_BYTES,
     PROTOCOL_VERSION,
     Cancel,
     Chunk,
@@ -16,6 +18,8 @@ from aiclone_wire.messages import (
     TelegramBot,
     TelegramBots,
     TelegramBotState,
+    TelegramMessage,
+    TelegramRequest,
     TelegramStatus,
     Usage,
     WireError,
@@ -25,6 +29,8 @@ from aiclone_wire.messages import (
 
 __all__ = [
     "DEFAULT_CREDIT",
+    "MAX_FRAME_BYTES",
+    "MAX_REQUEST_FRAME_BYTES",
     "PROTOCOL_VERSION",
     "Cancel",
     "Chunk",
@@ -37,8 +43,10 @@ __all__ = [
     "Pong",
     "Request",
     "TelegramBot",
-    "TelegramBots",
     "TelegramBotState",
+    "TelegramBots",
+    "TelegramMessage",
+    "TelegramRequest",
     "TelegramStatus",
     "Usage",
     "WireError",

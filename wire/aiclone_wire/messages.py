@@ -3,24 +3,32 @@
 The agent dials the gateway's ``/agent/ws`` (agent token in the ``Authorization`` header); both
 sides open with ``hello``. The gateway then sends ``request`` frames (an OpenAI Chat Completions
 body); the agent answers each with ``chunk`` frames and exactly one ``end`` or ``error``, all
-carrying the request's ``id``, so one link multiplexes many requests. ``cancel`` stops a request;
+carrying the request's ``id``, so one link multiplexes many requests. ``telegram_request`` (gateway ->
+agent) carries one Telegram message the gateway received by webhook; only the gateway's webhook
+code creates it, and each ``chunk`` of its answer is one reply message. ``cancel`` stops a request;
 ``credit`` grants the agent more chunks for a request (flow control: it never has more than its
 window of unacknowledged chunks in flight); ``ping``/``pong`` (either way) measure the round trip
-and keep the link alive. A request body with ``"kind": "telegram"`` carries one Telegram message
-(bot_id, chat_id, user_id, text) instead; each ``chunk`` of its answer is one reply message.
+and keep the link alive.
 ``telegram_bots`` (agent -> gateway) hands the agent's bots over for webhook delivery and
 ``telegram_status`` (gateway -> agent) says which ones the gateway now serves.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 # Chunks a request may have in flight before the agent waits for a ``credit`` frame.
 DEFAULT_CREDIT = 256
+# The largest frame either side accepts (the WebSocket message limit). Senders keep their frames
+# well below it (the gateway caps relayed requests at ``MAX_REQUEST_FRAME_BYTES``), so one request
+# can never close the link that every other request shares.
+MAX_FRAME_BYTES = 16 * 1024 * 1024
+MAX_REQUEST_FRAME_BYTES = 4 * 1024 * 1024
+# Telegram's own limit on a message's text.
+TELEGRAM_TEXT_LIMIT = 4096
 
 
 class WireError(ValueError):
@@ -53,6 +61,22 @@ class Request(_Frame):
     credit: int = Field(default=DEFAULT_CREDIT, ge=1)
     # who asks, for the agent's scheduler: the public web chat or an OpenAI API client
     channel: Literal["web", "api"] = "api"
+
+
+class TelegramMessage(_Frame):
+    """One Telegram text message as the gateway's webhook received it from Telegram."""
+
+    bot_id: int
+    chat_id: int
+    user_id: int | None = None
+    text: str = Field(default="", max_length=TELEGRAM_TEXT_LIMIT)
+
+
+class TelegramRequest(_Frame):
+    type: Literal["telegram_request"] = "telegram_request"
+    id: str = Field(min_length=1, max_length=64)
+    message: TelegramMessage
+    credit: int = Field(default=DEFAULT_CREDIT, ge=1)
 
 
 class Chunk(_Frame):
@@ -135,7 +159,7 @@ class Pong(_Frame):
 
 
 Frame = Annotated[
-    Union[Hello, Request, Chunk, End, Error, Cancel, Credit, Ping, Pong, TelegramBots, TelegramStatus],
+    Hello | Request | TelegramRequest | Chunk | End | Error | Cancel | Credit | Ping | Pong | TelegramBots | TelegramStatus,
     Field(discriminator="type"),
 ]
 _FRAME = TypeAdapter(Frame)

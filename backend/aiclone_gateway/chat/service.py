@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 from aiclone_wire import Chunk, End, Error
 
+from aiclone_gateway.chat.history import newest_that_fit
 from aiclone_gateway.chat.sockets import ChatSockets
 from aiclone_gateway.chat.store import ConversationNotFoundError, ConversationStore
 from aiclone_gateway.core.metrics import GatewayMetrics
@@ -42,7 +43,9 @@ class ChatService:
         sockets: ChatSockets,
         metrics: GatewayMetrics,
         idle_timeout_s: float,
+        max_frame_bytes: int,
     ) -> None:
+        self.max_frame_bytes = max_frame_bytes
         self.store = store
         self.hub = hub
         self.sockets = sockets
@@ -61,9 +64,10 @@ class ChatService:
 
     async def _body(self, conversation_id: str, before: float) -> dict[str, Any]:
         history = await self.store.messages(conversation_id, before=before)
-        messages = [
-            {"role": m.role, "content": m.content} for m in history if m.status == "done" and m.content
-        ]
+        messages = newest_that_fit(
+            [{"role": m.role, "content": m.content} for m in history if m.status == "done" and m.content],
+            self.max_frame_bytes,
+        )
         hello = self.hub.last_hello
         model = hello.clone_id if hello and hello.clone_id else "clone"
         return {"model": model, "messages": messages, "stream": True}

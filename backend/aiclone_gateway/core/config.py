@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     # A relayed request that hears nothing from the agent for this long fails with an error.
     relay_idle_timeout_s: float = Field(default=120, gt=0)
     offline_retry_after_s: int = Field(default=30, ge=1)
+    # Request bodies: refused with 413 before they are read (Content-Length or counted as they
+    # stream in). Auth routes take small JSON only; everything else up to max_body_bytes.
+    max_body_bytes: int = Field(default=2_000_000, ge=1_024, le=64 * 1024 * 1024)
+    max_auth_body_bytes: int = Field(default=16_384, ge=1_024, le=1_000_000)
+    # One relayed request on the agent link (history included). Far below the link's 16 MiB
+    # frame limit, so one request can never drop the link for everyone.
+    max_relay_frame_bytes: int = Field(default=4 * 1024 * 1024, ge=16_384, le=8 * 1024 * 1024)
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:

@@ -73,4 +73,5 @@ def register_exception_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException):
-        return error_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+        code = getattr(exc, "code", None)
+        return error_response(exc.status_code, str(exc.detail), code, headers=getattr(exc, "headers", None))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends
+from aiclone_wire.openai import ChatCompletionBody
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from aiclone_gateway.api.deps import ApiKeyUser, RuntimeDep
-from aiclone_gateway.core.errors import ApiError
 from aiclone_gateway.openai_api.serving import OpenAIRelay
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -28,15 +28,6 @@ async def list_models(_: ApiKeyUser, relay: RelayDep) -> dict:
 
 @router.post("/chat/completions", response_model=None)
 async def create_chat_completion(
-    _: ApiKeyUser, relay: RelayDep, body: Annotated[dict[str, Any], Body()]
+    _: ApiKeyUser, relay: RelayDep, body: ChatCompletionBody
 ) -> JSONResponse | StreamingResponse:
-    if not isinstance(body.get("messages"), list) or not body["messages"]:
-        raise ApiError(
-            400,
-            "messages: a non-empty list of messages is required",
-            code="invalid_request",
-            param="messages",
-        )
-    if not isinstance(body.get("model"), str):
-        raise ApiError(400, "model: required", code="invalid_request", param="model")
     return await relay.create(body)

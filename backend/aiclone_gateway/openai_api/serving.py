@@ -13,10 +13,12 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from aiclone_wire import Chunk, End, Error
+from aiclone_wire.openai import ChatCompletionBody
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from aiclone_gateway.core.errors import ApiError, error_body, error_response
 from aiclone_gateway.relay.hub import AgentOfflineError, RelayHub
+from aiclone_gateway.relay.link import FrameTooLargeError
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -62,12 +64,14 @@ class OpenAIRelay:
             return None
         return {"Retry-After": str(error.retry_after_s or self.retry_after_s)}
 
-    async def create(self, body: dict[str, Any]) -> JSONResponse | StreamingResponse:
+    async def create(self, body: ChatCompletionBody) -> JSONResponse | StreamingResponse:
         stack = AsyncExitStack()
         try:
-            stream = await stack.enter_async_context(self.hub.stream(body))
+            stream = await stack.enter_async_context(self.hub.stream(body.relayed()))
         except AgentOfflineError:
             raise self._offline() from None
+        except FrameTooLargeError as exc:
+            raise ApiError(413, f"{exc}: send a shorter conversation", code="request_too_large") from None
         frames = stream.frames(self.idle_timeout_s)
         first = await anext(frames)
         if isinstance(first, Error):
@@ -76,12 +80,10 @@ class OpenAIRelay:
                 raise self._offline()
             return error_response(first.status, first.message, first.code, headers=self._retry_headers(first))
         response_id = f"chatcmpl-{stream.id}"
-        model = str(body.get("model", ""))
-        if body.get("stream"):
-            options = body.get("stream_options") or {}
-            events = self._events(
-                stack, first, frames, response_id, model, bool(options.get("include_usage"))
-            )
+        model = body.model
+        if body.stream:
+            include_usage = bool(body.stream_options and body.stream_options.include_usage)
+            events = self._events(stack, first, frames, response_id, model, include_usage)
             return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
         async with stack:
             return await self._whole(first, frames, response_id, model)

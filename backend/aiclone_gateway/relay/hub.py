@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from aiclone_wire import Hello, TelegramBots, TelegramStatus
+from aiclone_wire import Hello, TelegramBots, TelegramMessage, TelegramStatus
 from fastapi import WebSocket
 
 from aiclone_gateway.core.config import Settings
@@ -86,13 +86,16 @@ class RelayHub:
             link.stop("agent token revoked")
 
     @asynccontextmanager
-    async def stream(self, body: dict[str, Any], channel: str = "api") -> AsyncIterator[RelayStream]:
-        """Relay one request (``channel``: ``web`` for the public chat, ``api`` for API clients);
-        leaving the block early cancels it at the agent."""
+    async def stream(self, work: dict[str, Any] | TelegramMessage, channel: str = "api") -> AsyncIterator[RelayStream]:
+        """Relay one request (``channel``: ``web`` for the public chat, ``api`` for API clients, which
+        the agent's scheduler weighs); leaving the block early cancels it at the agent.
+
+        Raises ``AgentOfflineError`` without a link and ``FrameTooLargeError`` for a request
+        over the link's frame limit (it is never sent, so it cannot drop the link)."""
         link = self.link
         if link is None:
             raise AgentOfflineError
-        stream = link.open(body, channel=channel)
+        stream = link.open(work, max_frame_bytes=self.settings.max_relay_frame_bytes, channel=channel)
         try:
             yield stream
         finally:

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiclone_wire import (
     DEFAULT_CREDIT,
+    MAX_REQUEST_FRAME_BYTES,
     Cancel,
     Chunk,
     Credit,
@@ -28,6 +29,8 @@ from aiclone_wire import (
     Pong,
     Request,
     TelegramBots,
+    TelegramMessage,
+    TelegramRequest,
     TelegramStatus,
     decode,
     encode,
@@ -40,6 +43,14 @@ from aiclone_gateway.core.metrics import GatewayMetrics
 
 log = logging.getLogger(__name__)
 ReplyFrame = Chunk | End | Error
+
+
+class FrameTooLargeError(Exception):
+    """A request would not fit one frame on the link; it is refused before it is sent."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"the request is {size} bytes on the link; the limit is {limit}")
+        self.size, self.limit = size, limit
 
 
 class RelayStream:
@@ -117,11 +128,28 @@ class AgentLink:
     def send(self, frame: Any) -> None:
         self._outbox.put_nowait(encode(frame))
 
-    def open(self, body: dict[str, Any], window: int = DEFAULT_CREDIT, channel: str = "api") -> RelayStream:
-        stream = RelayStream(self, uuid.uuid4().hex, window)
+    def open(
+        self,
+        work: dict[str, Any] | TelegramMessage,
+        window: int = DEFAULT_CREDIT,
+        max_frame_bytes: int = MAX_REQUEST_FRAME_BYTES,
+        channel: str = "api",
+    ) -> RelayStream:
+        """Send one request: an OpenAI body (from ``channel`` web or api), or a Telegram message
+        (only the webhook code has one)."""
+        request_id = uuid.uuid4().hex
+        if isinstance(work, TelegramMessage):
+            frame: Request | TelegramRequest = TelegramRequest(id=request_id, message=work, credit=window)
+        else:
+            frame = Request(id=request_id, body=work, credit=window, channel=channel)
+        text = encode(frame)
+        size = len(text.encode())
+        if size > max_frame_bytes:
+            raise FrameTooLargeError(size, max_frame_bytes)
+        stream = RelayStream(self, request_id, window)
         self.streams[stream.id] = stream
         self.metrics.in_flight.inc()
-        self.send(Request(id=stream.id, body=body, credit=window, channel=channel))
+        self._outbox.put_nowait(text)
         return stream
 
     def forget(self, request_id: str) -> None:

@@ -4,8 +4,8 @@ The agent hands over its bots (``telegram_bots`` frame, tokens included). For ea
 seals the token at rest, calls setWebhook with a fresh random secret token, and from then on
 receives the bot's updates at ``/telegram/webhook/{bot_id}``. Each update is acknowledged at
 once, de-duplicated by update id, and fed to an aiogram Dispatcher in the background
-(``relay_router``): the text goes to the agent as
-a ``telegram`` request, the agent's replies come back as chunks, one message each, sent as
+(``relay_router``): the text goes to the agent in
+a ``telegram_request`` frame (only this code makes one), the agent's replies come back as chunks, one message each, sent as
 plain text with a typing action while the agent works. While the agent is away the user gets a
 polite note and the question waits in ``telegram_pending``, answered in order on its return.
 """
@@ -19,7 +19,8 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from aiclone_wire import Chunk, End, Error, TelegramBots, TelegramBotState, TelegramStatus
+from aiclone_wire import Chunk, End, Error, TelegramBots, TelegramBotState, TelegramMessage, TelegramStatus
+from aiclone_wire.messages import TELEGRAM_TEXT_LIMIT
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -164,17 +165,16 @@ class TelegramDelivery:
             await self._send(live, chat_id, OFFLINE_REPLY)
 
     async def _answer(self, live: LiveBot, question: TelegramPending) -> None:
-        body = {
-            "kind": "telegram",
-            "bot_id": int(live.bot_id),
-            "chat_id": question.chat_id,
-            "user_id": question.user_id,
-            "text": question.text,
-        }
+        message = TelegramMessage(
+            bot_id=int(live.bot_id),
+            chat_id=question.chat_id,
+            user_id=question.user_id,
+            text=question.text[:TELEGRAM_TEXT_LIMIT],
+        )
         typing = asyncio.create_task(self._typing(live, question.chat_id))
         replies: list[str] = []
         try:
-            async with self.hub.stream(body) as stream:
+            async with self.hub.stream(message) as stream:
                 async for frame in stream.frames(self.idle_timeout_s):
                     if isinstance(frame, Chunk) and frame.delta:
                         replies.append(frame.delta)

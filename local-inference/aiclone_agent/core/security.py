@@ -1,6 +1,12 @@
-"""Admin safety: only loopback Host names (DNS rebinding) and no cross-site writes (CSRF).
+"""Admin safety: only loopback Host names (DNS rebinding), no cross-site writes (CSRF), and
+request bodies within their route's limit.
 
-A pure ASGI middleware, so it also guards streaming responses and runs before any body is read.
+A pure ASGI middleware, so it also guards streaming responses and runs before any body is read:
+a declared ``Content-Length`` over the limit is refused at once, a chunked body is counted as it
+arrives and refused as soon as it passes the limit (``BodyTooLargeError``, an ``HTTPException``
+that FastAPI re-raises while reading a body, so it keeps the usual error shape). A body up to
+``DRAIN_LIMIT_BYTES`` is read to its end (and dropped) first, so clients that finish sending
+before they read see the 413 rather than a reset connection.
 """
 
 from __future__ import annotations
@@ -8,12 +14,21 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aiclone_agent.core.errors import error_body
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+DRAIN_LIMIT_BYTES = 24 * 1024 * 1024
+
+
+class BodyTooLargeError(HTTPException):
+    code = "request_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body over {limit} bytes")
 
 
 def host_name(value: str) -> str:
@@ -55,10 +70,40 @@ class LocalOnlyMiddleware:
                 return
         length = headers.get("content-length")
         max_body = self.body_limits.get(scope.get("path", ""), self.max_body)
-        if length is not None and length.isdigit() and int(length) > max_body:
+        if length is not None and (not length.isdigit() or int(length) > max_body):
+            if length.isdigit() and int(length) <= DRAIN_LIMIT_BYTES:
+                await _drain(receive, 0)
             await _refuse(scope, send, 413, f"request body over {max_body} bytes", "request_too_large")
             return
-        await self.app(scope, receive, send)
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
+            return
+        await self._counting(scope, receive, send, max_body)
+
+    async def _counting(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        received = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLargeError(limit)
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except BodyTooLargeError as exc:
+            if not started:
+                await _drain(receive, received)
+                await _refuse(scope, send, 413, str(exc.detail), exc.code)
 
     def _same_site(self, origin: str) -> bool:
         if origin == "null":
@@ -82,3 +127,14 @@ async def _refuse(scope: Scope, send: Send, status: int, message: str, code: str
         "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
     })
     await send({"type": "http.response.body", "body": body})
+
+
+async def _drain(receive: Receive, received: int) -> None:
+    """Read what is left of a refused body, dropping it, up to ``DRAIN_LIMIT_BYTES`` in all."""
+    while received <= DRAIN_LIMIT_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        received += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiclone_wire import (
+    MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
     Cancel,
     Credit,
@@ -25,6 +26,7 @@ from aiclone_wire import (
     Ping,
     Pong,
     Request,
+    TelegramRequest,
     TelegramStatus,
     WireError,
     decode,
@@ -130,7 +132,7 @@ class GatewayLink:
                     compression=None,
                     ping_interval=None,
                     open_timeout=HELLO_TIMEOUT_S,
-                    max_size=2**24,
+                    max_size=MAX_FRAME_BYTES,
                     proxy=None,
                 ) as ws:
                     await self._hello(ws)
@@ -202,10 +204,10 @@ class GatewayLink:
                 except WireError as exc:
                     log.warning("bad frame from the gateway: %s", exc)
                     continue
-                if isinstance(frame, Request):
+                if isinstance(frame, (Request, TelegramRequest)):
                     credit = CreditWindow(frame.credit)
-                    if frame.body.get("kind") == "telegram" and self.telegram is not None:
-                        work = run_telegram_request(self.telegram.responder, frame, send)
+                    if isinstance(frame, TelegramRequest):
+                        work = run_telegram_request(self.telegram, frame, send)
                     else:
                         work = run_request(self.serving, frame, credit, send)
                     task = asyncio.create_task(work)

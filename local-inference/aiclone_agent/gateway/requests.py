@@ -1,5 +1,5 @@
-"""Runs one relayed ``request`` frame through the agent's own OpenAI serving path
-(or, for ``"kind": "telegram"``, through the Telegram responder).
+"""Runs one relayed ``request`` frame through the agent's own OpenAI serving path, or one
+``telegram_request`` frame through the Telegram responder (for the owner's own bots only).
 
 The body is an OpenAI Chat Completions request; it is validated and fitted exactly as on the
 agent's ``/v1/chat/completions`` (``OpenAIServingChat.prepare``), then streamed as ``chunk``
@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextlib import aclosing
+from typing import TYPE_CHECKING
 
-from aiclone_wire import Chunk, End, Error, Request, Usage
+from aiclone_wire import Chunk, End, Error, Request, TelegramRequest, Usage
 from pydantic import ValidationError
 
 from aiclone_agent.chat.context import ContextOverflowError
@@ -20,7 +21,10 @@ from aiclone_agent.core.errors import ApiError
 from aiclone_agent.engine.base import EngineBusyError, EngineError
 from aiclone_agent.openai_api.protocol import ChatCompletionRequest
 from aiclone_agent.openai_api.serving import OpenAIServingChat
-from aiclone_agent.telegram.responder import IncomingMessage, TelegramResponder
+from aiclone_agent.telegram.responder import IncomingMessage
+
+if TYPE_CHECKING:
+    from aiclone_agent.telegram.service import TelegramService
 
 Send = Callable[[object], None]
 
@@ -87,19 +91,15 @@ async def run_request(serving: OpenAIServingChat, frame: Request, credit: Credit
     )
 
 
-async def run_telegram_request(responder: TelegramResponder, frame: Request, send: Send) -> None:
+async def run_telegram_request(telegram: TelegramService | None, frame: TelegramRequest, send: Send) -> None:
     """A Telegram message the gateway received by webhook: each reply goes back as one chunk."""
-    body = frame.body
-    try:
-        message = IncomingMessage(
-            bot_id=int(body["bot_id"]),
-            chat_id=int(body["chat_id"]),
-            user_id=int(body["user_id"]) if body.get("user_id") is not None else None,
-            text=str(body.get("text") or ""),
-        )
-    except (KeyError, TypeError, ValueError):
-        send(Error(id=frame.id, code="invalid_request", message="a telegram request needs bot_id and chat_id", status=400))
+    message = frame.message
+    if telegram is None or not telegram.serves(message.bot_id):
+        send(Error(id=frame.id, code="unknown_bot", message=f"this clone has no Telegram bot {message.bot_id}", status=404))
         return
-    for reply in await responder.respond(message):
+    incoming = IncomingMessage(
+        bot_id=message.bot_id, chat_id=message.chat_id, user_id=message.user_id, text=message.text
+    )
+    for reply in await telegram.responder.respond(incoming):
         send(Chunk(id=frame.id, delta=reply))
     send(End(id=frame.id, finish_reason="stop"))

@@ -9,7 +9,6 @@ from aiclone_agent.api.sse import sse_data
 from aiclone_agent.chat.service import ChatService, Generation
 from aiclone_agent.core.errors import ApiError, error_body
 from aiclone_agent.engine.base import EngineError
-from aiclone_agent.rag.retrieval import RetrievedChunk
 from aiclone_agent.openai_api.protocol import (
     ChatCompletionChunk,
     ChatCompletionRequest,
@@ -22,6 +21,7 @@ from aiclone_agent.openai_api.protocol import (
     StreamChoice,
     UsageInfo,
 )
+from aiclone_agent.rag.retrieval import RetrievedChunk
 
 CHANNEL = "api"
 

@@ -83,6 +83,10 @@ class TelegramService:
     def active(self) -> bool:
         return self.settings.enabled and bool(self.settings.bots)
 
+    def serves(self, bot_id: int) -> bool:
+        """Whether ``bot_id`` is one of the owner's enabled bots (the only ones the clone answers for)."""
+        return self.active and any(bot.bot_id == str(bot_id) for bot in self.settings.bots)
+
     @property
     def delivery(self) -> str:
         return "webhook" if self._webhook else "polling"

@@ -20,6 +20,8 @@ pub enum CoreError {
     InvalidTokenId { id: i64, vocab_size: usize },
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    #[error("the queue is full ({max_waiting} requests waiting)")]
+    QueueFull { max_waiting: usize },
     #[error(
         "the system prompt alone needs {needed} tokens but only {available} are available \
          (n_ctx {n_ctx} - reserve {reserve})"

@@ -1,4 +1,4 @@
-"""AI Clone Rust core: the model's own tokenizer, exact prompt fitting, chunking, streaming, BM25.
+"""AI Clone Rust core: the model's own tokenizer, prompt fitting, chunking, streaming, BM25, scheduler.
 
 Everything is implemented in the compiled module ``clone_core._core``; see ``_core.pyi``
 for the documented API. Character offsets are Python ``str`` indices (Unicode code points).
@@ -15,6 +15,10 @@ from clone_core._core import (
     FitResult,
     LexicalIndex,
     ModelFormatError,
+    QueueFullError,
+    Scheduler,
+    SchedulerStats,
+    StepPlan,
     StreamDecoder,
     Tokenizer,
 )
@@ -30,6 +34,10 @@ __all__ = [
     "FitResult",
     "LexicalIndex",
     "ModelFormatError",
+    "QueueFullError",
+    "Scheduler",
+    "SchedulerStats",
+    "StepPlan",
     "StreamDecoder",
     "Tokenizer",
 ]

@@ -11,6 +11,7 @@ class CoreError(RuntimeError): ...
 class InvalidInputError(CoreError): ...
 class ModelFormatError(CoreError): ...
 class ContextOverflowError(CoreError): ...
+class QueueFullError(CoreError): ...  # Scheduler.submit: the bounded queue is full (answer 503)
 class InternalError(CoreError): ...
 
 class Tokenizer:
@@ -153,6 +154,79 @@ class LexicalIndex:
     def count(self, doc_id: str | None = None) -> int: ...
     def document_ids(self) -> list[str]: ...
     def __len__(self) -> int: ...
+
+class StepPlan:
+    """One ``llama_decode`` step. Compares equal to a plan with the same lists."""
+
+    @property
+    def decode(self) -> list[int]:
+        """Sequences whose prompt is fully prefilled: one token each, in admission order."""
+    @property
+    def prefill(self) -> list[tuple[int, int]]:
+        """``(request_id, n_tokens)`` prompt chunks in admission order;
+        ``sum(n) <= step_tokens - len(decode)``."""
+
+class SchedulerStats:
+    @property
+    def waiting(self) -> int:
+        """Requests queued, not yet admitted."""
+    @property
+    def waiting_by_channel(self) -> dict[str, int]:
+        """Every configured channel, 0 included."""
+    @property
+    def running(self) -> int:
+        """Admitted requests (prefilling and decoding)."""
+    @property
+    def prefilling(self) -> int: ...
+    @property
+    def admitted_by_channel(self) -> dict[str, int]:
+        """Admissions since start, every configured channel."""
+    @property
+    def rejected(self) -> int:
+        """``QueueFullError`` count since start."""
+
+class Scheduler:
+    """Request scheduler behind continuous batching (the engine's decode loop is its only user).
+
+    Fair admission by stride scheduling: a free slot goes to the channel with waiting requests whose
+    pass would be smallest after the admission (``pass + 720720 // weight``; ties: bigger weight,
+    then name), FIFO within a channel; a channel whose queue was empty restarts at no less than
+    the smallest pass of the channels with waiting requests, so idling banks no credit. With
+    weights owner 8 and api 1 both busy, api gets one admission in nine. Same policy as
+    ``clone_core.reference.Scheduler``. Calls are microseconds; the GIL is not released."""
+
+    def __init__(
+        self, *, max_running: int, max_waiting: int, step_tokens: int, channel_weights: dict[str, int]
+    ) -> None:
+        """``max_running``: sequence slots; ``max_waiting``: queue bound; ``step_tokens``: tokens per
+        decode step (``>= max_running``); ``channel_weights``: bigger = higher priority, 1..1000.
+        InvalidInputError on anything else."""
+    def submit(self, request_id: int, channel: str, prompt_tokens: int) -> None:
+        """Queues a request. QueueFullError when ``max_waiting`` requests already wait;
+        InvalidInputError for an unknown channel, an id already waiting or running, or
+        ``prompt_tokens < 1``."""
+    def admit(self) -> list[int]:
+        """Moves waiting requests into free slots; they start prefilling their whole prompt."""
+    def set_remaining(self, request_id: int, n_tokens: int) -> None:
+        """Part of the prompt is in the KV cache already: only ``n_tokens`` (>= 1) remain to
+        prefill. InvalidInputError unless the request is prefilling."""
+    def plan(self) -> StepPlan:
+        """The next step: a token for every decoding sequence, then prompt chunks in admission
+        order up to ``step_tokens``. Taken as executed: a prompt finished in this step decodes
+        from the next plan on."""
+    def finish(self, request_id: int) -> None:
+        """A running sequence ended; frees its slot. InvalidInputError unless it is running."""
+    def cancel(self, request_id: int) -> bool:
+        """Removes a waiting or running request; False when the id is unknown."""
+    def stats(self) -> SchedulerStats: ...
+    @property
+    def max_running(self) -> int: ...
+    @property
+    def max_waiting(self) -> int: ...
+    @property
+    def step_tokens(self) -> int: ...
+    @property
+    def channel_weights(self) -> dict[str, int]: ...
 
 def _debug_panic() -> None:
     """Panics inside Rust; raises InternalError (tests the panic boundary)."""

@@ -33,6 +33,12 @@ create_exception!(
 );
 create_exception!(
     clone_core,
+    QueueFullError,
+    CoreError,
+    "The scheduler's bounded queue is full; the caller answers 503 with Retry-After."
+);
+create_exception!(
+    clone_core,
     InternalError,
     CoreError,
     "A bug in the Rust core (a caught panic); the process keeps running."
@@ -46,6 +52,7 @@ pub fn to_py(err: &Core) -> PyErr {
             ModelFormatError::new_err(msg)
         }
         Core::SystemPromptTooLong { .. } => ContextOverflowError::new_err(msg),
+        Core::QueueFull { .. } => QueueFullError::new_err(msg),
         Core::Tokenizer(_) => CoreError::new_err(msg),
     }
 }
@@ -88,6 +95,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "ContextOverflowError",
         py.get_type::<ContextOverflowError>(),
     )?;
+    m.add("QueueFullError", py.get_type::<QueueFullError>())?;
     m.add("InternalError", py.get_type::<InternalError>())?;
     Ok(())
 }

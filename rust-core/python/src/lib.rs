@@ -8,6 +8,7 @@ mod errors;
 mod fit;
 mod lexical;
 mod parallel;
+mod scheduler;
 mod stream;
 mod tokenizer;
 
@@ -29,6 +30,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<chunk::PyChunk>()?;
     m.add_class::<stream::PyStreamDecoder>()?;
     m.add_class::<lexical::PyLexicalIndex>()?;
+    m.add_class::<scheduler::PyScheduler>()?;
+    m.add_class::<scheduler::PyStepPlan>()?;
+    m.add_class::<scheduler::PySchedulerStats>()?;
     m.add("DEFAULT_CONTEXT_HEADER", fit::DEFAULT_CONTEXT_HEADER)?;
     m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;
     Ok(())

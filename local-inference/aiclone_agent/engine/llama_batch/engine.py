@@ -82,7 +82,7 @@ class LlamaBatchEngine(EngineClient):
         )
         try:
             return cls(context, info, tokenizer, max_queue=max_queue, channel_weights=channel_weights)
-        except (EngineError, ValueError) as exc:
+        except (EngineError, clone_core.CoreError) as exc:  # e.g. channel weights the scheduler refuses
             context.close()
             raise EngineError(str(exc)) from exc
 
@@ -123,7 +123,7 @@ class LlamaBatchEngine(EngineClient):
             raise EngineBusyError(
                 f"the clone is busy ({self._max_queue} requests are waiting); retry in {retry} s", retry
             ) from None
-        except ValueError as exc:  # an unknown channel: a programming error, said plainly
+        except clone_core.InvalidInputError as exc:  # an unknown channel: a programming error, said plainly
             raise EngineError(str(exc)) from exc
         self._by_key[request_id] = request
         return RequestStream(request, self._closed)

@@ -1,0 +1,12 @@
+"""The security suite runs against the same real processes as the gateway's and the agent's tests."""
+
+from tests.backend.conftest import (  # noqa: F401 - shared fixtures
+    database_url,
+    gateway,
+    linked_agent,
+    own_agent,
+    owner,
+    shared_agent,
+    users,
+)
+from tests.local_inference.conftest import agent, agent_process, engine, model_path  # noqa: F401
