@@ -38,6 +38,7 @@ class AgentRuntime:
     @classmethod
     def build(cls, env: EnvSettings, config: ConfigStore, engine: EngineClient) -> AgentRuntime:
         metrics = AgentMetrics()
+        metrics.watch_engine(engine.stats)
         store = ConversationStore(env.data_dir / "conversations.sqlite3")
         rag = RagService(env.data_dir / config.current.rag.db_path, config)
         chat = ChatService(engine, store, config, metrics, rag)

@@ -100,9 +100,9 @@ def spy_prompts(monkeypatch, engine: EngineClient) -> list[str]:
     prompts: list[str] = []
     real_generate = type(engine).generate
 
-    def recording_generate(self, prompt, params, request_id):
+    def recording_generate(self, prompt, params, request_id, channel="api"):
         prompts.append(prompt)
-        return real_generate(self, prompt, params, request_id)
+        return real_generate(self, prompt, params, request_id, channel)
 
     monkeypatch.setattr(type(engine), "generate", recording_generate)
     return prompts

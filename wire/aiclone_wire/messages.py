@@ -59,6 +59,8 @@ class Request(_Frame):
     id: str = Field(min_length=1, max_length=64)
     body: dict[str, Any]
     credit: int = Field(default=DEFAULT_CREDIT, ge=1)
+    # who asks, for the agent's scheduler: the public web chat or an OpenAI API client
+    channel: Literal["web", "api"] = "api"
 
 
 class TelegramMessage(_Frame):
@@ -103,6 +105,8 @@ class Error(_Frame):
     message: str
     # the HTTP status a gateway client should see (400 bad request, 503 engine down, ...)
     status: int = 502
+    # with status 503 when the agent's queue is full: when to retry (the gateway's Retry-After)
+    retry_after_s: int | None = None
 
 
 class Cancel(_Frame):

@@ -94,7 +94,7 @@ class ChatService:
             return
         body = await self._body(conversation.id, before=answer.created_at)
         try:
-            async with self.hub.stream(body) as stream:
+            async with self.hub.stream(body, channel="web") as stream:
                 self._live[request_id] = (user_id, stream)
                 yield {
                     "type": "accepted",
@@ -185,7 +185,7 @@ class ChatService:
         body = await self._body(answer.conversation_id, before=answer.created_at)
         parts: list[str] = []
         try:
-            async with self.hub.stream(body) as stream:
+            async with self.hub.stream(body, channel="web") as stream:
                 async for frame in stream.frames(self.idle_timeout_s):
                     if isinstance(frame, Chunk):
                         parts.append(frame.delta)

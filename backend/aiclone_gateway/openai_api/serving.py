@@ -58,6 +58,12 @@ class OpenAIRelay:
             headers={"Retry-After": str(self.retry_after_s)},
         )
 
+    def _retry_headers(self, error: Error) -> dict[str, str] | None:
+        """A busy or unavailable clone says when to come back (the agent's estimate if it gave one)."""
+        if error.status != 503:
+            return None
+        return {"Retry-After": str(error.retry_after_s or self.retry_after_s)}
+
     async def create(self, body: ChatCompletionBody) -> JSONResponse | StreamingResponse:
         stack = AsyncExitStack()
         try:
@@ -72,7 +78,7 @@ class OpenAIRelay:
             await stack.aclose()
             if first.code == "agent_disconnected":
                 raise self._offline()
-            return error_response(first.status, first.message, first.code)
+            return error_response(first.status, first.message, first.code, headers=self._retry_headers(first))
         response_id = f"chatcmpl-{stream.id}"
         model = body.model
         if body.stream:
@@ -89,7 +95,7 @@ class OpenAIRelay:
             if isinstance(frame, Chunk):
                 parts.append(frame.delta)
             elif isinstance(frame, Error):
-                return error_response(frame.status, frame.message, frame.code)
+                return error_response(frame.status, frame.message, frame.code, headers=self._retry_headers(frame))
             elif isinstance(frame, End):
                 return JSONResponse(
                     {

@@ -86,15 +86,16 @@ class RelayHub:
             link.stop("agent token revoked")
 
     @asynccontextmanager
-    async def stream(self, work: dict[str, Any] | TelegramMessage) -> AsyncIterator[RelayStream]:
-        """Relay one request; leaving the block early cancels it at the agent.
+    async def stream(self, work: dict[str, Any] | TelegramMessage, channel: str = "api") -> AsyncIterator[RelayStream]:
+        """Relay one request (``channel``: ``web`` for the public chat, ``api`` for API clients, which
+        the agent's scheduler weighs); leaving the block early cancels it at the agent.
 
         Raises ``AgentOfflineError`` without a link and ``FrameTooLargeError`` for a request
         over the link's frame limit (it is never sent, so it cannot drop the link)."""
         link = self.link
         if link is None:
             raise AgentOfflineError
-        stream = link.open(work, max_frame_bytes=self.settings.max_relay_frame_bytes)
+        stream = link.open(work, max_frame_bytes=self.settings.max_relay_frame_bytes, channel=channel)
         try:
             yield stream
         finally:

@@ -133,13 +133,15 @@ class AgentLink:
         work: dict[str, Any] | TelegramMessage,
         window: int = DEFAULT_CREDIT,
         max_frame_bytes: int = MAX_REQUEST_FRAME_BYTES,
+        channel: str = "api",
     ) -> RelayStream:
-        """Send one request: an OpenAI body, or a Telegram message (only the webhook code has one)."""
+        """Send one request: an OpenAI body (from ``channel`` web or api), or a Telegram message
+        (only the webhook code has one)."""
         request_id = uuid.uuid4().hex
         if isinstance(work, TelegramMessage):
             frame: Request | TelegramRequest = TelegramRequest(id=request_id, message=work, credit=window)
         else:
-            frame = Request(id=request_id, body=work, credit=window)
+            frame = Request(id=request_id, body=work, credit=window, channel=channel)
         text = encode(frame)
         size = len(text.encode())
         if size > max_frame_bytes:

@@ -17,6 +17,7 @@ export interface AgentStatus {
   gateway?: { url: string; connected: boolean; rtt_ms: number | null }
   gpu?: GpuStatus | null
   rag?: { search: 'hybrid' | 'lexical'; note: string | null }
+  engine?: EngineStats | null
 }
 
 export interface GpuStatus {
@@ -27,6 +28,24 @@ export interface GpuStatus {
   layers_offloaded: number
   layers_total: number
   reason: string
+}
+
+/** The batching engine's live numbers (``/api/status`` ``engine``). */
+export interface EngineStats {
+  parallel: number
+  max_queue: number
+  waiting: number
+  waiting_by_channel: Record<string, number>
+  running: number
+  prefilling: number
+  rejected: number
+  last_batch_tokens: number
+  last_batch_sequences: number
+  kv_cells_used: number
+  kv_cells_total: number
+  cached_sequences: number
+  prefix_cache: { hit_tokens: number; miss_tokens: number; hits: number; misses: number }
+  wait_seconds_by_channel: Record<string, { count: number; sum: number; max: number }>
 }
 
 export type DocumentStatus = 'queued' | 'indexing' | 'ready' | 'failed'

@@ -14,7 +14,7 @@ from aiclone_agent.core.errors import ApiError, error_body
 from aiclone_agent.engine.base import EngineError
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
-CHANNEL = "local"
+CHANNEL = "owner"  # the admin's own test chat
 
 
 class ChatRequest(BaseModel):
@@ -77,7 +77,7 @@ async def chat_test(body: ChatRequest, chat: ChatDep, config: ConfigDep) -> Chat
 
 @router.post("/stream")
 async def chat_stream(body: ChatRequest, chat: ChatDep, config: ConfigDep) -> StreamingResponse:
-    conversation_id, generation = await _start(body, chat, config)
+    conversation_id, generation = await _start(body, chat, config)  # queued: a full queue is a 503 here
 
     async def events():
         try:

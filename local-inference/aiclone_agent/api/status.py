@@ -32,6 +32,7 @@ async def status(runtime: RuntimeDep) -> dict:
         },
         "gpu": await anyio.to_thread.run_sync(live_status, info.gpu) if info.gpu else None,
         "context_size": info.n_ctx,
+        "engine": runtime.engine.stats(),
         "uptime_s": round(time.time() - runtime.started_at, 1),
         "network_mode": runtime.network_mode,
         "gateway": {

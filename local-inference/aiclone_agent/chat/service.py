@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -62,27 +63,39 @@ class Generation:
         self.usage = Usage(fitted.prompt_tokens, 0)
         self.finish_reason: str | None = None
         self._service = service
+        self._stream: AsyncIterator[GenerationChunk] | None = None
 
     @property
     def sources(self) -> list[dict]:
         """Citations for the document chunks in the prompt: document, chunk index, char offsets."""
         return [chunk.source() for chunk in self.knowledge]
 
+    def start(self) -> None:
+        """Queue the request in the engine now: ``EngineBusyError`` (503) when its queue is full,
+        before any response has started."""
+        if self._stream is None:
+            self._started_at = time.perf_counter()
+            self._stream = self._service.engine.generate(
+                self.fitted.prompt, self.params, self.request_id, self.channel
+            )
+
     async def chunks(self) -> AsyncIterator[GenerationChunk]:
+        self.start()
         metrics = self._service.metrics
-        started = time.perf_counter()
+        started = self._started_at
         first_token_at: float | None = None
         metrics.in_flight.inc()
         try:
-            async for chunk in self._service.engine.generate(self.fitted.prompt, self.params, self.request_id):
-                if first_token_at is None and chunk.completion_tokens:
-                    first_token_at = time.perf_counter()
-                    metrics.time_to_first_token.labels(self.channel).observe(first_token_at - started)
-                self.text += chunk.text
-                self.usage = Usage(chunk.prompt_tokens, chunk.completion_tokens)
-                if chunk.finish_reason:
-                    self.finish_reason = chunk.finish_reason
-                yield chunk
+            async with aclosing(self._stream) as stream:
+                async for chunk in stream:
+                    if first_token_at is None and chunk.completion_tokens:
+                        first_token_at = time.perf_counter()
+                        metrics.time_to_first_token.labels(self.channel).observe(first_token_at - started)
+                    self.text += chunk.text
+                    self.usage = Usage(chunk.prompt_tokens, chunk.completion_tokens)
+                    if chunk.finish_reason:
+                        self.finish_reason = chunk.finish_reason
+                    yield chunk
         finally:
             metrics.in_flight.dec()
             if self.finish_reason is None:
@@ -160,6 +173,7 @@ class ChatService:
             history = await self.store.history(conversation_id)
         knowledge = await self.retrieve(message)
         generation = self.prepare([*history, Message("user", message)], params, channel, knowledge=knowledge)
+        generation.start()  # a full queue refuses the turn before anything is stored
         if conversation_id is None:
             conversation_id = (await self.store.create(message.strip().splitlines()[0], channel)).id
         await self.store.append(conversation_id, "user", message)

@@ -21,6 +21,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
+# Who a request comes from: the owner's own chat, the public web chat (via the gateway),
+# Telegram, or an OpenAI API client. The engine's scheduler admits by these weights.
+Channel = Literal["owner", "web", "telegram", "api"]
+DEFAULT_CHANNEL_WEIGHTS: dict[str, int] = {"owner": 8, "web": 4, "telegram": 2, "api": 1}
+
+
 class ConfigError(Exception):
     """The configuration file is missing, unreadable or invalid; the message says what to fix."""
 
@@ -55,11 +61,25 @@ class ModelSection(_Section):
     n_gpu_layers: Literal["auto"] | Annotated[int, Field(ge=-1, le=1000)] = Field(
         default="auto", description="auto: as many layers as fit in free VRAM; -1: all; 0: CPU only"
     )
-    parallel: int = Field(default=4, ge=1, le=64, description="sequences decoded together (KV cache slots)")
     n_threads: int = Field(default=0, ge=0, le=256, description="0: one per CPU core")
     max_tokens: int = Field(default=512, ge=1, le=32_768)
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     top_p: float = Field(default=0.95, gt=0.0, le=1.0)
+    parallel: int = Field(default=4, ge=1, le=64, description="sequences decoded together (continuous batching)")
+    n_batch: int = Field(default=512, ge=32, le=8_192, description="tokens per decode step (decode + prefill chunks)")
+    max_queue: int = Field(default=64, ge=1, le=10_000, description="requests waiting beyond this get 503 + Retry-After")
+    channel_weights: dict[Channel, int] = Field(
+        default_factory=lambda: dict(DEFAULT_CHANNEL_WEIGHTS),
+        description="admission priority per channel; a bigger weight gets more turns, none starves",
+    )
+
+    @field_validator("channel_weights")
+    @classmethod
+    def _weights(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = [name for name, weight in value.items() if weight < 1]
+        if bad:
+            raise ValueError(f"weights must be >= 1 ({', '.join(bad)})")
+        return {**DEFAULT_CHANNEL_WEIGHTS, **value}
 
 
 class RagSection(_Section):

@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from aiclone_agent.chat.context import ContextOverflowError
 from aiclone_agent.chat.service import ConversationNotFoundError
 from aiclone_agent.core.config import ConfigError
-from aiclone_agent.engine.base import EngineError
+from aiclone_agent.engine.base import EngineBusyError, EngineError
 
 _TYPES = {
     400: "invalid_request_error",
@@ -89,6 +89,10 @@ def register_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConfigError)
     async def _config(_: Request, exc: ConfigError):
         return error_response(400, f"configuration refused: {exc}", "invalid_config")
+
+    @app.exception_handler(EngineBusyError)
+    async def _busy(_: Request, exc: EngineBusyError):
+        return error_response(503, str(exc), "engine_busy", headers={"Retry-After": str(exc.retry_after_s)})
 
     @app.exception_handler(EngineError)
     async def _engine(_: Request, exc: EngineError):

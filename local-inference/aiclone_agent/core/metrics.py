@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _RATE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
@@ -36,3 +40,55 @@ class AgentMetrics:
         self.network_mode = Gauge(
             "aiclone_network_mode", "1 for the current network mode", ["mode"], registry=self.registry
         )
+
+    def watch_engine(self, stats: Callable[[], dict | None]) -> None:
+        """Export the engine's live numbers (``EngineClient.stats``) at every scrape."""
+        self.registry.register(_EngineCollector(stats))
+
+
+class _EngineCollector(Collector):
+    def __init__(self, stats: Callable[[], dict | None]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._stats()
+        if not stats:
+            return
+        for name, key, help_text in (
+            ("aiclone_engine_running_sequences", "running", "Requests decoding or prefilling in the batch"),
+            ("aiclone_engine_prefilling_sequences", "prefilling", "Running requests still reading their prompt"),
+            ("aiclone_engine_last_batch_tokens", "last_batch_tokens", "Tokens in the last llama_decode step"),
+            ("aiclone_engine_last_batch_sequences", "last_batch_sequences", "Sequences in the last step"),
+            ("aiclone_engine_kv_cells_used", "kv_cells_used", "KV cache cells holding tokens"),
+            ("aiclone_engine_kv_cells_total", "kv_cells_total", "KV cache cells in the context (n_ctx)"),
+            ("aiclone_engine_cached_sequences", "cached_sequences", "Finished conversations kept for reuse"),
+            ("aiclone_engine_parallel", "parallel", "Sequences decoded together at most"),
+        ):
+            yield GaugeMetricFamily(name, help_text, value=stats[key])
+        waiting = GaugeMetricFamily("aiclone_engine_queue_depth", "Requests waiting for a slot", labels=["channel"])
+        for channel, n in sorted(stats["waiting_by_channel"].items()):
+            waiting.add_metric([channel], n)
+        yield waiting
+        admitted = CounterMetricFamily("aiclone_engine_admitted", "Requests admitted to a slot", labels=["channel"])
+        for channel, n in sorted(stats["admitted_by_channel"].items()):
+            admitted.add_metric([channel], n)
+        yield admitted
+        waits = CounterMetricFamily(
+            "aiclone_engine_queue_wait_seconds", "Time requests waited for a slot", labels=["channel"]
+        )
+        for channel, wait in sorted(stats["wait_seconds_by_channel"].items()):
+            waits.add_metric([channel], wait["sum"])
+        yield waits
+        yield CounterMetricFamily("aiclone_engine_rejected", "Requests refused (queue full: 503)", value=stats["rejected"])
+        yield CounterMetricFamily("aiclone_engine_steps", "llama_decode steps", value=stats["steps"])
+        yield CounterMetricFamily(
+            "aiclone_engine_prompt_tokens_computed", "Prompt tokens prefilled", value=stats["prompt_tokens_computed"]
+        )
+        cache = stats["prefix_cache"]
+        for name, key, help_text in (
+            ("aiclone_engine_prefix_cache_hit_tokens", "hit_tokens", "Prompt tokens reused from the KV cache"),
+            ("aiclone_engine_prefix_cache_miss_tokens", "miss_tokens", "Prompt tokens that had to be computed"),
+            ("aiclone_engine_prefix_cache_hits", "hits", "Requests that reused a cached prefix"),
+            ("aiclone_engine_prefix_cache_misses", "misses", "Requests that found no cached prefix"),
+        ):
+            yield CounterMetricFamily(name, help_text, value=cache[key])

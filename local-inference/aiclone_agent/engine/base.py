@@ -1,8 +1,9 @@
 """The engine interface every backend implements, in the spirit of vLLM's ``EngineClient``.
 
-``generate`` takes a fully rendered prompt and returns an async iterator of chunks; the last
-chunk has ``finish_reason`` set. ``abort`` stops a request by id; closing the iterator (the
-client went away) aborts it too.
+``generate`` takes a fully rendered prompt and the channel it came from, queues the request at
+once (raising ``EngineBusyError`` when the queue is full, before anything streams) and returns an
+async iterator of chunks; the last chunk has ``finish_reason`` set. ``abort`` stops a request by
+id; closing the iterator (the client went away) aborts it too.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ class EngineError(Exception):
 
 class PromptTooLongError(EngineError):
     """The prompt does not fit the model's context window."""
+
+
+class EngineBusyError(EngineError):
+    """The request queue is full: answered with 503 and ``Retry-After: retry_after_s``."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)
@@ -81,9 +90,12 @@ class EngineClient(abc.ABC):
 
     @abc.abstractmethod
     def generate(
-        self, prompt: str, params: SamplingParams, request_id: str
+        self, prompt: str, params: SamplingParams, request_id: str, channel: str = "api"
     ) -> AsyncIterator[GenerationChunk]:
-        """Stream the continuation of ``prompt``."""
+        """Queue ``prompt`` now (``EngineBusyError`` when full) and stream its continuation.
+
+        ``channel`` is who asks: ``owner``, ``web``, ``telegram`` or ``api``.
+        """
 
     @abc.abstractmethod
     async def abort(self, request_id: str) -> None:
@@ -96,6 +108,10 @@ class EngineClient(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Release the model."""
+
+    def stats(self) -> dict[str, object] | None:
+        """Live scheduler and cache numbers (queue, running, KV use, ...); None if the backend has none."""
+        return None
 
 
 def merge_stops(*groups: Sequence[str]) -> tuple[str, ...]:

@@ -57,18 +57,22 @@ def load_engine(model: ModelSection, models_dir: Path) -> EngineClient:
         )
     import llama_cpp
 
-    from aiclone_agent.engine.llama_cpp_engine import LlamaCppEngine
+    from aiclone_agent.engine.llama_batch.engine import LlamaBatchEngine
 
     path = find_base_model(model.base_model_path, models_dir / "base")
     offload = plan_for_model(
         model.n_gpu_layers, path, n_ctx=model.n_ctx, parallel=model.parallel,
         gpu_offload_supported=bool(llama_cpp.llama_supports_gpu_offload()),
     )
-    engine = LlamaCppEngine.load(
+    engine = LlamaBatchEngine.load(
         path,
         n_ctx=model.n_ctx,
+        n_batch=model.n_batch,
+        parallel=model.parallel,
         n_gpu_layers=offload.n_gpu_layers,
         n_threads=model.n_threads,
+        max_queue=model.max_queue,
+        channel_weights=dict(model.channel_weights),
         reason=choice.reason,
     )
     engine.info = replace(engine.info, gpu=offload)

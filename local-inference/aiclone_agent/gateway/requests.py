@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from aiclone_agent.chat.context import ContextOverflowError
 from aiclone_agent.core.errors import ApiError
-from aiclone_agent.engine.base import EngineError
+from aiclone_agent.engine.base import EngineBusyError, EngineError
 from aiclone_agent.openai_api.protocol import ChatCompletionRequest
 from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_agent.telegram.responder import IncomingMessage
@@ -56,7 +56,14 @@ def _validation_message(exc: ValidationError) -> str:
 async def run_request(serving: OpenAIServingChat, frame: Request, credit: CreditWindow, send: Send) -> None:
     try:
         request = ChatCompletionRequest.model_validate(frame.body)
-        generation = await serving.prepare_with_knowledge(request, channel="relay")
+        generation = await serving.prepare_with_knowledge(request, channel=frame.channel)
+        generation.start()
+    except EngineBusyError as exc:
+        send(Error(id=frame.id, code="engine_busy", message=str(exc), status=503, retry_after_s=exc.retry_after_s))
+        return
+    except EngineError as exc:
+        send(Error(id=frame.id, code="engine_error", message=str(exc), status=503))
+        return
     except ValidationError as exc:
         send(Error(id=frame.id, code="invalid_request", message=_validation_message(exc), status=400))
         return

@@ -31,6 +31,7 @@ async def create_chat_completion(
     body: ChatCompletionRequest, serving: ServingDep
 ) -> ChatCompletionResponse | StreamingResponse:
     generation = await serving.prepare_with_knowledge(body)
+    generation.start()  # queued now: a full queue answers 503 + Retry-After, not a broken stream
     if body.stream:
         return StreamingResponse(serving.stream(body, generation), media_type="text/event-stream", headers=SSE_HEADERS)
     return await serving.complete(body, generation)

@@ -23,7 +23,7 @@ from aiclone_agent.openai_api.protocol import (
 )
 from aiclone_agent.rag.retrieval import RetrievedChunk
 
-CHANNEL = "openai"
+CHANNEL = "api"
 
 
 def _finish(reason: str | None) -> str:

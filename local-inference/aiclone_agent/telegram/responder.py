@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from aiclone_agent.chat.context import ContextOverflowError
 from aiclone_agent.chat.service import ChatService, ConversationNotFoundError
 from aiclone_agent.core.config import ConfigStore
-from aiclone_agent.engine.base import EngineError
+from aiclone_agent.engine.base import EngineBusyError, EngineError
 from aiclone_agent.telegram.splitting import split_message
 from aiclone_agent.telegram.store import TelegramStore
 
@@ -78,6 +78,8 @@ class TelegramResponder:
                 await self.chat.finish_conversation_turn(conversation_id, generation)
         except ContextOverflowError:
             return ["That message is too long for me to answer. Could you shorten it?"]
+        except EngineBusyError:
+            return ["Many people are talking to me right now. Please write again in a minute."]
         except EngineError as exc:
             log.warning("telegram answer failed: %s", exc)
             return ["Sorry, I can't answer right now. Please try again in a moment."]

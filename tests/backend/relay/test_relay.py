@@ -114,7 +114,7 @@ async def test_frozen_agent_is_dropped_by_the_heartbeat(fresh_gateway: GatewayPr
 
 async def _aborted_generations(http: httpx.AsyncClient) -> float:
     for line in (await http.get("/metrics")).text.splitlines():
-        if line.startswith('aiclone_generations_total{channel="relay",finish_reason="abort"}'):
+        if line.startswith('aiclone_generations_total{channel="web",finish_reason="abort"}'):
             return float(line.split()[-1])
     return 0.0
 

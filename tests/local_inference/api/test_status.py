@@ -20,9 +20,9 @@ async def test_healthz(agent):
 async def test_metrics_count_requests_tokens_and_latency(agent):
     await agent.client.post("/api/chat/test", json={"message": "hello", "max_tokens": 5})
     text = (await agent.client.get("/metrics")).text
-    assert 'aiclone_generated_tokens_total{channel="local"} 5.0' in text
-    assert 'aiclone_time_to_first_token_seconds_count{channel="local"} 1.0' in text
-    assert 'aiclone_decode_tokens_per_second_count{channel="local"} 1.0' in text
+    assert 'aiclone_generated_tokens_total{channel="owner"} 5.0' in text
+    assert 'aiclone_time_to_first_token_seconds_count{channel="owner"} 1.0' in text
+    assert 'aiclone_decode_tokens_per_second_count{channel="owner"} 1.0' in text
     assert 'aiclone_http_requests_total{method="POST",route="/api/chat/test",status="200"} 1.0' in text
 
 

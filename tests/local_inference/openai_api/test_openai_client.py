@@ -102,11 +102,11 @@ def test_client_disconnect_aborts_generation(agent_process):
         # the server notices the closed connection and aborts the generation
         for _ in range(100):
             metrics = http.get("/metrics").text
-            if 'aiclone_generations_total{channel="openai",finish_reason="abort"} 1.0' in metrics:
+            if 'aiclone_generations_total{channel="api",finish_reason="abort"} 1.0' in metrics:
                 break
             import time
 
             time.sleep(0.1)
-        assert 'aiclone_generations_total{channel="openai",finish_reason="abort"} 1.0' in metrics
-        tokens = [line for line in metrics.splitlines() if line.startswith('aiclone_generated_tokens_total{channel="openai"}')]
+        assert 'aiclone_generations_total{channel="api",finish_reason="abort"} 1.0' in metrics
+        tokens = [line for line in metrics.splitlines() if line.startswith('aiclone_generated_tokens_total{channel="api"}')]
         assert float(tokens[0].split()[-1]) < 1500

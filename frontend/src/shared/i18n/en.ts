@@ -69,6 +69,18 @@ export const en = {
   'status.layersWhy': 'Why',
   'status.ragSearch': 'Knowledge-base search',
 
+  'engine.title': 'Engine',
+  'engine.running': 'Answers running / slots',
+  'engine.queue': 'Waiting / queue size',
+  'engine.rejected': 'refused',
+  'engine.batch': 'Last step: tokens (sequences)',
+  'engine.kv': 'KV cache cells in use',
+  'engine.cache': 'Prompt tokens reused (share), conversations kept',
+  'engine.channel': 'Channel',
+  'engine.waitingNow': 'Waiting',
+  'engine.meanWait': 'Mean wait',
+  'engine.maxWait': 'Longest wait',
+
   'docs.upload': 'Upload a document',
   'docs.uploading': 'Uploading {name}: {percent}%',
   'docs.name': 'Name',

@@ -71,6 +71,18 @@ export const ru: Record<MessageKey, string> = {
   'status.layersWhy': 'Почему',
   'status.ragSearch': 'Поиск по базе знаний',
 
+  'engine.title': 'Движок',
+  'engine.running': 'Идущие ответы / слоты',
+  'engine.queue': 'В очереди / размер очереди',
+  'engine.rejected': 'отказано',
+  'engine.batch': 'Последний шаг: токены (последовательности)',
+  'engine.kv': 'Занятые ячейки KV-кэша',
+  'engine.cache': 'Токены промпта из кэша (доля), сохранённые беседы',
+  'engine.channel': 'Канал',
+  'engine.waitingNow': 'Ждут',
+  'engine.meanWait': 'Среднее ожидание',
+  'engine.maxWait': 'Самое долгое ожидание',
+
   'docs.upload': 'Загрузить документ',
   'docs.uploading': 'Загрузка {name}: {percent}%',
   'docs.name': 'Имя',

@@ -1,0 +1,354 @@
+"""Continuous batching: the agent's OpenAI API vs llama-server --parallel N vs llama_cpp.server.
+
+One run, the same GGUF and thread count for all three, interleaved so background load hits each
+alike:
+  1. 1, 4 and 8 concurrent streams: aggregate tok/s, per-stream tok/s, time to first token (TTFT);
+  2. two conversations interleaved turn by turn for 10 turns (~150 new tokens a turn): TTFT per turn
+     (the agent and llama-server reuse each conversation's KV cells; llama_cpp.server keeps only the
+     last prompt's, so every switch recomputes the history: "without KV reuse");
+  3. inter-token latency (ITL) of 3 running streams while a 3,000-token prompt arrives (chunked
+     prefill keeps them going; llama_cpp.server cannot run streams side by side and is left out).
+
+llama-server is built once from the llama.cpp that the installed llama-cpp-python vendors (its sdist,
+fetched with pip) into ~/.cache/aiclone/llama-server-<key>/. Prints Markdown; ``--write`` puts it
+into docs/benchmarks.md.
+
+    .venv/bin/python bench/batching.py [--max-tokens 64] [--rounds 2] [--build-llama-server] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import openai
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from engine import MODEL, THREADS, free_port, write_section
+
+PERSONA = "You are a helpful assistant who explains things in detail."
+QUESTIONS = [
+    "Explain how a steam engine works, step by step.",
+    "Describe the water cycle in detail.",
+    "Write a story about a lighthouse keeper.",
+    "How do bees make honey?",
+    "Explain why the sky is blue.",
+    "Describe a day in a medieval village.",
+    "How does a bicycle stay upright?",
+    "Write a letter to a friend about autumn.",
+]
+PARALLEL = 8
+N_CTX = 8192
+N_BATCH = 512
+CACHE = Path.home() / ".cache" / "aiclone"
+
+
+# -- the three servers -------------------------------------------------------------------------------
+class Server:
+    name = ""
+    model = ""
+    sends_persona = True  # the agent adds its own persona
+    batches = True  # runs several streams side by side
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.home = Path(tempfile.mkdtemp(prefix="aiclone-batching-"))
+        self.proc = subprocess.Popen(
+            self.command(), env=self.env(), stdout=(self.home / "log").open("wb"), stderr=subprocess.STDOUT
+        )
+        self._wait(self.health_path())
+        self.client = openai.OpenAI(base_url=f"http://127.0.0.1:{self.port}/v1", api_key="local", max_retries=0,
+                                    timeout=600)
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def health_path(self) -> str:
+        return "/v1/models"
+
+    def _wait(self, path: str) -> None:
+        deadline = time.monotonic() + 120
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: {(self.home / 'log').read_text()[-2000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}{path}", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} did not start")
+            time.sleep(0.3)
+
+    def messages(self, turns: list[dict]) -> list[dict]:
+        return ([{"role": "system", "content": PERSONA}] if self.sends_persona else []) + turns
+
+    def stream(self, turns: list[dict], max_tokens: int, seed: int = 1, on_token=None) -> tuple[float, float, list[float], str]:
+        """(start, first-token time, token times, text) of one streamed answer."""
+        start = time.perf_counter()
+        times: list[float] = []
+        parts: list[str] = []
+        response = self.client.chat.completions.create(
+            model=self.model, messages=self.messages(turns), stream=True, max_tokens=max_tokens,
+            temperature=0.0, seed=seed,
+        )
+        for chunk in response:
+            if chunk.choices and chunk.choices[0].delta.content:
+                times.append(time.perf_counter())
+                parts.append(chunk.choices[0].delta.content)
+                if on_token is not None:
+                    on_token()
+        return start, (times[0] if times else time.perf_counter()), times, "".join(parts)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+class Agent(Server):
+    name, model, sends_persona = "agent (OpenAI API)", "my-clone", False
+
+    def command(self) -> list[str]:
+        config = self.home / "config.yaml"
+        config.write_text(yaml.safe_dump({
+            "clone": {"system_prompt": PERSONA},
+            "model": {"base_model_path": str(MODEL), "n_ctx": N_CTX, "n_threads": THREADS, "parallel": PARALLEL,
+                      "n_batch": N_BATCH, "max_tokens": 4096},
+            "rag": {"enabled": False},
+        }))
+        self._config = config
+        return [sys.executable, "-m", "aiclone_agent", "serve"]
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "AICLONE_CONFIG": str(self._config), "AICLONE_DATA_DIR": str(self.home / "data"),
+                "AICLONE_PORT": str(self.port)}
+
+    def health_path(self) -> str:
+        return "/healthz"
+
+
+class LlamaServer(Server):
+    name, model = f"llama-server --parallel {PARALLEL}", "model"
+
+    def command(self) -> list[str]:
+        return [str(llama_server_binary()), "-m", str(MODEL), "-c", str(N_CTX), "--parallel", str(PARALLEL),
+                "-t", str(THREADS), "-b", str(N_BATCH), "-ub", str(N_BATCH), "--kv-unified",
+                "--host", "127.0.0.1", "--port", str(self.port)]
+
+
+class LlamaCppPythonServer(Server):
+    name, model, batches = "python -m llama_cpp.server", "model", False
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "llama_cpp.server", "--model", str(MODEL), "--n_ctx", str(N_CTX),
+                "--n_threads", str(THREADS), "--n_batch", str(N_BATCH), "--host", "127.0.0.1",
+                "--port", str(self.port)]
+
+
+def llama_server_path() -> Path:
+    import llama_cpp
+
+    cmake_args = os.environ.get("CMAKE_ARGS", "")
+    key = hashlib.sha256(f"{llama_cpp.__version__}|{cmake_args}".encode()).hexdigest()[:16]
+    return CACHE / f"llama-server-{key}" / "llama-server"
+
+
+def llama_server_binary() -> Path:
+    """Build llama.cpp's server once from the sources llama-cpp-python vendors (its sdist)."""
+    import llama_cpp
+
+    version = llama_cpp.__version__
+    cmake_args = os.environ.get("CMAKE_ARGS", "")
+    target = llama_server_path()
+    if target.exists():
+        return target
+    work = Path(tempfile.mkdtemp(prefix="llama-server-build-"))
+    subprocess.run([sys.executable, "-m", "pip", "download", f"llama-cpp-python=={version}", "--no-binary", ":all:",
+                    "--no-deps", "-d", str(work)], check=True)
+    sdist = next(work.glob("llama_cpp_python-*.tar.gz"))
+    with tarfile.open(sdist) as archive:
+        archive.extractall(work, filter="data")
+    source = next(work.glob("llama_cpp_python-*/vendor/llama.cpp"))
+    build = work / "build"
+    subprocess.run(["cmake", "-S", str(source), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
+                    "-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_CURL=OFF", "-DLLAMA_OPENSSL=OFF", "-DLLAMA_BUILD_TESTS=OFF",
+                    "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=ON", *shlex.split(cmake_args)], check=True)
+    subprocess.run(["cmake", "--build", str(build), "--target", "llama-server", "-j", str(os.cpu_count() or 1)],
+                   check=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(next(build.glob("bin/llama-server")), target)
+    shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+# -- the three measurements --------------------------------------------------------------------------
+def concurrent_streams(server: Server, n: int, max_tokens: int) -> dict[str, float]:
+    with ThreadPoolExecutor(n) as pool:
+        begin = time.perf_counter()
+        results = list(pool.map(
+            lambda i: server.stream([{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}], max_tokens, seed=i),
+            range(n)))
+        end = time.perf_counter()
+    tokens = sum(len(r[2]) for r in results)
+    rates = [(len(t) - 1) / (t[-1] - t[0]) for _, _, t, _ in results if len(t) > 1 and t[-1] > t[0]]
+    return {"aggregate": tokens / (end - begin), "per_stream": statistics.median(rates) if rates else 0.0,
+            "ttft": statistics.median(first - start for start, first, _, _ in results)}
+
+
+def note(k: int) -> str:
+    return (f"Note {k}: today I went to the market and bought apples, bread, cheese and some flowers. "
+            f"The weather was mild, the streets were busy and I met an old friend who told me about her "
+            f"new job at the library, her garden, her two cats and the trip she is planning for spring. "
+            f"We talked for a long time about books, music and the small town where we both grew up. "
+            f"Please remember this note number {k} and answer with one short sentence.")
+
+
+def interleaved_conversations(server: Server, turns: int, answer_tokens: int) -> list[float]:
+    """TTFT (s) per turn, averaged over the two conversations."""
+    histories: list[list[dict]] = [[], []]
+    ttft = [0.0] * turns
+    for turn in range(turns):
+        for c, history in enumerate(histories):
+            history.append({"role": "user", "content": note(turn * 2 + c)})
+            start, first, _, text = server.stream(history, answer_tokens)
+            history.append({"role": "assistant", "content": text})
+            ttft[turn] += (first - start) / 2
+    return ttft
+
+
+def itl_during_long_prompt(server: Server, max_tokens: int = 160) -> dict[str, float]:
+    running_started = threading.Barrier(4)
+    counts = [0, 0, 0]
+    results: list = [None, None, None]
+
+    def run(i: int) -> None:
+        def tick() -> None:
+            counts[i] += 1
+            if counts[i] == 8:
+                running_started.wait()
+        results[i] = server.stream([{"role": "user", "content": QUESTIONS[i]}], max_tokens, seed=i, on_token=tick)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    running_started.wait()
+    long_text = " ".join(note(k) for k in range(30))  # ~3,000 tokens
+    sent = time.perf_counter()
+    _, long_first, _, _ = server.stream([{"role": "user", "content": long_text}], 1)
+    for thread in threads:
+        thread.join()
+    gaps = []
+    for _, _, times, _ in results:
+        gaps += [b - a for a, b in itertools.pairwise(times) if b > sent and a < long_first]
+    gaps.sort()
+    return {"p99": gaps[min(len(gaps) - 1, int(0.99 * len(gaps)))] if gaps else float("nan"),
+            "p50": statistics.median(gaps) if gaps else float("nan"), "long_ttft": long_first - sent}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--turns", type=int, default=10)
+    parser.add_argument("--turn-tokens", type=int, default=16, help="answer length in the conversation test")
+    parser.add_argument("--build-llama-server", action="store_true",
+                        help="build llama-server first if it is not cached (else it is left out)")
+    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    args = parser.parse_args()
+
+    if args.build_llama_server:
+        llama_server_binary()
+    args.load_before = os.getloadavg()[0]
+    peers = [LlamaServer] if llama_server_path().exists() else []
+    servers = [cls() for cls in (Agent, *peers, LlamaCppPythonServer)]
+    try:
+        for server in servers:  # warm-up, not counted
+            server.stream([{"role": "user", "content": "Hi"}], 4)
+        streams: dict[tuple[str, int], list[dict]] = {}
+        for _ in range(args.rounds):
+            for n in (1, 4, 8):
+                for server in servers:
+                    streams.setdefault((server.name, n), []).append(concurrent_streams(server, n, args.max_tokens))
+        turns = {server.name: interleaved_conversations(server, args.turns, args.turn_tokens) for server in servers}
+        itl = {server.name: itl_during_long_prompt(server) for server in servers if server.batches}
+    finally:
+        for server in servers:
+            server.close()
+    table = render(servers, streams, turns, itl, args)
+    print(table)
+    if args.write:
+        write_section("## Continuous batching (bench/batching.py)", table)
+
+
+def render(servers, streams, turns, itl, args) -> str:
+    def mean(name: str, n: int, key: str) -> float:
+        return statistics.fmean(r[key] for r in streams[(name, n)])
+
+    lines = [
+        (f"Model {MODEL.name}, {THREADS} threads, n_ctx {N_CTX}, {PARALLEL} slots, n_batch {N_BATCH}, greedy, "
+         f"max_tokens {args.max_tokens} ({args.turn_tokens} in the conversations), {args.rounds} rounds interleaved; "
+         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
+         f"{args.load_before:.1f} before the run (other work shares this machine)."),
+        "",
+        "| server | streams | aggregate tok/s | per-stream tok/s p50 | TTFT p50 s |",
+        "|---|---|---|---|---|",
+    ]
+    for n in (1, 4, 8):
+        for server in servers:
+            lines.append(f"| {server.name} | {n} | {mean(server.name, n, 'aggregate'):.1f} | "
+                         f"{mean(server.name, n, 'per_stream'):.1f} | {mean(server.name, n, 'ttft'):.2f} |")
+    lines += ["", "Two conversations interleaved turn by turn, TTFT (s) per turn (~150 new tokens a turn):", "",
+              "| server | " + " | ".join(f"t{i + 1}" for i in range(args.turns)) + " | t10 / t1 |",
+              "|---|" + "---|" * (args.turns + 1)]
+    for server in servers:
+        ttft = turns[server.name]
+        lines.append(f"| {server.name} | " + " | ".join(f"{t:.2f}" for t in ttft) + f" | {ttft[-1] / ttft[0]:.2f} |")
+    lines += ["", "Three running streams while a 3,000-token prompt arrives:", "",
+              "| server | ITL p50 ms | ITL p99 ms | long prompt TTFT s |", "|---|---|---|---|"]
+    for name, r in itl.items():
+        lines.append(f"| {name} | {r['p50'] * 1000:.0f} | {r['p99'] * 1000:.0f} | {r['long_ttft']:.2f} |")
+    if not any(isinstance(server, LlamaServer) for server in servers):
+        lines += ["", "llama-server is missing from this run: it was not built yet (run with --build-llama-server)."]
+    lines += ["", NOTE]
+    return "\n".join(lines)
+
+
+NOTE = (
+    "The agent decodes all running answers in one llama.cpp context (continuous batching: one token per "
+    "running answer per step, the rest of n_batch in prompt chunks), as llama-server does with its slots; "
+    "llama_cpp.server runs one request at a time, so its aggregate stays at one stream's rate and the "
+    "time to first token grows with the queue. On this CPU a step's cost grows almost linearly with the "
+    "batch, so batching buys time to first token and fairness more than aggregate throughput (on a GPU "
+    "it buys both). With two conversations interleaved, the agent and llama-server keep each "
+    "conversation's KV cells and compute only the new turn, so TTFT stays flat; llama_cpp.server keeps "
+    "only the last prompt, recomputes the whole history at every switch and its TTFT grows with the "
+    "history (that column is \"without KV reuse\"). While a 3,000-token prompt is read in n_batch chunks, "
+    "running streams get one token per step, so their inter-token latency rises to one step's time "
+    "instead of stopping for the whole prompt."
+)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The llama.cpp engine: continuous batching in one context (see ``engine.py``)."""

@@ -1,0 +1,151 @@
+"""The native side: one llama.cpp model and one context with a sequence slot per parallel request
+(plus spare slots that keep recent conversations' KV cells), through llama-cpp-python's C API.
+
+Everything here except ``load`` runs on the decode-loop thread only (a context is not thread-safe).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import llama_cpp
+
+from aiclone_agent.engine.base import ChatTemplate, EngineError
+
+# Sequence slots kept for finished conversations, per parallel slot: their KV cells are reused
+# by the next turn (and copying shares cells, so a cached prefix costs no extra memory).
+CACHED_SLOTS_PER_PARALLEL = 2
+_MAX_SEQ = 256  # LLAMA_MAX_SEQ
+
+
+class DecodeError(EngineError):
+    """``llama_decode`` failed; ``no_room`` when the KV cache had no free cells for the batch."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"llama_decode failed with code {code}")
+        self.no_room = code == 1
+
+
+@dataclass(frozen=True)
+class ContextShape:
+    n_ctx: int  # KV cells shared by every sequence (a single request may use all of them)
+    n_batch: int  # tokens per llama_decode
+    parallel: int  # sequences decoded at once
+    n_seq: int  # sequence ids: parallel + cached conversations
+
+
+class LlamaContext:
+    """Owns the model, the context and one reusable ``llama_batch``."""
+
+    def __init__(self, model, ctx, shape: ContextShape, metadata: dict[str, str]) -> None:
+        self.model = model
+        self.ctx = ctx
+        self.shape = shape
+        self.metadata = metadata
+        self.vocab = llama_cpp.llama_model_get_vocab(model)
+        self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.vocab)
+        self.memory = llama_cpp.llama_get_memory(ctx)
+        self._batch = llama_cpp.llama_batch_init(shape.n_batch, 0, 1)
+
+    @classmethod
+    def load(
+        cls, path: Path, *, n_ctx: int, n_batch: int, parallel: int, n_gpu_layers: int, n_threads: int
+    ) -> LlamaContext:
+        logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)  # llama.cpp's own chatter
+        llama_cpp.llama_backend_init()
+        model_params = llama_cpp.llama_model_default_params()
+        model_params.n_gpu_layers = n_gpu_layers if n_gpu_layers >= 0 else 0x7FFFFFFF
+        model = llama_cpp.llama_model_load_from_file(str(path).encode(), model_params)
+        if not model:
+            raise EngineError(f"llama.cpp could not load {path.name} (not a usable GGUF model?)")
+        n_seq = min(_MAX_SEQ, parallel * (1 + CACHED_SLOTS_PER_PARALLEL))
+        shape = ContextShape(n_ctx=n_ctx, n_batch=min(n_batch, n_ctx), parallel=parallel, n_seq=n_seq)
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx = shape.n_ctx
+        params.n_batch = shape.n_batch
+        params.n_ubatch = shape.n_batch
+        params.n_seq_max = shape.n_seq
+        params.kv_unified = True  # one pool of cells: sequences share a copied prefix's cells
+        threads = n_threads or os.cpu_count() or 1
+        params.n_threads = threads
+        params.n_threads_batch = threads
+        params.no_perf = True
+        ctx = llama_cpp.llama_init_from_model(model, params)
+        if not ctx:
+            llama_cpp.llama_model_free(model)
+            raise EngineError(f"llama.cpp could not create a context of {n_ctx} tokens for {path.name}")
+        return cls(model, ctx, shape, _metadata(model))
+
+    # -- tokens -----------------------------------------------------------------------------
+    def is_eog(self, token: int) -> bool:
+        return bool(llama_cpp.llama_vocab_is_eog(self.vocab, token))
+
+    def piece(self, token: int) -> str:
+        if token < 0:
+            return ""
+        buf = ctypes.create_string_buffer(64)
+        n = llama_cpp.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, True)
+        if n > len(buf):
+            buf = ctypes.create_string_buffer(n)
+            n = llama_cpp.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, True)
+        return buf.raw[: max(n, 0)].decode("utf-8", errors="ignore")
+
+    def chat_template(self) -> ChatTemplate:
+        source = self.metadata.get("tokenizer.chat_template")
+        if not source:
+            raise EngineError("the GGUF has no chat template (tokenizer.chat_template); use an instruct/chat model")
+        eos = self.piece(llama_cpp.llama_vocab_eos(self.vocab))
+        bos = self.piece(llama_cpp.llama_vocab_bos(self.vocab))
+        return ChatTemplate(source=source, bos_token=bos, eos_token=eos, stop=(eos,) if eos else ())
+
+    # -- KV memory --------------------------------------------------------------------------
+    def seq_rm(self, seq: int, p0: int = -1, p1: int = -1) -> bool:
+        return bool(llama_cpp.llama_memory_seq_rm(self.memory, seq, p0, p1))
+
+    def seq_cp(self, src: int, dst: int, p0: int, p1: int) -> None:
+        llama_cpp.llama_memory_seq_cp(self.memory, src, dst, p0, p1)
+
+    # -- one step ---------------------------------------------------------------------------
+    def decode(self, entries: list[tuple[int, int, int, bool]]) -> None:
+        """``entries``: (token, position, sequence, wants_logits); raises ``DecodeError``."""
+        batch = self._batch
+        token, pos, n_seq_id, seq_id, logits = batch.token, batch.pos, batch.n_seq_id, batch.seq_id, batch.logits
+        for i, (tok, position, seq, want) in enumerate(entries):
+            token[i] = tok
+            pos[i] = position
+            n_seq_id[i] = 1
+            seq_id[i][0] = seq
+            logits[i] = want
+        batch.n_tokens = len(entries)
+        code = llama_cpp.llama_decode(self.ctx, batch)
+        if code != 0:
+            raise DecodeError(code)
+
+    def close(self) -> None:
+        if self.ctx is None:
+            return
+        llama_cpp.llama_batch_free(self._batch)
+        llama_cpp.llama_free(self.ctx)
+        llama_cpp.llama_model_free(self.model)
+        self.ctx = self.model = None
+
+
+def _metadata(model) -> dict[str, str]:
+    out: dict[str, str] = {}
+    size = 1024
+    buf = ctypes.create_string_buffer(size)
+    for i in range(llama_cpp.llama_model_meta_count(model)):
+        values = []
+        for read in (llama_cpp.llama_model_meta_key_by_index, llama_cpp.llama_model_meta_val_str_by_index):
+            n = read(model, i, buf, size)
+            if n >= size:
+                size = n + 1
+                buf = ctypes.create_string_buffer(size)
+                n = read(model, i, buf, size)
+            values.append(buf.value.decode("utf-8", errors="replace"))
+        out[values[0]] = values[1]
+    return out

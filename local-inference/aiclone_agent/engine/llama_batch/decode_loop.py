@@ -1,0 +1,253 @@
+"""The decode loop: one thread that owns the llama.cpp context and runs continuous batching.
+
+Each step: drop aborted requests, admit waiting ones into free slots (the scheduler picks by
+channel weight; the prefix cache lends each its longest cached prefix), ask the scheduler for the
+step's plan (one token for every decoding sequence, the rest of ``n_batch`` in prompt chunks of
+prefilling ones), run one ``llama_decode`` and sample one token per sequence that has logits.
+Tokens reach the event loop through ``loop.call_soon_threadsafe``, one call per loop and step.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from aiclone_agent.engine.base import EngineError, GenerationChunk
+from aiclone_agent.engine.llama_batch.context import DecodeError, LlamaContext
+from aiclone_agent.engine.llama_batch.kv_slots import KvSlots
+from aiclone_agent.engine.llama_batch.requests import END, BatchRequest
+from aiclone_agent.engine.llama_batch.sampling import SamplerChain
+from aiclone_agent.engine.llama_batch.scheduling import Scheduler
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoopCounters:
+    steps: int = 0
+    last_batch_tokens: int = 0
+    last_batch_sequences: int = 0
+    prompt_tokens_computed: int = 0  # prefill work actually done (cached prefixes excluded)
+    decoded_tokens: int = 0
+    waits: dict[str, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0, 0.0, 0.0]))  # n, sum, max
+    request_seconds: float = 5.0  # moving average of a request's time in its slot (for Retry-After)
+
+
+class DecodeLoop:
+    def __init__(self, context: LlamaContext, scheduler: Scheduler) -> None:
+        self.context = context
+        self.scheduler = scheduler
+        self.slots = KvSlots(context, context.shape.n_seq, context.shape.n_ctx)
+        self.counters = LoopCounters()
+        self.lock = threading.RLock()  # guards the scheduler and ``waiting`` (``submit`` runs on the event loop)
+        self._wake = threading.Condition(self.lock)
+        self.waiting: dict[int, BatchRequest] = {}
+        self.running: dict[int, BatchRequest] = {}
+        self._admitted: list[BatchRequest] = []  # admitted, slot not set up yet (decode thread does it)
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="llama-decode", daemon=True)
+        self._thread.start()
+
+    # -- event-loop side ----------------------------------------------------------------------
+    def submit(self, request: BatchRequest) -> None:
+        """Queue ``request``; ``QueueFullError`` when the queue is full."""
+        with self.lock:
+            if self._closing:
+                raise EngineError("the engine is shutting down")
+            self.scheduler.submit(request.id, request.channel, len(request.prompt))
+            self.waiting[request.id] = request
+            self._admit()  # a free slot takes it now: only requests without one count as waiting
+            self._wake.notify()
+
+    def abort(self, request: BatchRequest) -> None:
+        request.aborted = True
+        with self.lock:
+            self._wake.notify()
+
+    def close(self) -> None:
+        with self.lock:
+            self._closing = True
+            self._wake.notify()
+        self._thread.join()
+
+    # -- decode thread ------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while True:
+                with self.lock:
+                    while not self._closing and not self.waiting and not self.running:
+                        self._wake.wait()
+                    if self._closing:
+                        break
+                out: dict = defaultdict(list)
+                try:
+                    self._step(out)
+                except Exception as exc:  # a bug must not kill the loop: fail what runs, go on
+                    log.exception("decode step failed")
+                    self._fail_running(out, EngineError(f"generation failed: {exc}"))
+                finally:
+                    _deliver(out)
+        finally:
+            out = defaultdict(list)
+            for request in [*self.waiting.values(), *self.running.values()]:
+                self._end(request, out, error=EngineError("the engine shut down"))
+            _deliver(out)
+
+    def _step(self, out: dict) -> None:
+        with self.lock:
+            for request in [r for r in self.waiting.values() if r.aborted]:
+                self.scheduler.cancel(request.id)
+                del self.waiting[request.id]
+                self._end(request, out, finish="abort", release=False)
+            for request in [r for r in self.running.values() if r.aborted]:
+                self._finish(request, out, "abort")
+            self._admit()
+            admitted, self._admitted = self._admitted, []
+            for request in admitted:  # under the lock: a plan never names a request without its slot
+                if not request.done:
+                    self._start(request)
+            plan = self.scheduler.plan()
+        if not plan.decode and not plan.prefill:
+            return
+        entries: list[tuple[int, int, int, bool]] = []
+        samples: list[tuple[BatchRequest, int]] = []
+        decoded: list[tuple[BatchRequest, list[int]]] = []
+        for request_id in plan.decode:
+            request = self.running[request_id]
+            position = len(self.slots.tokens[request.seq])
+            samples.append((request, len(entries)))
+            entries.append((request.last_token, position, request.seq, True))
+            decoded.append((request, [request.last_token]))
+        for request_id, n in plan.prefill:
+            request = self.running[request_id]
+            start = request.prefilled
+            chunk = request.prompt[start : start + n]
+            last = start + n == len(request.prompt)
+            for offset, token in enumerate(chunk):
+                entries.append((token, start + offset, request.seq, False))
+            if last:
+                entries[-1] = (chunk[-1], start + n - 1, request.seq, True)
+                samples.append((request, len(entries) - 1))
+            request.prefilled += n
+            decoded.append((request, chunk))
+        if not self._decode(entries, [r for r, _ in decoded], out):
+            return
+        for request, tokens in decoded:
+            self.slots.extend(request.seq, tokens)
+        counters = self.counters
+        counters.steps += 1
+        counters.last_batch_tokens = len(entries)
+        counters.last_batch_sequences = len(decoded)
+        counters.prompt_tokens_computed += len(entries) - len(plan.decode)
+        counters.decoded_tokens += len(plan.decode)
+        for request, index in samples:
+            self._accept(request, request.sampler.sample(self.context.ctx, index), out)
+
+    def _decode(self, entries, requests: list[BatchRequest], out: dict) -> bool:
+        self.slots.make_room(len(entries))
+        while True:
+            try:
+                self.context.decode(entries)
+                return True
+            except DecodeError as exc:
+                if exc.no_room and self.slots.evict_idle():
+                    continue
+                log.error("decode step of %d tokens failed: %s", len(entries), exc)
+                error = EngineError(
+                    "the model's context is full; retry shortly" if exc.no_room else f"the model failed: {exc}"
+                )
+                with self.lock:
+                    for request in requests:
+                        self.scheduler.finish(request.id)
+                        self.running.pop(request.id, None)
+                        self._end(request, out, error=error)
+                return False
+
+    def _admit(self) -> None:
+        """Move requests the scheduler lets in to ``running`` (lock held); ``_start`` sets them up."""
+        for request_id in self.scheduler.admit():
+            request = self.waiting.pop(request_id)
+            self.running[request_id] = request
+            request.admitted_at = time.perf_counter()
+            self._admitted.append(request)
+
+    def _fail_running(self, out: dict, error: EngineError) -> None:
+        with self.lock:
+            for request in list(self.running.values()):
+                self.scheduler.cancel(request.id)
+                del self.running[request.id]
+                self._end(request, out, error=error)
+
+    def _start(self, request: BatchRequest) -> None:
+        wait = self.counters.waits[request.channel]
+        waited = request.admitted_at - request.submitted_at
+        wait[0] += 1
+        wait[1] += waited
+        wait[2] = max(wait[2], waited)
+        request.seq, reused = self.slots.acquire(request.prompt)
+        request.prefilled = reused
+        request.sampler = SamplerChain(request.params, request.prompt, self.context.n_vocab)
+        if reused:
+            with self.lock:
+                self.scheduler.set_remaining(request.id, len(request.prompt) - reused)
+
+    def _accept(self, request: BatchRequest, token: int, out: dict) -> None:
+        request.last_token = token
+        if self.context.is_eog(token):
+            self._finish(request, out, "stop", locked=False)
+            return
+        request.completion += 1
+        text = request.decoder.feed([token])
+        if request.decoder.stopped:
+            self._finish(request, out, "stop", text=text, locked=False)
+            return
+        if request.completion >= request.max_tokens:
+            self._finish(request, out, "length", text=text, locked=False)
+            return
+        if text:
+            out[request.loop].append((request, GenerationChunk(text, len(request.prompt), request.completion)))
+
+    def _finish(self, request: BatchRequest, out: dict, finish: str, text: str = "", locked: bool = True) -> None:
+        if locked:
+            self.scheduler.finish(request.id)
+        else:
+            with self.lock:
+                self.scheduler.finish(request.id)
+        del self.running[request.id]
+        elapsed = time.perf_counter() - request.admitted_at
+        self.counters.request_seconds = 0.8 * self.counters.request_seconds + 0.2 * elapsed
+        if finish != "stop" or not request.decoder.stopped:
+            text += request.decoder.finish()
+        self._end(request, out, finish=finish, text=text)
+
+    def _end(self, request: BatchRequest, out: dict, *, finish: str | None = None, text: str = "",
+             error: Exception | None = None, release: bool = True) -> None:
+        if request.done:
+            return
+        request.done = True
+        if request.sampler is not None:
+            request.sampler.close()
+        if request.seq >= 0 and release:
+            self.slots.release(request.seq, keep=error is None)
+        items = out[request.loop]
+        if error is not None:
+            items.append((request, error))
+        else:
+            items.append((request, GenerationChunk(text, len(request.prompt), request.completion, finish_reason=finish)))
+        items.append((request, END))
+
+
+def _deliver(out: dict) -> None:
+    for loop, items in out.items():
+        try:
+            loop.call_soon_threadsafe(_put_all, items)
+        except RuntimeError:  # that event loop is gone: nobody is reading
+            pass
+
+
+def _put_all(items) -> None:
+    for request, item in items:
+        request.queue.put_nowait(item)

@@ -1,0 +1,197 @@
+"""llama.cpp backend: GGUF models on CPU (optional GPU offload) with continuous batching.
+
+One llama.cpp context holds ``model.parallel`` running sequences plus cached conversations; one
+decode-loop thread (``DecodeLoop``) runs every step, so the event loop never blocks. ``generate``
+tokenizes with the Rust core, queues the request in the Rust scheduler at once (a full queue raises
+``EngineBusyError``) and returns the stream the decode loop fills.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+from pathlib import Path
+
+import clone_core
+import llama_cpp
+
+from aiclone_agent.engine.base import (
+    EngineBusyError,
+    EngineClient,
+    EngineError,
+    EngineInfo,
+    PromptTooLongError,
+    SamplingParams,
+    merge_stops,
+)
+from aiclone_agent.engine.llama_batch.context import LlamaContext
+from aiclone_agent.engine.llama_batch.decode_loop import DecodeLoop
+from aiclone_agent.engine.llama_batch.requests import BatchRequest, RequestStream
+from aiclone_agent.engine.llama_batch.scheduling import QueueFullError, Scheduler
+
+
+class LlamaBatchEngine(EngineClient):
+    def __init__(
+        self, context: LlamaContext, info: EngineInfo, tokenizer: clone_core.Tokenizer, *,
+        max_queue: int, channel_weights: dict[str, int],
+    ) -> None:
+        self.info = info
+        self.tokenizer = tokenizer
+        self.chat_template = context.chat_template()
+        self._context = context
+        shape = context.shape
+        self._scheduler = Scheduler(
+            max_running=shape.parallel, max_waiting=max_queue, step_tokens=shape.n_batch,
+            channel_weights=dict(channel_weights),
+        )
+        self._max_queue = max_queue
+        self._loop = DecodeLoop(context, self._scheduler)
+        self._ids = itertools.count(1)
+        self._by_key: dict[str, BatchRequest] = {}
+
+    @classmethod
+    def load(
+        cls, model_path: Path, *, n_ctx: int, n_batch: int, parallel: int, n_gpu_layers: int, n_threads: int,
+        max_queue: int, channel_weights: dict[str, int], reason: str,
+    ) -> LlamaBatchEngine:
+        context = LlamaContext.load(
+            model_path, n_ctx=n_ctx, n_batch=n_batch, parallel=parallel, n_gpu_layers=n_gpu_layers,
+            n_threads=n_threads,
+        )
+        try:
+            tokenizer = clone_core.Tokenizer.from_gguf(model_path)
+        except clone_core.CoreError as exc:
+            context.close()
+            raise EngineError(f"cannot read the tokenizer of {model_path.name}: {exc}") from exc
+        shape = context.shape
+        info = EngineInfo(
+            backend="llama_cpp",
+            reason=reason,
+            model_name=context.metadata.get("general.name") or model_path.stem,
+            model_path=str(model_path),
+            n_ctx=shape.n_ctx,
+            n_gpu_layers=n_gpu_layers,
+            details={
+                "llama_cpp_version": llama_cpp.__version__,
+                "architecture": context.metadata.get("general.architecture", ""),
+                "gpu_offload_supported": str(bool(llama_cpp.llama_supports_gpu_offload())),
+                "parallel": str(shape.parallel),
+                "n_batch": str(shape.n_batch),
+            },
+        )
+        try:
+            return cls(context, info, tokenizer, max_queue=max_queue, channel_weights=channel_weights)
+        except (EngineError, clone_core.CoreError) as exc:  # e.g. channel weights the scheduler refuses
+            context.close()
+            raise EngineError(str(exc)) from exc
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenize(text))
+
+    def _tokenize(self, text: str) -> list[int]:
+        # The Rust core's tokenizer is built from the GGUF's vocabulary and yields llama.cpp's ids.
+        tokens = self.tokenizer.encode(text, add_special=False, parse_special=True)
+        bos = self.tokenizer.bos_id
+        if self.tokenizer.add_bos and bos is not None and (not tokens or tokens[0] != bos):
+            tokens.insert(0, bos)
+        return tokens
+
+    def generate(
+        self, prompt: str, params: SamplingParams, request_id: str, channel: str = "api"
+    ) -> RequestStream:
+        tokens = self._tokenize(prompt)
+        if not tokens:
+            raise EngineError("the prompt is empty")
+        room = self.info.n_ctx - len(tokens)
+        if room <= 0:
+            raise PromptTooLongError(f"prompt is {len(tokens)} tokens; the context window is {self.info.n_ctx}")
+        request = BatchRequest(
+            id=next(self._ids),
+            key=request_id,
+            channel=channel,
+            prompt=tokens,
+            params=params,
+            max_tokens=min(params.max_tokens, room),
+            decoder=clone_core.StreamDecoder(self.tokenizer, stop=merge_stops(params.stop, self.chat_template.stop)),
+            loop=asyncio.get_running_loop(),
+        )
+        try:
+            self._loop.submit(request)
+        except QueueFullError:
+            retry = self.retry_after_s()
+            raise EngineBusyError(
+                f"the clone is busy ({self._max_queue} requests are waiting); retry in {retry} s", retry
+            ) from None
+        except clone_core.InvalidInputError as exc:  # an unknown channel: a programming error, said plainly
+            raise EngineError(str(exc)) from exc
+        self._by_key[request_id] = request
+        return RequestStream(request, self._closed)
+
+    def _closed(self, request: BatchRequest) -> None:
+        if self._by_key.get(request.key) is request:
+            del self._by_key[request.key]
+        if not request.done:
+            self._loop.abort(request)
+
+    def retry_after_s(self) -> int:
+        """When a slot is likely free for one more request: the queue ahead times a request's time."""
+        stats = self._scheduler_stats()
+        per_slot = self._loop.counters.request_seconds / self._context.shape.parallel
+        return max(1, min(120, math.ceil(per_slot * (stats.waiting + 1))))
+
+    async def abort(self, request_id: str) -> None:
+        request = self._by_key.get(request_id)
+        if request is not None:
+            self._loop.abort(request)
+
+    async def check_health(self) -> None:
+        if self._context.ctx is None:
+            raise EngineError("the model is not loaded")
+
+    async def close(self) -> None:
+        if self._context.ctx is None:
+            return
+        await asyncio.to_thread(self._loop.close)
+        self._context.close()
+
+    def _scheduler_stats(self):
+        with self._loop.lock:
+            return self._scheduler.stats()
+
+    def stats(self) -> dict[str, object]:
+        scheduler = self._scheduler_stats()
+        loop = self._loop
+        counters = loop.counters
+        slots = loop.slots
+        cache = slots.counters
+        shape = self._context.shape
+        return {
+            "parallel": shape.parallel,
+            "n_batch": shape.n_batch,
+            "max_queue": self._max_queue,
+            "waiting": scheduler.waiting,
+            "waiting_by_channel": dict(scheduler.waiting_by_channel),
+            "running": scheduler.running,
+            "prefilling": scheduler.prefilling,
+            "rejected": scheduler.rejected,
+            "admitted_by_channel": dict(scheduler.admitted_by_channel),
+            "steps": counters.steps,
+            "last_batch_tokens": counters.last_batch_tokens,
+            "last_batch_sequences": counters.last_batch_sequences,
+            "prompt_tokens_computed": counters.prompt_tokens_computed,
+            "decoded_tokens": counters.decoded_tokens,
+            "kv_cells_used": slots.cells_in_use,
+            "kv_cells_total": shape.n_ctx,
+            "cached_sequences": slots.cached_sequences,
+            "prefix_cache": {
+                "hit_tokens": cache.hit_tokens,
+                "miss_tokens": cache.miss_tokens,
+                "hits": cache.hits,
+                "misses": cache.misses,
+            },
+            "wait_seconds_by_channel": {
+                channel: {"count": int(n), "sum": round(total, 4), "max": round(worst, 4)}
+                for channel, (n, total, worst) in list(counters.waits.items())
+            },
+        }
