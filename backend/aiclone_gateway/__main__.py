@@ -27,6 +27,10 @@ def serve(settings: Settings) -> int:
         log_level=settings.log_level,
         access_log=False,
         ws_ping_interval=None,
+        # The one place the client's address is decided (request.client everywhere after this):
+        # X-Forwarded-For is honoured only on connections from the trusted proxies.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )
     return 0
 
