@@ -2,6 +2,8 @@
 # Starts the servers the test suites need, idempotently, and prints their addresses as shell
 # exports; a second run finds them up and returns at once.
 #   PostgreSQL: a throwaway cluster (its own data dir, port and socket dir; loopback only).
+#   nginx: only installed here (apt-get install nginx); each deploy test starts its own on
+#   loopback high ports with a self-signed certificate.
 # Usage: eval "$(scripts/test_services.sh)"      (exports AICLONE_TEST_PG_URL)
 #        scripts/test_services.sh stop
 # Installs PostgreSQL with apt-get when it is missing. As root the server runs as the postgres
@@ -26,6 +28,12 @@ if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
   if [ "$(id -u)" != 0 ]; then log "PostgreSQL is missing and only root can install it"; exit 1; fi
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } >&2
   PGBIN=$(pg_bin)
+fi
+
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  log "installing nginx (apt-get install nginx)"
+  if [ "$(id -u)" != 0 ]; then log "nginx is missing and only root can install it"; exit 1; fi
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; } >&2
 fi
 
 if [ "${1:-}" = "stop" ]; then

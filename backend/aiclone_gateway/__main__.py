@@ -1,4 +1,6 @@
-"""``python -m aiclone_gateway [serve|migrate|create-agent-token]``: what ./run.sh gateway calls."""
+"""``python -m aiclone_gateway [serve|migrate|create-agent-token|backup DIR|restore FILE]``.
+
+What ./run.sh gateway calls (serve), and the owner's maintenance commands."""
 
 from __future__ import annotations
 
@@ -27,6 +29,10 @@ def serve(settings: Settings) -> int:
         log_level=settings.log_level,
         access_log=False,
         ws_ping_interval=None,
+        # The one place the client's address is decided (request.client everywhere after this):
+        # X-Forwarded-For is honoured only on connections from the trusted proxies.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )
     return 0
 
@@ -51,11 +57,37 @@ def create_agent_token(settings: Settings, name: str, replace: bool) -> int:
     return 0
 
 
+def backup_or_restore(settings: Settings, command: str, path: str | None, keep: int) -> int:
+    from pathlib import Path
+
+    from aiclone_gateway.deploy.backup import BackupError, backup, restore
+
+    if not path:
+        print(f"aiclone gateway: {command} needs a path (backup DIR, restore FILE)", file=sys.stderr)
+        return 2
+    try:
+        if command == "backup":
+            print(backup(settings, Path(path), keep))
+        else:
+            restore(settings, Path(path))
+            migrate(settings.database_url)  # a backup from an older version gets today's schema
+            print(f"restored {path}")
+    except BackupError as exc:
+        print(f"aiclone gateway: {command} failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="aiclone_gateway")
     parser.add_argument(
-        "command", nargs="?", default="serve", choices=["serve", "migrate", "create-agent-token"]
+        "command",
+        nargs="?",
+        default="serve",
+        choices=["serve", "migrate", "create-agent-token", "backup", "restore"],
     )
+    parser.add_argument("path", nargs="?", help="backup: the folder to write into; restore: the backup file")
+    parser.add_argument("--keep", type=int, default=14, help="backup: how many backups to keep in the folder")
     parser.add_argument("--name", default="agent", help="name of the agent token (create-agent-token)")
     parser.add_argument(
         "--replace", action="store_true", help="revoke older agent tokens of the same name first"
@@ -73,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         migrate(settings.database_url)
         return 0
+    if args.command in ("backup", "restore"):
+        return backup_or_restore(settings, args.command, args.path, args.keep)
     if args.command == "create-agent-token":
         return create_agent_token(settings, args.name, args.replace)
     return serve(settings)

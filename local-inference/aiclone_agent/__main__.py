@@ -1,4 +1,4 @@
-"""``python -m aiclone_agent [serve|fetch-model]``: what ./run.sh calls."""
+"""``python -m aiclone_agent [serve|fetch-model|export FILE|import FILE]``: what ./run.sh calls."""
 
 from __future__ import annotations
 
@@ -47,13 +47,41 @@ def serve(env: EnvSettings, config: ConfigStore) -> int:
     return 0
 
 
+def move_clone(env: EnvSettings, command: str, path: str | None, force: bool) -> int:
+    """Export or import the whole clone (stop the agent first: the RAG store is copied as files)."""
+    from pathlib import Path
+
+    from aiclone_agent.bundle.archive import ArchiveError, export_clone, import_clone
+
+    if not path:
+        return fail(f"{command} needs the archive's path, e.g. {command} my-clone.tar.gz")
+    try:
+        if command == "export":
+            manifest = export_clone(env, Path(path))
+            print(f"exported {len(manifest['files'])} files to {path} (the base model is not included)")
+        else:
+            manifest = import_clone(env, Path(path), force)
+            base = manifest["base_model"] or "the default"
+            print(f"imported {len(manifest['files'])} files from {path}; base model: {base}")
+    except ArchiveError as exc:
+        print(f"aiclone: {command} failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="aiclone_agent")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "fetch-model"])
+    parser.add_argument(
+        "command", nargs="?", default="serve", choices=["serve", "fetch-model", "export", "import"]
+    )
+    parser.add_argument("path", nargs="?", help="export/import: the clone archive (.tar.gz)")
+    parser.add_argument("--force", action="store_true", help="import: replace the clone that is here")
     args = parser.parse_args(argv)
     try:
         env = EnvSettings()
         logging.basicConfig(level=env.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if args.command in ("export", "import"):
+            return move_clone(env, args.command, args.path, args.force)
         config = ConfigStore(env.config)
         if args.command == "fetch-model":
             return fetch_model(env, config)

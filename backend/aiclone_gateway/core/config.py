@@ -6,10 +6,11 @@ default secret key.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -47,6 +48,10 @@ class Settings(BaseSettings):
         default=20, ge=1, description="requests per client per window on /api/auth/*"
     )
     auth_rate_window_s: float = Field(default=60, gt=0)
+    # Addresses (or CIDR networks) of the reverse proxy whose X-Forwarded-For names the client.
+    # Only a connection from one of these may say who the client is; anyone else is keyed (rate
+    # limits, logs) by the address it connects from. Default: nginx on this host. [] trusts none.
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
     ticket_ttl_s: float = Field(default=30, gt=0)
     heartbeat_interval_s: float = Field(default=5, gt=0)
     heartbeat_timeout_s: float = Field(default=15, gt=0)
@@ -60,6 +65,18 @@ class Settings(BaseSettings):
     # One relayed request on the agent link (history included). Far below the link's 16 MiB
     # frame limit, so one request can never drop the link for everyone.
     max_relay_frame_bytes: int = Field(default=4 * 1024 * 1024, ge=16_384, le=8 * 1024 * 1024)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"AICLONE_GATEWAY_TRUSTED_PROXIES: {entry!r} is not an IP address or network"
+                ) from None
+        return value
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:

@@ -1,0 +1,1 @@
+"""What the VDS deployment renders: the nginx site (``nginx_site``)."""
