@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -56,6 +57,25 @@ class ModelSection(_Section):
     max_tokens: int = Field(default=512, ge=1, le=32_768)
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     top_p: float = Field(default=0.95, gt=0.0, le=1.0)
+
+
+class ChannelProfile(_Section):
+    """How the clone answers on one channel: added to the persona's prompt, a cap on answer
+    length, and which documents the knowledge base may cite there."""
+
+    system_prompt_extra: str = Field(default="", max_length=4_000)
+    max_tokens: int | None = Field(default=None, ge=1, le=32_768, description="empty: model.max_tokens")
+    knowledge: Literal["all", "none", "selected"] = "all"
+    documents: list[str] = Field(default_factory=list, max_length=1_000, description="ids, with 'selected'")
+
+
+class ChannelsSection(_Section):
+    """A persona per channel: the owner's own chats, the public web chat, Telegram, API keys."""
+
+    owner: ChannelProfile = Field(default_factory=ChannelProfile)
+    web: ChannelProfile = Field(default_factory=ChannelProfile)
+    telegram: ChannelProfile = Field(default_factory=ChannelProfile)
+    api: ChannelProfile = Field(default_factory=ChannelProfile)
 
 
 class RagSection(_Section):
@@ -125,6 +145,7 @@ class LimitsSection(_Section):
 class AgentConfig(_Section):
     clone: CloneSection = Field(default_factory=CloneSection)
     model: ModelSection = Field(default_factory=ModelSection)
+    channels: ChannelsSection = Field(default_factory=ChannelsSection)
     rag: RagSection = Field(default_factory=RagSection)
     admin_panel: AdminPanelSection = Field(default_factory=AdminPanelSection)
     messengers: MessengersSection = Field(default_factory=MessengersSection)
