@@ -83,7 +83,7 @@ export function ownerTests(ctx) {
         await guest.page.locator('[data-test=auth-error]', { hasText: 'already used' }).waitFor()
 
         await page.reload()
-        await page.locator('[data-test=invite-row]', { hasText: 'used' }).waitFor()
+        await page.locator('[data-test=invite-row]').filter({ hasNotText: 'not used' }).waitFor()
         await page.locator('[data-test=mode-open]').check()
         await page.locator('[data-test=registration-saved]').waitFor()
         assert.deepEqual(page.errors, [])
@@ -126,7 +126,7 @@ export function ownerTests(ctx) {
         const { page, context } = await newPage(ctx.browser, { baseURL: ctx.agent.url, viewport })
         const label = viewport === PHONE ? '360' : '1280'
         try {
-          await page.goto('/test-chat')
+          await page.goto('/chat')
           await page.locator('[data-test=test-chat-new]').click()
           // Hold the answer back a moment: the bubble says "Thinking" until the first token.
           await page.route('**/api/chat/stream', async (route) => {
@@ -218,7 +218,7 @@ export function ownerTests(ctx) {
           if (docs.find((d) => d.id === uploaded.id)?.status === 'ready') break
           await new Promise((resolve) => setTimeout(resolve, 200))
         }
-        await page.goto('/test-chat')
+        await page.goto('/chat')
         await page.locator('[data-test=test-chat-new]').click()
         await page.locator('[data-test=composer-input]').fill('What colour is the Skerry Point lighthouse?')
         await page.keyboard.press('Enter')
