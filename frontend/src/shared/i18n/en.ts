@@ -184,6 +184,13 @@ export const en = {
   'telegram.bots': 'Bots',
   'telegram.unavailable': 'Telegram support is not available in this agent version.',
 
+  'gateway.urlHint': 'The address of your gateway: https://… or wss://… (http:// and ws:// on a local network).',
+  'gateway.disconnect': 'Disconnect',
+  'gateway.state.connected': 'connected',
+  'gateway.state.connecting': 'connecting…',
+  'gateway.state.failed': 'not connected',
+  'gateway.state.off': 'not set up',
+
   'gateway.url': 'Gateway URL',
   'gateway.token': 'Agent token',
   'gateway.tokenHint': 'Leave empty to keep the current token.',

@@ -186,6 +186,13 @@ export const ru: Record<MessageKey, string> = {
   'telegram.bots': 'Боты',
   'telegram.unavailable': 'Поддержка Telegram недоступна в этой версии агента.',
 
+  'gateway.urlHint': 'Адрес вашего шлюза: https://… или wss://… (http:// и ws:// — в локальной сети).',
+  'gateway.disconnect': 'Отключиться',
+  'gateway.state.connected': 'подключён',
+  'gateway.state.connecting': 'подключается…',
+  'gateway.state.failed': 'не подключён',
+  'gateway.state.off': 'не настроен',
+
   'gateway.url': 'Адрес шлюза',
   'gateway.token': 'Токен агента',
   'gateway.tokenHint': 'Пусто — оставить текущий токен.',
