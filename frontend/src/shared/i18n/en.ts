@@ -147,6 +147,11 @@ export const en = {
   'status.uptime': 'Uptime',
   'status.network': 'Network mode',
 
+  'docs.state.queued': 'queued',
+  'docs.state.indexing': 'indexing',
+  'docs.state.ready': 'ready',
+  'docs.state.failed': 'failed',
+
   'docs.upload': 'Upload a document',
   'docs.uploading': 'Uploading {name}: {percent}%',
   'docs.name': 'Name',

@@ -149,6 +149,11 @@ export const ru: Record<MessageKey, string> = {
   'status.uptime': 'Время работы',
   'status.network': 'Режим сети',
 
+  'docs.state.queued': 'в очереди',
+  'docs.state.indexing': 'индексируется',
+  'docs.state.ready': 'готов',
+  'docs.state.failed': 'ошибка',
+
   'docs.upload': 'Загрузить документ',
   'docs.uploading': 'Загрузка {name}: {percent}%',
   'docs.name': 'Имя',
