@@ -27,12 +27,24 @@ class User(Base):
 
 
 class GatewayState(Base):
-    """One row (id 1): who owns the gateway and whether sign-up is open."""
+    """One row (id 1): who owns the gateway and who may sign up (open | invite | closed)."""
 
     __tablename__ = "gateway_state"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    registration_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    registration_mode: Mapped[str] = mapped_column(String(16), default="open")
+
+
+class Invite(Base):
+    """A single-use sign-up link the owner made (only its code's hash is stored)."""
+
+    __tablename__ = "invites"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+    used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    used_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    revoked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class RefreshToken(Base):
@@ -91,4 +103,6 @@ class Message(Base):
     status: Mapped[str] = mapped_column(String(16), default="done")  # done | pending | error
     queued: Mapped[bool] = mapped_column(Boolean, default=False)
     finish_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # JSON list of the knowledge-base chunks the answer cites (see aiclone_wire.End.sources).
+    sources: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[float] = mapped_column(Float, default=time.time)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from aiclone_gateway.auth.credentials import CredentialStore
+from aiclone_gateway.auth.registration import RegistrationPolicy
 from aiclone_gateway.auth.service import AuthService
 from aiclone_gateway.chat.service import ChatService
 from aiclone_gateway.chat.sockets import ChatSockets
@@ -32,6 +33,7 @@ class GatewayRuntime:
     metrics: GatewayMetrics
     tokens: TokenIssuer
     auth: AuthService
+    registration: RegistrationPolicy
     credentials: CredentialStore
     conversations: ConversationStore
     hub: RelayHub
@@ -51,6 +53,8 @@ class GatewayRuntime:
             load_or_create_key(settings.jwt_key_file), settings.jwt_issuer, settings.jwt_audience
         )
         hub = RelayHub(settings, metrics)
+        hashing = TokenHashing(settings.secret_key)
+        registration = RegistrationPolicy(db, hashing)
         sockets = ChatSockets()
         conversations = ConversationStore(db)
         telegram = TelegramDelivery(
@@ -63,8 +67,9 @@ class GatewayRuntime:
             db=db,
             metrics=metrics,
             tokens=tokens,
-            auth=AuthService(db, PasswordHashing(), tokens, settings),
-            credentials=CredentialStore(db, TokenHashing(settings.secret_key)),
+            auth=AuthService(db, PasswordHashing(), tokens, settings, registration),
+            registration=registration,
+            credentials=CredentialStore(db, hashing),
             conversations=conversations,
             hub=hub,
             sockets=sockets,

@@ -8,14 +8,15 @@ import path from 'node:path'
 import { after, before } from 'node:test'
 import { adminTests } from './admin.spec.mjs'
 import { chatTests } from './chat.spec.mjs'
+import { ownerTests } from './owner.spec.mjs'
 import { startAgent } from './support/agent.mjs'
 import { launchBrowser } from './support/browser.mjs'
 import { startFront } from './support/front.mjs'
-import { startGateway } from './support/gateway.mjs'
+import { registerOwner, startGateway } from './support/gateway.mjs'
 import { OUTPUT, SCREENSHOTS } from './support/paths.mjs'
 import { freePort } from './support/processes.mjs'
 
-const ctx = { browser: null, agent: null, gateway: null, front: null, workDir: path.join(OUTPUT, 'e2e-logs') }
+const ctx = { browser: null, agent: null, gateway: null, front: null, owner: null, workDir: path.join(OUTPUT, 'e2e-logs') }
 
 before(async () => {
   rmSync(ctx.workDir, { recursive: true, force: true })
@@ -26,6 +27,8 @@ before(async () => {
   ctx.gateway = await startGateway(ctx.workDir, { origin: `http://127.0.0.1:${frontPort}` })
   // Once the gateway serves frontend/dist/chat itself, the tests use it directly.
   ctx.front = ctx.gateway.servesChat ? { url: ctx.gateway.url, stop: async () => undefined } : await startFront(frontPort, ctx.gateway.port)
+  // The gateway's first account owns it; made here so every test's sign-ups are plain users.
+  ctx.owner = await registerOwner(ctx.gateway.url)
   ctx.agent = await startAgent(ctx.workDir, { gateway: { url: ctx.gateway.url, agentToken: ctx.gateway.agentToken } })
   ctx.browser = await browser
 }, { timeout: 180_000 })
@@ -36,3 +39,4 @@ after(async () => {
 
 adminTests(ctx)
 chatTests(ctx)
+ownerTests(ctx)

@@ -96,6 +96,9 @@ class End(_Frame):
     id: str
     finish_reason: str
     usage: Usage = Field(default_factory=Usage)
+    # The knowledge-base chunks the answer was given: document_id, document_name, chunk_index,
+    # start, end (character offsets in the document's text) and text (the chunk itself).
+    sources: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class Error(_Frame):

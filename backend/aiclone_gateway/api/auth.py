@@ -7,7 +7,8 @@ import re
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from aiclone_gateway.api.deps import AuthDep, RateLimited, RuntimeDep
+from aiclone_gateway.api.deps import AuthDep, RateLimited, RegistrationDep, RuntimeDep
+from aiclone_gateway.auth.registration import RegistrationMode
 from aiclone_gateway.core.errors import ApiError
 
 router = APIRouter(prefix="/api/auth", tags=["auth"], dependencies=[RateLimited])
@@ -28,6 +29,18 @@ class Credentials(BaseModel):
         return value
 
 
+class RegisterIn(Credentials):
+    # A single-use invite code (``inv_...``) when sign-up is by invitation.
+    invite: str | None = Field(default=None, max_length=128)
+    # Only the first account (the owner) may send this: who may sign up after it.
+    registration: RegistrationMode | None = None
+
+
+class SignUpInfo(BaseModel):
+    needs_owner: bool
+    mode: RegistrationMode
+
+
 class UserOut(BaseModel):
     id: str
     email: str
@@ -46,9 +59,15 @@ class RefreshIn(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=4096)
 
 
+@router.get("/registration")
+async def sign_up_info(auth: AuthDep, registration: RegistrationDep) -> SignUpInfo:
+    """What the sign-up page should offer: first setup, open, invite code, or closed."""
+    return SignUpInfo(needs_owner=await auth.needs_owner(), mode=await registration.mode())
+
+
 @router.post("/register", status_code=201)
-async def register(body: Credentials, auth: AuthDep) -> UserOut:
-    user = await auth.register(body.email, body.password)
+async def register(body: RegisterIn, auth: AuthDep) -> UserOut:
+    user = await auth.register(body.email, body.password, body.invite, body.registration)
     return UserOut(id=user.id, email=user.email, role=user.role)
 
 

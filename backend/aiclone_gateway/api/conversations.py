@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
+from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
@@ -30,6 +32,7 @@ class MessageOut(BaseModel):
     content: str
     status: str
     created_at: str
+    sources: list[dict[str, Any]] = []
 
 
 class ConversationDetail(BaseModel):
@@ -62,7 +65,14 @@ async def get_conversation(
             404, f"conversation {conversation_id} not found", code="conversation_not_found"
         ) from None
     messages = [
-        MessageOut(id=m.id, role=m.role, content=m.content, status=m.status, created_at=iso(m.created_at))
+        MessageOut(
+            id=m.id,
+            role=m.role,
+            content=m.content,
+            status=m.status,
+            created_at=iso(m.created_at),
+            sources=json.loads(m.sources) if m.sources else [],
+        )
         for m in await store.messages(conversation.id)
     ]
     return ConversationDetail(id=conversation.id, title=conversation.title, messages=messages)

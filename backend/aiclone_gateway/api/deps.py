@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
 from aiclone_gateway.auth.credentials import CredentialStore
+from aiclone_gateway.auth.registration import RegistrationPolicy
 from aiclone_gateway.auth.service import AuthService
 from aiclone_gateway.chat.service import ChatService
 from aiclone_gateway.chat.store import ConversationStore
@@ -28,6 +29,10 @@ def _auth(runtime: RuntimeDep) -> AuthService:
     return runtime.auth
 
 
+def _registration(runtime: RuntimeDep) -> RegistrationPolicy:
+    return runtime.registration
+
+
 def _credentials(runtime: RuntimeDep) -> CredentialStore:
     return runtime.credentials
 
@@ -45,6 +50,7 @@ def _hub(runtime: RuntimeDep) -> RelayHub:
 
 
 AuthDep = Annotated[AuthService, Depends(_auth)]
+RegistrationDep = Annotated[RegistrationPolicy, Depends(_registration)]
 CredentialsDep = Annotated[CredentialStore, Depends(_credentials)]
 ConversationsDep = Annotated[ConversationStore, Depends(_conversations)]
 ChatDep = Annotated[ChatService, Depends(_chat)]

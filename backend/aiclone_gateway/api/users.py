@@ -1,11 +1,13 @@
-"""``/api/users/me`` and the owner's ``/api/admin/*`` switches."""
+"""``/api/users/me`` and the owner's ``/api/admin/*`` pages: users, registration mode, invite links."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from aiclone_gateway.api.deps import AuthDep, CurrentUser, OwnerUser
+from aiclone_gateway.api.deps import AuthDep, CurrentUser, OwnerUser, RegistrationDep, RuntimeDep
+from aiclone_gateway.auth.registration import RegistrationMode
+from aiclone_gateway.core.errors import ApiError
 
 router = APIRouter(tags=["users"])
 
@@ -19,7 +21,19 @@ class MeOut(BaseModel):
 
 class Registration(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    open: bool
+    mode: RegistrationMode
+
+
+class InviteOut(BaseModel):
+    id: str
+    created_at: float
+    used_at: float | None
+    used_by: str | None
+
+
+class InviteCreated(InviteOut):
+    code: str
+    url: str
 
 
 @router.get("/api/users/me")
@@ -27,11 +41,37 @@ async def me(user: CurrentUser) -> MeOut:
     return MeOut(id=user.id, email=user.email, role=user.role, created_at=user.created_at)
 
 
+@router.get("/api/admin/users")
+async def list_users(_: OwnerUser, auth: AuthDep) -> list[MeOut]:
+    return [MeOut(id=u.id, email=u.email, role=u.role, created_at=u.created_at) for u in await auth.users()]
+
+
 @router.get("/api/admin/registration")
-async def get_registration(_: OwnerUser, auth: AuthDep) -> Registration:
-    return Registration(open=await auth.registration_open())
+async def get_registration(_: OwnerUser, registration: RegistrationDep) -> Registration:
+    return Registration(mode=await registration.mode())
 
 
 @router.put("/api/admin/registration")
-async def set_registration(body: Registration, _: OwnerUser, auth: AuthDep) -> Registration:
-    return Registration(open=await auth.set_registration(body.open))
+async def set_registration(body: Registration, _: OwnerUser, registration: RegistrationDep) -> Registration:
+    return Registration(mode=await registration.set_mode(body.mode))
+
+
+@router.post("/api/admin/invites", status_code=201)
+async def create_invite(_: OwnerUser, registration: RegistrationDep, runtime: RuntimeDep) -> InviteCreated:
+    row, code = await registration.create_invite()
+    url = f"{runtime.settings.public_url.rstrip('/')}/register?invite={code}"
+    return InviteCreated(id=row.id, created_at=row.created_at, used_at=None, used_by=None, code=code, url=url)
+
+
+@router.get("/api/admin/invites")
+async def list_invites(_: OwnerUser, registration: RegistrationDep) -> list[InviteOut]:
+    return [
+        InviteOut(id=r.id, created_at=r.created_at, used_at=r.used_at, used_by=r.used_by)
+        for r in await registration.invites()
+    ]
+
+
+@router.delete("/api/admin/invites/{invite_id}", status_code=204)
+async def revoke_invite(invite_id: str, _: OwnerUser, registration: RegistrationDep) -> None:
+    if not await registration.revoke_invite(invite_id):
+        raise ApiError(404, f"unused invite {invite_id} not found", code="not_found")

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from aiclone_gateway.auth.registration import RegistrationMode, RegistrationPolicy
 from aiclone_gateway.core.config import Settings
 from aiclone_gateway.core.errors import ApiError
 from aiclone_gateway.core.security import PasswordHashing
@@ -31,14 +32,27 @@ def _unauthorized(message: str, code: str) -> ApiError:
 
 class AuthService:
     def __init__(
-        self, db: async_sessionmaker, passwords: PasswordHashing, tokens: TokenIssuer, settings: Settings
+        self,
+        db: async_sessionmaker,
+        passwords: PasswordHashing,
+        tokens: TokenIssuer,
+        settings: Settings,
+        registration: RegistrationPolicy,
     ) -> None:
         self.db = db
+        self.registration = registration
         self.passwords = passwords
         self.tokens = tokens
         self.settings = settings
 
-    async def register(self, email: str, password: str) -> User:
+    async def register(
+        self,
+        email: str,
+        password: str,
+        invite: str | None = None,
+        first_setup: RegistrationMode | None = None,
+    ) -> User:
+        """The first account owns the gateway and may choose who signs up after it (``first_setup``)."""
         password_hash = await self.passwords.hash(password)
         async with self.db() as session:
             user = User(email=email.lower(), password_hash=password_hash, role="user")
@@ -57,11 +71,24 @@ class AuthService:
             )
             if claimed.rowcount == 1:
                 user.role = "owner"
+                if first_setup is not None:
+                    await session.execute(
+                        update(GatewayState).where(GatewayState.id == 1).values(registration_mode=first_setup)
+                    )
+            elif first_setup is not None:
+                await session.rollback()
+                raise ApiError(
+                    403,
+                    "only the gateway's first account chooses who may sign up; the owner changes it later",
+                    code="owner_only",
+                    param="registration",
+                )
             else:
-                state = await session.get(GatewayState, 1)
-                if state is not None and not state.registration_open:
+                try:
+                    await self.registration.admit(session, user.id, invite)
+                except ApiError:
                     await session.rollback()
-                    raise ApiError(403, "registration is closed", code="registration_closed")
+                    raise
             await session.commit()
         return user
 
@@ -144,15 +171,11 @@ class AuthService:
             raise _unauthorized("the account no longer exists", "invalid_token")
         return user
 
-    async def registration_open(self) -> bool:
+    async def users(self) -> list[User]:
+        async with self.db() as session:
+            return list((await session.scalars(select(User).order_by(User.created_at))).all())
+
+    async def needs_owner(self) -> bool:
         async with self.db() as session:
             state = await session.get(GatewayState, 1)
-        return bool(state and state.registration_open)
-
-    async def set_registration(self, open_: bool) -> bool:
-        async with self.db() as session:
-            await session.execute(
-                update(GatewayState).where(GatewayState.id == 1).values(registration_open=open_)
-            )
-            await session.commit()
-        return open_
+        return state is None or state.owner_id is None

@@ -122,13 +122,16 @@ class ChatService:
                     yield {"type": "chunk", "request_id": request_id, "delta": frame.delta}
                 elif isinstance(frame, End):
                     finished = True
-                    await self.store.finish(answer.id, "".join(parts), "done", frame.finish_reason)
+                    await self.store.finish(
+                        answer.id, "".join(parts), "done", frame.finish_reason, frame.sources
+                    )
                     yield {
                         "type": "end",
                         "request_id": request_id,
                         "finish_reason": frame.finish_reason,
                         "usage": frame.usage.model_dump(),
                         "message_id": answer.id,
+                        "sources": frame.sources,
                     }
                 elif isinstance(frame, Error):
                     finished = True
@@ -184,13 +187,14 @@ class ChatService:
         """False when the link dropped (the question stays queued)."""
         body = await self._body(answer.conversation_id, before=answer.created_at)
         parts: list[str] = []
+        sources: list[dict] = []
         try:
             async with self.hub.stream(body, channel="web") as stream:
                 async for frame in stream.frames(self.idle_timeout_s):
                     if isinstance(frame, Chunk):
                         parts.append(frame.delta)
                     elif isinstance(frame, End):
-                        status, reason = "done", frame.finish_reason
+                        status, reason, sources = "done", frame.finish_reason, frame.sources
                     elif isinstance(frame, Error):
                         if frame.code in ("agent_disconnected", "agent_timeout"):
                             return False
@@ -199,7 +203,7 @@ class ChatService:
         except AgentOfflineError:
             return False
         content = "".join(parts)
-        await self.store.finish(answer.id, content, status, reason)
+        await self.store.finish(answer.id, content, status, reason, sources)
         user_id = await self.store.owner_of(answer.conversation_id)
         if user_id is not None:
             self.sockets.push(
@@ -210,6 +214,7 @@ class ChatService:
                     "message_id": answer.id,
                     "content": content,
                     "status": status,
+                    "sources": sources,
                 },
             )
         log.info("answered queued question %s", answer.id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import json
 import time
 
 from sqlalchemy import func, select, update
@@ -75,12 +76,25 @@ class ConversationStore:
             await session.commit()
         return conversation, question, answer
 
-    async def finish(self, message_id: str, content: str, status: str, finish_reason: str | None) -> None:
+    async def finish(
+        self,
+        message_id: str,
+        content: str,
+        status: str,
+        finish_reason: str | None,
+        sources: list[dict] | None = None,
+    ) -> None:
         async with self.db() as session:
             await session.execute(
                 update(Message)
                 .where(Message.id == message_id)
-                .values(content=content, status=status, finish_reason=finish_reason, queued=False)
+                .values(
+                    content=content,
+                    status=status,
+                    finish_reason=finish_reason,
+                    queued=False,
+                    sources=json.dumps(sources, ensure_ascii=False) if sources else None,
+                )
             )
             await session.commit()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +27,7 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = Field(default=8000, ge=1, le=65_535)
     # Where Telegram (webhooks) and browsers reach this gateway, e.g. https://clone.example.com
+    # (default: http://127.0.0.1:<port>). Its origin is always allowed to open /ws/chat.
     public_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s]+$")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     data_dir: Path = REPO_ROOT / "data" / "gateway"
@@ -40,10 +42,9 @@ class Settings(BaseSettings):
     jwt_audience: str = "aiclone"
     access_token_ttl_s: int = Field(default=900, ge=30)
     refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=60)
-    # Browser origins allowed to open /ws/chat (a request without Origin is not a browser's).
-    allowed_origins: list[str] = Field(
-        default_factory=lambda: ["http://localhost:8000", "http://127.0.0.1:8000"]
-    )
+    # More browser origins allowed to open /ws/chat besides public_url's own (a request without
+    # Origin is not a browser's). Default: http://localhost:<port> and http://127.0.0.1:<port>.
+    allowed_origins: list[str] = Field(default_factory=list)
     auth_rate_limit: int = Field(
         default=20, ge=1, description="requests per client per window on /api/auth/*"
     )
@@ -82,6 +83,10 @@ class Settings(BaseSettings):
     def _resolve(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'gateway.sqlite3'}"
+        if "public_url" not in self.model_fields_set:
+            self.public_url = f"http://127.0.0.1:{self.port}"
+        if "allowed_origins" not in self.model_fields_set:
+            self.allowed_origins = [f"http://localhost:{self.port}", f"http://127.0.0.1:{self.port}"]
         if self.jwt_key_file is None:
             self.jwt_key_file = self.data_dir / "jwt_ed25519.pem"
         if self.environment != "development":
@@ -91,6 +96,12 @@ class Settings(BaseSettings):
                     "outside development (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
                 )
         return self
+
+    @property
+    def chat_origins(self) -> frozenset[str]:
+        """Browser origins /ws/chat accepts: the gateway's own public origin plus allowed_origins."""
+        own = urlsplit(self.public_url)
+        return frozenset({f"{own.scheme}://{own.netloc}".lower(), *(o.rstrip("/") for o in self.allowed_origins)})
 
     @property
     def is_sqlite(self) -> bool:

@@ -32,3 +32,15 @@ export async function startGateway(workDir, { origin }) {
   const home = await fetch(`${url}/`).then((r) => (r.ok ? r.text() : '')).catch(() => '')
   return { url, port, agentToken, servesChat: home.includes('<div id="app">'), stop: () => server.stop() }
 }
+
+/** The first account (the owner), keeping sign-up open for the other tests. */
+export async function registerOwner(url) {
+  const owner = { email: `owner-${Date.now()}@example.com`, password: 'owner-password-42' }
+  const response = await fetch(`${url}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ ...owner, registration: 'open' }),
+  })
+  if (response.status !== 201) throw new Error(`the owner could not sign up: ${response.status} ${await response.text()}`)
+  return owner
+}

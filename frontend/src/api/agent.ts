@@ -48,6 +48,32 @@ export interface EngineStats {
   wait_seconds_by_channel: Record<string, { count: number; sum: number; max: number }>
 }
 
+export interface AgentConversation {
+  id: string
+  title: string
+  channel: string
+  created_at: number
+  updated_at: number
+  message_count: number
+}
+export interface AgentStoredMessage {
+  role: 'user' | 'assistant'
+  content: string
+  created_at: number
+  finish_reason: string | null
+  sources: Source[]
+}
+export interface AgentConversationDetail extends AgentConversation { messages: AgentStoredMessage[] }
+
+export type ChannelName = 'owner' | 'web' | 'telegram' | 'api'
+export interface ChannelProfile {
+  system_prompt_extra: string
+  max_tokens: number | null
+  knowledge: 'all' | 'none' | 'selected'
+  documents: string[]
+}
+export type ChannelProfiles = Record<ChannelName, ChannelProfile>
+
 export type DocumentStatus = 'queued' | 'indexing' | 'ready' | 'failed'
 export interface RagDocument {
   id: string
@@ -77,6 +103,7 @@ export interface TelegramSettings {
   delivery: 'webhook' | 'polling' | string
   status: string
   last_error: string | null
+  allowed_user_ids?: number[]
 }
 
 /** Events of POST /api/chat/stream, in order: sources?, delta*, then done or error. */
@@ -90,6 +117,9 @@ export const agentApi = {
   getClone: () => requestJson<Clone>('/api/clone'),
   updateClone: (changes: Partial<Pick<Clone, 'name' | 'system_prompt'>>) =>
     requestJson<Clone>('/api/clone', { method: 'PUT', ...jsonBody(changes) }),
+  getChannels: () => requestJson<ChannelProfiles>('/api/channels'),
+  updateChannels: (changes: Partial<ChannelProfiles>) =>
+    requestJson<ChannelProfiles>('/api/channels', { method: 'PUT', ...jsonBody(changes) }),
   getStatus: () => requestJson<AgentStatus>('/api/status'),
 
   async getMetrics(): Promise<string> {
@@ -108,6 +138,16 @@ export const agentApi = {
     for await (const event of readSseJson(response.body)) yield event as AgentChatEvent
   },
 
+  listConversations: (query = '') =>
+    requestJson<AgentConversation[]>(`/api/conversations${query ? `?q=${encodeURIComponent(query)}` : ''}`),
+  getConversation: (id: string) => requestJson<AgentConversationDetail>(`/api/conversations/${encodeURIComponent(id)}`),
+  renameConversation: (id: string, title: string) =>
+    requestJson<AgentConversation>(`/api/conversations/${encodeURIComponent(id)}`, { method: 'PATCH', ...jsonBody({ title }) }),
+  deleteConversation: (id: string) => requestJson<void>(`/api/conversations/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  /** Keeps the first ``keep`` messages of a conversation and forgets the rest. */
+  truncateConversation: (id: string, keep: number) =>
+    requestJson<void>(`/api/conversations/${encodeURIComponent(id)}/messages?keep=${keep}`, { method: 'DELETE' }),
+
   listDocuments: () => requestJson<RagDocument[]>('/api/rag/documents'),
   deleteDocument: (id: string) => requestJson<void>(`/api/rag/documents/${encodeURIComponent(id)}`, { method: 'DELETE' }),
   search: (query: string, k = 5) => requestJson<SearchHit[]>(`/api/rag/search?q=${encodeURIComponent(query)}&k=${k}`),
@@ -118,7 +158,7 @@ export const agentApi = {
     requestJson<GatewayLink>('/api/gateway', { method: 'PUT', ...jsonBody(changes) }),
 
   getTelegram: () => requestJson<TelegramSettings>('/api/messengers/telegram'),
-  updateTelegram: (changes: { enabled: boolean; bots: { token: string }[] }) =>
+  updateTelegram: (changes: { enabled: boolean; bots: { token: string }[]; allowed_user_ids?: number[] }) =>
     requestJson<TelegramSettings>('/api/messengers/telegram', { method: 'PUT', ...jsonBody(changes) }),
 }
 

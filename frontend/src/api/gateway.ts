@@ -16,6 +16,13 @@ export interface StoredMessage {
   sources?: Source[]
 }
 export interface Conversation { id: string; title: string; messages: StoredMessage[] }
+export type RegistrationMode = 'open' | 'invite' | 'closed'
+export interface SignUpInfo { needs_owner: boolean; mode: RegistrationMode }
+export interface AccountUser extends User { created_at: number }
+export interface ApiKey { id: string; name: string; prefix: string; created_at: number }
+export interface AgentToken { id: string; name: string; created_at: number; linked: boolean }
+export interface Invite { id: string; created_at: number; used_at: number | null; used_by: string | null }
+export interface RegisterOptions { invite?: string; registration?: RegistrationMode }
 
 /** Frames the gateway sends over the chat socket (and as SSE data on the fallback). */
 export type ServerFrame =
@@ -31,10 +38,15 @@ export type ServerFrame =
 export interface OutgoingMessage { type: 'message'; conversation_id: string | null; text: string; client_id: string }
 
 const bearer = (token: string): HeadersInit => ({ Authorization: `Bearer ${token}` })
+const withBearer = (token: string, body: unknown): RequestInit => ({
+  body: JSON.stringify(body),
+  headers: { ...bearer(token), 'Content-Type': 'application/json' },
+})
 
 export const gatewayApi = {
-  register: (email: string, password: string) =>
-    requestJson<User>('/api/auth/register', { method: 'POST', ...jsonBody({ email, password }) }),
+  register: (email: string, password: string, options: RegisterOptions = {}) =>
+    requestJson<User>('/api/auth/register', { method: 'POST', ...jsonBody({ email, password, ...options }) }),
+  signUpInfo: () => requestJson<SignUpInfo>('/api/auth/registration'),
   login: (email: string, password: string) =>
     requestJson<TokenPair>('/api/auth/login', { method: 'POST', ...jsonBody({ email, password }) }),
   refresh: (refreshToken: string) =>
@@ -44,6 +56,28 @@ export const gatewayApi = {
   me: (token: string) => requestJson<User>('/api/users/me', { headers: bearer(token) }),
 
   status: () => requestJson<PublicStatus>('/api/status'),
+
+  // API keys (any signed-in user: their own keys)
+  apiKeys: (token: string) => requestJson<ApiKey[]>('/api/keys', { headers: bearer(token) }),
+  createApiKey: (token: string, name: string) =>
+    requestJson<ApiKey & { key: string }>('/api/keys', { method: 'POST', ...withBearer(token, { name }) }),
+  revokeApiKey: (token: string, id: string) =>
+    requestJson<void>(`/api/keys/${encodeURIComponent(id)}`, { method: 'DELETE', headers: bearer(token) }),
+  // The owner's pages
+  agentTokens: (token: string) => requestJson<AgentToken[]>('/api/agents', { headers: bearer(token) }),
+  createAgentToken: (token: string, name: string) =>
+    requestJson<AgentToken & { token: string }>('/api/agents', { method: 'POST', ...withBearer(token, { name }) }),
+  revokeAgentToken: (token: string, id: string) =>
+    requestJson<void>(`/api/agents/${encodeURIComponent(id)}`, { method: 'DELETE', headers: bearer(token) }),
+  users: (token: string) => requestJson<AccountUser[]>('/api/admin/users', { headers: bearer(token) }),
+  registration: (token: string) => requestJson<{ mode: RegistrationMode }>('/api/admin/registration', { headers: bearer(token) }),
+  setRegistration: (token: string, mode: RegistrationMode) =>
+    requestJson<{ mode: RegistrationMode }>('/api/admin/registration', { method: 'PUT', ...withBearer(token, { mode }) }),
+  invites: (token: string) => requestJson<Invite[]>('/api/admin/invites', { headers: bearer(token) }),
+  createInvite: (token: string) =>
+    requestJson<Invite & { code: string; url: string }>('/api/admin/invites', { method: 'POST', headers: bearer(token) }),
+  revokeInvite: (token: string, id: string) =>
+    requestJson<void>(`/api/admin/invites/${encodeURIComponent(id)}`, { method: 'DELETE', headers: bearer(token) }),
   conversations: (token: string) => requestJson<ConversationSummary[]>('/api/conversations', { headers: bearer(token) }),
   conversation: (token: string, id: string) =>
     requestJson<Conversation>(`/api/conversations/${encodeURIComponent(id)}`, { headers: bearer(token) }),

@@ -39,6 +39,7 @@ class Source(BaseModel):
     chunk_index: int
     start: int
     end: int
+    text: str = ""
 
 
 class ChatResponse(BaseModel):

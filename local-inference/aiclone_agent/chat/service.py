@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from aiclone_agent.chat.context import FittedPrompt
 from aiclone_agent.chat.fitting import PromptFitter
+from aiclone_agent.chat.profiles import allowed_knowledge, capped, profile_for
 from aiclone_agent.chat.store import ConversationStore
 from aiclone_agent.chat.template import Message, PromptRenderer
 from aiclone_agent.core.config import ConfigStore
@@ -151,9 +152,12 @@ class ChatService:
         self, messages: list[Message], params: SamplingParams, channel: str, extra_system: str = "",
         knowledge: list[RetrievedChunk] | None = None,
     ) -> Generation:
-        """Fit persona + retrieved chunks + messages into the context window (raises
-        ``ContextOverflowError``); the lowest-ranked chunks are the first to go."""
-        knowledge = knowledge or []
+        """Fit persona + the channel's profile + retrieved chunks + messages into the context window
+        (raises ``ContextOverflowError``); the lowest-ranked chunks are the first to go."""
+        profile = profile_for(self.config.current.channels, channel)
+        knowledge = allowed_knowledge(profile, knowledge or [])
+        params = capped(profile, params)
+        extra_system = "\n\n".join(p for p in (profile.system_prompt_extra.strip(), extra_system.strip()) if p)
         fitted = self.fitter.fit(
             self.system_prompt(extra_system), messages, n_ctx=self.engine.info.n_ctx, reserve=params.max_tokens,
             chunks=[f"[{rank}] {c.document_name}\n{c.text}" for rank, c in enumerate(knowledge, start=1)],
@@ -185,5 +189,9 @@ class ChatService:
                 conversation_id,
                 "assistant",
                 generation.text,
-                {"finish_reason": generation.finish_reason, "usage": generation.usage.as_dict()},
+                {
+                    "finish_reason": generation.finish_reason,
+                    "usage": generation.usage.as_dict(),
+                    "sources": generation.sources,
+                },
             )

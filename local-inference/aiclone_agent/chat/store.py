@@ -93,15 +93,19 @@ class ConversationStore:
         ).fetchone()
         return Conversation(*row) if row else None
 
-    async def list(self, limit: int = 100, offset: int = 0) -> list[Conversation]:
-        return await self._run(self._list, limit, offset)
+    async def list(self, limit: int = 100, offset: int = 0, query: str = "") -> list[Conversation]:
+        """Newest first; with ``query``, only those whose title or any message contains it."""
+        return await self._run(self._list, limit, offset, query)
 
-    def _list(self, limit: int, offset: int) -> builtins.list[Conversation]:
+    def _list(self, limit: int, offset: int, query: str) -> builtins.list[Conversation]:
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         rows = self._db.execute(
             "SELECT c.id, c.title, c.channel, c.created_at, c.updated_at, "
             "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) "
-            "FROM conversations c ORDER BY c.updated_at DESC LIMIT ? OFFSET ?",
-            (limit, offset),
+            "FROM conversations c WHERE ? = '' OR c.title LIKE ? ESCAPE '\\' OR EXISTS ("
+            "SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.content LIKE ? ESCAPE '\\') "
+            "ORDER BY c.updated_at DESC LIMIT ? OFFSET ?",
+            (query, pattern, pattern, limit, offset),
         ).fetchall()
         return [Conversation(*row) for row in rows]
 
@@ -134,6 +138,24 @@ class ConversationStore:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+    async def rename(self, conversation_id: str, title: str) -> Conversation | None:
+        return await self._run(self._rename, conversation_id, title)
+
+    def _rename(self, conversation_id: str, title: str) -> Conversation | None:
+        self._db.execute("UPDATE conversations SET title = ? WHERE id = ?", (title[:80], conversation_id))
+        return self._get(conversation_id)
+
+    async def truncate(self, conversation_id: str, keep: int) -> None:
+        """Forget every message after the first ``keep`` (regenerate, edit and resend)."""
+        await self._run(self._truncate, conversation_id, keep)
+
+    def _truncate(self, conversation_id: str, keep: int) -> None:
+        self._db.execute(
+            "DELETE FROM messages WHERE conversation_id = ? AND id NOT IN ("
+            "SELECT id FROM messages WHERE conversation_id = ? ORDER BY id LIMIT ?)",
+            (conversation_id, conversation_id, keep),
+        )
 
     async def delete(self, conversation_id: str) -> bool:
         return await self._run(self._delete, conversation_id)

@@ -82,6 +82,25 @@ class ModelSection(_Section):
         return {**DEFAULT_CHANNEL_WEIGHTS, **value}
 
 
+class ChannelProfile(_Section):
+    """How the clone answers on one channel: added to the persona's prompt, a cap on answer
+    length, and which documents the knowledge base may cite there."""
+
+    system_prompt_extra: str = Field(default="", max_length=4_000)
+    max_tokens: int | None = Field(default=None, ge=1, le=32_768, description="empty: model.max_tokens")
+    knowledge: Literal["all", "none", "selected"] = "all"
+    documents: list[str] = Field(default_factory=list, max_length=1_000, description="ids, with 'selected'")
+
+
+class ChannelsSection(_Section):
+    """A persona per channel: the owner's own chats, the public web chat, Telegram, API keys."""
+
+    owner: ChannelProfile = Field(default_factory=ChannelProfile)
+    web: ChannelProfile = Field(default_factory=ChannelProfile)
+    telegram: ChannelProfile = Field(default_factory=ChannelProfile)
+    api: ChannelProfile = Field(default_factory=ChannelProfile)
+
+
 class RagSection(_Section):
     enabled: bool = True
     db_path: str = Field(default="rag", description="relative to the data dir")
@@ -149,6 +168,7 @@ class LimitsSection(_Section):
 class AgentConfig(_Section):
     clone: CloneSection = Field(default_factory=CloneSection)
     model: ModelSection = Field(default_factory=ModelSection)
+    channels: ChannelsSection = Field(default_factory=ChannelsSection)
     rag: RagSection = Field(default_factory=RagSection)
     admin_panel: AdminPanelSection = Field(default_factory=AdminPanelSection)
     messengers: MessengersSection = Field(default_factory=MessengersSection)

@@ -87,6 +87,7 @@ async def run_request(serving: OpenAIServingChat, frame: Request, credit: Credit
             id=frame.id,
             finish_reason=generation.finish_reason or "stop",
             usage=Usage(**generation.usage.as_dict()),
+            sources=generation.sources,
         )
     )
 

@@ -32,6 +32,7 @@ class RetrievedChunk:
             "chunk_index": self.chunk_index,
             "start": self.start,
             "end": self.end,
+            "text": self.text,
         }
 
 

@@ -57,10 +57,10 @@ async def test_concurrent_signups_make_exactly_one_owner(fresh_gateway: GatewayP
 
 async def test_owner_closes_registration(owner: ChatUser, users: list[ChatUser]):
     guest = users[0]
-    refused = await guest.http.put("/api/admin/registration", json={"open": False})
+    refused = await guest.http.put("/api/admin/registration", json={"mode": "closed"})
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "owner_only"
-    closed = await owner.http.put("/api/admin/registration", json={"open": False})
-    assert closed.json() == {"open": False}
+    closed = await owner.http.put("/api/admin/registration", json={"mode": "closed"})
+    assert closed.json() == {"mode": "closed"}
     late = ChatUser(owner.gateway, f"late-{uuid.uuid4().hex[:8]}@example.test")
     try:
         response = await late.http.post(
@@ -68,7 +68,7 @@ async def test_owner_closes_registration(owner: ChatUser, users: list[ChatUser])
         )
         assert response.status_code == 403 and response.json()["error"]["code"] == "registration_closed"
     finally:
-        await owner.http.put("/api/admin/registration", json={"open": True})
+        await owner.http.put("/api/admin/registration", json={"mode": "open"})
     assert (await late.register())["role"] == "user"
     await late.close()
 

@@ -52,3 +52,14 @@ def test_the_gateway_will_not_start_in_production_with_the_default_secret(tmp_pa
     assert result.returncode == 2
     assert "AICLONE_GATEWAY_SECRET_KEY must be set" in result.stderr
     assert not (tmp_path / "gateway.sqlite3").exists()
+
+
+def test_the_chat_socket_accepts_the_gateways_own_origin_on_any_port(tmp_path):
+    on_8100 = Settings(data_dir=tmp_path, port=8100)
+    assert on_8100.public_url == "http://127.0.0.1:8100"
+    assert {"http://127.0.0.1:8100", "http://localhost:8100"} <= on_8100.chat_origins
+    assert "http://127.0.0.1:8000" not in on_8100.chat_origins
+    public = Settings(
+        data_dir=tmp_path, public_url="https://Clone.example.com/", allowed_origins=["https://chat.example.com/"]
+    )
+    assert public.chat_origins == {"https://clone.example.com", "https://chat.example.com"}

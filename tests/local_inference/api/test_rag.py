@@ -83,6 +83,10 @@ async def test_the_test_chat_answers_from_the_document_and_cites_it(agent, spy_p
     assert cited["document_id"] == document["id"] and cited["document_name"] == "lamps.pdf"
     stored = agent.runtime.rag.store.read_text(document["id"])
     assert "36 months" in " ".join(stored[cited["start"] : cited["end"]].split())
+    assert cited["text"] == stored[cited["start"] : cited["end"]]  # the passage a reader opens
+    # Reopening the conversation later still shows what the answer cited.
+    history = (await agent.client.get(f"/api/conversations/{body['conversation_id']}")).json()
+    assert history["messages"][1]["sources"] == body["sources"]
 
 
 async def test_russian_stream_sends_sources_before_the_first_token(agent, spy_prompts):

@@ -1,27 +1,32 @@
-// Number formatting for the admin screens.
+// Number formatting for the admin screens, in the page's language (Intl: "1.5 MB" / "1,5 МБ").
+import { currentLocale } from '@/shared/composables/useI18n'
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`
-  const units = ['KB', 'MB', 'GB']
-  let value = bytes / 1024
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit += 1
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`
+function unit(value: number, name: string, locale: string, digits = 0): string {
+  return new Intl.NumberFormat(locale, { style: 'unit', unit: name, unitDisplay: 'short', maximumFractionDigits: digits }).format(value)
 }
 
-export function formatDuration(seconds: number): string {
+export function formatBytes(bytes: number, locale: string = currentLocale()): string {
+  if (bytes < 1024) return unit(bytes, 'byte', locale)
+  const units = ['kilobyte', 'megabyte', 'gigabyte']
+  let value = bytes / 1024
+  let index = 0
+  while (value >= 1024 && index < units.length - 1) {
+    value /= 1024
+    index += 1
+  }
+  return unit(value, units[index], locale, value < 10 ? 1 : 0)
+}
+
+export function formatDuration(seconds: number, locale: string = currentLocale()): string {
   const s = Math.floor(seconds)
   const h = Math.floor(s / 3600)
   const m = Math.floor((s % 3600) / 60)
-  if (h > 0) return `${h} h ${m} min`
-  if (m > 0) return `${m} min ${s % 60} s`
-  return `${s} s`
+  if (h > 0) return `${unit(h, 'hour', locale)} ${unit(m, 'minute', locale)}`
+  if (m > 0) return `${unit(m, 'minute', locale)} ${unit(s % 60, 'second', locale)}`
+  return unit(s, 'second', locale)
 }
 
-export function formatNumber(value: number | null | undefined, digits = 0, unit = ''): string {
+export function formatNumber(value: number | null | undefined, digits = 0, suffix = ''): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—'
-  return `${value.toFixed(digits)}${unit ? ` ${unit}` : ''}`
+  return `${value.toLocaleString(currentLocale(), { minimumFractionDigits: digits, maximumFractionDigits: digits })}${suffix ? ` ${suffix}` : ''}`
 }

@@ -39,8 +39,14 @@ export const useDocumentsStore = defineStore('documents', () => {
       uploads.value = uploads.value.filter((u) => u !== item)
       await load()
     } catch (cause) {
+      item.fraction = 0
       item.error = cause instanceof Error ? cause.message : String(cause)
     }
+  }
+
+  /** Forget a failed upload's row. */
+  function dismissUpload(item: { name: string }) {
+    uploads.value = uploads.value.filter((u) => u !== item)
   }
 
   async function remove(id: string) {
@@ -64,5 +70,5 @@ export const useDocumentsStore = defineStore('documents', () => {
     }
   }
 
-  return { documents, available, error, uploads, hits, busy, load, upload, remove, search }
+  return { documents, available, error, uploads, hits, busy, load, upload, dismissUpload, remove, search }
 })

@@ -9,6 +9,7 @@ export const useGatewayStore = defineStore('gateway', () => {
   const error = ref<string | null>(null)
   const saving = ref(false)
   const networkMode = ref<string | null>(null)
+  const savedAt = ref<number | null>(null)
 
   function fail(cause: unknown) {
     if (cause instanceof ApiError && cause.status === 404) available.value = false
@@ -31,8 +32,10 @@ export const useGatewayStore = defineStore('gateway', () => {
   async function save(url: string, token: string) {
     saving.value = true
     error.value = null
+    savedAt.value = null
     try {
       link.value = await agentApi.updateGateway(token.trim() ? { url: url.trim(), agent_token: token.trim() } : { url: url.trim() })
+      savedAt.value = Date.now()
     } catch (cause) {
       fail(cause)
     } finally {
@@ -40,5 +43,8 @@ export const useGatewayStore = defineStore('gateway', () => {
     }
   }
 
-  return { link, available, error, saving, networkMode, load, save }
+  /** Drop the link and forget the address (the token stays for the next connect). */
+  const disconnect = () => save('', '')
+
+  return { link, available, error, saving, savedAt, networkMode, load, save, disconnect }
 })

@@ -25,12 +25,13 @@ export const useTelegramStore = defineStore('telegram', () => {
   }
 
   /** An empty token keeps the bots as they are (their masked tokens tell the agent so); a new one replaces them. */
-  async function save(enabled: boolean, token: string) {
+  async function save(enabled: boolean, token: string, allowedUserIds?: number[]) {
     saving.value = true
     error.value = null
     const bots = token.trim() ? [{ token: token.trim() }] : (settings.value?.bots ?? []).map((bot) => ({ token: bot.token }))
     try {
-      settings.value = await agentApi.updateTelegram({ enabled, bots })
+      const changes = allowedUserIds === undefined ? { enabled, bots } : { enabled, bots, allowed_user_ids: allowedUserIds }
+      settings.value = await agentApi.updateTelegram(changes)
     } catch (cause) {
       fail(cause)
     } finally {

@@ -1,27 +1,106 @@
-// The admin's test chat: streams from the agent's /api/chat/stream (SSE); Stop aborts the request,
-// which the agent turns into a cancelled generation.
+// The admin's test chat: conversations stored by the agent (list, search, open, rename, delete),
+// the open one remembered across reloads; answers stream from /api/chat/stream (SSE). Stop aborts
+// the request (the agent cancels the generation); regenerate and edit-and-resend cut the stored
+// conversation after the question and ask again.
 import { computed, ref } from 'vue'
 import { defineStore } from 'pinia'
-import { agentApi } from '@/api/agent'
+import { agentApi, type AgentConversation, type AgentStoredMessage } from '@/api/agent'
 import { messageKey, type ChatMessage } from '@/shared/types/chat'
+
+const CURRENT_KEY = 'aiclone.admin.conversation'
+
+function fromStored(message: AgentStoredMessage): ChatMessage {
+  return {
+    key: messageKey(),
+    role: message.role,
+    content: message.content,
+    status: message.finish_reason === 'abort' ? 'stopped' : 'done',
+    sources: message.sources ?? [],
+  }
+}
 
 export const useTestChatStore = defineStore('testChat', () => {
   const messages = ref<ChatMessage[]>([])
   const conversationId = ref<string | null>(null)
+  const conversations = ref<AgentConversation[]>([])
+  const query = ref('')
+  const error = ref<string | null>(null)
   let controller: AbortController | null = null
   const busy = computed(() => messages.value.some((m) => m.status === 'streaming'))
+
+  function remember(id: string | null) {
+    conversationId.value = id
+    if (id) globalThis.localStorage?.setItem(CURRENT_KEY, id)
+    else globalThis.localStorage?.removeItem(CURRENT_KEY)
+  }
+
+  async function guarded(call: () => Promise<void>) {
+    error.value = null
+    try {
+      await call()
+    } catch (cause) {
+      error.value = cause instanceof Error ? cause.message : String(cause)
+    }
+  }
+
+  async function loadConversations() {
+    await guarded(async () => {
+      conversations.value = await agentApi.listConversations(query.value.trim())
+    })
+  }
+
+  async function search(text: string) {
+    query.value = text
+    await loadConversations()
+  }
+
+  async function open(id: string) {
+    stop()
+    try {
+      const detail = await agentApi.getConversation(id)
+      messages.value = detail.messages.map(fromStored)
+      remember(detail.id)
+    } catch {
+      // deleted meanwhile (or another agent's data): start fresh
+      messages.value = []
+      remember(null)
+    }
+  }
+
+  /** On page load: the conversation list and the one that was open before the reload. */
+  async function restore() {
+    await loadConversations()
+    const saved = globalThis.localStorage?.getItem(CURRENT_KEY)
+    if (saved && messages.value.length === 0) await open(saved)
+  }
+
+  async function rename(id: string, title: string) {
+    await guarded(async () => {
+      await agentApi.renameConversation(id, title)
+    })
+    await loadConversations()
+  }
+
+  async function remove(id: string) {
+    await guarded(async () => {
+      await agentApi.deleteConversation(id)
+      if (conversationId.value === id) startNew()
+    })
+    await loadConversations()
+  }
 
   async function send(text: string) {
     messages.value.push({ key: messageKey(), role: 'user', content: text, status: 'done', sources: [] })
     messages.value.push({ key: messageKey(), role: 'assistant', content: '', status: 'streaming', sources: [] })
     const answer = messages.value[messages.value.length - 1]
     controller = new AbortController()
+    const isNew = conversationId.value === null
     try {
       for await (const event of agentApi.streamChat(text, conversationId.value, controller.signal)) {
         if ('delta' in event) answer.content += event.delta
         else if ('sources' in event) answer.sources = event.sources
         else if ('done' in event) {
-          conversationId.value = event.conversation_id
+          remember(event.conversation_id)
           answer.status = 'done'
         } else if ('error' in event) {
           answer.status = 'error'
@@ -38,17 +117,40 @@ export const useTestChatStore = defineStore('testChat', () => {
     } finally {
       controller = null
     }
+    if (isNew || conversationId.value) await loadConversations()
+  }
+
+  /** Ask the question at ``index`` again (``text``: edited), forgetting everything after it. */
+  async function resend(index: number, text: string) {
+    if (busy.value || messages.value[index]?.role !== 'user') return
+    if (conversationId.value) {
+      const id = conversationId.value
+      await guarded(() => agentApi.truncateConversation(id, index))
+      if (error.value) return
+    }
+    messages.value = messages.value.slice(0, index)
+    await send(text)
+  }
+
+  /** A new answer to the question before the assistant message at ``index``. */
+  async function regenerate(index: number) {
+    const question = messages.value[index - 1]
+    if (question?.role === 'user') await resend(index - 1, question.content)
   }
 
   function stop() {
     controller?.abort()
   }
 
-  function clear() {
+  function startNew() {
     stop()
     messages.value = []
-    conversationId.value = null
+    remember(null)
   }
 
-  return { messages, conversationId, busy, send, stop, clear }
+  return {
+    messages, conversationId, conversations, query, error, busy,
+    loadConversations, search, open, restore, rename, remove, send, resend, regenerate, stop, startNew,
+    clear: startNew,
+  }
 })

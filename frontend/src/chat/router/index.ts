@@ -1,7 +1,9 @@
 import { createRouter, createWebHistory, type Router } from 'vue-router'
 import { useAuthStore } from '../stores/auth'
 import ChatView from '../views/ChatView.vue'
+import KeysView from '../views/KeysView.vue'
 import LoginView from '../views/LoginView.vue'
+import OwnerView from '../views/OwnerView.vue'
 import RegisterView from '../views/RegisterView.vue'
 
 export function createChatRouter(): Router {
@@ -10,14 +12,18 @@ export function createChatRouter(): Router {
     routes: [
       { path: '/', name: 'chat', component: ChatView, meta: { requiresAuth: true } },
       { path: '/c/:id', name: 'conversation', component: ChatView, meta: { requiresAuth: true } },
+      { path: '/keys', name: 'keys', component: KeysView, meta: { requiresAuth: true } },
+      { path: '/owner', name: 'owner', component: OwnerView, meta: { requiresAuth: true, requiresOwner: true } },
       { path: '/login', name: 'login', component: LoginView },
       { path: '/register', name: 'register', component: RegisterView },
       { path: '/:pathMatch(.*)*', redirect: '/' },
     ],
   })
-  router.beforeEach((to) => {
+  router.beforeEach(async (to) => {
     const auth = useAuthStore()
     if (to.meta.requiresAuth && !auth.isAuthenticated) return { name: 'login' }
+    // The owner's pages are never shown to anyone else (the API refuses them with 403 anyway).
+    if (to.meta.requiresOwner && (await auth.loadUser())?.role !== 'owner') return { name: 'chat' }
     if ((to.name === 'login' || to.name === 'register') && auth.isAuthenticated) return { name: 'chat' }
     return true
   })

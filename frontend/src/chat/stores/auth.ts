@@ -3,7 +3,7 @@
 import { computed, ref } from 'vue'
 import { defineStore } from 'pinia'
 import { ApiError } from '@/api/http'
-import { gatewayApi, type TokenPair, type User } from '@/api/gateway'
+import { gatewayApi, type RegisterOptions, type TokenPair, type User } from '@/api/gateway'
 
 const REFRESH_KEY = 'aiclone.refresh_token'
 const EXPIRY_MARGIN_MS = 30_000
@@ -38,9 +38,15 @@ export const useAuthStore = defineStore('auth', () => {
     user.value = await withAuth((token) => gatewayApi.me(token)).catch(() => null)
   }
 
-  async function register(email: string, password: string) {
-    await gatewayApi.register(email, password)
+  async function register(email: string, password: string, options: RegisterOptions = {}) {
+    await gatewayApi.register(email, password, options)
     await login(email, password)
+  }
+
+  /** Who is signed in (after a reload only the refresh token is known). */
+  async function loadUser(): Promise<User | null> {
+    if (!user.value && refreshToken.value) user.value = await withAuth((token) => gatewayApi.me(token)).catch(() => null)
+    return user.value
   }
 
   async function logout() {
@@ -89,5 +95,5 @@ export const useAuthStore = defineStore('auth', () => {
     }
   }
 
-  return { accessToken, refreshToken, user, sessionExpired, isAuthenticated, login, register, logout, refresh, withAuth }
+  return { accessToken, refreshToken, user, sessionExpired, isAuthenticated, login, register, loadUser, logout, refresh, withAuth }
 })

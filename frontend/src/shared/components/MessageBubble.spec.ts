@@ -14,7 +14,40 @@ describe('MessageBubble', () => {
     })
     expect(wrapper.find('strong').text()).toBe('Yes')
     expect(wrapper.find('[data-test=sources]').text()).toContain('cv.md')
-    expect(wrapper.find('[data-test=sources]').text()).toContain('#2')
+    expect(wrapper.find('[data-test=sources]').text()).toContain('part 2')
+  })
+
+  it('opens a cited passage: its text, document and position', async () => {
+    const source = { document_id: 'd', document_name: 'faq.md', chunk_index: 0, start: 10, end: 42, text: 'Lamps carry a 36-month warranty.' }
+    const wrapper = mount(MessageBubble, { props: { message: assistant({ content: 'Three years.', sources: [source] }) } })
+    const details = wrapper.find('[data-test=source]')
+    expect((details.element as HTMLDetailsElement).open).toBe(false)
+    await details.find('summary').trigger('click')
+    ;(details.element as HTMLDetailsElement).open = true
+    expect(wrapper.find('[data-test=source-text]').text()).toBe('Lamps carry a 36-month warranty.')
+    expect(wrapper.find('[data-test=source-body]').text()).toContain('characters 10–42')
+  })
+
+  it('says it is thinking until the first token, then shows the text', async () => {
+    const wrapper = mount(MessageBubble, { props: { message: assistant({ status: 'streaming' }) } })
+    expect(wrapper.find('[data-test=thinking]').exists()).toBe(true)
+    await wrapper.setProps({ message: assistant({ status: 'streaming', content: 'Hi' }) })
+    expect(wrapper.find('[data-test=thinking]').exists()).toBe(false)
+    expect(wrapper.text()).toContain('Hi')
+  })
+
+  it('offers regenerate on answers and edit on questions, and resends the edited text', async () => {
+    const answer = mount(MessageBubble, { props: { message: assistant({ content: 'Yes' }), actions: true, canRegenerate: true } })
+    await answer.find('[data-test=regenerate]').trigger('click')
+    expect(answer.emitted('regenerate')).toHaveLength(1)
+    const question = mount(MessageBubble, {
+      props: { message: { ...assistant({}), role: 'user', content: 'old' }, actions: true, canRegenerate: true },
+    })
+    await question.find('[data-test=edit]').trigger('click')
+    await question.find('[data-test=edit-input]').setValue('new question')
+    await question.find('form').trigger('submit')
+    expect(question.emitted('edit')).toEqual([['new question']])
+    expect(mount(MessageBubble, { props: { message: assistant({ content: 'x' }) } }).find('[data-test=regenerate]').exists()).toBe(false)
   })
 
   it('renders a hostile answer inert', () => {

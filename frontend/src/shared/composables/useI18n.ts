@@ -18,6 +18,11 @@ function initialLocale(): Locale {
 const locale = ref<Locale>(initialLocale())
 if (globalThis.document) document.documentElement.lang = locale.value
 
+/** The page's language now (reactive when read during a render). */
+export function currentLocale(): Locale {
+  return locale.value
+}
+
 export function translate(current: Locale, key: MessageKey, params: Record<string, string | number> = {}): string {
   const template = DICTIONARIES[current][key] ?? en[key] ?? key
   return template.replace(/\{(\w+)\}/g, (match, name: string) => (name in params ? String(params[name]) : match))

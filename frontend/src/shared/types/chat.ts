@@ -6,6 +6,8 @@ export interface Source {
   chunk_index: number
   start?: number
   end?: number
+  /** The cited passage itself (agents from this version on send it). */
+  text?: string
 }
 
 export type MessageStatus = 'streaming' | 'done' | 'pending' | 'error' | 'stopped'

@@ -1,0 +1,13 @@
+import { describe, expect, it } from 'vitest'
+import { formatBytes, formatDuration } from './format'
+
+describe('format', () => {
+  it('writes sizes and durations in the reader\'s language', () => {
+    expect(formatBytes(1536, 'en')).toBe('1.5 kB')
+    expect(formatBytes(1536, 'ru')).toMatch(/^1,5\sкБ$/)
+    expect(formatBytes(12, 'en')).toBe('12 byte')
+    expect(formatDuration(3_725, 'en')).toBe('1 hr 2 min')
+    expect(formatDuration(3_725, 'ru')).toMatch(/^1\sч 2\sмин$/)
+    expect(formatDuration(42, 'ru')).toMatch(/^42\sс$/)
+  })
+})

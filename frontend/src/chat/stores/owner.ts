@@ -1,0 +1,89 @@
+// The owner's pages: API keys, agent tokens, users, who may sign up and invite links.
+// A created secret (key, token, invite link) is kept only until the page is left: shown once.
+import { ref } from 'vue'
+import { defineStore } from 'pinia'
+import { gatewayApi, type AccountUser, type AgentToken, type ApiKey, type Invite, type RegistrationMode } from '@/api/gateway'
+import { useAuthStore } from './auth'
+
+export interface Secret { kind: 'key' | 'token' | 'invite'; value: string }
+
+export const useOwnerStore = defineStore('owner', () => {
+  const auth = useAuthStore()
+  const apiKeys = ref<ApiKey[]>([])
+  const agentTokens = ref<AgentToken[]>([])
+  const users = ref<AccountUser[]>([])
+  const invites = ref<Invite[]>([])
+  const mode = ref<RegistrationMode | null>(null)
+  const secret = ref<Secret | null>(null)
+  const error = ref<string | null>(null)
+
+  async function run<T>(call: (token: string) => Promise<T>): Promise<T | undefined> {
+    error.value = null
+    try {
+      return await auth.withAuth(call)
+    } catch (cause) {
+      error.value = cause instanceof Error ? cause.message : String(cause)
+      return undefined
+    }
+  }
+
+  async function loadKeys() {
+    apiKeys.value = (await run(gatewayApi.apiKeys)) ?? apiKeys.value
+  }
+  async function createKey(name: string) {
+    const created = await run((token) => gatewayApi.createApiKey(token, name))
+    if (created) {
+      secret.value = { kind: 'key', value: created.key }
+      await loadKeys()
+    }
+  }
+  async function revokeKey(id: string) {
+    await run((token) => gatewayApi.revokeApiKey(token, id))
+    await loadKeys()
+  }
+
+  async function loadOwner() {
+    const [tokens, people, registration, links] = await Promise.all([
+      run(gatewayApi.agentTokens),
+      run(gatewayApi.users),
+      run(gatewayApi.registration),
+      run(gatewayApi.invites),
+    ])
+    agentTokens.value = tokens ?? agentTokens.value
+    users.value = people ?? users.value
+    mode.value = registration?.mode ?? mode.value
+    invites.value = links ?? invites.value
+  }
+  async function createAgentToken(name: string) {
+    const created = await run((token) => gatewayApi.createAgentToken(token, name))
+    if (created) {
+      secret.value = { kind: 'token', value: created.token }
+      agentTokens.value = (await run(gatewayApi.agentTokens)) ?? agentTokens.value
+    }
+  }
+  async function revokeAgentToken(id: string) {
+    await run((token) => gatewayApi.revokeAgentToken(token, id))
+    agentTokens.value = (await run(gatewayApi.agentTokens)) ?? agentTokens.value
+  }
+  async function setMode(next: RegistrationMode): Promise<boolean> {
+    const saved = await run((token) => gatewayApi.setRegistration(token, next))
+    if (saved) mode.value = saved.mode
+    return saved !== undefined
+  }
+  async function createInvite() {
+    const created = await run(gatewayApi.createInvite)
+    if (created) {
+      secret.value = { kind: 'invite', value: `${globalThis.location.origin}/register?invite=${encodeURIComponent(created.code)}` }
+      invites.value = (await run(gatewayApi.invites)) ?? invites.value
+    }
+  }
+  async function revokeInvite(id: string) {
+    await run((token) => gatewayApi.revokeInvite(token, id))
+    invites.value = (await run(gatewayApi.invites)) ?? invites.value
+  }
+
+  return {
+    apiKeys, agentTokens, users, invites, mode, secret, error,
+    loadKeys, createKey, revokeKey, loadOwner, createAgentToken, revokeAgentToken, setMode, createInvite, revokeInvite,
+  }
+})

@@ -1,0 +1,46 @@
+"""Which channel profile (persona per channel) a request gets, and what it changes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from aiclone_agent.core.config import ChannelProfile, ChannelsSection
+from aiclone_agent.engine.base import SamplingParams
+
+if TYPE_CHECKING:
+    from aiclone_agent.rag.retrieval import RetrievedChunk
+
+# Request channels as the agent's entry points name them -> the profile that answers them.
+PROFILE_OF_CHANNEL = {
+    "local": "owner",
+    "owner": "owner",
+    "relay": "web",
+    "web": "web",
+    "telegram": "telegram",
+    "openai": "api",
+    "api": "api",
+}
+
+
+def profile_name(channel: str) -> str:
+    return PROFILE_OF_CHANNEL.get(channel, "api")  # an unknown caller gets the most guarded profile
+
+
+def profile_for(channels: ChannelsSection, channel: str) -> ChannelProfile:
+    return getattr(channels, profile_name(channel))
+
+
+def allowed_knowledge(profile: ChannelProfile, chunks: list[RetrievedChunk]) -> list[RetrievedChunk]:
+    if profile.knowledge == "none":
+        return []
+    if profile.knowledge == "selected":
+        allowed = set(profile.documents)
+        return [c for c in chunks if c.document_id in allowed]
+    return chunks
+
+
+def capped(profile: ChannelProfile, params: SamplingParams) -> SamplingParams:
+    if profile.max_tokens is None or profile.max_tokens >= params.max_tokens:
+        return params
+    return replace(params, max_tokens=profile.max_tokens)
