@@ -36,6 +36,7 @@ from aiclone_wire import (
     encode,
 )
 from aiclone_wire.messages import WireError
+from aiclone_wire.paths import PathHealth, ProbePolicy
 from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect
 
@@ -109,8 +110,13 @@ class AgentLink:
         heartbeat_interval_s: float,
         heartbeat_timeout_s: float,
         on_telegram: Callable[[TelegramBots], Awaitable[TelegramStatus]] | None = None,
+        health: PathHealth | None = None,
+        probe: ProbePolicy | None = None,
     ) -> None:
         self.websocket = websocket
+        # this path's trust and round trip (the hub routes on it); probes faster while busy
+        self.health = health or PathHealth("relay")
+        self.probe = probe or ProbePolicy(heartbeat_interval_s, heartbeat_interval_s)
         self.on_telegram = on_telegram
         self._side_tasks: set[asyncio.Task] = set()
         self.agent_id = agent_id
@@ -133,9 +139,13 @@ class AgentLink:
         work: dict[str, Any] | TelegramMessage,
         window: int = DEFAULT_CREDIT,
         max_frame_bytes: int = MAX_REQUEST_FRAME_BYTES,
+        request_id: str | None = None,
     ) -> RelayStream:
-        """Send one request: an OpenAI body, or a Telegram message (only the webhook code has one)."""
-        request_id = uuid.uuid4().hex
+        """Send one request: an OpenAI body, or a Telegram message (only the webhook code has one).
+
+        ``request_id`` is the request's idempotency key: a retry on the other path reuses it, so
+        the agent drops the first run instead of answering twice."""
+        request_id = request_id or uuid.uuid4().hex
         if isinstance(work, TelegramMessage):
             frame: Request | TelegramRequest = TelegramRequest(id=request_id, message=work, credit=window)
         else:
@@ -159,6 +169,7 @@ class AgentLink:
         self._stop.set()
 
     async def run(self) -> None:
+        self.health.up(time.monotonic())
         tasks = [
             asyncio.create_task(self._read(), name="link-read"),
             asyncio.create_task(self._write(), name="link-write"),
@@ -171,6 +182,7 @@ class AgentLink:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            self.health.down()
             self._fail_open_streams()
             with contextlib.suppress(Exception):
                 code = 4000 if self.close_reason == "replaced" else 1001
@@ -193,6 +205,7 @@ class AgentLink:
             while True:
                 text = await self.websocket.receive_text()
                 self._last_heard = time.monotonic()
+                self.health.heard(self._last_heard)
                 try:
                     frame = decode(text)
                 except WireError as exc:
@@ -221,13 +234,16 @@ class AgentLink:
         elif isinstance(frame, Ping):
             self.send(Pong(sent_at=frame.sent_at))
         elif isinstance(frame, Pong):
-            self.rtt_s = max(0.0, time.monotonic() - frame.sent_at)
+            now = time.monotonic()
+            self.rtt_s = max(0.0, now - frame.sent_at)
+            self.health.pong(now, self.rtt_s)
             self.metrics.link_rtt.set(self.rtt_s)
+            self.metrics.path_rtt.labels(self.health.name).set(self.rtt_s)
 
     async def _telegram(self, frame: TelegramBots) -> None:
         try:
             self.send(await self.on_telegram(frame))
-        except Exception:  # noqa: BLE001 - the agent keeps polling when the hand-over fails
+        except Exception:
             log.exception("telegram hand-over from agent %s failed", self.agent_id)
             self.send(TelegramStatus(bots=[]))
 
@@ -239,7 +255,8 @@ class AgentLink:
     async def _heartbeat(self) -> None:
         while True:
             self.send(Ping(sent_at=time.monotonic()))
-            await asyncio.sleep(self.heartbeat_interval_s)
+            self.health.active = bool(self.streams)
+            await asyncio.sleep(self.probe.interval(self.health.active))
             if time.monotonic() - self._last_heard > self.heartbeat_timeout_s:
                 self.close_reason = "heartbeat timeout"
                 log.warning(
