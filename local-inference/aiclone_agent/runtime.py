@@ -65,7 +65,7 @@ class AgentRuntime:
             running=network.running,
         )
         runtime.direct = DirectListener(
-            runtime.openai, config, jwks, network.running, network.direct, agent_id=runtime.gateway.agent_id
+            runtime.openai, config, jwks, network.running, network.board, agent_id=runtime.gateway.agent_id
         )
         runtime.gateway.direct_url = runtime.direct.advertise_url
         runtime.gateway.telegram = runtime.telegram

@@ -102,6 +102,7 @@ class DirectDialer:
                     additional_headers={"Authorization": f"Bearer {token}"},
                     compression=None,
                     ping_interval=None,
+                    close_timeout=2,
                     open_timeout=HELLO_TIMEOUT_S,
                     max_size=MAX_FRAME_BYTES,
                     proxy=None,

@@ -48,6 +48,7 @@ class RelayHub:
         self._paths: dict[PathName, dict[str, AgentLink]] = {name: {} for name in PATH_NAMES}
         self._boards: dict[str, PathBoard] = {}
         self._listeners: list[Callable[[bool], None]] = []
+        self._mode_listeners: list[Callable[[str], None]] = []
         self._agent: str | None = None
         self._watch: asyncio.Task | None = None
         self.dialer = (
@@ -78,6 +79,13 @@ class RelayHub:
         board = self.board(self._agent)
         now = time.monotonic()
         return {"network_mode": board.current_mode(now), "paths": board.describe(now)}
+
+    def network_mode(self) -> dict[str, str]:
+        return {"network_mode": self.network()["network_mode"]}
+
+    def on_mode(self, listener: Callable[[str], None]) -> None:
+        """``listener(mode)`` runs whenever the current agent's network mode changes."""
+        self._mode_listeners.append(listener)
 
     def on_change(self, listener: Callable[[bool], None]) -> None:
         """``listener(online)`` runs (synchronously) whenever the hub goes online or offline."""
@@ -179,7 +187,12 @@ class RelayHub:
 
         Raises ``AgentOfflineError`` without a link and ``FrameTooLargeError`` for a request
         over the link's frame limit (it is never sent, so it cannot drop the link)."""
-        route = self._route(self._agent) if self._agent else None
+        if isinstance(work, TelegramMessage):
+            # the agent's Telegram bots are handed over on its relay link only: never direct
+            link = self._paths["relay"].get(self._agent) if self._agent else None
+            route = ("relay", link) if link is not None else None
+        else:
+            route = self._route(self._agent) if self._agent else None
         if route is None:
             raise AgentOfflineError
         stream = RoutedStream(self, self._agent, work, self.settings.max_relay_frame_bytes, *route)
@@ -212,6 +225,8 @@ class RelayHub:
             self.metrics.network_mode.labels(change.before).set(0)
             self.metrics.network_mode.labels(change.after).set(1)
             log.info("agent %s network mode %s -> %s: %s", self._agent, change.before, change.after, change.reason)
+            for listener in self._mode_listeners:
+                listener(change.after)
 
     async def close(self) -> None:
         if self._watch is not None:

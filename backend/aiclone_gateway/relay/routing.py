@@ -38,7 +38,8 @@ class RoutedStream:
         self.max_frame_bytes = max_frame_bytes
         self.id = uuid.uuid4().hex
         self.path = path
-        self.retried = False
+        # Telegram messages are served on the relay link only (the bots were handed over there)
+        self.retried = isinstance(work, TelegramMessage)
         self._stream: RelayStream = link.open(work, max_frame_bytes=max_frame_bytes, request_id=self.id)
 
     @property

@@ -27,7 +27,7 @@ from aiclone_wire import (
     decode,
     encode,
 )
-from aiclone_wire.paths import PathHealth
+from aiclone_wire.paths import PathBoard, PathHealth
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
@@ -51,7 +51,7 @@ class DirectListener:
         config: ConfigStore,
         jwks: JwksCache,
         running: RunningRequests,
-        health: PathHealth,
+        board: PathBoard,
         agent_id: Callable[[], str | None],
         ping_interval_s: float = 5.0,
         silence_timeout_s: float = 15.0,
@@ -60,7 +60,7 @@ class DirectListener:
         self.config = config
         self.jwks = jwks
         self.running = running
-        self.health = health
+        self.board = board
         self.agent_id = agent_id
         self.ping_interval_s = ping_interval_s
         self.silence_timeout_s = silence_timeout_s
@@ -85,6 +85,7 @@ class DirectListener:
             max_size=MAX_FRAME_BYTES,
             compression=None,
             ping_interval=None,
+            close_timeout=2,
             server_header=None,
         )
         log.info("direct listener on %s:%d (advertised as %s)", section.host, section.port, self.advertise_url)
@@ -95,7 +96,7 @@ class DirectListener:
             server.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 5)
-        self.health.down()
+        self.board.paths["direct"].down()
 
     def _refuse(self, connection: ServerConnection, status: http.HTTPStatus, reason: str) -> Response:
         self.last_error = reason
@@ -143,13 +144,13 @@ class DirectListener:
                 )
             )
         )
-        session = LinkSession(
-            ws, self.serving, self.running, self.health, self.ping_interval_s, self.silence_timeout_s
-        )
+        # each session has its own health, so the one it replaces going down cannot mark it down
+        health = PathHealth("direct")
+        session = LinkSession(ws, self.serving, self.running, health, self.ping_interval_s, self.silence_timeout_s)
         previous, self._session = self._session, (session, asyncio.current_task())
-        if previous is not None:  # one live session: the newer replaces it (after it has let go)
+        self.board.paths["direct"] = health
+        if previous is not None:  # one live session: the newer replaces the older at once
             previous[1].cancel()
-            await asyncio.wait({previous[1]}, timeout=5)
         self.last_error = None
         log.info("direct path from the gateway is up")
         try:

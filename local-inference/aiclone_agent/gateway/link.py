@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -128,6 +129,7 @@ class GatewayLink:
                     additional_headers={"Authorization": f"Bearer {token}"},
                     compression=None,
                     ping_interval=None,
+                    close_timeout=2,
                     open_timeout=HELLO_TIMEOUT_S,
                     max_size=MAX_FRAME_BYTES,
                     proxy=None,
@@ -135,6 +137,7 @@ class GatewayLink:
                     await self._hello(ws)
                     attempt = 0
                     self.status.last_error = None
+                    self.health.up(time.monotonic())  # trusted from the hello on
                     self._set_connected(True)
                     log.info("linked to gateway %s", url)
                     await self._serve(ws)

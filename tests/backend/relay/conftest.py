@@ -38,27 +38,30 @@ class TwoPaths:
     async def wait_mode(self, mode: str, side: str = "gateway", timeout: float = MODE_TIMEOUT_S) -> float:
         """Seconds until ``side`` reports ``mode``; fails the test past ``timeout``."""
         started = time.monotonic()
-        while time.monotonic() - started < timeout:
+        while True:
             status = await self.status(side)
             if status["network_mode"] == mode:
                 return time.monotonic() - started
+            if time.monotonic() - started > timeout:
+                break
             await asyncio.sleep(0.1)
         raise AssertionError(f"{side} never reported {mode} in {timeout} s: {status}")
 
     async def ask(self, text: str = "Say hello.") -> str:
         completion = await self.client.chat.completions.create(
-            model="clone", messages=[{"role": "user", "content": text}], max_tokens=8
+            model="my-clone", messages=[{"role": "user", "content": text}], max_tokens=8
         )
         return completion.choices[0].message.content
 
 
 @pytest.fixture(scope="module")
 def paths_gateway(tmp_path_factory) -> Iterator[GatewayProcess]:
-    # probes every 0.5 s (the conftest's), a path trusted ~1.25 s after its last answer,
-    # dropped after 3 s of silence
-    # SQLite only: the paths do not depend on the database (the other tests cover PostgreSQL)
+    # probes every second (2.5 s of trust after the last answer: no flapping on a loaded
+    # 2-core machine), a silent path dropped after 4 s; SQLite only: the paths do not depend on the database (the other tests cover PostgreSQL)
     home = tmp_path_factory.mktemp("paths-gateway")
-    process = GatewayProcess(home, f"sqlite+aiosqlite:///{home / 'gateway.sqlite3'}").start()
+    process = GatewayProcess(
+        home, f"sqlite+aiosqlite:///{home / 'gateway.sqlite3'}", heartbeat_interval_s=1, heartbeat_timeout_s=4
+    ).start(timeout=180)
     yield process
     process.stop()
 
@@ -83,7 +86,7 @@ async def two_paths(tmp_path_factory, paths_gateway: GatewayProcess, model_path:
             "direct": {"enabled": True, "host": "127.0.0.1", "port": direct_port, "advertise_url": direct.url},
         },
     )
-    agent = AgentProcess(home, model_path, config_path=config).start()
+    agent = AgentProcess(home, model_path, config_path=config).start(timeout=180)
     client = openai.AsyncOpenAI(base_url=f"{paths_gateway.url}/v1", api_key=key, max_retries=0, timeout=60)
     paths = TwoPaths(paths_gateway, agent, relay, direct, client, owner, direct_port)
     try:
