@@ -52,7 +52,7 @@ class GatewayRuntime:
         tokens = TokenIssuer(
             load_or_create_key(settings.jwt_key_file), settings.jwt_issuer, settings.jwt_audience
         )
-        hub = RelayHub(settings, metrics)
+        hub = RelayHub(settings, metrics, tokens)
         hashing = TokenHashing(settings.secret_key)
         registration = RegistrationPolicy(db, hashing)
         sockets = ChatSockets()
@@ -88,6 +88,7 @@ class GatewayRuntime:
         )
 
     async def close(self) -> None:
+        await self.hub.close()
         await self.telegram.close()
         await self.chat.close()
         await self.engine.dispose()

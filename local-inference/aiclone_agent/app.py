@@ -26,6 +26,8 @@ def create_app(env: EnvSettings, config: ConfigStore, engine: EngineClient) -> F
         runtime.redactor.install()
         await runtime.telegram.start()
         runtime.gateway.start()
+        await runtime.direct.start()
+        runtime.network.start()
         await runtime.rag.start()
         try:
             yield

@@ -11,8 +11,10 @@ from aiclone_agent.core.config import ConfigStore, EnvSettings
 from aiclone_agent.core.log_redaction import SecretRedactor
 from aiclone_agent.core.metrics import AgentMetrics
 from aiclone_agent.engine.base import EngineClient
+from aiclone_agent.gateway.direct import DirectListener
 from aiclone_agent.gateway.jwks import JwksCache
 from aiclone_agent.gateway.link import GatewayLink
+from aiclone_agent.gateway.network import NetworkPaths
 from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_agent.rag.service import RagService
 from aiclone_agent.telegram.service import TelegramService
@@ -31,6 +33,8 @@ class AgentRuntime:
     started_at: float = field(default_factory=time.time)
     network_mode: str = "offline"
     gateway: GatewayLink | None = None
+    direct: DirectListener | None = None
+    network: NetworkPaths | None = None
     rag: RagService | None = None
     telegram: TelegramService | None = None
     redactor: SecretRedactor = field(default_factory=SecretRedactor)
@@ -50,12 +54,21 @@ class AgentRuntime:
         runtime.telegram = TelegramService(
             config, chat, TelegramStore(env.data_dir / "telegram.sqlite3"), runtime.redactor
         )
-        panel = config.current.admin_panel
-        runtime.gateway = GatewayLink(
-            runtime.openai, config, JwksCache(env.data_dir / "gateway_jwks.json"),
-            on_connected=lambda linked: runtime.set_network_mode("relay" if linked else "offline"),
-            direct_url=f"http://{env.host or panel.host}:{env.port or panel.port}",
+        jwks = JwksCache(env.data_dir / "gateway_jwks.json")
+        runtime.network = network = NetworkPaths(
+            on_mode=runtime.set_network_mode,
+            on_request=lambda path: metrics.link_requests.labels(path).inc(),
         )
+        runtime.gateway = GatewayLink(
+            runtime.openai, config, jwks,
+            on_connected=lambda linked: network.evaluate(),
+            health=network.relay,
+            running=network.running,
+        )
+        runtime.direct = DirectListener(
+            runtime.openai, config, jwks, network.running, network.board, agent_id=runtime.gateway.agent_id
+        )
+        runtime.gateway.direct_url = runtime.direct.advertise_url
         runtime.gateway.telegram = runtime.telegram
         return runtime
 
@@ -69,6 +82,10 @@ class AgentRuntime:
             await self.telegram.close()  # first: losing the link must not start polling now
         if self.gateway is not None:
             await self.gateway.stop()
+        if self.direct is not None:
+            await self.direct.stop()
+        if self.network is not None:
+            await self.network.stop()
         if self.telegram is not None:
             self.telegram.store.close()
         if self.rag is not None:

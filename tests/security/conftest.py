@@ -9,4 +9,5 @@ from tests.backend.conftest import (  # noqa: F401 - shared fixtures
     shared_agent,
     users,
 )
+from tests.backend.relay.conftest import paths_gateway, two_paths  # noqa: F401
 from tests.local_inference.conftest import agent, agent_process, engine, model_path  # noqa: F401

@@ -2,6 +2,8 @@
 
 from aiclone_wire.messages import (
     DEFAULT_CREDIT,
+    DIRECT_PATH,
+    DIRECT_TOKEN_TYPE,
     MAX_FRAME_BYTES,
     MAX_REQUEST_FRAME_BYTES,
     PROTOCOL_VERSION,
@@ -29,6 +31,8 @@ from aiclone_wire.messages import (
 
 __all__ = [
     "DEFAULT_CREDIT",
+    "DIRECT_PATH",
+    "DIRECT_TOKEN_TYPE",
     "MAX_FRAME_BYTES",
     "MAX_REQUEST_FRAME_BYTES",
     "PROTOCOL_VERSION",

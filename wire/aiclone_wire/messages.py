@@ -9,6 +9,9 @@ code creates it, and each ``chunk`` of its answer is one reply message. ``cancel
 ``credit`` grants the agent more chunks for a request (flow control: it never has more than its
 window of unacknowledged chunks in flight); ``ping``/``pong`` (either way) measure the round trip
 and keep the link alive.
+The same frames travel on the direct path, where the gateway dials the agent's direct listener
+(``/agent/direct``, a short-lived gateway-signed JWT with ``aud`` = the agent's id and ``typ``
+``DIRECT_TOKEN_TYPE`` in the Authorization header) and opens with its hello.
 ``telegram_bots`` (agent -> gateway) hands the agent's bots over for webhook delivery and
 ``telegram_status`` (gateway -> agent) says which ones the gateway now serves.
 """
@@ -29,6 +32,9 @@ MAX_FRAME_BYTES = 16 * 1024 * 1024
 MAX_REQUEST_FRAME_BYTES = 4 * 1024 * 1024
 # Telegram's own limit on a message's text.
 TELEGRAM_TEXT_LIMIT = 4096
+# The ``typ`` of the JWT the gateway presents to the agent's direct listener, and its path there.
+DIRECT_TOKEN_TYPE = "agent-direct"
+DIRECT_PATH = "/agent/direct"
 
 
 class WireError(ValueError):
@@ -52,6 +58,11 @@ class Hello(_Frame):
     direct_url: str | None = None
     # gateway -> agent: the public keys of the gateway's access tokens (JWKS), for offline checks
     jwks: dict[str, Any] | None = None
+    # gateway -> agent: the ``iss`` of the gateway's tokens (checked with the JWKS, offline too)
+    jwt_issuer: str | None = None
+    # gateway -> agent: the id the gateway knows this agent by (its agent token's); the ``aud``
+    # of the tokens the gateway presents on the direct path
+    agent_id: str | None = None
 
 
 class Request(_Frame):

@@ -49,6 +49,8 @@ async def agent_link(websocket: WebSocket, runtime: RuntimeDep) -> None:
                 software_version=__version__,
                 capabilities=["chat", "openai", "credit"],
                 jwks=runtime.tokens.jwks(),
+                jwt_issuer=runtime.tokens.issuer,
+                agent_id=agent.id,
             )
         )
     )

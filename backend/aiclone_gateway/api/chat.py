@@ -87,7 +87,7 @@ async def chat_socket(websocket: WebSocket, runtime: RuntimeDep, ticket: str = "
     connection = ChatConnection(websocket, user_id)
     runtime.sockets.add(connection)
     pump = asyncio.create_task(connection.pump())
-    connection.send({"type": "status", "agent_online": runtime.hub.online})
+    connection.send({"type": "status", "agent_online": runtime.hub.online, **runtime.hub.network_mode()})
     try:
         while True:
             try:

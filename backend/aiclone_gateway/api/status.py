@@ -18,6 +18,7 @@ async def status(runtime: RuntimeDep) -> dict:
     hello = runtime.hub.last_hello
     return {
         "agent_online": runtime.hub.online,
+        **runtime.hub.network(),
         "clone": {"name": hello.clone_name if hello else None},
         "version": __version__,
     }

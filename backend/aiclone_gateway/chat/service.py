@@ -56,11 +56,15 @@ class ChatService:
         self._drain_again = False
         self._requests: set[asyncio.Task] = set()
         hub.on_change(self._agent_changed)
+        hub.on_mode(self._mode_changed)
 
     def _agent_changed(self, online: bool) -> None:
-        self.sockets.broadcast({"type": "status", "agent_online": online})
+        self.sockets.broadcast({"type": "status", "agent_online": online, **self.hub.network_mode()})
         if online:
             self.schedule_drain()
+
+    def _mode_changed(self, mode: str) -> None:
+        self.sockets.broadcast({"type": "status", "agent_online": self.hub.online, "network_mode": mode})
 
     async def _body(self, conversation_id: str, before: float) -> dict[str, Any]:
         history = await self.store.messages(conversation_id, before=before)

@@ -55,7 +55,14 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
     ticket_ttl_s: float = Field(default=30, gt=0)
     heartbeat_interval_s: float = Field(default=5, gt=0)
-    heartbeat_timeout_s: float = Field(default=15, gt=0)
+    heartbeat_timeout_s: float = Field(default=10, gt=0)
+    # Path probes: every heartbeat_interval_s while a path is idle, every path_probe_active_s while
+    # it carries requests; a path is trusted until about two probes are missed.
+    path_probe_active_s: float = Field(default=2, gt=0)
+    # Lifetime of the token the gateway presents on an agent's direct listener.
+    direct_token_ttl_s: int = Field(default=60, ge=5, le=3600)
+    # The longest wait between two tries to dial an agent's direct listener.
+    direct_redial_max_s: float = Field(default=10, gt=0)
     # A relayed request that hears nothing from the agent for this long fails with an error.
     relay_idle_timeout_s: float = Field(default=120, gt=0)
     offline_retry_after_s: int = Field(default=30, ge=1)

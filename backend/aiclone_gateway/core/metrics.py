@@ -16,6 +16,23 @@ class GatewayMetrics:
             "Last ping round trip of the agent link",
             registry=self.registry,
         )
+        self.path_rtt = Gauge(
+            "aiclone_gateway_path_rtt_seconds",
+            "Last probe round trip per path to the agent (relay, direct)",
+            ["path"],
+            registry=self.registry,
+        )
+        self.path_up = Gauge(
+            "aiclone_gateway_path_up", "1 while the path to the agent is trusted", ["path"], registry=self.registry
+        )
+        self.network_mode = Gauge(
+            "aiclone_gateway_network_mode", "1 for the current network mode", ["mode"], registry=self.registry
+        )
+        self.path_failovers = Counter(
+            "aiclone_gateway_path_failovers",
+            "Requests retried on the other path after theirs failed before the first chunk",
+            registry=self.registry,
+        )
         self.in_flight = Gauge(
             "aiclone_gateway_relay_in_flight",
             "Requests relayed to the agent and not finished",

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jwt
+from aiclone_wire import DIRECT_TOKEN_TYPE
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from jwt.algorithms import OKPAlgorithm
@@ -125,3 +126,19 @@ class TokenIssuer:
         if claims["typ"] != typ:
             raise InvalidTokenError(f"a {claims['typ']} token cannot be used as a {typ} token")
         return TokenClaims(claims["sub"], claims["jti"], typ, float(claims["exp"]), claims)
+
+    def issue_direct(self, agent_id: str, ttl_s: int) -> str:
+        """The gateway's proof on an agent's direct listener: ``aud`` = that agent's id, ``typ``
+        ``agent-direct``; the agent checks it with the JWKS it cached from our hello."""
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "aud": agent_id,
+            "sub": "gateway",
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl_s,
+            "jti": uuid.uuid4().hex,
+            "typ": DIRECT_TOKEN_TYPE,
+        }
+        return jwt.encode(claims, self._private_key, algorithm=ALGORITHM, headers={"kid": self.kid})

@@ -1,20 +1,36 @@
-"""The relay hub: which agent link is live, and opening request streams over it."""
+"""The relay hub: the agent's links (relay and direct paths), and opening request streams over them.
+
+Each agent has up to two paths: the relay link it dials (``/agent/ws``) and the direct path the
+gateway dials (``relay.direct``) when the agent advertises one. A ``PathBoard`` per agent says
+which paths are trusted (probes answered recently) and which one the next request takes (lower
+RTT, with hysteresis); ``RoutedStream`` retries a request on the other path when its path fails
+before the first chunk. A watch loop logs mode transitions with their reason and keeps the metrics.
+New requests avoid a path as soon as it misses its probes; the link itself is dropped at the
+heartbeat timeout, failing its requests over (no chunk yet) or ending them with an error.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from aiclone_wire import Hello, TelegramBots, TelegramMessage, TelegramStatus
+from aiclone_wire.paths import PATH_NAMES, PathBoard, PathHealth, PathName, ProbePolicy
 from fastapi import WebSocket
 
 from aiclone_gateway.core.config import Settings
 from aiclone_gateway.core.metrics import GatewayMetrics
-from aiclone_gateway.relay.link import AgentLink, RelayStream
-from aiclone_wire import Hello, TelegramBots, TelegramMessage, TelegramStatus
+from aiclone_gateway.core.tokens import TokenIssuer
+from aiclone_gateway.relay.direct import DialedSocket, DirectDialer
+from aiclone_gateway.relay.link import AgentLink
+from aiclone_gateway.relay.routing import RoutedStream
 
 log = logging.getLogger(__name__)
+WATCH_INTERVAL_S = 0.25
 
 
 class AgentOfflineError(Exception):
@@ -22,11 +38,22 @@ class AgentOfflineError(Exception):
 
 
 class RelayHub:
-    def __init__(self, settings: Settings, metrics: GatewayMetrics) -> None:
+    def __init__(self, settings: Settings, metrics: GatewayMetrics, tokens: TokenIssuer | None = None) -> None:
         self.settings = settings
         self.metrics = metrics
-        self._links: dict[str, AgentLink] = {}
+        self.probe = ProbePolicy(
+            active_interval_s=min(settings.path_probe_active_s, settings.heartbeat_interval_s),
+            idle_interval_s=settings.heartbeat_interval_s,
+        )
+        self._paths: dict[PathName, dict[str, AgentLink]] = {name: {} for name in PATH_NAMES}
+        self._boards: dict[str, PathBoard] = {}
         self._listeners: list[Callable[[bool], None]] = []
+        self._mode_listeners: list[Callable[[str], None]] = []
+        self._agent: str | None = None
+        self._watch: asyncio.Task | None = None
+        self.dialer = (
+            DirectDialer(tokens, settings.direct_token_ttl_s, settings.direct_redial_max_s) if tokens else None
+        )
         # The newest agent's hello, kept while it is away (clone name, models).
         self.last_hello: Hello | None = None
         # Takes over the agent's Telegram bots (set by the runtime: telegram.delivery).
@@ -34,23 +61,54 @@ class RelayHub:
 
     @property
     def online(self) -> bool:
-        return bool(self._links)
+        return any(self._paths[name] for name in PATH_NAMES)
 
     @property
     def link(self) -> AgentLink | None:
-        return next(reversed(self._links.values()), None)
+        """The link the next request of the current agent would take (None: offline)."""
+        route = self._route(self._agent) if self._agent else None
+        return route[1] if route else None
+
+    def board(self, agent_id: str) -> PathBoard:
+        return self._boards.setdefault(agent_id, PathBoard(policy=self.probe))
+
+    def network(self) -> dict[str, Any]:
+        """The current agent's network mode and paths (for /api/status)."""
+        if self._agent is None:
+            return {"network_mode": "offline", "paths": PathBoard(policy=self.probe).describe(time.monotonic())}
+        board = self.board(self._agent)
+        now = time.monotonic()
+        return {"network_mode": board.current_mode(now), "paths": board.describe(now)}
+
+    def network_mode(self) -> dict[str, str]:
+        return {"network_mode": self.network()["network_mode"]}
+
+    def on_mode(self, listener: Callable[[str], None]) -> None:
+        """``listener(mode)`` runs whenever the current agent's network mode changes."""
+        self._mode_listeners.append(listener)
 
     def on_change(self, listener: Callable[[bool], None]) -> None:
         """``listener(online)`` runs (synchronously) whenever the hub goes online or offline."""
         self._listeners.append(listener)
 
     def _notify(self) -> None:
-        self.metrics.linked_agents.set(len(self._links))
+        self.metrics.linked_agents.set(len(set().union(*(self._paths[name] for name in PATH_NAMES))))
         for listener in self._listeners:
             listener(self.online)
 
     async def serve(self, websocket: WebSocket, agent_id: str, hello: Hello) -> None:
-        """Hold an authenticated agent's link until it ends; it replaces that agent's older link."""
+        """Hold an authenticated agent's relay link until it ends; it replaces that agent's older one."""
+        self.last_hello = hello
+        if self.dialer is not None:
+            self.dialer.follow(agent_id, hello.direct_url, self.serve_direct)
+        await self._hold("relay", agent_id, websocket, hello)
+
+    async def serve_direct(self, socket: DialedSocket, agent_id: str, hello: Hello) -> None:
+        """Hold the direct path the gateway dialed to an agent until it ends."""
+        await self._hold("direct", agent_id, socket, hello)
+
+    async def _hold(self, path: PathName, agent_id: str, websocket: Any, hello: Hello) -> None:
+        board = self.board(agent_id)
         link = AgentLink(
             websocket,
             agent_id,
@@ -58,47 +116,123 @@ class RelayHub:
             self.metrics,
             self.settings.heartbeat_interval_s,
             self.settings.heartbeat_timeout_s,
-            on_telegram=self.on_telegram,
+            on_telegram=self.on_telegram if path == "relay" else None,
+            health=PathHealth(path),
+            probe=self.probe,
         )
+        links = self._paths[path]
         was_online = self.online
-        previous = self._links.pop(agent_id, None)
+        previous = links.pop(agent_id, None)
         if previous is not None:
-            log.info("agent %s linked again: replacing its previous link", agent_id)
+            log.info("agent %s %s path linked again: replacing the previous one", agent_id, path)
             previous.stop("replaced")
-        self._links[agent_id] = link
-        self.last_hello = hello
-        log.info("agent %s linked (%s, protocol %d)", agent_id, hello.clone_name, hello.protocol_version)
+        links[agent_id] = link
+        board.paths[path] = link.health
+        self._agent = agent_id
+        self._start_watch()
+        log.info("agent %s linked over %s (%s, protocol %d)", agent_id, path, hello.clone_name, hello.protocol_version)
         if not was_online:
             self._notify()
         try:
             await link.run()
         finally:
-            if self._links.get(agent_id) is link:
-                del self._links[agent_id]
-                log.info("agent %s unlinked: %s", agent_id, link.close_reason)
+            if links.get(agent_id) is link:
+                del links[agent_id]
+                log.info("agent %s %s path unlinked: %s", agent_id, path, link.close_reason)
+                self._evaluate()
+                if not any(agent_id in self._paths[name] for name in PATH_NAMES):
+                    self._agent = self._newest_agent() or agent_id
                 if not self.online:
                     self.metrics.link_rtt.set(0)
                     self._notify()
 
+    def _newest_agent(self) -> str | None:
+        """The most recently linked agent that still has a path (requests go to it)."""
+        for name in PATH_NAMES:
+            if self._paths[name]:
+                return next(reversed(self._paths[name]))
+        return None
+
     def disconnect(self, agent_id: str) -> None:
-        link = self._links.get(agent_id)
-        if link is not None:
-            link.stop("agent token revoked")
+        if self.dialer is not None:
+            self.dialer.forget(agent_id)
+        for name in PATH_NAMES:
+            link = self._paths[name].get(agent_id)
+            if link is not None:
+                link.stop("agent token revoked")
+
+    def _route(self, agent_id: str, avoid: PathName | None = None) -> tuple[PathName, AgentLink] | None:
+        """The path (and its link) a request of ``agent_id`` takes; ``avoid``: a retry's other path."""
+        board = self.board(agent_id)
+        now = time.monotonic()
+        if avoid is not None:
+            other = next((name for name in PATH_NAMES if name != avoid), None)
+            link = self._paths[other].get(agent_id)
+            return (other, link) if link is not None and link.health.connected else None
+        choice = board.choose(now)
+        if choice is not None and agent_id in self._paths[choice]:
+            return choice, self._paths[choice][agent_id]
+        # no path trusted yet (e.g. just linked): any live link beats answering "offline"
+        for name in PATH_NAMES:
+            if agent_id in self._paths[name]:
+                return name, self._paths[name][agent_id]
+        return None
+
+    def failover(self, agent_id: str, failed: PathName) -> tuple[PathName, AgentLink] | None:
+        return self._route(agent_id, avoid=failed)
 
     @asynccontextmanager
-    async def stream(self, work: dict[str, Any] | TelegramMessage, channel: str = "api") -> AsyncIterator[RelayStream]:
+    async def stream(self, work: dict[str, Any] | TelegramMessage, channel: str = "api") -> AsyncIterator[RoutedStream]:
         """Relay one request (``channel``: ``web`` for the public chat, ``api`` for API clients, which
-        the agent's scheduler weighs); leaving the block early cancels it at the agent.
+        the agent's scheduler weighs) over the best trusted path; leaving the block early cancels
+        it at the agent.
 
         Raises ``AgentOfflineError`` without a link and ``FrameTooLargeError`` for a request
         over the link's frame limit (it is never sent, so it cannot drop the link)."""
-        link = self.link
-        if link is None:
+        if isinstance(work, TelegramMessage):
+            # the agent's Telegram bots are handed over on its relay link only: never direct
+            link = self._paths["relay"].get(self._agent) if self._agent else None
+            route = ("relay", link) if link is not None else None
+        else:
+            route = self._route(self._agent) if self._agent else None
+        if route is None:
             raise AgentOfflineError
-        stream = link.open(work, max_frame_bytes=self.settings.max_relay_frame_bytes, channel=channel)
+        stream = RoutedStream(self, self._agent, work, self.settings.max_relay_frame_bytes, *route, channel=channel)
         try:
             yield stream
         finally:
             if not stream.finished:
                 stream.cancel()
             self.metrics.relayed_requests.labels("finished" if stream.finished else "cancelled").inc()
+
+    def _start_watch(self) -> None:
+        if self._watch is None or self._watch.done():
+            self._watch = asyncio.create_task(self._watch_paths(), name="relay-paths")
+
+    async def _watch_paths(self) -> None:
+        while self.online:
+            self._evaluate()
+            await asyncio.sleep(WATCH_INTERVAL_S)
+        self._evaluate()
+
+    def _evaluate(self) -> None:
+        if self._agent is None:
+            return
+        board = self.board(self._agent)
+        now = time.monotonic()
+        change = board.evaluate(now)
+        for name in PATH_NAMES:
+            self.metrics.path_up.labels(name).set(1 if board.paths[name].trusted(now, self.probe) else 0)
+        if change is not None:
+            self.metrics.network_mode.labels(change.before).set(0)
+            self.metrics.network_mode.labels(change.after).set(1)
+            log.info("agent %s network mode %s -> %s: %s", self._agent, change.before, change.after, change.reason)
+            for listener in self._mode_listeners:
+                listener(change.after)
+
+    async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
+        if self.dialer is not None:
+            await self.dialer.close()

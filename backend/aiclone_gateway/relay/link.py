@@ -16,10 +16,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from fastapi import WebSocket
-from starlette.websockets import WebSocketDisconnect
-
-from aiclone_gateway.core.metrics import GatewayMetrics
 from aiclone_wire import (
     DEFAULT_CREDIT,
     MAX_REQUEST_FRAME_BYTES,
@@ -40,6 +36,11 @@ from aiclone_wire import (
     encode,
 )
 from aiclone_wire.messages import WireError
+from aiclone_wire.paths import PathHealth, ProbePolicy
+from fastapi import WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from aiclone_gateway.core.metrics import GatewayMetrics
 
 log = logging.getLogger(__name__)
 ReplyFrame = Chunk | End | Error
@@ -109,8 +110,13 @@ class AgentLink:
         heartbeat_interval_s: float,
         heartbeat_timeout_s: float,
         on_telegram: Callable[[TelegramBots], Awaitable[TelegramStatus]] | None = None,
+        health: PathHealth | None = None,
+        probe: ProbePolicy | None = None,
     ) -> None:
         self.websocket = websocket
+        # this path's trust and round trip (the hub routes on it); probes faster while busy
+        self.health = health or PathHealth("relay")
+        self.probe = probe or ProbePolicy(heartbeat_interval_s, heartbeat_interval_s)
         self.on_telegram = on_telegram
         self._side_tasks: set[asyncio.Task] = set()
         self.agent_id = agent_id
@@ -134,10 +140,14 @@ class AgentLink:
         window: int = DEFAULT_CREDIT,
         max_frame_bytes: int = MAX_REQUEST_FRAME_BYTES,
         channel: str = "api",
+        request_id: str | None = None,
     ) -> RelayStream:
         """Send one request: an OpenAI body (from ``channel`` web or api), or a Telegram message
-        (only the webhook code has one)."""
-        request_id = uuid.uuid4().hex
+        (only the webhook code has one).
+
+        ``request_id`` is the request's idempotency key: a retry on the other path reuses it, so
+        the agent drops the first run instead of answering twice."""
+        request_id = request_id or uuid.uuid4().hex
         if isinstance(work, TelegramMessage):
             frame: Request | TelegramRequest = TelegramRequest(id=request_id, message=work, credit=window)
         else:
@@ -161,6 +171,7 @@ class AgentLink:
         self._stop.set()
 
     async def run(self) -> None:
+        self.health.up(time.monotonic())
         tasks = [
             asyncio.create_task(self._read(), name="link-read"),
             asyncio.create_task(self._write(), name="link-write"),
@@ -173,6 +184,7 @@ class AgentLink:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            self.health.down()
             self._fail_open_streams()
             with contextlib.suppress(Exception):
                 code = 4000 if self.close_reason == "replaced" else 1001
@@ -195,6 +207,7 @@ class AgentLink:
             while True:
                 text = await self.websocket.receive_text()
                 self._last_heard = time.monotonic()
+                self.health.heard(self._last_heard)
                 try:
                     frame = decode(text)
                 except WireError as exc:
@@ -223,8 +236,11 @@ class AgentLink:
         elif isinstance(frame, Ping):
             self.send(Pong(sent_at=frame.sent_at))
         elif isinstance(frame, Pong):
-            self.rtt_s = max(0.0, time.monotonic() - frame.sent_at)
+            now = time.monotonic()
+            self.rtt_s = max(0.0, now - frame.sent_at)
+            self.health.pong(now, self.rtt_s)
             self.metrics.link_rtt.set(self.rtt_s)
+            self.metrics.path_rtt.labels(self.health.name).set(self.rtt_s)
 
     async def _telegram(self, frame: TelegramBots) -> None:
         if self.on_telegram is None:
@@ -243,7 +259,8 @@ class AgentLink:
     async def _heartbeat(self) -> None:
         while True:
             self.send(Ping(sent_at=time.monotonic()))
-            await asyncio.sleep(self.heartbeat_interval_s)
+            self.health.active = bool(self.streams)
+            await asyncio.sleep(self.probe.interval(self.health.active))
             if time.monotonic() - self._last_heard > self.heartbeat_timeout_s:
                 self.close_reason = "heartbeat timeout"
                 log.warning(

@@ -5,7 +5,8 @@ import type { Source } from '@/shared/types/chat'
 
 export interface TokenPair { access_token: string; refresh_token: string; token_type: string; expires_in: number }
 export interface User { id: string; email: string; role: string }
-export interface PublicStatus { agent_online: boolean; clone: { name: string } }
+export type NetworkMode = 'direct' | 'relay' | 'hybrid' | 'offline'
+export interface PublicStatus { agent_online: boolean; network_mode?: NetworkMode; clone: { name: string } }
 export interface ConversationSummary { id: string; title: string; updated_at: string }
 export interface StoredMessage {
   id: string
@@ -33,7 +34,7 @@ export type ServerFrame =
   | { type: 'error'; request_id?: string; code: string; message: string }
   | { type: 'queued'; request_id?: string; conversation_id: string; message_id: string; message?: string }
   | { type: 'answer'; conversation_id: string; message_id: string; content: string; status?: 'done' | 'error'; sources?: Source[] }
-  | { type: 'status'; agent_online: boolean }
+  | { type: 'status'; agent_online: boolean; network_mode?: NetworkMode }
 
 export interface OutgoingMessage { type: 'message'; conversation_id: string | null; text: string; client_id: string }
 

@@ -34,11 +34,15 @@ async def status(runtime: RuntimeDep) -> dict:
         "context_size": info.n_ctx,
         "engine": runtime.engine.stats(),
         "uptime_s": round(time.time() - runtime.started_at, 1),
-        "network_mode": runtime.network_mode,
+        "network_mode": runtime.network.evaluate(),
+        "paths": runtime.network.describe(),
+        "network_reason": runtime.network.last_reason,
         "gateway": {
             "url": runtime.gateway.status.url,
             "connected": runtime.gateway.status.connected,
             "rtt_ms": runtime.gateway.status.rtt_ms,
+            "direct_url": runtime.direct.advertise_url,
+            "direct_error": runtime.direct.last_error,
         },
         "rag": runtime.rag.status() if runtime.rag else None,
         "clone": {"id": runtime.config.current.clone.id, "name": runtime.config.current.clone.name},
@@ -56,4 +60,7 @@ async def healthz(runtime: RuntimeDep) -> JSONResponse:
 
 @router.get("/metrics")
 async def metrics(runtime: RuntimeDep) -> Response:
+    for name, path in runtime.network.describe().items():
+        runtime.metrics.path_up.labels(name).set(1 if path["up"] else 0)
+        runtime.metrics.path_rtt.labels(name).set((path["rtt_ms"] or 0) / 1000)
     return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -147,9 +147,30 @@ class MessengersSection(_Section):
     telegram: TelegramSection = Field(default_factory=TelegramSection)
 
 
+class DirectSection(_Section):
+    """The direct path: a listener the gateway dials (port-forwarded or VPN), serving only the
+    link's request API (never the admin)."""
+
+    enabled: bool = False
+    host: str = Field(default="0.0.0.0", min_length=1, max_length=255)
+    port: int = Field(default=3100, ge=1, le=65_535)
+    advertise_url: str = Field(
+        default="", max_length=2_000, description="what the gateway dials, e.g. ws://203.0.113.7:3100"
+    )
+
+    @field_validator("advertise_url")
+    @classmethod
+    def _advertise_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("ws://", "wss://", "http://", "https://")):
+            raise ValueError("must start with ws://, wss://, http:// or https://")
+        return value
+
+
 class GatewaySection(_Section):
     url: str = Field(default="", max_length=2_000, description="ws(s):// or http(s):// address of the gateway")
     agent_token: str = Field(default="", max_length=512)
+    direct: DirectSection = Field(default_factory=DirectSection)
 
     @field_validator("url")
     @classmethod

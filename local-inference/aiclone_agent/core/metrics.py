@@ -40,6 +40,15 @@ class AgentMetrics:
         self.network_mode = Gauge(
             "aiclone_network_mode", "1 for the current network mode", ["mode"], registry=self.registry
         )
+        self.link_requests = Counter(
+            "aiclone_agent_link_requests", "Requests the gateway sent, per path", ["path"], registry=self.registry
+        )
+        self.path_up = Gauge(
+            "aiclone_agent_path_up", "1 while the path to the gateway is trusted", ["path"], registry=self.registry
+        )
+        self.path_rtt = Gauge(
+            "aiclone_agent_path_rtt_seconds", "Smoothed probe round trip per path", ["path"], registry=self.registry
+        )
 
     def watch_engine(self, stats: Callable[[], dict | None]) -> None:
         """Export the engine's live numbers (``EngineClient.stats``) at every scrape."""

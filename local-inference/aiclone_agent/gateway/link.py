@@ -2,20 +2,22 @@
 
 ``GatewayLink`` dials ``<gateway.url>/agent/ws`` with the agent token, says hello, then serves
 ``request`` frames concurrently (``requests.run_request``) until the link drops, and dials
-again after a capped, jittered exponential backoff. Pings measure the round trip; a gateway
-silent past ``silence_timeout_s`` is treated as gone.
+again after a capped, jittered exponential backoff. The frames themselves are served by a
+``LinkSession`` (shared with the direct listener); pings measure the round trip into the relay
+path's ``PathHealth``, and a gateway silent past ``silence_timeout_s`` is treated as gone.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from aiclone_wire import MAX_FRAME_BYTES, PROTOCOL_VERSION, Error, Hello, WireError, decode, encode
+from aiclone_wire.paths import PathHealth
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
@@ -23,24 +25,8 @@ from aiclone_agent import __version__
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.gateway.backoff import Backoff
 from aiclone_agent.gateway.jwks import JwksCache
-from aiclone_agent.gateway.requests import CreditWindow, run_request, run_telegram_request
+from aiclone_agent.gateway.session import LinkSession, RunningRequests
 from aiclone_agent.openai_api.serving import OpenAIServingChat
-from aiclone_wire import (
-    MAX_FRAME_BYTES,
-    PROTOCOL_VERSION,
-    Cancel,
-    Credit,
-    Error,
-    Hello,
-    Ping,
-    Pong,
-    Request,
-    TelegramRequest,
-    TelegramStatus,
-    WireError,
-    decode,
-    encode,
-)
 
 if TYPE_CHECKING:
     from aiclone_agent.telegram.service import TelegramService
@@ -66,8 +52,13 @@ def link_url(url: str) -> str:
 class LinkStatus:
     url: str = ""
     connected: bool = False
-    rtt_ms: float | None = None
     last_error: str | None = None
+    health: PathHealth | None = None
+
+    @property
+    def rtt_ms(self) -> float | None:
+        rtt = self.health.rtt_s if self.health is not None and self.connected else None
+        return None if rtt is None else round(rtt * 1000, 3)
 
 
 class GatewayLink:
@@ -81,6 +72,8 @@ class GatewayLink:
         backoff: Backoff | None = None,
         ping_interval_s: float = 5.0,
         silence_timeout_s: float = 15.0,
+        health: PathHealth | None = None,
+        running: RunningRequests | None = None,
     ) -> None:
         self.serving = serving
         self.config = config
@@ -90,15 +83,22 @@ class GatewayLink:
         self.backoff = backoff or Backoff()
         self.ping_interval_s = ping_interval_s
         self.silence_timeout_s = silence_timeout_s
-        self.status = LinkStatus()
+        self.health = health or PathHealth("relay")
+        self.running = running or RunningRequests()
+        self.status = LinkStatus(health=self.health)
         self._task: asyncio.Task | None = None
+        # the id the gateway knows this agent by (from its hello): the audience of its direct tokens
+        self._agent_id: str | None = None
         # Takes webhook delivery of the Telegram bots through the gateway while linked.
         self.telegram: TelegramService | None = None
+
+    def agent_id(self) -> str | None:
+        return self._agent_id
 
     def start(self) -> None:
         """Dial the configured gateway (no-op without url and token)."""
         section = self.config.current.gateway
-        self.status = LinkStatus(url=section.url)
+        self.status = LinkStatus(url=section.url, health=self.health)
         if section.url and section.agent_token and self._task is None:
             self._task = asyncio.create_task(
                 self._run(link_url(section.url), section.agent_token), name="gateway-link"
@@ -118,8 +118,6 @@ class GatewayLink:
     def _set_connected(self, connected: bool) -> None:
         if self.status.connected != connected:
             self.status.connected = connected
-            if not connected:
-                self.status.rtt_ms = None
             self.on_connected(connected)
 
     async def _run(self, url: str, token: str) -> None:
@@ -131,6 +129,7 @@ class GatewayLink:
                     additional_headers={"Authorization": f"Bearer {token}"},
                     compression=None,
                     ping_interval=None,
+                    close_timeout=2,
                     open_timeout=HELLO_TIMEOUT_S,
                     max_size=MAX_FRAME_BYTES,
                     proxy=None,
@@ -138,6 +137,7 @@ class GatewayLink:
                     await self._hello(ws)
                     attempt = 0
                     self.status.last_error = None
+                    self.health.up(time.monotonic())  # trusted from the hello on
                     self._set_connected(True)
                     log.info("linked to gateway %s", url)
                     await self._serve(ws)
@@ -175,73 +175,22 @@ class GatewayLink:
         if not isinstance(reply, Hello) or reply.protocol_version != PROTOCOL_VERSION:
             raise LinkRefusedError(f"unexpected answer to hello: {reply.type}")
         if reply.jwks:
-            self.jwks.save(reply.jwks)
+            self.jwks.save(reply.jwks, reply.jwt_issuer)
+        if reply.agent_id:
+            self._agent_id = reply.agent_id
 
     async def _serve(self, ws: ClientConnection) -> None:
-        outbox: asyncio.Queue[str] = asyncio.Queue()
-        running: dict[str, tuple[asyncio.Task, CreditWindow]] = {}
-        heard = time.monotonic()
-
-        def send(frame) -> None:
-            outbox.put_nowait(encode(frame))
-
-        async def write() -> None:
-            while True:
-                await ws.send(await outbox.get())
-
-        async def ping() -> None:
-            while time.monotonic() - heard < self.silence_timeout_s:
-                send(Ping(sent_at=time.monotonic()))
-                await asyncio.sleep(self.ping_interval_s)
-            self.status.last_error = f"the gateway was silent for {self.silence_timeout_s:g} s"
-
-        async def read() -> None:
-            nonlocal heard
-            async for text in ws:
-                heard = time.monotonic()
-                try:
-                    frame = decode(text)
-                except WireError as exc:
-                    log.warning("bad frame from the gateway: %s", exc)
-                    continue
-                if isinstance(frame, (Request, TelegramRequest)):
-                    credit = CreditWindow(frame.credit)
-                    if isinstance(frame, TelegramRequest):
-                        work = run_telegram_request(self.telegram, frame, send)
-                    else:
-                        work = run_request(self.serving, frame, credit, send)
-                    task = asyncio.create_task(work)
-                    running[frame.id] = (task, credit)
-                    task.add_done_callback(lambda _, rid=frame.id: running.pop(rid, None))
-                elif isinstance(frame, Cancel):
-                    if frame.id in running:
-                        running[frame.id][0].cancel()
-                elif isinstance(frame, Credit):
-                    if frame.id in running:
-                        running[frame.id][1].grant(frame.chunks)
-                elif isinstance(frame, TelegramStatus):
-                    if self.telegram is not None:
-                        side.append(asyncio.create_task(self.telegram.link_status(frame)))
-                elif isinstance(frame, Ping):
-                    send(Pong(sent_at=frame.sent_at))
-                elif isinstance(frame, Pong):
-                    self.status.rtt_ms = round((time.monotonic() - frame.sent_at) * 1000, 3)
-
-        side: list[asyncio.Task] = []
-        tasks = [asyncio.create_task(coro) for coro in (read(), write(), ping())]
-        if self.telegram is not None:
-            side.append(asyncio.create_task(self.telegram.link_up(send)))
+        session = LinkSession(
+            ws,
+            self.serving,
+            self.running,
+            self.health,
+            self.ping_interval_s,
+            self.silence_timeout_s,
+            telegram=self.telegram,
+        )
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in tasks:
-                if task.done() and not task.cancelled() and task.exception():
-                    raise task.exception()
+            await session.serve()
         finally:
-            requests = [task for task, _ in running.values()]
-            for task in [*requests, *tasks]:
-                task.cancel()
-            await asyncio.gather(*requests, *tasks, *side, return_exceptions=True)
-            if self.telegram is not None:
-                await self.telegram.link_down()
-            with contextlib.suppress(Exception):
-                await ws.close()
+            if session.close_reason:
+                self.status.last_error = session.close_reason

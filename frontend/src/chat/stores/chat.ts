@@ -2,7 +2,7 @@
 // applied to them. The transport (socket or SSE) is attached by useChatConnection.
 import { computed, ref } from 'vue'
 import { defineStore } from 'pinia'
-import { gatewayApi, type ConversationSummary, type OutgoingMessage, type ServerFrame, type StoredMessage } from '@/api/gateway'
+import { gatewayApi, type ConversationSummary, type NetworkMode, type OutgoingMessage, type ServerFrame, type StoredMessage } from '@/api/gateway'
 import { messageKey, newId, type ChatMessage } from '@/shared/types/chat'
 import { useAuthStore } from './auth'
 
@@ -28,6 +28,8 @@ export const useChatStore = defineStore('chat', () => {
   const currentId = ref<string | null>(null)
   const messages = ref<ChatMessage[]>([])
   const agentOnline = ref<boolean | null>(null)
+  // How the gateway reaches the clone right now (direct, relay, both: hybrid), for the status pill.
+  const networkMode = ref<NetworkMode | null>(null)
   const cloneName = ref('AI Clone')
   const lastError = ref<string | null>(null)
   let transport: ChatTransport | null = null
@@ -43,6 +45,7 @@ export const useChatStore = defineStore('chat', () => {
   async function loadStatus() {
     const status = await gatewayApi.status()
     agentOnline.value = status.agent_online
+    networkMode.value = status.network_mode ?? null
     cloneName.value = status.clone?.name || cloneName.value
   }
 
@@ -100,6 +103,7 @@ export const useChatStore = defineStore('chat', () => {
         // Coming back online may bring a renamed clone: refresh the name.
         if (frame.agent_online && agentOnline.value !== true) void loadStatus().catch(() => undefined)
         agentOnline.value = frame.agent_online
+        networkMode.value = frame.network_mode ?? networkMode.value
         return
       case 'accepted': {
         const message = target(null, frame.client_id)
@@ -166,7 +170,7 @@ export const useChatStore = defineStore('chat', () => {
   }
 
   return {
-    conversations, currentId, messages, agentOnline, cloneName, lastError, busy, hasPending,
+    conversations, currentId, messages, agentOnline, networkMode, cloneName, lastError, busy, hasPending,
     attach, loadStatus, loadConversations, openConversation, startNew, send, stop, handleFrame,
   }
 })

@@ -1,0 +1,161 @@
+"""One authenticated link to the gateway, whichever side dialed: serves its frames until it drops.
+
+The relay link (the agent dials the gateway) and the direct path (the gateway dials the agent's
+direct listener) speak the same frames after hello, so both run a ``LinkSession`` over their
+WebSocket (``websockets`` client or server connection: same API). Requests run concurrently;
+a request id the agent already runs on another path (the gateway retrying on the other path after
+a failure before the first chunk) replaces the old run, so an answer is never sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aiclone_wire import (
+    Cancel,
+    Credit,
+    Ping,
+    Pong,
+    Request,
+    TelegramRequest,
+    TelegramStatus,
+    WireError,
+    decode,
+    encode,
+)
+from aiclone_wire.paths import PathHealth
+
+from aiclone_agent.gateway.requests import CreditWindow, run_request, run_telegram_request
+from aiclone_agent.openai_api.serving import OpenAIServingChat
+
+if TYPE_CHECKING:
+    from aiclone_agent.telegram.service import TelegramService
+
+log = logging.getLogger(__name__)
+
+
+class RunningRequests:
+    """Requests in progress on any path, by id (shared by the relay link and the direct listener)."""
+
+    def __init__(self, on_request: Callable[[str], None] | None = None) -> None:
+        self._running: dict[str, tuple[asyncio.Task, CreditWindow]] = {}
+        # called with the path name of each request started (metrics)
+        self.on_request = on_request
+
+    def start(self, request_id: str, task: asyncio.Task, credit: CreditWindow, path: str = "relay") -> None:
+        if self.on_request is not None:
+            self.on_request(path)
+        previous = self._running.get(request_id)
+        if previous is not None:
+            log.info("request %s retried on another path: dropping its first run", request_id)
+            previous[0].cancel()
+        self._running[request_id] = (task, credit)
+
+        def done(_: asyncio.Task) -> None:
+            if self._running.get(request_id, (None,))[0] is task:
+                del self._running[request_id]
+
+        task.add_done_callback(done)
+
+    def cancel(self, request_id: str) -> None:
+        if request_id in self._running:
+            self._running[request_id][0].cancel()
+
+    def grant(self, request_id: str, chunks: int) -> None:
+        if request_id in self._running:
+            self._running[request_id][1].grant(chunks)
+
+
+class LinkSession:
+    def __init__(
+        self,
+        ws: Any,
+        serving: OpenAIServingChat,
+        running: RunningRequests,
+        health: PathHealth,
+        ping_interval_s: float,
+        silence_timeout_s: float,
+        telegram: TelegramService | None = None,
+    ) -> None:
+        self.ws = ws
+        self.serving = serving
+        self.running = running
+        self.health = health
+        self.ping_interval_s = ping_interval_s
+        self.silence_timeout_s = silence_timeout_s
+        self.telegram = telegram
+        self.close_reason: str | None = None
+        self._outbox: asyncio.Queue[str] = asyncio.Queue()
+        self._mine: set[asyncio.Task] = set()
+        self._side: list[asyncio.Task] = []
+
+    def send(self, frame: Any) -> None:
+        self._outbox.put_nowait(encode(frame))
+
+    async def serve(self) -> None:
+        """Run until the socket closes or the gateway stays silent; in-flight requests are cancelled."""
+        self.health.up(time.monotonic())
+        tasks = [asyncio.create_task(coro) for coro in (self._read(), self._write(), self._ping())]
+        if self.telegram is not None:
+            self._side.append(asyncio.create_task(self.telegram.link_up(self.send)))
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in tasks:
+                if task.done() and not task.cancelled() and task.exception():
+                    raise task.exception()
+        finally:
+            self.health.down()
+            mine = list(self._mine)
+            for task in [*mine, *tasks]:
+                task.cancel()
+            await asyncio.gather(*mine, *tasks, *self._side, return_exceptions=True)
+            if self.telegram is not None:
+                await self.telegram.link_down()
+            with contextlib.suppress(Exception):
+                await self.ws.close()
+
+    async def _write(self) -> None:
+        while True:
+            await self.ws.send(await self._outbox.get())
+
+    async def _ping(self) -> None:
+        while time.monotonic() - (self.health.last_heard or 0) < self.silence_timeout_s:
+            self.send(Ping(sent_at=time.monotonic()))
+            await asyncio.sleep(self.ping_interval_s)
+        self.close_reason = f"the gateway was silent for {self.silence_timeout_s:g} s"
+
+    async def _read(self) -> None:
+        async for text in self.ws:
+            now = time.monotonic()
+            self.health.heard(now)
+            try:
+                frame = decode(text)
+            except WireError as exc:
+                log.warning("bad frame from the gateway: %s", exc)
+                continue
+            if isinstance(frame, (Request, TelegramRequest)):
+                credit = CreditWindow(frame.credit)
+                if isinstance(frame, TelegramRequest):
+                    work = run_telegram_request(self.telegram, frame, self.send)
+                else:
+                    work = run_request(self.serving, frame, credit, self.send)
+                task = asyncio.create_task(work)
+                self._mine.add(task)
+                task.add_done_callback(self._mine.discard)
+                self.running.start(frame.id, task, credit, self.health.name)
+            elif isinstance(frame, Cancel):
+                self.running.cancel(frame.id)
+            elif isinstance(frame, Credit):
+                self.running.grant(frame.id, frame.chunks)
+            elif isinstance(frame, TelegramStatus):
+                if self.telegram is not None:
+                    self._side.append(asyncio.create_task(self.telegram.link_status(frame)))
+            elif isinstance(frame, Ping):
+                self.send(Pong(sent_at=frame.sent_at))
+            elif isinstance(frame, Pong):
+                self.health.pong(now, now - frame.sent_at)
