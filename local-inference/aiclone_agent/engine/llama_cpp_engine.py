@@ -11,9 +11,10 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import clone_core
 
@@ -29,6 +30,7 @@ from aiclone_agent.engine.base import (
 )
 
 _DONE = object()
+T = TypeVar("T")
 
 
 class LlamaCppEngine(EngineClient):
@@ -43,7 +45,7 @@ class LlamaCppEngine(EngineClient):
         self._aborts: dict[str, threading.Event] = {}
         import llama_cpp
 
-        vocab = llama._model.vocab  # noqa: SLF001 - no public accessor for end-of-generation ids
+        vocab = llama._model.vocab
         self._is_eog = lambda token: bool(llama_cpp.llama_vocab_is_eog(vocab, token))
 
     @classmethod
@@ -181,6 +183,20 @@ class LlamaCppEngine(EngineClient):
         event = self._aborts.get(request_id)
         if event is not None:
             event.set()
+
+    async def run_in_engine(self, fn: Callable[[Any, Any], T]) -> T:
+        """On the worker thread, between requests; then the reused prompt prefix is dropped."""
+
+        def call() -> T:
+            llama = self._llama
+            if llama is None:
+                raise EngineError("the model is not loaded")
+            try:
+                return fn(llama._model.model, llama._ctx.ctx)
+            finally:
+                llama.reset()  # the next request evaluates its whole prompt with the new weights
+
+        return await asyncio.get_running_loop().run_in_executor(self._worker, call)
 
     async def check_health(self) -> None:
         if self._llama is None:
