@@ -37,6 +37,7 @@ async def status(runtime: RuntimeDep) -> dict:
             "rtt_ms": runtime.gateway.status.rtt_ms,
         },
         "clone": {"id": runtime.config.current.clone.id, "name": runtime.config.current.clone.name},
+        "adapter": runtime.adapter.status.model_dump(),
     }
 
 

@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from aiclone_agent.adapter.errors import AdapterError
 from aiclone_agent.chat.context import ContextOverflowError
 from aiclone_agent.chat.service import ConversationNotFoundError
 from aiclone_agent.core.config import ConfigError
@@ -88,6 +89,10 @@ def register_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConfigError)
     async def _config(_: Request, exc: ConfigError):
         return error_response(400, f"configuration refused: {exc}", "invalid_config")
+
+    @app.exception_handler(AdapterError)
+    async def _adapter(_: Request, exc: AdapterError):
+        return error_response(409, str(exc), "adapter_unavailable")
 
     @app.exception_handler(EngineError)
     async def _engine(_: Request, exc: EngineError):

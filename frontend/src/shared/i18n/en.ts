@@ -63,6 +63,17 @@ export const en = {
   'status.uptime': 'Uptime',
   'status.network': 'Network mode',
 
+  'adapter.title': 'Adapter (LoRA)',
+  'adapter.state': 'State',
+  'adapter.reason': 'Reason',
+  'adapter.details': 'Rank / alpha',
+  'adapter.targets': 'Targets',
+  'adapter.scale': 'Scale (0 = off)',
+  'adapter.apply': 'Apply scale',
+  'adapter.applied': 'applied',
+  'adapter.failed': 'failed',
+  'adapter.none': 'none',
+
   'docs.upload': 'Upload a document',
   'docs.uploading': 'Uploading {name}: {percent}%',
   'docs.name': 'Name',

@@ -65,6 +65,17 @@ export const ru: Record<MessageKey, string> = {
   'status.uptime': 'Время работы',
   'status.network': 'Режим сети',
 
+  'adapter.title': 'Адаптер (LoRA)',
+  'adapter.state': 'Состояние',
+  'adapter.reason': 'Причина',
+  'adapter.details': 'Ранг / alpha',
+  'adapter.targets': 'Слои',
+  'adapter.scale': 'Сила (0 = выкл.)',
+  'adapter.apply': 'Применить',
+  'adapter.applied': 'применён',
+  'adapter.failed': 'ошибка',
+  'adapter.none': 'нет',
+
   'docs.upload': 'Загрузить документ',
   'docs.uploading': 'Загрузка {name}: {percent}%',
   'docs.name': 'Имя',
