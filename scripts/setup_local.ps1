@@ -86,5 +86,8 @@ if (-not (Test-Path $Config) -and -not $env:AICLONE_CONFIG) {
   Copy-Item (Join-Path $Root "config\config.default.yaml") $Config
 }
 
-& $Py -m aiclone_agent fetch-model | Out-Null
-if ($LASTEXITCODE -ne 0) { throw "no model: see the message above" }
+# scripts\install_clone.ps1 sets AICLONE_SKIP_MODEL_FETCH: the clone brings its own base model.
+if (-not $env:AICLONE_SKIP_MODEL_FETCH) {
+  & $Py -m aiclone_agent fetch-model | Out-Null
+  if ($LASTEXITCODE -ne 0) { throw "no model: see the message above" }
+}

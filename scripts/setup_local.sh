@@ -84,4 +84,7 @@ if [ ! -f "$ROOT/config/config.yaml" ] && [ -z "${AICLONE_CONFIG:-}" ]; then
   cp "$ROOT/config/config.default.yaml" "$ROOT/config/config.yaml"
 fi
 
-"$PY" -m aiclone_agent fetch-model >/dev/null || die "no model: see the message above"
+# scripts/install_clone.sh sets AICLONE_SKIP_MODEL_FETCH: the clone brings its own base model.
+if [ -z "${AICLONE_SKIP_MODEL_FETCH:-}" ]; then
+  "$PY" -m aiclone_agent fetch-model >/dev/null || die "no model: see the message above"
+fi
