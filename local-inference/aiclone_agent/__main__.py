@@ -1,14 +1,17 @@
-"""``python -m aiclone_agent [serve|fetch-model|export FILE|import FILE]``: what ./run.sh calls."""
+"""``python -m aiclone_agent [serve|fetch-model|export FILE|import FILE|convert-lora|install-clone]``:
+what ./run.sh and the scripts call."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from aiclone_agent.bundle.default_model import FetchError, ensure_default_model
+from aiclone_agent.bundle.install_clone import DEFAULT_PLATFORM, install_clone
 from aiclone_agent.bundle.model_files import ModelMissingError, find_base_model
-from aiclone_agent.core.config import ConfigError, ConfigStore, EnvSettings
+from aiclone_agent.core.config import REPO_ROOT, ConfigError, ConfigStore, EnvSettings
 from aiclone_agent.engine.base import EngineError
 
 
@@ -47,20 +50,16 @@ def serve(env: EnvSettings, config: ConfigStore) -> int:
     return 0
 
 
-def move_clone(env: EnvSettings, command: str, path: str | None, force: bool) -> int:
+def move_clone(env: EnvSettings, command: str, path: Path, force: bool) -> int:
     """Export or import the whole clone (stop the agent first: the RAG store is copied as files)."""
-    from pathlib import Path
-
     from aiclone_agent.bundle.archive import ArchiveError, export_clone, import_clone
 
-    if not path:
-        return fail(f"{command} needs the archive's path, e.g. {command} my-clone.tar.gz")
     try:
         if command == "export":
-            manifest = export_clone(env, Path(path))
+            manifest = export_clone(env, path)
             print(f"exported {len(manifest['files'])} files to {path} (the base model is not included)")
         else:
-            manifest = import_clone(env, Path(path), force)
+            manifest = import_clone(env, path, force)
             base = manifest["base_model"] or "the default"
             print(f"imported {len(manifest['files'])} files from {path}; base model: {base}")
     except ArchiveError as exc:
@@ -69,22 +68,55 @@ def move_clone(env: EnvSettings, command: str, path: str | None, force: bool) ->
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def convert_lora(args: argparse.Namespace) -> int:
+    from aiclone_agent.adapter.errors import AdapterError
+    from aiclone_agent.adapter.gguf_lora import convert_peft_to_gguf
+
+    try:
+        path = convert_peft_to_gguf(args.peft_dir, args.out, args.base)
+    except AdapterError as exc:
+        return fail(f"cannot convert {args.peft_dir}: {exc}")
+    print(f"adapter: {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aiclone_agent")
-    parser.add_argument(
-        "command", nargs="?", default="serve", choices=["serve", "fetch-model", "export", "import"]
-    )
-    parser.add_argument("path", nargs="?", help="export/import: the clone archive (.tar.gz)")
-    parser.add_argument("--force", action="store_true", help="import: replace the clone that is here")
-    args = parser.parse_args(argv)
+    parser.set_defaults(command="serve")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the agent (the default)")
+    commands.add_parser("fetch-model", help="make sure a base model is in models/base/")
+    export = commands.add_parser("export", help="write the whole clone (config, data, adapter) to one archive")
+    export.add_argument("path", type=Path, help="the clone archive to write (.tar.gz)")
+    imported = commands.add_parser("import", help="restore a clone archive into this bundle")
+    imported.add_argument("path", type=Path, help="the clone archive (.tar.gz)")
+    imported.add_argument("--force", action="store_true", help="replace the clone that is here")
+    convert = commands.add_parser("convert-lora", help="convert a PEFT LoRA folder to a GGUF LoRA for llama.cpp")
+    convert.add_argument("peft_dir", type=Path, help="folder with adapter_config.json + adapter_model.safetensors")
+    convert.add_argument("out", type=Path, help="the .gguf file to write")
+    convert.add_argument("--base", type=Path, required=True, help="the base model's GGUF (shapes are checked)")
+    install = commands.add_parser("install-clone", help="download a trained clone from the platform")
+    install.add_argument("--clone-id", required=True)
+    install.add_argument("--token", default="", help="the platform key, sent as a bearer token (or AICLONE_PLATFORM_TOKEN)")
+    install.add_argument("--platform", default=DEFAULT_PLATFORM, help=f"platform URL (default {DEFAULT_PLATFORM})")
+    install.add_argument("--dir", type=Path, default=REPO_ROOT, help="bundle folder to install into")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "convert-lora":
+        return convert_lora(args)
+    if args.command == "install-clone":
+        return install_clone(args)
     try:
         env = EnvSettings()
         logging.basicConfig(level=env.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        if args.command in ("export", "import"):
-            return move_clone(env, args.command, args.path, args.force)
         config = ConfigStore(env.config)
         if args.command == "fetch-model":
             return fetch_model(env, config)
+        if args.command in ("export", "import"):
+            return move_clone(env, args.command, args.path, getattr(args, "force", False))
         return serve(env, config)
     except (ConfigError, ModelMissingError, FetchError, EngineError) as exc:
         return fail(str(exc))

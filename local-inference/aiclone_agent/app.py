@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from aiclone_agent import __version__
-from aiclone_agent.api import admin_page, channels, chat, clone, conversations, gateway, rag, status, telegram
+from aiclone_agent.api import adapter, admin_page, channels, chat, clone, conversations, gateway, rag, status, telegram
 from aiclone_agent.core.config import ConfigStore, EnvSettings
 from aiclone_agent.core.errors import register_exception_handlers
 from aiclone_agent.core.request_metrics import RequestMetricsMiddleware
@@ -24,6 +24,7 @@ def create_app(env: EnvSettings, config: ConfigStore, engine: EngineClient) -> F
     async def lifespan(app: FastAPI):
         app.state.runtime = runtime
         runtime.redactor.install()
+        await runtime.adapter.start()  # before any channel opens: first answers use the adapter
         await runtime.telegram.start()
         runtime.gateway.start()
         await runtime.direct.start()
@@ -37,7 +38,7 @@ def create_app(env: EnvSettings, config: ConfigStore, engine: EngineClient) -> F
     app = FastAPI(title="AI Clone agent", version=__version__, lifespan=lifespan)
     app.state.runtime = runtime
     register_exception_handlers(app)
-    for router in (status.router, clone.router, channels.router, chat.router, conversations.router, gateway.router, rag.router, telegram.router, openai_router.router, admin_page.router):
+    for router in (status.router, adapter.router, clone.router, channels.router, chat.router, conversations.router, gateway.router, rag.router, telegram.router, openai_router.router, admin_page.router):
         app.include_router(router)
     app.add_middleware(RequestMetricsMiddleware, metrics=runtime.metrics)
     settings = config.current

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from aiclone_agent.adapter.service import AdapterService
 from aiclone_agent.chat.service import ChatService
 from aiclone_agent.chat.store import ConversationStore
 from aiclone_agent.core.config import ConfigStore, EnvSettings
@@ -38,6 +39,7 @@ class AgentRuntime:
     rag: RagService | None = None
     telegram: TelegramService | None = None
     redactor: SecretRedactor = field(default_factory=SecretRedactor)
+    adapter: AdapterService | None = None
 
     @classmethod
     def build(cls, env: EnvSettings, config: ConfigStore, engine: EngineClient) -> AgentRuntime:
@@ -50,6 +52,7 @@ class AgentRuntime:
         metrics.network_mode.labels("offline").set(1)
         runtime = cls(env, config, engine, store, metrics, chat, OpenAIServingChat(chat, started), started)
         runtime.rag = rag
+        runtime.adapter = AdapterService(engine, config, env.models_dir / "lora", env.data_dir / "adapters")
         runtime.redactor.add(config.current.gateway.agent_token)
         runtime.telegram = TelegramService(
             config, chat, TelegramStore(env.data_dir / "telegram.sqlite3"), runtime.redactor

@@ -18,6 +18,19 @@ export interface AgentStatus {
   gpu?: GpuStatus | null
   rag?: { search: 'hybrid' | 'lexical'; note: string | null }
   engine?: EngineStats | null
+  adapter?: AdapterStatus
+}
+
+/** The clone's LoRA adapter; PUT /api/adapter takes this shape back and applies its scale. */
+export interface AdapterStatus {
+  state: 'applied' | 'failed' | 'none'
+  reason: string
+  path: string
+  name: string
+  rank: number | null
+  alpha: number | null
+  scale: number
+  targets: string[]
 }
 
 export interface GpuStatus {
@@ -152,6 +165,9 @@ export const agentApi = {
   deleteDocument: (id: string) => requestJson<void>(`/api/rag/documents/${encodeURIComponent(id)}`, { method: 'DELETE' }),
   search: (query: string, k = 5) => requestJson<SearchHit[]>(`/api/rag/search?q=${encodeURIComponent(query)}&k=${k}`),
   uploadDocument,
+
+  updateAdapter: (adapter: AdapterStatus) =>
+    requestJson<AdapterStatus>('/api/adapter', { method: 'PUT', ...jsonBody(adapter) }),
 
   getGateway: () => requestJson<GatewayLink>('/api/gateway'),
   updateGateway: (changes: { url: string; agent_token?: string }) =>

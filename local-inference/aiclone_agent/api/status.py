@@ -46,6 +46,7 @@ async def status(runtime: RuntimeDep) -> dict:
         },
         "rag": runtime.rag.status() if runtime.rag else None,
         "clone": {"id": runtime.config.current.clone.id, "name": runtime.config.current.clone.name},
+        "adapter": runtime.adapter.status.model_dump(),
     }
 
 

@@ -52,11 +52,14 @@ class CloneSection(_Section):
 
 class ModelSection(_Section):
     backend: Literal["auto", "tensorrt", "llama_cpp"] = "auto"
-    base_model_path: str = Field(
-        default="",
-        description="GGUF file (llama.cpp) or HF model folder (TensorRT-LLM); empty: models/base/",
+    base_model_path: str = Field(default="", description="the GGUF llama.cpp runs; empty: models/base/")
+    hf_model_path: str = Field(
+        default="", description="HF model folder of the same base model, for TensorRT-LLM (Linux/WSL2, NVIDIA)"
     )
-    lora_path: str = ""
+    lora_path: str = Field(
+        default="", description="PEFT adapter folder or GGUF LoRA file; empty: whatever models/lora/ holds"
+    )
+    lora_scale: float = Field(default=1.0, ge=0.0, le=4.0, description="adapter strength; 0 turns it off")
     n_ctx: int = Field(default=4096, ge=256, le=131_072)
     n_gpu_layers: Literal["auto"] | Annotated[int, Field(ge=-1, le=1000)] = Field(
         default="auto", description="auto: as many layers as fit in free VRAM; -1: all; 0: CPU only"

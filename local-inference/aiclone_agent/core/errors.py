@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from aiclone_agent.adapter.errors import AdapterError
 from aiclone_agent.chat.context import ContextOverflowError
 from aiclone_agent.chat.service import ConversationNotFoundError
 from aiclone_agent.core.config import ConfigError
@@ -93,6 +94,10 @@ def register_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(EngineBusyError)
     async def _busy(_: Request, exc: EngineBusyError):
         return error_response(503, str(exc), "engine_busy", headers={"Retry-After": str(exc.retry_after_s)})
+
+    @app.exception_handler(AdapterError)
+    async def _adapter(_: Request, exc: AdapterError):
+        return error_response(409, str(exc), "adapter_unavailable")
 
     @app.exception_handler(EngineError)
     async def _engine(_: Request, exc: EngineError):

@@ -9,15 +9,16 @@ id; closing the iterator (the client went away) aborts it too.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import clone_core
 
 from aiclone_agent.engine.gpu_offload import OffloadPlan
 
 FinishReason = Literal["stop", "length", "abort"]
+T = TypeVar("T")
 
 
 class EngineError(Exception):
@@ -112,6 +113,18 @@ class EngineClient(abc.ABC):
     def stats(self) -> dict[str, object] | None:
         """Live scheduler and cache numbers (queue, running, KV use, ...); None if the backend has none."""
         return None
+
+    async def run_in_engine(self, fn: Callable[[Any, Any], T]) -> T:
+        """Run ``fn(model_ptr, ctx_ptr)`` on the engine's own thread, between decode steps.
+
+        For llama.cpp engines the arguments are llama-cpp-python's raw ``llama_model_p`` and
+        ``llama_context_p``; this is how the adapter service loads a LoRA and changes its scale.
+        ``fn`` may change what the model computes, so after it returns the engine forgets every
+        cached prompt prefix / KV cell (requests after it never reuse state computed before it).
+        Exceptions from ``fn`` propagate to the caller. Engines without raw pointers raise
+        ``EngineError``.
+        """
+        raise EngineError(f"the {self.info.backend} engine does not expose llama.cpp's model and context")
 
 
 def merge_stops(*groups: Sequence[str]) -> tuple[str, ...]:

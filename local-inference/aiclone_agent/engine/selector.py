@@ -1,21 +1,26 @@
 """Chooses and loads the engine: ``model.backend`` auto | tensorrt | llama_cpp.
 
-``auto`` takes TensorRT-LLM only when the package is installed, an NVIDIA GPU is visible and
-the configured model is an HF model folder (what TensorRT-LLM loads); otherwise llama.cpp.
-The decision and its reason are reported in ``/api/status``.
+``auto`` prefers TensorRT-LLM when the package imports, an NVIDIA GPU is visible and
+``model.hf_model_path`` names an HF model folder; whenever it cannot serve (not installed, no GPU,
+no HF model, a GGUF-only adapter, a load error) the agent runs llama.cpp instead and says why in
+``/api/status`` (``backend_reason``). Only an explicit ``model.backend: tensorrt`` fails loudly.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from aiclone_agent.adapter.errors import AdapterError
 from aiclone_agent.bundle.model_files import find_base_model, resolve_bundle_path
 from aiclone_agent.core.config import ModelSection
 from aiclone_agent.engine.base import EngineClient, EngineError
 from aiclone_agent.engine.gpu_offload import plan_for_model
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -24,37 +29,79 @@ class BackendChoice:
     reason: str
 
 
-def tensorrt_available() -> tuple[bool, str]:
-    if importlib.util.find_spec("tensorrt_llm") is None:
-        return False, "TensorRT-LLM is not installed"
-    if shutil.which("nvidia-smi") is None:
-        return False, "no NVIDIA GPU driver found (nvidia-smi missing)"
-    return True, "TensorRT-LLM is installed and an NVIDIA GPU is present"
+@dataclass(frozen=True)
+class HostFacts:
+    """What the machine offers TensorRT-LLM; ``detect`` looks, tests may state facts directly."""
+
+    tensorrt_installed: bool
+    nvidia_gpu: bool
+
+    @classmethod
+    def detect(cls) -> HostFacts:
+        gpu = shutil.which("nvidia-smi") is not None or Path("/proc/driver/nvidia/version").exists()
+        return cls(importlib.util.find_spec("tensorrt_llm") is not None, gpu)
 
 
-def choose_backend(model: ModelSection) -> BackendChoice:
+def tensorrt_blocker(model: ModelSection, host: HostFacts) -> str | None:
+    """Why TensorRT-LLM cannot serve this config on this host, or None if it can try."""
+    if not host.tensorrt_installed:
+        return "TensorRT-LLM is not installed"
+    if not host.nvidia_gpu:
+        return "no NVIDIA GPU found (no nvidia-smi, no /proc/driver/nvidia)"
+    if not model.hf_model_path:
+        return "model.hf_model_path is empty (TensorRT-LLM loads an HF model folder, not a GGUF)"
+    folder = resolve_bundle_path(model.hf_model_path)
+    if not (folder / "config.json").is_file():
+        return f"model.hf_model_path {folder} is not an HF model folder (no config.json)"
+    return None
+
+
+def choose_backend(model: ModelSection, host: HostFacts) -> BackendChoice:
     if model.backend == "llama_cpp":
         return BackendChoice("llama_cpp", "model.backend is llama_cpp in the config")
-    available, why = tensorrt_available()
-    hf_folder = bool(model.base_model_path) and resolve_bundle_path(model.base_model_path).is_dir()
+    blocker = tensorrt_blocker(model, host)
     if model.backend == "tensorrt":
-        if not available:
-            raise EngineError(f"model.backend is tensorrt but {why}; set it to auto or llama_cpp")
+        if blocker:
+            raise EngineError(f"model.backend is tensorrt but {blocker}; set it to auto or llama_cpp")
         return BackendChoice("tensorrt", "model.backend is tensorrt in the config")
-    if available and hf_folder:
-        return BackendChoice("tensorrt", f"auto: {why} and an HF model folder is configured")
-    if available:
-        return BackendChoice("llama_cpp", "auto: TensorRT-LLM is available but the model is a GGUF file")
-    return BackendChoice("llama_cpp", f"auto: {why}")
+    if blocker:
+        return BackendChoice("llama_cpp", f"auto: {blocker}; running llama.cpp")
+    return BackendChoice("tensorrt", "auto: TensorRT-LLM is installed, an NVIDIA GPU is present and an HF model is set")
 
 
-def load_engine(model: ModelSection, models_dir: Path) -> EngineClient:
-    choice = choose_backend(model)
-    if choice.backend != "llama_cpp":
-        # The TensorRT-LLM adapter plugs in here (engine/tensorrt_engine.py) with its own loader.
-        raise EngineError(
-            "this release runs GGUF models with llama.cpp only; set model.backend to auto or llama_cpp"
-        )
+def _peft_dir_for_tensorrt(model: ModelSection, models_dir: Path) -> tuple[Path | None, str | None]:
+    """The PEFT folder TensorRT-LLM should load, or a reason it cannot take the adapter."""
+    from aiclone_agent.adapter.service import find_adapter
+
+    try:
+        source = find_adapter(model.lora_path, models_dir / "lora")
+    except AdapterError:
+        return None, None  # the adapter service reports it; the base model still serves
+    if source is None:
+        return None, None
+    if not source.is_peft:
+        return None, f"the adapter {source.path.name} is a GGUF LoRA, which only llama.cpp loads"
+    return source.path, None
+
+
+def load_engine(model: ModelSection, models_dir: Path, host: HostFacts | None = None) -> EngineClient:
+    choice = choose_backend(model, host or HostFacts.detect())
+    reason = choice.reason
+    if choice.backend == "tensorrt":
+        lora_dir, blocker = _peft_dir_for_tensorrt(model, models_dir)
+        try:
+            if blocker:
+                raise EngineError(blocker)
+            from aiclone_agent.engine.tensorrt_engine import TensorRTEngine
+
+            return TensorRTEngine.load(
+                resolve_bundle_path(model.hf_model_path), n_ctx=model.n_ctx, lora_dir=lora_dir, reason=reason
+            )
+        except EngineError as exc:
+            if model.backend == "tensorrt":
+                raise
+            reason = f"auto: TensorRT-LLM could not serve ({exc}); running llama.cpp"
+            log.warning("%s", reason)
     import llama_cpp
 
     from aiclone_agent.engine.llama_batch.engine import LlamaBatchEngine
@@ -73,7 +120,7 @@ def load_engine(model: ModelSection, models_dir: Path) -> EngineClient:
         n_threads=model.n_threads,
         max_queue=model.max_queue,
         channel_weights=dict(model.channel_weights),
-        reason=choice.reason,
+        reason=reason,
     )
     engine.info = replace(engine.info, gpu=offload)
     return engine

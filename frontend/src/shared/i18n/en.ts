@@ -170,6 +170,17 @@ export const en = {
   'docs.state.ready': 'ready',
   'docs.state.failed': 'failed',
 
+  'adapter.title': 'Adapter (LoRA)',
+  'adapter.state': 'State',
+  'adapter.reason': 'Reason',
+  'adapter.details': 'Rank / alpha',
+  'adapter.targets': 'Targets',
+  'adapter.scale': 'Scale (0 = off)',
+  'adapter.apply': 'Apply scale',
+  'adapter.applied': 'applied',
+  'adapter.failed': 'failed',
+  'adapter.none': 'none',
+
   'docs.upload': 'Upload a document',
   'docs.uploading': 'Uploading {name}: {percent}%',
   'docs.name': 'Name',

@@ -172,6 +172,17 @@ export const ru: Record<MessageKey, string> = {
   'docs.state.ready': 'готов',
   'docs.state.failed': 'ошибка',
 
+  'adapter.title': 'Адаптер (LoRA)',
+  'adapter.state': 'Состояние',
+  'adapter.reason': 'Причина',
+  'adapter.details': 'Ранг / alpha',
+  'adapter.targets': 'Слои',
+  'adapter.scale': 'Сила (0 = выкл.)',
+  'adapter.apply': 'Применить',
+  'adapter.applied': 'применён',
+  'adapter.failed': 'ошибка',
+  'adapter.none': 'нет',
+
   'docs.upload': 'Загрузить документ',
   'docs.uploading': 'Загрузка {name}: {percent}%',
   'docs.name': 'Имя',

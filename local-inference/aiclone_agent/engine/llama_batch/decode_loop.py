@@ -13,7 +13,10 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiclone_agent.engine.base import EngineError, GenerationChunk
 from aiclone_agent.engine.llama_batch.context import DecodeError, LlamaContext
@@ -47,6 +50,7 @@ class DecodeLoop:
         self.waiting: dict[int, BatchRequest] = {}
         self.running: dict[int, BatchRequest] = {}
         self._admitted: list[BatchRequest] = []  # admitted, slot not set up yet (decode thread does it)
+        self._calls: list[tuple[Callable[[Any, Any], Any], Future]] = []  # run_in_engine, between steps
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="llama-decode", daemon=True)
         self._thread.start()
@@ -61,6 +65,17 @@ class DecodeLoop:
             self.waiting[request.id] = request
             self._admit()  # a free slot takes it now: only requests without one count as waiting
             self._wake.notify()
+
+    def call(self, fn: Callable[[Any, Any], Any]) -> Future:
+        """Run ``fn(model, ctx)`` on the decode thread between two steps; cached prefixes are
+        forgotten afterwards (``fn`` may change what the model computes)."""
+        future: Future = Future()
+        with self.lock:
+            if self._closing:
+                raise EngineError("the engine is shutting down")
+            self._calls.append((fn, future))
+            self._wake.notify()
+        return future
 
     def abort(self, request: BatchRequest) -> None:
         request.aborted = True
@@ -78,10 +93,12 @@ class DecodeLoop:
         try:
             while True:
                 with self.lock:
-                    while not self._closing and not self.waiting and not self.running:
+                    while not self._closing and not self.waiting and not self.running and not self._calls:
                         self._wake.wait()
                     if self._closing:
                         break
+                    calls, self._calls = self._calls, []
+                self._run_calls(calls)
                 out: dict = defaultdict(list)
                 try:
                     self._step(out)
@@ -91,10 +108,21 @@ class DecodeLoop:
                 finally:
                     _deliver(out)
         finally:
+            for _, future in self._calls:
+                future.set_exception(EngineError("the engine shut down"))
             out = defaultdict(list)
             for request in [*self.waiting.values(), *self.running.values()]:
                 self._end(request, out, error=EngineError("the engine shut down"))
             _deliver(out)
+
+    def _run_calls(self, calls: list[tuple[Callable[[Any, Any], Any], Future]]) -> None:
+        for fn, future in calls:
+            try:
+                future.set_result(fn(self.context.model, self.context.ctx))
+            except Exception as exc:  # noqa: BLE001 - handed to the caller, who awaits the future
+                future.set_exception(exc)
+            finally:
+                self.slots.forget_cached()
 
     def _step(self, out: dict) -> None:
         with self.lock:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import clone_core
 import llama_cpp
@@ -23,6 +25,7 @@ from aiclone_agent.engine.base import (
     EngineInfo,
     PromptTooLongError,
     SamplingParams,
+    T,
     merge_stops,
 )
 from aiclone_agent.engine.llama_batch.context import LlamaContext
@@ -139,6 +142,10 @@ class LlamaBatchEngine(EngineClient):
         stats = self._scheduler_stats()
         per_slot = self._loop.counters.request_seconds / self._context.shape.parallel
         return max(1, min(120, math.ceil(per_slot * (stats.waiting + 1))))
+
+    async def run_in_engine(self, fn: Callable[[Any, Any], T]) -> T:
+        result: T = await asyncio.wrap_future(self._loop.call(fn))
+        return result
 
     async def abort(self, request_id: str) -> None:
         request = self._by_key.get(request_id)

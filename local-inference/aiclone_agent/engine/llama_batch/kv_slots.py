@@ -48,6 +48,7 @@ class KvSlots:
         self._refs: dict[int, int] = {}
         self._cell_ids = itertools.count()
         self._active: set[int] = set()
+        self._stale: set[int] = set()  # running slots whose cells predate a change to the model
         self._used_at = [0] * n_seq
         self._clock = itertools.count(1)
         self.counters = PrefixCacheCounters()
@@ -70,6 +71,8 @@ class KvSlots:
         limit = len(prompt) - 1
         source, reused = -1, 0
         for seq, held in enumerate(self.tokens):
+            if seq in self._stale:
+                continue
             n = min(common_prefix(held, prompt), limit)
             if n > reused:
                 source, reused = seq, n
@@ -106,8 +109,17 @@ class KvSlots:
         """The request in ``seq`` ended; ``keep`` its cells for a next turn, or clear them."""
         self._active.discard(seq)
         self._touch(seq)
-        if not keep:
+        if not keep or seq in self._stale:
+            self._stale.discard(seq)
             self._clear(seq)
+
+    def forget_cached(self) -> None:
+        """The model changed (an adapter or its scale): no cell computed before may be reused.
+        Idle slots are cleared now; running ones finish as they are and are cleared when they end."""
+        for seq, held in enumerate(self.tokens):
+            if held and seq not in self._active:
+                self._clear(seq)
+        self._stale |= self._active
 
     def make_room(self, n_tokens: int) -> bool:
         """Clear least recently used idle slots until ``n_tokens`` cells are free."""

@@ -1,0 +1,175 @@
+"""The clone's adapter in the running agent: found, converted, checked, applied, rescaled live.
+
+Nothing here can take the agent down: every problem ends as ``state = "failed"`` with a reason,
+and the base model keeps serving. llama.cpp work happens on the engine's own thread through
+``EngineClient.run_in_engine``; conversion runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from aiclone_agent.adapter.checks import read_base_model, read_gguf_lora
+from aiclone_agent.adapter.errors import AdapterError
+from aiclone_agent.adapter.peft import is_peft_folder
+from aiclone_agent.bundle.model_files import resolve_bundle_path
+from aiclone_agent.core.config import ConfigStore
+from aiclone_agent.engine.base import EngineClient, EngineError
+
+log = logging.getLogger(__name__)
+
+MAX_SCALE = 4.0
+
+
+class AdapterStatus(BaseModel):
+    """``/api/status``'s ``adapter`` and ``GET``/``PUT /api/adapter`` (only ``scale`` is changeable)."""
+
+    state: Literal["applied", "failed", "none"] = "none"
+    reason: str = ""
+    path: str = ""
+    name: str = ""
+    rank: int | None = None
+    alpha: float | None = None
+    scale: float = Field(default=1.0, ge=0.0, le=MAX_SCALE)
+    targets: list[str] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AdapterSource:
+    path: Path  # a PEFT folder or a GGUF LoRA file
+    is_peft: bool
+
+
+def find_adapter(configured: str, lora_dir: Path) -> AdapterSource | None:
+    """What ``model.lora_path`` (or, when empty, ``models/lora/``) holds; None when nothing."""
+    if configured:
+        path = resolve_bundle_path(configured)
+        if not path.exists():
+            raise AdapterError(f"model.lora_path points to {path}, which does not exist")
+        return _source_in(path, explicit=True)
+    if not lora_dir.is_dir() or not any(lora_dir.iterdir()):
+        return None
+    return _source_in(lora_dir, explicit=False)
+
+
+def _source_in(path: Path, *, explicit: bool) -> AdapterSource | None:
+    if path.is_file():
+        return AdapterSource(path, is_peft=False)
+    if is_peft_folder(path):
+        return AdapterSource(path, is_peft=True)
+    ggufs = sorted(p for p in path.glob("*.gguf") if p.is_file())
+    if len(ggufs) == 1:
+        return AdapterSource(ggufs[0], is_peft=False)
+    if len(ggufs) > 1:
+        raise AdapterError(f"{path} holds several .gguf files: set model.lora_path to the one to use")
+    if explicit or any(p.name != ".gitkeep" for p in path.iterdir()):
+        raise AdapterError(
+            f"{path} holds neither a PEFT adapter (adapter_config.json + adapter_model.safetensors) nor a .gguf LoRA"
+        )
+    return None
+
+
+class AdapterService:
+    def __init__(self, engine: EngineClient, config: ConfigStore, lora_dir: Path, cache_dir: Path) -> None:
+        self.engine = engine
+        self.config = config
+        self.lora_dir = lora_dir
+        self.cache_dir = cache_dir
+        self.status = AdapterStatus(scale=config.current.model.lora_scale)
+        self._gguf: Path | None = None
+        self._handle: int | None = None  # llama_adapter_lora_p, owned by the model
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> AdapterStatus:
+        """Find, convert, check and apply the adapter; failures are recorded, never raised."""
+        async with self._lock:
+            scale = self.config.current.model.lora_scale
+            try:
+                source = find_adapter(self.config.current.model.lora_path, self.lora_dir)
+                if source is None:
+                    self.status = AdapterStatus(state="none", reason=f"no adapter in {self.lora_dir}", scale=scale)
+                    return self.status
+                if self.engine.info.backend == "tensorrt":
+                    self.status = await asyncio.to_thread(self._tensorrt_status, source)
+                    return self.status
+                prepared = await asyncio.to_thread(self._prepare, source, scale)
+                await self.engine.run_in_engine(lambda model, ctx: self._attach(model, ctx, prepared.scale))
+                self.status = prepared.model_copy(update={"state": "applied", "reason": ""})
+                log.info("adapter %s applied at scale %s", prepared.name, prepared.scale)
+            except (AdapterError, EngineError) as exc:
+                self._fail(str(exc), scale)
+            except Exception as exc:
+                log.exception("adapter could not be applied")
+                self._fail(f"the adapter could not be applied: {type(exc).__name__}: {exc}", scale)
+            return self.status
+
+    def _fail(self, reason: str, scale: float) -> None:
+        log.warning("adapter not applied: %s; serving the base model", reason)
+        self.status = AdapterStatus(state="failed", reason=f"{reason}; the base model is serving", scale=scale)
+
+    def _tensorrt_status(self, source: AdapterSource) -> AdapterStatus:
+        """TensorRT-LLM was given the PEFT folder at load (selector); here we only describe it."""
+        from aiclone_agent.adapter.peft import read_peft_adapter
+
+        if getattr(self.engine, "lora_dir", None) != source.path:
+            raise AdapterError("TensorRT-LLM was started without this adapter (it loads PEFT folders only)")
+        adapter = read_peft_adapter(source.path)
+        return AdapterStatus(
+            state="applied", reason="TensorRT-LLM applies the adapter at scale 1", path=str(source.path),
+            name=source.path.name, rank=adapter.rank, alpha=adapter.alpha, scale=1.0, targets=adapter.targets,
+        )
+
+    def _prepare(self, source: AdapterSource, scale: float) -> AdapterStatus:
+        base = read_base_model(Path(self.engine.info.model_path))
+        if source.is_peft:
+            from aiclone_agent.adapter.cache import converted_adapter
+
+            self._gguf, adapter = converted_adapter(source.path, base, self.cache_dir)
+            return AdapterStatus(
+                path=str(source.path), name=source.path.name, rank=adapter.rank, alpha=adapter.alpha,
+                scale=scale, targets=adapter.targets,
+            )
+        info = read_gguf_lora(source.path, base)
+        self._gguf = source.path
+        return AdapterStatus(
+            path=str(source.path), name=info.name, rank=info.rank, alpha=info.alpha or None, scale=scale,
+            targets=info.targets,
+        )
+
+    def _attach(self, model, ctx, scale: float) -> None:
+        """On the engine thread: load the GGUF LoRA once, then set it on the context at ``scale``."""
+        import llama_cpp
+
+        if self._handle is None:
+            assert self._gguf is not None
+            handle = llama_cpp.llama_adapter_lora_init(model, str(self._gguf).encode())
+            if not handle:
+                raise AdapterError(f"llama.cpp could not load {self._gguf.name} (see the agent log)")
+            self._handle = handle
+        if scale == 0.0:  # off: no adapter in the graph at all
+            result = llama_cpp.llama_set_adapters_lora(ctx, None, 0, None)
+        else:
+            adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(self._handle)
+            scales = (ctypes.c_float * 1)(scale)
+            result = llama_cpp.llama_set_adapters_lora(ctx, adapters, 1, scales)
+        if result != 0:
+            raise AdapterError(f"llama.cpp refused the adapter (error {result})")
+
+    async def set_scale(self, scale: float) -> AdapterStatus:
+        """Change the scale live (0 = off) and keep it in ``model.lora_scale``."""
+        async with self._lock:
+            if self.status.state != "applied":
+                raise AdapterError(f"no adapter is applied ({self.status.reason or self.status.state})")
+            if self.engine.info.backend == "tensorrt":
+                raise AdapterError("TensorRT-LLM applies the adapter at scale 1; the scale changes on llama.cpp only")
+            await self.engine.run_in_engine(lambda model, ctx: self._attach(model, ctx, scale))
+            self.config.update(lambda data: data["model"].__setitem__("lora_scale", scale))
+            self.status = self.status.model_copy(update={"scale": scale})
+            return self.status

@@ -1,0 +1,21 @@
+"""``/api/adapter``: the clone's LoRA adapter; PUT takes what GET returns and applies its ``scale``
+(the other fields describe the adapter and are read-only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from aiclone_agent.adapter.service import AdapterStatus
+from aiclone_agent.api.deps import RuntimeDep
+
+router = APIRouter(prefix="/api/adapter", tags=["adapter"])
+
+
+@router.get("")
+async def get_adapter(runtime: RuntimeDep) -> AdapterStatus:
+    return runtime.adapter.status
+
+
+@router.put("")
+async def put_adapter(body: AdapterStatus, runtime: RuntimeDep) -> AdapterStatus:
+    return await runtime.adapter.set_scale(body.scale)

@@ -1,0 +1,113 @@
+"""The adapter in the running agent: applied from models/lora/, shown in /api/status, rescaled
+live from the admin API, and a broken adapter leaves the base model serving with the reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import yaml
+
+from tests.local_inference.adapter.models import write_peft_adapter, write_tiny_qwen2
+from tests.local_inference.conftest import AgentProcess, write_config
+
+QUESTION = {"messages": [{"role": "user", "content": "Say something about the sea."}], "temperature": 0, "max_tokens": 16}
+ALL = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+def answer(url: str) -> str:
+    response = httpx.post(f"{url}/v1/chat/completions", json={"model": "my-clone", **QUESTION}, timeout=120)
+    assert response.status_code == 200, response.text
+    return response.json()["choices"][0]["message"]["content"]
+
+
+def test_adapter_applied_changes_answers_and_scale_changes_live(tmp_path: Path, model_path: Path) -> None:
+    (tmp_path / "plain").mkdir()
+    plain = AgentProcess(tmp_path / "plain", model_path).start(timeout=180)
+    try:
+        base_answer = answer(plain.url)
+    finally:
+        plain.stop()
+    home = tmp_path / "clone"
+    home.mkdir()
+    write_peft_adapter(home / "models" / "lora", model_path, layers=range(0, 30, 3), rank=8, alpha=16, magnitude=0.1)
+    config = write_config(
+        home / "config.yaml", model={"base_model_path": str(model_path), "hf_model_path": str(tmp_path)}
+    )
+    agent = AgentProcess(home, model_path, config).start(timeout=180)
+    try:
+        status = httpx.get(f"{agent.url}/api/status").json()
+        adapter = status["adapter"]
+        assert adapter["state"] == "applied", adapter
+        assert (adapter["rank"], adapter["alpha"], adapter["scale"], adapter["targets"]) == (8, 16.0, 1.0, ALL)
+        assert adapter["path"] == str(home / "models" / "lora")
+        # auto preferred TensorRT-LLM (an HF folder is set) and fell back, saying why
+        assert status["backend"] == "llama_cpp" and "TensorRT-LLM is not installed" in status["backend_reason"]
+        assert list((home / "data" / "adapters").glob("*.gguf")), "the converted adapter is cached in the data dir"
+
+        with_adapter = answer(agent.url)
+        assert with_adapter != base_answer
+
+        off = httpx.put(f"{agent.url}/api/adapter", json={**adapter, "scale": 0.0})
+        assert off.status_code == 200 and off.json()["scale"] == 0.0
+        assert answer(agent.url) == base_answer  # 0 = off, and no cached prefix from before leaks in
+        back = httpx.put(f"{agent.url}/api/adapter", json=httpx.get(f"{agent.url}/api/adapter").json() | {"scale": 1.0})
+        assert back.json() == adapter  # what GET returned, PUT accepted
+        assert answer(agent.url) == with_adapter
+        assert yaml.safe_load(config.read_text())["model"]["lora_scale"] == 1.0
+
+        bad = httpx.put(f"{agent.url}/api/adapter", json={**adapter, "scale": 9})
+        assert bad.status_code == 400 and bad.json()["error"]["param"] == "scale"
+    finally:
+        agent.stop()
+
+
+def broken_wrong_model(lora: Path, model_path: Path, tmp: Path) -> str:
+    qwen = write_tiny_qwen2(tmp / "tiny-qwen2.gguf", model_path)
+    write_peft_adapter(lora, qwen, layers=(0,), rank=4, alpha=8, base_model_name="Qwen/Qwen2.5-7B-Instruct")
+    return "trained for another base model (Qwen/Qwen2.5-7B-Instruct)"
+
+
+def broken_embeddings(lora: Path, model_path: Path, tmp: Path) -> str:
+    extra = {"base_model.model.model.embed_tokens.lora_embedding_A": np.zeros((4, 49152), np.float32)}
+    write_peft_adapter(lora, model_path, layers=(0,), rank=4, alpha=8, extra_tensors=extra)
+    return "token embeddings"
+
+
+def broken_corrupt(lora: Path, model_path: Path, tmp: Path) -> str:
+    write_peft_adapter(lora, model_path, layers=(0,), rank=4, alpha=8)
+    (lora / "adapter_model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{garbage")
+    return "corrupt"
+
+
+def broken_architecture(lora: Path, model_path: Path, tmp: Path) -> str:
+    from aiclone_agent.adapter.gguf_lora import convert_peft_to_gguf
+
+    qwen = write_tiny_qwen2(tmp / "tiny-qwen2.gguf", model_path)
+    write_peft_adapter(tmp / "peft", qwen, layers=(0,), rank=4, alpha=8)
+    lora.mkdir(parents=True)
+    convert_peft_to_gguf(tmp / "peft", lora / "clone.gguf", qwen, progress=False)
+    return "LoRA for the qwen2 architecture but the base model is llama"
+
+
+@pytest.mark.parametrize("make", [broken_wrong_model, broken_embeddings, broken_corrupt, broken_architecture])
+async def test_broken_adapter_leaves_the_base_model_serving(agent, model_path: Path, tmp_path: Path, make) -> None:
+    says = make(agent.runtime.env.models_dir / "lora", model_path, tmp_path)
+    await agent.runtime.adapter.start()
+
+    status = (await agent.client.get("/api/status")).json()["adapter"]
+    assert status["state"] == "failed"
+    assert says in status["reason"] and "the base model is serving" in status["reason"]
+    assert "Traceback" not in status["reason"]
+    reply = await agent.client.post("/v1/chat/completions", json={"model": "my-clone", **QUESTION})
+    assert reply.status_code == 200 and reply.json()["choices"][0]["message"]["content"]
+    refused = await agent.client.put("/api/adapter", json={**status, "scale": 0.5})
+    assert refused.status_code == 409 and "no adapter is applied" in refused.json()["error"]["message"]
+
+
+async def test_no_adapter_is_state_none(agent) -> None:
+    await agent.runtime.adapter.start()
+    status = (await agent.client.get("/api/adapter")).json()
+    assert status["state"] == "none" and "no adapter in" in status["reason"]
