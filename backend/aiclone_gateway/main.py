@@ -21,6 +21,7 @@ from aiclone_gateway.api import (
 from aiclone_gateway.core.body_limit import BodyLimitMiddleware
 from aiclone_gateway.core.config import Settings
 from aiclone_gateway.core.errors import register_exception_handlers
+from aiclone_gateway.core.log_redaction import redact_tickets
 from aiclone_gateway.openai_api import router as openai_router
 from aiclone_gateway.runtime import GatewayRuntime
 
@@ -30,6 +31,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        redact_tickets("uvicorn.error", "uvicorn.access")
         app.state.runtime = GatewayRuntime.build(settings)
         await app.state.runtime.telegram.load()
         try:

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from aiclone_gateway.auth.credentials import CredentialStore
 from aiclone_gateway.auth.registration import RegistrationPolicy
 from aiclone_gateway.auth.service import AuthService
-from aiclone_gateway.chat.service import ChatService
+from aiclone_gateway.chat.service import ChatLimits, ChatService
 from aiclone_gateway.chat.sockets import ChatSockets
-from aiclone_gateway.chat.store import ConversationStore
+from aiclone_gateway.chat.store import ChatQuotas, ConversationStore
 from aiclone_gateway.chat.tickets import TicketBook
 from aiclone_gateway.core.config import Settings
 from aiclone_gateway.core.db import create_engine, session_factory
@@ -50,15 +50,31 @@ class GatewayRuntime:
         db = session_factory(engine)
         metrics = GatewayMetrics()
         tokens = TokenIssuer(
-            load_or_create_key(settings.jwt_key_file), settings.jwt_issuer, settings.jwt_audience
+            load_or_create_key(settings.key_file),
+            settings.jwt_issuer,
+            settings.jwt_audience,
+            leeway_s=settings.jwt_leeway_s,
         )
         hub = RelayHub(settings, metrics, tokens)
         hashing = TokenHashing(settings.secret_key)
         registration = RegistrationPolicy(db, hashing)
         sockets = ChatSockets()
-        conversations = ConversationStore(db)
+        conversations = ConversationStore(
+            db,
+            ChatQuotas(
+                max_queued=settings.chat_max_queued_per_user,
+                max_conversations=settings.chat_max_conversations_per_user,
+                max_messages_per_conversation=settings.chat_max_messages_per_conversation,
+            ),
+        )
         telegram = TelegramDelivery(
-            db, hub, TokenVault(settings.secret_key), settings.public_url, settings.relay_idle_timeout_s
+            db,
+            hub,
+            TokenVault(settings.secret_key),
+            settings.public_url,
+            settings.relay_idle_timeout_s,
+            api_url=settings.telegram_api_url,
+            seen_updates_ttl_s=settings.telegram_seen_updates_ttl_s,
         )
         hub.on_telegram = telegram.take_over
         return cls(
@@ -69,7 +85,7 @@ class GatewayRuntime:
             tokens=tokens,
             auth=AuthService(db, PasswordHashing(), tokens, settings, registration),
             registration=registration,
-            credentials=CredentialStore(db, hashing),
+            credentials=CredentialStore(db, hashing, settings.max_api_keys_per_user),
             conversations=conversations,
             hub=hub,
             sockets=sockets,
@@ -80,6 +96,11 @@ class GatewayRuntime:
                 metrics,
                 settings.relay_idle_timeout_s,
                 settings.max_relay_frame_bytes,
+                ChatLimits(
+                    messages_per_minute=settings.chat_messages_per_minute,
+                    max_concurrent=settings.chat_max_concurrent_per_user,
+                    max_queued_attempts=settings.chat_max_queued_attempts,
+                ),
             ),
             openai=OpenAIRelay(hub, settings.relay_idle_timeout_s, settings.offline_retry_after_s),
             tickets=TicketBook(settings.ticket_ttl_s),

@@ -19,15 +19,17 @@ import pytest
 import websockets
 from sqlalchemy.engine import make_url
 
-from tests.support.processes import ServerProcess
 from tests.local_inference.conftest import (
     AgentProcess,
     model_path,  # noqa: F401 - the fixture, shared
     write_config,
 )
+from tests.support.processes import ServerProcess
 
 PG_URL_FILE = Path(os.environ.get("AICLONE_TEST_PG_DIR", "/tmp/aiclone-test-pg")) / "url"
 ALLOWED_ORIGIN = "http://chat.example.test"
+METRICS_TOKEN = "test-metrics-token-0123456789"
+METRICS_HEADERS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 FRAME_TIMEOUT_S = 60  # generous: the tiny model shares 2 cores with everything else
 
 
@@ -107,6 +109,7 @@ class GatewayProcess(ServerProcess):
             "AICLONE_GATEWAY_HEARTBEAT_TIMEOUT_S": "3",
             "AICLONE_GATEWAY_AUTH_RATE_LIMIT": "1000",
             "AICLONE_GATEWAY_OFFLINE_RETRY_AFTER_S": "7",
+            "AICLONE_GATEWAY_METRICS_TOKEN": METRICS_TOKEN,
             "PYTHONUNBUFFERED": "1",
         }
         self.env.update({f"AICLONE_GATEWAY_{k.upper()}": str(v) for k, v in settings.items()})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -37,12 +38,17 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60):
+    def start(self, timeout: float | None = None):
         handle = self.log.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", self.module, "serve"], env=self.env, stdout=handle, stderr=subprocess.STDOUT
         )
-        self._wait_healthy(timeout)
+        # A loaded machine (many test runs sharing two cores) may need longer: AICLONE_TEST_START_TIMEOUT_S.
+        try:
+            self._wait_healthy(timeout or float(os.environ.get("AICLONE_TEST_START_TIMEOUT_S", "60")))
+        except RuntimeError:
+            self.stop(signal.SIGKILL)  # a process that never became healthy is not left running
+            raise
         return self
 
     def _wait_healthy(self, timeout: float) -> None:

@@ -1,4 +1,4 @@
-"""``/api/auth/*``: register, login, refresh (rotating), logout. Rate limited per client."""
+"""``/api/auth/*``: register, login, refresh (rotating), logout, password change. Rate limited per client."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from aiclone_gateway.api.deps import AuthDep, RateLimited, RegistrationDep, RuntimeDep
+from aiclone_gateway.api.deps import AuthDep, CurrentUser, RateLimited, RegistrationDep, RuntimeDep
 from aiclone_gateway.auth.registration import RegistrationMode
 from aiclone_gateway.core.errors import ApiError
 
@@ -65,6 +65,12 @@ async def sign_up_info(auth: AuthDep, registration: RegistrationDep) -> SignUpIn
     return SignUpInfo(needs_owner=await auth.needs_owner(), mode=await registration.mode())
 
 
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=8, max_length=1024)
+
+
 @router.post("/register", status_code=201)
 async def register(body: RegisterIn, auth: AuthDep) -> UserOut:
     user = await auth.register(body.email, body.password, body.invite, body.registration)
@@ -94,3 +100,9 @@ async def refresh(body: RefreshIn, auth: AuthDep, runtime: RuntimeDep) -> TokenO
 @router.post("/logout", status_code=204)
 async def logout(body: RefreshIn, auth: AuthDep) -> None:
     await auth.logout(body.refresh_token)
+
+
+@router.post("/password", status_code=204)
+async def change_password(body: PasswordChange, user: CurrentUser, auth: AuthDep) -> None:
+    """Sets a new password and signs the account out everywhere (refresh tokens revoked)."""
+    await auth.change_password(user, body.current_password, body.new_password)

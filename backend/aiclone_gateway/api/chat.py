@@ -73,12 +73,14 @@ async def _answer(chat: ChatService, connection: ChatConnection, message: Messag
 
 @router.websocket("/ws/chat")
 async def chat_socket(websocket: WebSocket, runtime: RuntimeDep, ticket: str = "") -> None:
+    # The ticket is spent before anything else is checked: one refused for a bad Origin (a page
+    # on another site that got hold of it) can never be tried again from elsewhere.
+    user_id = runtime.tickets.redeem(ticket)
     origin = websocket.headers.get("origin")
-    if origin is not None and origin not in runtime.settings.chat_origins:
+    if origin is None or origin not in runtime.settings.chat_origins:  # a missing Origin is refused too
         runtime.metrics.auth_failures.labels("origin").inc()
         await websocket.close(code=1008, reason="origin not allowed")
         return
-    user_id = runtime.tickets.redeem(ticket)
     if user_id is None:
         runtime.metrics.auth_failures.labels("ticket").inc()
         await websocket.close(code=1008, reason="invalid or expired ticket")

@@ -1,14 +1,18 @@
-"""Public probes: ``/api/status``, ``/healthz``, ``/metrics``, ``/.well-known/jwks.json``."""
+"""Probes: ``/api/status``, ``/healthz`` and ``/.well-known/jwks.json`` are public; ``/metrics``
+needs the scraper's ``metrics_token`` or the owner's access token."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hmac
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from aiclone_gateway import __version__
-from aiclone_gateway.api.deps import RuntimeDep
+from aiclone_gateway.api.deps import RuntimeDep, bearer_token
+from aiclone_gateway.core.errors import ApiError
 
 router = APIRouter(tags=["status"])
 
@@ -36,7 +40,27 @@ async def healthz(runtime: RuntimeDep) -> JSONResponse:
     return JSONResponse({"status": "ok", "agent_online": runtime.hub.online})
 
 
-@router.get("/metrics")
+async def _metrics_reader(request: Request, runtime: RuntimeDep) -> None:
+    presented = bearer_token(request)
+    expected = runtime.settings.metrics_token
+    if presented and expected and hmac.compare_digest(presented.encode(), expected.encode()):
+        return
+    if presented:
+        try:
+            if (await runtime.auth.user_for_access_token(presented)).role == "owner":
+                return
+        except ApiError:
+            pass
+    runtime.metrics.auth_failures.labels("metrics").inc()
+    raise ApiError(
+        401,
+        "metrics need 'Authorization: Bearer <AICLONE_GATEWAY_METRICS_TOKEN>' or the owner's access token",
+        code="not_authenticated",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+@router.get("/metrics", dependencies=[Depends(_metrics_reader)])
 async def metrics(runtime: RuntimeDep) -> Response:
     runtime.metrics.queue_length.set(await runtime.conversations.queue_length())
     return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)

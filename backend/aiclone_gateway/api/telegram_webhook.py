@@ -23,9 +23,10 @@ async def telegram_webhook(bot_id: str, request: Request, runtime: RuntimeDep) -
         raise ApiError(403, "wrong or missing secret token", code="forbidden")
     try:
         update = json.loads(await request.body())
-        update_id = int(update["update_id"])
+        int(update["update_id"])
+        question_id = await delivery.accept(bot_id, update)  # stored before it is acknowledged
     except (ValueError, KeyError, TypeError) as exc:
         raise ApiError(400, "not a Telegram update", code="bad_update") from exc
-    if await delivery.first_time(bot_id, update_id):
-        delivery.handle_later(bot_id, update)
+    if question_id is not None:
+        delivery.handle_later(bot_id, update, question_id)
     return JSONResponse({"ok": True})

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from aiclone_gateway.core.errors import ApiError
 from aiclone_gateway.core.security import TokenHashing
 from aiclone_gateway.models import AgentToken, ApiKey, User
 
@@ -15,9 +16,12 @@ API_KEY_PREFIX = "sk-aic-"
 
 
 class CredentialStore:
-    def __init__(self, db: async_sessionmaker, hashing: TokenHashing) -> None:
+    def __init__(
+        self, db: async_sessionmaker, hashing: TokenHashing, max_api_keys_per_user: int = 25
+    ) -> None:
         self.db = db
         self.hashing = hashing
+        self.max_api_keys_per_user = max_api_keys_per_user
 
     async def create_agent_token(self, name: str) -> tuple[AgentToken, str]:
         token = TokenHashing.new_token(AGENT_TOKEN_PREFIX)
@@ -51,9 +55,24 @@ class CredentialStore:
         return result.rowcount == 1
 
     async def create_api_key(self, user_id: str, name: str) -> tuple[ApiKey, str]:
+        """A new key; the user's revoked keys are dropped and live ones capped, so the table
+        cannot grow without bound."""
         key = TokenHashing.new_token(API_KEY_PREFIX)
         row = ApiKey(user_id=user_id, name=name, prefix=key[:12], key_hash=self.hashing.digest(key))
         async with self.db() as session:
+            await session.execute(
+                delete(ApiKey).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_not(None))
+            )
+            live = await session.scalar(
+                select(func.count()).select_from(ApiKey).where(ApiKey.user_id == user_id)
+            )
+            if (live or 0) >= self.max_api_keys_per_user:
+                await session.rollback()
+                raise ApiError(
+                    409,
+                    f"you have {self.max_api_keys_per_user} API keys, the most allowed: revoke one first",
+                    code="too_many_api_keys",
+                )
             session.add(row)
             await session.commit()
         return row, key

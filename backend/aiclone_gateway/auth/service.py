@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from aiclone_gateway.auth.registration import RegistrationMode, RegistrationPoli
 from aiclone_gateway.core.config import Settings
 from aiclone_gateway.core.errors import ApiError
 from aiclone_gateway.core.security import PasswordHashing
-from aiclone_gateway.core.tokens import InvalidTokenError, TokenIssuer
+from aiclone_gateway.core.tokens import InvalidTokenError, TokenClaims, TokenIssuer
 from aiclone_gateway.models import GatewayState, RefreshToken, User
 
 
@@ -24,6 +25,12 @@ class TokenPair:
     refresh_token: str
     expires_in: int
     token_type: str = "bearer"
+
+
+def _successor_id(jti: str) -> str:
+    """The jti of the token that replaces ``jti``: fixed in advance, so concurrent refreshes
+    with one token can only ever create one successor (the primary key sees to it)."""
+    return hashlib.sha256(f"successor:{jti}".encode()).hexdigest()[:32]
 
 
 def _unauthorized(message: str, code: str) -> ApiError:
@@ -100,47 +107,109 @@ class AuthService:
         return await self._issue_pair(user, family_id=uuid.uuid4().hex)
 
     async def _issue_pair(self, user: User, family_id: str) -> TokenPair:
-        access, _ = self.tokens.issue(user.id, "access", self.settings.access_token_ttl_s, role=user.role)
-        refresh, claims = self.tokens.issue(
-            user.id, "refresh", self.settings.refresh_token_ttl_s, fam=family_id
+        issued_at = int(time.time())
+        row = RefreshToken(
+            id=uuid.uuid4().hex,
+            user_id=user.id,
+            family_id=family_id,
+            expires_at=issued_at + self.settings.refresh_token_ttl_s,
+            created_at=issued_at,
         )
         async with self.db() as session:
-            session.add(
-                RefreshToken(
-                    id=claims.jti, user_id=user.id, family_id=family_id, expires_at=claims.expires_at
-                )
-            )
+            session.add(row)
             await session.commit()
+        return self._pair(user, row)
+
+    def _pair(self, user: User, row: RefreshToken) -> TokenPair:
+        """The access token is new each time; the refresh token is the one ``row`` records,
+        signed from its stored claims (so signing it twice gives the same token)."""
+        access, _ = self.tokens.issue(user.id, "access", self.settings.access_token_ttl_s, role=user.role)
+        issued_at = int(row.created_at)
+        refresh, _ = self.tokens.issue(
+            user.id,
+            "refresh",
+            int(row.expires_at) - issued_at,
+            jti=row.id,
+            issued_at=issued_at,
+            fam=row.family_id,
+        )
         return TokenPair(access, refresh, self.settings.access_token_ttl_s)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
-        """Rotate: the presented token is spent; presenting a spent one revokes its whole family."""
+        """Rotate: the presented token is spent and its successor recorded in the same commit.
+
+        Presenting a spent token again revokes its whole family (reuse detection), except within
+        ``refresh_reuse_grace_s`` of its first use while its successor is still unspent: then it
+        is a second tab that refreshed at the same moment, and it gets the same successor, so both
+        tabs stay signed in. A replay after the successor was used still revokes the family.
+        """
         claims = self._verify_refresh(refresh_token)
         now = time.time()
+        successor_id = _successor_id(claims.jti)
         async with self.db() as session:
             row = await session.get(RefreshToken, claims.jti)
             if row is None or row.revoked_at is not None:
                 raise _unauthorized("refresh token revoked", "token_revoked")
+            user = await session.get(User, row.user_id)
+            if user is None:
+                raise _unauthorized("the account no longer exists", "invalid_token")
+            user_id, family_id = user.id, row.family_id  # a rollback below expires the loaded rows
             spent = await session.execute(
                 update(RefreshToken)
                 .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
                 .values(used_at=now)
             )
-            if spent.rowcount != 1:
-                await session.execute(
-                    update(RefreshToken)
-                    .where(RefreshToken.family_id == row.family_id, RefreshToken.revoked_at.is_(None))
-                    .values(revoked_at=now)
+            if spent.rowcount == 1:
+                issued_at = int(now)
+                successor = RefreshToken(
+                    id=successor_id,
+                    user_id=user_id,
+                    family_id=family_id,
+                    expires_at=issued_at + self.settings.refresh_token_ttl_s,
+                    created_at=issued_at,
                 )
+                session.add(successor)
                 await session.commit()
-                raise _unauthorized(
-                    "refresh token reuse detected: this login was revoked everywhere", "token_reused"
-                )
-            user = await session.get(User, row.user_id)
+                return self._pair(user, successor)
+            await session.rollback()  # the winner has committed: read its spend and successor
+            spent_row = await session.get(RefreshToken, claims.jti, populate_existing=True)
+            known = await session.get(RefreshToken, successor_id, populate_existing=True)
+            user = await session.get(User, user_id, populate_existing=True)
+            grace = self.settings.refresh_reuse_grace_s
+            if (
+                spent_row is not None
+                and spent_row.revoked_at is None
+                and spent_row.used_at is not None
+                and now - spent_row.used_at <= grace
+                and known is not None
+                and known.revoked_at is None
+                and known.used_at is None
+                and user is not None
+            ):
+                return self._pair(user, known)
+            await session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
             await session.commit()
-        if user is None:
-            raise _unauthorized("the account no longer exists", "invalid_token")
-        return await self._issue_pair(user, row.family_id)
+        raise _unauthorized("refresh token reuse detected: this login was revoked everywhere", "token_reused")
+
+    async def change_password(self, user: User, current_password: str, new_password: str) -> None:
+        """A new password signs the account out everywhere: every refresh token is revoked."""
+        if not await self.passwords.verify(user.password_hash, current_password):
+            raise ApiError(
+                403, "the current password is wrong", code="wrong_password", param="current_password"
+            )
+        password_hash = await self.passwords.hash(new_password)
+        async with self.db() as session:
+            await session.execute(update(User).where(User.id == user.id).values(password_hash=password_hash))
+            await session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=time.time())
+            )
+            await session.commit()
 
     async def logout(self, refresh_token: str) -> None:
         claims = self._verify_refresh(refresh_token)
@@ -154,7 +223,7 @@ class AuthService:
                 )
                 await session.commit()
 
-    def _verify_refresh(self, token: str):
+    def _verify_refresh(self, token: str) -> TokenClaims:
         try:
             return self.tokens.verify(token, "refresh")
         except InvalidTokenError as exc:

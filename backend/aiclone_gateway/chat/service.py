@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
 
 from aiclone_gateway.chat.history import newest_that_fit
 from aiclone_gateway.chat.sockets import ChatSockets
-from aiclone_gateway.chat.store import ConversationNotFoundError, ConversationStore
+from aiclone_gateway.chat.store import ChatQuotaError, ConversationNotFoundError, ConversationStore
 from aiclone_gateway.core.metrics import GatewayMetrics
+from aiclone_gateway.core.rate_limit import SlidingWindowLimiter
 from aiclone_gateway.models import Message
 from aiclone_gateway.relay.hub import AgentOfflineError, RelayHub
 from aiclone_gateway.relay.link import RelayStream
@@ -35,6 +38,15 @@ def _log_failure(task: asyncio.Task) -> None:
         log.error("answering the queue failed", exc_info=task.exception())
 
 
+@dataclass(frozen=True)
+class ChatLimits:
+    """Per-user limits on chat volume (the store holds the ones about stored data)."""
+
+    messages_per_minute: int = 20
+    max_concurrent: int = 2
+    max_queued_attempts: int = 3  # a queued question that fails this often ends as failed
+
+
 class ChatService:
     def __init__(
         self,
@@ -44,7 +56,13 @@ class ChatService:
         metrics: GatewayMetrics,
         idle_timeout_s: float,
         max_frame_bytes: int,
+        limits: ChatLimits | None = None,
     ) -> None:
+        self.limits = limits or ChatLimits()
+        self._rate = SlidingWindowLimiter(self.limits.messages_per_minute, 60.0)
+        self._active: dict[str, int] = {}  # user id -> questions being answered now
+        self._served: dict[str, float] = {}  # user id -> when the drain last answered one of theirs
+        self._failures: dict[str, int] = {}  # queued message id -> failed attempts
         self.max_frame_bytes = max_frame_bytes
         self.store = store
         self.hub = hub
@@ -80,6 +98,45 @@ class ChatService:
         self, user_id: str, conversation_id: str | None, text: str, client_id: str | None, request_id: str
     ) -> AsyncGenerator[dict, None]:
         """Frames for one question: accepted, chunk..., end | error; or queued when offline."""
+        refused = self._admit(user_id, request_id)
+        if refused is not None:
+            yield refused
+            return
+        self._active[user_id] = self._active.get(user_id, 0) + 1
+        try:
+            async for frame in self._turn(user_id, conversation_id, text, client_id, request_id):
+                yield frame
+        finally:
+            left = self._active.get(user_id, 1) - 1
+            if left > 0:
+                self._active[user_id] = left
+            else:
+                self._active.pop(user_id, None)
+
+    def _admit(self, user_id: str, request_id: str) -> dict | None:
+        """An error frame when the user is over a rate or concurrency limit, else None."""
+        if self._active.get(user_id, 0) >= self.limits.max_concurrent:
+            return {
+                "type": "error",
+                "request_id": request_id,
+                "code": "too_many_requests",
+                "message": f"at most {self.limits.max_concurrent} questions at a time: wait for an answer",
+            }
+        wait = self._rate.check(user_id)
+        if wait is not None:
+            return {
+                "type": "error",
+                "request_id": request_id,
+                "code": "rate_limited",
+                "message": f"at most {self.limits.messages_per_minute} messages a minute; "
+                f"try again in {self._rate.retry_after(wait)} s",
+                "retry_after": int(self._rate.retry_after(wait)),
+            }
+        return None
+
+    async def _turn(
+        self, user_id: str, conversation_id: str | None, text: str, client_id: str | None, request_id: str
+    ) -> AsyncGenerator[dict, None]:
         try:
             conversation, _, answer = await self.store.start_turn(
                 user_id, conversation_id, text, queued=not self.hub.online
@@ -91,6 +148,9 @@ class ChatService:
                 "code": "conversation_not_found",
                 "message": f"conversation {conversation_id} not found",
             }
+            return
+        except ChatQuotaError as exc:
+            yield {"type": "error", "request_id": request_id, "code": exc.code, "message": exc.message}
             return
         if answer.queued:
             yield self._queued_frame(request_id, conversation.id, answer.id)
@@ -181,17 +241,19 @@ class ChatService:
         """Answer queued questions, oldest first, while the agent stays linked."""
         while True:
             self._drain_again = False
-            while self.hub.online and (answer := await self.store.next_queued()) is not None:
+            while self.hub.online and (answer := await self.store.next_queued(self._served)) is not None:
                 if not await self._answer_queued(answer):
                     return
             if not self._drain_again:
                 return
 
     async def _answer_queued(self, answer: Message) -> bool:
-        """False when the link dropped (the question stays queued)."""
+        """False when the link dropped (the question stays queued, unless it has now failed
+        ``max_queued_attempts`` times: then it ends as failed, with the reason, and the drain goes on)."""
         body = await self._body(answer.conversation_id, before=answer.created_at)
         parts: list[str] = []
         sources: list[dict] = []
+        status, reason = "error", "no_answer"
         try:
             async with self.hub.stream(body, channel="web") as stream:
                 async for frame in stream.frames(self.idle_timeout_s):
@@ -201,14 +263,32 @@ class ChatService:
                         status, reason, sources = "done", frame.finish_reason, frame.sources
                     elif isinstance(frame, Error):
                         if frame.code in ("agent_disconnected", "agent_timeout"):
-                            return False
+                            return self._queued_attempt_failed(answer, frame.code)
                         status, reason = "error", frame.code
                         parts = [frame.message]
         except AgentOfflineError:
             return False
-        content = "".join(parts)
+        self._failures.pop(answer.id, None)
+        await self._deliver_queued(answer, "".join(parts), status, reason, sources)
+        return True
+
+    def _queued_attempt_failed(self, answer: Message, code: str) -> bool:
+        attempts = self._failures.get(answer.id, 0) + 1
+        if attempts < self.limits.max_queued_attempts:
+            self._failures[answer.id] = attempts
+            return False
+        self._failures.pop(answer.id, None)
+        message = f"the clone failed to answer this question {attempts} times ({code}); ask again"
+        self.spawn(self._deliver_queued(answer, message, "error", "failed_after_retries", []))
+        return False
+
+    async def _deliver_queued(
+        self, answer: Message, content: str, status: str, reason: str | None, sources: list[dict]
+    ) -> None:
         await self.store.finish(answer.id, content, status, reason, sources)
         user_id = await self.store.owner_of(answer.conversation_id)
+        if user_id is not None:
+            self._served[user_id] = time.monotonic()
         if user_id is not None:
             self.sockets.push(
                 user_id,
@@ -221,8 +301,7 @@ class ChatService:
                     "sources": sources,
                 },
             )
-        log.info("answered queued question %s", answer.id)
-        return True
+        log.info("answered queued question %s (%s)", answer.id, status)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run a chat request in the background; it outlives the socket that asked (its answer is stored)."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import builtins
 import json
 import time
+from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiclone_gateway.models import Conversation, Message
 
@@ -16,9 +17,28 @@ class ConversationNotFoundError(LookupError):
     """No such conversation for this user (whether it exists for another is not told)."""
 
 
+class ChatQuotaError(Exception):
+    """A user's chat would pass one of the per-user limits; ``code`` names which."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ChatQuotas:
+    """How much one user may keep at the gateway (the owner's PC answers everyone in turn)."""
+
+    max_queued: int = 20
+    max_conversations: int = 500
+    max_messages_per_conversation: int = 400
+
+
 class ConversationStore:
-    def __init__(self, db: async_sessionmaker) -> None:
+    def __init__(self, db: async_sessionmaker, quotas: ChatQuotas | None = None) -> None:
         self.db = db
+        self.quotas = quotas or ChatQuotas()
 
     async def list(self, user_id: str, limit: int = 100, offset: int = 0) -> list[Conversation]:
         async with self.db() as session:
@@ -51,6 +71,7 @@ class ConversationStore:
         """Record the user's question and a pending answer; a new conversation when id is None."""
         now = time.time()
         async with self.db() as session:
+            await self._check_quotas(session, user_id, conversation_id, queued)
             if conversation_id is None:
                 title = (text.strip().splitlines() or ["New conversation"])[0][:80]
                 conversation = Conversation(user_id=user_id, title=title, created_at=now, updated_at=now)
@@ -76,6 +97,44 @@ class ConversationStore:
             await session.commit()
         return conversation, question, answer
 
+    async def _check_quotas(
+        self, session: AsyncSession, user_id: str, conversation_id: str | None, queued: bool
+    ) -> None:
+        quotas = self.quotas
+        if queued:
+            waiting = await session.scalar(
+                select(func.count())
+                .select_from(Message)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(Conversation.user_id == user_id, Message.queued.is_(True), Message.status == "pending")
+            )
+            if (waiting or 0) >= quotas.max_queued:
+                raise ChatQuotaError(
+                    "queue_full",
+                    f"you already have {quotas.max_queued} questions waiting for the clone; "
+                    "they are answered when it is back, then ask more",
+                )
+        if conversation_id is None:
+            count = await session.scalar(
+                select(func.count()).select_from(Conversation).where(Conversation.user_id == user_id)
+            )
+            if (count or 0) >= quotas.max_conversations:
+                raise ChatQuotaError(
+                    "too_many_conversations",
+                    f"you have {quotas.max_conversations} conversations, the most allowed: "
+                    "continue one of them",
+                )
+        else:
+            count = await session.scalar(
+                select(func.count()).select_from(Message).where(Message.conversation_id == conversation_id)
+            )
+            if (count or 0) + 2 > quotas.max_messages_per_conversation:
+                raise ChatQuotaError(
+                    "conversation_full",
+                    f"this conversation has reached {quotas.max_messages_per_conversation} messages: "
+                    "start a new one",
+                )
+
     async def finish(
         self,
         message_id: str,
@@ -98,12 +157,32 @@ class ConversationStore:
             )
             await session.commit()
 
-    async def next_queued(self) -> Message | None:
+    async def next_queued(self, last_served: dict[str, float] | None = None) -> Message | None:
+        """The next queued question, taking users in turn: each user's oldest question, and of
+        those the one whose user was served least recently (``last_served``: user id -> time),
+        so one user's hundred questions cannot hold everyone else's back."""
+        last_served = last_served or {}
         async with self.db() as session:
+            oldest = (
+                select(Conversation.user_id, func.min(Message.created_at).label("first"))
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(Message.queued.is_(True), Message.status == "pending")
+                .group_by(Conversation.user_id)
+            )
+            heads = (await session.execute(oldest)).all()
+            if not heads:
+                return None
+            user_id, first = min(heads, key=lambda h: (last_served.get(h.user_id, 0.0), h.first))
             query = (
                 select(Message)
-                .where(Message.queued.is_(True), Message.status == "pending")
-                .order_by(Message.created_at, Message.id)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(
+                    Conversation.user_id == user_id,
+                    Message.queued.is_(True),
+                    Message.status == "pending",
+                    Message.created_at == first,
+                )
+                .order_by(Message.id)
                 .limit(1)
             )
             return (await session.scalars(query)).first()

@@ -42,8 +42,13 @@ class Settings(BaseSettings):
     jwt_audience: str = "aiclone"
     access_token_ttl_s: int = Field(default=900, ge=30)
     refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=60)
-    # More browser origins allowed to open /ws/chat besides public_url's own (a request without
-    # Origin is not a browser's). Default: http://localhost:<port> and http://127.0.0.1:<port>.
+    # Clock skew forgiven when checking a token's exp and nbf (replicas, the agent's clock).
+    jwt_leeway_s: int = Field(default=30, ge=0, le=300)
+    # Two tabs refreshing with the same token at the same moment: a token spent less than this
+    # long ago buys the same successor again instead of counting as reuse (RFC 9700 4.14.2).
+    refresh_reuse_grace_s: float = Field(default=10, ge=0, le=60)
+    # More browser origins allowed to open /ws/chat besides public_url's own; a socket without an
+    # Origin header is refused. Default: none (public_url's origin, e.g. http://127.0.0.1:<port>).
     allowed_origins: list[str] = Field(default_factory=list)
     auth_rate_limit: int = Field(
         default=20, ge=1, description="requests per client per window on /api/auth/*"
@@ -74,6 +79,23 @@ class Settings(BaseSettings):
     # frame limit, so one request can never drop the link for everyone.
     max_relay_frame_bytes: int = Field(default=4 * 1024 * 1024, ge=16_384, le=8 * 1024 * 1024)
 
+    # Per-user chat limits (web chat, WebSocket and SSE): the owner's PC answers everyone in turn.
+    chat_messages_per_minute: int = Field(default=20, ge=1, le=10_000)
+    chat_max_concurrent_per_user: int = Field(default=2, ge=1, le=100)
+    chat_max_queued_per_user: int = Field(default=20, ge=1, le=10_000)
+    chat_max_conversations_per_user: int = Field(default=500, ge=1, le=100_000)
+    chat_max_messages_per_conversation: int = Field(default=400, ge=4, le=100_000)
+    chat_max_queued_attempts: int = Field(default=3, ge=1, le=100)
+    # Bearer token a Prometheus scraper presents at /metrics (the owner's access token works too).
+    metrics_token: str = ""
+    # Live API keys one user may hold (revoked ones are dropped when a new one is made).
+    max_api_keys_per_user: int = Field(default=25, ge=1, le=1_000)
+    # The Telegram Bot API this gateway calls for webhook delivery. Only this setting decides it:
+    # the address an agent sends is not used (an agent token must not aim the gateway anywhere).
+    telegram_api_url: str = Field(default="https://api.telegram.org", pattern=r"^https?://[^\s]+$")
+    # Seen update ids are kept this long for de-duplication (Telegram retries for up to a day).
+    telegram_seen_updates_ttl_s: float = Field(default=3 * 86_400, ge=3_600)
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
@@ -96,13 +118,19 @@ class Settings(BaseSettings):
             self.allowed_origins = [f"http://localhost:{self.port}", f"http://127.0.0.1:{self.port}"]
         if self.jwt_key_file is None:
             self.jwt_key_file = self.data_dir / "jwt_ed25519.pem"
-        if self.environment != "development":
-            if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
-                raise ValueError(
-                    "AICLONE_GATEWAY_SECRET_KEY must be set to a random value of at least 32 characters "
-                    "outside development (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
-                )
+        if self.environment != "development" and (
+            self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "AICLONE_GATEWAY_SECRET_KEY must be set to a random value of at least 32 characters "
+                "outside development (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
         return self
+
+    @property
+    def key_file(self) -> Path:
+        """The signing key's path (``jwt_key_file``, defaulted in the data dir at validation)."""
+        return self.jwt_key_file or self.data_dir / "jwt_ed25519.pem"
 
     @property
     def chat_origins(self) -> frozenset[str]:

@@ -67,8 +67,11 @@ def key_id(public_key: Ed25519PublicKey) -> str:
 
 
 class TokenIssuer:
-    def __init__(self, private_key: Ed25519PrivateKey, issuer: str, audience: str) -> None:
+    def __init__(
+        self, private_key: Ed25519PrivateKey, issuer: str, audience: str, leeway_s: float = 0
+    ) -> None:
         self._private_key = private_key
+        self.leeway_s = leeway_s  # clock skew forgiven on exp and nbf (RFC 8725 3.10)
         self.public_key = private_key.public_key()
         self.kid = key_id(self.public_key)
         self.issuer = issuer
@@ -83,9 +86,18 @@ class TokenIssuer:
         return {"keys": keys}
 
     def issue(
-        self, subject: str, typ: TokenType, ttl_s: int, jti: str | None = None, **extra: Any
+        self,
+        subject: str,
+        typ: TokenType,
+        ttl_s: int,
+        jti: str | None = None,
+        issued_at: int | None = None,
+        **extra: Any,
     ) -> tuple[str, TokenClaims]:
-        now = int(time.time())
+        """Sign a token. The same subject, jti, issued_at and claims sign to the same token
+        (Ed25519 is deterministic), which lets a refresh retried within its grace window receive
+        the successor the first try was given."""
+        now = int(time.time()) if issued_at is None else issued_at
         claims = {
             "iss": self.issuer,
             "aud": self.audience,
@@ -105,7 +117,7 @@ class TokenIssuer:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise InvalidTokenError("malformed token") from exc
-        if header.get("alg") != ALGORITHM:
+        if header.get("alg") != ALGORITHM:  # exact spelling: "none", "None", "NONE", "HS256" all refused
             raise InvalidTokenError(f"algorithm {header.get('alg')!r} is not accepted")
         public_key = self._public_keys.get(header.get("kid", ""))
         if public_key is None:
@@ -117,12 +129,15 @@ class TokenIssuer:
                 algorithms=[ALGORITHM],
                 audience=self.audience,
                 issuer=self.issuer,
-                options={"require": ["exp", "iat", "iss", "aud", "sub", "jti", "typ"]},
+                leeway=self.leeway_s,
+                options={"require": ["exp", "iat", "nbf", "iss", "aud", "sub", "jti", "typ"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise InvalidTokenError("token expired") from exc
         except jwt.PyJWTError as exc:
             raise InvalidTokenError(f"invalid token: {exc}") from exc
+        if header.get("typ", "JWT") != "JWT":
+            raise InvalidTokenError(f"token type {header.get('typ')!r} is not accepted")
         if claims["typ"] != typ:
             raise InvalidTokenError(f"a {claims['typ']} token cannot be used as a {typ} token")
         return TokenClaims(claims["sub"], claims["jti"], typ, float(claims["exp"]), claims)

@@ -2,12 +2,18 @@
 
 The agent hands over its bots (``telegram_bots`` frame, tokens included). For each, the gateway
 seals the token at rest, calls setWebhook with a fresh random secret token, and from then on
-receives the bot's updates at ``/telegram/webhook/{bot_id}``. Each update is acknowledged at
-once, de-duplicated by update id, and fed to an aiogram Dispatcher in the background
-(``relay_router``): the text goes to the agent in
-a ``telegram_request`` frame (only this code makes one), the agent's replies come back as chunks, one message each, sent as
-plain text with a typing action while the agent works. While the agent is away the user gets a
-polite note and the question waits in ``telegram_pending``, answered in order on its return.
+receives the bot's updates at ``/telegram/webhook/{bot_id}``. Each update is de-duplicated by
+update id and its message stored in ``telegram_pending`` in the same commit, and only then
+acknowledged; then it is fed to an aiogram Dispatcher in the background (``relay_router``): the
+text goes to the agent in a ``telegram_request`` frame (only this code makes one), the agent's
+replies come back as chunks, one message each, sent as plain text with a typing action while the
+agent works, and the stored question is deleted once answered. While the agent is away the user
+gets a polite note and the question waits, answered in order on its return; one whose answer a
+gateway restart interrupted is answered the same way.
+
+The Bot API address is the gateway's own setting (``telegram_api_url``), never one an agent
+sends, and the Bot API's error text is never reflected to the agent: an agent token must not turn
+the gateway into a client of any URL it names.
 """
 
 from __future__ import annotations
@@ -17,10 +23,11 @@ import contextlib
 import hmac
 import logging
 import secrets
+import time
 from dataclasses import dataclass
+from typing import Any
 
-from aiclone_wire import Chunk, End, Error, TelegramBots, TelegramBotState, TelegramMessage, TelegramStatus
-from aiclone_wire.messages import TELEGRAM_TEXT_LIMIT
+import aiohttp
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -31,9 +38,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from aiclone_gateway.relay.hub import AgentOfflineError, RelayHub
-from aiclone_gateway.telegram.relay_router import build_relay_router
 from aiclone_gateway.telegram.models import TelegramBot, TelegramPending, TelegramSeenUpdate
+from aiclone_gateway.telegram.relay_router import build_relay_router
 from aiclone_gateway.telegram.vault import TokenVault
+from aiclone_wire import Chunk, End, Error, TelegramBots, TelegramBotState, TelegramMessage, TelegramStatus
+from aiclone_wire.messages import TELEGRAM_TEXT_LIMIT
 
 log = logging.getLogger(__name__)
 OFFLINE_REPLY = "I'm offline right now. Your message is saved and I will answer as soon as I'm back."
@@ -51,9 +60,20 @@ class LiveBot:
 
 class TelegramDelivery:
     def __init__(
-        self, db: async_sessionmaker, hub: RelayHub, vault: TokenVault, public_url: str, idle_timeout_s: float
+        self,
+        db: async_sessionmaker,
+        hub: RelayHub,
+        vault: TokenVault,
+        public_url: str,
+        idle_timeout_s: float,
+        api_url: str,
+        seen_updates_ttl_s: float,
     ) -> None:
         self.db = db
+        self.api_url = api_url
+        self.seen_updates_ttl_s = seen_updates_ttl_s
+        self._pruned_at = 0.0
+        self._answering: set[int] = set()  # stored questions the live path is answering now
         self.hub = hub
         self.vault = vault
         self.public_url = public_url.rstrip("/")
@@ -74,7 +94,7 @@ class TelegramDelivery:
         for row in rows:
             token = self.vault.open(row.token_sealed)
             if token is not None:
-                self._bots[row.bot_id] = LiveBot(row.bot_id, row.secret_token, _bot(token, row.api_url))
+                self._bots[row.bot_id] = LiveBot(row.bot_id, row.secret_token, _bot(token, self.api_url))
 
     def webhook_url(self, bot_id: str) -> str:
         return f"{self.public_url}/telegram/webhook/{bot_id}"
@@ -84,12 +104,14 @@ class TelegramDelivery:
         wanted = {b.bot_id: b.token for b in frame.bots} if frame.enabled else {}
         for bot_id in [b for b in self._bots if b not in wanted]:
             await self._forget(bot_id)
-        states = [await self._register(bot_id, token, frame.api_url) for bot_id, token in wanted.items()]
+        if frame.enabled and frame.api_url.rstrip("/") != self.api_url.rstrip("/"):
+            log.info("telegram: the agent's Bot API address is not used here; the gateway's setting is")
+        states = [await self._register(bot_id, token) for bot_id, token in wanted.items()]
         return TelegramStatus(bots=states)
 
-    async def _register(self, bot_id: str, token: str, api_url: str) -> TelegramBotState:
+    async def _register(self, bot_id: str, token: str) -> TelegramBotState:
         secret = secrets.token_urlsafe(32)
-        bot = _bot(token, api_url)
+        bot = _bot(token, self.api_url)
         try:
             await bot.set_webhook(
                 self.webhook_url(bot_id),
@@ -97,13 +119,19 @@ class TelegramDelivery:
                 allowed_updates=ALLOWED_UPDATES,
                 drop_pending_updates=False,
             )
-        except TelegramAPIError as exc:
+        except (TelegramAPIError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
             await bot.session.close()
-            return TelegramBotState(bot_id=bot_id, ok=False, error=f"setWebhook failed: {exc.message}")
+            log.warning("telegram: setWebhook for bot %s failed: %s", bot_id, type(exc).__name__)
+            return TelegramBotState(
+                bot_id=bot_id, ok=False, error="setWebhook failed at the gateway; its log says why"
+            )
         async with self.db() as session, session.begin():
             await session.merge(
                 TelegramBot(
-                    bot_id=bot_id, token_sealed=self.vault.seal(token), secret_token=secret, api_url=api_url
+                    bot_id=bot_id,
+                    token_sealed=self.vault.seal(token),
+                    secret_token=secret,
+                    api_url=self.api_url,
                 )
             )
         old = self._bots.pop(bot_id, None)
@@ -128,41 +156,73 @@ class TelegramDelivery:
         live = self._bots.get(bot_id)
         return bool(live and presented and hmac.compare_digest(live.secret_token, presented))
 
-    async def first_time(self, bot_id: str, update_id: int) -> bool:
-        """Record the update id; False when Telegram already delivered this update."""
+    async def accept(self, bot_id: str, update: dict[str, Any]) -> int | None:
+        """Store a webhook update before it is acknowledged: its id as seen and, for a message,
+        the question, in one commit. The stored question's id; None for a repeated delivery or
+        an update without a message (then there is nothing to answer)."""
+        question = _question(bot_id, update)
         try:
             async with self.db() as session, session.begin():
-                session.add(TelegramSeenUpdate(bot_id=bot_id, update_id=update_id))
+                session.add(TelegramSeenUpdate(bot_id=bot_id, update_id=int(update["update_id"])))
+                if question is not None:
+                    session.add(question)
+                    await session.flush()
         except IntegrityError:
-            return False
-        return True
+            return None
+        await self._prune_seen_updates()
+        return question.id if question is not None else None
 
-    def handle_later(self, bot_id: str, update: dict) -> None:
+    async def _prune_seen_updates(self) -> None:
+        """Telegram retries a delivery for a day at most; older seen ids are not kept forever."""
+        now = time.time()
+        if now - self._pruned_at < min(3600.0, self.seen_updates_ttl_s / 4):
+            return
+        self._pruned_at = now
+        async with self.db() as session, session.begin():
+            await session.execute(
+                delete(TelegramSeenUpdate).where(TelegramSeenUpdate.seen_at < now - self.seen_updates_ttl_s)
+            )
+
+    def handle_later(self, bot_id: str, update: dict[str, Any], question_id: int | None) -> None:
         live = self._bots.get(bot_id)
         if live is None:
             return
-        task = asyncio.create_task(self._feed(live, update))
+        if question_id is not None:
+            self._answering.add(question_id)
+        task = asyncio.create_task(self._feed(live, update, question_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _feed(self, live: LiveBot, update: dict) -> None:
+    async def _feed(self, live: LiveBot, update: dict[str, Any], question_id: int | None) -> None:
         try:
-            await self._dispatcher.feed_webhook_update(live.bot, update, telegram_delivery=self)
-        except Exception:  # noqa: BLE001 - one failed update must not stop the others
+            await self._dispatcher.feed_webhook_update(
+                live.bot, update, telegram_delivery=self, question_id=question_id
+            )
+        except Exception:
             log.exception("telegram: an update for bot %s failed", live.bot_id)
+        finally:
+            self._answering.discard(question_id or 0)
 
-    async def relay_message(self, bot_id: str, chat_id: int, user_id: int | None, text: str) -> None:
-        """Answer one message through the agent, or queue it with a polite note while it is away."""
+    async def relay_message(self, bot_id: str, question_id: int | None) -> None:
+        """Answer one stored message through the agent, then forget it; while the agent is away
+        the question stays stored and the user gets a polite note."""
         live = self._bots.get(bot_id)
-        if live is None:
+        if live is None or question_id is None:
             return
-        question = TelegramPending(bot_id=bot_id, chat_id=chat_id, user_id=user_id, text=text)
+        async with self.db() as session:
+            question = await session.get(TelegramPending, question_id)
+        if question is None:
+            return
         try:
             await self._answer(live, question)
         except AgentOfflineError:
-            async with self.db() as session, session.begin():
-                session.add(question)
-            await self._send(live, chat_id, OFFLINE_REPLY)
+            await self._send(live, question.chat_id, OFFLINE_REPLY)
+            return
+        await self._forget_question(question_id)
+
+    async def _forget_question(self, question_id: int) -> None:
+        async with self.db() as session, session.begin():
+            await session.execute(delete(TelegramPending).where(TelegramPending.id == question_id))
 
     async def _answer(self, live: LiveBot, question: TelegramPending) -> None:
         message = TelegramMessage(
@@ -221,20 +281,35 @@ class TelegramDelivery:
                     .all()
                 )
             for question in waiting:
+                if question.id in self._answering:
+                    continue  # its webhook delivery is answering it right now
                 live = self._bots.get(question.bot_id)
                 if live is not None:
                     try:
                         await self._answer(live, question)
                     except AgentOfflineError:
                         return  # gone again: the rest waits for the next link
-                async with self.db() as session, session.begin():
-                    await session.execute(delete(TelegramPending).where(TelegramPending.id == question.id))
+                await self._forget_question(question.id)
 
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         for live in self._bots.values():
             await live.bot.session.close()
+
+
+def _question(bot_id: str, update: dict[str, Any]) -> TelegramPending | None:
+    message = update.get("message")
+    if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
+        return None
+    sender = message.get("from")
+    text = message.get("text")
+    return TelegramPending(
+        bot_id=bot_id,
+        chat_id=int(message["chat"]["id"]),
+        user_id=int(sender["id"]) if isinstance(sender, dict) and "id" in sender else None,
+        text=text if isinstance(text, str) else "",
+    )
 
 
 def _bot(token: str, api_url: str) -> Bot:

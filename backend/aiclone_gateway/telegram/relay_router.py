@@ -15,12 +15,11 @@ def build_relay_router() -> Router:
     router = Router(name="relay")
 
     @router.message()
-    async def relay(message: Message, bot: Bot, telegram_delivery: TelegramDelivery) -> None:
-        await telegram_delivery.relay_message(
-            str(bot.id),
-            message.chat.id,
-            message.from_user.id if message.from_user else None,
-            message.text or "",
-        )
+    async def relay(
+        message: Message, bot: Bot, telegram_delivery: TelegramDelivery, question_id: int | None
+    ) -> None:
+        # The webhook stored the message (chat, sender, text) before acknowledging it; the
+        # stored copy is what gets answered, here or after a restart.
+        await telegram_delivery.relay_message(str(bot.id), question_id)
 
     return router

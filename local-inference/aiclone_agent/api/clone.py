@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from aiclone_agent.api.deps import ConfigDep
+from aiclone_agent.api.deps import ChatDep, ConfigDep
+from aiclone_agent.core.errors import ApiError
 
 router = APIRouter(prefix="/api/clone", tags=["clone"])
 
@@ -29,8 +30,19 @@ async def get_clone(config: ConfigDep) -> CloneOut:
 
 
 @router.put("")
-async def update_clone(body: CloneUpdate, config: ConfigDep) -> CloneOut:
+async def update_clone(body: CloneUpdate, config: ConfigDep, chat: ChatDep) -> CloneOut:
     changes = body.model_dump(exclude_none=True)
+    if body.system_prompt is not None:
+        used, most = chat.persona_room(body.system_prompt)
+        if used > most:
+            raise ApiError(
+                400,
+                f"the system prompt is {used} tokens but at most {most} fit: the model's context is "
+                f"{chat.engine.info.n_ctx} tokens, {config.current.model.max_tokens} are kept for the answer "
+                f"and {chat.MIN_CONVERSATION_TOKENS} for the conversation; shorten it",
+                code="system_prompt_too_long",
+                param="system_prompt",
+            )
 
     def apply(data: dict) -> None:
         data["clone"].update(changes)

@@ -140,6 +140,16 @@ class ChatService:
             seed=seed,
         )
 
+    # A persona must leave at least this many tokens of the context for the conversation itself.
+    MIN_CONVERSATION_TOKENS = 256
+
+    def persona_room(self, persona: str) -> tuple[int, int]:
+        """(tokens the persona takes, most tokens a persona may take): the context window less
+        the answer's reserve and room for a conversation."""
+        n_ctx = self.engine.info.n_ctx
+        most = n_ctx - self.config.current.model.max_tokens - self.MIN_CONVERSATION_TOKENS
+        return self.fitter.tokenizer.count(persona.strip(), parse_special=False), max(most, 0)
+
     def system_prompt(self, extra_system: str = "") -> str:
         persona = self.config.current.clone.system_prompt.strip()
         return "\n\n".join(part for part in (persona, extra_system.strip()) if part)

@@ -58,7 +58,9 @@ class ConversationStore:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a turn the user saw acknowledged survives a power cut, not only a killed process
+        # (WAL with NORMAL may lose the last commits when the machine loses power).
+        self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
 

@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.backend.conftest import ChatUser, GatewayProcess
+from tests.backend.conftest import METRICS_HEADERS, ChatUser, GatewayProcess
 
 
 async def test_register_login_me(fresh_gateway: GatewayProcess):
@@ -114,7 +114,7 @@ async def test_auth_routes_are_rate_limited(tmp_path, fresh_database_url):
             limited = await http.post("/api/auth/login", json=body)
             assert limited.json()["error"]["type"] == "rate_limit_error"
             assert 1 <= int(limited.headers["Retry-After"]) <= 60
-            metrics = (await http.get("/metrics")).text
+            metrics = (await http.get("/metrics", headers=METRICS_HEADERS)).text
             assert 'aiclone_gateway_auth_failures_total{kind="password"} 3.0' in metrics
     finally:
         gateway.stop()

@@ -7,7 +7,7 @@ import json
 import pytest
 import websockets
 
-from tests.backend.conftest import ChatUser, frames_until
+from tests.backend.conftest import ALLOWED_ORIGIN, ChatUser, frames_until
 
 
 def _answer(frames: list[dict]) -> str:
@@ -73,11 +73,11 @@ async def test_tickets_are_single_use_and_required(users: list[ChatUser]):
     user = users[0]
     ticket = await user.ticket()
     url = f"{user.gateway.ws_url}/ws/chat?ticket={ticket}"
-    async with websockets.connect(url) as ws:  # no Origin: not a browser, the ticket is what counts
+    async with websockets.connect(url, origin=ALLOWED_ORIGIN) as ws:
         assert json.loads(await ws.recv())["type"] == "status"
     for bad in (url, f"{user.gateway.ws_url}/ws/chat", f"{user.gateway.ws_url}/ws/chat?ticket=made-up"):
         with pytest.raises(websockets.InvalidStatus):
-            async with websockets.connect(bad):
+            async with websockets.connect(bad, origin=ALLOWED_ORIGIN):
                 pass
     anonymous = await user.http.post("/api/chat/ticket", headers={"Authorization": ""})
     assert anonymous.status_code == 401

@@ -9,9 +9,16 @@ import json
 import httpx
 import pytest
 import websockets
-from aiclone_wire import PROTOCOL_VERSION, Chunk, Credit, End, Hello, Request, decode, encode
 
-from tests.backend.conftest import ChatUser, GatewayProcess, create_agent_token, sign_up, wait_online
+from aiclone_wire import PROTOCOL_VERSION, Chunk, Credit, End, Hello, Request, decode, encode
+from tests.backend.conftest import (
+    METRICS_HEADERS,
+    ChatUser,
+    GatewayProcess,
+    create_agent_token,
+    sign_up,
+    wait_online,
+)
 
 
 @pytest.fixture
@@ -52,7 +59,8 @@ async def test_unknown_agent_tokens_are_refused(fresh_gateway: GatewayProcess):
         with pytest.raises(websockets.InvalidStatus) as refused:
             await websockets.connect(f"{fresh_gateway.ws_url}/agent/ws", additional_headers=headers)
         assert refused.value.response.status_code == 403
-    metrics = httpx.get(f"{fresh_gateway.url}/metrics").text
+    async with httpx.AsyncClient() as http:
+        metrics = (await http.get(f"{fresh_gateway.url}/metrics", headers=METRICS_HEADERS)).text
     assert 'aiclone_gateway_auth_failures_total{kind="agent_token"} 2.0' in metrics
 
 
@@ -66,7 +74,9 @@ async def test_hello_exchange_and_version_check(owner_token, fresh_gateway: Gate
     ws, reply = await _link(fresh_gateway, token)
     assert isinstance(reply, Hello) and reply.role == "gateway" and reply.jwks["keys"][0]["crv"] == "Ed25519"
     await wait_online(fresh_gateway)
-    assert httpx.get(f"{fresh_gateway.url}/api/status").json()["clone"] == {"name": "Scripted"}
+    async with httpx.AsyncClient() as http:
+        status = (await http.get(f"{fresh_gateway.url}/api/status")).json()
+    assert status["clone"] == {"name": "Scripted"}
     await ws.close()
     await wait_online(fresh_gateway, online=False)
 

@@ -41,9 +41,10 @@ async def until(predicate, timeout: float = 60, what: str = "condition") -> None
 # and must keep answering them meanwhile.
 
 
-async def start_gateway(home: Path) -> GatewayProcess:
+async def start_gateway(home: Path, api_url: str) -> GatewayProcess:
     gateway = GatewayProcess(home, f"sqlite+aiosqlite:///{home / 'gateway.sqlite3'}")
     gateway.env["AICLONE_GATEWAY_PUBLIC_URL"] = gateway.url
+    gateway.env["AICLONE_GATEWAY_TELEGRAM_API_URL"] = api_url
     return await asyncio.to_thread(gateway.start)
 
 
@@ -60,7 +61,7 @@ async def start_agent(home: Path, model_path: Path, gateway: GatewayProcess, tok
 
 @pytest.fixture
 async def stack(tmp_path: Path, model_path: Path, bot_api: BotApiEmulator):  # noqa: F811
-    gateway = await start_gateway(tmp_path)
+    gateway = await start_gateway(tmp_path, bot_api.url)
     owner = ChatUser(gateway, "owner@example.test")
     await owner.register()
     await owner.login()
