@@ -73,8 +73,9 @@ class Server:
             self.command(), env=self.env(), stdout=(self.home / "log").open("wb"), stderr=subprocess.STDOUT
         )
         self._wait(self.health_path())
-        self.client = openai.OpenAI(base_url=f"http://127.0.0.1:{self.port}/v1", api_key="local", max_retries=0,
-                                    timeout=600)
+        self.client = openai.OpenAI(
+            base_url=f"http://127.0.0.1:{self.port}/v1", api_key="local", max_retries=0, timeout=600
+        )
 
     def command(self) -> list[str]:
         raise NotImplementedError
@@ -102,14 +103,20 @@ class Server:
     def messages(self, turns: list[dict]) -> list[dict]:
         return ([{"role": "system", "content": PERSONA}] if self.sends_persona else []) + turns
 
-    def stream(self, turns: list[dict], max_tokens: int, seed: int = 1, on_token=None) -> tuple[float, float, list[float], str]:
+    def stream(
+        self, turns: list[dict], max_tokens: int, seed: int = 1, on_token=None
+    ) -> tuple[float, float, list[float], str]:
         """(start, first-token time, token times, text) of one streamed answer."""
         start = time.perf_counter()
         times: list[float] = []
         parts: list[str] = []
         response = self.client.chat.completions.create(
-            model=self.model, messages=self.messages(turns), stream=True, max_tokens=max_tokens,
-            temperature=0.0, seed=seed,
+            model=self.model,
+            messages=self.messages(turns),
+            stream=True,
+            max_tokens=max_tokens,
+            temperature=0.0,
+            seed=seed,
         )
         for chunk in response:
             if chunk.choices and chunk.choices[0].delta.content:
@@ -132,18 +139,32 @@ class Agent(Server):
 
     def command(self) -> list[str]:
         config = self.home / "config.yaml"
-        config.write_text(yaml.safe_dump({
-            "clone": {"system_prompt": PERSONA},
-            "model": {"base_model_path": str(MODEL), "n_ctx": N_CTX, "n_threads": THREADS, "parallel": PARALLEL,
-                      "n_batch": N_BATCH, "max_tokens": 4096},
-            "rag": {"enabled": False},
-        }))
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "clone": {"system_prompt": PERSONA},
+                    "model": {
+                        "base_model_path": str(MODEL),
+                        "n_ctx": N_CTX,
+                        "n_threads": THREADS,
+                        "parallel": PARALLEL,
+                        "n_batch": N_BATCH,
+                        "max_tokens": 4096,
+                    },
+                    "rag": {"enabled": False},
+                }
+            )
+        )
         self._config = config
         return [sys.executable, "-m", "aiclone_agent", "serve"]
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "AICLONE_CONFIG": str(self._config), "AICLONE_DATA_DIR": str(self.home / "data"),
-                "AICLONE_PORT": str(self.port)}
+        return {
+            **os.environ,
+            "AICLONE_CONFIG": str(self._config),
+            "AICLONE_DATA_DIR": str(self.home / "data"),
+            "AICLONE_PORT": str(self.port),
+        }
 
     def health_path(self) -> str:
         return "/healthz"
@@ -153,18 +174,49 @@ class LlamaServer(Server):
     name, model = f"llama-server --parallel {PARALLEL}", "model"
 
     def command(self) -> list[str]:
-        return [str(llama_server_binary()), "-m", str(MODEL), "-c", str(N_CTX), "--parallel", str(PARALLEL),
-                "-t", str(THREADS), "-b", str(N_BATCH), "-ub", str(N_BATCH), "--kv-unified",
-                "--host", "127.0.0.1", "--port", str(self.port)]
+        return [
+            str(llama_server_binary()),
+            "-m",
+            str(MODEL),
+            "-c",
+            str(N_CTX),
+            "--parallel",
+            str(PARALLEL),
+            "-t",
+            str(THREADS),
+            "-b",
+            str(N_BATCH),
+            "-ub",
+            str(N_BATCH),
+            "--kv-unified",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
 
 
 class LlamaCppPythonServer(Server):
     name, model, batches = "python -m llama_cpp.server", "model", False
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "llama_cpp.server", "--model", str(MODEL), "--n_ctx", str(N_CTX),
-                "--n_threads", str(THREADS), "--n_batch", str(N_BATCH), "--host", "127.0.0.1",
-                "--port", str(self.port)]
+        return [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(MODEL),
+            "--n_ctx",
+            str(N_CTX),
+            "--n_threads",
+            str(THREADS),
+            "--n_batch",
+            str(N_BATCH),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
 
 
 def llama_server_path() -> Path:
@@ -185,18 +237,48 @@ def llama_server_binary() -> Path:
     if target.exists():
         return target
     work = Path(tempfile.mkdtemp(prefix="llama-server-build-"))
-    subprocess.run([sys.executable, "-m", "pip", "download", f"llama-cpp-python=={version}", "--no-binary", ":all:",
-                    "--no-deps", "-d", str(work)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            f"llama-cpp-python=={version}",
+            "--no-binary",
+            ":all:",
+            "--no-deps",
+            "-d",
+            str(work),
+        ],
+        check=True,
+    )
     sdist = next(work.glob("llama_cpp_python-*.tar.gz"))
     with tarfile.open(sdist) as archive:
         archive.extractall(work, filter="data")
     source = next(work.glob("llama_cpp_python-*/vendor/llama.cpp"))
     build = work / "build"
-    subprocess.run(["cmake", "-S", str(source), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
-                    "-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_CURL=OFF", "-DLLAMA_OPENSSL=OFF", "-DLLAMA_BUILD_TESTS=OFF",
-                    "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=ON", *shlex.split(cmake_args)], check=True)
-    subprocess.run(["cmake", "--build", str(build), "--target", "llama-server", "-j", str(os.cpu_count() or 1)],
-                   check=True)
+    subprocess.run(
+        [
+            "cmake",
+            "-S",
+            str(source),
+            "-B",
+            str(build),
+            "-DCMAKE_BUILD_TYPE=Release",
+            "-DBUILD_SHARED_LIBS=OFF",
+            "-DLLAMA_CURL=OFF",
+            "-DLLAMA_OPENSSL=OFF",
+            "-DLLAMA_BUILD_TESTS=OFF",
+            "-DLLAMA_BUILD_EXAMPLES=OFF",
+            "-DLLAMA_BUILD_SERVER=ON",
+            *shlex.split(cmake_args),
+        ],
+        check=True,
+    )
+    subprocess.run(
+        ["cmake", "--build", str(build), "--target", "llama-server", "-j", str(os.cpu_count() or 1)],
+        check=True,
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(next(build.glob("bin/llama-server")), target)
     shutil.rmtree(work, ignore_errors=True)
@@ -207,22 +289,32 @@ def llama_server_binary() -> Path:
 def concurrent_streams(server: Server, n: int, max_tokens: int) -> dict[str, float]:
     with ThreadPoolExecutor(n) as pool:
         begin = time.perf_counter()
-        results = list(pool.map(
-            lambda i: server.stream([{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}], max_tokens, seed=i),
-            range(n)))
+        results = list(
+            pool.map(
+                lambda i: server.stream(
+                    [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}], max_tokens, seed=i
+                ),
+                range(n),
+            )
+        )
         end = time.perf_counter()
     tokens = sum(len(r[2]) for r in results)
     rates = [(len(t) - 1) / (t[-1] - t[0]) for _, _, t, _ in results if len(t) > 1 and t[-1] > t[0]]
-    return {"aggregate": tokens / (end - begin), "per_stream": statistics.median(rates) if rates else 0.0,
-            "ttft": statistics.median(first - start for start, first, _, _ in results)}
+    return {
+        "aggregate": tokens / (end - begin),
+        "per_stream": statistics.median(rates) if rates else 0.0,
+        "ttft": statistics.median(first - start for start, first, _, _ in results),
+    }
 
 
 def note(k: int) -> str:
-    return (f"Note {k}: today I went to the market and bought apples, bread, cheese and some flowers. "
-            f"The weather was mild, the streets were busy and I met an old friend who told me about her "
-            f"new job at the library, her garden, her two cats and the trip she is planning for spring. "
-            f"We talked for a long time about books, music and the small town where we both grew up. "
-            f"Please remember this note number {k} and answer with one short sentence.")
+    return (
+        f"Note {k}: today I went to the market and bought apples, bread, cheese and some flowers. "
+        f"The weather was mild, the streets were busy and I met an old friend who told me about her "
+        f"new job at the library, her garden, her two cats and the trip she is planning for spring. "
+        f"We talked for a long time about books, music and the small town where we both grew up. "
+        f"Please remember this note number {k} and answer with one short sentence."
+    )
 
 
 def interleaved_conversations(server: Server, turns: int, answer_tokens: int) -> list[float]:
@@ -248,7 +340,10 @@ def itl_during_long_prompt(server: Server, max_tokens: int = 160) -> dict[str, f
             counts[i] += 1
             if counts[i] == 8:
                 running_started.wait()
-        results[i] = server.stream([{"role": "user", "content": QUESTIONS[i]}], max_tokens, seed=i, on_token=tick)
+
+        results[i] = server.stream(
+            [{"role": "user", "content": QUESTIONS[i]}], max_tokens, seed=i, on_token=tick
+        )
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
     for thread in threads:
@@ -263,8 +358,11 @@ def itl_during_long_prompt(server: Server, max_tokens: int = 160) -> dict[str, f
     for _, _, times, _ in results:
         gaps += [b - a for a, b in itertools.pairwise(times) if b > sent and a < long_first]
     gaps.sort()
-    return {"p99": gaps[min(len(gaps) - 1, int(0.99 * len(gaps)))] if gaps else float("nan"),
-            "p50": statistics.median(gaps) if gaps else float("nan"), "long_ttft": long_first - sent}
+    return {
+        "p99": gaps[min(len(gaps) - 1, int(0.99 * len(gaps)))] if gaps else float("nan"),
+        "p50": statistics.median(gaps) if gaps else float("nan"),
+        "long_ttft": long_first - sent,
+    }
 
 
 def main() -> None:
@@ -273,8 +371,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--turn-tokens", type=int, default=16, help="answer length in the conversation test")
-    parser.add_argument("--build-llama-server", action="store_true",
-                        help="build llama-server first if it is not cached (else it is left out)")
+    parser.add_argument(
+        "--build-llama-server",
+        action="store_true",
+        help="build llama-server first if it is not cached (else it is left out)",
+    )
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
 
@@ -290,8 +391,12 @@ def main() -> None:
         for _ in range(args.rounds):
             for n in (1, 4, 8):
                 for server in servers:
-                    streams.setdefault((server.name, n), []).append(concurrent_streams(server, n, args.max_tokens))
-        turns = {server.name: interleaved_conversations(server, args.turns, args.turn_tokens) for server in servers}
+                    streams.setdefault((server.name, n), []).append(
+                        concurrent_streams(server, n, args.max_tokens)
+                    )
+        turns = {
+            server.name: interleaved_conversations(server, args.turns, args.turn_tokens) for server in servers
+        }
         itl = {server.name: itl_during_long_prompt(server) for server in servers if server.batches}
     finally:
         for server in servers:
@@ -307,30 +412,48 @@ def render(servers, streams, turns, itl, args) -> str:
         return statistics.fmean(r[key] for r in streams[(name, n)])
 
     lines = [
-        (f"Model {MODEL.name}, {THREADS} threads, n_ctx {N_CTX}, {PARALLEL} slots, n_batch {N_BATCH}, greedy, "
-         f"max_tokens {args.max_tokens} ({args.turn_tokens} in the conversations), {args.rounds} rounds interleaved; "
-         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
-         f"{args.load_before:.1f} before the run (other work shares this machine)."),
+        (
+            f"Model {MODEL.name}, {THREADS} threads, n_ctx {N_CTX}, {PARALLEL} slots, n_batch {N_BATCH}, greedy, "
+            f"max_tokens {args.max_tokens} ({args.turn_tokens} in the conversations), {args.rounds} rounds interleaved; "
+            f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
+            f"{args.load_before:.1f} before the run (other work shares this machine)."
+        ),
         "",
         "| server | streams | aggregate tok/s | per-stream tok/s p50 | TTFT p50 s |",
         "|---|---|---|---|---|",
     ]
     for n in (1, 4, 8):
         for server in servers:
-            lines.append(f"| {server.name} | {n} | {mean(server.name, n, 'aggregate'):.1f} | "
-                         f"{mean(server.name, n, 'per_stream'):.1f} | {mean(server.name, n, 'ttft'):.2f} |")
-    lines += ["", "Two conversations interleaved turn by turn, TTFT (s) per turn (~150 new tokens a turn):", "",
-              "| server | " + " | ".join(f"t{i + 1}" for i in range(args.turns)) + " | t10 / t1 |",
-              "|---|" + "---|" * (args.turns + 1)]
+            lines.append(
+                f"| {server.name} | {n} | {mean(server.name, n, 'aggregate'):.1f} | "
+                f"{mean(server.name, n, 'per_stream'):.1f} | {mean(server.name, n, 'ttft'):.2f} |"
+            )
+    lines += [
+        "",
+        "Two conversations interleaved turn by turn, TTFT (s) per turn (~150 new tokens a turn):",
+        "",
+        "| server | " + " | ".join(f"t{i + 1}" for i in range(args.turns)) + " | t10 / t1 |",
+        "|---|" + "---|" * (args.turns + 1),
+    ]
     for server in servers:
         ttft = turns[server.name]
-        lines.append(f"| {server.name} | " + " | ".join(f"{t:.2f}" for t in ttft) + f" | {ttft[-1] / ttft[0]:.2f} |")
-    lines += ["", "Three running streams while a 3,000-token prompt arrives:", "",
-              "| server | ITL p50 ms | ITL p99 ms | long prompt TTFT s |", "|---|---|---|---|"]
+        lines.append(
+            f"| {server.name} | " + " | ".join(f"{t:.2f}" for t in ttft) + f" | {ttft[-1] / ttft[0]:.2f} |"
+        )
+    lines += [
+        "",
+        "Three running streams while a 3,000-token prompt arrives:",
+        "",
+        "| server | ITL p50 ms | ITL p99 ms | long prompt TTFT s |",
+        "|---|---|---|---|",
+    ]
     for name, r in itl.items():
         lines.append(f"| {name} | {r['p50'] * 1000:.0f} | {r['p99'] * 1000:.0f} | {r['long_ttft']:.2f} |")
     if not any(isinstance(server, LlamaServer) for server in servers):
-        lines += ["", "llama-server is missing from this run: it was not built yet (run with --build-llama-server)."]
+        lines += [
+            "",
+            "llama-server is missing from this run: it was not built yet (run with --build-llama-server).",
+        ]
     lines += ["", NOTE]
     return "\n".join(lines)
 
@@ -344,7 +467,7 @@ NOTE = (
     "it buys both). With two conversations interleaved, the agent and llama-server keep each "
     "conversation's KV cells and compute only the new turn, so TTFT stays flat; llama_cpp.server keeps "
     "only the last prompt, recomputes the whole history at every switch and its TTFT grows with the "
-    "history (that column is \"without KV reuse\"). While a 3,000-token prompt is read in n_batch chunks, "
+    'history (that column is "without KV reuse"). While a 3,000-token prompt is read in n_batch chunks, '
     "running streams get one token per step, so their inter-token latency rises to one step's time "
     "instead of stopping for the whole prompt."
 )

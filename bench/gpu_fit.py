@@ -54,8 +54,11 @@ CONTEXTS = [(4096, 1), (4096, 4), (8192, 4), (16384, 4)]
 
 def rows(free_mib: int, bandwidth_gbs: float, efficiency: float) -> list[str]:
     gpu = GpuInfo("12 GB card", 12_282, 12_282 - free_mib, free_mib)
-    head = ("| model | quant | weights on GPU, GiB | "
-            + " | ".join(f"{c} x {p}: GiB needed, layers" for c, p in CONTEXTS) + " | decode, 1 stream (estimate) |")
+    head = (
+        "| model | quant | weights on GPU, GiB | "
+        + " | ".join(f"{c} x {p}: GiB needed, layers" for c, p in CONTEXTS)
+        + " | decode, 1 stream (estimate) |"
+    )
     out = [head, "|" + "---|" * (len(CONTEXTS) + 4)]
     for arch in MODELS:
         for quant, bits in BITS_PER_WEIGHT.items():
@@ -65,21 +68,35 @@ def rows(free_mib: int, bandwidth_gbs: float, efficiency: float) -> list[str]:
             for n_ctx, parallel in CONTEXTS:
                 plan = plan_offload("auto", footprint, n_ctx=n_ctx, parallel=parallel, gpu=gpu)
                 need = plan.needed_mib / 1024
-                cells.append(f"{need:.1f}: all" if plan.n_gpu_layers == -1
-                             else f"{need:.1f}: {plan.layers_offloaded}/{plan.layers_total}")
+                cells.append(
+                    f"{need:.1f}: all"
+                    if plan.n_gpu_layers == -1
+                    else f"{need:.1f}: {plan.layers_offloaded}/{plan.layers_total}"
+                )
             plan = plan_offload("auto", footprint, n_ctx=4096, parallel=1, gpu=gpu)
             on_gpu = 1.0 if plan.n_gpu_layers == -1 else plan.layers_offloaded / plan.layers_total
-            speed = (f"~{bandwidth_gbs * 1e9 * efficiency / weights:.0f} tok/s" if on_gpu == 1.0
-                     else "CPU-bound (partial offload)")
-            out.append(f"| {arch.name} | {quant} | {weights / 1024 / MIB:.1f} | " + " | ".join(cells) + f" | {speed} |")
+            speed = (
+                f"~{bandwidth_gbs * 1e9 * efficiency / weights:.0f} tok/s"
+                if on_gpu == 1.0
+                else "CPU-bound (partial offload)"
+            )
+            out.append(
+                f"| {arch.name} | {quant} | {weights / 1024 / MIB:.1f} | "
+                + " | ".join(cells)
+                + f" | {speed} |"
+            )
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--free-mib", type=int, default=11_000, help="free VRAM before the model loads")
-    parser.add_argument("--bandwidth", type=float, default=504.0, help="GPU memory bandwidth, GB/s (RTX 4070: 504)")
-    parser.add_argument("--efficiency", type=float, default=0.65, help="share of the bandwidth decode achieves")
+    parser.add_argument(
+        "--bandwidth", type=float, default=504.0, help="GPU memory bandwidth, GB/s (RTX 4070: 504)"
+    )
+    parser.add_argument(
+        "--efficiency", type=float, default=0.65, help="share of the bandwidth decode achieves"
+    )
     args = parser.parse_args()
     print("\n".join(rows(args.free_mib, args.bandwidth, args.efficiency)))
 

@@ -29,9 +29,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
 
-import relay as relay_bench
+import relay as relay_bench  # noqa: E402 - the bench folder is put on the path first
 
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import TcpProxy  # noqa: E402
 
 HEADING = "## Network paths (bench/network_paths.py)"
 
@@ -59,7 +59,9 @@ class PathsStack(relay_bench.Stack):
         }
         log = (self.home / "processes.log").open("ab")
         self.procs.append(
-            subprocess.Popen([sys.executable, "-m", "aiclone_gateway", "serve"], env=env, stdout=log, stderr=log)
+            subprocess.Popen(
+                [sys.executable, "-m", "aiclone_gateway", "serve"], env=env, stdout=log, stderr=log
+            )
         )
         relay_bench.wait_healthy(self.gateway_url, self.procs[-1], timeout=300)
         with httpx.Client(base_url=self.gateway_url) as http:
@@ -70,7 +72,12 @@ class PathsStack(relay_bench.Stack):
             token = http.post("/api/agents", headers=auth).json()["token"]
             self.key = http.post("/api/keys", headers=auth).json()["key"]
         config = self.home / "config.yaml"
-        direct = {"enabled": True, "host": "127.0.0.1", "port": self.direct_port, "advertise_url": self.direct_proxy.url}
+        direct = {
+            "enabled": True,
+            "host": "127.0.0.1",
+            "port": self.direct_port,
+            "advertise_url": self.direct_proxy.url,
+        }
         config.write_text(
             yaml.safe_dump(
                 {
@@ -80,7 +87,14 @@ class PathsStack(relay_bench.Stack):
                 }
             )
         )
-        args = [sys.executable, relay_bench.__file__, "--serve-agent", str(config), str(self.home / "agent"), str(self.agent_port)]
+        args = [
+            sys.executable,
+            relay_bench.__file__,
+            "--serve-agent",
+            str(config),
+            str(self.home / "agent"),
+            str(self.agent_port),
+        ]
         self.procs.append(subprocess.Popen(args, stdout=log, stderr=log))
         relay_bench.wait_healthy(self.agent_url, self.procs[-1], timeout=300)
         return self
@@ -141,7 +155,9 @@ async def measure(stack: PathsStack, requests: int, long_chunks: int) -> dict:
 
 
 def table(results: dict, args) -> str:
-    ms = lambda v: f"{v * 1000:.1f} ms"
+    def ms(v: float) -> str:
+        return f"{v * 1000:.1f} ms"
+
     lines = [
         (
             f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared with other work), "

@@ -25,7 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "local-inference")]
 
-PROMPT = "<|im_start|>user\nIn two sentences, who are you and what do you like?<|im_end|>\n<|im_start|>assistant\n"
+PROMPT = (
+    "<|im_start|>user\nIn two sentences, who are you and what do you like?<|im_end|>\n<|im_start|>assistant\n"
+)
 
 
 def reference(args) -> str:
@@ -41,20 +43,23 @@ def reference(args) -> str:
     inputs = tokenizer(args.prompt, return_tensors="pt", add_special_tokens=False).to("cuda")
     with torch.no_grad():
         out = model.generate(**inputs, max_new_tokens=args.tokens, do_sample=False)
-    return tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+    return tokenizer.decode(out[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
 
 
 async def _collect(engine, prompt: str, tokens: int) -> str:
     from aiclone_agent.engine.base import SamplingParams
 
     parts = []
-    async for chunk in engine.generate(prompt, SamplingParams(max_tokens=tokens, temperature=0.0), "gpu-check"):
+    async for chunk in engine.generate(
+        prompt, SamplingParams(max_tokens=tokens, temperature=0.0), "gpu-check"
+    ):
         parts.append(chunk.text)
     return "".join(parts)
 
 
 async def llama_cpp(args) -> str:
     import yaml
+
     from aiclone_agent.adapter.service import AdapterService
     from aiclone_agent.core.config import ConfigStore
     from aiclone_agent.engine.llama_cpp_engine import LlamaCppEngine
@@ -87,7 +92,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peft", type=Path, required=True, help="PEFT adapter folder")
     parser.add_argument("--gguf", type=Path, required=True, help="the base model as GGUF (F16 preferred)")
-    parser.add_argument("--hf-model", type=Path, help="the base model as an HF folder (TensorRT-LLM needs it)")
+    parser.add_argument(
+        "--hf-model", type=Path, help="the base model as an HF folder (TensorRT-LLM needs it)"
+    )
     parser.add_argument("--tokens", type=int, default=32)
     parser.add_argument("--prompt", default=PROMPT)
     args = parser.parse_args()

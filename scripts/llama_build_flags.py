@@ -28,7 +28,10 @@ def compute_capabilities(smi: str) -> list[str]:
     try:
         done = subprocess.run(
             [smi, "--query-gpu=compute_cap", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=30, check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return []
@@ -47,7 +50,11 @@ def compute_capabilities(smi: str) -> list[str]:
 def gpu_names(smi: str) -> list[str]:
     try:
         done = subprocess.run(
-            [smi, "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, timeout=30, check=False
+            [smi, "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return []
@@ -80,7 +87,9 @@ def choose(steps: dict, environ: dict[str, str]) -> tuple[dict[str, str], list[s
     """(the variables to set, the lines to tell the owner)."""
     llama = steps["llama_cpp"]
     if environ.get("CMAKE_ARGS"):
-        return {"CMAKE_ARGS": environ["CMAKE_ARGS"]}, [f"llama.cpp: building with your CMAKE_ARGS ({environ['CMAKE_ARGS']})"]
+        return {"CMAKE_ARGS": environ["CMAKE_ARGS"]}, [
+            f"llama.cpp: building with your CMAKE_ARGS ({environ['CMAKE_ARGS']})"
+        ]
     cpu = llama["cpu_cmake_args"]
     smi = shutil.which("nvidia-smi")
     if smi is None:

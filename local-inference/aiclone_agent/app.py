@@ -7,7 +7,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from aiclone_agent import __version__
-from aiclone_agent.api import adapter, admin_page, channels, chat, clone, conversations, gateway, rag, status, telegram
+from aiclone_agent.api import (
+    adapter,
+    admin_page,
+    channels,
+    chat,
+    clone,
+    conversations,
+    gateway,
+    rag,
+    status,
+    telegram,
+)
 from aiclone_agent.core.config import ConfigStore, EnvSettings
 from aiclone_agent.core.errors import register_exception_handlers
 from aiclone_agent.core.request_metrics import RequestMetricsMiddleware

@@ -16,12 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiclone_gateway.deploy.nginx_site import SiteSettings, render
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from aiclone_gateway.deploy.nginx_site import SiteSettings, render
 from tests.local_inference.conftest import model_path  # noqa: F401 - the fixture, shared
 from tests.support.processes import free_port
 

@@ -9,12 +9,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from aiclone_gateway.core.config import REPO_ROOT
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from aiclone_gateway.core.config import REPO_ROOT
 from tests.backend.conftest import ChatUser, GatewayProcess, create_agent_token, wait_online
 from tests.deploy.conftest import START_TIMEOUT_S
 from tests.local_inference.conftest import AgentProcess, write_config

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiclone_gateway.deploy.nginx_site import SiteSettings, main, render
 
+from aiclone_gateway.deploy.nginx_site import SiteSettings, main, render
 from tests.backend.conftest import GatewayProcess
 from tests.deploy.conftest import DOMAIN, START_TIMEOUT_S, NginxProcess, SelfSignedTls
 
@@ -90,10 +90,12 @@ async def test_tls_http2_redirect_assets_and_security_headers(
         # HTTP/2 is offered on the TLS port (ALPN)
         context = ssl.create_default_context(cafile=tls.ca)
         context.set_alpn_protocols(["h2", "http/1.1"])
-        with socket.create_connection(("127.0.0.1", nginx.https_port), timeout=5) as raw:
-            with context.wrap_socket(raw, server_hostname=DOMAIN) as tls_socket:
-                assert tls_socket.selected_alpn_protocol() == "h2"
-                assert tls_socket.version() in ("TLSv1.2", "TLSv1.3")
+        with (
+            socket.create_connection(("127.0.0.1", nginx.https_port), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname=DOMAIN) as tls_socket,
+        ):
+            assert tls_socket.selected_alpn_protocol() == "h2"
+            assert tls_socket.version() in ("TLSv1.2", "TLSv1.3")
 
         async with httpx.AsyncClient(verify=tls.client_context(), timeout=30) as http:
             plain = await http.get(f"http://127.0.0.1:{nginx.http_port}/api/status?x=1")

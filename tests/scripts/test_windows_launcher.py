@@ -31,7 +31,7 @@ def test_every_script_run_bat_calls_exists():
 def test_the_agent_falls_back_to_native_exactly_when_wsl2_is_unavailable():
     (unavailable,) = re.findall(r"^\$Unavailable = (\d+)", WSL_ROUTE, re.MULTILINE)
     agent = RUN_BAT[RUN_BAT.index(":agent") : RUN_BAT.index(":native")]
-    assert "wsl_route.ps1\" -Action start -Mode agent" in agent
+    assert 'wsl_route.ps1" -Action start -Mode agent' in agent
     assert f"if %ERRORLEVEL% NEQ {unavailable} exit /b %ERRORLEVEL%" in agent
     assert agent.rstrip().endswith("goto native")
     # Each missing piece is explained with the command that installs it, then the route gives way.

@@ -10,10 +10,10 @@ import httpx
 import jwt
 import pytest
 import websockets
-from aiclone_gateway.core.tokens import TokenIssuer, load_or_create_key
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from websockets.exceptions import InvalidStatus
 
+from aiclone_gateway.core.tokens import TokenIssuer, load_or_create_key
 from tests.backend.relay.conftest import TwoPaths
 
 ISSUER, AUDIENCE = "aiclone-gateway", "aiclone"  # the gateway's defaults (core/config.py)
@@ -27,8 +27,14 @@ async def _agent_id(paths: TwoPaths) -> str:
 def _claims(agent_id: str, **changes) -> dict:
     now = int(time.time())
     claims = {
-        "iss": ISSUER, "aud": agent_id, "sub": "gateway", "iat": now, "nbf": now, "exp": now + 60,
-        "jti": uuid.uuid4().hex, "typ": "agent-direct",
+        "iss": ISSUER,
+        "aud": agent_id,
+        "sub": "gateway",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 60,
+        "jti": uuid.uuid4().hex,
+        "typ": "agent-direct",
     }
     return {**claims, **changes}
 
@@ -60,7 +66,11 @@ async def test_only_a_fresh_gateway_token_for_this_agent_opens_the_direct_path(t
         "no token": None,
         "garbage": "not.a.token",
         "forged (another key)": sign(_claims(agent_id), stranger),
-        "expired": sign(_claims(agent_id, iat=int(time.time()) - 600, nbf=int(time.time()) - 600, exp=int(time.time()) - 60)),
+        "expired": sign(
+            _claims(
+                agent_id, iat=int(time.time()) - 600, nbf=int(time.time()) - 600, exp=int(time.time()) - 60
+            )
+        ),
         "another agent's": sign(_claims("someone-else")),
         "wrong issuer": sign(_claims(agent_id, iss="evil")),
         "wrong type": sign(_claims(agent_id, typ="access")),
@@ -78,7 +88,9 @@ async def test_only_a_fresh_gateway_token_for_this_agent_opens_the_direct_path(t
 @pytest.mark.parametrize("path", ["/api/status", "/api/clone", "/", "/admin", "/v1/models", "/agent/ws"])
 async def test_the_direct_listener_never_serves_the_admin(two_paths: TwoPaths, path: str):
     agent_id = await _agent_id(two_paths)
-    token = TokenIssuer(load_or_create_key(two_paths.gateway.key_file), ISSUER, AUDIENCE).issue_direct(agent_id, 60)
+    token = TokenIssuer(load_or_create_key(two_paths.gateway.key_file), ISSUER, AUDIENCE).issue_direct(
+        agent_id, 60
+    )
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{two_paths.direct_port}", timeout=10) as http:
         for headers in ({}, {"Authorization": f"Bearer {token}"}):
             response = await http.get(path, headers=headers)

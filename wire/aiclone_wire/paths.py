@@ -125,7 +125,10 @@ class PathBoard:
         other = next((name for name in trusted if name != self.preferred), None)
         if other is not None:
             current, challenger = self._rtt(self.preferred), self._rtt(other)
-            if challenger <= current * self.policy.switch_ratio and current - challenger >= self.policy.switch_min_s:
+            if (
+                challenger <= current * self.policy.switch_ratio
+                and current - challenger >= self.policy.switch_min_s
+            ):
                 self.preferred = other
         return self.preferred
 

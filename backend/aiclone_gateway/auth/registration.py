@@ -28,7 +28,9 @@ class RegistrationPolicy:
 
     async def set_mode(self, mode: RegistrationMode) -> RegistrationMode:
         async with self.db() as session:
-            await session.execute(update(GatewayState).where(GatewayState.id == 1).values(registration_mode=mode))
+            await session.execute(
+                update(GatewayState).where(GatewayState.id == 1).values(registration_mode=mode)
+            )
             await session.commit()
         return mode
 

@@ -136,7 +136,9 @@ class Settings(BaseSettings):
     def chat_origins(self) -> frozenset[str]:
         """Browser origins /ws/chat accepts: the gateway's own public origin plus allowed_origins."""
         own = urlsplit(self.public_url)
-        return frozenset({f"{own.scheme}://{own.netloc}".lower(), *(o.rstrip("/") for o in self.allowed_origins)})
+        return frozenset(
+            {f"{own.scheme}://{own.netloc}".lower(), *(o.rstrip("/") for o in self.allowed_origins)}
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -23,7 +23,10 @@ class GatewayMetrics:
             registry=self.registry,
         )
         self.path_up = Gauge(
-            "aiclone_gateway_path_up", "1 while the path to the agent is trusted", ["path"], registry=self.registry
+            "aiclone_gateway_path_up",
+            "1 while the path to the agent is trusted",
+            ["path"],
+            registry=self.registry,
         )
         self.network_mode = Gauge(
             "aiclone_gateway_network_mode", "1 for the current network mode", ["mode"], registry=self.registry

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jwt
-from aiclone_wire import DIRECT_TOKEN_TYPE
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from jwt.algorithms import OKPAlgorithm
+
+from aiclone_wire import DIRECT_TOKEN_TYPE
 
 ALGORITHM = "EdDSA"
 TokenType = Literal["access", "refresh"]

@@ -95,7 +95,9 @@ class OpenAIRelay:
             if isinstance(frame, Chunk):
                 parts.append(frame.delta)
             elif isinstance(frame, Error):
-                return error_response(frame.status, frame.message, frame.code, headers=self._retry_headers(frame))
+                return error_response(
+                    frame.status, frame.message, frame.code, headers=self._retry_headers(frame)
+                )
             elif isinstance(frame, End):
                 return JSONResponse(
                     {

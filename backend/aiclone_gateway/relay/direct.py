@@ -13,13 +13,13 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 
-from aiclone_wire import DIRECT_PATH, MAX_FRAME_BYTES, PROTOCOL_VERSION, Hello, WireError, decode, encode
 from starlette.websockets import WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from aiclone_gateway import __version__
 from aiclone_gateway.core.tokens import TokenIssuer
+from aiclone_wire import DIRECT_PATH, MAX_FRAME_BYTES, PROTOCOL_VERSION, Hello, WireError, decode, encode
 
 log = logging.getLogger(__name__)
 HELLO_TIMEOUT_S = 10
@@ -77,7 +77,9 @@ class DirectDialer:
             return
         self.forget(agent_id)
         if advertised:
-            task = asyncio.create_task(self._dial(agent_id, direct_url(advertised), serve), name=f"direct-{agent_id}")
+            task = asyncio.create_task(
+                self._dial(agent_id, direct_url(advertised), serve), name=f"direct-{agent_id}"
+            )
             self._tasks[agent_id] = (advertised, task)
 
     def forget(self, agent_id: str) -> None:
@@ -107,7 +109,15 @@ class DirectDialer:
                     max_size=MAX_FRAME_BYTES,
                     proxy=None,
                 ) as ws:
-                    await ws.send(encode(Hello(role="gateway", software_version=__version__, capabilities=["chat", "openai", "credit"])))
+                    await ws.send(
+                        encode(
+                            Hello(
+                                role="gateway",
+                                software_version=__version__,
+                                capabilities=["chat", "openai", "credit"],
+                            )
+                        )
+                    )
                     hello = decode(await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT_S))
                     if not isinstance(hello, Hello) or hello.protocol_version != PROTOCOL_VERSION:
                         raise WireError(f"unexpected answer to hello: {hello.type}")
@@ -117,10 +127,17 @@ class DirectDialer:
                     await serve(DialedSocket(ws), agent_id, hello)
                     self.last_error[agent_id] = "the direct path closed"
             except InvalidStatus as exc:
-                self.last_error[agent_id] = f"the agent refused the direct path (HTTP {exc.response.status_code})"
+                self.last_error[agent_id] = (
+                    f"the agent refused the direct path (HTTP {exc.response.status_code})"
+                )
             except (OSError, asyncio.TimeoutError, WebSocketException, WireError) as exc:
                 self.last_error[agent_id] = f"{exc.__class__.__name__}: {exc}"
             delay = min(self.redial_max_s, 0.5 * 2**attempt) * random.uniform(0.8, 1.0)
             attempt = min(attempt + 1, 16)
-            log.info("direct path to agent %s down (%s); dialing again in %.1f s", agent_id, self.last_error[agent_id], delay)
+            log.info(
+                "direct path to agent %s down (%s); dialing again in %.1f s",
+                agent_id,
+                self.last_error[agent_id],
+                delay,
+            )
             await asyncio.sleep(delay)

@@ -18,8 +18,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from aiclone_wire import Hello, TelegramBots, TelegramMessage, TelegramStatus
-from aiclone_wire.paths import PATH_NAMES, PathBoard, PathHealth, PathName, ProbePolicy
 from fastapi import WebSocket
 
 from aiclone_gateway.core.config import Settings
@@ -28,6 +26,8 @@ from aiclone_gateway.core.tokens import TokenIssuer
 from aiclone_gateway.relay.direct import DialedSocket, DirectDialer
 from aiclone_gateway.relay.link import AgentLink
 from aiclone_gateway.relay.routing import RoutedStream
+from aiclone_wire import Hello, TelegramBots, TelegramMessage, TelegramStatus
+from aiclone_wire.paths import PATH_NAMES, PathBoard, PathHealth, PathName, ProbePolicy
 
 log = logging.getLogger(__name__)
 WATCH_INTERVAL_S = 0.25
@@ -38,7 +38,9 @@ class AgentOfflineError(Exception):
 
 
 class RelayHub:
-    def __init__(self, settings: Settings, metrics: GatewayMetrics, tokens: TokenIssuer | None = None) -> None:
+    def __init__(
+        self, settings: Settings, metrics: GatewayMetrics, tokens: TokenIssuer | None = None
+    ) -> None:
         self.settings = settings
         self.metrics = metrics
         self.probe = ProbePolicy(
@@ -52,7 +54,9 @@ class RelayHub:
         self._agent: str | None = None
         self._watch: asyncio.Task | None = None
         self.dialer = (
-            DirectDialer(tokens, settings.direct_token_ttl_s, settings.direct_redial_max_s) if tokens else None
+            DirectDialer(tokens, settings.direct_token_ttl_s, settings.direct_redial_max_s)
+            if tokens
+            else None
         )
         # The newest agent's hello, kept while it is away (clone name, models).
         self.last_hello: Hello | None = None
@@ -75,7 +79,10 @@ class RelayHub:
     def network(self) -> dict[str, Any]:
         """The current agent's network mode and paths (for /api/status)."""
         if self._agent is None:
-            return {"network_mode": "offline", "paths": PathBoard(policy=self.probe).describe(time.monotonic())}
+            return {
+                "network_mode": "offline",
+                "paths": PathBoard(policy=self.probe).describe(time.monotonic()),
+            }
         board = self.board(self._agent)
         now = time.monotonic()
         return {"network_mode": board.current_mode(now), "paths": board.describe(now)}
@@ -130,7 +137,13 @@ class RelayHub:
         board.paths[path] = link.health
         self._agent = agent_id
         self._start_watch()
-        log.info("agent %s linked over %s (%s, protocol %d)", agent_id, path, hello.clone_name, hello.protocol_version)
+        log.info(
+            "agent %s linked over %s (%s, protocol %d)",
+            agent_id,
+            path,
+            hello.clone_name,
+            hello.protocol_version,
+        )
         if not was_online:
             self._notify()
         try:
@@ -182,7 +195,9 @@ class RelayHub:
         return self._route(agent_id, avoid=failed)
 
     @asynccontextmanager
-    async def stream(self, work: dict[str, Any] | TelegramMessage, channel: str = "api") -> AsyncIterator[RoutedStream]:
+    async def stream(
+        self, work: dict[str, Any] | TelegramMessage, channel: str = "api"
+    ) -> AsyncIterator[RoutedStream]:
         """Relay one request (``channel``: ``web`` for the public chat, ``api`` for API clients, which
         the agent's scheduler weighs) over the best trusted path; leaving the block early cancels
         it at the agent.
@@ -197,7 +212,9 @@ class RelayHub:
             route = self._route(self._agent) if self._agent else None
         if route is None:
             raise AgentOfflineError
-        stream = RoutedStream(self, self._agent, work, self.settings.max_relay_frame_bytes, *route, channel=channel)
+        stream = RoutedStream(
+            self, self._agent, work, self.settings.max_relay_frame_bytes, *route, channel=channel
+        )
         try:
             yield stream
         finally:
@@ -226,7 +243,9 @@ class RelayHub:
         if change is not None:
             self.metrics.network_mode.labels(change.before).set(0)
             self.metrics.network_mode.labels(change.after).set(1)
-            log.info("agent %s network mode %s -> %s: %s", self._agent, change.before, change.after, change.reason)
+            log.info(
+                "agent %s network mode %s -> %s: %s", self._agent, change.before, change.after, change.reason
+            )
             for listener in self._mode_listeners:
                 listener(change.after)
 

@@ -16,6 +16,10 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from fastapi import WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from aiclone_gateway.core.metrics import GatewayMetrics
 from aiclone_wire import (
     DEFAULT_CREDIT,
     MAX_REQUEST_FRAME_BYTES,
@@ -37,10 +41,6 @@ from aiclone_wire import (
 )
 from aiclone_wire.messages import WireError
 from aiclone_wire.paths import PathHealth, ProbePolicy
-from fastapi import WebSocket
-from starlette.websockets import WebSocketDisconnect
-
-from aiclone_gateway.core.metrics import GatewayMetrics
 
 log = logging.getLogger(__name__)
 ReplyFrame = Chunk | End | Error

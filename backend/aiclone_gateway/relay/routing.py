@@ -9,10 +9,9 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from aiclone_gateway.relay.link import AgentLink, RelayStream, ReplyFrame
 from aiclone_wire import Chunk, Error, TelegramMessage
 from aiclone_wire.paths import PathName
-
-from aiclone_gateway.relay.link import AgentLink, RelayStream, ReplyFrame
 
 if TYPE_CHECKING:
     from aiclone_gateway.relay.hub import RelayHub
@@ -42,7 +41,9 @@ class RoutedStream:
         self.path = path
         # Telegram messages are served on the relay link only (the bots were handed over there)
         self.retried = isinstance(work, TelegramMessage)
-        self._stream: RelayStream = link.open(work, max_frame_bytes=max_frame_bytes, channel=channel, request_id=self.id)
+        self._stream: RelayStream = link.open(
+            work, max_frame_bytes=max_frame_bytes, channel=channel, request_id=self.id
+        )
 
     @property
     def finished(self) -> bool:
@@ -58,7 +59,9 @@ class RoutedStream:
             async for frame in self._stream.frames(idle_timeout_s):
                 if isinstance(frame, Chunk):
                     started = True
-                elif isinstance(frame, Error) and frame.code == PATH_LOST and not started and not self.retried:
+                elif (
+                    isinstance(frame, Error) and frame.code == PATH_LOST and not started and not self.retried
+                ):
                     retry = self.hub.failover(self.agent_id, self.path)
                     if retry is not None:
                         break
@@ -68,8 +71,12 @@ class RoutedStream:
             failed, (self.path, link) = self.path, retry
             self.retried = True
             self.hub.metrics.path_failovers.inc()
-            log.info("request %s: %s path lost before its first chunk, retrying over %s", self.id, failed, self.path)
+            log.info(
+                "request %s: %s path lost before its first chunk, retrying over %s",
+                self.id,
+                failed,
+                self.path,
+            )
             self._stream = link.open(
                 self.work, max_frame_bytes=self.max_frame_bytes, channel=self.channel, request_id=self.id
             )
-

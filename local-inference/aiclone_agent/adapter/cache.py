@@ -28,7 +28,9 @@ def adapter_digest(folder: Path, base: BaseModelInfo) -> str:
     return digest.hexdigest()
 
 
-def converted_adapter(folder: Path, base: BaseModelInfo, cache_dir: Path, *, progress: bool = True) -> tuple[Path, PeftAdapter]:
+def converted_adapter(
+    folder: Path, base: BaseModelInfo, cache_dir: Path, *, progress: bool = True
+) -> tuple[Path, PeftAdapter]:
     """The GGUF LoRA for the PEFT ``folder`` (converted now or found in ``cache_dir``)."""
     adapter = read_peft_adapter(folder)  # read and checked every time: it is small and says what it is
     check_peft_against_base(adapter, base)

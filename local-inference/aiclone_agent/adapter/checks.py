@@ -59,9 +59,7 @@ def read_base_model(path: Path) -> BaseModelInfo:
             f"{', '.join(sorted(PERMUTES_QK))} (Llama, SmolLM2, Mistral, Qwen2/2.5) base models"
         )
     heads = int(value(f"{arch}.attention.head_count", 0))
-    shapes = {
-        t.name: (int(t.shape[1]), int(t.shape[0])) for t in reader.tensors if len(t.shape) == 2
-    }
+    shapes = {t.name: (int(t.shape[1]), int(t.shape[0])) for t in reader.tensors if len(t.shape) == 2}
     return BaseModelInfo(
         path=path,
         architecture=arch,
@@ -124,7 +122,9 @@ def read_gguf_lora(path: Path, base: BaseModelInfo | None = None) -> GgufLoraInf
         return default if field is None else field.contents()
 
     if value("general.type") != "adapter" or value("adapter.type") != "lora":
-        raise AdapterError(f"{path.name} is a GGUF file but not a LoRA adapter (general.type is {value('general.type')})")
+        raise AdapterError(
+            f"{path.name} is a GGUF file but not a LoRA adapter (general.type is {value('general.type')})"
+        )
     arch = str(value("general.architecture", ""))
     if base is not None and arch != base.architecture:
         raise AdapterError(
@@ -137,7 +137,9 @@ def read_gguf_lora(path: Path, base: BaseModelInfo | None = None) -> GgufLoraInf
         stem, _, half = tensor.name.rpartition(".")
         parts = stem.split(".")  # blk, N, attn_q, weight
         if half not in ("lora_a", "lora_b") or len(parts) != 4 or parts[2] not in by_suffix:
-            raise AdapterError(f"{path.name}: tensor {tensor.name} is not a LoRA on an attention or MLP weight")
+            raise AdapterError(
+                f"{path.name}: tensor {tensor.name} is not a LoRA on an attention or MLP weight"
+            )
         targets.add(by_suffix[parts[2]])
         shape = (int(tensor.shape[1]), int(tensor.shape[0]))
         if half == "lora_a":
@@ -146,7 +148,9 @@ def read_gguf_lora(path: Path, base: BaseModelInfo | None = None) -> GgufLoraInf
             expected = base.shapes.get(stem)
             if expected is None:
                 raise AdapterError(f"{path.name}: the base model has no {stem}")
-            if (half == "lora_a" and shape[1] != expected[1]) or (half == "lora_b" and shape[0] != expected[0]):
+            if (half == "lora_a" and shape[1] != expected[1]) or (
+                half == "lora_b" and shape[0] != expected[0]
+            ):
                 raise AdapterError(
                     f"{path.name}: {tensor.name} has shape {list(shape)}, which does not fit the base model's "
                     f"{stem} {list(expected)}: it was made for another base model"

@@ -69,7 +69,9 @@ def _reorder_b(pair: LoraPair, b: np.ndarray, base: BaseModelInfo) -> np.ndarray
     return rope_rows_to_interleaved(b, heads)
 
 
-def write_gguf_lora(adapter: PeftAdapter, base: BaseModelInfo, out_path: Path, *, progress: bool = True) -> Path:
+def write_gguf_lora(
+    adapter: PeftAdapter, base: BaseModelInfo, out_path: Path, *, progress: bool = True
+) -> Path:
     """Check ``adapter`` against ``base`` and write it to ``out_path`` atomically."""
     import gguf
 
@@ -110,4 +112,6 @@ def convert_peft_to_gguf(peft_dir: Path, out_path: Path, base_gguf: Path, *, pro
     """The library form of ``python -m aiclone_agent convert-lora``."""
     from aiclone_agent.adapter.checks import read_base_model
 
-    return write_gguf_lora(read_peft_adapter(peft_dir), read_base_model(base_gguf), out_path, progress=progress)
+    return write_gguf_lora(
+        read_peft_adapter(peft_dir), read_base_model(base_gguf), out_path, progress=progress
+    )

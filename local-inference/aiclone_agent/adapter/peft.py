@@ -132,7 +132,9 @@ def _read_config(folder: Path) -> dict:
     if peft_type != "LORA":
         raise AdapterError(f"the adapter is {peft_type}; only LoRA adapters can be applied")
     if config.get("use_dora"):
-        raise AdapterError("the adapter uses DoRA, which llama.cpp cannot apply at run time; train plain LoRA")
+        raise AdapterError(
+            "the adapter uses DoRA, which llama.cpp cannot apply at run time; train plain LoRA"
+        )
     modules_to_save = config.get("modules_to_save") or []
     if modules_to_save:
         raise AdapterError(
@@ -167,7 +169,9 @@ def _parse_key(key: str) -> tuple[int, str, str]:
                 "attention and MLP layers: retrain with target_modules q/k/v/o/gate/up/down_proj"
             )
         if "magnitude" in lowered:
-            raise AdapterError("the adapter uses DoRA, which llama.cpp cannot apply at run time; train plain LoRA")
+            raise AdapterError(
+                "the adapter uses DoRA, which llama.cpp cannot apply at run time; train plain LoRA"
+            )
         raise AdapterError(
             f"unsupported tensor {key}: only LoRA on q/k/v/o_proj and gate/up/down_proj of the decoder "
             "layers can be applied"

@@ -29,7 +29,9 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
                 raise AdapterError(f"{path.name} is not a safetensors file (too short): the file is corrupt")
             (header_len,) = struct.unpack("<Q", prefix)
             if header_len > min(size - 8, _MAX_HEADER):
-                raise AdapterError(f"{path.name} is not a valid safetensors file (bad header): the file is corrupt")
+                raise AdapterError(
+                    f"{path.name} is not a valid safetensors file (bad header): the file is corrupt"
+                )
             header = json.loads(handle.read(header_len))
     except OSError as exc:
         raise AdapterError(f"cannot read {path}: {exc.strerror}") from exc
@@ -49,12 +51,18 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
 
 def _tensor(file: str, name: str, entry: object, raw: np.ndarray, data_start: int, size: int) -> np.ndarray:
     try:
-        dtype_name, shape, (begin, end) = entry["dtype"], [int(d) for d in entry["shape"]], entry["data_offsets"]
+        dtype_name, shape, (begin, end) = (
+            entry["dtype"],
+            [int(d) for d in entry["shape"]],
+            entry["data_offsets"],
+        )
     except (TypeError, KeyError, ValueError) as exc:
         raise AdapterError(f"{file}: tensor {name} has a malformed entry: the file is corrupt") from exc
     dtype = _DTYPES.get(dtype_name)
     if dtype is None:
-        raise AdapterError(f"{file}: tensor {name} is {dtype_name}; only F32, F16 and BF16 adapters are supported")
+        raise AdapterError(
+            f"{file}: tensor {name} is {dtype_name}; only F32, F16 and BF16 adapters are supported"
+        )
     count = int(np.prod(shape)) if shape else 1
     if end - begin != count * np.dtype(dtype).itemsize or begin < 0 or data_start + end > size:
         raise AdapterError(f"{file}: tensor {name} lies outside the file: the file is truncated or corrupt")

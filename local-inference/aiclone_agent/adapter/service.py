@@ -94,7 +94,9 @@ class AdapterService:
             try:
                 source = find_adapter(self.config.current.model.lora_path, self.lora_dir)
                 if source is None:
-                    self.status = AdapterStatus(state="none", reason=f"no adapter in {self.lora_dir}", scale=scale)
+                    self.status = AdapterStatus(
+                        state="none", reason=f"no adapter in {self.lora_dir}", scale=scale
+                    )
                     return self.status
                 if self.engine.info.backend == "tensorrt":
                     self.status = await asyncio.to_thread(self._tensorrt_status, source)
@@ -112,7 +114,9 @@ class AdapterService:
 
     def _fail(self, reason: str, scale: float) -> None:
         log.warning("adapter not applied: %s; serving the base model", reason)
-        self.status = AdapterStatus(state="failed", reason=f"{reason}; the base model is serving", scale=scale)
+        self.status = AdapterStatus(
+            state="failed", reason=f"{reason}; the base model is serving", scale=scale
+        )
 
     def _tensorrt_status(self, source: AdapterSource) -> AdapterStatus:
         """TensorRT-LLM was given the PEFT folder at load (selector); here we only describe it."""
@@ -122,8 +126,14 @@ class AdapterService:
             raise AdapterError("TensorRT-LLM was started without this adapter (it loads PEFT folders only)")
         adapter = read_peft_adapter(source.path)
         return AdapterStatus(
-            state="applied", reason="TensorRT-LLM applies the adapter at scale 1", path=str(source.path),
-            name=source.path.name, rank=adapter.rank, alpha=adapter.alpha, scale=1.0, targets=adapter.targets,
+            state="applied",
+            reason="TensorRT-LLM applies the adapter at scale 1",
+            path=str(source.path),
+            name=source.path.name,
+            rank=adapter.rank,
+            alpha=adapter.alpha,
+            scale=1.0,
+            targets=adapter.targets,
         )
 
     def _prepare(self, source: AdapterSource, scale: float) -> AdapterStatus:
@@ -133,13 +143,21 @@ class AdapterService:
 
             self._gguf, adapter = converted_adapter(source.path, base, self.cache_dir)
             return AdapterStatus(
-                path=str(source.path), name=source.path.name, rank=adapter.rank, alpha=adapter.alpha,
-                scale=scale, targets=adapter.targets,
+                path=str(source.path),
+                name=source.path.name,
+                rank=adapter.rank,
+                alpha=adapter.alpha,
+                scale=scale,
+                targets=adapter.targets,
             )
         info = read_gguf_lora(source.path, base)
         self._gguf = source.path
         return AdapterStatus(
-            path=str(source.path), name=info.name, rank=info.rank, alpha=info.alpha or None, scale=scale,
+            path=str(source.path),
+            name=info.name,
+            rank=info.rank,
+            alpha=info.alpha or None,
+            scale=scale,
             targets=info.targets,
         )
 
@@ -168,7 +186,9 @@ class AdapterService:
             if self.status.state != "applied":
                 raise AdapterError(f"no adapter is applied ({self.status.reason or self.status.state})")
             if self.engine.info.backend == "tensorrt":
-                raise AdapterError("TensorRT-LLM applies the adapter at scale 1; the scale changes on llama.cpp only")
+                raise AdapterError(
+                    "TensorRT-LLM applies the adapter at scale 1; the scale changes on llama.cpp only"
+                )
             await self.engine.run_in_engine(lambda model, ctx: self._attach(model, ctx, scale))
             self.config.update(lambda data: data["model"].__setitem__("lora_scale", scale))
             self.status = self.status.model_copy(update={"scale": scale})

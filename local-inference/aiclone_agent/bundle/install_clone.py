@@ -60,7 +60,9 @@ def _bearer(url: str, platform: str, token: str) -> dict[str, str]:
 
 def fetch_manifest(platform: str, clone_id: str, token: str, timeout: float = 30) -> dict:
     url = f"{platform.rstrip('/')}/api/clones/{urllib.parse.quote(clone_id, safe='')}/bundle"
-    request = urllib.request.Request(url, headers={"Accept": "application/json", **_bearer(url, platform, token)})
+    request = urllib.request.Request(
+        url, headers={"Accept": "application/json", **_bearer(url, platform, token)}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             body = response.read()
@@ -85,7 +87,9 @@ def fetch_manifest(platform: str, clone_id: str, token: str, timeout: float = 30
 def parse_manifest(data: object, platform: str, bundle: Path) -> Manifest:
     def need(value, kind, where):
         if not isinstance(value, kind):
-            raise InstallError(f"the platform's manifest is not valid: {where} is missing or not a {kind.__name__}")
+            raise InstallError(
+                f"the platform's manifest is not valid: {where} is missing or not a {kind.__name__}"
+            )
         return value
 
     data = need(data, dict, "the manifest")
@@ -98,13 +102,20 @@ def parse_manifest(data: object, platform: str, bundle: Path) -> Manifest:
         safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-") or "base-model"
         if not safe.lower().endswith(".gguf"):
             safe += ".gguf"
-        base_file = _remote(need(base.get("gguf"), dict, "base_model.gguf"), platform, bundle / "models" / "base" / safe, "base_model.gguf")
+        base_file = _remote(
+            need(base.get("gguf"), dict, "base_model.gguf"),
+            platform,
+            bundle / "models" / "base" / safe,
+            "base_model.gguf",
+        )
     adapter = need(data.get("adapter") or {"files": []}, dict, "adapter")
     files = []
     for index, entry in enumerate(need(adapter.get("files", []), list, "adapter.files")):
         entry = need(entry, dict, f"adapter.files[{index}]")
         relative = _safe_relative(need(entry.get("path"), str, f"adapter.files[{index}].path"))
-        files.append(_remote(entry, platform, bundle / "models" / "lora" / relative, f"adapter.files[{index}]"))
+        files.append(
+            _remote(entry, platform, bundle / "models" / "lora" / relative, f"adapter.files[{index}]")
+        )
     return Manifest(
         clone_id=need(clone.get("id"), str, "clone.id"),
         name=need(clone.get("name"), str, "clone.name"),
@@ -119,7 +130,9 @@ def _remote(entry: dict, platform: str, target: Path, where: str) -> RemoteFile:
     if not isinstance(url, str) or not url:
         raise InstallError(f"the platform's manifest is not valid: {where}.url is missing")
     if not isinstance(sha, str) or not _SHA256.match(sha.lower()):
-        raise InstallError(f"the platform's manifest is not valid: {where}.sha256 is not a SHA-256 hex digest")
+        raise InstallError(
+            f"the platform's manifest is not valid: {where}.sha256 is not a SHA-256 hex digest"
+        )
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise InstallError(f"the platform's manifest is not valid: {where}.size is not a byte count")
     absolute = urllib.parse.urljoin(platform.rstrip("/") + "/", url)
@@ -131,7 +144,9 @@ def _remote(entry: dict, platform: str, target: Path, where: str) -> RemoteFile:
 def _safe_relative(path: str) -> Path:
     parts = PurePosixPath(path.replace("\\", "/")).parts
     if not parts or path.startswith(("/", "\\")) or any(p in ("..", "") or ":" in p for p in parts):
-        raise InstallError(f"the platform's manifest is not valid: adapter file path {path!r} leaves models/lora/")
+        raise InstallError(
+            f"the platform's manifest is not valid: adapter file path {path!r} leaves models/lora/"
+        )
     return Path(*parts)
 
 
@@ -144,7 +159,11 @@ def sha256_file(path: Path) -> str:
 
 
 def _installed(file: RemoteFile) -> bool:
-    return file.target.is_file() and file.target.stat().st_size == file.size and sha256_file(file.target) == file.sha256
+    return (
+        file.target.is_file()
+        and file.target.stat().st_size == file.size
+        and sha256_file(file.target) == file.sha256
+    )
 
 
 def download(file: RemoteFile, staged: Path, headers: dict[str, str], label: str) -> None:
@@ -183,7 +202,9 @@ def download(file: RemoteFile, staged: Path, headers: dict[str, str], label: str
 
 
 def _fetch_range(file: RemoteFile, staged: Path, have: int, headers: dict[str, str], bar) -> None:
-    request = urllib.request.Request(file.url, headers={**headers, **({"Range": f"bytes={have}-"} if have else {})})
+    request = urllib.request.Request(
+        file.url, headers={**headers, **({"Range": f"bytes={have}-"} if have else {})}
+    )
     try:
         response = urllib.request.urlopen(request, timeout=60)
     except urllib.error.HTTPError as exc:
@@ -191,7 +212,9 @@ def _fetch_range(file: RemoteFile, staged: Path, have: int, headers: dict[str, s
             staged.unlink()
             raise ConnectionError("the server refused to resume; starting over") from exc
         if exc.code in (401, 403):
-            raise InstallError(f"the platform refused the key for {file.url} (HTTP {exc.code}): check --token") from exc
+            raise InstallError(
+                f"the platform refused the key for {file.url} (HTTP {exc.code}): check --token"
+            ) from exc
         raise InstallError(f"downloading {file.url} failed: HTTP {exc.code}") from exc
     with response:
         resumed = have and response.status == 206
@@ -234,8 +257,16 @@ def install(manifest: Manifest, bundle: Path, platform: str, token: str, repo_ro
     base_path = ""
     if manifest.base_model is not None:
         target = manifest.base_model.target
-        base_path = target.relative_to(repo_root).as_posix() if bundle.resolve() == repo_root.resolve() else str(target)
-    lora_path = "" if bundle.resolve() == repo_root.resolve() or not manifest.adapter else str(bundle / "models" / "lora")
+        base_path = (
+            target.relative_to(repo_root).as_posix()
+            if bundle.resolve() == repo_root.resolve()
+            else str(target)
+        )
+    lora_path = (
+        ""
+        if bundle.resolve() == repo_root.resolve() or not manifest.adapter
+        else str(bundle / "models" / "lora")
+    )
 
     def persona(data: dict) -> None:
         data["clone"].update(id=manifest.clone_id, name=manifest.name, system_prompt=manifest.system_prompt)
@@ -266,7 +297,9 @@ def install_clone(args: argparse.Namespace) -> int:
     platform = (args.platform or "").strip()
     try:
         if not platform:
-            raise InstallError("no platform URL: pass --platform URL (the platform's install command includes it)")
+            raise InstallError(
+                "no platform URL: pass --platform URL (the platform's install command includes it)"
+            )
         if not token:
             raise InstallError("no key: pass --token KEY (or set AICLONE_PLATFORM_TOKEN)")
         bundle = args.dir.expanduser().resolve()

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import clone_core
-
 from aiclone_agent.engine.gpu_offload import OffloadPlan
 
 FinishReason = Literal["stop", "length", "abort"]

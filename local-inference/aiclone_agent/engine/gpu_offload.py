@@ -185,9 +185,17 @@ def read_gguf_header(model_path: Path) -> tuple[dict[str, object], list[tuple[st
     from gguf import GGML_QUANT_SIZES, GGUF_MAGIC, GGMLQuantizationType, GGUFValueType
 
     scalars = {
-        GGUFValueType.UINT8: "B", GGUFValueType.INT8: "b", GGUFValueType.UINT16: "H", GGUFValueType.INT16: "h",
-        GGUFValueType.UINT32: "I", GGUFValueType.INT32: "i", GGUFValueType.FLOAT32: "f", GGUFValueType.BOOL: "?",
-        GGUFValueType.UINT64: "Q", GGUFValueType.INT64: "q", GGUFValueType.FLOAT64: "d",
+        GGUFValueType.UINT8: "B",
+        GGUFValueType.INT8: "b",
+        GGUFValueType.UINT16: "H",
+        GGUFValueType.INT16: "h",
+        GGUFValueType.UINT32: "I",
+        GGUFValueType.INT32: "i",
+        GGUFValueType.FLOAT32: "f",
+        GGUFValueType.BOOL: "?",
+        GGUFValueType.UINT64: "Q",
+        GGUFValueType.INT64: "q",
+        GGUFValueType.FLOAT64: "d",
     }
     with open(model_path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
         pos = 0
@@ -283,34 +291,58 @@ def plan_offload(
         offloaded = total if setting < 0 else min(setting, total)
         if gpu is None or not gpu_offload_supported:
             offloaded = 0
-        return OffloadPlan(str(setting), setting, offloaded, total,
-                           f"model.n_gpu_layers is {setting} in the config", gpu, needed_mib)
+        return OffloadPlan(
+            str(setting),
+            setting,
+            offloaded,
+            total,
+            f"model.n_gpu_layers is {setting} in the config",
+            gpu,
+            needed_mib,
+        )
     if gpu is None:
         return OffloadPlan("auto", 0, 0, total, no_gpu_reason, None, needed_mib)
     if not gpu_offload_supported:
         return OffloadPlan(
-            "auto", 0, 0, total,
-            "llama.cpp was built without CUDA: install the CUDA toolkit and run the setup again", gpu, needed_mib,
+            "auto",
+            0,
+            0,
+            total,
+            "llama.cpp was built without CUDA: install the CUDA toolkit and run the setup again",
+            gpu,
+            needed_mib,
         )
     fit = layers_that_fit(footprint, kv_tokens, gpu.free_mib * MIB)
     context = f"{kv_tokens} tokens of KV cache ({n_ctx} x {parallel} sequences)"
     if fit == total:
         return OffloadPlan(
-            "auto", -1, total, total,
+            "auto",
+            -1,
+            total,
+            total,
             f"all {total} layers fit: about {needed_mib} MiB with {context}, {gpu.free_mib} MiB free",
-            gpu, needed_mib,
+            gpu,
+            needed_mib,
         )
     if fit == 0:
         return OffloadPlan(
-            "auto", 0, 0, total,
+            "auto",
+            0,
+            0,
+            total,
             f"no layer fits in {gpu.free_mib} MiB free VRAM with {context}; running on the CPU",
-            gpu, needed_mib,
+            gpu,
+            needed_mib,
         )
     return OffloadPlan(
-        "auto", fit, fit, total,
+        "auto",
+        fit,
+        fit,
+        total,
         f"{fit} of {total} layers fit in {gpu.free_mib} MiB free VRAM (the whole model needs about "
         f"{needed_mib} MiB with {context}); the rest run on the CPU",
-        gpu, needed_mib,
+        gpu,
+        needed_mib,
     )
 
 
@@ -330,8 +362,13 @@ def plan_for_model(
         why = f"cannot read the layer sizes of {model_path.name} ({exc})"
         return OffloadPlan(str(setting), layers, 0, 0, f"{why}; model.n_gpu_layers is {setting}", gpu)
     return plan_offload(
-        setting, footprint, n_ctx=n_ctx, parallel=parallel, gpu=gpu,
-        no_gpu_reason=no_gpu_reason, gpu_offload_supported=gpu_offload_supported,
+        setting,
+        footprint,
+        n_ctx=n_ctx,
+        parallel=parallel,
+        gpu=gpu,
+        no_gpu_reason=no_gpu_reason,
+        gpu_offload_supported=gpu_offload_supported,
     )
 
 

@@ -66,7 +66,9 @@ def choose_backend(model: ModelSection, host: HostFacts) -> BackendChoice:
         return BackendChoice("tensorrt", "model.backend is tensorrt in the config")
     if blocker:
         return BackendChoice("llama_cpp", f"auto: {blocker}; running llama.cpp")
-    return BackendChoice("tensorrt", "auto: TensorRT-LLM is installed, an NVIDIA GPU is present and an HF model is set")
+    return BackendChoice(
+        "tensorrt", "auto: TensorRT-LLM is installed, an NVIDIA GPU is present and an HF model is set"
+    )
 
 
 def _peft_dir_for_tensorrt(model: ModelSection, models_dir: Path) -> tuple[Path | None, str | None]:
@@ -108,7 +110,10 @@ def load_engine(model: ModelSection, models_dir: Path, host: HostFacts | None = 
 
     path = find_base_model(model.base_model_path, models_dir / "base")
     offload = plan_for_model(
-        model.n_gpu_layers, path, n_ctx=model.n_ctx, parallel=model.parallel,
+        model.n_gpu_layers,
+        path,
+        n_ctx=model.n_ctx,
+        parallel=model.parallel,
         gpu_offload_supported=bool(llama_cpp.llama_supports_gpu_offload()),
     )
     engine = LlamaBatchEngine.load(

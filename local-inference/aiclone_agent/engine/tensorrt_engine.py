@@ -17,7 +17,6 @@ from types import ModuleType
 from typing import Any
 
 import clone_core
-
 from aiclone_agent.engine.base import (
     ChatTemplate,
     EngineClient,
@@ -71,7 +70,9 @@ def to_sampling_params(trt: TensorRTModules, params: SamplingParams, stops: tupl
 
 def lora_config_for(trt: TensorRTModules, peft_dir: Path) -> Any:
     config = json.loads((peft_dir / "adapter_config.json").read_text(encoding="utf-8"))
-    return trt.LoraConfig(lora_dir=[str(peft_dir)], max_lora_rank=int(config["r"]), max_loras=1, max_cpu_loras=1)
+    return trt.LoraConfig(
+        lora_dir=[str(peft_dir)], max_lora_rank=int(config["r"]), max_loras=1, max_cpu_loras=1
+    )
 
 
 def lora_request_for(trt: TensorRTModules, peft_dir: Path) -> Any:
@@ -79,8 +80,15 @@ def lora_request_for(trt: TensorRTModules, peft_dir: Path) -> Any:
 
 
 class TensorRTEngine(EngineClient):
-    def __init__(self, trt: TensorRTModules, llm: Any, info: EngineInfo, template: ChatTemplate,
-                 tokenizer: clone_core.Tokenizer, lora_dir: Path | None) -> None:
+    def __init__(
+        self,
+        trt: TensorRTModules,
+        llm: Any,
+        info: EngineInfo,
+        template: ChatTemplate,
+        tokenizer: clone_core.Tokenizer,
+        lora_dir: Path | None,
+    ) -> None:
         self._trt, self._llm = trt, llm
         self.info, self.chat_template, self.tokenizer = info, template, tokenizer
         self.lora_dir = lora_dir
@@ -101,15 +109,22 @@ class TensorRTEngine(EngineClient):
         except Exception as exc:
             raise EngineError(f"TensorRT-LLM could not load {hf_dir}: {type(exc).__name__}: {exc}") from exc
         info = EngineInfo(
-            backend="tensorrt", reason=reason, model_name=hf_dir.name, model_path=str(hf_dir), n_ctx=n_ctx,
-            n_gpu_layers=-1, details={"lora": str(lora_dir or "")},
+            backend="tensorrt",
+            reason=reason,
+            model_name=hf_dir.name,
+            model_path=str(hf_dir),
+            n_ctx=n_ctx,
+            n_gpu_layers=-1,
+            details={"lora": str(lora_dir or "")},
         )
         return cls(trt, llm, info, template, tokenizer, lora_dir)
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special=True, parse_special=True))
 
-    async def generate(self, prompt: str, params: SamplingParams, request_id: str) -> AsyncIterator[GenerationChunk]:
+    async def generate(
+        self, prompt: str, params: SamplingParams, request_id: str
+    ) -> AsyncIterator[GenerationChunk]:
         n_prompt = self.count_tokens(prompt)
         room = self.info.n_ctx - n_prompt
         if room <= 0:
@@ -169,4 +184,6 @@ def _hf_template_and_tokenizer(hf_dir: Path) -> tuple[ChatTemplate, clone_core.T
     if not source:
         raise EngineError(f"{hf_dir} has no chat template (tokenizer_config.json chat_template)")
     eos = token("eos_token")
-    return ChatTemplate(source=source, bos_token=token("bos_token"), eos_token=eos, stop=(eos,) if eos else ()), tokenizer
+    return ChatTemplate(
+        source=source, bos_token=token("bos_token"), eos_token=eos, stop=(eos,) if eos else ()
+    ), tokenizer

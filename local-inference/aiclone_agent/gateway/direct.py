@@ -16,6 +16,14 @@ import http
 import logging
 from typing import TYPE_CHECKING
 
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from aiclone_agent import __version__
+from aiclone_agent.core.config import ConfigStore
+from aiclone_agent.gateway.jwks import GatewayTokenError, JwksCache
+from aiclone_agent.gateway.session import LinkSession, RunningRequests
+from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_wire import (
     DIRECT_PATH,
     DIRECT_TOKEN_TYPE,
@@ -28,14 +36,6 @@ from aiclone_wire import (
     encode,
 )
 from aiclone_wire.paths import PathBoard, PathHealth
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.http11 import Request, Response
-
-from aiclone_agent import __version__
-from aiclone_agent.core.config import ConfigStore
-from aiclone_agent.gateway.jwks import GatewayTokenError, JwksCache
-from aiclone_agent.gateway.session import LinkSession, RunningRequests
-from aiclone_agent.openai_api.serving import OpenAIServingChat
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -88,7 +88,9 @@ class DirectListener:
             close_timeout=2,
             server_header=None,
         )
-        log.info("direct listener on %s:%d (advertised as %s)", section.host, section.port, self.advertise_url)
+        log.info(
+            "direct listener on %s:%d (advertised as %s)", section.host, section.port, self.advertise_url
+        )
 
     async def stop(self) -> None:
         server, self._server = self._server, None
@@ -111,7 +113,9 @@ class DirectListener:
         if scheme.lower() != "bearer" or not token.strip():
             return self._refuse(connection, http.HTTPStatus.UNAUTHORIZED, "a gateway token is required")
         if not agent_id:
-            return self._refuse(connection, http.HTTPStatus.SERVICE_UNAVAILABLE, "not linked to a gateway yet")
+            return self._refuse(
+                connection, http.HTTPStatus.SERVICE_UNAVAILABLE, "not linked to a gateway yet"
+            )
         try:
             self.jwks.verify(token.strip(), audience=agent_id, typ=DIRECT_TOKEN_TYPE)
         except GatewayTokenError as exc:
@@ -128,7 +132,13 @@ class DirectListener:
             return
         if not isinstance(hello, Hello) or hello.protocol_version != PROTOCOL_VERSION:
             await ws.send(
-                encode(Error(code="protocol_version", message=f"agent speaks protocol {PROTOCOL_VERSION}", status=400))
+                encode(
+                    Error(
+                        code="protocol_version",
+                        message=f"agent speaks protocol {PROTOCOL_VERSION}",
+                        status=400,
+                    )
+                )
             )
             return
         clone = self.config.current.clone
@@ -146,7 +156,9 @@ class DirectListener:
         )
         # each session has its own health, so the one it replaces going down cannot mark it down
         health = PathHealth("direct")
-        session = LinkSession(ws, self.serving, self.running, health, self.ping_interval_s, self.silence_timeout_s)
+        session = LinkSession(
+            ws, self.serving, self.running, health, self.ping_interval_s, self.silence_timeout_s
+        )
         previous, self._session = self._session, (session, asyncio.current_task())
         self.board.paths["direct"] = health
         if previous is not None:  # one live session: the newer replaces the older at once
@@ -160,4 +172,7 @@ class DirectListener:
         finally:
             if self._session is not None and self._session[0] is session:
                 self._session = None
-            log.info("direct path from the gateway is down (%s)", session.close_reason or self.last_error or "closed")
+            log.info(
+                "direct path from the gateway is down (%s)",
+                session.close_reason or self.last_error or "closed",
+            )

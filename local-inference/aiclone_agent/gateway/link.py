@@ -16,8 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aiclone_wire import MAX_FRAME_BYTES, PROTOCOL_VERSION, Error, Hello, WireError, decode, encode
-from aiclone_wire.paths import PathHealth
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
@@ -27,6 +25,8 @@ from aiclone_agent.gateway.backoff import Backoff
 from aiclone_agent.gateway.jwks import JwksCache
 from aiclone_agent.gateway.session import LinkSession, RunningRequests
 from aiclone_agent.openai_api.serving import OpenAIServingChat
+from aiclone_wire import MAX_FRAME_BYTES, PROTOCOL_VERSION, Error, Hello, WireError, decode, encode
+from aiclone_wire.paths import PathHealth
 
 if TYPE_CHECKING:
     from aiclone_agent.telegram.service import TelegramService

@@ -12,9 +12,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from aiclone_wire.paths import NetworkMode, PathBoard, ProbePolicy
-
 from aiclone_agent.gateway.session import RunningRequests
+from aiclone_wire.paths import NetworkMode, PathBoard, ProbePolicy
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from aiclone_agent.gateway.requests import CreditWindow, run_request, run_telegram_request
+from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_wire import (
     Cancel,
     Credit,
@@ -29,9 +31,6 @@ from aiclone_wire import (
     encode,
 )
 from aiclone_wire.paths import PathHealth
-
-from aiclone_agent.gateway.requests import CreditWindow, run_request, run_telegram_request
-from aiclone_agent.openai_api.serving import OpenAIServingChat
 
 if TYPE_CHECKING:
     from aiclone_agent.telegram.service import TelegramService

@@ -60,6 +60,8 @@ def test_the_chat_socket_accepts_the_gateways_own_origin_on_any_port(tmp_path):
     assert {"http://127.0.0.1:8100", "http://localhost:8100"} <= on_8100.chat_origins
     assert "http://127.0.0.1:8000" not in on_8100.chat_origins
     public = Settings(
-        data_dir=tmp_path, public_url="https://Clone.example.com/", allowed_origins=["https://chat.example.com/"]
+        data_dir=tmp_path,
+        public_url="https://Clone.example.com/",
+        allowed_origins=["https://chat.example.com/"],
     )
     assert public.chat_origins == {"https://clone.example.com", "https://chat.example.com"}

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiclone_gateway.core.config import Settings
 
+from aiclone_gateway.core.config import Settings
 from tests.backend.conftest import GatewayProcess
 
 

@@ -58,7 +58,7 @@ async def test_backup_restores_into_a_fresh_gateway(tmp_path: Path, fresh_databa
         made = cli(source, "backup", str(backups))  # while the gateway runs
         assert made.returncode == 0, made.stderr
         dump = Path(made.stdout.strip())
-        assert dump.is_file() and dump.parent == backups and dump.stat().st_mode & 0o077 == 0
+        assert dump.is_file() and dump.parent == backups and dump.stat().st_mode & 0o077 == 0  # noqa: ASYNC240
         assert dump.with_suffix(".jwt.pem").is_file()
     finally:
         source.stop()

@@ -67,7 +67,9 @@ def paths_gateway(tmp_path_factory) -> Iterator[GatewayProcess]:
 
 
 @pytest.fixture(scope="module")
-async def two_paths(tmp_path_factory, paths_gateway: GatewayProcess, model_path: Path) -> AsyncIterator[TwoPaths]:
+async def two_paths(
+    tmp_path_factory, paths_gateway: GatewayProcess, model_path: Path
+) -> AsyncIterator[TwoPaths]:
     owner = ChatUser(paths_gateway, f"paths-{time.time_ns()}@example.com")
     await owner.register()
     await owner.login()
@@ -83,7 +85,12 @@ async def two_paths(tmp_path_factory, paths_gateway: GatewayProcess, model_path:
         gateway={
             "url": relay.url,
             "agent_token": token,
-            "direct": {"enabled": True, "host": "127.0.0.1", "port": direct_port, "advertise_url": direct.url},
+            "direct": {
+                "enabled": True,
+                "host": "127.0.0.1",
+                "port": direct_port,
+                "advertise_url": direct.url,
+            },
         },
     )
     agent = AgentProcess(home, model_path, config_path=config).start(timeout=180)
@@ -98,5 +105,3 @@ async def two_paths(tmp_path_factory, paths_gateway: GatewayProcess, model_path:
         agent.stop()
         relay.stop()
         direct.stop()
-
-

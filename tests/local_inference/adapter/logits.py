@@ -60,7 +60,9 @@ class LowLevelModel:
         finally:
             llama_cpp.llama_batch_free(batch)
 
-    def greedy(self, prompt: list[int], steps: int, forced: list[int] | None = None) -> tuple[list[int], np.ndarray]:
+    def greedy(
+        self, prompt: list[int], steps: int, forced: list[int] | None = None
+    ) -> tuple[list[int], np.ndarray]:
         """Greedy continuation of ``prompt`` (or ``forced`` tokens) and the logits before each token."""
         llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self.ctx), True)
         logits = [self._decode(prompt, 0)]

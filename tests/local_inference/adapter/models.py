@@ -18,13 +18,22 @@ from gguf.quants import dequantize
 from safetensors.numpy import save_file
 
 HF_NAME = {
-    "q_proj": "self_attn.q_proj", "k_proj": "self_attn.k_proj", "v_proj": "self_attn.v_proj",
-    "o_proj": "self_attn.o_proj", "gate_proj": "mlp.gate_proj", "up_proj": "mlp.up_proj",
+    "q_proj": "self_attn.q_proj",
+    "k_proj": "self_attn.k_proj",
+    "v_proj": "self_attn.v_proj",
+    "o_proj": "self_attn.o_proj",
+    "gate_proj": "mlp.gate_proj",
+    "up_proj": "mlp.up_proj",
     "down_proj": "mlp.down_proj",
 }
 GGUF_NAME = {
-    "q_proj": "attn_q", "k_proj": "attn_k", "v_proj": "attn_v", "o_proj": "attn_output",
-    "gate_proj": "ffn_gate", "up_proj": "ffn_up", "down_proj": "ffn_down",
+    "q_proj": "attn_q",
+    "k_proj": "attn_k",
+    "v_proj": "attn_v",
+    "o_proj": "attn_output",
+    "gate_proj": "ffn_gate",
+    "up_proj": "ffn_up",
+    "down_proj": "ffn_down",
 }
 ALL_TARGETS = tuple(HF_NAME)
 
@@ -49,8 +58,17 @@ def tensor_shapes(gguf_path: Path) -> dict[str, tuple[int, int]]:
 
 
 def write_peft_adapter(
-    folder: Path, gguf_path: Path, *, layers, rank: int, alpha: float, rslora: bool = False,
-    targets=ALL_TARGETS, seed: int = 0, magnitude: float = 0.05, extra_tensors: dict | None = None,
+    folder: Path,
+    gguf_path: Path,
+    *,
+    layers,
+    rank: int,
+    alpha: float,
+    rslora: bool = False,
+    targets=ALL_TARGETS,
+    seed: int = 0,
+    magnitude: float = 0.05,
+    extra_tensors: dict | None = None,
     base_model_name: str = "HuggingFaceTB/SmolLM2-135M-Instruct",
 ) -> TestAdapter:
     """A PEFT folder as ``peft.save_pretrained`` writes it, with random A and B."""
@@ -70,10 +88,20 @@ def write_peft_adapter(
     folder.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(folder / "adapter_model.safetensors"))
     config = {
-        "peft_type": "LORA", "task_type": "CAUSAL_LM", "base_model_name_or_path": base_model_name,
-        "r": rank, "lora_alpha": alpha, "use_rslora": rslora, "use_dora": False, "bias": "none",
-        "lora_dropout": 0.0, "target_modules": list(targets), "modules_to_save": None,
-        "fan_in_fan_out": False, "rank_pattern": {}, "alpha_pattern": {},
+        "peft_type": "LORA",
+        "task_type": "CAUSAL_LM",
+        "base_model_name_or_path": base_model_name,
+        "r": rank,
+        "lora_alpha": alpha,
+        "use_rslora": rslora,
+        "use_dora": False,
+        "bias": "none",
+        "lora_dropout": 0.0,
+        "target_modules": list(targets),
+        "modules_to_save": None,
+        "fan_in_fan_out": False,
+        "rank_pattern": {},
+        "alpha_pattern": {},
     }
     (folder / "adapter_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     return TestAdapter(folder, rank, float(alpha), rslora, tuple(layers), pairs)
@@ -123,8 +151,10 @@ def dequantized(source: Path, names) -> dict[str, np.ndarray]:
     out = {}
     for tensor in reader.tensors:
         if tensor.name in wanted:
-            out[tensor.name] = dequantize(tensor.data, tensor.tensor_type).astype(np.float32).reshape(
-                int(tensor.shape[1]), int(tensor.shape[0])
+            out[tensor.name] = (
+                dequantize(tensor.data, tensor.tensor_type)
+                .astype(np.float32)
+                .reshape(int(tensor.shape[1]), int(tensor.shape[0]))
             )
     return out
 

@@ -13,7 +13,11 @@ import yaml
 from tests.local_inference.adapter.models import write_peft_adapter, write_tiny_qwen2
 from tests.local_inference.conftest import AgentProcess, write_config
 
-QUESTION = {"messages": [{"role": "user", "content": "Say something about the sea."}], "temperature": 0, "max_tokens": 16}
+QUESTION = {
+    "messages": [{"role": "user", "content": "Say something about the sea."}],
+    "temperature": 0,
+    "max_tokens": 16,
+}
 ALL = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
@@ -32,7 +36,9 @@ def test_adapter_applied_changes_answers_and_scale_changes_live(tmp_path: Path, 
         plain.stop()
     home = tmp_path / "clone"
     home.mkdir()
-    write_peft_adapter(home / "models" / "lora", model_path, layers=range(0, 30, 3), rank=8, alpha=16, magnitude=0.1)
+    write_peft_adapter(
+        home / "models" / "lora", model_path, layers=range(0, 30, 3), rank=8, alpha=16, magnitude=0.1
+    )
     config = write_config(
         home / "config.yaml", model={"base_model_path": str(model_path), "hf_model_path": str(tmp_path)}
     )
@@ -41,11 +47,20 @@ def test_adapter_applied_changes_answers_and_scale_changes_live(tmp_path: Path, 
         status = httpx.get(f"{agent.url}/api/status").json()
         adapter = status["adapter"]
         assert adapter["state"] == "applied", adapter
-        assert (adapter["rank"], adapter["alpha"], adapter["scale"], adapter["targets"]) == (8, 16.0, 1.0, ALL)
+        assert (adapter["rank"], adapter["alpha"], adapter["scale"], adapter["targets"]) == (
+            8,
+            16.0,
+            1.0,
+            ALL,
+        )
         assert adapter["path"] == str(home / "models" / "lora")
         # auto preferred TensorRT-LLM (an HF folder is set) and fell back, saying why
-        assert status["backend"] == "llama_cpp" and "TensorRT-LLM is not installed" in status["backend_reason"]
-        assert list((home / "data" / "adapters").glob("*.gguf")), "the converted adapter is cached in the data dir"
+        assert (
+            status["backend"] == "llama_cpp" and "TensorRT-LLM is not installed" in status["backend_reason"]
+        )
+        assert list((home / "data" / "adapters").glob("*.gguf")), (
+            "the converted adapter is cached in the data dir"
+        )
 
         with_adapter = answer(agent.url)
         assert with_adapter != base_answer
@@ -53,7 +68,9 @@ def test_adapter_applied_changes_answers_and_scale_changes_live(tmp_path: Path, 
         off = httpx.put(f"{agent.url}/api/adapter", json={**adapter, "scale": 0.0})
         assert off.status_code == 200 and off.json()["scale"] == 0.0
         assert answer(agent.url) == base_answer  # 0 = off, and no cached prefix from before leaks in
-        back = httpx.put(f"{agent.url}/api/adapter", json=httpx.get(f"{agent.url}/api/adapter").json() | {"scale": 1.0})
+        back = httpx.put(
+            f"{agent.url}/api/adapter", json=httpx.get(f"{agent.url}/api/adapter").json() | {"scale": 1.0}
+        )
         assert back.json() == adapter  # what GET returned, PUT accepted
         assert answer(agent.url) == with_adapter
         assert yaml.safe_load(config.read_text())["model"]["lora_scale"] == 1.0
@@ -93,7 +110,9 @@ def broken_architecture(lora: Path, model_path: Path, tmp: Path) -> str:
 
 
 @pytest.mark.parametrize("make", [broken_wrong_model, broken_embeddings, broken_corrupt, broken_architecture])
-async def test_broken_adapter_leaves_the_base_model_serving(agent, model_path: Path, tmp_path: Path, make) -> None:
+async def test_broken_adapter_leaves_the_base_model_serving(
+    agent, model_path: Path, tmp_path: Path, make
+) -> None:
     says = make(agent.runtime.env.models_dir / "lora", model_path, tmp_path)
     await agent.runtime.adapter.start()
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from aiclone_agent.adapter.checks import check_peft_against_base, read_base_model, read_gguf_lora
 from aiclone_agent.adapter.errors import AdapterError
 from aiclone_agent.adapter.gguf_lora import convert_peft_to_gguf
 from aiclone_agent.adapter.peft import read_peft_adapter
-
 from tests.local_inference.adapter.models import write_peft_adapter, write_tiny_qwen2
 
 
@@ -27,14 +27,20 @@ def refusal(folder: Path, base_gguf: Path) -> str:
     return str(caught.value)
 
 
-def test_adapter_for_another_model_is_refused_by_shape(tmp_path: Path, model_path: Path, tiny_qwen2: Path) -> None:
-    write_peft_adapter(tmp_path / "peft", tiny_qwen2, layers=(0,), rank=4, alpha=8, base_model_name="Qwen/Qwen2.5-0.5B")
+def test_adapter_for_another_model_is_refused_by_shape(
+    tmp_path: Path, model_path: Path, tiny_qwen2: Path
+) -> None:
+    write_peft_adapter(
+        tmp_path / "peft", tiny_qwen2, layers=(0,), rank=4, alpha=8, base_model_name="Qwen/Qwen2.5-0.5B"
+    )
     reason = refusal(tmp_path / "peft", model_path)
     assert "layer 0 " in reason and "576" in reason and "trained for another base model" in reason
     assert "Qwen/Qwen2.5-0.5B" in reason
 
 
-def test_adapter_with_more_layers_than_the_base_is_refused(tmp_path: Path, model_path: Path, tiny_qwen2: Path) -> None:
+def test_adapter_with_more_layers_than_the_base_is_refused(
+    tmp_path: Path, model_path: Path, tiny_qwen2: Path
+) -> None:
     write_peft_adapter(tmp_path / "peft", model_path, layers=(29,), rank=4, alpha=8, targets=("v_proj",))
     assert "the base model has 2 layers" in refusal(tmp_path / "peft", tiny_qwen2)
 
@@ -42,13 +48,25 @@ def test_adapter_with_more_layers_than_the_base_is_refused(tmp_path: Path, model
 @pytest.mark.parametrize(
     ("extra", "says"),
     [
-        ({"base_model.model.model.embed_tokens.lora_embedding_A": np.zeros((4, 49152), np.float32)}, "token embeddings"),
+        (
+            {"base_model.model.model.embed_tokens.lora_embedding_A": np.zeros((4, 49152), np.float32)},
+            "token embeddings",
+        ),
         ({"base_model.model.lm_head.lora_A.weight": np.zeros((4, 576), np.float32)}, "lm_head"),
-        ({"base_model.model.model.layers.0.self_attn.q_proj.lora_magnitude_vector": np.zeros(576, np.float32)}, "DoRA"),
+        (
+            {
+                "base_model.model.model.layers.0.self_attn.q_proj.lora_magnitude_vector": np.zeros(
+                    576, np.float32
+                )
+            },
+            "DoRA",
+        ),
     ],
 )
 def test_unsupported_targets_are_named(tmp_path: Path, model_path: Path, extra: dict, says: str) -> None:
-    write_peft_adapter(tmp_path / "peft", model_path, layers=(0,), rank=4, alpha=8, targets=("q_proj",), extra_tensors=extra)
+    write_peft_adapter(
+        tmp_path / "peft", model_path, layers=(0,), rank=4, alpha=8, targets=("q_proj",), extra_tensors=extra
+    )
     with pytest.raises(AdapterError, match=says):
         read_peft_adapter(tmp_path / "peft")
 
@@ -68,7 +86,9 @@ def test_garbage_config_is_called_corrupt(tmp_path: Path, model_path: Path) -> N
         read_peft_adapter(tmp_path / "peft")
 
 
-def test_gguf_lora_for_another_architecture_is_refused(tmp_path: Path, model_path: Path, tiny_qwen2: Path) -> None:
+def test_gguf_lora_for_another_architecture_is_refused(
+    tmp_path: Path, model_path: Path, tiny_qwen2: Path
+) -> None:
     write_peft_adapter(tmp_path / "peft", tiny_qwen2, layers=(0,), rank=4, alpha=8)
     lora = convert_peft_to_gguf(tmp_path / "peft", tmp_path / "qwen2-lora.gguf", tiny_qwen2, progress=False)
     assert read_gguf_lora(lora, read_base_model(tiny_qwen2)).architecture == "qwen2"
@@ -80,8 +100,20 @@ def test_convert_lora_cli(tmp_path: Path, model_path: Path) -> None:
     write_peft_adapter(tmp_path / "peft", model_path, layers=(0, 3), rank=8, alpha=16, rslora=True)
     out = tmp_path / "clone-lora.gguf"
     done = subprocess.run(
-        [sys.executable, "-m", "aiclone_agent", "convert-lora", str(tmp_path / "peft"), str(out), "--base", str(model_path)],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "aiclone_agent",
+            "convert-lora",
+            str(tmp_path / "peft"),
+            str(out),
+            "--base",
+            str(model_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     info = read_gguf_lora(out, read_base_model(model_path))
@@ -90,7 +122,19 @@ def test_convert_lora_cli(tmp_path: Path, model_path: Path) -> None:
     assert info.alpha == pytest.approx(16 / np.sqrt(8) * 8)  # rsLoRA: alpha/sqrt(r) expressed as alpha'/r
 
     bad = subprocess.run(
-        [sys.executable, "-m", "aiclone_agent", "convert-lora", str(tmp_path), str(out), "--base", str(model_path)],
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "aiclone_agent",
+            "convert-lora",
+            str(tmp_path),
+            str(out),
+            "--base",
+            str(model_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert bad.returncode == 2 and "cannot convert" in bad.stderr and "Traceback" not in bad.stderr

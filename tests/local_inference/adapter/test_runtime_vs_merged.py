@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from aiclone_agent.adapter.gguf_lora import convert_peft_to_gguf
 
+from aiclone_agent.adapter.gguf_lora import convert_peft_to_gguf
 from tests.local_inference.adapter.logits import LowLevelModel
 from tests.local_inference.adapter.models import (
     GGUF_NAME,
@@ -62,7 +62,9 @@ def check_runtime_equals_merged(tmp: Path, base: Path, adapter: TestAdapter, hea
     error = relative_error(runtime, merged_logits)
     effect = relative_error(base_logits, merged_logits)
     assert error < 1e-3, f"runtime LoRA differs from the merged weights by {error:.2e} (relative)"
-    assert effect > 100 * error, f"the adapter barely changes the logits ({effect:.2e}): the test proves nothing"
+    assert effect > 100 * error, (
+        f"the adapter barely changes the logits ({effect:.2e}): the test proves nothing"
+    )
     assert [int(np.argmax(row)) for row in merged_logits] == tokens  # the same greedy answer
     np.testing.assert_array_equal(off_logits, base_logits)  # scale 0 is the base model exactly
 
@@ -84,7 +86,14 @@ def test_llama_all_targets_runtime_equals_merged(tmp_path: Path, tiny_llama: Pat
 
 def test_llama_rslora_runtime_equals_merged(tmp_path: Path, tiny_llama: Path) -> None:
     adapter = write_peft_adapter(
-        tmp_path / "peft", tiny_llama, layers=(1,), rank=16, alpha=6, rslora=True, seed=3, magnitude=0.3,
+        tmp_path / "peft",
+        tiny_llama,
+        layers=(1,),
+        rank=16,
+        alpha=6,
+        rslora=True,
+        seed=3,
+        magnitude=0.3,
         targets=("q_proj", "k_proj", "down_proj"),
     )
     check_runtime_equals_merged(tmp_path, tiny_llama, adapter, TINY_HEADS)
@@ -94,7 +103,13 @@ def test_llama_q_k_rows_are_reordered(tmp_path: Path, tiny_llama: Path) -> None:
     """Control: merging without llama.cpp's q/k row order gives clearly different logits, so the
     equality above would catch a converter that skipped (or botched) the reordering."""
     adapter = write_peft_adapter(
-        tmp_path / "peft", tiny_llama, layers=(0, 1), rank=4, alpha=8, targets=("q_proj", "k_proj"), magnitude=0.3,
+        tmp_path / "peft",
+        tiny_llama,
+        layers=(0, 1),
+        rank=4,
+        alpha=8,
+        targets=("q_proj", "k_proj"),
+        magnitude=0.3,
     )
     unordered = merged_model(tmp_path, tiny_llama, adapter, None, "unordered.gguf")
     lora = convert_peft_to_gguf(adapter.folder, tmp_path / "adapter.gguf", tiny_llama, progress=False)
@@ -105,7 +120,13 @@ def test_llama_q_k_rows_are_reordered(tmp_path: Path, tiny_llama: Path) -> None:
 
 def test_qwen2_runtime_equals_merged_without_reordering(tmp_path: Path, tiny_qwen2: Path) -> None:
     adapter = write_peft_adapter(
-        tmp_path / "peft", tiny_qwen2, layers=(0, 1), rank=4, alpha=8, magnitude=0.3, base_model_name="tiny-random-qwen2",
+        tmp_path / "peft",
+        tiny_qwen2,
+        layers=(0, 1),
+        rank=4,
+        alpha=8,
+        magnitude=0.3,
+        base_model_name="tiny-random-qwen2",
     )
     check_runtime_equals_merged(tmp_path, tiny_qwen2, adapter, None)
 
@@ -113,7 +134,9 @@ def test_qwen2_runtime_equals_merged_without_reordering(tmp_path: Path, tiny_qwe
 def test_real_model_adapter_scale_zero_is_the_base_model(tmp_path: Path, model_path: Path) -> None:
     """On the quantized test model: the converted adapter loads, changes the logits, and at scale 0
     gives the base logits bit for bit."""
-    adapter = write_peft_adapter(tmp_path / "peft", model_path, layers=(0, 15, 29), rank=8, alpha=16, magnitude=0.1)
+    adapter = write_peft_adapter(
+        tmp_path / "peft", model_path, layers=(0, 15, 29), rank=8, alpha=16, magnitude=0.1
+    )
     lora = convert_peft_to_gguf(adapter.folder, tmp_path / "adapter.gguf", model_path, progress=False)
     model = LowLevelModel(model_path)
     try:

@@ -5,10 +5,10 @@ asserted on the prompt the real engine received."""
 from __future__ import annotations
 
 import yaml
+
 from aiclone_agent.engine.base import SamplingParams
 from aiclone_agent.gateway.requests import CreditWindow, run_request
 from aiclone_wire import End, Request
-
 from tests.local_inference.api.test_rag import upload, wait_indexed
 from tests.local_inference.rag.documents import EN_FACTS, text_bytes
 
@@ -34,9 +34,16 @@ async def test_profiles_round_trip_and_refuse_bad_values(agent):
     assert (await agent.client.put("/api/channels", json=got)).json() == got
     changed = (await agent.client.put("/api/channels", json={"web": PROFILES["web"]})).json()
     assert changed["web"]["max_tokens"] == 3 and changed["owner"] == got["owner"]
-    assert yaml.safe_load(agent.config_path.read_text())["channels"]["web"]["system_prompt_extra"].startswith("WEB")
+    assert yaml.safe_load(agent.config_path.read_text())["channels"]["web"]["system_prompt_extra"].startswith(
+        "WEB"
+    )
     original = agent.config_path.read_bytes()
-    for bad in ({"web": {"max_tokens": 0}}, {"web": {"knowledge": "some"}}, {"fax": {}}, {"web": {"colour": 1}}):
+    for bad in (
+        {"web": {"max_tokens": 0}},
+        {"web": {"knowledge": "some"}},
+        {"fax": {}},
+        {"web": {"colour": 1}},
+    ):
         response = await agent.client.put("/api/channels", json=bad)
         assert response.status_code == 400, bad
     assert agent.config_path.read_bytes() == original
@@ -61,7 +68,9 @@ async def test_each_channel_answers_with_its_own_profile(agent, spy_prompts):
 
     # web: the public chat, relayed by the gateway; answers are capped at 3 tokens
     frames: list = []
-    await run_request(agent.runtime.openai, Request(id="r1", body={**body, "stream": True}), CreditWindow(64), frames.append)
+    await run_request(
+        agent.runtime.openai, Request(id="r1", body={**body, "stream": True}), CreditWindow(64), frames.append
+    )
     _only(spy_prompts[-1], "web")
     end = frames[-1]
     assert isinstance(end, End) and end.usage.completion_tokens <= 3
@@ -69,7 +78,9 @@ async def test_each_channel_answers_with_its_own_profile(agent, spy_prompts):
 
     # telegram
     chat = agent.runtime.chat
-    _, generation = await chat.start_conversation_turn(question, None, SamplingParams(max_tokens=4), "telegram")
+    _, generation = await chat.start_conversation_turn(
+        question, None, SamplingParams(max_tokens=4), "telegram"
+    )
     async for _ in generation.chunks():
         pass
     _only(spy_prompts[-1], "telegram")
@@ -81,6 +92,8 @@ async def test_selected_documents_limit_what_a_channel_may_cite(agent, spy_promp
     await wait_indexed(agent.client)
     profile = {"knowledge": "selected", "documents": [wanted["id"]]}
     assert (await agent.client.put("/api/channels", json={"owner": profile})).status_code == 200
-    answer = (await agent.client.post("/api/chat/test", json={"message": "warranty on a ceramic lamp or vase?"})).json()
+    answer = (
+        await agent.client.post("/api/chat/test", json={"message": "warranty on a ceramic lamp or vase?"})
+    ).json()
     assert answer["sources"] and {s["document_id"] for s in answer["sources"]} == {wanted["id"]}
     assert "other.txt" not in spy_prompts[-1]

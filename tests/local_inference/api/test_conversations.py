@@ -79,11 +79,15 @@ async def test_regenerate_forgets_the_old_turn_and_the_model_sees_only_the_new_o
         "First question",
         first["answer"],
     ]
-    await agent.client.post("/api/chat/test", json={"message": "Edited question", "conversation_id": conversation})
+    await agent.client.post(
+        "/api/chat/test", json={"message": "Edited question", "conversation_id": conversation}
+    )
     assert "Edited question" in spy_prompts[-1] and "Second question" not in spy_prompts[-1]
     assert "First question" in spy_prompts[-1]
     messages = (await agent.client.get(url)).json()["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
     assert messages[2]["content"] == "Edited question"
     assert (await agent.client.delete(f"{url}/messages", params={"keep": -1})).status_code == 400
-    assert (await agent.client.delete("/api/conversations/nope/messages", params={"keep": 0})).status_code == 404
+    assert (
+        await agent.client.delete("/api/conversations/nope/messages", params={"keep": 0})
+    ).status_code == 404

@@ -68,15 +68,20 @@ class PlatformServer:
         self.files[path] = content
         return {"url": path, "sha256": hashlib.sha256(content).hexdigest(), "size": len(content)}
 
-    def publish(self, clone_id: str, adapter_dir: Path | None, base: bytes | None = None, name: str = "Anna") -> None:
+    def publish(
+        self, clone_id: str, adapter_dir: Path | None, base: bytes | None = None, name: str = "Anna"
+    ) -> None:
         files = []
         for file in sorted(adapter_dir.iterdir()) if adapter_dir else []:
             entry = self.add_file(f"/api/clones/{clone_id}/files/{file.name}", file.read_bytes())
             files.append({"path": file.name, **entry})
         self.manifest = {
             "clone": {"id": clone_id, "name": name, "system_prompt": f"You are {name}, a friendly clone."},
-            "base_model": None if base is None else {
-                "name": "SmolLM2-135M-clone-base", "gguf": self.add_file(f"/api/clones/{clone_id}/files/base.gguf", base)
+            "base_model": None
+            if base is None
+            else {
+                "name": "SmolLM2-135M-clone-base",
+                "gguf": self.add_file(f"/api/clones/{clone_id}/files/base.gguf", base),
             },
             "adapter": {"files": files},
         }

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from aiclone_agent.core.config import REPO_ROOT
 
+from aiclone_agent.core.config import REPO_ROOT
 from tests.local_inference.adapter.models import write_peft_adapter
 from tests.local_inference.bundle.platform_server import PlatformServer
 from tests.local_inference.conftest import AgentProcess
@@ -29,15 +29,34 @@ def platform():
 
 @pytest.fixture
 def adapter_dir(tmp_path: Path, model_path: Path) -> Path:
-    write_peft_adapter(tmp_path / "trained", model_path, layers=range(0, 30, 5), rank=4, alpha=8, magnitude=0.1)
+    write_peft_adapter(
+        tmp_path / "trained", model_path, layers=range(0, 30, 5), rank=4, alpha=8, magnitude=0.1
+    )
     return tmp_path / "trained"
 
 
-def install(platform: PlatformServer, bundle: Path, key: str = KEY, clone_id: str = "anna") -> subprocess.CompletedProcess:
+def install(
+    platform: PlatformServer, bundle: Path, key: str = KEY, clone_id: str = "anna"
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "aiclone_agent", "install-clone", "--clone-id", clone_id, "--token", key,
-         "--platform", platform.url, "--dir", str(bundle)],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "aiclone_agent",
+            "install-clone",
+            "--clone-id",
+            clone_id,
+            "--token",
+            key,
+            "--platform",
+            platform.url,
+            "--dir",
+            str(bundle),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -54,7 +73,9 @@ def test_wrong_key_is_a_clear_401(platform: PlatformServer, adapter_dir: Path, t
     assert not (tmp_path / "bundle" / "models").exists()
 
 
-def test_corrupt_file_is_refused_and_nothing_installed(platform: PlatformServer, adapter_dir: Path, tmp_path: Path) -> None:
+def test_corrupt_file_is_refused_and_nothing_installed(
+    platform: PlatformServer, adapter_dir: Path, tmp_path: Path
+) -> None:
     platform.publish("anna", adapter_dir)
     weights = "/api/clones/anna/files/adapter_model.safetensors"
     platform.files[weights] = platform.files[weights][:-10] + b"0123456789"  # same size, other bytes
@@ -84,7 +105,11 @@ def test_install_resumes_a_cut_download_then_rerun_is_idempotent(
     for name in ("adapter_config.json", "adapter_model.safetensors"):
         assert (bundle / "models" / "lora" / name).read_bytes() == (adapter_dir / name).read_bytes()
     config = yaml.safe_load((bundle / "config" / "config.yaml").read_text())
-    assert config["clone"] == {"id": "anna", "name": "Anna", "system_prompt": "You are Anna, a friendly clone."}
+    assert config["clone"] == {
+        "id": "anna",
+        "name": "Anna",
+        "system_prompt": "You are Anna, a friendly clone.",
+    }
     assert config["model"]["base_model_path"] == str(installed)
     files_before, config_before = tree(bundle), (bundle / "config" / "config.yaml").read_text()
 
@@ -107,13 +132,26 @@ def test_install_resumes_a_cut_download_then_rerun_is_idempotent(
         agent.stop()
 
 
-def test_shell_wrapper_installs_without_starting(platform: PlatformServer, adapter_dir: Path, tmp_path: Path) -> None:
+def test_shell_wrapper_installs_without_starting(
+    platform: PlatformServer, adapter_dir: Path, tmp_path: Path
+) -> None:
     platform.publish("anna", adapter_dir)
     bundle = tmp_path / "bundle"
     done = subprocess.run(
-        [str(REPO_ROOT / "scripts" / "install_clone.sh"), "--clone-id", "anna", "--platform", platform.url,
-         "--dir", str(bundle), "--no-start"],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            str(REPO_ROOT / "scripts" / "install_clone.sh"),
+            "--clone-id",
+            "anna",
+            "--platform",
+            platform.url,
+            "--dir",
+            str(bundle),
+            "--no-start",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
         env={**os.environ, "AICLONE_SKIP_SETUP": "1", "AICLONE_PLATFORM_TOKEN": KEY},
     )
     assert done.returncode == 0, done.stderr

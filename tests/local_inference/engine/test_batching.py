@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+
 from aiclone_agent.chat.template import Message, PromptRenderer
 from aiclone_agent.core.config import ModelSection
 from aiclone_agent.engine.base import EngineBusyError, SamplingParams
@@ -46,7 +47,7 @@ async def test_eight_streams_each_repeat_their_own_code_word(wide_engine):
     renderer = PromptRenderer(wide_engine.chat_template)
     prompts = {word: renderer.render([Message("user", f"Say the word {word}.")]) for word in CODE_WORDS}
     results = await asyncio.gather(*(run(wide_engine, p, greedy, f"word-{w}") for w, p in prompts.items()))
-    for word, (text, _) in zip(prompts, results):
+    for word, (text, _) in zip(prompts, results, strict=True):
         others = [w for w in CODE_WORDS if w != word]
         assert word in text.lower(), (word, text)
         assert not any(other in text.lower() for other in others), (word, text)
@@ -58,20 +59,30 @@ async def test_seeded_output_is_the_same_alone_and_batched(model_path: Path):
     # so "the same" is promised from the same cache state (here an empty one), not bit for bit
     # after any history; a token whose two best candidates are that close is rare.
     def fresh():
-        return load_engine(ModelSection(base_model_path=str(model_path), n_ctx=2048, parallel=8), model_path.parent)
+        return load_engine(
+            ModelSection(base_model_path=str(model_path), n_ctx=2048, parallel=8), model_path.parent
+        )
 
     topics = ["the sea", "cats", "winter", "music", "trains", "bread", "the moon", "forests"]
     seeded = [SamplingParams(max_tokens=12, temperature=0.8, seed=100 + i) for i in range(len(topics))]
     alone_engine, batch_engine = fresh(), fresh()
     try:
         prompts = [prompt_for(alone_engine, f"Tell me about {topic}.") for topic in topics]
-        alone = [(await run(alone_engine, p, s, f"alone-{i}"))[0] for i, (p, s) in enumerate(zip(prompts, seeded))]
+        alone = [
+            (await run(alone_engine, p, s, f"alone-{i}"))[0]
+            for i, (p, s) in enumerate(zip(prompts, seeded, strict=True))
+        ]
         batched = await asyncio.gather(
-            *(run(batch_engine, p, s, f"batched-{i}") for i, (p, s) in enumerate(zip(prompts, seeded)))
+            *(
+                run(batch_engine, p, s, f"batched-{i}")
+                for i, (p, s) in enumerate(zip(prompts, seeded, strict=True))
+            )
         )
         assert [text for text, _ in batched] == alone
         assert len(set(alone)) == len(alone)
-        other_seed, _ = await run(alone_engine, prompts[0], SamplingParams(max_tokens=12, temperature=0.8, seed=7), "seed-7")
+        other_seed, _ = await run(
+            alone_engine, prompts[0], SamplingParams(max_tokens=12, temperature=0.8, seed=7), "seed-7"
+        )
         assert other_seed != alone[0]  # the seed is what made them equal
     finally:
         await alone_engine.close()
@@ -126,7 +137,9 @@ async def test_aborting_one_of_eight_lets_the_ninth_start_at_once(wide_engine):
 
 async def test_a_full_queue_is_refused_with_a_retry_hint(wide_engine):
     long = SamplingParams(max_tokens=1500, temperature=0.7, seed=2)
-    streams = [wide_engine.generate(prompt_for(wide_engine, f"Essay {i}."), long, f"full-{i}") for i in range(10)]
+    streams = [
+        wide_engine.generate(prompt_for(wide_engine, f"Essay {i}."), long, f"full-{i}") for i in range(10)
+    ]
     try:
         with pytest.raises(EngineBusyError) as refused:
             wide_engine.generate(prompt_for(wide_engine, "One more."), long, "one-too-many")
@@ -162,7 +175,6 @@ async def test_next_turn_computes_only_its_new_tokens(wide_engine):
                 assert computed <= n_prompt - previous_prompt[name], (name, turn, computed)
             previous_prompt[name] = n_prompt
             history.append(Message("assistant", answer))
-
 
 
 async def _until(condition, timeout: float = 20.0) -> None:

@@ -8,6 +8,8 @@ import stat
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
+
 from aiclone_agent.core.config import ConfigError, ConfigStore, ModelSection
 from aiclone_agent.engine.gpu_offload import (
     MIB,
@@ -21,7 +23,6 @@ from aiclone_agent.engine.gpu_offload import (
     read_gguf_header,
 )
 from aiclone_agent.engine.selector import load_engine
-from pydantic import ValidationError
 
 N_CTX, PARALLEL = 2048, 4
 
@@ -77,7 +78,10 @@ def test_a_header_the_planner_cannot_read_never_stops_the_agent(tmp_path: Path, 
     monkeypatch.setenv("PATH", str(tmp_path / "no-gpu-here"))
     plan = plan_for_model("auto", foreign, n_ctx=N_CTX, parallel=PARALLEL, gpu_offload_supported=True)
     assert plan.n_gpu_layers == 0
-    assert plan.reason == "cannot read the layer sizes of odd.gguf (not a GGUF v2+ file); model.n_gpu_layers is auto"
+    assert (
+        plan.reason
+        == "cannot read the layer sizes of odd.gguf (not a GGUF v2+ file); model.n_gpu_layers is auto"
+    )
     fixed = plan_for_model(20, foreign, n_ctx=N_CTX, parallel=PARALLEL, gpu_offload_supported=True)
     assert fixed.n_gpu_layers == 20  # a number in the config is used as it is
 
@@ -85,7 +89,9 @@ def test_a_header_the_planner_cannot_read_never_stops_the_agent(tmp_path: Path, 
 def test_everything_fits_in_a_12_gb_card(footprint: ModelFootprint):
     plan = auto(footprint, free_mib=11_500)
     assert plan.n_gpu_layers == -1
-    assert plan.layers_offloaded == plan.layers_total == 31  # 30 blocks + the output layer, as llama.cpp counts
+    assert (
+        plan.layers_offloaded == plan.layers_total == 31
+    )  # 30 blocks + the output layer, as llama.cpp counts
     assert plan.reason.startswith("all 31 layers fit")
     assert "8192 tokens of KV cache (2048 x 4 sequences)" in plan.reason
     assert plan.as_status()["name"] == "NVIDIA GeForce RTX 4070"
@@ -99,7 +105,11 @@ def test_only_some_layers_fit_and_exactly_as_many_as_the_free_vram_holds(footpri
     plan = auto(footprint, free_mib)
     assert 0 < plan.n_gpu_layers < footprint.n_layers
     n = plan.n_gpu_layers
-    assert footprint.bytes_for(n, kv_tokens, False) <= free_mib * MIB < footprint.bytes_for(n + 1, kv_tokens, False)
+    assert (
+        footprint.bytes_for(n, kv_tokens, False)
+        <= free_mib * MIB
+        < footprint.bytes_for(n + 1, kv_tokens, False)
+    )
     assert plan.layers_offloaded == n and plan.layers_total == 31
     assert plan.reason.startswith(f"{n} of 31 layers fit in {free_mib} MiB free VRAM")
 
@@ -118,12 +128,19 @@ def test_more_parallel_sequences_leave_room_for_fewer_layers(footprint: ModelFoo
 
 
 def test_no_gpu_and_no_cuda_build_mean_the_cpu_with_the_reason(footprint: ModelFootprint):
-    none = plan_offload("auto", footprint, n_ctx=N_CTX, parallel=PARALLEL, gpu=None,
-                        no_gpu_reason="no NVIDIA GPU (nvidia-smi not found)")
+    none = plan_offload(
+        "auto",
+        footprint,
+        n_ctx=N_CTX,
+        parallel=PARALLEL,
+        gpu=None,
+        no_gpu_reason="no NVIDIA GPU (nvidia-smi not found)",
+    )
     assert (none.n_gpu_layers, none.layers_offloaded, none.gpu) == (0, 0, None)
     assert none.reason == "no NVIDIA GPU (nvidia-smi not found)"
-    cpu_build = plan_offload("auto", footprint, n_ctx=N_CTX, parallel=PARALLEL, gpu=gpu(11_000),
-                             gpu_offload_supported=False)
+    cpu_build = plan_offload(
+        "auto", footprint, n_ctx=N_CTX, parallel=PARALLEL, gpu=gpu(11_000), gpu_offload_supported=False
+    )
     assert cpu_build.n_gpu_layers == 0 and "built without CUDA" in cpu_build.reason
 
 
@@ -160,7 +177,10 @@ def fake_nvidia_smi(bin_dir: Path, body: str) -> None:
 
 
 def test_query_gpu_reads_the_first_gpu_from_nvidia_smi(tmp_path: Path, monkeypatch):
-    fake_nvidia_smi(tmp_path / "bin", 'echo "NVIDIA GeForce RTX 4070, 12282, 1015, 11030"; echo "NVIDIA T4, 15360, 0, 14900"')
+    fake_nvidia_smi(
+        tmp_path / "bin",
+        'echo "NVIDIA GeForce RTX 4070, 12282, 1015, 11030"; echo "NVIDIA T4, 15360, 0, 14900"',
+    )
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     assert query_gpu() == (GpuInfo("NVIDIA GeForce RTX 4070", 12282, 1015, 11030), "")
 
@@ -168,11 +188,17 @@ def test_query_gpu_reads_the_first_gpu_from_nvidia_smi(tmp_path: Path, monkeypat
 def test_query_gpu_says_why_there_is_none(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     assert query_gpu() == (None, "no NVIDIA GPU (nvidia-smi not found)")
-    fake_nvidia_smi(tmp_path / "bin", 'echo "NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver." >&2; exit 9')
+    fake_nvidia_smi(
+        tmp_path / "bin",
+        'echo "NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver." >&2; exit 9',
+    )
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     gpu_found, why = query_gpu()
     assert gpu_found is None
-    assert why == "no NVIDIA GPU (nvidia-smi: NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver.)"
+    assert (
+        why
+        == "no NVIDIA GPU (nvidia-smi: NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver.)"
+    )
 
 
 def test_loading_with_a_gpu_but_a_cpu_only_llama_cpp_stays_on_the_cpu_and_says_why(
@@ -211,6 +237,6 @@ def test_config_takes_auto_or_a_layer_count(tmp_path: Path):
     assert ConfigStore(tmp_path / "config.yaml").current.model.n_gpu_layers == 20
     store.update(lambda data: data["model"].update(n_gpu_layers="auto"))  # what a GET shows, a PUT takes
     assert ConfigStore(tmp_path / "config.yaml").current.model.n_gpu_layers == "auto"
-    with pytest.raises(ConfigError, match="model.n_gpu_layers"):
+    with pytest.raises(ConfigError, match=r"model\.n_gpu_layers"):
         store.update(lambda data: data["model"].update(n_gpu_layers="all"))
     assert ConfigStore(tmp_path / "config.yaml").current.model.n_gpu_layers == "auto"

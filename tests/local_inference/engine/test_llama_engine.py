@@ -10,7 +10,9 @@ from aiclone_agent.engine.base import SamplingParams
 
 
 def prompt_for(engine, text: str) -> str:
-    return PromptRenderer(engine.chat_template).render([Message("system", "You are helpful."), Message("user", text)])
+    return PromptRenderer(engine.chat_template).render(
+        [Message("system", "You are helpful."), Message("user", text)]
+    )
 
 
 async def run(engine, prompt: str, params: SamplingParams, request_id: str = "t"):
@@ -26,7 +28,11 @@ async def test_template_and_special_tokens_come_from_the_gguf(engine):
 
 
 async def test_max_tokens_ends_with_length(engine):
-    text, chunks = await run(engine, prompt_for(engine, "Write a long poem about rivers."), SamplingParams(max_tokens=9, temperature=0.0, seed=1))
+    text, chunks = await run(
+        engine,
+        prompt_for(engine, "Write a long poem about rivers."),
+        SamplingParams(max_tokens=9, temperature=0.0, seed=1),
+    )
     final = chunks[-1]
     assert final.finish_reason == "length"
     assert final.completion_tokens == 9
@@ -49,7 +55,9 @@ async def test_stop_sequence_is_never_emitted(engine):
     assert len(words) >= 3, free
     stop = words[2]
     cut = free.index(stop)
-    stopped, chunks = await run(engine, prompt, SamplingParams(max_tokens=60, temperature=0.0, seed=3, stop=(stop,)))
+    stopped, chunks = await run(
+        engine, prompt, SamplingParams(max_tokens=60, temperature=0.0, seed=3, stop=(stop,))
+    )
     assert stopped == free[:cut]
     assert stop not in stopped
     assert chunks[-1].finish_reason == "stop"
@@ -104,7 +112,9 @@ async def test_generation_does_not_block_the_event_loop(engine):
 
     task = asyncio.create_task(ticker())
     started = time.monotonic()
-    await run(engine, prompt_for(engine, "Describe a forest."), SamplingParams(max_tokens=40, temperature=0.0))
+    await run(
+        engine, prompt_for(engine, "Describe a forest."), SamplingParams(max_tokens=40, temperature=0.0)
+    )
     took = time.monotonic() - started
     done.set()
     await task

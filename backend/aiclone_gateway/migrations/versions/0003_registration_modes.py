@@ -41,7 +41,9 @@ def downgrade() -> None:
         batch.drop_column("sources")
     op.drop_table("invites")
     with op.batch_alter_table("gateway_state") as batch:
-        batch.add_column(sa.Column("registration_open", sa.Boolean(), nullable=False, server_default=sa.true()))
+        batch.add_column(
+            sa.Column("registration_open", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
     op.execute("UPDATE gateway_state SET registration_open = (registration_mode = 'open')")
     with op.batch_alter_table("gateway_state") as batch:
         batch.drop_column("registration_mode")

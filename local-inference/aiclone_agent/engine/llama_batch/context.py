@@ -97,7 +97,9 @@ class LlamaContext:
     def chat_template(self) -> ChatTemplate:
         source = self.metadata.get("tokenizer.chat_template")
         if not source:
-            raise EngineError("the GGUF has no chat template (tokenizer.chat_template); use an instruct/chat model")
+            raise EngineError(
+                "the GGUF has no chat template (tokenizer.chat_template); use an instruct/chat model"
+            )
         eos = self.piece(llama_cpp.llama_vocab_eos(self.vocab))
         bos = self.piece(llama_cpp.llama_vocab_bos(self.vocab))
         return ChatTemplate(source=source, bos_token=bos, eos_token=eos, stop=(eos,) if eos else ())
@@ -113,7 +115,13 @@ class LlamaContext:
     def decode(self, entries: list[tuple[int, int, int, bool]]) -> None:
         """``entries``: (token, position, sequence, wants_logits); raises ``DecodeError``."""
         batch = self._batch
-        token, pos, n_seq_id, seq_id, logits = batch.token, batch.pos, batch.n_seq_id, batch.seq_id, batch.logits
+        token, pos, n_seq_id, seq_id, logits = (
+            batch.token,
+            batch.pos,
+            batch.n_seq_id,
+            batch.seq_id,
+            batch.logits,
+        )
         for i, (tok, position, seq, want) in enumerate(entries):
             token[i] = tok
             pos[i] = position

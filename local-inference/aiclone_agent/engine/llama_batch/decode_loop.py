@@ -35,7 +35,9 @@ class LoopCounters:
     last_batch_sequences: int = 0
     prompt_tokens_computed: int = 0  # prefill work actually done (cached prefixes excluded)
     decoded_tokens: int = 0
-    waits: dict[str, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0, 0.0, 0.0]))  # n, sum, max
+    waits: dict[str, list[float]] = field(
+        default_factory=lambda: defaultdict(lambda: [0, 0.0, 0.0])
+    )  # n, sum, max
     request_seconds: float = 5.0  # moving average of a request's time in its slot (for Retry-After)
 
 
@@ -45,7 +47,9 @@ class DecodeLoop:
         self.scheduler = scheduler
         self.slots = KvSlots(context, context.shape.n_seq, context.shape.n_ctx)
         self.counters = LoopCounters()
-        self.lock = threading.RLock()  # guards the scheduler and ``waiting`` (``submit`` runs on the event loop)
+        self.lock = (
+            threading.RLock()
+        )  # guards the scheduler and ``waiting`` (``submit`` runs on the event loop)
         self._wake = threading.Condition(self.lock)
         self.waiting: dict[int, BatchRequest] = {}
         self.running: dict[int, BatchRequest] = {}
@@ -185,7 +189,9 @@ class DecodeLoop:
                     continue
                 log.error("decode step of %d tokens failed: %s", len(entries), exc)
                 error = EngineError(
-                    "the model's context is full; retry shortly" if exc.no_room else f"the model failed: {exc}"
+                    "the model's context is full; retry shortly"
+                    if exc.no_room
+                    else f"the model failed: {exc}"
                 )
                 with self.lock:
                     for request in requests:
@@ -236,9 +242,13 @@ class DecodeLoop:
             self._finish(request, out, "length", text=text, locked=False)
             return
         if text:
-            out[request.loop].append((request, GenerationChunk(text, len(request.prompt), request.completion)))
+            out[request.loop].append(
+                (request, GenerationChunk(text, len(request.prompt), request.completion))
+            )
 
-    def _finish(self, request: BatchRequest, out: dict, finish: str, text: str = "", locked: bool = True) -> None:
+    def _finish(
+        self, request: BatchRequest, out: dict, finish: str, text: str = "", locked: bool = True
+    ) -> None:
         if locked:
             self.scheduler.finish(request.id)
         else:
@@ -251,8 +261,16 @@ class DecodeLoop:
             text += request.decoder.finish()
         self._end(request, out, finish=finish, text=text)
 
-    def _end(self, request: BatchRequest, out: dict, *, finish: str | None = None, text: str = "",
-             error: Exception | None = None, release: bool = True) -> None:
+    def _end(
+        self,
+        request: BatchRequest,
+        out: dict,
+        *,
+        finish: str | None = None,
+        text: str = "",
+        error: Exception | None = None,
+        release: bool = True,
+    ) -> None:
         if request.done:
             return
         request.done = True
@@ -264,7 +282,12 @@ class DecodeLoop:
         if error is not None:
             items.append((request, error))
         else:
-            items.append((request, GenerationChunk(text, len(request.prompt), request.completion, finish_reason=finish)))
+            items.append(
+                (
+                    request,
+                    GenerationChunk(text, len(request.prompt), request.completion, finish_reason=finish),
+                )
+            )
         items.append((request, END))
 
 

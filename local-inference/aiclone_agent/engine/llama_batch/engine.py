@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import clone_core
 import llama_cpp
 
+import clone_core
 from aiclone_agent.engine.base import (
     EngineBusyError,
     EngineClient,
@@ -36,8 +36,13 @@ from aiclone_agent.engine.llama_batch.scheduling import QueueFullError, Schedule
 
 class LlamaBatchEngine(EngineClient):
     def __init__(
-        self, context: LlamaContext, info: EngineInfo, tokenizer: clone_core.Tokenizer, *,
-        max_queue: int, channel_weights: dict[str, int],
+        self,
+        context: LlamaContext,
+        info: EngineInfo,
+        tokenizer: clone_core.Tokenizer,
+        *,
+        max_queue: int,
+        channel_weights: dict[str, int],
     ) -> None:
         self.info = info
         self.tokenizer = tokenizer
@@ -45,7 +50,9 @@ class LlamaBatchEngine(EngineClient):
         self._context = context
         shape = context.shape
         self._scheduler = Scheduler(
-            max_running=shape.parallel, max_waiting=max_queue, step_tokens=shape.n_batch,
+            max_running=shape.parallel,
+            max_waiting=max_queue,
+            step_tokens=shape.n_batch,
             channel_weights=dict(channel_weights),
         )
         self._max_queue = max_queue
@@ -55,11 +62,24 @@ class LlamaBatchEngine(EngineClient):
 
     @classmethod
     def load(
-        cls, model_path: Path, *, n_ctx: int, n_batch: int, parallel: int, n_gpu_layers: int, n_threads: int,
-        max_queue: int, channel_weights: dict[str, int], reason: str,
+        cls,
+        model_path: Path,
+        *,
+        n_ctx: int,
+        n_batch: int,
+        parallel: int,
+        n_gpu_layers: int,
+        n_threads: int,
+        max_queue: int,
+        channel_weights: dict[str, int],
+        reason: str,
     ) -> LlamaBatchEngine:
         context = LlamaContext.load(
-            model_path, n_ctx=n_ctx, n_batch=n_batch, parallel=parallel, n_gpu_layers=n_gpu_layers,
+            model_path,
+            n_ctx=n_ctx,
+            n_batch=n_batch,
+            parallel=parallel,
+            n_gpu_layers=n_gpu_layers,
             n_threads=n_threads,
         )
         try:
@@ -108,7 +128,9 @@ class LlamaBatchEngine(EngineClient):
             raise EngineError("the prompt is empty")
         room = self.info.n_ctx - len(tokens)
         if room <= 0:
-            raise PromptTooLongError(f"prompt is {len(tokens)} tokens; the context window is {self.info.n_ctx}")
+            raise PromptTooLongError(
+                f"prompt is {len(tokens)} tokens; the context window is {self.info.n_ctx}"
+            )
         request = BatchRequest(
             id=next(self._ids),
             key=request_id,
@@ -116,7 +138,9 @@ class LlamaBatchEngine(EngineClient):
             prompt=tokens,
             params=params,
             max_tokens=min(params.max_tokens, room),
-            decoder=clone_core.StreamDecoder(self.tokenizer, stop=merge_stops(params.stop, self.chat_template.stop)),
+            decoder=clone_core.StreamDecoder(
+                self.tokenizer, stop=merge_stops(params.stop, self.chat_template.stop)
+            ),
             loop=asyncio.get_running_loop(),
         )
         try:

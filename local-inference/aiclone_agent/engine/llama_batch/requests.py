@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import clone_core
-
 from aiclone_agent.engine.base import GenerationChunk, SamplingParams
 
 _END = object()
