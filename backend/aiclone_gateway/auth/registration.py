@@ -24,7 +24,7 @@ class RegistrationPolicy:
     async def mode(self) -> RegistrationMode:
         async with self.db() as session:
             state = await session.get(GatewayState, 1)
-        return state.registration_mode if state else "open"  # type: ignore[return-value]
+        return state.registration_mode if state else "open"
 
     async def set_mode(self, mode: RegistrationMode) -> RegistrationMode:
         async with self.db() as session:

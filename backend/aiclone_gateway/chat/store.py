@@ -141,7 +141,7 @@ class ConversationStore:
         content: str,
         status: str,
         finish_reason: str | None,
-        sources: list[dict] | None = None,
+        sources: builtins.list[dict] | None = None,
     ) -> None:
         async with self.db() as session:
             await session.execute(
