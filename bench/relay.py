@@ -93,6 +93,7 @@ class InstantEngine(EngineClient):
 
 def serve_agent(config: str, data_dir: str, port: int) -> None:
     import uvicorn
+
     from aiclone_agent.app import create_app
     from aiclone_agent.core.config import ConfigStore, EnvSettings
 

@@ -43,7 +43,7 @@ def mixed_text(n_bytes: int, seed: int = 7) -> str:
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
     s = sorted(samples)
-    return statistics.median(s), s[min(len(s) - 1, int(round(0.99 * (len(s) - 1))))]
+    return statistics.median(s), s[min(len(s) - 1, round(0.99 * (len(s) - 1)))]
 
 
 def timed(fn, runs: int) -> list[float]:
@@ -110,7 +110,7 @@ def main() -> None:
     tok = clone_core.Tokenizer.from_gguf(args.model)
     ref = reference.ReferenceTokenizer.from_gguf(args.model)
     prefixes = {r: f"<|im_start|>{r}\n" for r in ROLES}
-    suffixes = {r: "<|im_end|>\n" for r in ROLES}
+    suffixes = dict.fromkeys(ROLES, "<|im_end|>\n")
     template = clone_core.ChatTemplate(prefixes, suffixes, "<|im_start|>assistant\n")
     ref_template = reference.ReferenceTemplate(prefixes, suffixes, "<|im_start|>assistant\n")
 
@@ -174,7 +174,7 @@ def main() -> None:
     for first in range(0, len(chunk_ids), 1000):
         ref_lexical.add(f"d{first}", chunk_ids[first : first + 1000], chunk_texts[first : first + 1000])
     bm25_build_ref = time.perf_counter() - t0
-    words = [w for w in re.findall(r"\w{5,}", doc[:200_000])]
+    words = list(re.findall(r"\w{5,}", doc[:200_000]))
     queries = [" ".join(rng.sample(words, 3)) for _ in range(60)]
     for query in queries[:3]:
         assert [c for c, _ in lexical.search(query, 10)] == [c for c, _ in ref_lexical.search(query, 10)]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the web UI (frontend/) into frontend/dist/{chat,admin}, idempotently:
 #   npm ci     only when package-lock.json changed (stamp in node_modules/),
-#   vite build only when the sources or the lock changed (stamp in dist/).
+#   vite build only when the sources or the lock changed (stamp in dist/), so an update that
+#   touches the UI always rebuilds it.
 # npm's own cache (~/.npm) makes installs in fresh clones fast. A second run takes about a second.
 # Usage: scripts/build_frontend.sh [--force]
 set -euo pipefail
@@ -30,10 +31,17 @@ if [ "$FORCE" = 1 ] || [ ! -f "$DEPS_STAMP" ]; then
   rm -f node_modules/.aiclone-deps-* && touch "$DEPS_STAMP"
 fi
 
-# Everything the build reads; file names and contents both count.
+# Everything the build reads (web_ui.inputs in scripts/setup_steps.json, shared with
+# build_frontend.ps1); file names and contents both count.
+STEPS_PY=${PY:-python3}
+mapfile -t PATTERNS < <("$STEPS_PY" -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1]))["web_ui"]["inputs"]))' "$ROOT/scripts/setup_steps.json")
+EXCLUDE=$("$STEPS_PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["web_ui"]["exclude"])' "$ROOT/scripts/setup_steps.json")
+INPUTS=()
+for pattern in "${PATTERNS[@]}"; do
+  for path in $pattern; do [ -e "$path" ] && INPUTS+=("$path"); done
+done
 SOURCE_HASH=$(
-  find package-lock.json package.json vite.config.ts tsconfig*.json env.d.ts build chat admin src \
-    -type f ! -name '*.spec.ts' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
+  find "${INPUTS[@]}" -type f ! -name "$EXCLUDE" -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
 )
 BUILD_STAMP=dist/.aiclone-build-$SOURCE_HASH
 if [ "$FORCE" = 1 ] || [ ! -f "$BUILD_STAMP" ] || [ ! -f dist/chat/index.html ] || [ ! -f dist/admin/index.html ]; then

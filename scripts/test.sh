@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ./scripts/test.sh - the same setup as ./run.sh (plus test tools), then every suite:
-# cargo test/fmt/clippy, pytest (agent, gateway on SQLite and PostgreSQL, Rust core), the web
+# cargo test/fmt/clippy, ruff (lint and format) and mypy, pytest (agent, gateway on SQLite and PostgreSQL, Rust core), the web
 # UI's unit tests (Vitest) and its end-to-end tests in Chromium (Playwright) against real servers.
 # Extra arguments go to pytest (e.g. ./scripts/test.sh -k openai).
 set -euo pipefail
@@ -23,6 +23,11 @@ if [ -f "$ROOT/Cargo.toml" ]; then
   printf '\033[1m==> cargo clippy\033[0m\n'
   cargo clippy --workspace --all-targets --quiet -- -D warnings || status=1
 fi
+
+printf '\033[1m==> ruff check, ruff format --check, mypy\033[0m\n'
+"$PY" -m ruff check . || status=1
+"$PY" -m ruff format --check . || status=1
+"$PY" -m mypy || status=1
 
 printf '\033[1m==> pytest\033[0m\n'
 "$PY" -m pytest "$@" || status=1

@@ -132,6 +132,9 @@ export function adminTests(ctx) {
           assert.equal(await page.locator('[data-test=status-backend]').count(), 0)
           await page.goto('/status')
           assert.equal(await page.locator('[data-test=status-backend]').innerText(), 'llama_cpp')
+          const gpu = (await (await fetch(`${ctx.agent.url}/api/status`)).json()).gpu
+          assert.equal(await page.locator('[data-test=status-gpu-reason]').innerText(), gpu.reason)
+          assert.match(await page.locator('[data-test=status-gpu-layers]').innerText(), new RegExp(`^${gpu.layers_offloaded} / ${gpu.layers_total}`))
           await page.locator('[data-test=metrics]').waitFor()
           await page.goto('/gateway')
           await page.locator('[data-test=gateway-link] .badge-ok').waitFor({ timeout: 30_000 }) // linked to the test gateway

@@ -41,6 +41,8 @@ def serve(env: EnvSettings, config: ConfigStore) -> int:
     panel = config.current.admin_panel
     host, port = env.host or panel.host, env.port or panel.port
     print(f"AI Clone agent: {engine.info.backend} running {engine.info.model_name}; open http://{host}:{port}", flush=True)
+    if engine.info.gpu is not None:
+        print(f"GPU: {engine.info.gpu.layers_offloaded}/{engine.info.gpu.layers_total} layers ({engine.info.gpu.reason})", flush=True)
     uvicorn.run(create_app(env, config, engine), host=host, port=port, log_level=env.log_level, access_log=False)
     return 0
 

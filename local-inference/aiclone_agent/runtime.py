@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from aiclone_agent.chat.service import ChatService
 from aiclone_agent.chat.store import ConversationStore
 from aiclone_agent.core.config import ConfigStore, EnvSettings
+from aiclone_agent.core.log_redaction import SecretRedactor
 from aiclone_agent.core.metrics import AgentMetrics
 from aiclone_agent.engine.base import EngineClient
 from aiclone_agent.gateway.jwks import JwksCache
 from aiclone_agent.gateway.link import GatewayLink
 from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_agent.rag.service import RagService
-from aiclone_agent.core.log_redaction import SecretRedactor
 from aiclone_agent.telegram.service import TelegramService
 from aiclone_agent.telegram.store import TelegramStore
 

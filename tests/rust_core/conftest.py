@@ -46,7 +46,7 @@ CHATML_ROLES = ("system", "user", "assistant")
 def chatml() -> clone_core.ChatTemplate:
     return clone_core.ChatTemplate(
         {r: f"<|im_start|>{r}\n" for r in CHATML_ROLES},
-        {r: "<|im_end|>\n" for r in CHATML_ROLES},
+        dict.fromkeys(CHATML_ROLES, "<|im_end|>\n"),
         "<|im_start|>assistant\n",
     )
 
@@ -55,6 +55,6 @@ def chatml() -> clone_core.ChatTemplate:
 def chatml_ref() -> reference.ReferenceTemplate:
     return reference.ReferenceTemplate(
         {r: f"<|im_start|>{r}\n" for r in CHATML_ROLES},
-        {r: "<|im_end|>\n" for r in CHATML_ROLES},
+        dict.fromkeys(CHATML_ROLES, "<|im_end|>\n"),
         "<|im_start|>assistant\n",
     )

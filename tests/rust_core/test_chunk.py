@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,7 +24,7 @@ def check(tok, text: str, max_tokens: int, overlap: int) -> list[clone_core.Chun
         assert text[c.start : c.end] == c.text
         assert c.tokens == tok.count(c.text)
         assert c.tokens <= max_tokens or len(c.text) == 1, "only one character may exceed the bound"
-    assert all(a.start <= b.start for a, b in zip(chunks, chunks[1:]))
+    assert all(a.start <= b.start for a, b in itertools.pairwise(chunks))
     return chunks
 
 
@@ -43,7 +45,7 @@ def test_cuts_at_sentence_and_paragraph_ends(tok) -> None:
 
 def test_overlap_repeats_text(tok) -> None:
     chunks = check(tok, DOC, 50, 15)
-    assert any(b.start < a.end for a, b in zip(chunks, chunks[1:]))
+    assert any(b.start < a.end for a, b in itertools.pairwise(chunks))
 
 
 def test_huge_word_and_empty(tok) -> None:

@@ -30,7 +30,7 @@ def test_not_a_gguf_and_missing_file(tmp_path) -> None:
     bad.write_bytes(b"not a gguf at all")
     with pytest.raises(clone_core.ModelFormatError, match="magic"):
         clone_core.Tokenizer.from_gguf(bad)
-    with pytest.raises(clone_core.ModelFormatError, match="missing.gguf"):
+    with pytest.raises(clone_core.ModelFormatError, match=r"missing\.gguf"):
         clone_core.Tokenizer.from_gguf(tmp_path / "missing.gguf")
     with pytest.raises(clone_core.CoreError):
         clone_core.Tokenizer.from_file(bad)

@@ -62,7 +62,7 @@ def test_unknown_role(tok, chatml) -> None:
 
 def test_soft_template_is_still_exact(tok) -> None:
     roles = ("system", "user", "assistant")
-    plain = clone_core.ChatTemplate({r: f"{r.title()}: " for r in roles}, {r: "\n" for r in roles}, "Assistant:")
+    plain = clone_core.ChatTemplate({r: f"{r.title()}: " for r in roles}, dict.fromkeys(roles, "\n"), "Assistant:")
     for n_ctx in range(40, 200, 7):
         fit = tok.fit(plain, SYSTEM, ["a b c"], conversation(8), n_ctx, 10)
         assert fit.prompt_tokens == len(tok.encode(fit.prompt, add_special=True, parse_special=True))

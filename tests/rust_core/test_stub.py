@@ -58,7 +58,7 @@ def test_stub_signatures_match() -> None:
         for member, params in members.items():
             attr = inspect.getattr_static(obj, member)
             if params is None:
-                assert not callable(attr) or hasattr(attr, "__get__") and not hasattr(attr, "__text_signature__"), member
+                assert not callable(attr) or (hasattr(attr, "__get__") and not hasattr(attr, "__text_signature__")), member
                 continue
             target = getattr(obj, member) if member != "__init__" else obj
             assert runtime_params(target) == params, f"{name}.{member}"

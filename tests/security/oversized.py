@@ -35,7 +35,9 @@ def _read_response(sock: socket.socket, into: dict) -> None:
             data += more
         head, _, body = data.partition(b"\r\n\r\n")
         length = next(
-            int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
         )
         while len(body) < length:
             more = sock.recv(65536)

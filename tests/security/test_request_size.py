@@ -74,9 +74,7 @@ async def test_agent_refuses_oversized_bodies_chunked_too(agent_process: AgentPr
     assert rss_bytes(agent_process.proc.pid) - before < 32 * MiB
 
 
-async def test_a_request_over_the_frame_limit_is_refused_before_the_link(
-    tmp_path, own_agent, model_path
-):
+async def test_a_request_over_the_frame_limit_is_refused_before_the_link(tmp_path, own_agent, model_path):
     """With a body limit above the frame limit, the frame cap still keeps the link up."""
     gateway = GatewayProcess(
         tmp_path,

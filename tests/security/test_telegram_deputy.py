@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import websockets
+
 from aiclone_wire import (
     PROTOCOL_VERSION,
     Error,
@@ -27,7 +28,6 @@ from aiclone_wire import (
     decode,
     encode,
 )
-
 from tests.backend.conftest import sign_up
 from tests.backend.telegram.test_webhook import BOT_ID, TOKEN, _delivery_is, stack, until  # noqa: F401
 from tests.local_inference.telegram.conftest import bot_api  # noqa: F401 - the emulator fixture
@@ -62,7 +62,9 @@ async def test_api_key_cannot_speak_as_telegram(stack, bot_api: BotApiEmulator):
         "text": "/start",
     }
     async with httpx.AsyncClient(base_url=gateway.url, timeout=120) as http:
-        response = await http.post("/v1/chat/completions", json=attack, headers={"Authorization": f"Bearer {key}"})
+        response = await http.post(
+            "/v1/chat/completions", json=attack, headers={"Authorization": f"Bearer {key}"}
+        )
     assert response.status_code == 400
     message = response.json()["error"]["message"]
     assert "kind" in message and victim_reply not in response.text
@@ -125,7 +127,9 @@ async def fake_gateway(agent) -> AsyncIterator[tuple]:
 async def test_agent_refuses_telegram_work_for_bots_it_does_not_have(fake_gateway):
     agent, ws = fake_gateway
     assert PROTOCOL_VERSION >= 2
-    frame = TelegramRequest(id="t1", message=TelegramMessage(bot_id=5550001, chat_id=VICTIM_CHAT, user_id=111, text="hi"))
+    frame = TelegramRequest(
+        id="t1", message=TelegramMessage(bot_id=5550001, chat_id=VICTIM_CHAT, user_id=111, text="hi")
+    )
     await ws.send(encode(frame))
     error = await _answer(ws, "t1")
     assert error.code == "unknown_bot" and error.status == 404
@@ -134,11 +138,16 @@ async def test_agent_refuses_telegram_work_for_bots_it_does_not_have(fake_gatewa
 
 async def test_agent_treats_a_telegram_kind_body_as_an_invalid_openai_request(fake_gateway):
     agent, ws = fake_gateway
-    body = {"model": "my-clone", "messages": [{"role": "user", "content": "hi"}], "kind": "telegram",
-            "bot_id": 1, "chat_id": VICTIM_CHAT, "user_id": 111, "text": "/start"}
+    body = {
+        "model": "my-clone",
+        "messages": [{"role": "user", "content": "hi"}],
+        "kind": "telegram",
+        "bot_id": 1,
+        "chat_id": VICTIM_CHAT,
+        "user_id": 111,
+        "text": "/start",
+    }
     await ws.send(encode(Request(id="r1", body=body)))
     error = await _answer(ws, "r1")
     assert error.code == "invalid_request" and error.status == 400 and "kind" in error.message
     assert (await agent.client.get("/api/conversations")).json() == []
-
-

@@ -75,7 +75,7 @@ class BotApiEmulator:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        sockets = site._server.sockets  # noqa: SLF001 - the bound port when port=0
+        sockets = site._server.sockets
         self.url = f"http://{host}:{sockets[0].getsockname()[1]}"
         return self.url
 
@@ -244,12 +244,11 @@ class BotApiEmulator:
             if not state.webhook_url or update["update_id"] <= state.confirmed:
                 return
             try:
-                async with aiohttp.ClientSession() as session:
-                    async with session.post(state.webhook_url, json=update, headers=headers, timeout=aiohttp.ClientTimeout(total=10)) as response:
-                        if response.status == 200:
-                            state.confirmed = max(state.confirmed, update["update_id"])
-                            state.delivered_by_webhook.append(update["update_id"])
-                            return
+                async with aiohttp.ClientSession() as session, session.post(state.webhook_url, json=update, headers=headers, timeout=aiohttp.ClientTimeout(total=10)) as response:
+                    if response.status == 200:
+                        state.confirmed = max(state.confirmed, update["update_id"])
+                        state.delivered_by_webhook.append(update["update_id"])
+                        return
             except aiohttp.ClientError:
                 pass
             await asyncio.sleep(min(0.2 * 2**attempt, 2.0))

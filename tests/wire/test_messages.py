@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from aiclone_wire import (
     PROTOCOL_VERSION,
     Cancel,

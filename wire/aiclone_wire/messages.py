@@ -162,7 +162,7 @@ Frame = Annotated[
     Hello | Request | TelegramRequest | Chunk | End | Error | Cancel | Credit | Ping | Pong | TelegramBots | TelegramStatus,
     Field(discriminator="type"),
 ]
-_FRAME = TypeAdapter(Frame)
+_FRAME: TypeAdapter[Frame] = TypeAdapter(Frame)
 
 
 def encode(frame: _Frame) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from aiclone_wire import PROTOCOL_VERSION, Error, Hello, WireError, decode, encode
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from aiclone_gateway import __version__
 from aiclone_gateway.api.deps import RuntimeDep
+from aiclone_wire import PROTOCOL_VERSION, Error, Hello, WireError, decode, encode
 
 router = APIRouter(tags=["relay"])
 HELLO_TIMEOUT_S = 10

@@ -6,7 +6,6 @@ path that is not the API's answers ``index.html`` so the app's own links work on
 
 from __future__ import annotations
 
-
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
@@ -32,4 +32,6 @@ class CancelIn(_In):
     request_id: str = Field(min_length=1, max_length=64)
 
 
-ClientFrame = TypeAdapter(Annotated[Union[MessageIn, CancelIn], Field(discriminator="type")])
+ClientFrame: TypeAdapter[MessageIn | CancelIn] = TypeAdapter(
+    Annotated[MessageIn | CancelIn, Field(discriminator="type")]
+)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
 from typing import Any
 
 import anyio
-from aiclone_wire import Chunk, End, Error
 
 from aiclone_gateway.chat.history import newest_that_fit
 from aiclone_gateway.chat.sockets import ChatSockets
@@ -23,6 +22,7 @@ from aiclone_gateway.core.metrics import GatewayMetrics
 from aiclone_gateway.models import Message
 from aiclone_gateway.relay.hub import AgentOfflineError, RelayHub
 from aiclone_gateway.relay.link import RelayStream
+from aiclone_wire import Chunk, End, Error
 
 log = logging.getLogger(__name__)
 OFFLINE_MESSAGE = (
@@ -74,7 +74,7 @@ class ChatService:
 
     async def turn(
         self, user_id: str, conversation_id: str | None, text: str, client_id: str | None, request_id: str
-    ) -> AsyncIterator[dict]:
+    ) -> AsyncGenerator[dict, None]:
         """Frames for one question: accepted, chunk..., end | error; or queued when offline."""
         try:
             conversation, _, answer = await self.store.start_turn(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import time
 
 from sqlalchemy import func, select, update
@@ -36,7 +37,7 @@ class ConversationStore:
             raise ConversationNotFoundError(conversation_id)
         return conversation
 
-    async def messages(self, conversation_id: str, before: float | None = None) -> list[Message]:
+    async def messages(self, conversation_id: str, before: float | None = None) -> builtins.list[Message]:
         async with self.db() as session:
             query = select(Message).where(Message.conversation_id == conversation_id)
             if before is not None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from aiclone_gateway.models import Base
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from aiclone_gateway.models import Base
 
 config = context.config
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aiclone_wire.openai import ChatCompletionBody
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from aiclone_gateway.api.deps import ApiKeyUser, RuntimeDep
 from aiclone_gateway.openai_api.serving import OpenAIRelay
+from aiclone_wire.openai import ChatCompletionBody
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 

@@ -12,13 +12,13 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
 
-from aiclone_wire import Chunk, End, Error
-from aiclone_wire.openai import ChatCompletionBody
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from aiclone_gateway.core.errors import ApiError, error_body, error_response
 from aiclone_gateway.relay.hub import AgentOfflineError, RelayHub
 from aiclone_gateway.relay.link import FrameTooLargeError
+from aiclone_wire import Chunk, End, Error
+from aiclone_wire.openai import ChatCompletionBody
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 

@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from aiclone_wire import Hello, TelegramBots, TelegramMessage, TelegramStatus
 from fastapi import WebSocket
 
 from aiclone_gateway.core.config import Settings
 from aiclone_gateway.core.metrics import GatewayMetrics
 from aiclone_gateway.relay.link import AgentLink, RelayStream
+from aiclone_wire import Hello, TelegramBots, TelegramMessage, TelegramStatus
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,10 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from fastapi import WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from aiclone_gateway.core.metrics import GatewayMetrics
 from aiclone_wire import (
     DEFAULT_CREDIT,
     MAX_REQUEST_FRAME_BYTES,
@@ -36,10 +40,6 @@ from aiclone_wire import (
     encode,
 )
 from aiclone_wire.messages import WireError
-from fastapi import WebSocket
-from starlette.websockets import WebSocketDisconnect
-
-from aiclone_gateway.core.metrics import GatewayMetrics
 
 log = logging.getLogger(__name__)
 ReplyFrame = Chunk | End | Error
@@ -212,7 +212,7 @@ class AgentLink:
                 stream.deliver(frame)
         elif isinstance(frame, (End, Error)):
             stream = self.streams.get(frame.id) if frame.id else None
-            if stream is not None:
+            if stream is not None and frame.id:
                 self.forget(frame.id)
                 stream.deliver(frame)
         elif isinstance(frame, TelegramBots):
@@ -227,9 +227,11 @@ class AgentLink:
             self.metrics.link_rtt.set(self.rtt_s)
 
     async def _telegram(self, frame: TelegramBots) -> None:
+        if self.on_telegram is None:
+            return
         try:
             self.send(await self.on_telegram(frame))
-        except Exception:  # noqa: BLE001 - the agent keeps polling when the hand-over fails
+        except Exception:
             log.exception("telegram hand-over from agent %s failed", self.agent_id)
             self.send(TelegramStatus(bots=[]))
 

@@ -15,7 +15,19 @@ export interface AgentStatus {
   network_mode: string
   clone: { id: string; name: string }
   gateway?: { url: string; connected: boolean; rtt_ms: number | null }
+  gpu?: GpuStatus | null
+  rag?: { search: 'hybrid' | 'lexical'; note: string | null }
   engine?: EngineStats | null
+}
+
+export interface GpuStatus {
+  name: string | null
+  vram_total_mib: number | null
+  vram_used_mib: number | null
+  n_gpu_layers: string
+  layers_offloaded: number
+  layers_total: number
+  reason: string
 }
 
 /** The batching engine's live numbers (``/api/status`` ``engine``). */

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import anyio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -11,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from aiclone_agent import __version__
 from aiclone_agent.api.deps import RuntimeDep
 from aiclone_agent.engine.base import EngineError
+from aiclone_agent.engine.gpu_offload import live_status
 
 router = APIRouter(tags=["status"])
 
@@ -28,6 +30,7 @@ async def status(runtime: RuntimeDep) -> dict:
             "n_gpu_layers": info.n_gpu_layers,
             **info.details,
         },
+        "gpu": await anyio.to_thread.run_sync(live_status, info.gpu) if info.gpu else None,
         "context_size": info.n_ctx,
         "engine": runtime.engine.stats(),
         "uptime_s": round(time.time() - runtime.started_at, 1),
@@ -37,6 +40,7 @@ async def status(runtime: RuntimeDep) -> dict:
             "connected": runtime.gateway.status.connected,
             "rtt_ms": runtime.gateway.status.rtt_ms,
         },
+        "rag": runtime.rag.status() if runtime.rag else None,
         "clone": {"id": runtime.config.current.clone.id, "name": runtime.config.current.clone.name},
     }
 

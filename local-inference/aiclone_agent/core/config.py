@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -57,7 +58,9 @@ class ModelSection(_Section):
     )
     lora_path: str = ""
     n_ctx: int = Field(default=4096, ge=256, le=131_072)
-    n_gpu_layers: int = Field(default=0, ge=-1, le=1000)
+    n_gpu_layers: Literal["auto"] | Annotated[int, Field(ge=-1, le=1000)] = Field(
+        default="auto", description="auto: as many layers as fit in free VRAM; -1: all; 0: CPU only"
+    )
     n_threads: int = Field(default=0, ge=0, le=256, description="0: one per CPU core")
     max_tokens: int = Field(default=512, ge=1, le=32_768)
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)

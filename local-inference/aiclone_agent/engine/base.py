@@ -15,6 +15,8 @@ from typing import Literal
 
 import clone_core
 
+from aiclone_agent.engine.gpu_offload import OffloadPlan
+
 FinishReason = Literal["stop", "length", "abort"]
 
 
@@ -72,6 +74,7 @@ class EngineInfo:
     n_ctx: int
     n_gpu_layers: int
     details: dict[str, str] = field(default_factory=dict)
+    gpu: OffloadPlan | None = None  # llama.cpp: the GPU and how many layers went onto it, and why
 
 
 class EngineClient(abc.ABC):

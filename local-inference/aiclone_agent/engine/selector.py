@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aiclone_agent.bundle.model_files import find_base_model, resolve_bundle_path
 from aiclone_agent.core.config import ModelSection
 from aiclone_agent.engine.base import EngineClient, EngineError
+from aiclone_agent.engine.gpu_offload import plan_for_model
 
 
 @dataclass(frozen=True)
@@ -54,17 +55,25 @@ def load_engine(model: ModelSection, models_dir: Path) -> EngineClient:
         raise EngineError(
             "this release runs GGUF models with llama.cpp only; set model.backend to auto or llama_cpp"
         )
+    import llama_cpp
+
     from aiclone_agent.engine.llama_batch.engine import LlamaBatchEngine
 
     path = find_base_model(model.base_model_path, models_dir / "base")
-    return LlamaBatchEngine.load(
+    offload = plan_for_model(
+        model.n_gpu_layers, path, n_ctx=model.n_ctx, parallel=model.parallel,
+        gpu_offload_supported=bool(llama_cpp.llama_supports_gpu_offload()),
+    )
+    engine = LlamaBatchEngine.load(
         path,
         n_ctx=model.n_ctx,
         n_batch=model.n_batch,
         parallel=model.parallel,
-        n_gpu_layers=model.n_gpu_layers,
+        n_gpu_layers=offload.n_gpu_layers,
         n_threads=model.n_threads,
         max_queue=model.max_queue,
         channel_weights=dict(model.channel_weights),
         reason=choice.reason,
     )
+    engine.info = replace(engine.info, gpu=offload)
+    return engine

@@ -16,6 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus, WebSocketException
+
+from aiclone_agent import __version__
+from aiclone_agent.core.config import ConfigStore
+from aiclone_agent.gateway.backoff import Backoff
+from aiclone_agent.gateway.jwks import JwksCache
+from aiclone_agent.gateway.requests import CreditWindow, run_request, run_telegram_request
+from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_wire import (
     MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
@@ -32,15 +41,6 @@ from aiclone_wire import (
     decode,
     encode,
 )
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidStatus, WebSocketException
-
-from aiclone_agent import __version__
-from aiclone_agent.core.config import ConfigStore
-from aiclone_agent.gateway.backoff import Backoff
-from aiclone_agent.gateway.jwks import JwksCache
-from aiclone_agent.gateway.requests import CreditWindow, run_request, run_telegram_request
-from aiclone_agent.openai_api.serving import OpenAIServingChat
 
 if TYPE_CHECKING:
     from aiclone_agent.telegram.service import TelegramService

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
-from aiclone_wire import Chunk, End, Error, Request, TelegramRequest, Usage
 from pydantic import ValidationError
 
 from aiclone_agent.chat.context import ContextOverflowError
@@ -22,6 +21,7 @@ from aiclone_agent.engine.base import EngineBusyError, EngineError
 from aiclone_agent.openai_api.protocol import ChatCompletionRequest
 from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_agent.telegram.responder import IncomingMessage
+from aiclone_wire import Chunk, End, Error, Request, TelegramRequest, Usage
 
 if TYPE_CHECKING:
     from aiclone_agent.telegram.service import TelegramService

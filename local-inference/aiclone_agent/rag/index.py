@@ -71,4 +71,4 @@ class VectorIndex:
         if total == 0 or k <= 0:
             return []
         result = self._collection.query(query_embeddings=[vector], n_results=min(k, total), include=["distances"])
-        return [(chunk_id, 1.0 - float(distance)) for chunk_id, distance in zip(result["ids"][0], result["distances"][0])]
+        return [(chunk_id, 1.0 - float(distance)) for chunk_id, distance in zip(result["ids"][0], result["distances"][0], strict=True)]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import anyio
 
 from aiclone_agent.rag.chunking import chunk_text
-from aiclone_agent.rag.embeddings import Embedder
+from aiclone_agent.rag.embeddings import LEXICAL_ONLY, Embedder
 from aiclone_agent.rag.index import VectorIndex
 from aiclone_agent.rag.lexical import LexicalIndex
 from aiclone_agent.rag.parsers import ArchiveLimits, ParseError, extract_text
@@ -40,9 +40,9 @@ class Ingestor:
     def __init__(
         self,
         store: DocumentStore,
-        vectors: VectorIndex,
+        vectors: VectorIndex | None,
         lexical: LexicalIndex,
-        embedder: Embedder,
+        embedder: Embedder | None,
         count_tokens: Callable[[str], int],
         settings: Callable[[], IngestionSettings],
     ) -> None:
@@ -56,19 +56,22 @@ class Ingestor:
     # -- startup ---------------------------------------------------------------------------
     def purge(self, document_id: str) -> None:
         """Remove a document's vectors and lexical entries (blocking)."""
-        self.vectors.remove(document_id)
+        if self.vectors is not None:
+            self.vectors.remove(document_id)
         self.lexical.remove(document_id)
 
     def recover(self) -> list[str]:
         """Make the store consistent after any stop, clean or not; returns the ids to ingest."""
         store = self.store
-        if self.vectors.model_changed or store.setting(MODEL_SETTING) not in (None, self.embedder.name):
-            log.info("embedding model is now %s: re-indexing every document", self.embedder.name)
+        model_name = self.embedder.name if self.embedder is not None else LEXICAL_ONLY
+        changed = self.vectors is not None and self.vectors.model_changed
+        if changed or store.setting(MODEL_SETTING) not in (None, model_name):
+            log.info("embedding model is now %s: re-indexing every document", model_name)
             for document in store.with_status("ready"):
                 self.purge(document.id)
                 store.requeue(document.id)
                 store.update(document.id, attempts=0)
-        store.set_setting(MODEL_SETTING, self.embedder.name)
+        store.set_setting(MODEL_SETTING, model_name)
         max_attempts = self.settings().max_attempts
         for document in store.with_status("indexing", "queued"):
             self.purge(document.id)
@@ -79,7 +82,7 @@ class Ingestor:
                     error=f"indexing was interrupted {document.attempts} times (the agent stopped); use reindex to retry",
                 )
         ready = {d.id for d in store.with_status("ready")}
-        for orphan in self.vectors.document_ids() - ready:
+        for orphan in (self.vectors.document_ids() if self.vectors is not None else set()) - ready:
             self.vectors.remove(orphan)
         for orphan in self.lexical.document_ids() - ready:
             self.lexical.remove(orphan)
@@ -143,7 +146,7 @@ class Ingestor:
         )
         self.store.update(document_id, progress=0.05)
         vectors = []
-        for first in range(0, len(chunks), EMBED_BATCH):
+        for first in range(0, len(chunks) if self.embedder is not None else 0, EMBED_BATCH):
             if self.store.get(document_id) is None:  # deleted while indexing
                 self.store.remove_files(document_id)
                 return
@@ -158,7 +161,8 @@ class Ingestor:
             import numpy as np
 
             self.purge(document_id)
-            self.vectors.add(document_id, chunk_ids, np.concatenate(vectors))
+            if self.vectors is not None and vectors:
+                self.vectors.add(document_id, chunk_ids, np.concatenate(vectors))
             self.lexical.add(document_id, chunk_ids, [c.text for c in chunks])
             self.store.mark_ready(document_id, rows)
 

@@ -9,7 +9,6 @@ oracle (tests/rust_core/test_lexical.py) and the baseline in bench/rag_eval.py.
 from __future__ import annotations
 
 import clone_core
-
 from aiclone_agent.rag.storage import DocumentStore
 
 

@@ -45,11 +45,15 @@ def reciprocal_rank_fusion(rankings: list[list[str]], k: int = RRF_K) -> list[tu
 
 
 class Retriever:
-    def __init__(self, embedder: Embedder, vectors: VectorIndex, lexical: LexicalIndex, store: DocumentStore) -> None:
+    def __init__(
+        self, embedder: Embedder | None, vectors: VectorIndex | None, lexical: LexicalIndex, store: DocumentStore
+    ) -> None:
         self.embedder, self.vectors, self.lexical, self.store = embedder, vectors, lexical, store
 
     def ranked_ids(self, query: str, k: int, mode: Mode = "hybrid") -> list[tuple[str, float]]:
         pool = k * CANDIDATES_PER_RESULT
+        if self.embedder is None or self.vectors is None:
+            mode = "lexical"  # no embedding model: BM25 is all there is
         dense = self.vectors.search(self.embedder.embed_query(query), pool) if mode != "lexical" else []
         lexical = self.lexical.search(query, pool) if mode != "dense" else []
         if mode == "dense":

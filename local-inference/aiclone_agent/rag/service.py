@@ -11,7 +11,7 @@ import anyio
 
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.core.errors import ApiError
-from aiclone_agent.rag.embeddings import E5Embedder, Embedder
+from aiclone_agent.rag.embeddings import Embedder, approximate_token_count, load_embedder
 from aiclone_agent.rag.index import VectorIndex
 from aiclone_agent.rag.ingestion import IngestionSettings, Ingestor
 from aiclone_agent.rag.lexical import LexicalIndex
@@ -37,14 +37,23 @@ class DocumentNotFoundError(ApiError):
 class RagService:
     def __init__(self, root: Path, config: ConfigStore, embedder: Embedder | None = None) -> None:
         self.config = config
-        self.embedder = embedder or E5Embedder(config.current.rag.embedding_model)
+        self.note: str | None = None  # why search is lexical only, shown in /api/status and the admin
+        if embedder is None:
+            embedder, self.note = load_embedder(config.current.rag.embedding_model)
+            if self.note:
+                log.warning("%s", self.note)
+        self.embedder = embedder
         self.store = DocumentStore(root)
-        self.vectors = VectorIndex(root / "chroma", self.embedder.name, self.embedder.dimension)
+        self.vectors = (
+            VectorIndex(root / "chroma", embedder.name, embedder.dimension) if embedder is not None else None
+        )
         self.lexical = LexicalIndex(self.store)
         self.retriever = Retriever(self.embedder, self.vectors, self.lexical, self.store)
-        self.ingestor = Ingestor(
-            self.store, self.vectors, self.lexical, self.embedder, self.embedder.count_tokens, self._settings
-        )
+        count_tokens = embedder.count_tokens if embedder is not None else approximate_token_count
+        self.ingestor = Ingestor(self.store, self.vectors, self.lexical, embedder, count_tokens, self._settings)
+
+    def status(self) -> dict:
+        return {"search": "hybrid" if self.embedder is not None else "lexical", "note": self.note}
 
     def _settings(self) -> IngestionSettings:
         rag = self.config.current.rag

@@ -8,6 +8,7 @@ SQLite transaction.
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 import sqlite3
@@ -116,7 +117,7 @@ class DocumentStore:
     def list(self) -> list[Document]:
         return self._rows("ORDER BY created_at, id")
 
-    def with_status(self, *statuses: Status) -> list[Document]:
+    def with_status(self, *statuses: Status) -> builtins.list[Document]:
         marks = ",".join("?" * len(statuses))
         return self._rows(f"WHERE status IN ({marks}) ORDER BY created_at, id", statuses)
 
@@ -139,7 +140,7 @@ class DocumentStore:
                 (document_id,),
             )
 
-    def mark_ready(self, document_id: str, rows: list[tuple[str, int, int, int, str]]) -> None:
+    def mark_ready(self, document_id: str, rows: builtins.list[tuple[str, int, int, int, str]]) -> None:
         """Store ``(chunk_id, index, start, end, text)`` rows and flip the document to ready, atomically."""
         with self._lock, self._db:
             self._db.execute("BEGIN")
@@ -153,7 +154,7 @@ class DocumentStore:
                 (len(rows), document_id),
             )
 
-    def chunks(self, chunk_ids: list[str]) -> dict[str, StoredChunk]:
+    def chunks(self, chunk_ids: builtins.list[str]) -> dict[str, StoredChunk]:
         if not chunk_ids:
             return {}
         marks = ",".join("?" * len(chunk_ids))
@@ -166,7 +167,7 @@ class DocumentStore:
             ).fetchall()
         return {row[0]: StoredChunk(*row) for row in rows}
 
-    def ready_chunk_texts(self) -> list[tuple[str, list[str], list[str]]]:
+    def ready_chunk_texts(self) -> builtins.list[tuple[str, builtins.list[str], builtins.list[str]]]:
         """``(document_id, chunk_ids, texts)`` of every ready document, to rebuild the lexical index."""
         with self._lock:
             rows = self._db.execute(

@@ -14,8 +14,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiclone_wire import TelegramBot as WireBot
-from aiclone_wire import TelegramBots, TelegramStatus
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.utils.token import TokenValidationError
 
@@ -26,6 +24,8 @@ from aiclone_agent.telegram.bot_client import make_bot
 from aiclone_agent.telegram.polling import Polling
 from aiclone_agent.telegram.responder import TelegramResponder
 from aiclone_agent.telegram.store import TelegramStore
+from aiclone_wire import TelegramBot as WireBot
+from aiclone_wire import TelegramBots, TelegramStatus
 
 log = logging.getLogger(__name__)
 Send = Callable[[object], None]

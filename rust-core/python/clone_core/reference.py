@@ -85,7 +85,7 @@ class ReferenceTokenizer:
         self._hf.decoder = decoders.ByteLevel()
         byte_of = _byte_decoder()
         self.specials = sorted(
-            ((t, i, k == _CONTROL) for i, (t, k) in enumerate(zip(tokens, types)) if k in (_CONTROL, _USER_DEFINED) and t),
+            ((t, i, k == _CONTROL) for i, (t, k) in enumerate(zip(tokens, types, strict=True)) if k in (_CONTROL, _USER_DEFINED) and t),
             key=lambda s: (-len(s[0].encode()), s[1]),
         )
         special_ids = {i for _, i, _ in self.specials}
@@ -416,12 +416,7 @@ class ReferenceStreamDecoder:
 BM25_K1 = 1.2
 BM25_B = 0.75
 _STOPWORDS = frozenset(
-    "a an and are as at be by for from how in is it of on or that the this to was what when where which who why "
-    "with do does i you we my our your can "
-    "и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее мне было вот от "
-    "меня еще нет о из ему теперь когда даже ну ли если уже или ни быть был него до вас нибудь опять уж вам ведь "
-    "там потом себя ничего ей может они тут где есть надо ней для мы тебя их чем была сам чтобы без будто чего раз "
-    "тоже себе под будет ж кто этот того потому этого какой ли мой сколько какая какие какое".split()
+    ["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "how", "in", "is", "it", "of", "on", "or", "that", "the", "this", "to", "was", "what", "when", "where", "which", "who", "why", "with", "do", "does", "i", "you", "we", "my", "our", "your", "can", "и", "в", "во", "не", "что", "он", "на", "я", "с", "со", "как", "а", "то", "все", "она", "так", "его", "но", "да", "ты", "к", "у", "же", "вы", "за", "бы", "по", "только", "ее", "мне", "было", "вот", "от", "меня", "еще", "нет", "о", "из", "ему", "теперь", "когда", "даже", "ну", "ли", "если", "уже", "или", "ни", "быть", "был", "него", "до", "вас", "нибудь", "опять", "уж", "вам", "ведь", "там", "потом", "себя", "ничего", "ей", "может", "они", "тут", "где", "есть", "надо", "ней", "для", "мы", "тебя", "их", "чем", "была", "сам", "чтобы", "без", "будто", "чего", "раз", "тоже", "себе", "под", "будет", "ж", "кто", "этот", "того", "потому", "этого", "какой", "ли", "мой", "сколько", "какая", "какие", "какое"]
 )
 
 
@@ -461,7 +456,7 @@ class ReferenceLexicalIndex:
         if len(chunk_ids) != len(texts) or len(set(chunk_ids)) != len(chunk_ids):
             raise ValueError("chunk_ids and texts must have the same length and unique ids")
         self.remove(doc_id)
-        for chunk_id, text in zip(chunk_ids, texts):
+        for chunk_id, text in zip(chunk_ids, texts, strict=True):
             self._chunks[chunk_id] = (doc_id, self.analyzer.terms(text))
 
     def remove(self, doc_id: str) -> int:

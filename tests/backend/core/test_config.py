@@ -7,8 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from aiclone_gateway.core.config import Settings
 from pydantic import ValidationError
+
+from aiclone_gateway.core.config import Settings
 
 
 def test_defaults_are_for_development(tmp_path):

@@ -11,10 +11,10 @@ import time
 import httpx
 import jwt
 import pytest
-from aiclone_gateway.core.tokens import InvalidTokenError, TokenIssuer, key_id, load_or_create_key
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from aiclone_gateway.core.tokens import InvalidTokenError, TokenIssuer, key_id, load_or_create_key
 from tests.backend.conftest import ChatUser
 
 
@@ -107,7 +107,7 @@ async def test_jwks_publishes_the_signing_key(victim: ChatUser):
 
 def test_issuer_roundtrip_and_kind_check(tmp_path):
     issuer = TokenIssuer(load_or_create_key(tmp_path / "k.pem"), "iss", "aud")
-    token, claims = issuer.issue("user-1", "refresh", 60, fam="f")
+    token, _ = issuer.issue("user-1", "refresh", 60, fam="f")
     assert issuer.verify(token, "refresh").subject == "user-1"
     with pytest.raises(InvalidTokenError, match="refresh token cannot be used"):
         issuer.verify(token, "access")

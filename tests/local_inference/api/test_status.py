@@ -24,3 +24,20 @@ async def test_metrics_count_requests_tokens_and_latency(agent):
     assert 'aiclone_time_to_first_token_seconds_count{channel="owner"} 1.0' in text
     assert 'aiclone_decode_tokens_per_second_count{channel="owner"} 1.0' in text
     assert 'aiclone_http_requests_total{method="POST",route="/api/chat/test",status="200"} 1.0' in text
+
+
+async def test_status_shows_the_gpu_and_how_many_layers_went_onto_it(agent):
+    import shutil
+
+    gpu = (await agent.client.get("/api/status")).json()["gpu"]
+    assert gpu["n_gpu_layers"] == "auto"  # the default
+    assert gpu["layers_total"] == 31  # the test model's 30 blocks + its output layer
+    if shutil.which("nvidia-smi") is None:
+        assert gpu["name"] is None and gpu["layers_offloaded"] == 0
+        assert gpu["reason"] == "no NVIDIA GPU (nvidia-smi not found)"
+    else:
+        assert gpu["name"] and gpu["vram_total_mib"] > 0 and gpu["reason"]
+
+
+async def test_status_says_the_knowledge_base_search_is_hybrid(agent):
+    assert (await agent.client.get("/api/status")).json()["rag"] == {"search": "hybrid", "note": None}

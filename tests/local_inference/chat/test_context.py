@@ -18,7 +18,7 @@ def history(n: int) -> list[Message]:
     for i in range(n):
         turns.append(Message("user", f"Question number {i}: " + "words " * 40))
         turns.append(Message("assistant", f"Answer number {i}: " + "reply " * 40))
-    return turns + [Message("user", "The newest question?")]
+    return [*turns, Message("user", "The newest question?")]
 
 
 def test_everything_fits_when_small(engine, renderer):

@@ -63,7 +63,7 @@ def test_invalid_update_keeps_old_file_and_memory(tmp_path):
     store = ConfigStore(path)
     store.update(lambda d: d["clone"].update(name="Before"))
     original = path.read_bytes()
-    with pytest.raises(ConfigError, match="model.temperature"):
+    with pytest.raises(ConfigError, match=r"model\.temperature"):
         store.update(lambda d: d["model"].update(temperature=9.5))
     assert path.read_bytes() == original
     assert store.current.model.temperature == 0.7

@@ -40,7 +40,7 @@ def html_bytes(paragraphs: list[str]) -> bytes:
         "<!DOCTYPE html><html><head><title>t</title><style>p{color:red}</style>"
         "<script>var secret = 'never indexed';</script></head>"
         f"<body><h1>Handbook</h1>{body}</body></html>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def docx_bytes(paragraphs: list[str]) -> bytes:

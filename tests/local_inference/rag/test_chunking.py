@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from aiclone_agent.rag.chunking import chunk_text
 from tests.local_inference.rag.documents import EN_FACTS, RU_FACTS
 
@@ -32,7 +34,7 @@ def test_a_paragraph_longer_than_the_bound_is_cut_at_sentences_then_words():
 def test_overlap_repeats_the_tail_of_the_previous_chunk():
     text = " ".join(f"Sentence number {i} is here." for i in range(40))
     chunks = chunk_text(text, words, max_tokens=25, overlap_tokens=10)
-    for previous, current in zip(chunks, chunks[1:]):
+    for previous, current in itertools.pairwise(chunks):
         assert previous.start < current.start < previous.end
         assert text[current.start : previous.end].strip()
 

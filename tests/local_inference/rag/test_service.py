@@ -8,7 +8,12 @@ import pytest
 from aiclone_agent.core.errors import ApiError
 from aiclone_agent.rag.service import RagService
 from tests.local_inference.rag.documents import (
-    BUILDERS, EN_FACTS, RU_FACTS, many_entries_docx, text_bytes, zip_bomb_docx,
+    BUILDERS,
+    EN_FACTS,
+    RU_FACTS,
+    many_entries_docx,
+    text_bytes,
+    zip_bomb_docx,
 )
 
 QUESTIONS = {

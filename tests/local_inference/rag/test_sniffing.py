@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aiclone_agent.rag.sniffing import UnsupportedDocumentError, decode_text, sniff
-from tests.local_inference.rag.documents import EN_FACTS, RU_FACTS, BUILDERS
+from tests.local_inference.rag.documents import BUILDERS, EN_FACTS, RU_FACTS
 
 
 @pytest.mark.parametrize("kind", ["txt", "md", "html", "docx", "pdf"])

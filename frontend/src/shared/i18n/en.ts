@@ -62,6 +62,12 @@ export const en = {
   'status.context': 'Context window',
   'status.uptime': 'Uptime',
   'status.network': 'Network mode',
+  'status.gpu': 'GPU',
+  'status.gpuNone': 'none',
+  'status.vram': 'VRAM used / total',
+  'status.layers': 'Layers on the GPU',
+  'status.layersWhy': 'Why',
+  'status.ragSearch': 'Knowledge-base search',
 
   'engine.title': 'Engine',
   'engine.running': 'Answers running / slots',

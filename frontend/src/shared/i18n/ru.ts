@@ -64,6 +64,12 @@ export const ru: Record<MessageKey, string> = {
   'status.context': 'Окно контекста',
   'status.uptime': 'Время работы',
   'status.network': 'Режим сети',
+  'status.gpu': 'Видеокарта',
+  'status.gpuNone': 'нет',
+  'status.vram': 'Видеопамять: занято / всего',
+  'status.layers': 'Слоёв на видеокарте',
+  'status.layersWhy': 'Почему',
+  'status.ragSearch': 'Поиск по базе знаний',
 
   'engine.title': 'Движок',
   'engine.running': 'Идущие ответы / слоты',

@@ -1,0 +1,341 @@
+"""How many of a GGUF model's layers llama.cpp should put on the GPU (``model.n_gpu_layers: auto``).
+
+The plan weighs what the model needs on the GPU against the free VRAM that ``nvidia-smi``
+reports before the model loads:
+
+* each repeating layer ``blk.N.*``: its tensors' bytes (read from the GGUF with ``gguf``) plus
+  its share of the KV cache, f16 keys and values for ``n_ctx x model.parallel`` tokens;
+* the output layer (``output.weight``, or the tied ``token_embd.weight``), which llama.cpp
+  offloads only when every repeating layer is offloaded too;
+* a fixed reserve for the CUDA context and llama.cpp's compute buffers (an estimate).
+
+llama.cpp offloads the *last* ``n`` repeating layers, so a partial plan counts from the end.
+No NVIDIA GPU, or a llama.cpp built without CUDA, plans 0 layers and says so.
+"""
+
+from __future__ import annotations
+
+import math
+import mmap
+import re
+import shutil
+import struct
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+MIB = 1024 * 1024
+CUDA_RESERVE_MIB = 512  # CUDA context, cuBLAS workspace, allocator slack (measured ~300-500 MiB)
+KV_BYTES_PER_ELEMENT = 2  # llama.cpp's default KV cache type is f16
+N_BATCH = 512
+NVIDIA_SMI_QUERY = (
+    "--query-gpu=name,memory.total,memory.used,memory.free",
+    "--format=csv,noheader,nounits",
+)
+_LAYER = re.compile(r"^blk\.(\d+)\.")
+
+NGpuLayers = int | Literal["auto"]
+
+
+@dataclass(frozen=True)
+class GpuInfo:
+    name: str
+    total_mib: int
+    used_mib: int
+    free_mib: int
+
+
+@dataclass(frozen=True)
+class ModelFootprint:
+    """What the model puts on the GPU, from the GGUF alone."""
+
+    layer_bytes: tuple[int, ...]  # weights of blk.0 .. blk.N-1
+    output_bytes: int
+    kv_bytes_per_token: tuple[int, ...]  # per layer, keys + values
+    n_vocab: int
+    n_embd: int
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layer_bytes)
+
+    def compute_reserve_bytes(self) -> int:
+        """CUDA context plus compute buffers: logits for one batch and a few activations per token."""
+        return CUDA_RESERVE_MIB * MIB + N_BATCH * (self.n_vocab + 8 * self.n_embd) * 4
+
+    def bytes_for(self, n_layers: int, kv_tokens: int, with_output: bool) -> int:
+        """GPU bytes when the last ``n_layers`` repeating layers (and maybe the output) are offloaded."""
+        first = self.n_layers - n_layers
+        weights = sum(self.layer_bytes[first:]) + (self.output_bytes if with_output else 0)
+        kv = kv_tokens * sum(self.kv_bytes_per_token[first:])
+        return weights + kv + (self.compute_reserve_bytes() if n_layers else 0)
+
+
+@dataclass(frozen=True)
+class OffloadPlan:
+    setting: str  # "auto" or the configured number
+    n_gpu_layers: int  # what llama.cpp is given (-1: all)
+    layers_offloaded: int  # as llama.cpp counts them: repeating layers + the output layer
+    layers_total: int
+    reason: str
+    gpu: GpuInfo | None
+    needed_mib: int | None = None  # the estimate for the whole model on the GPU
+
+    def as_status(self, now: GpuInfo | None = None) -> dict:
+        """For ``/api/status``: VRAM figures from ``now`` (a fresh query) when given, else from load time."""
+        gpu = now if now is not None and self.gpu is not None else self.gpu
+        return {
+            "name": gpu.name if gpu else None,
+            "vram_total_mib": gpu.total_mib if gpu else None,
+            "vram_used_mib": gpu.used_mib if gpu else None,
+            "vram_free_mib": gpu.free_mib if gpu else None,
+            "n_gpu_layers": self.setting,
+            "layers_offloaded": self.layers_offloaded,
+            "layers_total": self.layers_total,
+            "needed_mib": self.needed_mib,
+            "reason": self.reason,
+        }
+
+
+def parse_nvidia_smi(text: str) -> list[GpuInfo]:
+    """Rows of ``nvidia-smi --query-gpu=name,memory.total,memory.used,memory.free --format=csv,noheader,nounits``."""
+    gpus = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        # The name may itself hold commas; the three numbers are always the last fields.
+        name, *numbers = line.rsplit(",", 3)
+        if len(numbers) != 3:
+            raise ValueError(f"unexpected nvidia-smi line: {line!r}")
+        try:
+            total, used, free = (int(float(value.strip())) for value in numbers)
+        except ValueError as exc:
+            raise ValueError(f"unexpected nvidia-smi line: {line!r}") from exc
+        gpus.append(GpuInfo(name.strip(), total, used, free))
+    return gpus
+
+
+def query_gpu(timeout_s: float = 10.0) -> tuple[GpuInfo | None, str]:
+    """The first NVIDIA GPU (the one llama.cpp uses first) and, when there is none, why."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None, "no NVIDIA GPU (nvidia-smi not found)"
+    try:
+        done = subprocess.run(
+            [smi, *NVIDIA_SMI_QUERY], capture_output=True, text=True, timeout=timeout_s, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"no NVIDIA GPU (nvidia-smi failed: {exc})"
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        return None, f"no NVIDIA GPU (nvidia-smi: {detail[0] if detail else f'exit {done.returncode}'})"
+    try:
+        gpus = parse_nvidia_smi(done.stdout)
+    except ValueError as exc:
+        return None, f"no NVIDIA GPU ({exc})"
+    if not gpus:
+        return None, "no NVIDIA GPU (nvidia-smi lists none)"
+    return gpus[0], ""
+
+
+def read_footprint(model_path: Path) -> ModelFootprint:
+    """Tensor sizes and KV dimensions from the GGUF header (the weights are not read)."""
+    fields, tensors_info = read_gguf_header(model_path)
+
+    def field(key: str, default: object = None) -> object:
+        return fields.get(key, default)
+
+    arch = str(field("general.architecture", "llama"))
+    n_layers = int(field(f"{arch}.block_count", 0) or 0)
+    layer_bytes = [0] * n_layers
+    tensors: dict[str, int] = {}
+    for name, n_bytes in tensors_info:
+        match = _LAYER.match(name)
+        if match and int(match.group(1)) < n_layers:
+            layer_bytes[int(match.group(1))] += n_bytes
+        else:
+            tensors[name] = n_bytes
+    # Tied embeddings: llama.cpp duplicates token_embd as the output matrix on the GPU.
+    output = tensors.get("output.weight", tensors.get("token_embd.weight", 0))
+    output += tensors.get("output_norm.weight", 0)
+
+    n_embd = int(field(f"{arch}.embedding_length", 0) or 0)
+    n_head = _per_layer(field(f"{arch}.attention.head_count", 1), n_layers)
+    n_head_kv = _per_layer(field(f"{arch}.attention.head_count_kv") or n_head, n_layers)
+    key_len = field(f"{arch}.attention.key_length")
+    value_len = field(f"{arch}.attention.value_length")
+    kv_per_token = []
+    for layer in range(n_layers):
+        head_dim = n_embd // max(1, n_head[layer])
+        k = int(key_len) if key_len else head_dim
+        v = int(value_len) if value_len else head_dim
+        kv_per_token.append((k + v) * n_head_kv[layer] * KV_BYTES_PER_ELEMENT)
+    n_vocab = int(field("tokenizer.ggml.tokens") or field(f"{arch}.vocab_size", 32_000))
+    return ModelFootprint(tuple(layer_bytes), output, tuple(kv_per_token), n_vocab, n_embd)
+
+
+def read_gguf_header(model_path: Path) -> tuple[dict[str, object], list[tuple[str, int]]]:
+    """The GGUF's metadata (string arrays as their length) and each tensor's (name, bytes).
+
+    ``gguf.GGUFReader`` would take 15-30 s here: it builds a numpy view per vocabulary string.
+    This walks the same layout (gguf's own type tables) with ``struct`` over a memory map and
+    skips the strings, so only the header's pages are read: well under a second.
+    """
+    from gguf import GGML_QUANT_SIZES, GGUF_MAGIC, GGMLQuantizationType, GGUFValueType
+
+    scalars = {
+        GGUFValueType.UINT8: "B", GGUFValueType.INT8: "b", GGUFValueType.UINT16: "H", GGUFValueType.INT16: "h",
+        GGUFValueType.UINT32: "I", GGUFValueType.INT32: "i", GGUFValueType.FLOAT32: "f", GGUFValueType.BOOL: "?",
+        GGUFValueType.UINT64: "Q", GGUFValueType.INT64: "q", GGUFValueType.FLOAT64: "d",
+    }
+    with open(model_path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        pos = 0
+
+        def take(fmt: str) -> tuple:
+            nonlocal pos
+            values = struct.unpack_from("<" + fmt, data, pos)
+            pos += struct.calcsize("<" + fmt)
+            return values
+
+        def string(decode: bool = True) -> str:
+            nonlocal pos
+            (length,) = take("Q")
+            pos += length
+            return data[pos - length : pos].decode("utf-8", "replace") if decode else ""
+
+        def value(kind: int) -> object:
+            nonlocal pos
+            kind = GGUFValueType(kind)
+            if kind == GGUFValueType.STRING:
+                return string()
+            if kind == GGUFValueType.ARRAY:
+                item_kind, count = take("IQ")
+                if GGUFValueType(item_kind) in scalars:
+                    return list(take(f"{count}{scalars[GGUFValueType(item_kind)]}"))
+                if item_kind == GGUFValueType.STRING:  # the vocabulary: only its size matters here
+                    unpack = struct.Struct("<Q").unpack_from
+                    for _ in range(count):
+                        pos += 8 + unpack(data, pos)[0]
+                    return count
+                for _ in range(count):  # nested arrays
+                    value(item_kind)
+                return count
+            return take(scalars[kind])[0]
+
+        try:
+            magic, version = take("II")
+            if magic != GGUF_MAGIC or version < 2:
+                raise ValueError("not a GGUF v2+ file")
+            n_tensors, n_fields = take("QQ")
+            fields: dict[str, object] = {}
+            for _ in range(n_fields):
+                key = string()
+                (kind,) = take("I")
+                fields[key] = value(kind)
+            tensors = []
+            for _ in range(n_tensors):
+                name = string()
+                (n_dims,) = take("I")
+                shape = take(f"{n_dims}Q")
+                (kind,) = take("I")
+                take("Q")  # data offset
+                block, block_bytes = GGML_QUANT_SIZES[GGMLQuantizationType(kind)]
+                tensors.append((name, math.prod(shape) // block * block_bytes))
+        except (struct.error, KeyError) as exc:
+            raise ValueError(f"truncated or unknown GGUF header ({exc})") from exc
+    return fields, tensors
+
+
+def _per_layer(value: object, n_layers: int) -> list[int]:
+    if isinstance(value, list):
+        return [int(v) for v in value]
+    return [int(value or 1)] * n_layers
+
+
+def layers_that_fit(footprint: ModelFootprint, kv_tokens: int, free_bytes: int) -> int:
+    """Repeating layers (counted from the last) that fit; ``n_layers + 1`` means the output too."""
+    if footprint.bytes_for(footprint.n_layers, kv_tokens, with_output=True) <= free_bytes:
+        return footprint.n_layers + 1
+    fitting = 0
+    for n in range(1, footprint.n_layers + 1):
+        if footprint.bytes_for(n, kv_tokens, with_output=False) > free_bytes:
+            break
+        fitting = n
+    return fitting
+
+
+def plan_offload(
+    setting: NGpuLayers,
+    footprint: ModelFootprint,
+    *,
+    n_ctx: int,
+    parallel: int,
+    gpu: GpuInfo | None,
+    no_gpu_reason: str = "no NVIDIA GPU",
+    gpu_offload_supported: bool = True,
+) -> OffloadPlan:
+    total = footprint.n_layers + 1
+    kv_tokens = n_ctx * parallel
+    needed = footprint.bytes_for(footprint.n_layers, kv_tokens, with_output=True)
+    needed_mib = -(-needed // MIB)
+    if setting != "auto":
+        offloaded = total if setting < 0 else min(setting, total)
+        if gpu is None or not gpu_offload_supported:
+            offloaded = 0
+        return OffloadPlan(str(setting), setting, offloaded, total,
+                           f"model.n_gpu_layers is {setting} in the config", gpu, needed_mib)
+    if gpu is None:
+        return OffloadPlan("auto", 0, 0, total, no_gpu_reason, None, needed_mib)
+    if not gpu_offload_supported:
+        return OffloadPlan(
+            "auto", 0, 0, total,
+            "llama.cpp was built without CUDA: install the CUDA toolkit and run the setup again", gpu, needed_mib,
+        )
+    fit = layers_that_fit(footprint, kv_tokens, gpu.free_mib * MIB)
+    context = f"{kv_tokens} tokens of KV cache ({n_ctx} x {parallel} sequences)"
+    if fit == total:
+        return OffloadPlan(
+            "auto", -1, total, total,
+            f"all {total} layers fit: about {needed_mib} MiB with {context}, {gpu.free_mib} MiB free",
+            gpu, needed_mib,
+        )
+    if fit == 0:
+        return OffloadPlan(
+            "auto", 0, 0, total,
+            f"no layer fits in {gpu.free_mib} MiB free VRAM with {context}; running on the CPU",
+            gpu, needed_mib,
+        )
+    return OffloadPlan(
+        "auto", fit, fit, total,
+        f"{fit} of {total} layers fit in {gpu.free_mib} MiB free VRAM (the whole model needs about "
+        f"{needed_mib} MiB with {context}); the rest run on the CPU",
+        gpu, needed_mib,
+    )
+
+
+def plan_for_model(
+    setting: NGpuLayers, model_path: Path, *, n_ctx: int, parallel: int, gpu_offload_supported: bool
+) -> OffloadPlan:
+    """The plan for this machine's GPU (asked with ``nvidia-smi``) and this GGUF file.
+
+    A header this reader does not understand never stops the agent: ``auto`` then stays on the CPU
+    and says why; a configured number is used as it is.
+    """
+    gpu, no_gpu_reason = query_gpu()
+    try:
+        footprint = read_footprint(model_path)
+    except (OSError, ValueError) as exc:
+        layers = 0 if setting == "auto" else setting
+        why = f"cannot read the layer sizes of {model_path.name} ({exc})"
+        return OffloadPlan(str(setting), layers, 0, 0, f"{why}; model.n_gpu_layers is {setting}", gpu)
+    return plan_offload(
+        setting, footprint, n_ctx=n_ctx, parallel=parallel, gpu=gpu,
+        no_gpu_reason=no_gpu_reason, gpu_offload_supported=gpu_offload_supported,
+    )
+
+
+def live_status(plan: OffloadPlan) -> dict:
+    """The plan with VRAM as it is now (the model loaded); blocking: ``nvidia-smi`` runs once."""
+    now = query_gpu()[0] if plan.gpu is not None else None
+    return plan.as_status(now)
