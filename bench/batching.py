@@ -87,7 +87,7 @@ class Server:
         return "/v1/models"
 
     def _wait(self, path: str) -> None:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 400
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited: {(self.home / 'log').read_text()[-2000:]}")
