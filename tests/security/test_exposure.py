@@ -14,7 +14,12 @@ from tests.backend.conftest import METRICS_HEADERS, ChatUser
 async def test_metrics_need_the_scraper_token_or_the_owner(users: list[ChatUser], owner: ChatUser):
     user = users[0]
     async with httpx.AsyncClient(base_url=user.gateway.url, timeout=30) as http:
-        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Bearer "}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong"},
+            {"Authorization": "Bearer"},
+            {"Authorization": "Basic b3duZXI6b3duZXI="},
+        ):
             refused = await http.get("/metrics", headers=headers)
             assert refused.status_code == 401 and "aiclone_gateway_" not in refused.text
         assert (await http.get("/metrics", headers=METRICS_HEADERS)).status_code == 200
