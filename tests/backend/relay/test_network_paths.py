@@ -12,6 +12,7 @@ import httpx
 import openai
 import pytest
 
+from tests.backend.conftest import METRICS_HEADERS
 from tests.backend.relay.conftest import TwoPaths
 
 
@@ -36,7 +37,7 @@ async def test_both_sides_report_hybrid_with_both_paths_measured(hybrid: TwoPath
     status = await hybrid.status("gateway")
     assert status["paths"]["relay"]["rtt_ms"] > 0 and status["paths"]["direct"]["rtt_ms"] > 0
     assert (await hybrid.ask()).strip()
-    async with httpx.AsyncClient(base_url=hybrid.gateway.url) as http:
+    async with httpx.AsyncClient(base_url=hybrid.gateway.url, headers=METRICS_HEADERS) as http:
         metrics = (await http.get("/metrics")).text
     assert 'aiclone_gateway_network_mode{mode="hybrid"} 1.0' in metrics
     assert 'aiclone_gateway_path_up{path="direct"} 1.0' in metrics
