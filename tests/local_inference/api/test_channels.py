@@ -69,7 +69,10 @@ async def test_each_channel_answers_with_its_own_profile(agent, spy_prompts):
     # web: the public chat, relayed by the gateway; answers are capped at 3 tokens
     frames: list = []
     await run_request(
-        agent.runtime.openai, Request(id="r1", body={**body, "stream": True}), CreditWindow(64), frames.append
+        agent.runtime.openai,
+        Request(id="r1", body={**body, "stream": True}, channel="web"),
+        CreditWindow(64),
+        frames.append,
     )
     _only(spy_prompts[-1], "web")
     end = frames[-1]

@@ -40,12 +40,9 @@ async def test_max_tokens_ends_with_length(engine):
     assert text.strip()
 
 
-async def test_same_seed_same_text(engine):
-    prompt = prompt_for(engine, "Name three colours.")
-    params = SamplingParams(max_tokens=20, temperature=0.8, seed=42)
-    first, _ = await run(engine, prompt, params, "a")
-    second, _ = await run(engine, prompt, params, "b")
-    assert first == second
+# Seeded determinism is tested in test_batching.py on fresh contexts. On one engine the second
+# run of a prompt reuses the first run's KV cells and recomputes only the last token in a batch
+# of another size, so a near-tie token can flip: same seed is not bit-exact across a cached prefix.
 
 
 async def test_stop_sequence_is_never_emitted(engine):

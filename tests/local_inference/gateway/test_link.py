@@ -60,13 +60,12 @@ async def test_put_gateway_links_live_and_status_shows_relay(linked):
     shown = (await agent.client.get("/api/gateway")).json()
     assert token not in json.dumps(shown) and shown["agent_token"].startswith(token[:4])
     saved = yaml.safe_load(agent.config_path.read_text())["gateway"]
-    assert saved == {"url": gateway.url, "agent_token": token}
+    assert {key: saved[key] for key in ("url", "agent_token")} == {"url": gateway.url, "agent_token": token}
     async with httpx.AsyncClient(base_url=gateway.url) as http:
-        assert (await http.get("/api/status")).json() == {
-            "agent_online": True,
-            "clone": {"name": "My Clone"},
-            "version": "0.1.0",
-        }
+        public = (await http.get("/api/status")).json()
+        assert public["agent_online"] is True and public["network_mode"] == "relay"
+        assert public["clone"] == {"name": "My Clone"} and public["version"] == "0.1.0"
+        assert public["paths"]["relay"]["up"] is True and public["paths"]["direct"]["up"] is False
         published = (await http.get("/.well-known/jwks.json")).json()
     cached = json.loads((agent.data_dir / "gateway_jwks.json").read_text())
     assert cached["keys"] == published["keys"]
