@@ -82,7 +82,7 @@ async def test_messages_per_minute_are_limited_per_user(limited):
     refused = [a for a in answers if a["type"] == "error"]
     assert [a["code"] for a in refused][-1] == "rate_limited"
     assert 1 <= refused[-1]["retry_after"] <= 60
-    assert (await _ask(other, "hello"))["code"] != "rate_limited"
+    assert (await _ask(other, "hello")).get("code") != "rate_limited"  # queued or answered, not refused
 
 
 async def test_conversations_and_history_are_capped(limited):
@@ -159,7 +159,7 @@ async def test_a_queued_question_that_keeps_failing_ends_as_failed(limited):
     agent = await _link(gateway, token)
     await wait_online(gateway)
     with pytest.raises(TimeoutError):
-        await _next_request(agent, timeout=3)  # not sent again
+        await _next_request(agent, timeout=2)  # not sent again (inside the 3 s heartbeat timeout)
     conversation = (await user.http.get(f"/api/conversations/{queued['conversation_id']}")).json()
     answer = conversation["messages"][-1]
     assert answer["status"] == "error" and "failed to answer this question 2 times" in answer["content"]
