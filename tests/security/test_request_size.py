@@ -92,11 +92,13 @@ async def test_a_request_over_the_frame_limit_is_refused_before_the_link(tmp_pat
         from tests.backend.conftest import wait_online
 
         await wait_online(gateway)
-        headers = {"Authorization": f"Bearer {key}"}
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         big = {"model": "my-clone", "messages": [{"role": "user", "content": "y" * (3 * MiB)}]}
         async with httpx.AsyncClient(base_url=gateway.url, timeout=60) as http:
             refused = await http.post("/v1/chat/completions", content=json.dumps(big), headers=headers)
-            assert refused.status_code == 413 and refused.json()["error"]["code"] == "request_too_large"
+            assert refused.status_code == 413 and refused.json()["error"]["code"] == "request_too_large", (
+                refused.text
+            )
             assert await _agent_online(gateway)
             ok = await http.post(
                 "/v1/chat/completions",
