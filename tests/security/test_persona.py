@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 
-import yaml
-
 
 async def test_a_persona_longer_than_the_context_is_refused_with_a_token_count(agent):
     before = (await agent.client.get("/api/clone")).json()
@@ -23,7 +21,7 @@ async def test_a_persona_longer_than_the_context_is_refused_with_a_token_count(a
     assert used > most > 0
     # nothing was written, and the clone still answers
     assert (await agent.client.get("/api/clone")).json() == before
-    assert yaml.safe_load(agent.config_path.read_text())["clone"]["system_prompt"] == before["system_prompt"]
+    assert persona not in agent.config_path.read_text()  # nothing of it reached the config file
     answer = await agent.client.post("/api/chat/test", json={"message": "Hello?"})
     assert answer.status_code == 200, answer.text
 

@@ -14,12 +14,16 @@ CHAT = 501
 
 
 async def enable(agent, token: str = TOKEN, **extra):
-    response = await agent.client.put("/api/messengers/telegram", json={"enabled": True, "bots": [{"token": token}], **extra})
+    response = await agent.client.put(
+        "/api/messengers/telegram", json={"enabled": True, "bots": [{"token": token}], **extra}
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
-async def test_enable_validates_the_token_and_answers_with_the_local_model(tg_agent, bot_api, spy_prompts, caplog):
+async def test_enable_validates_the_token_and_answers_with_the_local_model(
+    tg_agent, bot_api, spy_prompts, caplog
+):
     caplog.set_level(logging.DEBUG)
     state = await enable(tg_agent)
     assert state["enabled"] is True
@@ -85,7 +89,9 @@ async def test_disable_and_enable_live_lose_nothing(tg_agent, bot_api):
     await enable(tg_agent)
     answered = bot_api.push_message(TOKEN, "First!", chat_id=CHAT)
     await bot_api.wait_for(lambda: bot_api.messages_to(CHAT))
-    response = await tg_agent.client.put("/api/messengers/telegram", json={"enabled": False, "bots": [{"token": "123456789:***-one"}]})
+    response = await tg_agent.client.put(
+        "/api/messengers/telegram", json={"enabled": False, "bots": [{"token": "123456789:***-one"}]}
+    )
     assert response.json()["status"] == "disabled"
     polls = len(bot_api.calls_of("getUpdates", TOKEN))
     bot_api.push_message(TOKEN, "Are you there?", chat_id=CHAT)
@@ -94,9 +100,13 @@ async def test_disable_and_enable_live_lose_nothing(tg_agent, bot_api):
     assert len(bot_api.calls_of("getUpdates", TOKEN)) == polls  # really stopped
     assert len(bot_api.messages_to(CHAT)) == 1
     saved = yaml.safe_load(tg_agent.config_path.read_text())["messengers"]["telegram"]
-    assert saved["enabled"] is False and saved["bots"][0]["token"] == TOKEN  # the masked token kept the real one
+    assert (
+        saved["enabled"] is False and saved["bots"][0]["token"] == TOKEN
+    )  # the masked token kept the real one
 
-    await tg_agent.client.put("/api/messengers/telegram", json={"enabled": True, "bots": [{"token": "123456789:***-one"}]})
+    await tg_agent.client.put(
+        "/api/messengers/telegram", json={"enabled": True, "bots": [{"token": "123456789:***-one"}]}
+    )
     await bot_api.wait_for(lambda: len(bot_api.messages_to(CHAT)) >= 2)  # the message sent while off
     await asyncio.sleep(0.5)
     assert len(bot_api.messages_to(CHAT)) == 2  # ... and nothing answered twice
@@ -109,7 +119,9 @@ async def test_bad_tokens_are_clear_errors_and_change_nothing(tg_agent, bot_api)
         ("not a token", "not a bot token"),
     ]
     for token, needle in cases:
-        response = await tg_agent.client.put("/api/messengers/telegram", json={"enabled": True, "bots": [{"token": token}]})
+        response = await tg_agent.client.put(
+            "/api/messengers/telegram", json={"enabled": True, "bots": [{"token": token}]}
+        )
         assert response.status_code == 400
         assert needle in response.json()["error"]["message"]
     response = await tg_agent.client.put("/api/messengers/telegram", json={"enabled": True, "bots": []})
@@ -130,7 +142,7 @@ async def test_allowlist_refuses_strangers(tg_agent, bot_api):
 async def test_long_answer_is_split_into_telegram_sized_messages(tg_agent, bot_api, engine, monkeypatch):
     long_answer = "\n\n".join(f"Part {i}. " + "The sea is deep and wide. " * 60 for i in range(6))
 
-    async def long_generation(self, prompt, params, request_id):
+    async def long_generation(self, prompt, params, request_id, channel="api"):
         yield GenerationChunk(long_answer, 10, 900, finish_reason="stop")
 
     monkeypatch.setattr(type(engine), "generate", long_generation)  # the model cannot write this much on cue
