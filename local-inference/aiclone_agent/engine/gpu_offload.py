@@ -250,8 +250,9 @@ def read_gguf_header(model_path: Path) -> tuple[dict[str, object], list[tuple[st
                 take("Q")  # data offset
                 block, block_bytes = GGML_QUANT_SIZES[GGMLQuantizationType(kind)]
                 tensors.append((name, math.prod(shape) // block * block_bytes))
-        except (struct.error, KeyError) as exc:
-            raise ValueError(f"truncated or unknown GGUF header ({exc})") from exc
+        except (struct.error, KeyError, OverflowError, MemoryError) as exc:
+            # garbage lengths overflow an offset or ask for absurd arrays: the same answer
+            raise ValueError(f"truncated or unknown GGUF header ({type(exc).__name__}: {exc})") from exc
     return fields, tensors
 
 

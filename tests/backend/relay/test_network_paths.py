@@ -87,6 +87,11 @@ async def test_blackholed_direct_is_distrusted_by_missed_probes(hybrid: TwoPaths
     await hybrid.wait_mode("relay")
     detected = time.monotonic() - started
     assert detected < 5, detected
+    # /api/status evaluates the paths on each call; the hub logs the change on its next watch tick
+    for _ in range(40):
+        if "missed probes" in hybrid.gateway.log.read_text(encoding="utf-8"):
+            break
+        await asyncio.sleep(0.1)
     assert "missed probes" in hybrid.gateway.log.read_text(encoding="utf-8")
     assert (await hybrid.ask()).strip()  # new requests avoid the silent path
 

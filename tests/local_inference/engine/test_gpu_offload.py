@@ -66,6 +66,16 @@ def test_a_truncated_or_foreign_file_is_refused_with_a_reason(tmp_path: Path, mo
     truncated.write_bytes(model_path.read_bytes()[:4096])
     with pytest.raises(ValueError, match="truncated or unknown GGUF header"):
         read_footprint(truncated)
+    # lengths near 2**64 overflow an offset and ask for absurd arrays (random bytes hit these)
+    for key_length, n_items in ((2**63 + 5, 0), (3, 2**62)):
+        absurd = tmp_path / "absurd.gguf"
+        header = b"GGUF" + (3).to_bytes(4, "little") + (0).to_bytes(8, "little") + (1).to_bytes(8, "little")
+        key = key_length.to_bytes(8, "little") + b"abc"
+        # an ARRAY (9) of UINT8 (0) with n_items items
+        array = (9).to_bytes(4, "little") + (0).to_bytes(4, "little") + n_items.to_bytes(8, "little")
+        absurd.write_bytes(header + key + array + bytes(64))
+        with pytest.raises(ValueError, match="truncated or unknown GGUF header"):
+            read_footprint(absurd)
     foreign = tmp_path / "notes.gguf"
     foreign.write_bytes(b"PK\x03\x04" + bytes(64))
     with pytest.raises(ValueError, match="not a GGUF"):
