@@ -289,13 +289,22 @@ def own_agent(tmp_path: Path, model_path: Path) -> Iterator[Callable[..., AgentP
     started: list[AgentProcess] = []
 
     def start(
-        gateway: GatewayProcess, token: str, max_tokens: int = 24, home: Path | None = None
+        gateway: GatewayProcess,
+        token: str,
+        max_tokens: int = 24,
+        home: Path | None = None,
+        model: dict | None = None,
     ) -> AgentProcess:
         home = home or tmp_path / f"agent-{len(started)}"
         home.mkdir(exist_ok=True)
         config = write_config(
             home / "config.yaml",
-            model={"base_model_path": str(model_path), "max_tokens": max_tokens, "n_threads": 1},
+            model={
+                "base_model_path": str(model_path),
+                "max_tokens": max_tokens,
+                "n_threads": 1,
+                **(model or {}),
+            },
             gateway={"url": gateway.ws_url, "agent_token": token},
         )
         process = AgentProcess(home, model_path, config_path=config).start()
