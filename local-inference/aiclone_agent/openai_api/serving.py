@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 from aiclone_agent.api.sse import sse_data
 from aiclone_agent.chat.service import ChatService, Generation
-from aiclone_agent.core.errors import ApiError, error_body
-from aiclone_agent.engine.base import EngineError
+from aiclone_agent.core.errors import ApiError
+from aiclone_agent.errors import MAPPED, problem_for
 from aiclone_agent.openai_api.protocol import (
     ChatCompletionChunk,
     ChatCompletionRequest,
@@ -106,8 +106,10 @@ class OpenAIServingChat:
             async for piece in generation.chunks():
                 if piece.text:
                     yield chunk(DeltaMessage(content=piece.text))
-        except EngineError as exc:
-            yield sse_data(error_body(503, str(exc), "engine_error"))
+        except MAPPED as exc:  # the stream has started: the error is its last event
+            problem = problem_for(exc)
+            assert problem is not None
+            yield sse_data(problem.body())
             return
         yield chunk(DeltaMessage(), finish=_finish(generation.finish_reason))
         if request.stream_options and request.stream_options.include_usage:
