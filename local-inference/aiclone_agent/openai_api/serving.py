@@ -36,8 +36,11 @@ class OpenAIServingChat:
         self.created = int(started_at)
 
     def model_ids(self) -> list[str]:
+        """The clone's id first, then the base model's, both usable as ``model`` (no spaces: clients
+        put ids in URLs and command lines; "SmolLM2 135M Instruct" is listed as SmolLM2-135M-Instruct)."""
         clone_id = self.chat.config.current.clone.id
-        return [clone_id, self.chat.engine.info.model_name] if clone_id != self.chat.engine.info.model_name else [clone_id]
+        base_id = "-".join(self.chat.engine.info.model_name.split()) or clone_id
+        return [clone_id, base_id] if clone_id != base_id else [clone_id]
 
     def models(self) -> ModelList:
         return ModelList(data=[ModelCard(id=model_id, created=self.created) for model_id in self.model_ids()])
@@ -111,7 +114,7 @@ class OpenAIServingChat:
             assert problem is not None
             yield sse_data(problem.body())
             return
-        yield chunk(DeltaMessage(), finish=_finish(generation.finish_reason))
+        yield chunk(DeltaMessage(), finish=_finish(generation.finish_reason), sources=generation.sources)
         if request.stream_options and request.stream_options.include_usage:
             yield chunk(DeltaMessage(), usage=UsageInfo(**generation.usage.as_dict()), choices=False)
         yield sse_data("[DONE]")
