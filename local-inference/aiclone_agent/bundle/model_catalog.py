@@ -75,11 +75,10 @@ def readable_name(fields: dict[str, object], file_name: str) -> str:
 
 def bundle_path(path: Path) -> str:
     """How config.yaml names ``path``: relative to the bundle when inside it, else absolute."""
-    resolved = path.resolve()
-    try:
-        return resolved.relative_to(REPO_ROOT.resolve()).as_posix()
-    except ValueError:
-        return str(resolved)
+    for candidate, root in ((path.absolute(), REPO_ROOT.absolute()), (path.resolve(), REPO_ROOT.resolve())):
+        if candidate.is_relative_to(root):
+            return candidate.relative_to(root).as_posix()
+    return str(path.absolute())
 
 
 def describe_model_file(path: Path) -> ModelFile:
