@@ -87,6 +87,8 @@ def describe_model_file(path: Path) -> ModelFile:
         size = path.stat().st_size
     except OSError as exc:
         raise NotAModelError(f"{path} cannot be read: {exc.strerror}") from exc
+    except ValueError as exc:  # e.g. a NUL byte in the name
+        raise NotAModelError(f"{path!r} is not a usable file name ({exc})") from exc
     if not path.is_file():
         raise NotAModelError(f"{path} is not a file")
     try:

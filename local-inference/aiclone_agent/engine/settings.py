@@ -167,6 +167,8 @@ class EngineSettingsService:
             describe_model_file(resolve_bundle_path(path))
         except NotAModelError as exc:
             raise SettingRefusedError("base_model_path", str(exc)) from exc
+        except RuntimeError as exc:  # ``~someone/...`` whose home directory is unknown
+            raise SettingRefusedError("base_model_path", f"{path} cannot be resolved ({exc})") from exc
 
     def models(self) -> ModelList:
         saved = self.config.current.model.base_model_path
