@@ -11,6 +11,7 @@ import gguf
 import pytest
 import yaml
 
+from aiclone_agent.core.config import parse_config
 from tests.local_inference.bundle.test_model_catalog import write_gguf
 from tests.local_inference.conftest import TEST_N_CTX
 
@@ -19,6 +20,11 @@ RESTART_FIELDS = ["base_model_path", "n_ctx", "n_threads", "n_gpu_layers", "para
 
 def saved_model(agent) -> dict:
     return yaml.safe_load(agent.config_path.read_text())["model"]
+
+
+def saved_config(agent) -> dict:
+    """Everything the config file says, defaults filled in."""
+    return parse_config(agent.config_path.read_text(), "config.yaml").model_dump()
 
 
 @pytest.fixture
@@ -49,11 +55,11 @@ async def test_what_get_returns_put_takes_back_and_restart_settings_are_marked(a
         "pending_restart": [],
         "restart_fields": RESTART_FIELDS,
     }
-    before = saved_model(agent)
+    before = saved_config(agent)
     round_trip = await agent.client.put("/api/engine/settings", json=got)
     assert round_trip.status_code == 200, round_trip.text
     assert round_trip.json() == got
-    assert saved_model(agent) == before
+    assert saved_config(agent) == before
 
     changed = {**got, "n_ctx": 1024, "n_threads": 2, "n_gpu_layers": 0, "parallel": 2, "temperature": 0.4}
     after = (await agent.client.put("/api/engine/settings", json=changed)).json()
