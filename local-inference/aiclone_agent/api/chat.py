@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from aiclone_agent.api.deps import ChatDep, ConfigDep
 from aiclone_agent.api.sse import SSE_HEADERS, sse_data
 from aiclone_agent.chat.service import ChatService, Generation
-from aiclone_agent.core.errors import ApiError, error_body
-from aiclone_agent.engine.base import EngineError
+from aiclone_agent.core.errors import ApiError
+from aiclone_agent.errors import MAPPED, problem_for
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
 CHANNEL = "owner"  # the admin's own test chat
@@ -92,8 +92,10 @@ async def chat_stream(body: ChatRequest, chat: ChatDep, config: ConfigDep) -> St
                 "finish_reason": generation.finish_reason,
                 "usage": generation.usage.as_dict(),
             })
-        except EngineError as exc:
-            yield sse_data(error_body(503, str(exc), "engine_error"))
+        except MAPPED as exc:  # the stream has started: the error is its last event
+            problem = problem_for(exc)
+            assert problem is not None
+            yield sse_data(problem.body())
         finally:
             with anyio.CancelScope(shield=True):
                 await chat.finish_conversation_turn(conversation_id, generation)

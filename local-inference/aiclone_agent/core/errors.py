@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from aiclone_agent.adapter.errors import AdapterError
-from aiclone_agent.chat.context import ContextOverflowError
-from aiclone_agent.chat.service import ConversationNotFoundError
-from aiclone_agent.core.config import ConfigError
-from aiclone_agent.engine.base import EngineBusyError, EngineError
-from aiclone_agent.engine.settings import SettingRefusedError
 
 _TYPES = {
     400: "invalid_request_error",
@@ -37,7 +33,7 @@ class ApiError(Exception):
 def error_body(
     status: int, message: str, code: str | None = None, param: str | None = None, fields: dict[str, str] | None = None
 ) -> dict:
-    """OpenAI's error object; ``fields`` (a request's bad fields -> what is wrong) when there are several."""
+    """OpenAI's error object; ``fields`` (each bad field of a request -> what is wrong) when known."""
     error: dict[str, object] = {
         "message": message,
         "type": _TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error"),
@@ -56,65 +52,43 @@ def error_response(
     return JSONResponse(error_body(status, message, code, param, fields), status_code=status, headers=headers)
 
 
-def _describe_validation(exc: RequestValidationError) -> tuple[str, str | None, dict[str, str]]:
+def validation_fields(errors: Sequence[Any]) -> dict[str, str]:
+    """Top-level field -> its problems, for forms that show them beside each field."""
+    fields: dict[str, str] = {}
+    for item in errors:
+        loc = [str(p) for p in item.get("loc", ()) if p not in ("body",)]
+        if loc and item.get("type") != "json_invalid":
+            message = item.get("msg", "invalid value")
+            fields[loc[0]] = f"{fields[loc[0]]}; {message}" if loc[0] in fields else message
+    return fields
+
+
+def describe_validation(errors: Sequence[Any]) -> tuple[str, str | None]:
+    """One sentence for pydantic's error list (request bodies over HTTP or the relay), and the first field."""
     problems = []
     first_param = None
-    fields: dict[str, str] = {}  # top-level field -> its problems, for forms that show them per field
-    for item in exc.errors():
+    for item in errors:
         loc = [str(p) for p in item.get("loc", ()) if p not in ("body",)]
         where = ".".join(loc)
         if item.get("type") == "json_invalid":
-            return "the request body is not valid JSON", None, {}
+            return "the request body is not valid JSON", None
         if item.get("type") == "missing" and not where:
-            return "the request needs a JSON body", None, {}
+            return "the request needs a JSON body", None
         first_param = first_param or where or None
         message = item.get("msg", "invalid value")
         problems.append(f"{where}: {message}" if where else message)
-        if loc:
-            fields[loc[0]] = f"{fields[loc[0]]}; {message}" if loc[0] in fields else message
-    return "; ".join(problems) or "invalid request", first_param, fields
+    return "; ".join(problems) or "invalid request", first_param
 
 
 def register_exception_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError):
-        return error_response(exc.status, exc.message, exc.code, exc.param)
+    """The framework's own errors in the OpenAI shape; the agent's exceptions: ``aiclone_agent.errors``."""
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):
-        message, param, fields = _describe_validation(exc)
-        return error_response(400, message, "invalid_request", param, fields=fields)
+        message, param = describe_validation(exc.errors())
+        return error_response(400, message, "invalid_request", param, fields=validation_fields(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException):
         code = getattr(exc, "code", None)
         return error_response(exc.status_code, str(exc.detail), code, headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(ContextOverflowError)
-    async def _overflow(_: Request, exc: ContextOverflowError):
-        return error_response(400, str(exc), "context_length_exceeded", "messages")
-
-    @app.exception_handler(ConversationNotFoundError)
-    async def _conversation(_: Request, exc: ConversationNotFoundError):
-        return error_response(404, f"conversation {exc.args[0]} not found", "conversation_not_found", "conversation_id")
-
-    @app.exception_handler(ConfigError)
-    async def _config(_: Request, exc: ConfigError):
-        return error_response(400, f"configuration refused: {exc}", "invalid_config")
-
-    @app.exception_handler(SettingRefusedError)
-    async def _setting(_: Request, exc: SettingRefusedError):
-        message = f"{exc.field}: {exc}"
-        return error_response(400, message, "invalid_setting", exc.field, fields={exc.field: str(exc)})
-
-    @app.exception_handler(EngineBusyError)
-    async def _busy(_: Request, exc: EngineBusyError):
-        return error_response(503, str(exc), "engine_busy", headers={"Retry-After": str(exc.retry_after_s)})
-
-    @app.exception_handler(AdapterError)
-    async def _adapter(_: Request, exc: AdapterError):
-        return error_response(409, str(exc), "adapter_unavailable")
-
-    @app.exception_handler(EngineError)
-    async def _engine(_: Request, exc: EngineError):
-        return error_response(503, str(exc), "engine_error")
