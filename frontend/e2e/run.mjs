@@ -8,6 +8,7 @@ import path from 'node:path'
 import { after, before } from 'node:test'
 import { adminTests } from './admin.spec.mjs'
 import { chatTests } from './chat.spec.mjs'
+import { engineTests } from './engine.spec.mjs'
 import { ownerTests } from './owner.spec.mjs'
 import { startAgent } from './support/agent.mjs'
 import { launchBrowser } from './support/browser.mjs'
@@ -38,5 +39,6 @@ after(async () => {
 }, { timeout: 30_000 })
 
 adminTests(ctx)
+engineTests(ctx)
 chatTests(ctx)
 ownerTests(ctx)

@@ -14,6 +14,7 @@ from aiclone_agent.api import (
     chat,
     clone,
     conversations,
+    engine_settings,
     gateway,
     rag,
     status,
@@ -51,7 +52,7 @@ def create_app(env: EnvSettings, config: ConfigStore, engine: EngineClient) -> F
     app.state.runtime = runtime
     register_exception_handlers(app)
     register_error_handlers(app)
-    for router in (status.router, adapter.router, clone.router, channels.router, chat.router, conversations.router, gateway.router, rag.router, telegram.router, openai_router.router, admin_page.router):
+    for router in (status.router, engine_settings.router, adapter.router, clone.router, channels.router, chat.router, conversations.router, gateway.router, rag.router, telegram.router, openai_router.router, admin_page.router):
         app.include_router(router)
     app.add_middleware(RequestMetricsMiddleware, metrics=runtime.metrics)
     settings = config.current

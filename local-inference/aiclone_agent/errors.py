@@ -20,8 +20,15 @@ from aiclone_agent.adapter.errors import AdapterError
 from aiclone_agent.chat.context import ContextOverflowError
 from aiclone_agent.chat.service import ConversationNotFoundError
 from aiclone_agent.core.config import ConfigError
-from aiclone_agent.core.errors import ApiError, describe_validation, error_body, error_response
+from aiclone_agent.core.errors import (
+    ApiError,
+    describe_validation,
+    error_body,
+    error_response,
+    validation_fields,
+)
 from aiclone_agent.engine.base import EngineBusyError, EngineError
+from aiclone_agent.engine.settings import SettingRefusedError
 
 
 @dataclass(frozen=True)
@@ -31,20 +38,24 @@ class Problem:
     code: str | None = None
     param: str | None = None
     retry_after_s: int | None = None
+    fields: dict[str, str] | None = None  # each bad field -> what is wrong (forms show them per field)
 
     def headers(self) -> dict[str, str] | None:
         return {"Retry-After": str(self.retry_after_s)} if self.retry_after_s is not None else None
 
     def body(self) -> dict[str, Any]:
-        return error_body(self.status, self.message, self.code, self.param)
+        return error_body(self.status, self.message, self.code, self.param, self.fields)
 
     def response(self) -> JSONResponse:
-        return error_response(self.status, self.message, self.code, self.param, headers=self.headers())
+        return error_response(
+            self.status, self.message, self.code, self.param, headers=self.headers(), fields=self.fields
+        )
 
 
 def _validation(exc: ValidationError) -> Problem:
-    message, param = describe_validation(exc.errors(include_url=False))
-    return Problem(400, message, "invalid_request", param)
+    errors = exc.errors(include_url=False)
+    message, param = describe_validation(errors)
+    return Problem(400, message, "invalid_request", param, fields=validation_fields(errors))
 
 
 # First match wins: subclasses before their bases (EngineBusyError before EngineError).
@@ -59,6 +70,10 @@ TABLE: tuple[tuple[type[Exception], Callable[[Any], Problem]], ...] = (
         ),
     ),
     (ConfigError, lambda e: Problem(400, f"configuration refused: {e}", "invalid_config")),
+    (
+        SettingRefusedError,
+        lambda e: Problem(400, f"{e.field}: {e}", "invalid_setting", e.field, fields={e.field: str(e)}),
+    ),
     (EngineBusyError, lambda e: Problem(503, str(e), "engine_busy", retry_after_s=e.retry_after_s)),
     (AdapterError, lambda e: Problem(409, str(e), "adapter_unavailable")),
     (EngineError, lambda e: Problem(503, str(e), "engine_error")),

@@ -12,6 +12,7 @@ from aiclone_agent.core.config import ConfigStore, EnvSettings
 from aiclone_agent.core.log_redaction import SecretRedactor
 from aiclone_agent.core.metrics import AgentMetrics
 from aiclone_agent.engine.base import EngineClient
+from aiclone_agent.engine.settings import EngineSettingsService
 from aiclone_agent.gateway.direct import DirectListener
 from aiclone_agent.gateway.jwks import JwksCache
 from aiclone_agent.gateway.link import GatewayLink
@@ -40,6 +41,7 @@ class AgentRuntime:
     telegram: TelegramService | None = None
     redactor: SecretRedactor = field(default_factory=SecretRedactor)
     adapter: AdapterService | None = None
+    engine_settings: EngineSettingsService | None = None
 
     @classmethod
     def build(cls, env: EnvSettings, config: ConfigStore, engine: EngineClient) -> AgentRuntime:
@@ -52,6 +54,7 @@ class AgentRuntime:
         metrics.network_mode.labels("offline").set(1)
         runtime = cls(env, config, engine, store, metrics, chat, OpenAIServingChat(chat, started), started)
         runtime.rag = rag
+        runtime.engine_settings = EngineSettingsService(config, engine, env.models_dir)
         runtime.adapter = AdapterService(engine, config, env.models_dir / "lora", env.data_dir / "adapters")
         runtime.redactor.add(config.current.gateway.agent_token)
         runtime.telegram = TelegramService(

@@ -9,7 +9,7 @@ export interface AgentStatus {
   version: string
   backend: string
   backend_reason: string
-  model: { name: string; path: string; [key: string]: unknown }
+  model: { name: string; display_name?: string; path: string; [key: string]: unknown }
   context_size: number
   uptime_s: number
   network_mode: string
@@ -60,6 +60,37 @@ export interface EngineStats {
   prefix_cache: { hit_tokens: number; miss_tokens: number; hits: number; misses: number }
   wait_seconds_by_channel: Record<string, { count: number; sum: number; max: number }>
 }
+
+/** GET /api/engine/settings; PUT takes the same shape (or any part of it) back. */
+export interface EngineSettings {
+  temperature: number
+  top_p: number
+  max_tokens: number
+  n_ctx: number
+  n_threads: number
+  n_gpu_layers: number | 'auto'
+  parallel: number
+  base_model_path: string
+  /** Read-only: saved, but the running engine uses the old value until the agent restarts. */
+  pending_restart: string[]
+  /** Read-only: the fields that take effect on restart. */
+  restart_fields: string[]
+}
+export type EngineSettingsField = Exclude<keyof EngineSettings, 'pending_restart' | 'restart_fields'>
+
+/** One *.gguf file in models/base/ (GET /api/engine/models). */
+export interface ModelChoice {
+  file: string
+  path: string
+  size_bytes: number
+  name: string | null
+  architecture: string | null
+  quantization: string | null
+  error: string | null
+  saved: boolean
+  running: boolean
+}
+export interface ModelList { models: ModelChoice[]; base_dir: string; base_model_path: string; running_path: string }
 
 export interface AgentConversation {
   id: string
@@ -168,6 +199,11 @@ export const agentApi = {
 
   updateAdapter: (adapter: AdapterStatus) =>
     requestJson<AdapterStatus>('/api/adapter', { method: 'PUT', ...jsonBody(adapter) }),
+
+  getEngineSettings: () => requestJson<EngineSettings>('/api/engine/settings'),
+  updateEngineSettings: (changes: Partial<Record<EngineSettingsField, unknown>>) =>
+    requestJson<EngineSettings>('/api/engine/settings', { method: 'PUT', ...jsonBody(changes) }),
+  listModels: () => requestJson<ModelList>('/api/engine/models'),
 
   getGateway: () => requestJson<GatewayLink>('/api/gateway'),
   updateGateway: (changes: { url: string; agent_token?: string }) =>

@@ -4,34 +4,39 @@
 export class ApiError extends Error {
   readonly status: number
   readonly code: string | null
+  /** The request's bad fields and what is wrong with each (from the envelope's ``fields``/``param``). */
+  readonly fields: Record<string, string>
 
-  constructor(status: number, message: string, code: string | null = null) {
+  constructor(status: number, message: string, code: string | null = null, fields: Record<string, string> = {}) {
     super(message)
     this.name = 'ApiError'
     this.status = status
     this.code = code
+    this.fields = fields
   }
 }
 
 interface ErrorEnvelope {
-  error?: { message?: string; code?: string | null } | string
+  error?: { message?: string; code?: string | null; param?: string | null; fields?: Record<string, string> } | string
   detail?: unknown
 }
 
 export async function errorFrom(response: Response): Promise<ApiError> {
   let message = `${response.status} ${response.statusText}`.trim()
   let code: string | null = null
+  let fields: Record<string, string> = {}
   try {
     const body = (await response.json()) as ErrorEnvelope
     if (typeof body.error === 'string') message = body.error
     else if (body.error?.message) {
       message = body.error.message
       code = body.error.code ?? null
+      fields = body.error.fields ?? (body.error.param ? { [body.error.param]: message } : {})
     } else if (typeof body.detail === 'string') message = body.detail
   } catch {
     // not JSON: keep the status line
   }
-  return new ApiError(response.status, message, code)
+  return new ApiError(response.status, message, code, fields)
 }
 
 export async function requestJson<T>(url: string, init: RequestInit = {}): Promise<T> {

@@ -10,6 +10,7 @@ from aiclone_agent.chat.service import ChatService
 from aiclone_agent.chat.store import ConversationStore
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.core.metrics import AgentMetrics
+from aiclone_agent.engine.settings import EngineSettingsService
 from aiclone_agent.runtime import AgentRuntime
 
 
@@ -33,8 +34,13 @@ def _metrics(request: Request) -> AgentMetrics:
     return request.app.state.runtime.metrics
 
 
+def _engine_settings(request: Request) -> EngineSettingsService:
+    return request.app.state.runtime.engine_settings
+
+
 RuntimeDep = Annotated[AgentRuntime, Depends(_runtime)]
 ChatDep = Annotated[ChatService, Depends(_chat)]
 StoreDep = Annotated[ConversationStore, Depends(_store)]
 ConfigDep = Annotated[ConfigStore, Depends(_config)]
 MetricsDep = Annotated[AgentMetrics, Depends(_metrics)]
+EngineSettingsDep = Annotated[EngineSettingsService, Depends(_engine_settings)]

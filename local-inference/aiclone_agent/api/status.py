@@ -26,6 +26,7 @@ async def status(runtime: RuntimeDep) -> dict:
         "backend_reason": info.reason,
         "model": {
             "name": info.model_name,
+            "display_name": runtime.engine_settings.display_name,
             "path": info.model_path,
             "n_gpu_layers": info.n_gpu_layers,
             **info.details,

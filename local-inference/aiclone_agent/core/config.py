@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -50,6 +58,26 @@ class CloneSection(_Section):
         return value.strip()
 
 
+# The model section's tunable values, named once: ModelSection and the admin's engine settings
+# (api/engine.py) validate with the same constraints.
+Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
+TopP = Annotated[float, Field(gt=0.0, le=1.0)]
+MaxTokens = Annotated[int, Field(ge=1, le=32_768)]
+ContextSize = Annotated[int, Field(ge=256, le=131_072)]
+Threads = Annotated[int, Field(ge=0, le=256)]
+
+
+def _gpu_layers(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+    try:
+        return handler(value)
+    except ValidationError as exc:  # one sentence instead of one per member of the union
+        raise ValueError("must be auto or a whole number from -1 (all layers) to 1000") from exc
+
+
+GpuLayers = Annotated[Literal["auto"] | Annotated[int, Field(ge=-1, le=1000)], WrapValidator(_gpu_layers)]
+Parallel = Annotated[int, Field(ge=1, le=64)]
+
+
 class ModelSection(_Section):
     backend: Literal["auto", "tensorrt", "llama_cpp"] = "auto"
     base_model_path: str = Field(default="", description="the GGUF llama.cpp runs; empty: models/base/")
@@ -60,15 +88,15 @@ class ModelSection(_Section):
         default="", description="PEFT adapter folder or GGUF LoRA file; empty: whatever models/lora/ holds"
     )
     lora_scale: float = Field(default=1.0, ge=0.0, le=4.0, description="adapter strength; 0 turns it off")
-    n_ctx: int = Field(default=4096, ge=256, le=131_072)
-    n_gpu_layers: Literal["auto"] | Annotated[int, Field(ge=-1, le=1000)] = Field(
+    n_ctx: ContextSize = 4096
+    n_gpu_layers: GpuLayers = Field(
         default="auto", description="auto: as many layers as fit in free VRAM; -1: all; 0: CPU only"
     )
-    n_threads: int = Field(default=0, ge=0, le=256, description="0: one per CPU core")
-    max_tokens: int = Field(default=512, ge=1, le=32_768)
-    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
-    top_p: float = Field(default=0.95, gt=0.0, le=1.0)
-    parallel: int = Field(default=4, ge=1, le=64, description="sequences decoded together (continuous batching)")
+    n_threads: Threads = Field(default=0, description="0: one per CPU core")
+    max_tokens: MaxTokens = 512
+    temperature: Temperature = 0.7
+    top_p: TopP = 0.95
+    parallel: Parallel = Field(default=4, description="sequences decoded together (continuous batching)")
     n_batch: int = Field(default=512, ge=32, le=8_192, description="tokens per decode step (decode + prefill chunks)")
     max_queue: int = Field(default=64, ge=1, le=10_000, description="requests waiting beyond this get 503 + Retry-After")
     channel_weights: dict[Channel, int] = Field(

@@ -30,19 +30,37 @@ class ApiError(Exception):
         self.status, self.message, self.code, self.param = status, message, code, param
 
 
-def error_body(status: int, message: str, code: str | None = None, param: str | None = None) -> dict:
-    return {
-        "error": {
-            "message": message,
-            "type": _TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error"),
-            "param": param,
-            "code": code,
-        }
+def error_body(
+    status: int, message: str, code: str | None = None, param: str | None = None, fields: dict[str, str] | None = None
+) -> dict:
+    """OpenAI's error object; ``fields`` (each bad field of a request -> what is wrong) when known."""
+    error: dict[str, object] = {
+        "message": message,
+        "type": _TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error"),
+        "param": param,
+        "code": code,
     }
+    if fields:
+        error["fields"] = fields
+    return {"error": error}
 
 
-def error_response(status: int, message: str, code: str | None = None, param: str | None = None, headers=None) -> JSONResponse:
-    return JSONResponse(error_body(status, message, code, param), status_code=status, headers=headers)
+def error_response(
+    status: int, message: str, code: str | None = None, param: str | None = None, headers=None,
+    fields: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(error_body(status, message, code, param, fields), status_code=status, headers=headers)
+
+
+def validation_fields(errors: Sequence[Any]) -> dict[str, str]:
+    """Top-level field -> its problems, for forms that show them beside each field."""
+    fields: dict[str, str] = {}
+    for item in errors:
+        loc = [str(p) for p in item.get("loc", ()) if p not in ("body",)]
+        if loc and item.get("type") != "json_invalid":
+            message = item.get("msg", "invalid value")
+            fields[loc[0]] = f"{fields[loc[0]]}; {message}" if loc[0] in fields else message
+    return fields
 
 
 def describe_validation(errors: Sequence[Any]) -> tuple[str, str | None]:
@@ -68,7 +86,7 @@ def register_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):
         message, param = describe_validation(exc.errors())
-        return error_response(400, message, "invalid_request", param)
+        return error_response(400, message, "invalid_request", param, fields=validation_fields(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException):
