@@ -116,4 +116,7 @@ async def test_openai_api_carries_sources_in_an_extra_field(agent, spy_prompts):
     streamed = await agent.client.post("/v1/chat/completions", json={**request, "stream": True})
     chunks = [json.loads(block[6:]) for block in streamed.text.strip().split("\n\n") if block != "data: [DONE]"]
     assert chunks[0]["sources"][0]["document_id"] == document["id"]
-    assert all("sources" not in chunk for chunk in chunks[1:])
+    # and on the chunk with finish_reason (where the gateway, which learns them at the end, puts them)
+    finishing = [i for i, chunk in enumerate(chunks) if chunk["choices"] and chunk["choices"][0]["finish_reason"]]
+    assert len(finishing) == 1 and chunks[finishing[0]]["sources"] == chunks[0]["sources"]
+    assert all("sources" not in chunk for i, chunk in enumerate(chunks[1:], 1) if i != finishing[0])
