@@ -7,7 +7,7 @@ import json
 import pytest
 import websockets
 
-from tests.backend.conftest import ALLOWED_ORIGIN, ChatUser, frames_until
+from tests.backend.conftest import ALLOWED_ORIGIN, ChatUser, frames_until, read_frame
 
 
 def _answer(frames: list[dict]) -> str:
@@ -55,7 +55,7 @@ async def test_chat_over_sse(users: list[ChatUser], linked_agent):
         )
         async for line in response.aiter_lines():
             if line.startswith("data: "):
-                frames.append(json.loads(line[6:]))
+                frames.append(read_frame(line[6:]))
     assert frames[0]["type"] == "accepted" and frames[-1]["type"] == "end"
     stored = (await user.http.get(f"/api/conversations/{frames[0]['conversation_id']}")).json()
     assert stored["messages"][-1]["content"] == _answer(frames)
