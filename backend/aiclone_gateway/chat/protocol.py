@@ -8,12 +8,14 @@ fails when the two drift. Server frames always carry every field (``None`` trave
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import logging
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from aiclone_wire.paths import NetworkMode
 
+log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 32_000
 
 
@@ -65,6 +67,18 @@ class Source(BaseModel):
     start: int | None = None
     end: int | None = None
     text: str = ""
+
+
+def cited_sources(raw: list[dict[str, Any]]) -> list[Source]:
+    """The sources an agent's ``End`` frame carries, as browsers get them; one that does not fit
+    is left out (and logged), so a bad citation never costs the user the answer."""
+    sources = []
+    for item in raw:
+        try:
+            sources.append(Source.model_validate(item))
+        except ValidationError as exc:
+            log.warning("left out a source the agent sent: %s", exc.errors(include_url=False)[0]["msg"])
+    return sources
 
 
 class Usage(_Out):

@@ -26,8 +26,10 @@ from aiclone_gateway.chat.protocol import (
     ErrorFrame,
     QueuedFrame,
     ServerFrame,
+    Source,
     StatusFrame,
     Usage,
+    cited_sources,
 )
 from aiclone_gateway.chat.sockets import ChatSockets
 from aiclone_gateway.chat.store import ChatQuotaError, ConversationNotFoundError, ConversationStore
@@ -42,6 +44,11 @@ log = logging.getLogger(__name__)
 OFFLINE_MESSAGE = (
     "The clone is offline right now; your question is saved and will be answered when it is back."
 )
+
+
+def _stored(sources: list[Source]) -> list[dict]:
+    """Sources as the conversation keeps them: exactly what the frames carried."""
+    return [source.model_dump() for source in sources]
 
 
 def _log_failure(task: asyncio.Task) -> None:
@@ -198,15 +205,16 @@ class ChatService:
                     yield ChunkFrame(request_id=request_id, delta=frame.delta)
                 elif isinstance(frame, End):
                     finished = True
+                    sources = cited_sources(frame.sources)
                     await self.store.finish(
-                        answer.id, "".join(parts), "done", frame.finish_reason, frame.sources
+                        answer.id, "".join(parts), "done", frame.finish_reason, _stored(sources)
                     )
                     yield EndFrame(
                         request_id=request_id,
                         finish_reason=frame.finish_reason,
                         usage=Usage(**frame.usage.model_dump()),
                         message_id=answer.id,
-                        sources=frame.sources,
+                        sources=sources,
                     )
                 elif isinstance(frame, Error):
                     finished = True
@@ -257,7 +265,7 @@ class ChatService:
         ``max_queued_attempts`` times: then it ends as failed, with the reason, and the drain goes on)."""
         body = await self._body(answer.conversation_id, before=answer.created_at)
         parts: list[str] = []
-        sources: list[dict] = []
+        sources: list[Source] = []
         status: Literal["done", "error"] = "error"
         reason = "no_answer"
         try:
@@ -266,7 +274,7 @@ class ChatService:
                     if isinstance(frame, Chunk):
                         parts.append(frame.delta)
                     elif isinstance(frame, End):
-                        status, reason, sources = "done", frame.finish_reason, frame.sources
+                        status, reason, sources = "done", frame.finish_reason, cited_sources(frame.sources)
                     elif isinstance(frame, Error):
                         if frame.code in ("agent_disconnected", "agent_timeout"):
                             return self._queued_attempt_failed(answer, frame.code)
@@ -294,9 +302,9 @@ class ChatService:
         content: str,
         status: Literal["done", "error"],
         reason: str | None,
-        sources: list[dict],
+        sources: list[Source],
     ) -> None:
-        await self.store.finish(answer.id, content, status, reason, sources)
+        await self.store.finish(answer.id, content, status, reason, _stored(sources))
         user_id = await self.store.owner_of(answer.conversation_id)
         if user_id is not None:
             self._served[user_id] = time.monotonic()

@@ -195,3 +195,12 @@ def test_the_agents_sources_fit_the_frames():
     agent_fields = set(AgentSource.model_fields)
     assert agent_fields == set(protocol.Source.model_fields)
     assert agent_fields == set(cited)
+
+
+def test_a_source_that_does_not_fit_costs_only_itself(caplog):
+    good = RetrievedChunk("d1", "cv.md", 0, "Rust", 0.5, 0, 4).source()
+    older = {"document_id": "d2", "document_name": "faq.md", "chunk_index": 3}  # an agent before offsets
+    kept = protocol.cited_sources([good, {"document_id": "d3"}, older])
+    assert [s.document_id for s in kept] == ["d1", "d2"]
+    assert kept[1].model_dump() == {**older, "start": None, "end": None, "text": ""}
+    assert "left out a source" in caplog.text
