@@ -60,7 +60,7 @@ def ts_type(schema: dict[str, Any]) -> str:
     if "anyOf" in schema:
         return " | ".join(ts_type(option) for option in schema["anyOf"])
     kind = schema.get("type")
-    if kind in _SCALARS:
+    if isinstance(kind, str) and kind in _SCALARS:
         return _SCALARS[kind]
     if kind == "array" and isinstance(schema.get("items"), dict):
         item = ts_type(schema["items"])
@@ -88,8 +88,9 @@ def interface(name: str, schema: dict[str, Any], always: frozenset[str] = frozen
     lines = [*_doc(schema), f"export interface {name} {{"]
     for field, field_schema in schema["properties"].items():
         mark = "" if field in required else "?"
+        key = field if field.isidentifier() else _literal(field)
         lines.extend(_doc(field_schema, "  "))
-        lines.append(f"  {field}{mark}: {ts_type(field_schema)}")
+        lines.append(f"  {key}{mark}: {ts_type(field_schema)}")
     lines.append("}")
     return lines
 
@@ -116,6 +117,11 @@ def render(
     """The TypeScript module: shared shapes first (by name), then server frames, then client frames."""
     server_defs, server_lines = _union("ServerFrame", server, "serialization")
     client_defs, client_lines = _union("ClientFrame", client, "validation")
+    clashes = [
+        name for name in client_defs.keys() & server_defs.keys() if client_defs[name] != server_defs[name]
+    ]
+    if clashes:  # one name, two shapes (e.g. a default that is optional in and always sent out)
+        raise UnsupportedSchemaError(f"{', '.join(sorted(clashes))} differ between the two directions")
     shared: list[str] = []
     for name, schema in sorted({**client_defs, **server_defs}.items()):
         shared.extend([*interface(name, schema), ""])
