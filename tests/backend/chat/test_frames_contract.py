@@ -19,8 +19,9 @@ from pydantic import BaseModel, Field, TypeAdapter, create_model
 from aiclone_agent.api.chat import Source as AgentSource
 from aiclone_agent.rag.retrieval import RetrievedChunk
 from aiclone_gateway.chat import protocol
-from aiclone_gateway.chat.typescript import TARGET, UnsupportedSchemaError, main, render, ts_type
+from aiclone_gateway.chat.typescript import TARGET, main, render
 from aiclone_gateway.core.config import REPO_ROOT
+from aiclone_wire.typescript import UnsupportedSchemaError, ts_type
 
 FRONTEND = REPO_ROOT / "frontend" / "src"
 SERVER = [
