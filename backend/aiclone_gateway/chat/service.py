@@ -212,7 +212,7 @@ class ChatService:
                     yield EndFrame(
                         request_id=request_id,
                         finish_reason=frame.finish_reason,
-                        usage=Usage(**frame.usage.model_dump()),
+                        usage=Usage.model_validate(frame.usage, from_attributes=True),
                         message_id=answer.id,
                         sources=sources,
                     )
