@@ -157,11 +157,11 @@ def main() -> None:
 def write_section(heading: str, body: str) -> None:
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n\nNumbers from real runs on the project's CI-sized machine.\n"
-    section = f"{heading}\n\n{body}\n"
+    section = f"{heading}\n\n{body.rstrip()}\n"
     if heading in text:
         start = text.index(heading)
         end = text.find("\n## ", start + len(heading))
-        text = text[:start] + section + (text[end + 1:] if end != -1 else "")
+        text = text[:start] + section + ("\n" + text[end + 1:] if end != -1 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.parent.mkdir(exist_ok=True)

@@ -12,6 +12,7 @@ from aiclone_agent.bundle.default_model import FetchError, ensure_default_model
 from aiclone_agent.bundle.install_clone import DEFAULT_PLATFORM, install_clone
 from aiclone_agent.bundle.model_files import ModelMissingError, find_base_model
 from aiclone_agent.core.config import REPO_ROOT, ConfigError, ConfigStore, EnvSettings
+from aiclone_agent.core.sqlite_schema import SchemaTooNewError
 from aiclone_agent.engine.base import EngineError
 
 
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("export", "import"):
             return move_clone(env, args.command, args.path, getattr(args, "force", False))
         return serve(env, config)
-    except (ConfigError, ModelMissingError, FetchError, EngineError) as exc:
+    except (ConfigError, ModelMissingError, FetchError, EngineError, SchemaTooNewError) as exc:
         return fail(str(exc))
     except ValueError as exc:  # bad AICLONE_* values
         return fail(f"environment: {exc}")

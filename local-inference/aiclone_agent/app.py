@@ -24,6 +24,7 @@ from aiclone_agent.core.errors import register_exception_handlers
 from aiclone_agent.core.request_metrics import RequestMetricsMiddleware
 from aiclone_agent.core.security import LocalOnlyMiddleware
 from aiclone_agent.engine.base import EngineClient
+from aiclone_agent.errors import register_error_handlers
 from aiclone_agent.openai_api import router as openai_router
 from aiclone_agent.runtime import AgentRuntime
 
@@ -49,6 +50,7 @@ def create_app(env: EnvSettings, config: ConfigStore, engine: EngineClient) -> F
     app = FastAPI(title="AI Clone agent", version=__version__, lifespan=lifespan)
     app.state.runtime = runtime
     register_exception_handlers(app)
+    register_error_handlers(app)
     for router in (status.router, adapter.router, clone.router, channels.router, chat.router, conversations.router, gateway.router, rag.router, telegram.router, openai_router.router, admin_page.router):
         app.include_router(router)
     app.add_middleware(RequestMetricsMiddleware, metrics=runtime.metrics)

@@ -2,6 +2,8 @@
 
 from tests.backend.conftest import (  # noqa: F401 - shared fixtures
     database_url,
+    fresh_database_url,
+    fresh_gateway,
     gateway,
     linked_agent,
     own_agent,

@@ -6,9 +6,16 @@ process but may lose the newest commits when the machine loses power.
 
 from __future__ import annotations
 
+import json
+import signal
 import sqlite3
+import time
 
+import httpx
+
+from aiclone_agent.chat.service import PARTIAL_SAVE_S
 from aiclone_agent.chat.store import ConversationStore
+from tests.local_inference.conftest import AgentProcess, write_config
 
 FULL = 2
 
@@ -22,3 +29,46 @@ async def test_the_conversation_store_syncs_every_commit(tmp_path):
     # what was acknowledged is on disk for another connection (a restarted agent)
     reopened = sqlite3.connect(tmp_path / "conversations.sqlite3")
     assert reopened.execute("SELECT content FROM messages").fetchall() == [("Is this kept?",)]
+
+
+async def test_an_answer_cut_by_kill_9_keeps_what_the_owner_saw_and_the_history_alternates(
+    tmp_path, model_path
+):
+    """Found before the fix: a crash mid-stream lost the partial answer and left the question
+    unanswered, so the next turn answered both (roles user, user, assistant)."""
+    config = write_config(
+        tmp_path / "config.yaml",
+        model={"base_model_path": str(model_path), "max_tokens": 1500, "temperature": 0.7},
+    )
+    agent = AgentProcess(tmp_path, model_path, config).start()
+    seen = ""
+    try:
+        async with httpx.AsyncClient(base_url=agent.url, timeout=60) as http:
+            essay = {"message": "Write a very long essay about the history of bridges."}
+            async with http.stream("POST", "/api/chat/stream", json=essay) as response:
+                started = time.monotonic()
+                async for line in response.aiter_lines():
+                    if line.startswith("data: ") and '"delta"' in line:
+                        seen += json.loads(line[6:])["delta"]
+                    if time.monotonic() - started > 3 * PARTIAL_SAVE_S and len(seen) > 20:
+                        agent.stop(signal.SIGKILL)
+                        break
+    finally:
+        agent.stop(signal.SIGKILL)
+    agent = AgentProcess(tmp_path, model_path, config).start()
+    try:
+        async with httpx.AsyncClient(base_url=agent.url, timeout=120) as http:
+            (conversation,) = (await http.get("/api/conversations")).json()
+            messages = (await http.get(f"/api/conversations/{conversation['id']}")).json()["messages"]
+            assert [m["role"] for m in messages] == ["user", "assistant"]
+            partial = messages[1]
+            assert partial["finish_reason"] == "interrupted"
+            assert partial["content"] and seen.startswith(
+                partial["content"]
+            )  # at most the last second is missing
+            follow = {"message": "Thanks. One word?", "conversation_id": conversation["id"], "max_tokens": 4}
+            assert (await http.post("/api/chat/test", json=follow)).status_code == 200
+            messages = (await http.get(f"/api/conversations/{conversation['id']}")).json()["messages"]
+            assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
+    finally:
+        agent.stop()

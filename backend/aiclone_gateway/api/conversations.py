@@ -46,7 +46,7 @@ async def list_conversations(
     user: CurrentUser,
     store: ConversationsDep,
     limit: int = Query(100, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> list[ConversationOut]:
     return [
         ConversationOut(id=c.id, title=c.title, updated_at=iso(c.updated_at))

@@ -114,6 +114,8 @@ class OpenAIRelay:
                             }
                         ],
                         "usage": frame.usage.model_dump(),
+                        # the agent's extension, passed through: the knowledge-base chunks it cited
+                        "sources": frame.sources,
                     }
                 )
             frame = await anext(frames)
@@ -129,20 +131,23 @@ class OpenAIRelay:
     ) -> AsyncIterator[bytes]:
         created = int(time.time())
 
-        def chunk(delta: dict, finish: str | None = None, usage: dict | None = None) -> bytes:
+        def chunk(
+            delta: dict, finish: str | None = None, usage: dict | None = None, sources: list | None = None
+        ) -> bytes:
             choices = (
                 [] if usage else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
             )
-            return _sse(
-                {
-                    "id": response_id,
-                    "object": "chat.completion.chunk",
-                    "created": created,
-                    "model": model,
-                    "choices": choices,
-                    "usage": usage,
-                }
-            )
+            body = {
+                "id": response_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": choices,
+                "usage": usage,
+            }
+            if sources is not None:
+                body["sources"] = sources
+            return _sse(body)
 
         async with stack:
             yield chunk({"role": "assistant", "content": ""})
@@ -154,7 +159,8 @@ class OpenAIRelay:
                     yield _sse(error_body(frame.status, frame.message, frame.code))
                     return
                 elif isinstance(frame, End):
-                    yield chunk({}, finish=_finish(frame.finish_reason))
+                    # the agent's sources arrive with its end frame: on the chunk with finish_reason
+                    yield chunk({}, finish=_finish(frame.finish_reason), sources=frame.sources)
                     if include_usage:
                         yield chunk({}, usage=frame.usage.model_dump())
                     yield _sse("[DONE]")

@@ -37,8 +37,8 @@ export interface DoneEvent {
   usage: Record<string, number>
 }
 
-/** Last, when the engine failed mid-answer (the one error shape, as in every error response). */
-export interface EngineErrorEvent {
+/** Last, when the answer failed mid-way (the one error shape, as in every error response). */
+export interface StreamErrorEvent {
   error: ErrorDetail
 }
 
@@ -46,4 +46,4 @@ export type AgentChatEvent =
   | SourcesEvent
   | DeltaEvent
   | DoneEvent
-  | EngineErrorEvent
+  | StreamErrorEvent

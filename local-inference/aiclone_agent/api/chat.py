@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 from aiclone_agent.api.deps import ChatDep, ConfigDep
 from aiclone_agent.api.sse import SSE_HEADERS, sse_data
 from aiclone_agent.chat.service import ChatService, Generation
-from aiclone_agent.core.errors import ApiError, error_body
-from aiclone_agent.engine.base import EngineError
+from aiclone_agent.core.errors import ApiError
+from aiclone_agent.errors import MAPPED, problem_for
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
 CHANNEL = "owner"  # the admin's own test chat
@@ -89,13 +89,13 @@ class ErrorDetail(_Event):
     code: str | None
 
 
-class EngineErrorEvent(_Event):
-    """Last, when the engine failed mid-answer (the one error shape, as in every error response)."""
+class StreamErrorEvent(_Event):
+    """Last, when the answer failed mid-way (the one error shape, as in every error response)."""
 
     error: ErrorDetail
 
 
-ChatEvent = SourcesEvent | DeltaEvent | DoneEvent | EngineErrorEvent
+ChatEvent = SourcesEvent | DeltaEvent | DoneEvent | StreamErrorEvent
 ChatEvents: TypeAdapter[ChatEvent] = TypeAdapter(ChatEvent)
 
 
@@ -146,8 +146,10 @@ async def chat_stream(body: ChatRequest, chat: ChatDep, config: ConfigDep) -> St
                     usage=generation.usage.as_dict(),
                 )
             )
-        except EngineError as exc:
-            yield _event(EngineErrorEvent.model_validate(error_body(503, str(exc), "engine_error")))
+        except MAPPED as exc:  # the stream has started: the error is its last event
+            problem = problem_for(exc)
+            assert problem is not None
+            yield _event(StreamErrorEvent.model_validate(problem.body()))
         finally:
             with anyio.CancelScope(shield=True):
                 await chat.finish_conversation_turn(conversation_id, generation)

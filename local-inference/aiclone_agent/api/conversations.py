@@ -48,7 +48,7 @@ def _not_found(conversation_id: str) -> ApiError:
 async def list_conversations(
     store: StoreDep,
     limit: int = Query(100, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
     q: str = Query("", max_length=200, description="only conversations whose title or messages contain this"),
 ) -> list[ConversationOut]:
     return [ConversationOut(**vars(c)) for c in await store.list(limit, offset, q.strip())]
@@ -85,7 +85,7 @@ async def rename_conversation(conversation_id: str, body: ConversationPatch, sto
 
 @router.delete("/{conversation_id}/messages", status_code=204)
 async def forget_messages_after(
-    conversation_id: str, store: StoreDep, keep: int = Query(ge=0, description="messages to keep, oldest first")
+    conversation_id: str, store: StoreDep, keep: int = Query(ge=0, le=1_000_000_000, description="messages to keep, oldest first")
 ) -> None:
     """Drop every message after the first ``keep`` (regenerate, or edit a question and resend)."""
     if await store.get(conversation_id) is None:

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from aiclone_agent.rag.service import RagService
 
 
+PARTIAL_SAVE_S = 1.0  # how often a streaming answer is written to the store
+
+
 class ConversationNotFoundError(LookupError):
     pass
 
@@ -52,7 +55,11 @@ class Generation:
     """One prepared request: the prompt is fitted; iterate ``chunks()`` to run it."""
 
     def __init__(
-        self, service: ChatService, fitted: FittedPrompt, params: SamplingParams, channel: str,
+        self,
+        service: ChatService,
+        fitted: FittedPrompt,
+        params: SamplingParams,
+        channel: str,
         knowledge: list[RetrievedChunk] | None = None,
     ):
         self.request_id = uuid.uuid4().hex
@@ -65,6 +72,8 @@ class Generation:
         self.finish_reason: str | None = None
         self._service = service
         self._stream: AsyncIterator[GenerationChunk] | None = None
+        # set for a stored conversation: the answer's hidden row, written as it streams
+        self.answer_row: int | None = None
 
     @property
     def sources(self) -> list[dict]:
@@ -85,6 +94,7 @@ class Generation:
         metrics = self._service.metrics
         started = self._started_at
         first_token_at: float | None = None
+        saved_at = started
         metrics.in_flight.inc()
         try:
             async with aclosing(self._stream) as stream:
@@ -93,6 +103,11 @@ class Generation:
                         first_token_at = time.perf_counter()
                         metrics.time_to_first_token.labels(self.channel).observe(first_token_at - started)
                     self.text += chunk.text
+                    if self.answer_row is not None and time.perf_counter() - saved_at >= PARTIAL_SAVE_S:
+                        saved_at = (
+                            time.perf_counter()
+                        )  # what the user saw survives a crash, give or take this
+                        await self._service.store.save_partial(self.answer_row, self.text)
                     self.usage = Usage(chunk.prompt_tokens, chunk.completion_tokens)
                     if chunk.finish_reason:
                         self.finish_reason = chunk.finish_reason
@@ -112,7 +127,11 @@ class Generation:
 
 class ChatService:
     def __init__(
-        self, engine: EngineClient, store: ConversationStore, config: ConfigStore, metrics: AgentMetrics,
+        self,
+        engine: EngineClient,
+        store: ConversationStore,
+        config: ConfigStore,
+        metrics: AgentMetrics,
         rag: RagService | None = None,
     ):
         self.engine = engine
@@ -159,7 +178,11 @@ class ChatService:
         return await self.rag.knowledge_for(query) if self.rag is not None else []
 
     def prepare(
-        self, messages: list[Message], params: SamplingParams, channel: str, extra_system: str = "",
+        self,
+        messages: list[Message],
+        params: SamplingParams,
+        channel: str,
+        extra_system: str = "",
         knowledge: list[RetrievedChunk] | None = None,
     ) -> Generation:
         """Fit persona + the channel's profile + retrieved chunks + messages into the context window
@@ -167,9 +190,14 @@ class ChatService:
         profile = profile_for(self.config.current.channels, channel)
         knowledge = allowed_knowledge(profile, knowledge or [])
         params = capped(profile, params)
-        extra_system = "\n\n".join(p for p in (profile.system_prompt_extra.strip(), extra_system.strip()) if p)
+        extra_system = "\n\n".join(
+            p for p in (profile.system_prompt_extra.strip(), extra_system.strip()) if p
+        )
         fitted = self.fitter.fit(
-            self.system_prompt(extra_system), messages, n_ctx=self.engine.info.n_ctx, reserve=params.max_tokens,
+            self.system_prompt(extra_system),
+            messages,
+            n_ctx=self.engine.info.n_ctx,
+            reserve=params.max_tokens,
             chunks=[f"[{rank}] {c.document_name}\n{c.text}" for rank, c in enumerate(knowledge, start=1)],
         )
         return Generation(self, fitted, params, channel, [knowledge[i] for i in fitted.chunks])
@@ -191,13 +219,15 @@ class ChatService:
         if conversation_id is None:
             conversation_id = (await self.store.create(message.strip().splitlines()[0], channel)).id
         await self.store.append(conversation_id, "user", message)
+        generation.answer_row = await self.store.begin_answer(conversation_id)
         return conversation_id, generation
 
     async def finish_conversation_turn(self, conversation_id: str, generation: Generation) -> None:
+        row = generation.answer_row
+        assert row is not None, "finish_conversation_turn needs a turn begun by start_conversation_turn"
         if generation.text or generation.finish_reason != "abort":
-            await self.store.append(
-                conversation_id,
-                "assistant",
+            await self.store.finish_answer(
+                row,
                 generation.text,
                 {
                     "finish_reason": generation.finish_reason,
@@ -205,3 +235,5 @@ class ChatService:
                     "sources": generation.sources,
                 },
             )
+        else:
+            await self.store.drop_answer(row)

@@ -13,25 +13,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiclone_agent.chat.template import Message
+from aiclone_agent.core.sqlite_schema import migrate
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY,
-    title TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS messages (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-    role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
-    content TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    meta TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, id);
-"""
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: the first schema
+        """
+        CREATE TABLE IF NOT EXISTS conversations (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS messages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+            content TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            meta TEXT NOT NULL DEFAULT '{}'
+        )
+        """,
+        """
+        CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, id)
+        """,
+    ),
+    (  # 2: answers are saved while they stream; a crash leaves them 'interrupted', not lost
+        "ALTER TABLE messages ADD COLUMN state TEXT NOT NULL DEFAULT 'done'"
+        " CHECK (state IN ('done', 'streaming', 'interrupted'))",
+    ),
+)
+VISIBLE = "state != 'streaming'"  # an answer being written is not part of the conversation yet
 
 
 @dataclass(frozen=True)
@@ -56,12 +70,17 @@ class ConversationStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        migrate(self._db, MIGRATIONS, path)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         # FULL: a turn the user saw acknowledged survives a power cut, not only a killed process
         # (WAL with NORMAL may lose the last commits when the machine loses power).
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(SCHEMA)
+        # answers that were streaming when the agent stopped keep what was written of them
+        self.interrupted = self._db.execute(
+            "UPDATE messages SET state = 'interrupted', meta = json_set(meta, '$.finish_reason', 'interrupted') "
+            "WHERE state = 'streaming'"
+        ).rowcount
         self._lock = threading.Lock()
 
     async def _run(self, fn, *args):
@@ -89,7 +108,7 @@ class ConversationStore:
     def _get(self, conversation_id: str) -> Conversation | None:
         row = self._db.execute(
             "SELECT c.id, c.title, c.channel, c.created_at, c.updated_at, "
-            "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) "
+            f"(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND {VISIBLE}) "
             "FROM conversations c WHERE c.id = ?",
             (conversation_id,),
         ).fetchone()
@@ -103,7 +122,7 @@ class ConversationStore:
         pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         rows = self._db.execute(
             "SELECT c.id, c.title, c.channel, c.created_at, c.updated_at, "
-            "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) "
+            f"(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND {VISIBLE}) "
             "FROM conversations c WHERE ? = '' OR c.title LIKE ? ESCAPE '\\' OR EXISTS ("
             "SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.content LIKE ? ESCAPE '\\') "
             "ORDER BY c.updated_at DESC LIMIT ? OFFSET ?",
@@ -116,13 +135,74 @@ class ConversationStore:
 
     def _messages(self, conversation_id: str) -> builtins.list[StoredMessage]:
         rows = self._db.execute(
-            "SELECT role, content, created_at, meta FROM messages WHERE conversation_id = ? ORDER BY id",
+            f"SELECT role, content, created_at, meta FROM messages WHERE conversation_id = ? AND {VISIBLE} ORDER BY id",
             (conversation_id,),
         ).fetchall()
         return [StoredMessage(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
     async def history(self, conversation_id: str) -> builtins.list[Message]:
-        return [Message(m.role, m.content) for m in await self.messages(conversation_id)]
+        """The turns before the next question, alternating user and assistant: a question that never got
+        an answer (stopped before its first word, or cut by a crash before one was saved) is left out,
+        so the model does not answer it again together with the next one."""
+        turns: builtins.list[Message] = []
+        for message in await self.messages(conversation_id):
+            if message.role == "user" and turns and turns[-1].role == "user":
+                turns.pop()
+            if message.role == "assistant" and not message.content:
+                if turns and turns[-1].role == "user":
+                    turns.pop()
+                continue
+            turns.append(Message(message.role, message.content))
+        if turns and turns[-1].role == "user":  # the next question follows: the last one went unanswered
+            turns.pop()
+        return turns
+
+    async def begin_answer(self, conversation_id: str) -> int:
+        """A hidden assistant row for the answer about to stream; its id."""
+        return await self._run(self._begin_answer, conversation_id)
+
+    def _begin_answer(self, conversation_id: str) -> int:
+        cursor = self._db.execute(
+            "INSERT INTO messages (conversation_id, role, content, created_at, state) "
+            "VALUES (?, 'assistant', '', ?, 'streaming')",
+            (conversation_id, time.time()),
+        )
+        return int(cursor.lastrowid or 0)
+
+    async def save_partial(self, message_id: int, content: str) -> None:
+        """What has streamed so far (kept as 'interrupted' if the agent dies before the end)."""
+        await self._run(
+            self._db.execute,
+            "UPDATE messages SET content = ? WHERE id = ? AND state = 'streaming'",
+            (content, message_id),
+        )
+
+    async def finish_answer(self, message_id: int, content: str, meta: dict) -> None:
+        await self._run(self._finish_answer, message_id, content, meta)
+
+    def _finish_answer(self, message_id: int, content: str, meta: dict) -> None:
+        now = time.time()
+        self._db.execute("BEGIN")
+        try:
+            self._db.execute(
+                "UPDATE messages SET content = ?, meta = ?, state = 'done', created_at = ? WHERE id = ?",
+                (content, json.dumps(meta), now, message_id),
+            )
+            self._db.execute(
+                "UPDATE conversations SET updated_at = ? WHERE id = "
+                "(SELECT conversation_id FROM messages WHERE id = ?)",
+                (now, message_id),
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    async def drop_answer(self, message_id: int) -> None:
+        """An answer stopped before its first word leaves no row."""
+        await self._run(
+            self._db.execute, "DELETE FROM messages WHERE id = ? AND state = 'streaming'", (message_id,)
+        )
 
     async def append(self, conversation_id: str, role: str, content: str, meta: dict | None = None) -> None:
         await self._run(self._append, conversation_id, role, content, meta or {})
@@ -154,8 +234,8 @@ class ConversationStore:
 
     def _truncate(self, conversation_id: str, keep: int) -> None:
         self._db.execute(
-            "DELETE FROM messages WHERE conversation_id = ? AND id NOT IN ("
-            "SELECT id FROM messages WHERE conversation_id = ? ORDER BY id LIMIT ?)",
+            f"DELETE FROM messages WHERE conversation_id = ? AND {VISIBLE} AND id NOT IN ("
+            f"SELECT id FROM messages WHERE conversation_id = ? AND {VISIBLE} ORDER BY id LIMIT ?)",
             (conversation_id, conversation_id, keep),
         )
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from aiclone_agent.adapter.errors import AdapterError
-from aiclone_agent.chat.context import ContextOverflowError
-from aiclone_agent.chat.service import ConversationNotFoundError
-from aiclone_agent.core.config import ConfigError
-from aiclone_agent.engine.base import EngineBusyError, EngineError
 
 _TYPES = {
     400: "invalid_request_error",
@@ -48,10 +45,11 @@ def error_response(status: int, message: str, code: str | None = None, param: st
     return JSONResponse(error_body(status, message, code, param), status_code=status, headers=headers)
 
 
-def _describe_validation(exc: RequestValidationError) -> tuple[str, str | None]:
+def describe_validation(errors: Sequence[Any]) -> tuple[str, str | None]:
+    """One sentence for pydantic's error list (request bodies over HTTP or the relay), and the first field."""
     problems = []
     first_param = None
-    for item in exc.errors():
+    for item in errors:
         loc = [str(p) for p in item.get("loc", ()) if p not in ("body",)]
         where = ".".join(loc)
         if item.get("type") == "json_invalid":
@@ -65,40 +63,14 @@ def _describe_validation(exc: RequestValidationError) -> tuple[str, str | None]:
 
 
 def register_exception_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError):
-        return error_response(exc.status, exc.message, exc.code, exc.param)
+    """The framework's own errors in the OpenAI shape; the agent's exceptions: ``aiclone_agent.errors``."""
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):
-        message, param = _describe_validation(exc)
+        message, param = describe_validation(exc.errors())
         return error_response(400, message, "invalid_request", param)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException):
         code = getattr(exc, "code", None)
         return error_response(exc.status_code, str(exc.detail), code, headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(ContextOverflowError)
-    async def _overflow(_: Request, exc: ContextOverflowError):
-        return error_response(400, str(exc), "context_length_exceeded", "messages")
-
-    @app.exception_handler(ConversationNotFoundError)
-    async def _conversation(_: Request, exc: ConversationNotFoundError):
-        return error_response(404, f"conversation {exc.args[0]} not found", "conversation_not_found", "conversation_id")
-
-    @app.exception_handler(ConfigError)
-    async def _config(_: Request, exc: ConfigError):
-        return error_response(400, f"configuration refused: {exc}", "invalid_config")
-
-    @app.exception_handler(EngineBusyError)
-    async def _busy(_: Request, exc: EngineBusyError):
-        return error_response(503, str(exc), "engine_busy", headers={"Retry-After": str(exc.retry_after_s)})
-
-    @app.exception_handler(AdapterError)
-    async def _adapter(_: Request, exc: AdapterError):
-        return error_response(409, str(exc), "adapter_unavailable")
-
-    @app.exception_handler(EngineError)
-    async def _engine(_: Request, exc: EngineError):
-        return error_response(503, str(exc), "engine_error")

@@ -13,11 +13,7 @@ from collections.abc import Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from aiclone_agent.chat.context import ContextOverflowError
-from aiclone_agent.core.errors import ApiError
-from aiclone_agent.engine.base import EngineBusyError, EngineError
+from aiclone_agent.errors import MAPPED, problem_for
 from aiclone_agent.openai_api.protocol import ChatCompletionRequest
 from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_agent.telegram.responder import IncomingMessage
@@ -47,10 +43,17 @@ class CreditWindow:
         self.available -= 1
 
 
-def _validation_message(exc: ValidationError) -> str:
-    first = exc.errors(include_url=False)[0]
-    where = ".".join(str(p) for p in first.get("loc", ()))
-    return f"{where}: {first['msg']}" if where else first["msg"]
+def _error_frame(frame_id: str, exc: BaseException) -> Error:
+    problem = problem_for(exc)
+    if problem is None:
+        raise exc
+    return Error(
+        id=frame_id,
+        code=problem.code or "invalid_request",
+        message=problem.message,
+        status=problem.status,
+        retry_after_s=problem.retry_after_s,
+    )
 
 
 async def run_request(serving: OpenAIServingChat, frame: Request, credit: CreditWindow, send: Send) -> None:
@@ -58,20 +61,8 @@ async def run_request(serving: OpenAIServingChat, frame: Request, credit: Credit
         request = ChatCompletionRequest.model_validate(frame.body)
         generation = await serving.prepare_with_knowledge(request, channel=frame.channel)
         generation.start()
-    except EngineBusyError as exc:
-        send(Error(id=frame.id, code="engine_busy", message=str(exc), status=503, retry_after_s=exc.retry_after_s))
-        return
-    except EngineError as exc:
-        send(Error(id=frame.id, code="engine_error", message=str(exc), status=503))
-        return
-    except ValidationError as exc:
-        send(Error(id=frame.id, code="invalid_request", message=_validation_message(exc), status=400))
-        return
-    except ApiError as exc:
-        send(Error(id=frame.id, code=exc.code or "invalid_request", message=exc.message, status=exc.status))
-        return
-    except ContextOverflowError as exc:
-        send(Error(id=frame.id, code="context_length_exceeded", message=str(exc), status=400))
+    except MAPPED as exc:
+        send(_error_frame(frame.id, exc))
         return
     try:
         async with aclosing(generation.chunks()) as chunks:
@@ -79,8 +70,8 @@ async def run_request(serving: OpenAIServingChat, frame: Request, credit: Credit
                 if piece.text:
                     await credit.take()
                     send(Chunk(id=frame.id, delta=piece.text))
-    except EngineError as exc:
-        send(Error(id=frame.id, code="engine_error", message=str(exc), status=503))
+    except MAPPED as exc:
+        send(_error_frame(frame.id, exc))
         return
     send(
         End(

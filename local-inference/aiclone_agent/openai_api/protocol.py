@@ -101,7 +101,8 @@ class ChatCompletionChunk(BaseModel):
     model: str
     choices: list[StreamChoice]
     usage: UsageInfo | None = None
-    # Extension, on the first chunk only: see ``ChatCompletionResponse.sources``.
+    # Extension: see ``ChatCompletionResponse.sources``. On the chunk with finish_reason (the
+    # gateway knows them only at the end); the agent also sends them on its first chunk.
     sources: list[dict[str, Any]] | None = None
 
 

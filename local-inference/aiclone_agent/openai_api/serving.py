@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 from aiclone_agent.api.sse import sse_data
 from aiclone_agent.chat.service import ChatService, Generation
-from aiclone_agent.core.errors import ApiError, error_body
-from aiclone_agent.engine.base import EngineError
+from aiclone_agent.core.errors import ApiError
+from aiclone_agent.errors import MAPPED, problem_for
 from aiclone_agent.openai_api.protocol import (
     ChatCompletionChunk,
     ChatCompletionRequest,
@@ -36,8 +36,11 @@ class OpenAIServingChat:
         self.created = int(started_at)
 
     def model_ids(self) -> list[str]:
+        """The clone's id first, then the base model's, both usable as ``model`` (no spaces: clients
+        put ids in URLs and command lines; "SmolLM2 135M Instruct" is listed as SmolLM2-135M-Instruct)."""
         clone_id = self.chat.config.current.clone.id
-        return [clone_id, self.chat.engine.info.model_name] if clone_id != self.chat.engine.info.model_name else [clone_id]
+        base_id = "-".join(self.chat.engine.info.model_name.split()) or clone_id
+        return [clone_id, base_id] if clone_id != base_id else [clone_id]
 
     def models(self) -> ModelList:
         return ModelList(data=[ModelCard(id=model_id, created=self.created) for model_id in self.model_ids()])
@@ -106,10 +109,12 @@ class OpenAIServingChat:
             async for piece in generation.chunks():
                 if piece.text:
                     yield chunk(DeltaMessage(content=piece.text))
-        except EngineError as exc:
-            yield sse_data(error_body(503, str(exc), "engine_error"))
+        except MAPPED as exc:  # the stream has started: the error is its last event
+            problem = problem_for(exc)
+            assert problem is not None
+            yield sse_data(problem.body())
             return
-        yield chunk(DeltaMessage(), finish=_finish(generation.finish_reason))
+        yield chunk(DeltaMessage(), finish=_finish(generation.finish_reason), sources=generation.sources)
         if request.stream_options and request.stream_options.include_usage:
             yield chunk(DeltaMessage(), usage=UsageInfo(**generation.usage.as_dict()), choices=False)
         yield sse_data("[DONE]")

@@ -20,21 +20,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from aiclone_agent.core.sqlite_schema import migrate
+
 Status = Literal["queued", "indexing", "ready", "failed"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, size INTEGER NOT NULL, kind TEXT NOT NULL,
-    status TEXT NOT NULL, progress REAL NOT NULL DEFAULT 0, error TEXT, chunks INTEGER NOT NULL DEFAULT 0,
-    attempts INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    chunk_id TEXT PRIMARY KEY, document_id TEXT NOT NULL, chunk_index INTEGER NOT NULL,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
-CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: the first schema
+        """
+        CREATE TABLE IF NOT EXISTS documents (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, size INTEGER NOT NULL, kind TEXT NOT NULL,
+            status TEXT NOT NULL, progress REAL NOT NULL DEFAULT 0, error TEXT, chunks INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS chunks (
+            chunk_id TEXT PRIMARY KEY, document_id TEXT NOT NULL, chunk_index INTEGER NOT NULL,
+            start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)
+        """,
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -65,7 +77,9 @@ class StoredChunk:
 def display_name(uploaded: str | None) -> str:
     """The last path component, without control characters, at most 200 characters."""
     name = re.split(r"[\\/]", uploaded or "")[-1]
-    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch)[0] != "C").strip()
+    name = "".join(
+        ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch)[0] != "C"
+    ).strip()
     name = name.strip(". ") or "document"
     return name[:200]
 
@@ -88,8 +102,8 @@ class DocumentStore:
             for partial in folder.glob(".*.part"):
                 partial.unlink(missing_ok=True)
         self._db = sqlite3.connect(root / "documents.sqlite3", check_same_thread=False, isolation_level=None)
+        migrate(self._db, MIGRATIONS, root / "documents.sqlite3")
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
     def _rows(self, sql: str, args: tuple = ()) -> list[Document]:
@@ -128,7 +142,9 @@ class DocumentStore:
     def update(self, document_id: str, **fields) -> None:
         assignments = ", ".join(f"{key} = ?" for key in fields)
         with self._lock:
-            self._db.execute(f"UPDATE documents SET {assignments} WHERE id = ?", (*fields.values(), document_id))
+            self._db.execute(
+                f"UPDATE documents SET {assignments} WHERE id = ?", (*fields.values(), document_id)
+            )
 
     def requeue(self, document_id: str) -> None:
         """Back to ``queued`` with its chunk rows gone (the indexes are purged by the caller)."""
@@ -147,7 +163,10 @@ class DocumentStore:
             self._db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
             self._db.executemany(
                 "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
-                [(chunk_id, document_id, index, start, end, text) for chunk_id, index, start, end, text in rows],
+                [
+                    (chunk_id, document_id, index, start, end, text)
+                    for chunk_id, index, start, end, text in rows
+                ],
             )
             self._db.execute(
                 "UPDATE documents SET status = 'ready', progress = 1, error = NULL, chunks = ? WHERE id = ?",

@@ -7,27 +7,35 @@ import sqlite3
 import threading
 from pathlib import Path
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS telegram_chats (
-    bot_id INTEGER NOT NULL,
-    chat_id INTEGER NOT NULL,
-    conversation_id TEXT NOT NULL,
-    PRIMARY KEY (bot_id, chat_id)
-);
-CREATE TABLE IF NOT EXISTS telegram_updates (
-    bot_id INTEGER NOT NULL,
-    update_id INTEGER NOT NULL,
-    PRIMARY KEY (bot_id, update_id)
-);
-"""
+from aiclone_agent.core.sqlite_schema import migrate
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: the first schema
+        """
+        CREATE TABLE IF NOT EXISTS telegram_chats (
+            bot_id INTEGER NOT NULL,
+            chat_id INTEGER NOT NULL,
+            conversation_id TEXT NOT NULL,
+            PRIMARY KEY (bot_id, chat_id)
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS telegram_updates (
+            bot_id INTEGER NOT NULL,
+            update_id INTEGER NOT NULL,
+            PRIMARY KEY (bot_id, update_id)
+        )
+        """,
+    ),
+)
 
 
 class TelegramStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        migrate(self._db, MIGRATIONS, path)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
 
     async def _run(self, sql: str, args: tuple) -> list[tuple]:

@@ -21,7 +21,7 @@ def test_the_checked_in_typescript_is_what_the_models_say():
 
 def test_a_renamed_event_field_fails_the_comparison():
     renamed = create_model("DeltaEvent", __config__=chat.DeltaEvent.model_config, text=(str, ...))
-    events = TypeAdapter(chat.SourcesEvent | renamed | chat.DoneEvent | chat.EngineErrorEvent)
+    events = TypeAdapter(chat.SourcesEvent | renamed | chat.DoneEvent | chat.StreamErrorEvent)
     drifted = render(events)
     assert drifted != TARGET.read_text(encoding="utf-8")
     assert "export interface DeltaEvent {\n  text: string\n}" in drifted

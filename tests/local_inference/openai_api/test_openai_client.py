@@ -14,7 +14,13 @@ def client(agent_process):
 
 def test_models_lists_the_clone(client):
     ids = [model.id for model in client.models.list()]
-    assert "my-clone" in ids
+    assert ids[0] == "my-clone"
+    # the base model's id too, without the spaces of its GGUF name ("SmolLM2 135M Instruct"), and usable
+    assert len(ids) == 2 and not any(char.isspace() for model_id in ids for char in model_id), ids
+    completion = client.chat.completions.create(
+        model=ids[1], messages=[{"role": "user", "content": "Hi"}], max_tokens=2
+    )
+    assert completion.model == ids[1]
 
 
 def test_non_stream_completion(client):

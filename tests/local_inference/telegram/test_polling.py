@@ -112,6 +112,24 @@ async def test_disable_and_enable_live_lose_nothing(tg_agent, bot_api):
     assert len(bot_api.messages_to(CHAT)) == 2  # ... and nothing answered twice
 
 
+async def test_put_accepts_what_get_returns(tg_agent, bot_api):
+    shown = await enable(tg_agent, allowed_user_ids=[42])
+    saved = tg_agent.config_path.read_bytes()
+    again = await tg_agent.client.put("/api/messengers/telegram", json=shown)
+    assert again.status_code == 200, again.text
+    assert {**again.json(), "status": None} == {**shown, "status": None}
+    assert yaml.safe_load(tg_agent.config_path.read_bytes()) == yaml.safe_load(saved)
+    # the read-only parts may only repeat what they are
+    moved = await tg_agent.client.put(
+        "/api/messengers/telegram", json={**shown, "api_url": "http://169.254.169.254"}
+    )
+    assert moved.status_code == 400 and moved.json()["error"]["param"] == "api_url"
+    other = {**shown, "bots": [{**shown["bots"][0], "bot_id": "999"}]}
+    swapped = await tg_agent.client.put("/api/messengers/telegram", json=other)
+    assert swapped.status_code == 400 and "999" in swapped.json()["error"]["message"]
+    assert tg_agent.config_path.read_bytes() == saved
+
+
 async def test_bad_tokens_are_clear_errors_and_change_nothing(tg_agent, bot_api):
     original = tg_agent.config_path.read_bytes()
     cases = [

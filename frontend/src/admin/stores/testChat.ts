@@ -14,7 +14,8 @@ function fromStored(message: AgentStoredMessage): ChatMessage {
     key: messageKey(),
     role: message.role,
     content: message.content,
-    status: message.finish_reason === 'abort' ? 'stopped' : 'done',
+    // stopped by the owner, or cut when the agent stopped mid-answer: both show as stopped
+    status: message.finish_reason === 'abort' || message.finish_reason === 'interrupted' ? 'stopped' : 'done',
     sources: message.sources ?? [],
   }
 }

@@ -1,0 +1,85 @@
+"""The one table from the agent's exceptions to an error: status, code, param and Retry-After.
+
+HTTP (the app's exception handlers), SSE (an error event once a stream has started) and the relay
+(an ``error`` frame to the gateway) all read it, so one failure reads the same on every transport.
+The OpenAI error shape itself lives in ``core.errors``; this module sits above the packages whose
+exceptions it names, so ``core/`` keeps importing nothing above it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from aiclone_agent.adapter.errors import AdapterError
+from aiclone_agent.chat.context import ContextOverflowError
+from aiclone_agent.chat.service import ConversationNotFoundError
+from aiclone_agent.core.config import ConfigError
+from aiclone_agent.core.errors import ApiError, describe_validation, error_body, error_response
+from aiclone_agent.engine.base import EngineBusyError, EngineError
+
+
+@dataclass(frozen=True)
+class Problem:
+    status: int
+    message: str
+    code: str | None = None
+    param: str | None = None
+    retry_after_s: int | None = None
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after_s)} if self.retry_after_s is not None else None
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.status, self.message, self.code, self.param)
+
+    def response(self) -> JSONResponse:
+        return error_response(self.status, self.message, self.code, self.param, headers=self.headers())
+
+
+def _validation(exc: ValidationError) -> Problem:
+    message, param = describe_validation(exc.errors(include_url=False))
+    return Problem(400, message, "invalid_request", param)
+
+
+# First match wins: subclasses before their bases (EngineBusyError before EngineError).
+TABLE: tuple[tuple[type[Exception], Callable[[Any], Problem]], ...] = (
+    (ApiError, lambda e: Problem(e.status, e.message, e.code, e.param)),
+    (ValidationError, _validation),
+    (ContextOverflowError, lambda e: Problem(400, str(e), "context_length_exceeded", "messages")),
+    (
+        ConversationNotFoundError,
+        lambda e: Problem(
+            404, f"conversation {e.args[0]} not found", "conversation_not_found", "conversation_id"
+        ),
+    ),
+    (ConfigError, lambda e: Problem(400, f"configuration refused: {e}", "invalid_config")),
+    (EngineBusyError, lambda e: Problem(503, str(e), "engine_busy", retry_after_s=e.retry_after_s)),
+    (AdapterError, lambda e: Problem(409, str(e), "adapter_unavailable")),
+    (EngineError, lambda e: Problem(503, str(e), "engine_error")),
+)
+
+MAPPED: tuple[type[Exception], ...] = tuple(kind for kind, _ in TABLE)
+
+
+def problem_for(exc: BaseException) -> Problem | None:
+    """The error ``exc`` answers with, or None for an exception nobody expects (a bug: a 500)."""
+    for kind, describe in TABLE:
+        if isinstance(exc, kind):
+            return describe(exc)
+    return None
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    async def _mapped(_: Request, exc: Exception) -> JSONResponse:
+        problem = problem_for(exc)
+        assert problem is not None  # registered only for the table's exception types
+        return problem.response()
+
+    for kind in MAPPED:
+        app.add_exception_handler(kind, _mapped)
