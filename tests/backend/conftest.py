@@ -19,6 +19,7 @@ import pytest
 import websockets
 from sqlalchemy.engine import make_url
 
+from aiclone_gateway.chat.protocol import ServerFrames
 from tests.local_inference.conftest import (
     AgentProcess,
     model_path,  # noqa: F401 - the fixture, shared
@@ -197,16 +198,22 @@ class ChatUser:
         await self.http.aclose()
 
 
+def read_frame(text: str | bytes) -> dict:
+    """A frame from /ws/chat, checked against the browser contract (chat/protocol.py) on the way."""
+    ServerFrames.validate_json(text, strict=True)
+    return json.loads(text)
+
+
 async def next_frame(ws, timeout: float = FRAME_TIMEOUT_S) -> dict:
     async with asyncio.timeout(timeout):
-        return json.loads(await ws.recv())
+        return read_frame(await ws.recv())
 
 
 async def frames_until(ws, kinds: set[str], timeout: float = FRAME_TIMEOUT_S) -> list[dict]:
     frames = []
     async with asyncio.timeout(timeout):
         while True:
-            frame = json.loads(await ws.recv())
+            frame = read_frame(await ws.recv())
             frames.append(frame)
             if frame["type"] in kinds:
                 return frames

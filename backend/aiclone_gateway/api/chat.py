@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from contextlib import aclosing
@@ -14,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.websockets import WebSocketDisconnect
 
 from aiclone_gateway.api.deps import ChatDep, CurrentUser, RuntimeDep
-from aiclone_gateway.chat.protocol import CancelIn, ClientFrame, MessageIn
+from aiclone_gateway.chat.protocol import CancelIn, ClientFrame, ErrorFrame, MessageIn, ServerFrame
 from aiclone_gateway.chat.service import ChatService
 from aiclone_gateway.chat.sockets import ChatConnection
 
@@ -33,8 +32,8 @@ async def chat_ticket(user: CurrentUser, runtime: RuntimeDep) -> TicketOut:
     return TicketOut(ticket=runtime.tickets.issue(user.id), expires_in=int(runtime.settings.ticket_ttl_s))
 
 
-def _sse(frame: dict) -> bytes:
-    return f"data: {json.dumps(frame, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
+def _sse(frame: ServerFrame) -> bytes:
+    return b"data: " + frame.model_dump_json().encode() + b"\n\n"
 
 
 @router.post("/api/chat/stream")
@@ -62,12 +61,11 @@ async def _answer(chat: ChatService, connection: ChatConnection, message: Messag
     except Exception:
         log.exception("chat request %s failed", request_id)
         connection.send(
-            {
-                "type": "error",
-                "request_id": request_id,
-                "code": "internal_error",
-                "message": "the gateway failed to answer; please retry",
-            }
+            ErrorFrame(
+                request_id=request_id,
+                code="internal_error",
+                message="the gateway failed to answer; please retry",
+            )
         )
 
 
@@ -89,19 +87,16 @@ async def chat_socket(websocket: WebSocket, runtime: RuntimeDep, ticket: str = "
     connection = ChatConnection(websocket, user_id)
     runtime.sockets.add(connection)
     pump = asyncio.create_task(connection.pump())
-    connection.send({"type": "status", "agent_online": runtime.hub.online, **runtime.hub.network_mode()})
+    connection.send(runtime.chat.status_frame())
     try:
         while True:
             try:
                 frame = ClientFrame.validate_json(await websocket.receive_text())
             except ValidationError as exc:
                 connection.send(
-                    {
-                        "type": "error",
-                        "request_id": None,
-                        "code": "invalid_frame",
-                        "message": exc.errors(include_url=False)[0]["msg"],
-                    }
+                    ErrorFrame(
+                        request_id=None, code="invalid_frame", message=exc.errors(include_url=False)[0]["msg"]
+                    )
                 )
                 continue
             if isinstance(frame, CancelIn):

@@ -13,11 +13,24 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 
 from aiclone_gateway.chat.history import newest_that_fit
+from aiclone_gateway.chat.protocol import (
+    AcceptedFrame,
+    AnswerFrame,
+    ChunkFrame,
+    EndFrame,
+    ErrorFrame,
+    QueuedFrame,
+    ServerFrame,
+    Source,
+    StatusFrame,
+    Usage,
+    cited_sources,
+)
 from aiclone_gateway.chat.sockets import ChatSockets
 from aiclone_gateway.chat.store import ChatQuotaError, ConversationNotFoundError, ConversationStore
 from aiclone_gateway.core.metrics import GatewayMetrics
@@ -31,6 +44,11 @@ log = logging.getLogger(__name__)
 OFFLINE_MESSAGE = (
     "The clone is offline right now; your question is saved and will be answered when it is back."
 )
+
+
+def _stored(sources: list[Source]) -> list[dict]:
+    """Sources as the conversation keeps them: exactly what the frames carried."""
+    return [source.model_dump() for source in sources]
 
 
 def _log_failure(task: asyncio.Task) -> None:
@@ -76,13 +94,16 @@ class ChatService:
         hub.on_change(self._agent_changed)
         hub.on_mode(self._mode_changed)
 
+    def status_frame(self) -> StatusFrame:
+        return StatusFrame(agent_online=self.hub.online, **self.hub.network_mode())
+
     def _agent_changed(self, online: bool) -> None:
-        self.sockets.broadcast({"type": "status", "agent_online": online, **self.hub.network_mode()})
+        self.sockets.broadcast(StatusFrame(agent_online=online, **self.hub.network_mode()))
         if online:
             self.schedule_drain()
 
     def _mode_changed(self, mode: str) -> None:
-        self.sockets.broadcast({"type": "status", "agent_online": self.hub.online, "network_mode": mode})
+        self.sockets.broadcast(StatusFrame(agent_online=self.hub.online, network_mode=mode))
 
     async def _body(self, conversation_id: str, before: float) -> dict[str, Any]:
         history = await self.store.messages(conversation_id, before=before)
@@ -96,7 +117,7 @@ class ChatService:
 
     async def turn(
         self, user_id: str, conversation_id: str | None, text: str, client_id: str | None, request_id: str
-    ) -> AsyncGenerator[dict, None]:
+    ) -> AsyncGenerator[ServerFrame, None]:
         """Frames for one question: accepted, chunk..., end | error; or queued when offline."""
         refused = self._admit(user_id, request_id)
         if refused is not None:
@@ -113,44 +134,41 @@ class ChatService:
             else:
                 self._active.pop(user_id, None)
 
-    def _admit(self, user_id: str, request_id: str) -> dict | None:
+    def _admit(self, user_id: str, request_id: str) -> ErrorFrame | None:
         """An error frame when the user is over a rate or concurrency limit, else None."""
         if self._active.get(user_id, 0) >= self.limits.max_concurrent:
-            return {
-                "type": "error",
-                "request_id": request_id,
-                "code": "too_many_requests",
-                "message": f"at most {self.limits.max_concurrent} questions at a time: wait for an answer",
-            }
+            return ErrorFrame(
+                request_id=request_id,
+                code="too_many_requests",
+                message=f"at most {self.limits.max_concurrent} questions at a time: wait for an answer",
+            )
         wait = self._rate.check(user_id)
         if wait is not None:
-            return {
-                "type": "error",
-                "request_id": request_id,
-                "code": "rate_limited",
-                "message": f"at most {self.limits.messages_per_minute} messages a minute; "
+            return ErrorFrame(
+                request_id=request_id,
+                code="rate_limited",
+                message=f"at most {self.limits.messages_per_minute} messages a minute; "
                 f"try again in {self._rate.retry_after(wait)} s",
-                "retry_after": int(self._rate.retry_after(wait)),
-            }
+                retry_after=int(self._rate.retry_after(wait)),
+            )
         return None
 
     async def _turn(
         self, user_id: str, conversation_id: str | None, text: str, client_id: str | None, request_id: str
-    ) -> AsyncGenerator[dict, None]:
+    ) -> AsyncGenerator[ServerFrame, None]:
         try:
             conversation, _, answer = await self.store.start_turn(
                 user_id, conversation_id, text, queued=not self.hub.online
             )
         except ConversationNotFoundError:
-            yield {
-                "type": "error",
-                "request_id": request_id,
-                "code": "conversation_not_found",
-                "message": f"conversation {conversation_id} not found",
-            }
+            yield ErrorFrame(
+                request_id=request_id,
+                code="conversation_not_found",
+                message=f"conversation {conversation_id} not found",
+            )
             return
         except ChatQuotaError as exc:
-            yield {"type": "error", "request_id": request_id, "code": exc.code, "message": exc.message}
+            yield ErrorFrame(request_id=request_id, code=exc.code, message=exc.message)
             return
         if answer.queued:
             yield self._queued_frame(request_id, conversation.id, answer.id)
@@ -160,13 +178,12 @@ class ChatService:
         try:
             async with self.hub.stream(body, channel="web") as stream:
                 self._live[request_id] = (user_id, stream)
-                yield {
-                    "type": "accepted",
-                    "request_id": request_id,
-                    "conversation_id": conversation.id,
-                    "client_id": client_id,
-                    "message_id": answer.id,
-                }
+                yield AcceptedFrame(
+                    request_id=request_id,
+                    conversation_id=conversation.id,
+                    client_id=client_id,
+                    message_id=answer.id,
+                )
                 async for frame in self._relay(stream, request_id, answer):
                     yield frame
         except AgentOfflineError:
@@ -176,36 +193,33 @@ class ChatService:
         finally:
             self._live.pop(request_id, None)
 
-    async def _relay(self, stream: RelayStream, request_id: str, answer: Message) -> AsyncIterator[dict]:
+    async def _relay(
+        self, stream: RelayStream, request_id: str, answer: Message
+    ) -> AsyncIterator[ServerFrame]:
         parts: list[str] = []
         finished = False
         try:
             async for frame in stream.frames(self.idle_timeout_s):
                 if isinstance(frame, Chunk):
                     parts.append(frame.delta)
-                    yield {"type": "chunk", "request_id": request_id, "delta": frame.delta}
+                    yield ChunkFrame(request_id=request_id, delta=frame.delta)
                 elif isinstance(frame, End):
                     finished = True
+                    sources = cited_sources(frame.sources)
                     await self.store.finish(
-                        answer.id, "".join(parts), "done", frame.finish_reason, frame.sources
+                        answer.id, "".join(parts), "done", frame.finish_reason, _stored(sources)
                     )
-                    yield {
-                        "type": "end",
-                        "request_id": request_id,
-                        "finish_reason": frame.finish_reason,
-                        "usage": frame.usage.model_dump(),
-                        "message_id": answer.id,
-                        "sources": frame.sources,
-                    }
+                    yield EndFrame(
+                        request_id=request_id,
+                        finish_reason=frame.finish_reason,
+                        usage=Usage.model_validate(frame.usage, from_attributes=True),
+                        message_id=answer.id,
+                        sources=sources,
+                    )
                 elif isinstance(frame, Error):
                     finished = True
                     await self.store.finish(answer.id, "".join(parts), "error", frame.code)
-                    yield {
-                        "type": "error",
-                        "request_id": request_id,
-                        "code": frame.code,
-                        "message": frame.message,
-                    }
+                    yield ErrorFrame(request_id=request_id, code=frame.code, message=frame.message)
         finally:
             if not finished:  # the client went away mid-answer: keep what was said
                 with anyio.CancelScope(shield=True):
@@ -219,14 +233,13 @@ class ChatService:
         return True
 
     @staticmethod
-    def _queued_frame(request_id: str, conversation_id: str, message_id: str) -> dict:
-        return {
-            "type": "queued",
-            "request_id": request_id,
-            "conversation_id": conversation_id,
-            "message_id": message_id,
-            "message": OFFLINE_MESSAGE,
-        }
+    def _queued_frame(request_id: str, conversation_id: str, message_id: str) -> QueuedFrame:
+        return QueuedFrame(
+            request_id=request_id,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            message=OFFLINE_MESSAGE,
+        )
 
     def schedule_drain(self) -> None:
         if not self.hub.online:
@@ -252,15 +265,16 @@ class ChatService:
         ``max_queued_attempts`` times: then it ends as failed, with the reason, and the drain goes on)."""
         body = await self._body(answer.conversation_id, before=answer.created_at)
         parts: list[str] = []
-        sources: list[dict] = []
-        status, reason = "error", "no_answer"
+        sources: list[Source] = []
+        status: Literal["done", "error"] = "error"
+        reason = "no_answer"
         try:
             async with self.hub.stream(body, channel="web") as stream:
                 async for frame in stream.frames(self.idle_timeout_s):
                     if isinstance(frame, Chunk):
                         parts.append(frame.delta)
                     elif isinstance(frame, End):
-                        status, reason, sources = "done", frame.finish_reason, frame.sources
+                        status, reason, sources = "done", frame.finish_reason, cited_sources(frame.sources)
                     elif isinstance(frame, Error):
                         if frame.code in ("agent_disconnected", "agent_timeout"):
                             return self._queued_attempt_failed(answer, frame.code)
@@ -283,23 +297,27 @@ class ChatService:
         return False
 
     async def _deliver_queued(
-        self, answer: Message, content: str, status: str, reason: str | None, sources: list[dict]
+        self,
+        answer: Message,
+        content: str,
+        status: Literal["done", "error"],
+        reason: str | None,
+        sources: list[Source],
     ) -> None:
-        await self.store.finish(answer.id, content, status, reason, sources)
+        await self.store.finish(answer.id, content, status, reason, _stored(sources))
         user_id = await self.store.owner_of(answer.conversation_id)
         if user_id is not None:
             self._served[user_id] = time.monotonic()
         if user_id is not None:
             self.sockets.push(
                 user_id,
-                {
-                    "type": "answer",
-                    "conversation_id": answer.conversation_id,
-                    "message_id": answer.id,
-                    "content": content,
-                    "status": status,
-                    "sources": sources,
-                },
+                AnswerFrame(
+                    conversation_id=answer.conversation_id,
+                    message_id=answer.id,
+                    content=content,
+                    status=status,
+                    sources=sources,
+                ),
             )
         log.info("answered queued question %s (%s)", answer.id, status)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-from typing import Any
 
 from fastapi import WebSocket
+
+from aiclone_gateway.chat.protocol import ServerFrame
 
 
 class ChatConnection:
@@ -28,15 +28,11 @@ class ChatConnection:
         self._drained = asyncio.Event()
         self._drained.set()
 
-    @staticmethod
-    def _text(frame: dict[str, Any]) -> str:
-        return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
-
-    def send(self, frame: dict[str, Any]) -> None:
+    def send(self, frame: ServerFrame) -> None:
         if not self.closed:
-            self._outbox.put_nowait(self._text(frame))
+            self._outbox.put_nowait(frame.model_dump_json())
 
-    async def send_in_turn(self, frame: dict[str, Any]) -> None:
+    async def send_in_turn(self, frame: ServerFrame) -> None:
         while not self.closed and self._outbox.qsize() >= self.OUTBOX_LIMIT:
             self._drained.clear()
             await self._drained.wait()
@@ -69,11 +65,11 @@ class ChatSockets:
             if not connections:
                 del self._by_user[connection.user_id]
 
-    def push(self, user_id: str, frame: dict[str, Any]) -> None:
+    def push(self, user_id: str, frame: ServerFrame) -> None:
         for connection in self._by_user.get(user_id, ()):
             connection.send(frame)
 
-    def broadcast(self, frame: dict[str, Any]) -> None:
+    def broadcast(self, frame: ServerFrame) -> None:
         for connections in self._by_user.values():
             for connection in connections:
                 connection.send(frame)

@@ -2,6 +2,7 @@
 import type { Source } from '@/shared/types/chat'
 import { ApiError, errorFrom, jsonBody, requestJson } from './http'
 import { readSseJson } from './sse'
+import type { AgentChatEvent } from './agentChatEvents'
 
 export interface Clone { id: string; name: string; system_prompt: string }
 
@@ -150,12 +151,8 @@ export interface TelegramSettings {
   allowed_user_ids?: number[]
 }
 
-/** Events of POST /api/chat/stream, in order: sources?, delta*, then done or error. */
-export type AgentChatEvent =
-  | { sources: Source[] }
-  | { delta: string }
-  | { done: true; conversation_id: string; finish_reason: string | null; usage: Record<string, number> }
-  | { error: { message: string; code?: string } }
+// The test chat's stream events are generated from the agent's models (./agentChatEvents.ts).
+export type { AgentChatEvent } from './agentChatEvents'
 
 export const agentApi = {
   getClone: () => requestJson<Clone>('/api/clone'),

@@ -2,10 +2,13 @@
 import { jsonBody, requestJson, errorFrom } from './http'
 import { readSseJson } from './sse'
 import type { Source } from '@/shared/types/chat'
+import type { MessageIn, ServerFrame, StatusFrame } from './chatFrames'
+
+export type { ServerFrame } from './chatFrames'
 
 export interface TokenPair { access_token: string; refresh_token: string; token_type: string; expires_in: number }
 export interface User { id: string; email: string; role: string }
-export type NetworkMode = 'direct' | 'relay' | 'hybrid' | 'offline'
+export type NetworkMode = StatusFrame['network_mode']
 export interface PublicStatus { agent_online: boolean; network_mode?: NetworkMode; clone: { name: string } }
 export interface ConversationSummary { id: string; title: string; updated_at: string }
 export interface StoredMessage {
@@ -25,18 +28,9 @@ export interface AgentToken { id: string; name: string; created_at: number; link
 export interface Invite { id: string; created_at: number; used_at: number | null; used_by: string | null }
 export interface RegisterOptions { invite?: string; registration?: RegistrationMode }
 
-/** Frames the gateway sends over the chat socket (and as SSE data on the fallback). */
-export type ServerFrame =
-  | { type: 'accepted'; request_id: string; conversation_id: string; client_id: string; message_id: string }
-  | { type: 'chunk'; request_id: string; delta: string }
-  | { type: 'sources'; request_id: string; sources: Source[] }
-  | { type: 'end'; request_id: string; finish_reason: string | null; usage?: Record<string, number>; message_id?: string; sources?: Source[] }
-  | { type: 'error'; request_id?: string; code: string; message: string }
-  | { type: 'queued'; request_id?: string; conversation_id: string; message_id: string; message?: string }
-  | { type: 'answer'; conversation_id: string; message_id: string; content: string; status?: 'done' | 'error'; sources?: Source[] }
-  | { type: 'status'; agent_online: boolean; network_mode?: NetworkMode }
-
-export interface OutgoingMessage { type: 'message'; conversation_id: string | null; text: string; client_id: string }
+// The chat frames both ways are generated from the gateway's models (./chatFrames.ts).
+/** A question as this app sends it: always with its own id, which the `accepted` frame echoes. */
+export type OutgoingMessage = MessageIn & { conversation_id: string | null; client_id: string }
 
 const bearer = (token: string): HeadersInit => ({ Authorization: `Bearer ${token}` })
 const withBearer = (token: string, body: unknown): RequestInit => ({
@@ -86,7 +80,7 @@ export const gatewayApi = {
     requestJson<{ ticket: string; expires_in: number }>('/api/chat/ticket', { method: 'POST', headers: bearer(token) }),
 
   /** SSE fallback: the same frames as the socket, for one question. */
-  async *stream(token: string, body: { conversation_id: string | null; text: string }, signal: AbortSignal): AsyncGenerator<ServerFrame> {
+  async *stream(token: string, body: Omit<MessageIn, 'type'>, signal: AbortSignal): AsyncGenerator<ServerFrame> {
     const response = await fetch('/api/chat/stream', {
       method: 'POST',
       signal,

@@ -1,11 +1,17 @@
-"""``/api/chat/test`` (whole answer) and ``/api/chat/stream`` (SSE) for the local test chat."""
+"""``/api/chat/test`` (whole answer) and ``/api/chat/stream`` (SSE) for the local test chat.
+
+The stream's events are the models below (``ChatEvent``); ``frontend/src/api/agentChatEvents.ts``
+is generated from them (``python -m aiclone_agent.api.chat_typescript``) and a test compares the two.
+"""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import anyio
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from aiclone_agent.api.deps import ChatDep, ConfigDep
 from aiclone_agent.api.sse import SSE_HEADERS, sse_data
@@ -34,6 +40,8 @@ class ChatRequest(BaseModel):
 class Source(BaseModel):
     """A knowledge-base chunk the answer was given: ``text[start:end]`` of the document's extracted text."""
 
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     document_id: str
     document_name: str
     chunk_index: int
@@ -48,6 +56,51 @@ class ChatResponse(BaseModel):
     finish_reason: str | None
     usage: dict[str, int]
     sources: list[Source] = []
+
+
+class _Event(BaseModel):
+    # Every field is always sent, so the schema the web UI's types come from lists them as required.
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
+
+
+class SourcesEvent(_Event):
+    """First: the passages the answer is given (empty without a knowledge base)."""
+
+    sources: list[Source]
+
+
+class DeltaEvent(_Event):
+    delta: str
+
+
+class DoneEvent(_Event):
+    """Last, when the answer is complete."""
+
+    done: Literal[True] = True
+    conversation_id: str
+    finish_reason: str | None
+    usage: dict[str, int]
+
+
+class ErrorDetail(_Event):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class StreamErrorEvent(_Event):
+    """Last, when the answer failed mid-way (the one error shape, as in every error response)."""
+
+    error: ErrorDetail
+
+
+ChatEvent = SourcesEvent | DeltaEvent | DoneEvent | StreamErrorEvent
+ChatEvents: TypeAdapter[ChatEvent] = TypeAdapter(ChatEvent)
+
+
+def _event(event: ChatEvent) -> bytes:
+    return sse_data(event.model_dump_json())
 
 
 async def _start(body: ChatRequest, chat: ChatService, config: ConfigDep) -> tuple[str, Generation]:
@@ -82,20 +135,21 @@ async def chat_stream(body: ChatRequest, chat: ChatDep, config: ConfigDep) -> St
 
     async def events():
         try:
-            yield sse_data({"sources": generation.sources})
+            yield _event(SourcesEvent(sources=generation.sources))
             async for chunk in generation.chunks():
                 if chunk.text:
-                    yield sse_data({"delta": chunk.text})
-            yield sse_data({
-                "done": True,
-                "conversation_id": conversation_id,
-                "finish_reason": generation.finish_reason,
-                "usage": generation.usage.as_dict(),
-            })
+                    yield _event(DeltaEvent(delta=chunk.text))
+            yield _event(
+                DoneEvent(
+                    conversation_id=conversation_id,
+                    finish_reason=generation.finish_reason,
+                    usage=generation.usage.as_dict(),
+                )
+            )
         except MAPPED as exc:  # the stream has started: the error is its last event
             problem = problem_for(exc)
             assert problem is not None
-            yield sse_data(problem.body())
+            yield _event(StreamErrorEvent.model_validate(problem.body()))
         finally:
             with anyio.CancelScope(shield=True):
                 await chat.finish_conversation_turn(conversation_id, generation)

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 import websockets
 
-from tests.backend.conftest import ALLOWED_ORIGIN, ChatUser, frames_until
+from tests.backend.conftest import (
+    ALLOWED_ORIGIN,
+    ChatUser,
+    GatewayProcess,
+    create_agent_token,
+    frames_until,
+    read_frame,
+    sign_up,
+    wait_online,
+)
+from tests.local_inference.api.test_rag import upload, wait_indexed
+from tests.local_inference.rag.documents import EN_FACTS, text_bytes
 
 
 def _answer(frames: list[dict]) -> str:
@@ -55,7 +67,7 @@ async def test_chat_over_sse(users: list[ChatUser], linked_agent):
         )
         async for line in response.aiter_lines():
             if line.startswith("data: "):
-                frames.append(json.loads(line[6:]))
+                frames.append(read_frame(line[6:]))
     assert frames[0]["type"] == "accepted" and frames[-1]["type"] == "end"
     stored = (await user.http.get(f"/api/conversations/{frames[0]['conversation_id']}")).json()
     assert stored["messages"][-1]["content"] == _answer(frames)
@@ -108,3 +120,22 @@ async def test_users_cannot_see_or_continue_each_others_conversations(users: lis
     assert "conversation_not_found" in body and "chunk" not in body
     mine = (await alice.http.get(f"/api/conversations/{conversation_id}")).json()
     assert len(mine["messages"]) == 2  # bob's attempts left no trace in alice's conversation
+
+
+async def test_answers_cite_the_clones_documents_in_the_end_frame(fresh_gateway: GatewayProcess, own_agent):
+    """The public chat shows citations: the agent's sources travel in the end frame and stay with the answer."""
+    (user,) = await sign_up(fresh_gateway, 1)
+    agent = own_agent(fresh_gateway, await create_agent_token(user))
+    async with httpx.AsyncClient(base_url=agent.url, timeout=30) as http:
+        document = await upload(http, "lamps.txt", text_bytes(EN_FACTS))
+        await wait_indexed(http)
+    await wait_online(fresh_gateway)
+    async with user.socket() as ws:
+        accepted, *_, end = await user.ask(ws, "How long is the warranty on a ceramic lamp?")
+    assert end["type"] == "end", end
+    cited = next(s for s in end["sources"] if "36 months" in s["text"])
+    assert cited["document_id"] == document["id"] and cited["document_name"] == "lamps.txt"
+    assert 0 <= cited["start"] < cited["end"]
+    detail = (await user.http.get(f"/api/conversations/{accepted['conversation_id']}")).json()
+    assert detail["messages"][-1]["sources"] == end["sources"]  # reopened later, the answer cites the same
+    await user.close()

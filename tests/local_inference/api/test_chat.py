@@ -6,11 +6,14 @@ import json
 
 import pytest
 
+from aiclone_agent.api.chat import ChatEvents
+
 
 def parse_sse(text: str) -> list[dict]:
     events = []
     for block in text.strip().split("\n\n"):
         assert block.startswith("data: "), block
+        ChatEvents.validate_json(block[len("data: "):], strict=True)  # the admin's types say the same
         events.append(json.loads(block[len("data: "):]))
     return events
 

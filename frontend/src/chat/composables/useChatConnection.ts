@@ -55,7 +55,8 @@ export function useChatConnection() {
           }
         } catch (error) {
           if (!controller.signal.aborted) {
-            chat.handleFrame({ type: 'error', code: 'stream_failed', message: error instanceof Error ? error.message : String(error) })
+            const text = error instanceof Error ? error.message : String(error)
+            chat.handleFrame({ type: 'error', request_id: null, code: 'stream_failed', message: text, retry_after: null })
           }
         } finally {
           sseRequests.delete(message.client_id)

@@ -1,7 +1,10 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
 import type { OutgoingMessage } from '@/api/gateway'
+import type { Usage } from '@/api/chatFrames'
 import { useChatStore, type ChatTransport } from './chat'
+
+const usage: Usage = { prompt_tokens: 12, completion_tokens: 3, total_tokens: 15 }
 
 function fakeTransport() {
   const sent: OutgoingMessage[] = []
@@ -21,7 +24,7 @@ describe('chat store', () => {
     vi.stubGlobal('fetch', vi.fn(async () => new Response('[]', { status: 200 })))
   })
 
-  it('streams an answer: accepted, chunks, sources, end', () => {
+  it('streams an answer: accepted, chunks, then end with its sources', () => {
     const chat = useChatStore()
     const { transport, sent } = fakeTransport()
     chat.attach(transport)
@@ -34,7 +37,7 @@ describe('chat store', () => {
     expect(chat.currentId).toBe('c1')
     chat.handleFrame({ type: 'chunk', request_id: 'r1', delta: 'Hi' })
     chat.handleFrame({ type: 'chunk', request_id: 'r1', delta: ' there' })
-    chat.handleFrame({ type: 'end', request_id: 'r1', finish_reason: 'stop', message_id: 'm2', sources: [{ document_id: 'd', document_name: 'cv.md', chunk_index: 0 }] })
+    chat.handleFrame({ type: 'end', request_id: 'r1', finish_reason: 'stop', usage, message_id: 'm2', sources: [{ document_id: 'd', document_name: 'cv.md', chunk_index: 0, start: 0, end: 12, text: 'Python, Rust' }] })
 
     const answer = chat.messages[1]
     expect(answer).toMatchObject({ role: 'assistant', content: 'Hi there', status: 'done', id: 'm2' })
@@ -52,7 +55,7 @@ describe('chat store', () => {
     chat.stop()
     expect(cancelled).toEqual(['r9'])
     chat.handleFrame({ type: 'chunk', request_id: 'r9', delta: ' upon' })
-    chat.handleFrame({ type: 'end', request_id: 'r9', finish_reason: 'cancelled' })
+    chat.handleFrame({ type: 'end', request_id: 'r9', finish_reason: 'cancelled', usage, message_id: 'm', sources: [] })
     expect(chat.messages[1]).toMatchObject({ content: 'Once', status: 'stopped' })
   })
 
@@ -60,15 +63,15 @@ describe('chat store', () => {
     const chat = useChatStore()
     const { transport } = fakeTransport()
     chat.attach(transport)
-    chat.handleFrame({ type: 'status', agent_online: false })
+    chat.handleFrame({ type: 'status', agent_online: false, network_mode: 'offline' })
     chat.send('Are you there?')
     chat.handleFrame({ type: 'queued', request_id: 'r2', conversation_id: 'c7', message_id: 'm7', message: 'offline' })
     expect(chat.messages[1]).toMatchObject({ status: 'pending', id: 'm7' })
     expect(chat.hasPending).toBe(true)
     expect(chat.busy).toBe(false)
 
-    chat.handleFrame({ type: 'status', agent_online: true })
-    chat.handleFrame({ type: 'answer', conversation_id: 'c7', message_id: 'm7', content: 'I am back.' })
+    chat.handleFrame({ type: 'status', agent_online: true, network_mode: 'relay' })
+    chat.handleFrame({ type: 'answer', conversation_id: 'c7', message_id: 'm7', content: 'I am back.', status: 'done', sources: [] })
     expect(chat.messages[1]).toMatchObject({ status: 'done', content: 'I am back.' })
     expect(chat.agentOnline).toBe(true)
   })
@@ -79,7 +82,7 @@ describe('chat store', () => {
     chat.attach(transport)
     chat.send('Hi')
     chat.handleFrame({ type: 'accepted', request_id: 'r3', conversation_id: 'c1', client_id: sent[0].client_id, message_id: 'm' })
-    chat.handleFrame({ type: 'error', request_id: 'r3', code: 'engine_error', message: 'model crashed' })
+    chat.handleFrame({ type: 'error', request_id: 'r3', code: 'engine_error', message: 'model crashed', retry_after: null })
     expect(chat.messages[1]).toMatchObject({ status: 'error', error: 'model crashed' })
   })
 
@@ -87,7 +90,7 @@ describe('chat store', () => {
     const chat = useChatStore()
     chat.attach(fakeTransport().transport)
     chat.send('Hi')
-    chat.handleFrame({ type: 'answer', conversation_id: 'elsewhere', message_id: 'x', content: 'nope' })
+    chat.handleFrame({ type: 'answer', conversation_id: 'elsewhere', message_id: 'x', content: 'nope', status: 'done', sources: [] })
     expect(chat.messages[1].content).toBe('')
   })
 })

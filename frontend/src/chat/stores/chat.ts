@@ -118,17 +118,12 @@ export const useChatStore = defineStore('chat', () => {
         if (message?.status === 'streaming') message.content += frame.delta
         return
       }
-      case 'sources': {
-        const message = target(frame.request_id)
-        if (message) message.sources = frame.sources
-        return
-      }
       case 'end': {
         const message = target(frame.request_id)
         if (!message) return
         if (message.status === 'streaming') message.status = frame.finish_reason === 'cancelled' ? 'stopped' : 'done'
-        if (frame.sources) message.sources = frame.sources
-        if (frame.message_id) message.id = frame.message_id
+        message.sources = frame.sources
+        message.id = frame.message_id
         void loadConversations().catch(() => undefined)
         return
       }
@@ -162,8 +157,8 @@ export const useChatStore = defineStore('chat', () => {
           return
         }
         message.content = frame.content
-        message.status = frame.status === 'error' ? 'error' : 'done'
-        if (frame.sources) message.sources = frame.sources
+        message.status = frame.status
+        message.sources = frame.sources
         return
       }
     }

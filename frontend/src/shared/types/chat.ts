@@ -4,8 +4,9 @@ export interface Source {
   document_id: string
   document_name: string
   chunk_index: number
-  start?: number
-  end?: number
+  /** Character offsets of the passage in the document's text (null or absent: not known). */
+  start?: number | null
+  end?: number | null
   /** The cited passage itself (agents from this version on send it). */
   text?: string
 }

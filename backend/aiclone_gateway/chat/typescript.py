@@ -1,0 +1,54 @@
+"""The public chat's frames (``chat/protocol.py``) as TypeScript, for the web UI.
+
+``python -m aiclone_gateway.chat.typescript`` rewrites ``frontend/src/api/chatFrames.ts``;
+``--check`` only says whether it is current (``tests/backend/chat/test_frames_contract.py`` runs
+the same comparison). How models become declarations: ``aiclone_wire.typescript``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pydantic import TypeAdapter
+
+from aiclone_gateway.chat.protocol import ClientFrame, ServerFrames
+from aiclone_gateway.core.config import REPO_ROOT
+from aiclone_wire.typescript import Union, render_module, write_or_check
+
+COMMAND = "python -m aiclone_gateway.chat.typescript"
+TARGET = REPO_ROOT / "frontend" / "src" / "api" / "chatFrames.ts"
+HEADER = (
+    "// Generated from backend/aiclone_gateway/chat/protocol.py by\n"
+    f"// `{COMMAND}`: do not edit by hand (a test compares them).\n"
+)
+
+
+def render(server: TypeAdapter = ServerFrames, client: TypeAdapter = ClientFrame) -> str:
+    return render_module(
+        HEADER,
+        [
+            Union(
+                "ServerFrame",
+                server,
+                "serialization",
+                "Frames the gateway sends over /ws/chat (and as SSE data on POST /api/chat/stream).",
+            ),
+            Union(
+                "ClientFrame",
+                client,
+                "validation",
+                "Frames the browser sends over /ws/chat (POST /api/chat/stream takes one MessageIn).",
+            ),
+        ],
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__)
+    parser.add_argument("--check", action="store_true", help="only say whether the file is current")
+    return write_or_check(TARGET, render(), COMMAND, parser.parse_args(argv).check)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
