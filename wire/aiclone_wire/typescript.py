@@ -10,7 +10,9 @@ union). A schema construct this renderer does not know fails loudly instead of b
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,3 +145,10 @@ def write_or_check(target: Path, text: str, command: str, check: bool) -> int:
     target.write_text(text, encoding="utf-8")
     sys.stdout.write(f"wrote {target}\n")
     return 0
+
+
+def generate_cli(target: Path, render: Callable[[], str], command: str, argv: list[str] | None = None) -> int:
+    """The generators' command line: write ``target`` from ``render()``, or with --check only compare."""
+    parser = argparse.ArgumentParser(prog=command, description=f"Regenerates {target.name} from its models.")
+    parser.add_argument("--check", action="store_true", help="only say whether the file is current")
+    return write_or_check(target, render(), command, parser.parse_args(argv).check)

@@ -7,14 +7,13 @@ the same comparison). How models become declarations: ``aiclone_wire.typescript`
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from pydantic import TypeAdapter
 
 from aiclone_gateway.chat.protocol import ClientFrame, ServerFrames
 from aiclone_gateway.core.config import REPO_ROOT
-from aiclone_wire.typescript import Union, render_module, write_or_check
+from aiclone_wire.typescript import Union, generate_cli, render_module
 
 COMMAND = "python -m aiclone_gateway.chat.typescript"
 TARGET = REPO_ROOT / "frontend" / "src" / "api" / "chatFrames.ts"
@@ -45,9 +44,7 @@ def render(server: TypeAdapter = ServerFrames, client: TypeAdapter = ClientFrame
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__)
-    parser.add_argument("--check", action="store_true", help="only say whether the file is current")
-    return write_or_check(TARGET, render(), COMMAND, parser.parse_args(argv).check)
+    return generate_cli(TARGET, render, COMMAND, argv)
 
 
 if __name__ == "__main__":
