@@ -90,11 +90,17 @@ def problem_for(exc: BaseException) -> Problem | None:
     return None
 
 
+def problem_of(exc: BaseException) -> Problem:
+    """The error of an exception caught as ``MAPPED``; any other one is re-raised (a bug: a 500)."""
+    problem = problem_for(exc)
+    if problem is None:
+        raise exc
+    return problem
+
+
 def register_error_handlers(app: FastAPI) -> None:
     async def _mapped(_: Request, exc: Exception) -> JSONResponse:
-        problem = problem_for(exc)
-        assert problem is not None  # registered only for the table's exception types
-        return problem.response()
+        return problem_of(exc).response()
 
     for kind in MAPPED:
         app.add_exception_handler(kind, _mapped)

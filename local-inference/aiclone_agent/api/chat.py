@@ -17,7 +17,7 @@ from aiclone_agent.api.deps import ChatDep, ConfigDep
 from aiclone_agent.api.sse import SSE_HEADERS, sse_data
 from aiclone_agent.chat.service import ChatService, Generation
 from aiclone_agent.core.errors import ApiError
-from aiclone_agent.errors import MAPPED, problem_for
+from aiclone_agent.errors import MAPPED, problem_of
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
 CHANNEL = "owner"  # the admin's own test chat
@@ -147,9 +147,7 @@ async def chat_stream(body: ChatRequest, chat: ChatDep, config: ConfigDep) -> St
                 )
             )
         except MAPPED as exc:  # the stream has started: the error is its last event
-            problem = problem_for(exc)
-            assert problem is not None
-            yield _event(StreamErrorEvent.model_validate(problem.body()))
+            yield _event(StreamErrorEvent.model_validate(problem_of(exc).body()))
         finally:
             with anyio.CancelScope(shield=True):
                 await chat.finish_conversation_turn(conversation_id, generation)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
-from aiclone_agent.errors import MAPPED, problem_for
+from aiclone_agent.errors import MAPPED, problem_of
 from aiclone_agent.openai_api.protocol import ChatCompletionRequest
 from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_agent.telegram.responder import IncomingMessage
@@ -44,9 +44,7 @@ class CreditWindow:
 
 
 def _error_frame(frame_id: str, exc: BaseException) -> Error:
-    problem = problem_for(exc)
-    if problem is None:
-        raise exc
+    problem = problem_of(exc)
     return Error(
         id=frame_id,
         code=problem.code or "invalid_request",

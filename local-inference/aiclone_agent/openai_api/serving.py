@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from aiclone_agent.api.sse import sse_data
 from aiclone_agent.chat.service import ChatService, Generation
 from aiclone_agent.core.errors import ApiError
-from aiclone_agent.errors import MAPPED, problem_for
+from aiclone_agent.errors import MAPPED, problem_of
 from aiclone_agent.openai_api.protocol import (
     ChatCompletionChunk,
     ChatCompletionRequest,
@@ -110,9 +110,7 @@ class OpenAIServingChat:
                 if piece.text:
                     yield chunk(DeltaMessage(content=piece.text))
         except MAPPED as exc:  # the stream has started: the error is its last event
-            problem = problem_for(exc)
-            assert problem is not None
-            yield sse_data(problem.body())
+            yield sse_data(problem_of(exc).body())
             return
         yield chunk(DeltaMessage(), finish=_finish(generation.finish_reason), sources=generation.sources)
         if request.stream_options and request.stream_options.include_usage:
