@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiclone_agent.api.sse import sse_data
 from aiclone_agent.chat.service import ChatService, Generation
@@ -36,10 +37,12 @@ class OpenAIServingChat:
         self.created = int(started_at)
 
     def model_ids(self) -> list[str]:
-        """The clone's id first, then the base model's, both usable as ``model`` (no spaces: clients
-        put ids in URLs and command lines; "SmolLM2 135M Instruct" is listed as SmolLM2-135M-Instruct)."""
+        """The clone's id first, then the base model's, both usable as ``model``. The base model is
+        named by its file, as the owner sees it in models/base/ (the GGUF's ``general.name`` is often
+        a training tag with spaces), spaces joined: clients put ids in URLs and command lines."""
         clone_id = self.chat.config.current.clone.id
-        base_id = "-".join(self.chat.engine.info.model_name.split()) or clone_id
+        info = self.chat.engine.info
+        base_id = "-".join((Path(info.model_path).stem if info.model_path else info.model_name).split()) or clone_id
         return [clone_id, base_id] if clone_id != base_id else [clone_id]
 
     def models(self) -> ModelList:
