@@ -114,6 +114,7 @@ export type ChannelName = 'owner' | 'web' | 'telegram' | 'api'
 export interface ChannelProfile {
   system_prompt_extra: string
   max_tokens: number | null
+  adapter_scale: number | null
   knowledge: 'all' | 'none' | 'selected'
   documents: string[]
 }

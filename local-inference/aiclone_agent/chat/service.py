@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from aiclone_agent.chat.context import FittedPrompt
 from aiclone_agent.chat.fitting import PromptFitter
-from aiclone_agent.chat.profiles import allowed_knowledge, capped, profile_for
+from aiclone_agent.chat.profiles import allowed_knowledge, profile_for, profile_params
 from aiclone_agent.chat.store import ConversationStore
 from aiclone_agent.chat.template import Message, PromptRenderer
 from aiclone_agent.core.config import ConfigStore
@@ -189,7 +189,7 @@ class ChatService:
         (raises ``ContextOverflowError``); the lowest-ranked chunks are the first to go."""
         profile = profile_for(self.config.current.channels, channel)
         knowledge = allowed_knowledge(profile, knowledge or [])
-        params = capped(profile, params)
+        params = profile_params(profile, params)
         extra_system = "\n\n".join(
             p for p in (profile.system_prompt_extra.strip(), extra_system.strip()) if p
         )

@@ -128,6 +128,8 @@ export const en = {
   'channels.promptExtra': 'Added to the system prompt',
   'channels.maxTokens': 'Longest answer (tokens)',
   'channels.maxTokensDefault': 'the model default',
+  'channels.adapterScale': 'Adapter strength (0 = off, 1 = as trained)',
+  'channels.adapterScaleDefault': 'the adapter panel\'s setting',
   'channels.knowledge': 'Knowledge it may cite',
   'channels.knowledgeAll': 'all documents',
   'channels.knowledgeNone': 'none',

@@ -130,6 +130,8 @@ export const ru: Record<MessageKey, string> = {
   'channels.promptExtra': 'Добавка к системному промпту',
   'channels.maxTokens': 'Самый длинный ответ (токенов)',
   'channels.maxTokensDefault': 'как у модели',
+  'channels.adapterScale': 'Сила адаптера (0 — выключен, 1 — как обучен)',
+  'channels.adapterScaleDefault': 'как на панели адаптера',
   'channels.knowledge': 'Какие знания можно цитировать',
   'channels.knowledgeAll': 'все документы',
   'channels.knowledgeNone': 'никакие',
