@@ -187,11 +187,18 @@ export function ownerTests(ctx) {
         await page.locator('[data-test=channel-web]').check()
         await page.locator('[data-test=channel-prompt]').fill('Visitors from the web: be formal.')
         await page.locator('[data-test=channel-max-tokens]').fill('40')
+        await page.locator('[data-test=channel-adapter-scale]').fill('0.5')
         await page.locator('[data-test=channel-knowledge]').selectOption('none')
         await page.locator('[data-test=channel-save]').click()
         await page.locator('[data-test=channel-saved]').waitFor()
         const saved = await (await fetch(`${ctx.agent.url}/api/channels`)).json()
-        assert.deepEqual(saved.web, { system_prompt_extra: 'Visitors from the web: be formal.', max_tokens: 40, knowledge: 'none', documents: [] })
+        assert.deepEqual(saved.web, {
+          system_prompt_extra: 'Visitors from the web: be formal.',
+          max_tokens: 40,
+          adapter_scale: 0.5,
+          knowledge: 'none',
+          documents: [],
+        })
         assert.equal(saved.owner.system_prompt_extra, '')
         assert.ok(await fitsViewport(page), 'the persona page fits 360 px')
         await assertAccessible(page, 'persona channels 360')
@@ -199,7 +206,7 @@ export function ownerTests(ctx) {
         await fetch(`${ctx.agent.url}/api/channels`, {
           method: 'PUT',
           headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ web: { system_prompt_extra: '', max_tokens: null, knowledge: 'all', documents: [] } }),
+          body: JSON.stringify({ web: { system_prompt_extra: '', max_tokens: null, adapter_scale: null, knowledge: 'all', documents: [] } }),
         })
         assert.deepEqual(page.errors, [])
       } finally {
