@@ -1,16 +1,24 @@
-"""``GET /api/overview``'s shapes (mirrored by ``frontend/src/admin/api/overview.ts``)."""
+"""``GET /api/overview``'s shapes, rendered into ``frontend/src/api/agentOverview.ts``
+(``python -m aiclone_agent.overview.typescript``)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from aiclone_wire.paths import NetworkMode
 
 
-class PathSample(BaseModel):
+class _Shape(BaseModel):
+    # every field is always sent, so the TypeScript declares none optional
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+class PathSample(_Shape):
     up: bool
     rtt_ms: float | None = None
 
 
-class GatewayNumbers(BaseModel):
+class GatewayNumbers(_Shape):
     """What the gateway last told the agent about itself (``GatewayStats`` on the link)."""
 
     users_online: int
@@ -23,7 +31,7 @@ class GatewayNumbers(BaseModel):
     age_s: float
 
 
-class OverviewSample(BaseModel):
+class OverviewSample(_Shape):
     # when it was taken (Unix seconds)
     at: float
     # tokens decoded per second over the interval before it
@@ -35,7 +43,7 @@ class OverviewSample(BaseModel):
     running: int | None = None
     # share of the KV cache in use, 0..1
     kv_used: float | None = None
-    mode: str
+    mode: NetworkMode
     paths: dict[str, PathSample] = Field(default_factory=dict)
     # links to the gateway made again since the agent started
     reconnects: int = 0
@@ -43,7 +51,7 @@ class OverviewSample(BaseModel):
     gateway: GatewayNumbers | None = None
 
 
-class OverviewResponse(BaseModel):
+class OverviewResponse(_Shape):
     interval_s: float
     # the span the samples cover at most
     window_s: float
