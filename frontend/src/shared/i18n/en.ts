@@ -120,7 +120,7 @@ export const en = {
   'admin.metrics': 'Metrics',
 
   'admin.overview': 'Overview',
-  'overview.hint': 'The agent, its link and the gateway over the last hour; updates every few seconds.',
+  'overview.hint': 'The agent, its link and the gateway over the last hour (or since the agent started); updates every few seconds.',
   'overview.agent': 'Agent',
   'overview.link': 'Link to the gateway',
   'overview.gateway': 'Gateway',

@@ -122,7 +122,7 @@ export const ru: Record<MessageKey, string> = {
   'admin.metrics': 'Метрики',
 
   'admin.overview': 'Обзор',
-  'overview.hint': 'Агент, его связь и шлюз за последний час; обновляется каждые несколько секунд.',
+  'overview.hint': 'Агент, его связь и шлюз за последний час (или с запуска агента); обновляется каждые несколько секунд.',
   'overview.agent': 'Агент',
   'overview.link': 'Связь со шлюзом',
   'overview.gateway': 'Шлюз',
