@@ -21,6 +21,7 @@ from aiclone_gateway.core.security import PasswordHashing, TokenHashing
 from aiclone_gateway.core.tokens import TokenIssuer, load_or_create_key
 from aiclone_gateway.openai_api.serving import OpenAIRelay
 from aiclone_gateway.relay.hub import RelayHub
+from aiclone_gateway.relay.stats_feed import GatewayStatsFeed
 from aiclone_gateway.telegram.delivery import TelegramDelivery
 from aiclone_gateway.telegram.vault import TokenVault
 
@@ -77,6 +78,7 @@ class GatewayRuntime:
             seen_updates_ttl_s=settings.telegram_seen_updates_ttl_s,
         )
         hub.on_telegram = telegram.take_over
+        hub.stats = GatewayStatsFeed(sockets, conversations, metrics, settings.stats_interval_s)
         return cls(
             settings=settings,
             engine=engine,

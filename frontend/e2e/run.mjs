@@ -9,6 +9,7 @@ import { after, before } from 'node:test'
 import { adminTests } from './admin.spec.mjs'
 import { chatTests } from './chat.spec.mjs'
 import { engineTests } from './engine.spec.mjs'
+import { overviewTests } from './overview.spec.mjs'
 import { ownerTests } from './owner.spec.mjs'
 import { startAgent } from './support/agent.mjs'
 import { launchBrowser } from './support/browser.mjs'
@@ -42,3 +43,4 @@ adminTests(ctx)
 engineTests(ctx)
 chatTests(ctx)
 ownerTests(ctx)
+overviewTests(ctx)

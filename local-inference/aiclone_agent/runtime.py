@@ -18,6 +18,7 @@ from aiclone_agent.gateway.jwks import JwksCache
 from aiclone_agent.gateway.link import GatewayLink
 from aiclone_agent.gateway.network import NetworkPaths
 from aiclone_agent.openai_api.serving import OpenAIServingChat
+from aiclone_agent.overview.sampler import OverviewSampler
 from aiclone_agent.rag.service import RagService
 from aiclone_agent.telegram.service import TelegramService
 from aiclone_agent.telegram.store import TelegramStore
@@ -42,6 +43,7 @@ class AgentRuntime:
     redactor: SecretRedactor = field(default_factory=SecretRedactor)
     adapter: AdapterService | None = None
     engine_settings: EngineSettingsService | None = None
+    overview: OverviewSampler | None = None
 
     @classmethod
     def build(cls, env: EnvSettings, config: ConfigStore, engine: EngineClient) -> AgentRuntime:
@@ -76,6 +78,8 @@ class AgentRuntime:
         )
         runtime.gateway.direct_url = runtime.direct.advertise_url
         runtime.gateway.telegram = runtime.telegram
+        runtime.overview = OverviewSampler(engine, metrics, network, runtime.gateway, env.overview_interval_s)
+        runtime.gateway.on_gateway_stats = runtime.overview.gateway_stats
         return runtime
 
     def set_network_mode(self, mode: str) -> None:
@@ -84,6 +88,8 @@ class AgentRuntime:
         self.network_mode = mode
 
     async def close(self) -> None:
+        if self.overview is not None:
+            await self.overview.stop()
         if self.telegram is not None:
             await self.telegram.close()  # first: losing the link must not start polling now
         if self.gateway is not None:

@@ -14,6 +14,8 @@ The same frames travel on the direct path, where the gateway dials the agent's d
 ``DIRECT_TOKEN_TYPE`` in the Authorization header) and opens with its hello.
 ``telegram_bots`` (agent -> gateway) hands the agent's bots over for webhook delivery and
 ``telegram_status`` (gateway -> agent) says which ones the gateway now serves.
+``gateway_stats`` (gateway -> agent, relay link only) carries the gateway's live numbers for the
+owner's overview page: right after hello, then every ``interval_s``.
 """
 
 from __future__ import annotations
@@ -162,6 +164,26 @@ class TelegramStatus(_Frame):
     bots: list[TelegramBotState] = Field(default_factory=list)
 
 
+class GatewayStats(_Frame):
+    """gateway -> agent: what the gateway sees now (the admin's overview page charts it)."""
+
+    type: Literal["gateway_stats"] = "gateway_stats"
+    # distinct users with the public chat open (a /ws/chat socket), and the sockets themselves
+    users_online: int = Field(ge=0)
+    chat_sockets: int = Field(default=0, ge=0)
+    # requests relayed to the agent and not finished
+    requests_in_flight: int = Field(ge=0)
+    # questions waiting for the agent (store-and-forward)
+    queued_questions: int = Field(ge=0)
+    # relayed requests that ended in an error since the gateway started
+    errors: int = Field(ge=0)
+    # gateway processes serving this clone
+    replicas: int = Field(default=1, ge=1)
+    uptime_s: float = Field(default=0, ge=0)
+    # when the next frame comes at the latest (the agent calls older numbers stale)
+    interval_s: float = Field(gt=0)
+
+
 class Ping(_Frame):
     type: Literal["ping"] = "ping"
     sent_at: float
@@ -173,7 +195,8 @@ class Pong(_Frame):
 
 
 Frame = Annotated[
-    Hello | Request | TelegramRequest | Chunk | End | Error | Cancel | Credit | Ping | Pong | TelegramBots | TelegramStatus,
+    Hello | Request | TelegramRequest | Chunk | End | Error | Cancel | Credit | Ping | Pong | TelegramBots | TelegramStatus
+    | GatewayStats,
     Field(discriminator="type"),
 ]
 _FRAME: TypeAdapter[Frame] = TypeAdapter(Frame)

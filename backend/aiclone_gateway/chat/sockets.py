@@ -65,6 +65,15 @@ class ChatSockets:
             if not connections:
                 del self._by_user[connection.user_id]
 
+    @property
+    def users(self) -> int:
+        """Distinct users with at least one chat socket open."""
+        return len(self._by_user)
+
+    @property
+    def connections(self) -> int:
+        return sum(len(connections) for connections in self._by_user.values())
+
     def push(self, user_id: str, frame: ServerFrame) -> None:
         for connection in self._by_user.get(user_id, ()):
             connection.send(frame)

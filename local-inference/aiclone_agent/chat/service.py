@@ -101,7 +101,7 @@ class Generation:
                 async for chunk in stream:
                     if first_token_at is None and chunk.completion_tokens:
                         first_token_at = time.perf_counter()
-                        metrics.time_to_first_token.labels(self.channel).observe(first_token_at - started)
+                        metrics.observe_first_token(self.channel, first_token_at - started)
                     self.text += chunk.text
                     if self.answer_row is not None and time.perf_counter() - saved_at >= PARTIAL_SAVE_S:
                         saved_at = (

@@ -242,6 +242,8 @@ class EnvSettings(BaseSettings):
     port: int | None = Field(default=None, ge=1, le=65_535)
     host: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Seconds between two samples of the admin's overview page (it keeps the last hour).
+    overview_interval_s: float = Field(default=10, gt=0, le=600)
 
 
 def format_validation_error(error: ValidationError) -> str:

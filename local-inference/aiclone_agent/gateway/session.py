@@ -21,6 +21,7 @@ from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_wire import (
     Cancel,
     Credit,
+    GatewayStats,
     Ping,
     Pong,
     Request,
@@ -80,8 +81,10 @@ class LinkSession:
         ping_interval_s: float,
         silence_timeout_s: float,
         telegram: TelegramService | None = None,
+        on_gateway_stats: Callable[[GatewayStats], None] | None = None,
     ) -> None:
         self.ws = ws
+        self.on_gateway_stats = on_gateway_stats
         self.serving = serving
         self.running = running
         self.health = health
@@ -154,6 +157,9 @@ class LinkSession:
             elif isinstance(frame, TelegramStatus):
                 if self.telegram is not None:
                     self._side.append(asyncio.create_task(self.telegram.link_status(frame)))
+            elif isinstance(frame, GatewayStats):
+                if self.on_gateway_stats is not None:
+                    self.on_gateway_stats(frame)
             elif isinstance(frame, Ping):
                 self.send(Pong(sent_at=frame.sent_at))
             elif isinstance(frame, Pong):
