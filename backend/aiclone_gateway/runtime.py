@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from aiclone_gateway.auth.accounts import AccountAdmin
 from aiclone_gateway.auth.credentials import CredentialStore
 from aiclone_gateway.auth.registration import RegistrationPolicy
 from aiclone_gateway.auth.service import AuthService
@@ -34,6 +35,7 @@ class GatewayRuntime:
     metrics: GatewayMetrics
     tokens: TokenIssuer
     auth: AuthService
+    accounts: AccountAdmin
     registration: RegistrationPolicy
     credentials: CredentialStore
     conversations: ConversationStore
@@ -86,6 +88,7 @@ class GatewayRuntime:
             metrics=metrics,
             tokens=tokens,
             auth=AuthService(db, PasswordHashing(), tokens, settings, registration),
+            accounts=AccountAdmin(db),
             registration=registration,
             credentials=CredentialStore(db, hashing, settings.max_api_keys_per_user),
             conversations=conversations,
