@@ -31,6 +31,8 @@ export const en = {
   'auth.noAccount': 'No account yet? Create one',
   'auth.registered': 'Account created. Logging in…',
   'auth.sessionExpired': 'Your session has expired. Please log in again.',
+  'auth.account_blocked': 'The owner of this clone has blocked your account. Ask them to let you back in.',
+  'auth.account_deleted': 'The owner of this clone has deleted your account and its conversations.',
 
   'account.backToChat': 'Back to the chat',
   'account.pages': 'Account pages',
@@ -66,6 +68,11 @@ export const en = {
   'owner.role': 'Role',
   'owner.roleOwner': 'owner',
   'owner.roleUser': 'user',
+  'owner.roleBlocked': 'blocked',
+  'owner.block': 'Block',
+  'owner.unblock': 'Let back in',
+  'owner.delete': 'Delete',
+  'owner.deleteConfirm': 'Delete with conversations?',
   'owner.joined': 'Joined',
 
   'registration.open': 'Open',

@@ -33,6 +33,8 @@ export const ru: Record<MessageKey, string> = {
   'auth.noAccount': 'Нет аккаунта? Создать',
   'auth.registered': 'Аккаунт создан. Входим…',
   'auth.sessionExpired': 'Сессия истекла. Войдите снова.',
+  'auth.account_blocked': 'Владелец этого клона заблокировал вашу учётную запись. Попросите его вернуть доступ.',
+  'auth.account_deleted': 'Владелец этого клона удалил вашу учётную запись и её разговоры.',
 
   'account.backToChat': 'Назад к чату',
   'account.pages': 'Страницы аккаунта',
@@ -68,6 +70,11 @@ export const ru: Record<MessageKey, string> = {
   'owner.role': 'Роль',
   'owner.roleOwner': 'владелец',
   'owner.roleUser': 'пользователь',
+  'owner.roleBlocked': 'заблокирован',
+  'owner.block': 'Заблокировать',
+  'owner.unblock': 'Вернуть доступ',
+  'owner.delete': 'Удалить',
+  'owner.deleteConfirm': 'Удалить вместе с разговорами?',
   'owner.joined': 'С нами с',
 
   'registration.open': 'Открыта',
