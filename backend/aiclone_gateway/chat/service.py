@@ -225,6 +225,13 @@ class ChatService:
                 with anyio.CancelScope(shield=True):
                     await self.store.finish(answer.id, "".join(parts), "done", "cancelled")
 
+    async def recover(self) -> None:
+        """At start: answers cut by a crash are queued again and answered once the agent links."""
+        interrupted = await self.store.requeue_interrupted()
+        if interrupted:
+            log.warning("chat: %d answers were cut by a restart; they are queued and answered again", interrupted)
+            self.schedule_drain()
+
     def cancel_user(self, user_id: str) -> None:
         """Stop every answer ``user_id`` is being streamed (their account was blocked or deleted)."""
         for owner, stream in list(self._live.values()):

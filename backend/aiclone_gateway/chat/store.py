@@ -202,6 +202,19 @@ class ConversationStore:
                 select(Conversation.user_id).where(Conversation.id == conversation_id)
             )
 
+    async def requeue_interrupted(self) -> int:
+        """At start: answers that were streaming when the last process died (pending, not queued)
+        go to the queue, so the question is answered after all instead of waiting forever.
+        One gateway process per database (without Redis scale-out) makes every such answer ours."""
+        async with self.db() as session:
+            result = await session.execute(
+                update(Message)
+                .where(Message.role == "assistant", Message.status == "pending", Message.queued.is_(False))
+                .values(queued=True, content="")
+            )
+            await session.commit()
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def requeue(self, message_id: str) -> None:
         """The agent went away between the check and the relay: queue the answer after all."""
         async with self.db() as session:
