@@ -92,10 +92,10 @@ async def _accounts(gateway: GatewayProcess, seen: Acknowledged, cycle: int) -> 
 async def _keys(user: ChatUser, seen: Acknowledged, cycle: int) -> None:
     for n in itertools.count():
         response = await user.http.post("/api/keys", json={"name": f"kill {cycle}.{n}"})
-        if response.status_code == 400:  # the per-user cap: make room, the cap is not under test here
-            oldest = (await user.http.get("/api/keys")).json()[0]["id"]
-            await user.http.delete(f"/api/keys/{oldest}")
-            seen.keys = seen.keys[1:]
+        if response.status_code == 409:  # the per-user cap: make room, the cap is not under test here
+            oldest = min((await user.http.get("/api/keys")).json(), key=lambda k: k["created_at"])
+            await user.http.delete(f"/api/keys/{oldest['id']}")
+            seen.keys = [key for key in seen.keys if not key.startswith(oldest["prefix"])]
             continue
         assert response.status_code == 201, response.text
         seen.keys.append(response.json()["key"])
