@@ -14,9 +14,11 @@ from aiclone_wire import (
     End,
     Error,
     Hello,
+    LanRevocations,
     Ping,
     Pong,
     Request,
+    RevokedToken,
     TelegramMessage,
     TelegramRequest,
     Usage,
@@ -44,6 +46,7 @@ FRAMES = [
     Credit(id="r1", chunks=4),
     Ping(sent_at=12.5),
     Pong(sent_at=12.5),
+    LanRevocations(revoked=[RevokedToken(jti="j1", expires_at=1.8e9)]),
 ]
 
 

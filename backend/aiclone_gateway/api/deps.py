@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
 from aiclone_gateway.auth.credentials import CredentialStore
+from aiclone_gateway.auth.lan_tokens import LanTokenService
 from aiclone_gateway.auth.registration import RegistrationPolicy
 from aiclone_gateway.auth.service import AuthService
 from aiclone_gateway.chat.service import ChatService
@@ -49,12 +50,17 @@ def _hub(runtime: RuntimeDep) -> RelayHub:
     return runtime.hub
 
 
+def _lan_tokens(runtime: RuntimeDep) -> LanTokenService:
+    return runtime.lan_tokens
+
+
 AuthDep = Annotated[AuthService, Depends(_auth)]
 RegistrationDep = Annotated[RegistrationPolicy, Depends(_registration)]
 CredentialsDep = Annotated[CredentialStore, Depends(_credentials)]
 ConversationsDep = Annotated[ConversationStore, Depends(_conversations)]
 ChatDep = Annotated[ChatService, Depends(_chat)]
 HubDep = Annotated[RelayHub, Depends(_hub)]
+LanTokensDep = Annotated[LanTokenService, Depends(_lan_tokens)]
 
 
 def bearer_token(request: Request) -> str | None:

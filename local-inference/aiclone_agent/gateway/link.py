@@ -29,6 +29,7 @@ from aiclone_wire import MAX_FRAME_BYTES, PROTOCOL_VERSION, Error, Hello, WireEr
 from aiclone_wire.paths import PathHealth
 
 if TYPE_CHECKING:
+    from aiclone_agent.lan.revocations import RevokedLanTokens
     from aiclone_agent.telegram.service import TelegramService
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,8 @@ class GatewayLink:
         self._agent_id: str | None = None
         # Takes webhook delivery of the Telegram bots through the gateway while linked.
         self.telegram: TelegramService | None = None
+        # where the gateway's LAN token revocations are kept (set by the runtime)
+        self.lan_revocations: RevokedLanTokens | None = None
 
     def agent_id(self) -> str | None:
         return self._agent_id
@@ -188,6 +191,7 @@ class GatewayLink:
             self.ping_interval_s,
             self.silence_timeout_s,
             telegram=self.telegram,
+            lan_revocations=self.lan_revocations,
         )
         try:
             await session.serve()

@@ -21,6 +21,7 @@ from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_wire import (
     Cancel,
     Credit,
+    LanRevocations,
     Ping,
     Pong,
     Request,
@@ -33,6 +34,7 @@ from aiclone_wire import (
 from aiclone_wire.paths import PathHealth
 
 if TYPE_CHECKING:
+    from aiclone_agent.lan.revocations import RevokedLanTokens
     from aiclone_agent.telegram.service import TelegramService
 
 log = logging.getLogger(__name__)
@@ -80,8 +82,10 @@ class LinkSession:
         ping_interval_s: float,
         silence_timeout_s: float,
         telegram: TelegramService | None = None,
+        lan_revocations: RevokedLanTokens | None = None,
     ) -> None:
         self.ws = ws
+        self.lan_revocations = lan_revocations
         self.serving = serving
         self.running = running
         self.health = health
@@ -154,6 +158,9 @@ class LinkSession:
             elif isinstance(frame, TelegramStatus):
                 if self.telegram is not None:
                     self._side.append(asyncio.create_task(self.telegram.link_status(frame)))
+            elif isinstance(frame, LanRevocations):
+                if self.lan_revocations is not None:
+                    self.lan_revocations.replace(frame)
             elif isinstance(frame, Ping):
                 self.send(Pong(sent_at=frame.sent_at))
             elif isinstance(frame, Pong):
