@@ -45,6 +45,15 @@ export function lanTests(ctx) {
         const stored = await (await fetch(`${ctx.agent.url}/api/conversations/${mine.id}`)).json()
         assert.equal(stored.messages[1].content, text)
 
+        // the owner sees it in the admin's conversation list: where it came from and who wrote it
+        const admin = await context.newPage()
+        await admin.goto(`${ctx.agent.url}/chat`)
+        const item = admin.locator('[data-test=admin-conversation]', { hasText: 'Hello from the kitchen!' })
+        await item.waitFor()
+        assert.equal((await item.locator('[data-test=author]').innerText()).trim(), email)
+        assert.match(await item.innerText(), /home network/)
+        await admin.close()
+
         // a wrong token is refused with the reason, and the page asks for a token again
         await page.locator('#signout').click()
         await page.locator('#token').fill(`${token.slice(0, -4)}AAAA`)

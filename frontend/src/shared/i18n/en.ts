@@ -114,6 +114,7 @@ export const en = {
   'channel.telegram': 'Telegram',
   'channel.openai': 'API',
   'channel.relay': 'web',
+  'channel.lan': 'home network',
   'testChat.search': 'Search conversations',
   'testChat.rename': 'Rename',
   'testChat.confirmDelete': 'Delete the conversation “{name}”?',

@@ -116,6 +116,7 @@ export const ru: Record<MessageKey, string> = {
   'channel.telegram': 'Telegram',
   'channel.openai': 'API',
   'channel.relay': 'веб',
+  'channel.lan': 'домашняя сеть',
   'testChat.search': 'Поиск по диалогам',
   'testChat.rename': 'Переименовать',
   'testChat.confirmDelete': 'Удалить диалог «{name}»?',
