@@ -2,6 +2,7 @@
 // with it; the conversation is the agent's, in the admin's list with the user's name.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { assertAccessible } from './support/a11y.mjs'
 import { newPage, screenshot } from './support/browser.mjs'
 
 const TEST_TIMEOUT = { timeout: 180_000 }
@@ -25,6 +26,7 @@ export function lanTests(ctx) {
         assert.match(token, /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/)
         await page.locator('[data-test=lan-row]', { hasText: 'kitchen tablet' }).waitFor()
         await screenshot(page, 'use-at-home-1280')
+        await assertAccessible(page, 'use at home 1280')
 
         await page.goto(ctx.agent.lanUrl)
         await page.locator('#token').fill(token)
@@ -37,6 +39,7 @@ export function lanTests(ctx) {
         const text = (await answer.innerText()).trim()
         assert.ok(text.length > 0)
         await screenshot(page, 'lan-chat-1280')
+        await assertAccessible(page, 'LAN chat page 1280')
 
         const conversations = await (await fetch(`${ctx.agent.url}/api/conversations`)).json()
         const mine = conversations.find((c) => c.title === 'Hello from the kitchen!')
