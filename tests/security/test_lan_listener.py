@@ -143,6 +143,18 @@ async def test_the_lan_listener_never_serves_the_admin(home_lan: HomeLan, method
         assert response.json()["error"]["type"] == "not_found_error"
 
 
+async def test_an_oversized_body_is_refused_before_it_is_read(home_lan: HomeLan):
+    async with home_lan.lan(home_lan.token) as http:
+        response = await http.post(
+            "/v1/chat/completions",
+            content=b"{" + b" " * 3_000_000 + b"}",  # over limits.max_request_bytes (2 MB)
+            headers={"Content-Type": "application/json"},
+        )
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "request_too_large"
+        assert (await http.get("/v1/models")).status_code == 200  # the listener is still there
+
+
 async def test_revocations_survive_a_restart_of_the_agent_with_the_gateway_down(home_lan: HomeLan):
     home_lan.agent.stop()
     home_lan.agent.start(timeout=180)
