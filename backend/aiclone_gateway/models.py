@@ -82,11 +82,16 @@ class ApiKey(Base):
 
 class LanToken(Base):
     """A LAN token a user took for the agent's LAN listener (its JWT ``jti``; the token itself is
-    not stored). A revoked one travels to the agent until it expires (``LanRevocations``)."""
+    not stored). A revoked one travels to the agent until it expires (``LanRevocations``); blocking
+    or deleting the account revokes them all."""
 
     __tablename__ = "lan_tokens"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # NULL once the account is deleted: the revoked row stays until it expires, so the agent still
+    # hears that the token is dead
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[float] = mapped_column(Float, default=time.time)
     expires_at: Mapped[float] = mapped_column(Float)

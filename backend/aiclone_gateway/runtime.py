@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from aiclone_gateway.auth.accounts import AccountAdmin
 from aiclone_gateway.auth.credentials import CredentialStore
 from aiclone_gateway.auth.lan_tokens import LanTokenService
 from aiclone_gateway.auth.registration import RegistrationPolicy
@@ -23,6 +24,7 @@ from aiclone_gateway.core.security import PasswordHashing, TokenHashing
 from aiclone_gateway.core.tokens import TokenIssuer, load_or_create_key
 from aiclone_gateway.openai_api.serving import OpenAIRelay
 from aiclone_gateway.relay.hub import RelayHub
+from aiclone_gateway.relay.stats_feed import GatewayStatsFeed
 from aiclone_gateway.telegram.delivery import TelegramDelivery
 from aiclone_gateway.telegram.vault import TokenVault
 
@@ -35,6 +37,7 @@ class GatewayRuntime:
     metrics: GatewayMetrics
     tokens: TokenIssuer
     auth: AuthService
+    accounts: AccountAdmin
     registration: RegistrationPolicy
     credentials: CredentialStore
     conversations: ConversationStore
@@ -88,6 +91,7 @@ class GatewayRuntime:
             return [await lan_tokens.revocations()]
 
         hub.greeting = greeting
+        hub.stats = GatewayStatsFeed(sockets, conversations, metrics, settings.stats_interval_s)
         return cls(
             settings=settings,
             engine=engine,
@@ -95,6 +99,7 @@ class GatewayRuntime:
             metrics=metrics,
             tokens=tokens,
             auth=AuthService(db, PasswordHashing(), tokens, settings, registration),
+            accounts=AccountAdmin(db),
             registration=registration,
             credentials=CredentialStore(db, hashing, settings.max_api_keys_per_user),
             conversations=conversations,

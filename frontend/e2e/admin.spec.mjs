@@ -117,6 +117,7 @@ export function adminTests(ctx) {
         { path: '/chat', ready: '[data-test=composer-input]' },
         { path: '/documents', ready: '[data-test=upload-input]' },
         { path: '/status', ready: '[data-test=status-backend]' },
+        { path: '/overview', ready: '[data-test=overview-mode]' },
         { path: '/gateway', ready: '[data-test=gateway-mode]' },
         { path: '/telegram', ready: '[data-test=telegram-status]' },
       ]

@@ -93,6 +93,46 @@ export function ownerTests(ctx) {
       }
     })
 
+    it('the owner blocks a signed-in user: their open chat ends on the login page saying why; back in, then deleted', TEST_TIMEOUT, async () => {
+      const { page, context } = await newPage(ctx.browser, { baseURL: ctx.front.url })
+      const guest = await newPage(ctx.browser, { baseURL: ctx.front.url, viewport: PHONE })
+      const email = `blocked-${Date.now()}@example.com`
+      try {
+        await signUp(guest.page, '/register', email)
+        await guest.page.locator('[data-test=composer-input]').waitFor()
+        await logIn(page, ctx.owner)
+        await page.goto('/owner')
+        const row = page.locator('[data-test=user-row]', { hasText: email })
+        await row.locator('[data-test=user-block]').click()
+        await page.locator(`[data-test=user-row][data-role=blocked]`, { hasText: email }).waitFor()
+        // The guest's open chat is closed by the gateway at once and never reconnects.
+        await guest.page.waitForURL('**/login')
+        const banner = guest.page.locator('[data-test=account-ended]')
+        assert.match(await banner.innerText(), /blocked/)
+        await guest.page.locator('[data-test=email]').fill(email)
+        await guest.page.locator('[data-test=password]').fill('plain-user-pass-1')
+        await guest.page.locator('[data-test=auth-submit]').click()
+        await guest.page.locator('[data-test=auth-error]', { hasText: 'blocked' }).waitFor()
+        await assertAccessible(page, 'owner page with a blocked user 1280')
+        await screenshot(page, 'owner-users-blocked-1280')
+
+        await row.locator('[data-test=user-unblock]').click()
+        await page.locator(`[data-test=user-row][data-role=user]`, { hasText: email }).waitFor()
+        await logIn(guest.page, { email, password: 'plain-user-pass-1' })
+
+        await row.locator('[data-test=user-delete]').click()
+        assert.equal(await row.count(), 1, 'the first click only asks')
+        await row.locator('[data-test=user-delete]').click()
+        await row.waitFor({ state: 'detached' })
+        await guest.page.waitForURL('**/login')
+        assert.match(await guest.page.locator('[data-test=account-ended]').innerText(), /deleted/)
+        assert.deepEqual(page.errors, [])
+        assert.deepEqual(guest.page.errors, [])
+      } finally {
+        await Promise.allSettled([context.close(), guest.context.close()])
+      }
+    })
+
     it('the owner pages fit a phone and pass axe in Russian', TEST_TIMEOUT, async () => {
       const { page, context } = await newPage(ctx.browser, { baseURL: ctx.front.url, viewport: PHONE })
       try {
@@ -187,11 +227,18 @@ export function ownerTests(ctx) {
         await page.locator('[data-test=channel-web]').check()
         await page.locator('[data-test=channel-prompt]').fill('Visitors from the web: be formal.')
         await page.locator('[data-test=channel-max-tokens]').fill('40')
+        await page.locator('[data-test=channel-adapter-scale]').fill('0.5')
         await page.locator('[data-test=channel-knowledge]').selectOption('none')
         await page.locator('[data-test=channel-save]').click()
         await page.locator('[data-test=channel-saved]').waitFor()
         const saved = await (await fetch(`${ctx.agent.url}/api/channels`)).json()
-        assert.deepEqual(saved.web, { system_prompt_extra: 'Visitors from the web: be formal.', max_tokens: 40, knowledge: 'none', documents: [] })
+        assert.deepEqual(saved.web, {
+          system_prompt_extra: 'Visitors from the web: be formal.',
+          max_tokens: 40,
+          adapter_scale: 0.5,
+          knowledge: 'none',
+          documents: [],
+        })
         assert.equal(saved.owner.system_prompt_extra, '')
         assert.ok(await fitsViewport(page), 'the persona page fits 360 px')
         await assertAccessible(page, 'persona channels 360')
@@ -199,7 +246,7 @@ export function ownerTests(ctx) {
         await fetch(`${ctx.agent.url}/api/channels`, {
           method: 'PUT',
           headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ web: { system_prompt_extra: '', max_tokens: null, knowledge: 'all', documents: [] } }),
+          body: JSON.stringify({ web: { system_prompt_extra: '', max_tokens: null, adapter_scale: null, knowledge: 'all', documents: [] } }),
         })
         assert.deepEqual(page.errors, [])
       } finally {

@@ -21,6 +21,7 @@ from aiclone_agent.lan.listener import LanListener
 from aiclone_agent.lan.revocations import RevokedLanTokens
 from aiclone_agent.lan.tokens import LanTokens
 from aiclone_agent.openai_api.serving import OpenAIServingChat
+from aiclone_agent.overview.sampler import OverviewSampler
 from aiclone_agent.rag.service import RagService
 from aiclone_agent.telegram.service import TelegramService
 from aiclone_agent.telegram.store import TelegramStore
@@ -48,6 +49,7 @@ class AgentRuntime:
     lan_tokens: LanTokens | None = None
     # the LAN listener (``lan.listener.LanListener``), built around its app in ``create_app``
     lan: LanListener | None = None
+    overview: OverviewSampler | None = None
 
     @classmethod
     def build(cls, env: EnvSettings, config: ConfigStore, engine: EngineClient) -> AgentRuntime:
@@ -85,6 +87,8 @@ class AgentRuntime:
         runtime.gateway.direct_url = runtime.direct.advertise_url
         runtime.gateway.telegram = runtime.telegram
         runtime.gateway.lan_revocations = runtime.direct.lan_revocations = revoked
+        runtime.overview = OverviewSampler(engine, metrics, network, runtime.gateway, env.overview_interval_s)
+        runtime.gateway.on_gateway_stats = runtime.overview.gateway_stats
         return runtime
 
     def set_network_mode(self, mode: str) -> None:
@@ -93,6 +97,8 @@ class AgentRuntime:
         self.network_mode = mode
 
     async def close(self) -> None:
+        if self.overview is not None:
+            await self.overview.stop()
         if self.telegram is not None:
             await self.telegram.close()  # first: losing the link must not start polling now
         if self.gateway is not None:

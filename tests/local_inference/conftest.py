@@ -13,7 +13,7 @@ import yaml
 
 from aiclone_agent.app import create_app
 from aiclone_agent.core.config import REPO_ROOT, ConfigStore, EnvSettings, ModelSection
-from aiclone_agent.engine.base import EngineClient
+from aiclone_agent.engine.base import EngineClient, SamplingParams
 from aiclone_agent.engine.selector import load_engine
 from tests.support.processes import ServerProcess
 
@@ -94,14 +94,23 @@ def agent_process(tmp_path: Path, model_path: Path) -> Iterator[AgentProcess]:
     process.stop()
 
 
+class PromptLog(list[str]):
+    """Prompts in the order the engine got them; ``params`` holds each one's ``SamplingParams``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.params: list[SamplingParams] = []
+
+
 @pytest.fixture
-def spy_prompts(monkeypatch, engine: EngineClient) -> list[str]:
-    """Records every prompt the real engine is given (it still generates as usual)."""
-    prompts: list[str] = []
+def spy_prompts(monkeypatch, engine: EngineClient) -> PromptLog:
+    """Records every prompt (and its parameters) the real engine is given; it still generates as usual."""
+    prompts = PromptLog()
     real_generate = type(engine).generate
 
     def recording_generate(self, prompt, params, request_id, channel="api"):
         prompts.append(prompt)
+        prompts.params.append(params)
         return real_generate(self, prompt, params, request_id, channel)
 
     monkeypatch.setattr(type(engine), "generate", recording_generate)

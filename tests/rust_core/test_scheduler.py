@@ -140,6 +140,29 @@ def test_bounded_queue_rejects_and_loses_nothing(impl) -> None:
     assert sched.stats().rejected == 2
 
 
+def test_a_step_serves_one_adapter_group_and_groups_alternate(impl) -> None:
+    """llama.cpp applies one LoRA scale per decode: requests at scale 0.5 and 2.0 never share a
+    step, each group's steps get the whole token budget, and a lone group runs every step."""
+    sched = impl.Scheduler(max_running=4, max_waiting=8, step_tokens=16, channel_weights={"web": 1})
+    sched.submit(1, "web", 3, 2000)
+    sched.submit(2, "web", 3, 500)
+    sched.submit(3, "web", 3, 2000)
+    assert sched.admit() == [1, 2, 3]
+    plans = [sched.plan() for _ in range(4)]
+    assert [(p.group, p.decode, p.prefill) for p in plans] == [
+        (500, [], [(2, 3)]),
+        (2000, [], [(1, 3), (3, 3)]),
+        (500, [2], []),
+        (2000, [1, 3], []),
+    ]
+    assert sched.stats().group_switches == 3
+    sched.finish(2)
+    assert [(p.group, p.decode) for p in (sched.plan(), sched.plan())] == [(2000, [1, 3])] * 2
+    assert sched.stats().group_switches == 3
+    with pytest.raises(impl.InvalidInput):
+        sched.submit(9, "web", 3, -1)
+
+
 def test_plan_decodes_first_then_prefills_in_chunks(impl) -> None:
     sched = make(impl, max_running=3, step_tokens=8)
     sched.submit(1, "web", 5)
@@ -268,6 +291,7 @@ def operations(channels: list[str]) -> st.SearchStrategy[tuple]:
         ids,
         st.sampled_from([*channels * 4, "fax"]),
         st.sampled_from([*range(1, 41), 0, -1]),
+        st.sampled_from([0, 0, 0, 250, 1000, 1000, -1]),  # adapter-setting groups, now and then a bad one
     )
     return st.one_of(
         submit,
@@ -328,7 +352,7 @@ def outcome(impl, sched, op):
     except impl.InvalidInput:
         return None, "invalid"
     if name == "plan":
-        result = (result.decode, result.prefill)
+        result = (result.decode, result.prefill, result.group)
     return result, None
 
 
@@ -340,6 +364,7 @@ def snapshot(stats):
         stats.prefilling,
         stats.admitted_by_channel,
         stats.rejected,
+        stats.group_switches,
     )
 
 
@@ -350,7 +375,7 @@ def check_invariants(sched, config, plan) -> None:
     assert stats.prefilling <= stats.running
     assert set(stats.waiting_by_channel) == set(config["channel_weights"]) == set(stats.admitted_by_channel)
     if plan is not None:
-        decode, prefill = plan
+        decode, prefill, _ = plan
         assert len(decode) + sum(n for _, n in prefill) <= sched.step_tokens
         assert all(n >= 1 for _, n in prefill)
         assert not set(decode) & {i for i, _ in prefill}
@@ -403,6 +428,7 @@ def test_every_accepted_request_is_eventually_admitted(config, answer_tokens, da
     sequence = data.draw(st.lists(operations(sorted(config["channel_weights"])), max_size=60))
     sched = build(IMPLS["rust"], config)
     pending: set[int] = set()  # accepted, neither admitted nor cancelled yet
+    group_of: dict[int, int] = {}
     running: list[int] = []
     for op in sequence:
         op = resolve(op, running)
@@ -410,6 +436,7 @@ def test_every_accepted_request_is_eventually_admitted(config, answer_tokens, da
         track(running, op, result, error)
         if op[0] == "submit" and error is None:
             pending.add(op[1])
+            group_of[op[1]] = op[4]
         elif op[0] == "admit":
             pending.difference_update(result)
         elif op[0] == "cancel":
@@ -419,7 +446,9 @@ def test_every_accepted_request_is_eventually_admitted(config, answer_tokens, da
     for _ in range(10_000):
         admitted.extend(sched.admit())
         plan = sched.plan()
-        check_invariants(sched, config, (plan.decode, plan.prefill))
+        check_invariants(sched, config, (plan.decode, plan.prefill, plan.group))
+        planned = [*plan.decode, *(i for i, _ in plan.prefill)]
+        assert {group_of.get(i, plan.group) for i in planned} <= {plan.group}  # one adapter setting a step
         for request_id in plan.decode:
             decoded[request_id] += 1
             if decoded[request_id] == answer_tokens:

@@ -85,6 +85,8 @@ async def test_only_a_live_lan_token_from_our_gateway_gets_in(home_lan: HomeLan)
             "key",
         ),
         "revoked while the gateway was up": (home_lan.revoked_token, "token revoked"),
+        "of an account the owner blocked": (home_lan.blocked_token, "token revoked"),
+        "of an account the owner deleted": (home_lan.deleted_token, "token revoked"),
     }
     for attack, (token, reason) in attacks.items():
         status, body = await _refusal(home_lan, token)
@@ -158,7 +160,7 @@ async def test_an_oversized_body_is_refused_before_it_is_read(home_lan: HomeLan)
 async def test_revocations_survive_a_restart_of_the_agent_with_the_gateway_down(home_lan: HomeLan):
     home_lan.agent.stop()
     home_lan.agent.start(timeout=180)
-    assert (await home_lan.agent_status())["lan"]["revocations"]["revoked"] == 1
+    assert (await home_lan.agent_status())["lan"]["revocations"]["revoked"] == 3
     status, body = await _refusal(home_lan, home_lan.revoked_token)
     assert status == 401 and "token revoked" in body["error"]["message"]
     async with home_lan.lan(home_lan.token) as http:

@@ -90,3 +90,67 @@ async def test_tickets_are_not_written_to_the_gateway_log(users: list[ChatUser])
     assert not await _opens(user, spent, origin="http://evil.example")
     log = user.gateway.log.read_text(errors="replace")
     assert ticket not in log and spent not in log
+
+
+async def _closed_with(ws, code: int) -> str:
+    """Read until the server closes ``ws``; its close reason (the close code must be ``code``)."""
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        async with asyncio.timeout(10):
+            while True:
+                await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == code, closed.value
+    return closed.value.rcvd.reason
+
+
+async def test_a_blocked_users_open_sockets_close_at_once_and_nothing_lets_them_back(owner: ChatUser, users):
+    user = users[0]
+    key = (await user.http.post("/api/keys", json={"name": "script"})).json()["key"]
+    stale_ticket = await user.ticket()
+    async with user.socket() as first, user.socket() as second:  # two tabs
+        response = await owner.http.patch(
+            f"/api/admin/users/{(await _me(user))['id']}", json={"role": "blocked"}
+        )
+        assert response.status_code == 200 and response.json()["role"] == "blocked", response.text
+        assert await _closed_with(first, 4403) == "account blocked"
+        assert await _closed_with(second, 4403) == "account blocked"
+    assert not await _opens(user, stale_ticket)  # issued before the block
+    me = await user.http.get("/api/users/me")
+    assert (me.status_code, me.json()["error"]["code"]) == (403, "account_blocked")
+    assert (await user.http.post("/api/chat/ticket")).status_code == 403
+    refreshed = await user.http.post(
+        "/api/auth/refresh", json={"refresh_token": user.tokens["refresh_token"]}
+    )
+    assert refreshed.status_code == 401  # every session was revoked
+    login = await user.http.post("/api/auth/login", json={"email": user.email, "password": user.password})
+    assert (login.status_code, login.json()["error"]["code"]) == (403, "account_blocked")
+    api = await user.http.get("/v1/models", headers={"Authorization": f"Bearer {key}"})
+    assert api.status_code == 403
+    # let back in: signs in again, same account
+    user_id = (await owner.http.get("/api/admin/users")).json()
+    user_id = next(u["id"] for u in user_id if u["email"] == user.email)
+    assert (await owner.http.patch(f"/api/admin/users/{user_id}", json={"role": "user"})).status_code == 200
+    await user.login()
+    assert (await user.http.get("/api/users/me")).json()["role"] == "user"
+    assert (await user.http.get("/v1/models", headers={"Authorization": f"Bearer {key}"})).status_code == 200
+
+
+async def test_a_deleted_users_open_socket_closes_and_their_data_is_gone(owner: ChatUser, users):
+    user = users[1]
+    key = (await user.http.post("/api/keys", json={"name": "script"})).json()["key"]
+    user_id = (await _me(user))["id"]
+    async with user.socket() as ws:
+        frames = await user.ask(ws, "Anyone home?")  # no agent: queued for later, stored
+        assert frames[-1]["type"] == "queued", frames
+        assert (await user.http.get("/api/conversations")).json()
+        assert (await owner.http.delete(f"/api/admin/users/{user_id}")).status_code == 204
+        assert await _closed_with(ws, 4410) == "account deleted"
+    assert user_id not in {u["id"] for u in (await owner.http.get("/api/admin/users")).json()}
+    assert (await user.http.get("/api/users/me")).status_code == 401
+    assert (await user.http.get("/v1/models", headers={"Authorization": f"Bearer {key}"})).status_code == 401
+    login = await user.http.post("/api/auth/login", json={"email": user.email, "password": user.password})
+    assert login.status_code == 401
+    assert (await owner.http.delete(f"/api/admin/users/{user_id}")).status_code == 404
+
+
+async def _me(user: ChatUser) -> dict:
+    return (await user.http.get("/api/users/me")).json()

@@ -13,6 +13,7 @@ from aiclone_wire import (
     Credit,
     End,
     Error,
+    GatewayStats,
     Hello,
     LanRevocations,
     Ping,
@@ -47,6 +48,7 @@ FRAMES = [
     Ping(sent_at=12.5),
     Pong(sent_at=12.5),
     LanRevocations(revoked=[RevokedToken(jti="j1", expires_at=1.8e9)]),
+    GatewayStats(users_online=2, chat_sockets=3, requests_in_flight=1, queued_questions=4, errors=0, interval_s=10),
 ]
 
 
@@ -98,3 +100,9 @@ def test_openai_body_relays_only_what_the_client_set():
     }
     with pytest.raises(ValueError, match="kind"):
         ChatCompletionBody.model_validate({"model": "c", "messages": [{"role": "user"}], "kind": "telegram"})
+
+
+def test_gateway_stats_refuse_negative_counts():
+    text = encode(GatewayStats(users_online=1, requests_in_flight=0, queued_questions=0, errors=0, interval_s=10))
+    with pytest.raises(WireError):
+        decode(text.replace('"users_online":1', '"users_online":-1'))

@@ -16,6 +16,8 @@ The same frames travel on the direct path, where the gateway dials the agent's d
 ``telegram_status`` (gateway -> agent) says which ones the gateway now serves.
 ``lan_revocations`` (gateway -> agent, after hello and whenever it changes) lists every LAN token
 revoked before its expiry: the agent's LAN listener, which checks those tokens offline, refuses them.
+``gateway_stats`` (gateway -> agent, relay link only) carries the gateway's live numbers for the
+owner's overview page: right after hello, then every ``interval_s``.
 """
 
 from __future__ import annotations
@@ -181,6 +183,26 @@ class LanRevocations(_Frame):
     revoked: list[RevokedToken] = Field(default_factory=list)
 
 
+class GatewayStats(_Frame):
+    """gateway -> agent: what the gateway sees now (the admin's overview page charts it)."""
+
+    type: Literal["gateway_stats"] = "gateway_stats"
+    # distinct users with the public chat open (a /ws/chat socket), and the sockets themselves
+    users_online: int = Field(ge=0)
+    chat_sockets: int = Field(default=0, ge=0)
+    # requests relayed to the agent and not finished
+    requests_in_flight: int = Field(ge=0)
+    # questions waiting for the agent (store-and-forward)
+    queued_questions: int = Field(ge=0)
+    # relayed requests that ended in an error since the gateway started
+    errors: int = Field(ge=0)
+    # gateway processes serving this clone
+    replicas: int = Field(default=1, ge=1)
+    uptime_s: float = Field(default=0, ge=0)
+    # when the next frame comes at the latest (the agent calls older numbers stale)
+    interval_s: float = Field(gt=0)
+
+
 class Ping(_Frame):
     type: Literal["ping"] = "ping"
     sent_at: float
@@ -193,6 +215,7 @@ class Pong(_Frame):
 
 Frame = Annotated[
     Hello | Request | TelegramRequest | Chunk | End | Error | Cancel | Credit | Ping | Pong | TelegramBots | TelegramStatus
+    | GatewayStats
     | LanRevocations,
     Field(discriminator="type"),
 ]

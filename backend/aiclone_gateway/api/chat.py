@@ -83,6 +83,10 @@ async def chat_socket(websocket: WebSocket, runtime: RuntimeDep, ticket: str = "
         runtime.metrics.auth_failures.labels("ticket").inc()
         await websocket.close(code=1008, reason="invalid or expired ticket")
         return
+    if await runtime.auth.active_user(user_id) is None:  # blocked or deleted since the ticket was issued
+        runtime.metrics.auth_failures.labels("ticket").inc()
+        await websocket.close(code=1008, reason="account blocked or deleted")
+        return
     await websocket.accept()
     connection = ChatConnection(websocket, user_id)
     runtime.sockets.add(connection)

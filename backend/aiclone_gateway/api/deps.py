@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
+from aiclone_gateway.auth.accounts import AccountAdmin, ensure_active
 from aiclone_gateway.auth.credentials import CredentialStore
 from aiclone_gateway.auth.lan_tokens import LanTokenService
 from aiclone_gateway.auth.registration import RegistrationPolicy
@@ -28,6 +29,10 @@ RuntimeDep = Annotated[GatewayRuntime, Depends(_runtime)]
 
 def _auth(runtime: RuntimeDep) -> AuthService:
     return runtime.auth
+
+
+def _accounts(runtime: RuntimeDep) -> AccountAdmin:
+    return runtime.accounts
 
 
 def _registration(runtime: RuntimeDep) -> RegistrationPolicy:
@@ -55,6 +60,7 @@ def _lan_tokens(runtime: RuntimeDep) -> LanTokenService:
 
 
 AuthDep = Annotated[AuthService, Depends(_auth)]
+AccountsDep = Annotated[AccountAdmin, Depends(_accounts)]
 RegistrationDep = Annotated[RegistrationPolicy, Depends(_registration)]
 CredentialsDep = Annotated[CredentialStore, Depends(_credentials)]
 ConversationsDep = Annotated[ConversationStore, Depends(_conversations)]
@@ -105,7 +111,7 @@ async def _api_key_user(request: Request, runtime: RuntimeDep) -> User:
         raise ApiError(
             401, "Incorrect API key provided. Create one at POST /api/keys.", code="invalid_api_key"
         )
-    return user
+    return ensure_active(user)
 
 
 ApiKeyUser = Annotated[User, Depends(_api_key_user)]

@@ -1,11 +1,20 @@
-"""``/api/users/me`` and the owner's ``/api/admin/*`` pages: users, registration mode, invite links."""
+"""``/api/users/me`` and the owner's ``/api/admin/*`` pages: users (block, delete), registration mode,
+invite links."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from aiclone_gateway.api.deps import AuthDep, CurrentUser, OwnerUser, RegistrationDep, RuntimeDep
+from aiclone_gateway.api.deps import (
+    AccountsDep,
+    AuthDep,
+    CurrentUser,
+    OwnerUser,
+    RegistrationDep,
+    RuntimeDep,
+)
+from aiclone_gateway.auth.accounts import SettableRole
 from aiclone_gateway.auth.registration import RegistrationMode
 from aiclone_gateway.core.errors import ApiError
 
@@ -17,6 +26,22 @@ class MeOut(BaseModel):
     email: str
     role: str
     created_at: float
+
+
+class UserUpdate(BaseModel):
+    """What ``GET /api/admin/users`` lists for one user; only ``role`` changes, the rest may only
+    repeat itself."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: SettableRole
+    id: str | None = None
+    email: str | None = None
+    created_at: float | None = None
+
+
+# Close codes in the 4000 range are the application's own (RFC 6455 7.4.2); the page shows why.
+CLOSE_BLOCKED = 4403
+CLOSE_DELETED = 4410
 
 
 class Registration(BaseModel):
@@ -44,6 +69,35 @@ async def me(user: CurrentUser) -> MeOut:
 @router.get("/api/admin/users")
 async def list_users(_: OwnerUser, auth: AuthDep) -> list[MeOut]:
     return [MeOut(id=u.id, email=u.email, role=u.role, created_at=u.created_at) for u in await auth.users()]
+
+
+@router.patch("/api/admin/users/{user_id}")
+async def update_user(
+    user_id: str, body: UserUpdate, owner: OwnerUser, accounts: AccountsDep, runtime: RuntimeDep
+) -> MeOut:
+    """Block a user (signed out everywhere, open chats closed at once) or let them back in."""
+    current = await accounts.get(user_id)
+    for field in ("id", "email", "created_at"):
+        sent = getattr(body, field)
+        if sent is not None and sent != getattr(current, field):
+            raise ApiError(400, f"{field} cannot be changed", code="read_only", param=field)
+    user = await accounts.set_role(owner, user_id, body.role)
+    if user.role == "blocked":
+        await runtime.lan_tokens.revoke_all(user_id)  # the agent's LAN listener refuses them too
+        runtime.chat.cancel_user(user_id)
+        runtime.sockets.end_user(user_id, CLOSE_BLOCKED, "account blocked")
+    return MeOut(id=user.id, email=user.email, role=user.role, created_at=user.created_at)
+
+
+@router.delete("/api/admin/users/{user_id}", status_code=204)
+async def delete_user(user_id: str, owner: OwnerUser, accounts: AccountsDep, runtime: RuntimeDep) -> None:
+    """Delete a user with their conversations, API keys and sessions; their open chats close and
+    their LAN tokens are revoked (the revocations outlive the account until the tokens expire)."""
+    if user_id != owner.id:  # the owner's own account is refused below, its tokens untouched
+        await runtime.lan_tokens.revoke_all(user_id)
+    await accounts.delete(owner, user_id)
+    runtime.chat.cancel_user(user_id)
+    runtime.sockets.end_user(user_id, CLOSE_DELETED, "account deleted")
 
 
 @router.get("/api/admin/registration")

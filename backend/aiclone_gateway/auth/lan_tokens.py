@@ -36,15 +36,13 @@ class LanTokenService:
         self.publish = publish
 
     async def create(self, user: User, name: str) -> tuple[LanToken, str]:
-        """A new token; the user's expired ones are dropped and live ones capped."""
+        """A new token; expired ones are dropped and the user's live ones capped."""
         now = int(time.time())
         row = LanToken(
             id=uuid.uuid4().hex, user_id=user.id, name=name, created_at=now, expires_at=now + self.ttl_s
         )
         async with self.db() as session:
-            await session.execute(
-                delete(LanToken).where(LanToken.user_id == user.id, LanToken.expires_at <= now)
-            )
+            await session.execute(delete(LanToken).where(LanToken.expires_at <= now))  # refused anyway
             live = await session.scalar(
                 select(func.count())
                 .select_from(LanToken)
@@ -80,7 +78,7 @@ class LanTokenService:
         return await self._revoke(LanToken.user_id == user_id, LanToken.id == token_id) == 1
 
     async def revoke_all(self, user_id: str) -> int:
-        """Every live LAN token of the user (a new password signs the account out everywhere)."""
+        """Every live LAN token of the user (a new password, a blocked or deleted account)."""
         return await self._revoke(LanToken.user_id == user_id)
 
     async def _revoke(self, *where) -> int:

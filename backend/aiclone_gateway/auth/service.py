@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from aiclone_gateway.auth.accounts import ensure_active
 from aiclone_gateway.auth.registration import RegistrationMode, RegistrationPolicy
 from aiclone_gateway.core.config import Settings
 from aiclone_gateway.core.errors import ApiError
@@ -104,7 +105,7 @@ class AuthService:
             user = await session.scalar(select(User).where(User.email == email.lower()))
         if not await self.passwords.verify(user.password_hash if user else None, password) or user is None:
             raise _unauthorized("wrong email or password", "invalid_credentials")
-        return await self._issue_pair(user, family_id=uuid.uuid4().hex)
+        return await self._issue_pair(ensure_active(user), family_id=uuid.uuid4().hex)
 
     async def _issue_pair(self, user: User, family_id: str) -> TokenPair:
         issued_at = int(time.time())
@@ -238,7 +239,13 @@ class AuthService:
             user = await session.get(User, claims.subject)
         if user is None:
             raise _unauthorized("the account no longer exists", "invalid_token")
-        return user
+        return ensure_active(user)
+
+    async def active_user(self, user_id: str) -> User | None:
+        """The account behind a chat ticket, unless it was deleted or blocked since."""
+        async with self.db() as session:
+            user = await session.get(User, user_id)
+        return user if user is not None and user.role != "blocked" else None
 
     async def users(self) -> list[User]:
         async with self.db() as session:

@@ -225,6 +225,12 @@ class ChatService:
                 with anyio.CancelScope(shield=True):
                     await self.store.finish(answer.id, "".join(parts), "done", "cancelled")
 
+    def cancel_user(self, user_id: str) -> None:
+        """Stop every answer ``user_id`` is being streamed (their account was blocked or deleted)."""
+        for owner, stream in list(self._live.values()):
+            if owner == user_id:
+                stream.cancel()
+
     def cancel(self, user_id: str, request_id: str) -> bool:
         live = self._live.get(request_id)
         if live is None or live[0] != user_id:

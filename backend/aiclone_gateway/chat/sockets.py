@@ -19,6 +19,7 @@ class ChatConnection:
     """
 
     OUTBOX_LIMIT = 512
+    _CLOSE = ""  # in the outbox: close the socket after what was queued before it
 
     def __init__(self, websocket: WebSocket, user_id: str) -> None:
         self.websocket = websocket
@@ -27,6 +28,7 @@ class ChatConnection:
         self._outbox: asyncio.Queue[str] = asyncio.Queue()
         self._drained = asyncio.Event()
         self._drained.set()
+        self._close_with = (1000, "")
 
     def send(self, frame: ServerFrame) -> None:
         if not self.closed:
@@ -42,10 +44,22 @@ class ChatConnection:
         self.closed = True
         self._drained.set()
 
+    def end(self, code: int, reason: str) -> None:
+        """Close the socket from the server side once the frames queued so far are out."""
+        if self.closed:
+            return
+        self._close_with = (code, reason)
+        self._outbox.put_nowait(self._CLOSE)
+        self.close()
+
     async def pump(self) -> None:
         with contextlib.suppress(Exception):
             while True:
                 text = await self._outbox.get()
+                if text == self._CLOSE:
+                    code, reason = self._close_with
+                    await self.websocket.close(code=code, reason=reason)
+                    return
                 await self.websocket.send_text(text)
                 if self._outbox.qsize() < self.OUTBOX_LIMIT // 2:
                     self._drained.set()
@@ -65,9 +79,25 @@ class ChatSockets:
             if not connections:
                 del self._by_user[connection.user_id]
 
+    @property
+    def users(self) -> int:
+        """Distinct users with at least one chat socket open."""
+        return len(self._by_user)
+
+    @property
+    def connections(self) -> int:
+        return sum(len(connections) for connections in self._by_user.values())
+
     def push(self, user_id: str, frame: ServerFrame) -> None:
         for connection in self._by_user.get(user_id, ()):
             connection.send(frame)
+
+    def end_user(self, user_id: str, code: int, reason: str) -> int:
+        """Close every chat socket of ``user_id`` (blocked or deleted); how many were open."""
+        connections = list(self._by_user.get(user_id, ()))
+        for connection in connections:
+            connection.end(code, reason)
+        return len(connections)
 
     def broadcast(self, frame: ServerFrame) -> None:
         for connections in self._by_user.values():

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # Path probes: every heartbeat_interval_s while a path is idle, every path_probe_active_s while
     # it carries requests; a path is trusted until about two probes are missed.
     path_probe_active_s: float = Field(default=2, gt=0)
+    # How often the gateway tells its agent its live numbers (users online, queue, ...: the
+    # agent's overview page).
+    stats_interval_s: float = Field(default=10, gt=0)
     # Lifetime of the token the gateway presents on an agent's direct listener.
     direct_token_ttl_s: int = Field(default=60, ge=5, le=3600)
     # The longest wait between two tries to dial an agent's direct listener.

@@ -55,6 +55,18 @@ class GatewayMetrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.relay_errors = Counter(
+            "aiclone_gateway_relay_errors",
+            "Relayed requests that ended in an error, by code",
+            ["code"],
+            registry=self.registry,
+        )
+        # the same count as a number (the overview the agent shows reads it)
+        self.relay_errors_total = 0
         self.auth_failures = Counter(
             "aiclone_gateway_auth_failures", "Refused credentials, by kind", ["kind"], registry=self.registry
         )
+
+    def count_relay_error(self, code: str) -> None:
+        self.relay_errors.labels(code).inc()
+        self.relay_errors_total += 1

@@ -26,6 +26,7 @@ from aiclone_gateway.core.tokens import TokenIssuer
 from aiclone_gateway.relay.direct import DialedSocket, DirectDialer
 from aiclone_gateway.relay.link import AgentLink
 from aiclone_gateway.relay.routing import RoutedStream
+from aiclone_gateway.relay.stats_feed import STATS_CAPABILITY, GatewayStatsFeed
 from aiclone_wire import Hello, TelegramBots, TelegramMessage, TelegramStatus
 from aiclone_wire.paths import PATH_NAMES, PathBoard, PathHealth, PathName, ProbePolicy
 
@@ -65,6 +66,8 @@ class RelayHub:
         # The frames each new path gets right after its hello (set by the runtime: the LAN
         # token revocations, so an agent that was away learns what changed meanwhile).
         self.greeting: Callable[[], Awaitable[list[Any]]] | None = None
+        # The gateway's live numbers, told to agents that ask (set by the runtime).
+        self.stats: GatewayStatsFeed | None = None
 
     @property
     def online(self) -> bool:
@@ -75,6 +78,10 @@ class RelayHub:
         """The link the next request of the current agent would take (None: offline)."""
         route = self._route(self._agent) if self._agent else None
         return route[1] if route else None
+
+    @property
+    def requests_in_flight(self) -> int:
+        return sum(len(link.streams) for links in self._paths.values() for link in links.values())
 
     def board(self, agent_id: str) -> PathBoard:
         return self._boards.setdefault(agent_id, PathBoard(policy=self.probe))
@@ -149,11 +156,17 @@ class RelayHub:
         )
         if not was_online:
             self._notify()
+        feed = None
+        if path == "relay" and self.stats is not None and STATS_CAPABILITY in hello.capabilities:
+            feed = asyncio.create_task(self._feed_stats(link, self.stats), name="gateway-stats")
         try:
             for frame in await self.greeting() if self.greeting is not None else []:
                 link.send(frame)
             await link.run()
         finally:
+            if feed is not None:
+                feed.cancel()
+                await asyncio.gather(feed, return_exceptions=True)
             if links.get(agent_id) is link:
                 del links[agent_id]
                 log.info("agent %s %s path unlinked: %s", agent_id, path, link.close_reason)
@@ -163,6 +176,15 @@ class RelayHub:
                 if not self.online:
                     self.metrics.link_rtt.set(0)
                     self._notify()
+
+    async def _feed_stats(self, link: AgentLink, stats: GatewayStatsFeed) -> None:
+        """Tell the agent the gateway's numbers now (right after hello), then every interval."""
+        while True:
+            try:
+                link.send(await stats.snapshot(self.requests_in_flight))
+            except Exception:  # a database hiccup skips one report, never the link
+                log.exception("could not gather the gateway's numbers for agent %s", link.agent_id)
+            await asyncio.sleep(stats.interval_s)
 
     def _newest_agent(self) -> str | None:
         """The most recently linked agent that still has a path (requests go to it)."""

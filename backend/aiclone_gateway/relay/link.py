@@ -84,6 +84,7 @@ class RelayStream:
                     frame = await asyncio.wait_for(self._frames.get(), idle_timeout_s)
                 except asyncio.TimeoutError:
                     self.cancel()
+                    self.link.metrics.count_relay_error("agent_timeout")
                     frame = Error(
                         id=self.id,
                         code="agent_timeout",
@@ -195,6 +196,7 @@ class AgentLink:
             "the link to the clone was lost" if self.close_reason != "replaced" else "the clone reconnected"
         )
         for request_id, stream in list(self.streams.items()):
+            self.metrics.count_relay_error("agent_disconnected")
             stream.deliver(
                 Error(
                     id=request_id, code="agent_disconnected", message=f"{message}; please retry", status=503
@@ -226,6 +228,8 @@ class AgentLink:
         elif isinstance(frame, (End, Error)):
             stream = self.streams.get(frame.id) if frame.id else None
             if stream is not None and frame.id:
+                if isinstance(frame, Error):
+                    self.metrics.count_relay_error(frame.code)
                 self.forget(frame.id)
                 stream.deliver(frame)
         elif isinstance(frame, TelegramBots):

@@ -21,7 +21,12 @@ export async function startAgent(workDir, { gateway, lan = false } = {}) {
   writeFileSync(config, `${lines.join('\n')}\n`)
   const server = new ServerProcess('agent', PYTHON, ['-m', 'aiclone_agent', 'serve'], {
     cwd: REPO,
-    env: { AICLONE_CONFIG: config, AICLONE_DATA_DIR: path.join(dir, 'data'), AICLONE_PORT: String(port) },
+    env: {
+      AICLONE_CONFIG: config,
+      AICLONE_DATA_DIR: path.join(dir, 'data'),
+      AICLONE_PORT: String(port),
+      AICLONE_OVERVIEW_INTERVAL_S: '1', // the overview page's charts fill within seconds
+    },
     logFile: path.join(workDir, 'agent.log'),
   })
   const url = `http://127.0.0.1:${port}`

@@ -19,6 +19,7 @@ export async function startGateway(workDir, { origin }) {
     AICLONE_GATEWAY_ALLOWED_ORIGINS: JSON.stringify([origin, own]),
     AICLONE_GATEWAY_AUTH_RATE_LIMIT: '1000',
     AICLONE_GATEWAY_LOG_LEVEL: 'info',
+    AICLONE_GATEWAY_STATS_INTERVAL_S: '1', // the agent's overview page hears from the gateway every second
   }
   const { stdout } = await run(PYTHON, ['-m', 'aiclone_gateway', 'create-agent-token', '--name', 'e2e'], { cwd: REPO, env, timeout: 60_000 })
   const agentToken = stdout.trim().split('\n').at(-1)

@@ -3,6 +3,7 @@ import type { Source } from '@/shared/types/chat'
 import { ApiError, errorFrom, jsonBody, requestJson } from './http'
 import { readSseJson } from './sse'
 import type { AgentChatEvent } from './agentChatEvents'
+import type { OverviewResponse } from './agentOverview'
 
 export interface Clone { id: string; name: string; system_prompt: string }
 
@@ -115,6 +116,7 @@ export type ChannelName = 'owner' | 'web' | 'telegram' | 'api'
 export interface ChannelProfile {
   system_prompt_extra: string
   max_tokens: number | null
+  adapter_scale: number | null
   knowledge: 'all' | 'none' | 'selected'
   documents: string[]
 }
@@ -163,6 +165,7 @@ export const agentApi = {
   updateChannels: (changes: Partial<ChannelProfiles>) =>
     requestJson<ChannelProfiles>('/api/channels', { method: 'PUT', ...jsonBody(changes) }),
   getStatus: () => requestJson<AgentStatus>('/api/status'),
+  getOverview: () => requestJson<OverviewResponse>('/api/overview'),
 
   async getMetrics(): Promise<string> {
     const response = await fetch('/metrics')

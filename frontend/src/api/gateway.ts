@@ -73,6 +73,10 @@ export const gatewayApi = {
   revokeAgentToken: (token: string, id: string) =>
     requestJson<void>(`/api/agents/${encodeURIComponent(id)}`, { method: 'DELETE', headers: bearer(token) }),
   users: (token: string) => requestJson<AccountUser[]>('/api/admin/users', { headers: bearer(token) }),
+  setUserRole: (token: string, id: string, role: 'user' | 'blocked') =>
+    requestJson<AccountUser>(`/api/admin/users/${encodeURIComponent(id)}`, { method: 'PATCH', ...withBearer(token, { role }) }),
+  deleteUser: (token: string, id: string) =>
+    requestJson<void>(`/api/admin/users/${encodeURIComponent(id)}`, { method: 'DELETE', headers: bearer(token) }),
   registration: (token: string) => requestJson<{ mode: RegistrationMode }>('/api/admin/registration', { headers: bearer(token) }),
   setRegistration: (token: string, mode: RegistrationMode) =>
     requestJson<{ mode: RegistrationMode }>('/api/admin/registration', { method: 'PUT', ...withBearer(token, { mode }) }),

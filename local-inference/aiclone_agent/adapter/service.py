@@ -1,14 +1,14 @@
 """The clone's adapter in the running agent: found, converted, checked, applied, rescaled live.
 
 Nothing here can take the agent down: every problem ends as ``state = "failed"`` with a reason,
-and the base model keeps serving. llama.cpp work happens on the engine's own thread through
-``EngineClient.run_in_engine``; conversion runs in a worker thread.
+and the base model keeps serving. The engine loads the LoRA on its own thread
+(``EngineClient.set_adapter``); conversion runs in a worker thread. Channel profiles may set their
+own scale per request (``SamplingParams.adapter_scale``); the engine never mixes scales in a step.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,7 +84,6 @@ class AdapterService:
         self.cache_dir = cache_dir
         self.status = AdapterStatus(scale=config.current.model.lora_scale)
         self._gguf: Path | None = None
-        self._handle: int | None = None  # llama_adapter_lora_p, owned by the model
         self._lock = asyncio.Lock()
 
     async def start(self) -> AdapterStatus:
@@ -102,7 +101,7 @@ class AdapterService:
                     self.status = await asyncio.to_thread(self._tensorrt_status, source)
                     return self.status
                 prepared = await asyncio.to_thread(self._prepare, source, scale)
-                await self.engine.run_in_engine(lambda model, ctx: self._attach(model, ctx, prepared.scale))
+                await self._attach(prepared.scale)
                 self.status = prepared.model_copy(update={"state": "applied", "reason": ""})
                 log.info("adapter %s applied at scale %s", prepared.name, prepared.scale)
             except (AdapterError, EngineError) as exc:
@@ -161,24 +160,14 @@ class AdapterService:
             targets=info.targets,
         )
 
-    def _attach(self, model, ctx, scale: float) -> None:
-        """On the engine thread: load the GGUF LoRA once, then set it on the context at ``scale``."""
-        import llama_cpp
-
-        if self._handle is None:
-            assert self._gguf is not None
-            handle = llama_cpp.llama_adapter_lora_init(model, str(self._gguf).encode())
-            if not handle:
-                raise AdapterError(f"llama.cpp could not load {self._gguf.name} (see the agent log)")
-            self._handle = handle
-        if scale == 0.0:  # off: no adapter in the graph at all
-            result = llama_cpp.llama_set_adapters_lora(ctx, None, 0, None)
-        else:
-            adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(self._handle)
-            scales = (ctypes.c_float * 1)(scale)
-            result = llama_cpp.llama_set_adapters_lora(ctx, adapters, 1, scales)
-        if result != 0:
-            raise AdapterError(f"llama.cpp refused the adapter (error {result})")
+    async def _attach(self, scale: float) -> None:
+        """Load the GGUF LoRA into the engine (once) at ``scale``, the strength of every request
+        whose channel profile does not set its own."""
+        assert self._gguf is not None
+        try:
+            await self.engine.set_adapter(self._gguf, scale)
+        except EngineError as exc:
+            raise AdapterError(str(exc)) from exc
 
     async def set_scale(self, scale: float) -> AdapterStatus:
         """Change the scale live (0 = off) and keep it in ``model.lora_scale``."""
@@ -189,7 +178,7 @@ class AdapterService:
                 raise AdapterError(
                     "TensorRT-LLM applies the adapter at scale 1; the scale changes on llama.cpp only"
                 )
-            await self.engine.run_in_engine(lambda model, ctx: self._attach(model, ctx, scale))
+            await self._attach(scale)
             self.config.update(lambda data: data["model"].__setitem__("lora_scale", scale))
             self.status = self.status.model_copy(update={"scale": scale})
             return self.status

@@ -41,7 +41,10 @@ def allowed_knowledge(profile: ChannelProfile, chunks: list[RetrievedChunk]) -> 
     return chunks
 
 
-def capped(profile: ChannelProfile, params: SamplingParams) -> SamplingParams:
-    if profile.max_tokens is None or profile.max_tokens >= params.max_tokens:
-        return params
-    return replace(params, max_tokens=profile.max_tokens)
+def profile_params(profile: ChannelProfile, params: SamplingParams) -> SamplingParams:
+    """``params`` with the profile's answer-length cap and adapter scale."""
+    if profile.max_tokens is not None and profile.max_tokens < params.max_tokens:
+        params = replace(params, max_tokens=profile.max_tokens)
+    if profile.adapter_scale is not None:
+        params = replace(params, adapter_scale=profile.adapter_scale)
+    return params

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from aiclone_agent.chat.context import FittedPrompt
 from aiclone_agent.chat.fitting import PromptFitter
-from aiclone_agent.chat.profiles import allowed_knowledge, capped, profile_for, profile_name
+from aiclone_agent.chat.profiles import allowed_knowledge, profile_for, profile_name, profile_params
 from aiclone_agent.chat.store import ConversationStore
 from aiclone_agent.chat.template import Message, PromptRenderer
 from aiclone_agent.core.config import ConfigStore
@@ -110,7 +110,7 @@ class Generation:
                 async for chunk in stream:
                     if first_token_at is None and chunk.completion_tokens:
                         first_token_at = time.perf_counter()
-                        metrics.time_to_first_token.labels(self.channel).observe(first_token_at - started)
+                        metrics.observe_first_token(self.channel, first_token_at - started)
                     self.text += chunk.text
                     if self.answer_row is not None and time.perf_counter() - saved_at >= PARTIAL_SAVE_S:
                         saved_at = (
@@ -198,7 +198,7 @@ class ChatService:
         (raises ``ContextOverflowError``); the lowest-ranked chunks are the first to go."""
         profile = profile_for(self.config.current.channels, channel)
         knowledge = allowed_knowledge(profile, knowledge or [])
-        params = capped(profile, params)
+        params = profile_params(profile, params)
         extra_system = "\n\n".join(
             p for p in (profile.system_prompt_extra.strip(), extra_system.strip()) if p
         )

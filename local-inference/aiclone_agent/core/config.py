@@ -115,10 +115,13 @@ class ModelSection(_Section):
 
 class ChannelProfile(_Section):
     """How the clone answers on one channel: added to the persona's prompt, a cap on answer
-    length, and which documents the knowledge base may cite there."""
+    length, the adapter's strength, and which documents the knowledge base may cite there."""
 
     system_prompt_extra: str = Field(default="", max_length=4_000)
     max_tokens: int | None = Field(default=None, ge=1, le=32_768, description="empty: model.max_tokens")
+    adapter_scale: float | None = Field(
+        default=None, ge=0.0, le=4.0, description="the adapter's strength here; empty: model.lora_scale"
+    )
     knowledge: Literal["all", "none", "selected"] = "all"
     documents: list[str] = Field(default_factory=list, max_length=1_000, description="ids, with 'selected'")
 
@@ -250,6 +253,8 @@ class EnvSettings(BaseSettings):
     port: int | None = Field(default=None, ge=1, le=65_535)
     host: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Seconds between two samples of the admin's overview page (it keeps the last hour).
+    overview_interval_s: float = Field(default=10, gt=0, le=600)
 
 
 def format_validation_error(error: ValidationError) -> str:

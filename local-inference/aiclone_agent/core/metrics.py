@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -48,6 +50,22 @@ class AgentMetrics:
         )
         self.path_rtt = Gauge(
             "aiclone_agent_path_rtt_seconds", "Smoothed probe round trip per path", ["path"], registry=self.registry
+        )
+
+        # (monotonic time, seconds) of recent first tokens: the overview's time-to-first-token p50
+        self.recent_first_tokens: deque[tuple[float, float]] = deque(maxlen=512)
+
+    def observe_first_token(self, channel: str, seconds: float) -> None:
+        self.time_to_first_token.labels(channel).observe(seconds)
+        self.recent_first_tokens.append((time.monotonic(), seconds))
+
+    def generated_tokens_total(self) -> float:
+        """Tokens of finished generations, all channels (for engines without live counters)."""
+        return sum(
+            sample.value
+            for metric in self.generated_tokens.collect()
+            for sample in metric.samples
+            if sample.name.endswith("_total")
         )
 
     def watch_engine(self, stats: Callable[[], dict | None]) -> None:

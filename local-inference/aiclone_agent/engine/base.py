@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import clone_core
@@ -43,6 +44,7 @@ class SamplingParams:
     top_p: float = 0.95
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    adapter_scale: float | None = None  # the LoRA's strength for this request; None: the adapter's own
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,13 @@ class EngineClient(abc.ABC):
     def stats(self) -> dict[str, object] | None:
         """Live scheduler and cache numbers (queue, running, KV use, ...); None if the backend has none."""
         return None
+
+    async def set_adapter(self, path: Path, scale: float) -> None:
+        """Load the GGUF LoRA at ``path`` (once) and make ``scale`` the strength of requests that do
+        not choose their own (``SamplingParams.adapter_scale``); 0 leaves it out of the graph.
+        Requests at different scales are never decoded in one step. Engines that cannot change
+        adapters at run time raise ``EngineError``."""
+        raise EngineError(f"the {self.info.backend} engine cannot change its adapter at run time")
 
     async def run_in_engine(self, fn: Callable[[Any, Any], T]) -> T:
         """Run ``fn(model_ptr, ctx_ptr)`` on the engine's own thread, between decode steps.

@@ -25,7 +25,16 @@ from aiclone_agent.gateway.backoff import Backoff
 from aiclone_agent.gateway.jwks import JwksCache
 from aiclone_agent.gateway.session import LinkSession, RunningRequests
 from aiclone_agent.openai_api.serving import OpenAIServingChat
-from aiclone_wire import MAX_FRAME_BYTES, PROTOCOL_VERSION, Error, Hello, WireError, decode, encode
+from aiclone_wire import (
+    MAX_FRAME_BYTES,
+    PROTOCOL_VERSION,
+    Error,
+    GatewayStats,
+    Hello,
+    WireError,
+    decode,
+    encode,
+)
 from aiclone_wire.paths import PathHealth
 
 if TYPE_CHECKING:
@@ -55,6 +64,12 @@ class LinkStatus:
     connected: bool = False
     last_error: str | None = None
     health: PathHealth | None = None
+    # links made since the agent started (each one after the first is a reconnect)
+    links: int = 0
+
+    @property
+    def reconnects(self) -> int:
+        return max(0, self.links - 1)
 
     @property
     def rtt_ms(self) -> float | None:
@@ -94,6 +109,8 @@ class GatewayLink:
         self.telegram: TelegramService | None = None
         # where the gateway's LAN token revocations are kept (set by the runtime)
         self.lan_revocations: RevokedLanTokens | None = None
+        # Receives the gateway's live numbers (the overview page's gateway charts).
+        self.on_gateway_stats: Callable[[GatewayStats], None] | None = None
 
     def agent_id(self) -> str | None:
         return self._agent_id
@@ -101,7 +118,7 @@ class GatewayLink:
     def start(self) -> None:
         """Dial the configured gateway (no-op without url and token)."""
         section = self.config.current.gateway
-        self.status = LinkStatus(url=section.url, health=self.health)
+        self.status = LinkStatus(url=section.url, health=self.health, links=self.status.links)
         if section.url and section.agent_token and self._task is None:
             self._task = asyncio.create_task(
                 self._run(link_url(section.url), section.agent_token), name="gateway-link"
@@ -140,6 +157,7 @@ class GatewayLink:
                     await self._hello(ws)
                     attempt = 0
                     self.status.last_error = None
+                    self.status.links += 1
                     self.health.up(time.monotonic())  # trusted from the hello on
                     self._set_connected(True)
                     log.info("linked to gateway %s", url)
@@ -164,7 +182,7 @@ class GatewayLink:
                 Hello(
                     role="agent",
                     software_version=__version__,
-                    capabilities=["chat", "openai", "cancel", "credit", "telegram"],
+                    capabilities=["chat", "openai", "cancel", "credit", "telegram", "gateway_stats"],
                     clone_id=clone.id,
                     clone_name=clone.name,
                     models=self.serving.model_ids(),
@@ -192,6 +210,7 @@ class GatewayLink:
             self.silence_timeout_s,
             telegram=self.telegram,
             lan_revocations=self.lan_revocations,
+            on_gateway_stats=self.on_gateway_stats,
         )
         try:
             await session.serve()

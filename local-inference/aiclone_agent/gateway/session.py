@@ -21,6 +21,7 @@ from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_wire import (
     Cancel,
     Credit,
+    GatewayStats,
     LanRevocations,
     Ping,
     Pong,
@@ -83,9 +84,11 @@ class LinkSession:
         silence_timeout_s: float,
         telegram: TelegramService | None = None,
         lan_revocations: RevokedLanTokens | None = None,
+        on_gateway_stats: Callable[[GatewayStats], None] | None = None,
     ) -> None:
         self.ws = ws
         self.lan_revocations = lan_revocations
+        self.on_gateway_stats = on_gateway_stats
         self.serving = serving
         self.running = running
         self.health = health
@@ -161,6 +164,9 @@ class LinkSession:
             elif isinstance(frame, LanRevocations):
                 if self.lan_revocations is not None:
                     self.lan_revocations.replace(frame)
+            elif isinstance(frame, GatewayStats):
+                if self.on_gateway_stats is not None:
+                    self.on_gateway_stats(frame)
             elif isinstance(frame, Ping):
                 self.send(Pong(sent_at=frame.sent_at))
             elif isinstance(frame, Pong):

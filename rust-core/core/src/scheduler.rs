@@ -10,6 +10,11 @@
 //! no less than the smallest pass of the channels with waiting requests (the last admitted
 //! channel's pass when none wait): idling banks no credit and sheds no debt.
 //!
+//! Requests carry a group: the engine's adapter setting (a `LoRA` scale). llama.cpp applies one adapter
+//! setting to a whole `llama_decode`, so one step only plans requests of one group, and the groups
+//! of running requests take steps in turn (round robin by group key), as llama-server only batches
+//! slots whose `LoRA` settings are equal. With a single group every step plans every request.
+//!
 //! Same policy as the pure-Python reference `clone_core.reference.Scheduler`.
 
 use std::collections::{HashMap, VecDeque};
@@ -29,6 +34,8 @@ pub struct StepPlan {
     pub decode: Vec<i64>,
     /// `(id, n_tokens)` prompt chunks, in admission order.
     pub prefill: Vec<(i64, usize)>,
+    /// The group every planned request belongs to (the adapter setting to apply for the step).
+    pub group: u32,
 }
 
 /// A snapshot of the scheduler's counters.
@@ -46,6 +53,8 @@ pub struct SchedulerStats {
     pub admitted_by_channel: Vec<(String, u64)>,
     /// Submissions refused because the queue was full, since start.
     pub rejected: u64,
+    /// Steps whose group (adapter setting) differed from the step before, since start.
+    pub group_switches: u64,
 }
 
 #[derive(Debug)]
@@ -54,7 +63,8 @@ struct Channel {
     weight: u32,
     stride: u64,
     pass: u64,
-    queue: VecDeque<(i64, usize)>,
+    /// `(id, prompt_tokens, group)`, FIFO.
+    queue: VecDeque<(i64, usize, u32)>,
     admitted: u64,
 }
 
@@ -63,6 +73,7 @@ struct Running {
     id: i64,
     /// Prompt tokens still to prefill; 0 once the sequence decodes.
     left: usize,
+    group: u32,
 }
 
 #[derive(Debug)]
@@ -78,6 +89,10 @@ pub struct Scheduler {
     running: Vec<Running>,
     /// The pass of the channel admitted last.
     last_pass: u64,
+    /// The group of the last non-empty plan (none before the first).
+    last_group: Option<u32>,
+    /// Plans whose group differed from the previous non-empty plan's.
+    group_switches: u64,
     rejected: u64,
 }
 
@@ -140,12 +155,21 @@ impl Scheduler {
             waiting: HashMap::new(),
             running: Vec::new(),
             last_pass: 0,
+            last_group: None,
+            group_switches: 0,
             rejected: 0,
         })
     }
 
-    /// Queues a request. `QueueFull` when `max_waiting` requests already wait.
-    pub fn submit(&mut self, id: i64, channel: &str, prompt_tokens: usize) -> Result<()> {
+    /// Queues a request of `group` (requests of different groups never share a step).
+    /// `QueueFull` when `max_waiting` requests already wait.
+    pub fn submit(
+        &mut self,
+        id: i64,
+        channel: &str,
+        prompt_tokens: usize,
+        group: u32,
+    ) -> Result<()> {
         let c = self
             .channels
             .binary_search_by(|ch| ch.name.as_str().cmp(channel))
@@ -175,7 +199,7 @@ impl Scheduler {
             let ch = &mut self.channels[c];
             ch.pass = ch.pass.max(floor);
         }
-        self.channels[c].queue.push_back((id, prompt_tokens));
+        self.channels[c].queue.push_back((id, prompt_tokens, group));
         self.waiting.insert(id, c);
         Ok(())
     }
@@ -186,7 +210,7 @@ impl Scheduler {
         while self.running.len() < self.max_running {
             let Some(c) = self.next_channel() else { break };
             let ch = &mut self.channels[c];
-            let Some((id, prompt_tokens)) = ch.queue.pop_front() else {
+            let Some((id, prompt_tokens, group)) = ch.queue.pop_front() else {
                 break;
             };
             ch.pass += ch.stride;
@@ -196,6 +220,7 @@ impl Scheduler {
             self.running.push(Running {
                 id,
                 left: prompt_tokens,
+                group,
             });
             admitted.push(id);
         }
@@ -234,18 +259,30 @@ impl Scheduler {
         Ok(())
     }
 
-    /// One step: a token for every decoding sequence, the rest of `step_tokens` for prompt
-    /// chunks in admission order. The plan is taken as executed: prefill counters advance.
+    /// One step for one group: a token for every decoding sequence of it, the rest of
+    /// `step_tokens` for its prompt chunks in admission order. The group is the next one after the
+    /// last step's (by key, wrapping) among the running requests' groups. The plan is taken as
+    /// executed: prefill counters advance.
     pub fn plan(&mut self) -> StepPlan {
+        let Some(group) = self.next_group() else {
+            return StepPlan {
+                group: self.last_group.unwrap_or(0),
+                ..StepPlan::default()
+            };
+        };
+        if self.last_group.is_some_and(|last| last != group) {
+            self.group_switches += 1;
+        }
+        self.last_group = Some(group);
         let decode: Vec<i64> = self
             .running
             .iter()
-            .filter(|r| r.left == 0)
+            .filter(|r| r.left == 0 && r.group == group)
             .map(|r| r.id)
             .collect();
         let mut budget = self.step_tokens - decode.len();
         let mut prefill = Vec::new();
-        for r in &mut self.running {
+        for r in self.running.iter_mut().filter(|r| r.group == group) {
             if budget == 0 {
                 break;
             }
@@ -256,7 +293,19 @@ impl Scheduler {
                 budget -= n;
             }
         }
-        StepPlan { decode, prefill }
+        StepPlan {
+            decode,
+            prefill,
+            group,
+        }
+    }
+
+    fn next_group(&self) -> Option<u32> {
+        let groups = || self.running.iter().map(|r| r.group);
+        let after = self
+            .last_group
+            .and_then(|last| groups().filter(|&g| g > last).min());
+        after.or_else(|| groups().min())
     }
 
     /// A running sequence ended; its slot is free.
@@ -277,7 +326,9 @@ impl Scheduler {
         let Some(c) = self.waiting.remove(&id) else {
             return false;
         };
-        self.channels[c].queue.retain(|&(queued, _)| queued != id);
+        self.channels[c]
+            .queue
+            .retain(|&(queued, _, _)| queued != id);
         true
     }
 
@@ -297,6 +348,7 @@ impl Scheduler {
                 .map(|ch| (ch.name.clone(), ch.admitted))
                 .collect(),
             rejected: self.rejected,
+            group_switches: self.group_switches,
         }
     }
 
@@ -355,7 +407,7 @@ mod tests {
             (4, "web"),
             (5, "owner"),
         ] {
-            s.submit(id, ch, 10).unwrap();
+            s.submit(id, ch, 10, 0).unwrap();
         }
         assert_eq!(drain(&mut s, 5), [3, 5, 4, 2, 1]);
     }
@@ -364,8 +416,8 @@ mod tests {
     fn busy_owner_does_not_starve_api() {
         let mut s = Scheduler::new(1, 1000, 8, weights(&[("owner", 8), ("api", 1)])).unwrap();
         for i in 0..400 {
-            s.submit(i, "owner", 5).unwrap();
-            s.submit(1000 + i, "api", 5).unwrap();
+            s.submit(i, "owner", 5, 0).unwrap();
+            s.submit(1000 + i, "api", 5, 0).unwrap();
         }
         let order = drain(&mut s, 360);
         let api: Vec<bool> = order.iter().map(|&i| i >= 1000).collect();
@@ -387,12 +439,12 @@ mod tests {
     fn idle_channel_banks_no_credit_and_sheds_no_debt() {
         let mut s = Scheduler::new(1, 1000, 8, weights(&[("owner", 8), ("api", 1)])).unwrap();
         for i in 0..50 {
-            s.submit(1000 + i, "api", 5).unwrap();
+            s.submit(1000 + i, "api", 5, 0).unwrap();
         }
         drain(&mut s, 50);
         for i in 0..30 {
-            s.submit(i, "owner", 5).unwrap();
-            s.submit(2000 + i, "api", 5).unwrap();
+            s.submit(i, "owner", 5, 0).unwrap();
+            s.submit(2000 + i, "api", 5, 0).unwrap();
         }
         let picked: Vec<bool> = drain(&mut s, 18).iter().map(|&i| i >= 2000).collect();
         assert_eq!(picked.iter().filter(|&&a| a).count(), 2);
@@ -400,27 +452,27 @@ mod tests {
 
         let mut s = Scheduler::new(1, 1000, 8, weights(&[("owner", 8), ("api", 1)])).unwrap();
         for i in 0..8 {
-            s.submit(i, "owner", 5).unwrap();
+            s.submit(i, "owner", 5, 0).unwrap();
         }
-        s.submit(1000, "api", 5).unwrap();
+        s.submit(1000, "api", 5, 0).unwrap();
         assert_eq!(drain(&mut s, 8), (0..8).collect::<Vec<_>>());
-        s.submit(8, "owner", 5).unwrap();
+        s.submit(8, "owner", 5, 0).unwrap();
         assert_eq!(drain(&mut s, 2), [1000, 8]);
     }
 
     #[test]
     fn bounded_queue_rejects_and_counts() {
         let mut s = Scheduler::new(1, 2, 8, four()).unwrap();
-        s.submit(1, "api", 4).unwrap();
-        s.submit(2, "owner", 4).unwrap();
+        s.submit(1, "api", 4, 0).unwrap();
+        s.submit(2, "owner", 4, 0).unwrap();
         assert!(matches!(
-            s.submit(3, "owner", 4),
+            s.submit(3, "owner", 4, 0),
             Err(CoreError::QueueFull { max_waiting: 2 })
         ));
         assert_eq!((s.stats().waiting, s.stats().rejected), (2, 1));
         assert_eq!(s.admit(), [2]);
-        s.submit(3, "owner", 4).unwrap();
-        assert!(s.submit(4, "web", 4).is_err());
+        s.submit(3, "owner", 4, 0).unwrap();
+        assert!(s.submit(4, "web", 4, 0).is_err());
         s.finish(2).unwrap();
         assert_eq!(s.admit(), [3]);
         s.finish(3).unwrap();
@@ -431,14 +483,14 @@ mod tests {
     #[test]
     fn decode_first_then_prefill_chunks_in_admission_order() {
         let mut s = Scheduler::new(3, 64, 8, four()).unwrap();
-        s.submit(1, "web", 5).unwrap();
-        s.submit(2, "web", 10).unwrap();
+        s.submit(1, "web", 5, 0).unwrap();
+        s.submit(2, "web", 10, 0).unwrap();
         assert_eq!(s.admit(), [1, 2]);
         let plan = s.plan();
         assert_eq!((plan.decode, plan.prefill), (vec![], vec![(1, 5), (2, 3)]));
         let plan = s.plan();
         assert_eq!((plan.decode, plan.prefill), (vec![1], vec![(2, 7)]));
-        s.submit(3, "owner", 20).unwrap();
+        s.submit(3, "owner", 20, 0).unwrap();
         assert_eq!(s.admit(), [3]);
         for _ in 0..3 {
             let plan = s.plan();
@@ -449,7 +501,8 @@ mod tests {
             s.plan(),
             StepPlan {
                 decode: vec![1, 2, 3],
-                prefill: vec![]
+                prefill: vec![],
+                group: 0,
             }
         );
         assert_eq!(s.stats().prefilling, 0);
@@ -458,7 +511,7 @@ mod tests {
     #[test]
     fn set_remaining_skips_cached_tokens() {
         let mut s = Scheduler::new(2, 64, 8, four()).unwrap();
-        s.submit(1, "web", 100).unwrap();
+        s.submit(1, "web", 100, 0).unwrap();
         assert!(s.set_remaining(1, 5).is_err()); // still waiting
         s.admit();
         assert!(s.set_remaining(1, 0).is_err());
@@ -473,7 +526,7 @@ mod tests {
     fn cancel_waiting_and_running() {
         let mut s = Scheduler::new(1, 64, 8, four()).unwrap();
         for (id, ch) in [(0, "web"), (1, "web"), (2, "api")] {
-            s.submit(id, ch, 4).unwrap();
+            s.submit(id, ch, 4, 0).unwrap();
         }
         assert_eq!(s.admit(), [0]);
         assert!(s.cancel(1));
@@ -484,7 +537,7 @@ mod tests {
         assert!(s.finish(0).is_err());
         let stats = s.stats();
         assert_eq!((stats.waiting, stats.running), (0, 1));
-        s.submit(0, "web", 4).unwrap();
+        s.submit(0, "web", 4, 0).unwrap();
         assert_eq!(s.stats().waiting, 1);
     }
 
@@ -499,14 +552,62 @@ mod tests {
         assert!(Scheduler::new(1, 1, 1, weights(&[("api", 1001)])).is_err());
         assert!(Scheduler::new(1, 1, 1, weights(&[("api", 1), ("api", 2)])).is_err());
         let mut s = Scheduler::new(1, 1, 1, four()).unwrap();
-        let err = s.submit(1, "fax", 4).unwrap_err();
+        let err = s.submit(1, "fax", 4, 0).unwrap_err();
         assert!(err.to_string().contains("unknown channel"), "{err}");
-        assert!(s.submit(1, "web", 0).is_err());
-        s.submit(1, "web", 4).unwrap();
-        assert!(s.submit(1, "api", 4).is_err());
+        assert!(s.submit(1, "web", 0, 0).is_err());
+        s.submit(1, "web", 4, 0).unwrap();
+        assert!(s.submit(1, "api", 4, 0).is_err());
         s.admit();
-        assert!(s.submit(1, "api", 4).is_err());
+        assert!(s.submit(1, "api", 4, 0).is_err());
         assert!(s.finish(2).is_err());
         assert_eq!(s.stats().rejected, 0);
+    }
+
+    #[test]
+    fn one_step_plans_one_group_and_groups_take_turns() {
+        let mut s = Scheduler::new(4, 8, 16, four()).unwrap();
+        s.submit(1, "owner", 3, 1000).unwrap();
+        s.submit(2, "api", 3, 0).unwrap();
+        s.submit(3, "web", 3, 1000).unwrap();
+        assert_eq!(s.admit(), vec![1, 3, 2]);
+        // The first plan takes the smallest group; the next the one after it, wrapping.
+        let plan = s.plan();
+        assert_eq!(
+            (plan.group, plan.decode.clone(), plan.prefill.clone()),
+            (0, vec![], vec![(2, 3)])
+        );
+        let plan = s.plan();
+        assert_eq!(
+            (plan.group, plan.prefill.clone()),
+            (1000, vec![(1, 3), (3, 3)])
+        );
+        let plan = s.plan();
+        assert_eq!(
+            (plan.group, plan.decode.clone(), plan.prefill.clone()),
+            (0, vec![2], vec![])
+        );
+        let plan = s.plan();
+        assert_eq!((plan.group, plan.decode.clone()), (1000, vec![1, 3]));
+        assert_eq!(s.stats().group_switches, 3);
+        // Once a group has no running request left, every step belongs to the other.
+        s.finish(2).unwrap();
+        for _ in 0..3 {
+            let plan = s.plan();
+            assert_eq!((plan.group, plan.decode.clone()), (1000, vec![1, 3]));
+        }
+        assert_eq!(s.stats().group_switches, 3);
+    }
+
+    #[test]
+    fn a_group_gets_the_whole_token_budget_of_its_steps() {
+        let mut s = Scheduler::new(2, 4, 8, four()).unwrap();
+        s.submit(1, "web", 20, 7).unwrap();
+        s.submit(2, "web", 20, 9).unwrap();
+        s.admit();
+        assert_eq!(s.plan().prefill, vec![(1, 8)]);
+        assert_eq!(s.plan().prefill, vec![(2, 8)]);
+        assert_eq!(s.plan().prefill, vec![(1, 8)]);
+        let empty = Scheduler::new(1, 1, 1, four()).unwrap().plan();
+        assert_eq!(empty, StepPlan::default());
     }
 }

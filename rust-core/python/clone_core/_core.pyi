@@ -165,6 +165,9 @@ class StepPlan:
     def prefill(self) -> list[tuple[int, int]]:
         """``(request_id, n_tokens)`` prompt chunks in admission order;
         ``sum(n) <= step_tokens - len(decode)``."""
+    @property
+    def group(self) -> int:
+        """The group (adapter setting) of every request in this plan."""
 
 class SchedulerStats:
     @property
@@ -184,6 +187,9 @@ class SchedulerStats:
     @property
     def rejected(self) -> int:
         """``QueueFullError`` count since start."""
+    @property
+    def group_switches(self) -> int:
+        """Steps whose group differed from the step before, since start."""
 
 class Scheduler:
     """Request scheduler behind continuous batching (the engine's decode loop is its only user).
@@ -193,7 +199,11 @@ class Scheduler:
     then name), FIFO within a channel; a channel whose queue was empty restarts at no less than
     the smallest pass of the channels with waiting requests, so idling banks no credit. With
     weights owner 8 and api 1 both busy, api gets one admission in nine. Same policy as
-    ``clone_core.reference.Scheduler``. Calls are microseconds; the GIL is not released."""
+    ``clone_core.reference.Scheduler``. Calls are microseconds; the GIL is not released.
+
+    A request's group is the engine's adapter setting: llama.cpp applies one LoRA scale to a whole
+    ``llama_decode``, so a step plans requests of one group only, and the running groups take
+    steps in turn (the next group key after the last step's, wrapping)."""
 
     def __init__(
         self, *, max_running: int, max_waiting: int, step_tokens: int, channel_weights: dict[str, int]
@@ -201,19 +211,19 @@ class Scheduler:
         """``max_running``: sequence slots; ``max_waiting``: queue bound; ``step_tokens``: tokens per
         decode step (``>= max_running``); ``channel_weights``: bigger = higher priority, 1..1000.
         InvalidInputError on anything else."""
-    def submit(self, request_id: int, channel: str, prompt_tokens: int) -> None:
-        """Queues a request. QueueFullError when ``max_waiting`` requests already wait;
-        InvalidInputError for an unknown channel, an id already waiting or running, or
-        ``prompt_tokens < 1``."""
+    def submit(self, request_id: int, channel: str, prompt_tokens: int, group: int = 0) -> None:
+        """Queues a request of ``group`` (0..2**32-1). QueueFullError when ``max_waiting`` requests
+        already wait; InvalidInputError for an unknown channel, an id already waiting or running,
+        ``prompt_tokens < 1`` or a group out of range."""
     def admit(self) -> list[int]:
         """Moves waiting requests into free slots; they start prefilling their whole prompt."""
     def set_remaining(self, request_id: int, n_tokens: int) -> None:
         """Part of the prompt is in the KV cache already: only ``n_tokens`` (>= 1) remain to
         prefill. InvalidInputError unless the request is prefilling."""
     def plan(self) -> StepPlan:
-        """The next step: a token for every decoding sequence, then prompt chunks in admission
-        order up to ``step_tokens``. Taken as executed: a prompt finished in this step decodes
-        from the next plan on."""
+        """The next step, for one group: a token for every decoding sequence of it, then its prompt
+        chunks in admission order up to ``step_tokens``. Taken as executed: a prompt finished in
+        this step decodes from the next plan on."""
     def finish(self, request_id: int) -> None:
         """A running sequence ended; frees its slot. InvalidInputError unless it is running."""
     def cancel(self, request_id: int) -> bool:

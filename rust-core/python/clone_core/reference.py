@@ -500,6 +500,7 @@ class QueueFullError(Exception):
 class StepPlan:
     decode: list[int]
     prefill: list[tuple[int, int]]
+    group: int = 0
 
 
 @dataclass(frozen=True)
@@ -510,6 +511,7 @@ class SchedulerStats:
     prefilling: int
     admitted_by_channel: dict[str, int]
     rejected: int
+    group_switches: int
 
 
 class Scheduler:
@@ -521,6 +523,9 @@ class Scheduler:
     channel name), FIFO within a channel. A channel whose queue was empty restarts at no less than the
     smallest pass of the channels with waiting requests (the last admitted channel's pass when none
     wait), so idling banks no credit and a busy high-weight channel cannot starve a low-weight one.
+
+    A step plans requests of one group (the engine's adapter setting) only; the running groups take
+    steps in turn: the smallest group key above the last step's, else the smallest.
     """
 
     def __init__(
@@ -542,15 +547,22 @@ class Scheduler:
                 raise ValueError(f"weight of channel {channel!r} must be in 1..={MAX_WEIGHT}, got {weight}")
         self.max_running, self.max_waiting, self.step_tokens = max_running, max_waiting, step_tokens
         self.channel_weights = dict(channel_weights)
-        self._queues: dict[str, list[tuple[int, int]]] = {c: [] for c in self.channel_weights}  # FIFO of (id, prompt)
+        self._queues: dict[str, list[tuple[int, int, int]]] = {
+            c: [] for c in self.channel_weights
+        }  # FIFO of (id, prompt, group)
         self._pass = dict.fromkeys(self.channel_weights, 0)  # virtual time a channel has used, in 1/STRIDE units
         self._last = 0  # the pass of the channel admitted last
         self._waiting: dict[int, str] = {}  # id -> channel
         self._running: dict[int, int] = {}  # id -> prompt tokens left to prefill, in admission order
+        self._group: dict[int, int] = {}  # running id -> group
+        self._last_group: int | None = None
+        self._switches = 0
         self._admitted = dict.fromkeys(self.channel_weights, 0)
         self._rejected = 0
 
-    def submit(self, request_id: int, channel: str, prompt_tokens: int) -> None:
+    def submit(self, request_id: int, channel: str, prompt_tokens: int, group: int = 0) -> None:
+        if not 0 <= group <= 0xFFFF_FFFF:
+            raise ValueError(f"group must be in 0..={0xFFFF_FFFF}, got {group}")
         if channel not in self.channel_weights:
             raise ValueError(f"unknown channel {channel!r}")
         if request_id in self._waiting or request_id in self._running:
@@ -565,7 +577,7 @@ class Scheduler:
         ]:  # waking up: restart at the current minimum, no credit banked while idle
             floor = min((self._pass[c] for c, q in self._queues.items() if q), default=self._last)
             self._pass[channel] = max(self._pass[channel], floor)
-        self._queues[channel].append((request_id, prompt_tokens))
+        self._queues[channel].append((request_id, prompt_tokens, group))
         self._waiting[request_id] = channel
 
     def admit(self) -> list[int]:
@@ -575,11 +587,12 @@ class Scheduler:
                 (c for c, q in self._queues.items() if q),
                 key=lambda c: (self._pass[c] + STRIDE // self.channel_weights[c], -self.channel_weights[c], c),
             )
-            request_id, prompt_tokens = self._queues[channel].pop(0)
+            request_id, prompt_tokens, group = self._queues[channel].pop(0)
             del self._waiting[request_id]
             self._pass[channel] += STRIDE // self.channel_weights[channel]
             self._last = self._pass[channel]
             self._running[request_id] = prompt_tokens
+            self._group[request_id] = group
             self._admitted[channel] += 1
             admitted.append(request_id)
         return admitted
@@ -592,27 +605,37 @@ class Scheduler:
         self._running[request_id] = n_tokens
 
     def plan(self) -> StepPlan:
-        decode = [i for i, left in self._running.items() if left == 0]
+        groups = set(self._group.values())
+        if not groups:
+            return StepPlan([], [], self._last_group or 0)
+        last = self._last_group
+        group = min((g for g in groups if last is not None and g > last), default=min(groups))
+        if last is not None and group != last:
+            self._switches += 1
+        self._last_group = group
+        decode = [i for i, left in self._running.items() if left == 0 and self._group[i] == group]
         budget = self.step_tokens - len(decode)
         prefill = []
         for request_id, left in self._running.items():
             if budget == 0:
                 break
-            if left:
+            if left and self._group[request_id] == group:
                 n = min(left, budget)
                 prefill.append((request_id, n))
                 self._running[request_id] -= n
                 budget -= n
-        return StepPlan(decode, prefill)
+        return StepPlan(decode, prefill, group)
 
     def finish(self, request_id: int) -> None:
         if request_id not in self._running:
             raise ValueError(f"request {request_id} is not running")
         del self._running[request_id]
+        del self._group[request_id]
 
     def cancel(self, request_id: int) -> bool:
         if request_id in self._running:
             del self._running[request_id]
+            del self._group[request_id]
             return True
         channel = self._waiting.pop(request_id, None)
         if channel is None:
@@ -628,4 +651,5 @@ class Scheduler:
             prefilling=sum(1 for left in self._running.values() if left),
             admitted_by_channel=dict(self._admitted),
             rejected=self._rejected,
+            group_switches=self._switches,
         )

@@ -18,6 +18,7 @@ use crate::errors::{budget, guard, InternalError, InvalidInputError};
 pub struct PyStepPlan {
     decode: Vec<i64>,
     prefill: Vec<(i64, usize)>,
+    group: u32,
 }
 
 impl From<StepPlan> for PyStepPlan {
@@ -25,6 +26,7 @@ impl From<StepPlan> for PyStepPlan {
         Self {
             decode: plan.decode,
             prefill: plan.prefill,
+            group: plan.group,
         }
     }
 }
@@ -33,8 +35,8 @@ impl From<StepPlan> for PyStepPlan {
 impl PyStepPlan {
     fn __repr__(&self) -> String {
         format!(
-            "StepPlan(decode={:?}, prefill={:?})",
-            self.decode, self.prefill
+            "StepPlan(decode={:?}, prefill={:?}, group={})",
+            self.decode, self.prefill, self.group
         )
     }
 }
@@ -48,6 +50,7 @@ pub struct PySchedulerStats {
     prefilling: usize,
     admitted_by_channel: BTreeMap<String, u64>,
     rejected: u64,
+    group_switches: u64,
 }
 
 impl From<SchedulerStats> for PySchedulerStats {
@@ -59,6 +62,7 @@ impl From<SchedulerStats> for PySchedulerStats {
             prefilling: s.prefilling,
             admitted_by_channel: s.admitted_by_channel.into_iter().collect(),
             rejected: s.rejected,
+            group_switches: s.group_switches,
         }
     }
 }
@@ -68,13 +72,14 @@ impl PySchedulerStats {
     fn __repr__(&self) -> String {
         format!(
             "SchedulerStats(waiting={}, waiting_by_channel={:?}, running={}, prefilling={}, \
-             admitted_by_channel={:?}, rejected={})",
+             admitted_by_channel={:?}, rejected={}, group_switches={})",
             self.waiting,
             self.waiting_by_channel,
             self.running,
             self.prefilling,
             self.admitted_by_channel,
-            self.rejected
+            self.rejected,
+            self.group_switches
         )
     }
 }
@@ -121,9 +126,22 @@ impl PyScheduler {
         })
     }
 
-    fn submit(&self, request_id: i64, channel: &str, prompt_tokens: i64) -> PyResult<()> {
+    #[pyo3(signature = (request_id, channel, prompt_tokens, group = 0))]
+    fn submit(
+        &self,
+        request_id: i64,
+        channel: &str,
+        prompt_tokens: i64,
+        group: i64,
+    ) -> PyResult<()> {
         let prompt_tokens = budget("prompt_tokens", prompt_tokens, false)?;
-        self.with(|s| guard(|| s.submit(request_id, channel, prompt_tokens)))
+        let Ok(group) = u32::try_from(group) else {
+            return Err(InvalidInputError::new_err(format!(
+                "group must be in 0..={}, got {group}",
+                u32::MAX
+            )));
+        };
+        self.with(|s| guard(|| s.submit(request_id, channel, prompt_tokens, group)))
     }
 
     fn admit(&self) -> PyResult<Vec<i64>> {

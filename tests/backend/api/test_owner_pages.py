@@ -91,9 +91,11 @@ async def test_a_plain_user_gets_403_from_every_owner_route(users: list[ChatUser
         ("GET", "/api/agents"),
         ("POST", "/api/agents"),
         ("DELETE", "/api/agents/x"),
+        ("PATCH", "/api/admin/users/x"),
+        ("DELETE", "/api/admin/users/x"),
     ]
     for method, path in calls:
-        body = {"mode": "closed"} if method == "PUT" else None
+        body = {"mode": "closed"} if method == "PUT" else {"role": "blocked"} if method == "PATCH" else None
         response = await guest.http.request(method, path, json=body)
         assert response.status_code == 403, (method, path, response.text)
         assert response.json()["error"]["code"] == "owner_only"
@@ -123,3 +125,33 @@ async def test_agent_tokens_are_shown_once_and_revoked(owner: ChatUser):
     assert (await owner.http.delete(f"/api/agents/{created['id']}")).status_code == 204
     assert created["id"] not in [t["id"] for t in (await owner.http.get("/api/agents")).json()]
     assert (await owner.http.delete(f"/api/agents/{created['id']}")).status_code == 404
+
+
+async def test_a_user_row_round_trips_and_only_its_role_changes(owner: ChatUser, users: list[ChatUser]):
+    listed = (await owner.http.get("/api/admin/users")).json()
+    row = next(u for u in listed if u["email"] == users[0].email)
+    me = next(u for u in listed if u["email"] == owner.email)
+    url = f"/api/admin/users/{row['id']}"
+    assert (await owner.http.patch(url, json=row)).json() == row  # what GET lists, PATCH accepts
+    blocked = (await owner.http.patch(url, json={**row, "role": "blocked"})).json()
+    assert blocked == {**row, "role": "blocked"}
+    assert (
+        next(u for u in (await owner.http.get("/api/admin/users")).json() if u["id"] == row["id"]) == blocked
+    )
+    refused = [
+        (url, {**row, "email": "someone@else.test"}, 400, "read_only"),
+        (url, {**row, "id": "another"}, 400, "read_only"),
+        (url, {"role": "owner"}, 400, "invalid_request"),
+        (url, {"role": "admin"}, 400, "invalid_request"),
+        (url, {"role": "user", "colour": "red"}, 400, "invalid_request"),
+        (f"/api/admin/users/{me['id']}", {"role": "blocked"}, 400, "own_account"),
+        ("/api/admin/users/nobody", {"role": "blocked"}, 404, "not_found"),
+    ]
+    for path, body, status, code in refused:
+        response = await owner.http.patch(path, json=body)
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), (
+            body,
+            response.text,
+        )
+    assert (await owner.http.delete(f"/api/admin/users/{me['id']}")).status_code == 400
+    assert (await owner.http.patch(url, json={"role": "user"})).json()["role"] == "user"

@@ -13,16 +13,19 @@ from tests.local_inference.api.test_rag import upload, wait_indexed
 from tests.local_inference.rag.documents import EN_FACTS, text_bytes
 
 PROFILES = {
-    "owner": {"system_prompt_extra": "OWNER-MODE: you talk to your own creator."},
+    "owner": {"system_prompt_extra": "OWNER-MODE: you talk to your own creator.", "adapter_scale": 0.5},
     "web": {"system_prompt_extra": "WEB-MODE: strangers from the internet.", "max_tokens": 3},
-    "telegram": {"system_prompt_extra": "TELEGRAM-MODE: keep it chatty."},
+    "telegram": {"system_prompt_extra": "TELEGRAM-MODE: keep it chatty.", "adapter_scale": 2.0},
     "api": {"system_prompt_extra": "API-MODE: answer in JSON-friendly plain text.", "knowledge": "none"},
 }
 MARKERS = {name: profile["system_prompt_extra"].split(":")[0] for name, profile in PROFILES.items()}
 
 
-def _only(prompt: str, channel: str) -> None:
+def _only(prompts, channel: str) -> None:
+    """The last prompt carries this channel's addition alone, and its adapter scale went along."""
+    prompt = prompts[-1]
     assert MARKERS[channel] in prompt, (channel, prompt)
+    assert prompts.params[-1].adapter_scale == PROFILES[channel].get("adapter_scale"), channel
     others = [m for name, m in MARKERS.items() if name != channel and m in prompt]
     assert others == [], (channel, others)
 
@@ -30,7 +33,13 @@ def _only(prompt: str, channel: str) -> None:
 async def test_profiles_round_trip_and_refuse_bad_values(agent):
     got = (await agent.client.get("/api/channels")).json()
     assert set(got) == {"owner", "web", "telegram", "api"}
-    assert got["web"] == {"system_prompt_extra": "", "max_tokens": None, "knowledge": "all", "documents": []}
+    assert got["web"] == {
+        "system_prompt_extra": "",
+        "max_tokens": None,
+        "adapter_scale": None,
+        "knowledge": "all",
+        "documents": [],
+    }
     assert (await agent.client.put("/api/channels", json=got)).json() == got
     changed = (await agent.client.put("/api/channels", json={"web": PROFILES["web"]})).json()
     assert changed["web"]["max_tokens"] == 3 and changed["owner"] == got["owner"]
@@ -40,6 +49,8 @@ async def test_profiles_round_trip_and_refuse_bad_values(agent):
     original = agent.config_path.read_bytes()
     for bad in (
         {"web": {"max_tokens": 0}},
+        {"web": {"adapter_scale": -0.5}},
+        {"web": {"adapter_scale": 4.5}},
         {"web": {"knowledge": "some"}},
         {"fax": {}},
         {"web": {"colour": 1}},
@@ -57,13 +68,13 @@ async def test_each_channel_answers_with_its_own_profile(agent, spy_prompts):
 
     # owner: the admin's test chat; it may cite the knowledge base
     owner = (await agent.client.post("/api/chat/test", json={"message": question})).json()
-    _only(spy_prompts[-1], "owner")
+    _only(spy_prompts, "owner")
     assert owner["sources"] and owner["sources"][0]["document_id"] == document["id"]
 
     # api: an OpenAI client with an API key (through the gateway or directly); no knowledge here
     body = {"model": "my-clone", "messages": [{"role": "user", "content": question}]}
     api = (await agent.client.post("/v1/chat/completions", json=body)).json()
-    _only(spy_prompts[-1], "api")
+    _only(spy_prompts, "api")
     assert "36 months" not in " ".join(spy_prompts[-1].split()) and not api.get("sources")
 
     # web: the public chat, relayed by the gateway; answers are capped at 3 tokens
@@ -74,7 +85,7 @@ async def test_each_channel_answers_with_its_own_profile(agent, spy_prompts):
         CreditWindow(64),
         frames.append,
     )
-    _only(spy_prompts[-1], "web")
+    _only(spy_prompts, "web")
     end = frames[-1]
     assert isinstance(end, End) and end.usage.completion_tokens <= 3
     assert end.sources and end.sources[0]["text"]  # the web chat can open the cited passage
@@ -86,7 +97,7 @@ async def test_each_channel_answers_with_its_own_profile(agent, spy_prompts):
     )
     async for _ in generation.chunks():
         pass
-    _only(spy_prompts[-1], "telegram")
+    _only(spy_prompts, "telegram")
 
 
 async def test_selected_documents_limit_what_a_channel_may_cite(agent, spy_prompts):

@@ -32,6 +32,8 @@ class HomeLan:
     revoked_token: str  # revoked while the gateway was up
     access_token: str  # their gateway access token (not a LAN token)
     other_token: str  # another user's live LAN token
+    blocked_token: str  # of an account the owner blocked while the gateway was up
+    deleted_token: str  # of an account the owner deleted while the gateway was up
 
     @property
     def lan_url(self) -> str:
@@ -72,9 +74,12 @@ async def home_lan(tmp_path_factory, model_path: Path) -> AsyncIterator[HomeLan]
     owner = ChatUser(gateway, f"owner-{uuid.uuid4().hex[:6]}@example.test")
     family = ChatUser(gateway, f"mum-{uuid.uuid4().hex[:6]}@example.test")
     other = ChatUser(gateway, f"kid-{uuid.uuid4().hex[:6]}@example.test")
+    blocked = ChatUser(gateway, f"lodger-{uuid.uuid4().hex[:6]}@example.test")
+    deleted = ChatUser(gateway, f"guest-{uuid.uuid4().hex[:6]}@example.test")
+    everyone = (owner, family, other, blocked, deleted)
     agent = None
     try:
-        for user in (owner, family, other):
+        for user in everyone:
             await user.register()
             await user.login()
         agent_token = await create_agent_token(owner)
@@ -82,6 +87,8 @@ async def home_lan(tmp_path_factory, model_path: Path) -> AsyncIterator[HomeLan]
         token = (await _lan_token(family, "kitchen"))["token"]
         doomed = await _lan_token(family, "old phone")
         other_token = (await _lan_token(other, "tablet"))["token"]
+        blocked_token = (await _lan_token(blocked, "phone"))["token"]
+        deleted_token = (await _lan_token(deleted, "laptop"))["token"]
         me = (await family.http.get("/api/users/me")).json()
         lan_port = free_port()
         config = write_config(
@@ -96,6 +103,13 @@ async def home_lan(tmp_path_factory, model_path: Path) -> AsyncIterator[HomeLan]
         revoked = await family.http.delete(f"/api/lan-tokens/{doomed['id']}")
         assert revoked.status_code == 204, revoked.text
         await wait_revocations(agent, 1)  # pushed to the agent while the gateway is up
+        blocked_id = (await blocked.http.get("/api/users/me")).json()["id"]
+        deleted_id = (await deleted.http.get("/api/users/me")).json()["id"]
+        response = await owner.http.patch(f"/api/admin/users/{blocked_id}", json={"role": "blocked"})
+        assert response.status_code == 200, response.text
+        response = await owner.http.delete(f"/api/admin/users/{deleted_id}")
+        assert response.status_code == 204, response.text
+        await wait_revocations(agent, 3)
         lan = HomeLan(
             gateway=gateway,
             agent=agent,
@@ -107,13 +121,15 @@ async def home_lan(tmp_path_factory, model_path: Path) -> AsyncIterator[HomeLan]
             revoked_token=doomed["token"],
             access_token=family.tokens["access_token"],
             other_token=other_token,
+            blocked_token=blocked_token,
+            deleted_token=deleted_token,
         )
     except BaseException:
         if agent is not None:
             agent.stop()
         raise
     finally:
-        for user in (owner, family, other):
+        for user in everyone:
             await user.close()
         gateway.stop()  # the VDS is gone from here on
     try:

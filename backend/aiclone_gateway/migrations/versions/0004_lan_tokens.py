@@ -19,7 +19,7 @@ def upgrade() -> None:
     op.create_table(
         "lan_tokens",
         sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("user_id", sa.String(32), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("user_id", sa.String(32), sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
         sa.Column("name", sa.String(120), nullable=False),
         sa.Column("created_at", sa.Float(), nullable=False),
         sa.Column("expires_at", sa.Float(), nullable=False),

@@ -1,6 +1,7 @@
 import { createRouter, createWebHistory, type Router } from 'vue-router'
 import DocumentsView from '../views/DocumentsView.vue'
 import GatewayView from '../views/GatewayView.vue'
+import OverviewView from '../views/OverviewView.vue'
 import PersonaView from '../views/PersonaView.vue'
 import StatusView from '../views/StatusView.vue'
 import TelegramView from '../views/TelegramView.vue'
@@ -13,6 +14,7 @@ export function createAdminRouter(): Router {
       { path: '/', redirect: '/persona' },
       { path: '/persona', name: 'persona', component: PersonaView },
       { path: '/status', name: 'status', component: StatusView },
+      { path: '/overview', name: 'overview', component: OverviewView },
       { path: '/documents', name: 'documents', component: DocumentsView },
       { path: '/telegram', name: 'telegram', component: TelegramView },
       { path: '/gateway', name: 'gateway', component: GatewayView },

@@ -9,6 +9,8 @@ import { useChatStore, type ChatTransport } from '../stores/chat'
 export type ConnectionState = 'connecting' | 'open' | 'sse' | 'closed'
 
 const MAX_BACKOFF_MS = 15_000
+// The gateway's own close codes: the owner blocked or deleted this account (never reconnect).
+export const CLOSE_ACCOUNT: Record<number, 'blocked' | 'deleted'> = { 4403: 'blocked', 4410: 'deleted' }
 const FAILED_OPENS_BEFORE_SSE = 2
 const SSE_POLL_MS = 5_000
 
@@ -98,10 +100,16 @@ export function useChatConnection() {
         // ignore frames that are not JSON
       }
     }
-    ws.onclose = () => {
+    ws.onclose = (event: CloseEvent) => {
       if (socket !== ws) return
       socket = null
       if (stopped) return
+      const ended = CLOSE_ACCOUNT[event.code]
+      if (ended) {
+        close()
+        auth.endAccount(ended)
+        return
+      }
       if (state.value !== 'open') failedOpens += 1
       if (!everOpened && failedOpens >= FAILED_OPENS_BEFORE_SSE) return useSse()
       scheduleReconnect()

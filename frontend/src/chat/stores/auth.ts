@@ -8,12 +8,16 @@ import { gatewayApi, type RegisterOptions, type TokenPair, type User } from '@/a
 const REFRESH_KEY = 'aiclone.refresh_token'
 const EXPIRY_MARGIN_MS = 30_000
 
+export type AccountEnd = 'blocked' | 'deleted'
+
 export const useAuthStore = defineStore('auth', () => {
   const accessToken = ref<string | null>(null)
   const accessExpiresAt = ref(0)
   const refreshToken = ref<string | null>(localStorage.getItem(REFRESH_KEY))
   const user = ref<User | null>(null)
   const sessionExpired = ref(false)
+  /** The owner closed this account while it was signed in (the chat socket said so). */
+  const accountEnded = ref<AccountEnd | null>(null)
   const isAuthenticated = computed(() => refreshToken.value !== null)
   let refreshing: Promise<string> | null = null
 
@@ -23,6 +27,13 @@ export const useAuthStore = defineStore('auth', () => {
     refreshToken.value = pair.refresh_token
     localStorage.setItem(REFRESH_KEY, pair.refresh_token)
     sessionExpired.value = false
+    accountEnded.value = null
+  }
+
+  /** Signed out by the gateway's owner: nothing here may be retried with these tokens. */
+  function endAccount(reason: AccountEnd) {
+    clear()
+    accountEnded.value = reason
   }
 
   function clear() {
@@ -95,5 +106,8 @@ export const useAuthStore = defineStore('auth', () => {
     }
   }
 
-  return { accessToken, refreshToken, user, sessionExpired, isAuthenticated, login, register, loadUser, logout, refresh, withAuth }
+  return {
+    accessToken, refreshToken, user, sessionExpired, accountEnded, isAuthenticated,
+    login, register, loadUser, logout, refresh, withAuth, endAccount,
+  }
 })

@@ -82,6 +82,14 @@ export const useOwnerStore = defineStore('owner', () => {
     await run((token) => gatewayApi.revokeAgentToken(token, id))
     agentTokens.value = (await run(gatewayApi.agentTokens)) ?? agentTokens.value
   }
+  async function setUserRole(id: string, role: 'user' | 'blocked') {
+    const saved = await run((token) => gatewayApi.setUserRole(token, id, role))
+    if (saved) users.value = users.value.map((u) => (u.id === id ? saved : u))
+  }
+  async function deleteUser(id: string) {
+    await run((token) => gatewayApi.deleteUser(token, id))
+    users.value = (await run(gatewayApi.users)) ?? users.value
+  }
   async function setMode(next: RegistrationMode): Promise<boolean> {
     const saved = await run((token) => gatewayApi.setRegistration(token, next))
     if (saved) mode.value = saved.mode
@@ -102,5 +110,6 @@ export const useOwnerStore = defineStore('owner', () => {
   return {
     apiKeys, agentTokens, lanTokens, users, invites, mode, secret, error,
     loadKeys, createKey, revokeKey, loadLanTokens, createLanToken, revokeLanToken, loadOwner, createAgentToken, revokeAgentToken, setMode, createInvite, revokeInvite,
+    setUserRole, deleteUser,
   }
 })

@@ -50,6 +50,9 @@ class LlamaContext:
         self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.vocab)
         self.memory = llama_cpp.llama_get_memory(ctx)
         self._batch = llama_cpp.llama_batch_init(shape.n_batch, 0, 1)
+        self._lora = None  # llama_adapter_lora_p, owned by the model
+        self._lora_path: Path | None = None
+        self._lora_scale: float | None = None  # the scale set on the context now
 
     @classmethod
     def load(
@@ -110,6 +113,37 @@ class LlamaContext:
 
     def seq_cp(self, src: int, dst: int, p0: int, p1: int) -> None:
         llama_cpp.llama_memory_seq_cp(self.memory, src, dst, p0, p1)
+
+    # -- the adapter ------------------------------------------------------------------------
+    @property
+    def has_lora(self) -> bool:
+        return self._lora is not None
+
+    def load_lora(self, path: Path) -> None:
+        """Load the GGUF LoRA at ``path`` (a path loaded before is kept); it applies from the next
+        ``use_lora_scale``."""
+        if self._lora is not None and self._lora_path == path:
+            return
+        handle = llama_cpp.llama_adapter_lora_init(self.model, str(path).encode())
+        if not handle:
+            raise EngineError(f"llama.cpp could not load the adapter {path.name} (see the agent log)")
+        self._lora, self._lora_path, self._lora_scale = handle, path, None
+
+    def use_lora_scale(self, scale: float) -> bool:
+        """Decode the next steps with the LoRA at ``scale`` (0: not in the graph at all); True when
+        that changed what the context computes."""
+        if self._lora is None or scale == self._lora_scale:
+            return False
+        if scale == 0.0:
+            result = llama_cpp.llama_set_adapters_lora(self.ctx, None, 0, None)
+        else:
+            adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(self._lora)
+            scales = (ctypes.c_float * 1)(scale)
+            result = llama_cpp.llama_set_adapters_lora(self.ctx, adapters, 1, scales)
+        if result != 0:
+            raise EngineError(f"llama.cpp refused the adapter at scale {scale} (error {result})")
+        self._lora_scale = scale
+        return True
 
     # -- one step ---------------------------------------------------------------------------
     def decode(self, entries: list[tuple[int, int, int, bool]]) -> None:

@@ -4,6 +4,10 @@ Each step: drop aborted requests, admit waiting ones into free slots (the schedu
 channel weight; the prefix cache lends each its longest cached prefix), ask the scheduler for the
 step's plan (one token for every decoding sequence, the rest of ``n_batch`` in prompt chunks of
 prefilling ones), run one ``llama_decode`` and sample one token per sequence that has logits.
+
+llama.cpp applies one LoRA scale to a whole decode, so each request's adapter scale is its
+scheduler group (scale in thousandths): a plan names one group, whose scale is set on the context
+before the step, and groups take steps in turn (as llama-server only batches equal LoRA settings).
 Tokens reach the event loop through ``loop.call_soon_threadsafe``, one call per loop and step.
 """
 
@@ -39,6 +43,7 @@ class LoopCounters:
         default_factory=lambda: defaultdict(lambda: [0, 0.0, 0.0])
     )  # n, sum, max
     request_seconds: float = 5.0  # moving average of a request's time in its slot (for Retry-After)
+    adapter_scale_switches: int = 0  # steps that set another LoRA scale on the context than the step before
 
 
 class DecodeLoop:
@@ -56,6 +61,7 @@ class DecodeLoop:
         self._admitted: list[BatchRequest] = []  # admitted, slot not set up yet (decode thread does it)
         self._calls: list[tuple[Callable[[Any, Any], Any], Future]] = []  # run_in_engine, between steps
         self._closing = False
+        self.lora_scale: float | None = None  # the adapter's own scale; None: no adapter loaded
         self._thread = threading.Thread(target=self._run, name="llama-decode", daemon=True)
         self._thread.start()
 
@@ -65,10 +71,19 @@ class DecodeLoop:
         with self.lock:
             if self._closing:
                 raise EngineError("the engine is shutting down")
-            self.scheduler.submit(request.id, request.channel, len(request.prompt))
+            request.group = self.group_of(request.params.adapter_scale)
+            self.scheduler.submit(request.id, request.channel, len(request.prompt), request.group)
             self.waiting[request.id] = request
             self._admit()  # a free slot takes it now: only requests without one count as waiting
             self._wake.notify()
+
+    def group_of(self, adapter_scale: float | None) -> int:
+        """The scheduler group of a request at ``adapter_scale`` (lock held): the scale in
+        thousandths; every request is group 0 while no adapter is loaded."""
+        if self.lora_scale is None:
+            return 0
+        scale = self.lora_scale if adapter_scale is None else adapter_scale
+        return round(scale * 1000)
 
     def call(self, fn: Callable[[Any, Any], Any]) -> Future:
         """Run ``fn(model, ctx)`` on the decode thread between two steps; cached prefixes are
@@ -144,6 +159,8 @@ class DecodeLoop:
             plan = self.scheduler.plan()
         if not plan.decode and not plan.prefill:
             return
+        if self.context.use_lora_scale(plan.group / 1000) and self.counters.steps:
+            self.counters.adapter_scale_switches += 1
         entries: list[tuple[int, int, int, bool]] = []
         samples: list[tuple[BatchRequest, int]] = []
         decoded: list[tuple[BatchRequest, list[int]]] = []
@@ -221,7 +238,7 @@ class DecodeLoop:
         wait[0] += 1
         wait[1] += waited
         wait[2] = max(wait[2], waited)
-        request.seq, reused = self.slots.acquire(request.prompt)
+        request.seq, reused = self.slots.acquire(request.prompt, request.group)
         request.prefilled = reused
         request.sampler = SamplerChain(request.params, request.prompt, self.context.n_vocab)
         if reused:

@@ -167,6 +167,14 @@ class LlamaBatchEngine(EngineClient):
         per_slot = self._loop.counters.request_seconds / self._context.shape.parallel
         return max(1, min(120, math.ceil(per_slot * (stats.waiting + 1))))
 
+    async def set_adapter(self, path: Path, scale: float) -> None:
+        def attach(_model, _ctx) -> None:
+            self._context.load_lora(path)
+            with self._loop.lock:
+                self._loop.lora_scale = scale
+
+        await self.run_in_engine(attach)
+
     async def run_in_engine(self, fn: Callable[[Any, Any], T]) -> T:
         result: T = await asyncio.wrap_future(self._loop.call(fn))
         return result
@@ -212,6 +220,7 @@ class LlamaBatchEngine(EngineClient):
             "last_batch_sequences": counters.last_batch_sequences,
             "prompt_tokens_computed": counters.prompt_tokens_computed,
             "decoded_tokens": counters.decoded_tokens,
+            "adapter_scale_switches": counters.adapter_scale_switches,
             "kv_cells_used": slots.cells_in_use,
             "kv_cells_total": shape.n_ctx,
             "cached_sequences": slots.cached_sequences,

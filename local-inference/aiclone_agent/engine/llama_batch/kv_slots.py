@@ -6,7 +6,8 @@ the same persona) lends it that prefix: ``llama_memory_seq_cp`` in a unified KV 
 same cells with one more sequence id, so the prefix costs no compute and no memory. A conversation
 that continues exactly where its cached slot ends takes that slot over. When a request finishes,
 its slot keeps prompt + answer for the next turn; least recently used slots are cleared
-(``llama_memory_seq_rm``) when a slot or cells are needed.
+(``llama_memory_seq_rm``) when a slot or cells are needed. Cells are computed under one adapter
+setting (the request's group): a prefix is only lent between sequences of the same group.
 
 Cells are mirrored here (an id per computed token, shared by copies, counted by reference), so the
 number of cells in use is exact without asking llama.cpp.
@@ -48,6 +49,7 @@ class KvSlots:
         self._refs: dict[int, int] = {}
         self._cell_ids = itertools.count()
         self._active: set[int] = set()
+        self._group = [0] * n_seq  # the adapter setting each sequence's cells were computed under
         self._stale: set[int] = set()  # running slots whose cells predate a change to the model
         self._used_at = [0] * n_seq
         self._clock = itertools.count(1)
@@ -63,15 +65,16 @@ class KvSlots:
         return sum(1 for seq, held in enumerate(self.tokens) if held and seq not in self._active)
 
     # -- a request's life -----------------------------------------------------------------------
-    def acquire(self, prompt: Sequence[int]) -> tuple[int, int]:
-        """A slot for ``prompt`` with its longest cached prefix in place: (sequence, reused tokens).
+    def acquire(self, prompt: Sequence[int], group: int = 0) -> tuple[int, int]:
+        """A slot for ``prompt`` with its longest cached prefix of the same ``group`` in place:
+        (sequence, reused tokens).
 
         At least the last prompt token is left to compute (its logits give the first answer token).
         """
         limit = len(prompt) - 1
         source, reused = -1, 0
         for seq, held in enumerate(self.tokens):
-            if seq in self._stale:
+            if seq in self._stale or self._group[seq] != group:
                 continue
             n = min(common_prefix(held, prompt), limit)
             if n > reused:
@@ -85,6 +88,7 @@ class KvSlots:
                 self._copy_cells(source, target, reused)
         if not self._truncate(target, reused):
             reused = 0
+        self._group[target] = group
         self._active.add(target)
         self._touch(target)
         counters = self.counters

@@ -31,6 +31,7 @@ class BatchRequest:
     submitted_at: float = field(default_factory=time.perf_counter)
     admitted_at: float = 0.0
     aborted: bool = False  # set by the event loop, read by the decode loop
+    group: int = 0  # the adapter setting (``DecodeLoop.group_of``), fixed when submitted
     # decode-loop state
     seq: int = -1
     prefilled: int = 0  # prompt tokens in the KV cache
