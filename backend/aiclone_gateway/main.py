@@ -13,6 +13,7 @@ from aiclone_gateway.api import (
     chat,
     conversations,
     credentials,
+    lan_tokens,
     public_chat,
     status,
     telegram_webhook,
@@ -47,7 +48,17 @@ def create_app(settings: Settings) -> FastAPI:
         default_limit=settings.max_body_bytes,
         limits={"/api/auth/": settings.max_auth_body_bytes},
     )
-    for module in (status, auth, users, credentials, conversations, chat, agent_link, telegram_webhook):
+    for module in (
+        status,
+        auth,
+        users,
+        credentials,
+        lan_tokens,
+        conversations,
+        chat,
+        agent_link,
+        telegram_webhook,
+    ):
         app.include_router(module.router)
     app.include_router(openai_router.router)
     app.include_router(public_chat.router)  # last: its catch-all GET serves the chat app's pages

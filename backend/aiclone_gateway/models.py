@@ -80,6 +80,24 @@ class ApiKey(Base):
     revoked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
+class LanToken(Base):
+    """A LAN token a user took for the agent's LAN listener (its JWT ``jti``; the token itself is
+    not stored). A revoked one travels to the agent until it expires (``LanRevocations``); blocking
+    or deleting the account revokes them all."""
+
+    __tablename__ = "lan_tokens"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    # NULL once the account is deleted: the revoked row stays until it expires, so the agent still
+    # hears that the token is dead
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+    expires_at: Mapped[float] = mapped_column(Float)
+    revoked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
 class Conversation(Base):
     __tablename__ = "conversations"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from aiclone_gateway.auth.accounts import AccountAdmin
 from aiclone_gateway.auth.credentials import CredentialStore
+from aiclone_gateway.auth.lan_tokens import LanTokenService
 from aiclone_gateway.auth.registration import RegistrationPolicy
 from aiclone_gateway.auth.service import AuthService
 from aiclone_gateway.chat.service import ChatLimits, ChatService
@@ -46,6 +48,7 @@ class GatewayRuntime:
     tickets: TicketBook
     auth_limiter: SlidingWindowLimiter
     telegram: TelegramDelivery
+    lan_tokens: LanTokenService
 
     @classmethod
     def build(cls, settings: Settings) -> GatewayRuntime:
@@ -80,6 +83,14 @@ class GatewayRuntime:
             seen_updates_ttl_s=settings.telegram_seen_updates_ttl_s,
         )
         hub.on_telegram = telegram.take_over
+        lan_tokens = LanTokenService(
+            db, tokens, settings.lan_token_ttl_s, settings.max_lan_tokens_per_user, publish=hub.broadcast
+        )
+
+        async def greeting() -> list[Any]:
+            return [await lan_tokens.revocations()]
+
+        hub.greeting = greeting
         hub.stats = GatewayStatsFeed(sockets, conversations, metrics, settings.stats_interval_s)
         return cls(
             settings=settings,
@@ -111,6 +122,7 @@ class GatewayRuntime:
             tickets=TicketBook(settings.ticket_ttl_s),
             auth_limiter=SlidingWindowLimiter(settings.auth_rate_limit, settings.auth_rate_window_s),
             telegram=telegram,
+            lan_tokens=lan_tokens,
         )
 
     async def close(self) -> None:

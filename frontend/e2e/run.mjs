@@ -9,6 +9,7 @@ import { after, before } from 'node:test'
 import { adminTests } from './admin.spec.mjs'
 import { chatTests } from './chat.spec.mjs'
 import { engineTests } from './engine.spec.mjs'
+import { lanTests } from './lan.spec.mjs'
 import { overviewTests } from './overview.spec.mjs'
 import { ownerTests } from './owner.spec.mjs'
 import { startAgent } from './support/agent.mjs'
@@ -31,7 +32,7 @@ before(async () => {
   ctx.front = ctx.gateway.servesChat ? { url: ctx.gateway.url, stop: async () => undefined } : await startFront(frontPort, ctx.gateway.port)
   // The gateway's first account owns it; made here so every test's sign-ups are plain users.
   ctx.owner = await registerOwner(ctx.gateway.url)
-  ctx.agent = await startAgent(ctx.workDir, { gateway: { url: ctx.gateway.url, agentToken: ctx.gateway.agentToken } })
+  ctx.agent = await startAgent(ctx.workDir, { gateway: { url: ctx.gateway.url, agentToken: ctx.gateway.agentToken }, lan: true })
   ctx.browser = await browser
 }, { timeout: 180_000 })
 
@@ -44,3 +45,4 @@ engineTests(ctx)
 chatTests(ctx)
 ownerTests(ctx)
 overviewTests(ctx)
+lanTests(ctx)

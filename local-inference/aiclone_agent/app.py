@@ -27,12 +27,15 @@ from aiclone_agent.core.request_metrics import RequestMetricsMiddleware
 from aiclone_agent.core.security import LocalOnlyMiddleware
 from aiclone_agent.engine.base import EngineClient
 from aiclone_agent.errors import register_error_handlers
+from aiclone_agent.lan.app import create_lan_app
+from aiclone_agent.lan.listener import LanListener
 from aiclone_agent.openai_api import router as openai_router
 from aiclone_agent.runtime import AgentRuntime
 
 
 def create_app(env: EnvSettings, config: ConfigStore, engine: EngineClient) -> FastAPI:
     runtime = AgentRuntime.build(env, config, engine)
+    runtime.lan = LanListener(config, create_lan_app(runtime), env.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -42,6 +45,7 @@ def create_app(env: EnvSettings, config: ConfigStore, engine: EngineClient) -> F
         await runtime.telegram.start()
         runtime.gateway.start()
         await runtime.direct.start()
+        await runtime.lan.start()
         runtime.network.start()
         await runtime.rag.start()
         runtime.overview.start()

@@ -29,6 +29,7 @@ from aiclone_agent.core.errors import (
 )
 from aiclone_agent.engine.base import EngineBusyError, EngineError
 from aiclone_agent.engine.settings import SettingRefusedError
+from aiclone_agent.lan.tokens import LanTokenRefusedError
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ TABLE: tuple[tuple[type[Exception], Callable[[Any], Problem]], ...] = (
             404, f"conversation {e.args[0]} not found", "conversation_not_found", "conversation_id"
         ),
     ),
+    (LanTokenRefusedError, lambda e: Problem(401, f"LAN token refused: {e}", "invalid_lan_token")),
     (ConfigError, lambda e: Problem(400, f"configuration refused: {e}", "invalid_config")),
     (
         SettingRefusedError,

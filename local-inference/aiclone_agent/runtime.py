@@ -17,6 +17,9 @@ from aiclone_agent.gateway.direct import DirectListener
 from aiclone_agent.gateway.jwks import JwksCache
 from aiclone_agent.gateway.link import GatewayLink
 from aiclone_agent.gateway.network import NetworkPaths
+from aiclone_agent.lan.listener import LanListener
+from aiclone_agent.lan.revocations import RevokedLanTokens
+from aiclone_agent.lan.tokens import LanTokens
 from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_agent.overview.sampler import OverviewSampler
 from aiclone_agent.rag.service import RagService
@@ -43,6 +46,9 @@ class AgentRuntime:
     redactor: SecretRedactor = field(default_factory=SecretRedactor)
     adapter: AdapterService | None = None
     engine_settings: EngineSettingsService | None = None
+    lan_tokens: LanTokens | None = None
+    # the LAN listener (``lan.listener.LanListener``), built around its app in ``create_app``
+    lan: LanListener | None = None
     overview: OverviewSampler | None = None
 
     @classmethod
@@ -63,6 +69,8 @@ class AgentRuntime:
             config, chat, TelegramStore(env.data_dir / "telegram.sqlite3"), runtime.redactor
         )
         jwks = JwksCache(env.data_dir / "gateway_jwks.json")
+        revoked = RevokedLanTokens(env.data_dir / "lan_revocations.json")
+        runtime.lan_tokens = LanTokens(jwks, revoked)
         runtime.network = network = NetworkPaths(
             on_mode=runtime.set_network_mode,
             on_request=lambda path: metrics.link_requests.labels(path).inc(),
@@ -78,6 +86,7 @@ class AgentRuntime:
         )
         runtime.gateway.direct_url = runtime.direct.advertise_url
         runtime.gateway.telegram = runtime.telegram
+        runtime.gateway.lan_revocations = runtime.direct.lan_revocations = revoked
         runtime.overview = OverviewSampler(engine, metrics, network, runtime.gateway, env.overview_interval_s)
         runtime.gateway.on_gateway_stats = runtime.overview.gateway_stats
         return runtime
@@ -96,6 +105,8 @@ class AgentRuntime:
             await self.gateway.stop()
         if self.direct is not None:
             await self.direct.stop()
+        if self.lan is not None:
+            await self.lan.stop()
         if self.network is not None:
             await self.network.stop()
         if self.telegram is not None:

@@ -13,3 +13,4 @@ from tests.backend.conftest import (  # noqa: F401 - shared fixtures
 )
 from tests.backend.relay.conftest import paths_gateway, two_paths  # noqa: F401
 from tests.local_inference.conftest import agent, agent_process, engine, model_path  # noqa: F401
+from tests.local_inference.lan.conftest import home_lan  # noqa: F401

@@ -15,9 +15,11 @@ from aiclone_wire import (
     Error,
     GatewayStats,
     Hello,
+    LanRevocations,
     Ping,
     Pong,
     Request,
+    RevokedToken,
     TelegramMessage,
     TelegramRequest,
     Usage,
@@ -45,6 +47,7 @@ FRAMES = [
     Credit(id="r1", chunks=4),
     Ping(sent_at=12.5),
     Pong(sent_at=12.5),
+    LanRevocations(revoked=[RevokedToken(jti="j1", expires_at=1.8e9)]),
     GatewayStats(users_online=2, chat_sockets=3, requests_in_flight=1, queued_questions=4, errors=0, interval_s=10),
 ]
 

@@ -14,6 +14,8 @@ The same frames travel on the direct path, where the gateway dials the agent's d
 ``DIRECT_TOKEN_TYPE`` in the Authorization header) and opens with its hello.
 ``telegram_bots`` (agent -> gateway) hands the agent's bots over for webhook delivery and
 ``telegram_status`` (gateway -> agent) says which ones the gateway now serves.
+``lan_revocations`` (gateway -> agent, after hello and whenever it changes) lists every LAN token
+revoked before its expiry: the agent's LAN listener, which checks those tokens offline, refuses them.
 ``gateway_stats`` (gateway -> agent, relay link only) carries the gateway's live numbers for the
 owner's overview page: right after hello, then every ``interval_s``.
 """
@@ -37,6 +39,10 @@ TELEGRAM_TEXT_LIMIT = 4096
 # The ``typ`` of the JWT the gateway presents to the agent's direct listener, and its path there.
 DIRECT_TOKEN_TYPE = "agent-direct"
 DIRECT_PATH = "/agent/direct"
+# The ``typ`` and ``aud`` of the long-lived JWT a user gets from the gateway for the agent's LAN
+# listener (checked there offline, with the JWKS of the gateway's hello).
+LAN_TOKEN_TYPE = "lan"
+LAN_TOKEN_AUDIENCE = "aiclone-lan"
 
 
 class WireError(ValueError):
@@ -164,6 +170,19 @@ class TelegramStatus(_Frame):
     bots: list[TelegramBotState] = Field(default_factory=list)
 
 
+class RevokedToken(_Frame):
+    jti: str = Field(min_length=1, max_length=64)
+    # the token's own ``exp``: past it the token is refused anyway, so the entry can go
+    expires_at: float
+
+
+class LanRevocations(_Frame):
+    """gateway -> agent: the LAN tokens revoked before their expiry (the whole list, not a delta)."""
+
+    type: Literal["lan_revocations"] = "lan_revocations"
+    revoked: list[RevokedToken] = Field(default_factory=list)
+
+
 class GatewayStats(_Frame):
     """gateway -> agent: what the gateway sees now (the admin's overview page charts it)."""
 
@@ -196,7 +215,8 @@ class Pong(_Frame):
 
 Frame = Annotated[
     Hello | Request | TelegramRequest | Chunk | End | Error | Cancel | Credit | Ping | Pong | TelegramBots | TelegramStatus
-    | GatewayStats,
+    | GatewayStats
+    | LanRevocations,
     Field(discriminator="type"),
 ]
 _FRAME: TypeAdapter[Frame] = TypeAdapter(Frame)

@@ -7,7 +7,14 @@ import re
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from aiclone_gateway.api.deps import AuthDep, CurrentUser, RateLimited, RegistrationDep, RuntimeDep
+from aiclone_gateway.api.deps import (
+    AuthDep,
+    CurrentUser,
+    LanTokensDep,
+    RateLimited,
+    RegistrationDep,
+    RuntimeDep,
+)
 from aiclone_gateway.auth.registration import RegistrationMode
 from aiclone_gateway.core.errors import ApiError
 
@@ -103,6 +110,9 @@ async def logout(body: RefreshIn, auth: AuthDep) -> None:
 
 
 @router.post("/password", status_code=204)
-async def change_password(body: PasswordChange, user: CurrentUser, auth: AuthDep) -> None:
-    """Sets a new password and signs the account out everywhere (refresh tokens revoked)."""
+async def change_password(
+    body: PasswordChange, user: CurrentUser, auth: AuthDep, lan_tokens: LanTokensDep
+) -> None:
+    """Sets a new password and signs the account out everywhere (refresh and LAN tokens revoked)."""
     await auth.change_password(user, body.current_password, body.new_password)
+    await lan_tokens.revoke_all(user.id)

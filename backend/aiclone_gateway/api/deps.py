@@ -9,6 +9,7 @@ from starlette.requests import HTTPConnection
 
 from aiclone_gateway.auth.accounts import AccountAdmin, ensure_active
 from aiclone_gateway.auth.credentials import CredentialStore
+from aiclone_gateway.auth.lan_tokens import LanTokenService
 from aiclone_gateway.auth.registration import RegistrationPolicy
 from aiclone_gateway.auth.service import AuthService
 from aiclone_gateway.chat.service import ChatService
@@ -54,6 +55,10 @@ def _hub(runtime: RuntimeDep) -> RelayHub:
     return runtime.hub
 
 
+def _lan_tokens(runtime: RuntimeDep) -> LanTokenService:
+    return runtime.lan_tokens
+
+
 AuthDep = Annotated[AuthService, Depends(_auth)]
 AccountsDep = Annotated[AccountAdmin, Depends(_accounts)]
 RegistrationDep = Annotated[RegistrationPolicy, Depends(_registration)]
@@ -61,6 +66,7 @@ CredentialsDep = Annotated[CredentialStore, Depends(_credentials)]
 ConversationsDep = Annotated[ConversationStore, Depends(_conversations)]
 ChatDep = Annotated[ChatService, Depends(_chat)]
 HubDep = Annotated[RelayHub, Depends(_hub)]
+LanTokensDep = Annotated[LanTokenService, Depends(_lan_tokens)]
 
 
 def bearer_token(request: Request) -> str | None:

@@ -83,6 +83,7 @@ async def update_user(
             raise ApiError(400, f"{field} cannot be changed", code="read_only", param=field)
     user = await accounts.set_role(owner, user_id, body.role)
     if user.role == "blocked":
+        await runtime.lan_tokens.revoke_all(user_id)  # the agent's LAN listener refuses them too
         runtime.chat.cancel_user(user_id)
         runtime.sockets.end_user(user_id, CLOSE_BLOCKED, "account blocked")
     return MeOut(id=user.id, email=user.email, role=user.role, created_at=user.created_at)
@@ -90,7 +91,10 @@ async def update_user(
 
 @router.delete("/api/admin/users/{user_id}", status_code=204)
 async def delete_user(user_id: str, owner: OwnerUser, accounts: AccountsDep, runtime: RuntimeDep) -> None:
-    """Delete a user with their conversations, API keys and sessions; their open chats close."""
+    """Delete a user with their conversations, API keys and sessions; their open chats close and
+    their LAN tokens are revoked (the revocations outlive the account until the tokens expire)."""
+    if user_id != owner.id:  # the owner's own account is refused below, its tokens untouched
+        await runtime.lan_tokens.revoke_all(user_id)
     await accounts.delete(owner, user_id)
     runtime.chat.cancel_user(user_id)
     runtime.sockets.end_user(user_id, CLOSE_DELETED, "account deleted")

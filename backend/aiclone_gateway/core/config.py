@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     jwt_audience: str = "aiclone"
     access_token_ttl_s: int = Field(default=900, ge=30)
     refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=60)
+    # Lifetime of a LAN token (what a user shows the agent's LAN listener at home, checked there
+    # offline), and how many live ones a user may hold.
+    lan_token_ttl_s: int = Field(default=30 * 86_400, ge=60, le=366 * 86_400)
+    max_lan_tokens_per_user: int = Field(default=10, ge=1, le=1_000)
     # Clock skew forgiven when checking a token's exp and nbf (replicas, the agent's clock).
     jwt_leeway_s: int = Field(default=30, ge=0, le=300)
     # Two tabs refreshing with the same token at the same moment: a token spent less than this

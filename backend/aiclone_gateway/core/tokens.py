@@ -2,7 +2,8 @@
 
 Access tokens (``typ`` "access", short) authorize API calls; refresh tokens (``typ`` "refresh")
 only buy new pairs at /api/auth/refresh and are tracked in the database for rotation. The
-public keys are published as a JWKS so the agent can verify access tokens offline.
+public keys are published as a JWKS so the agent can verify tokens offline: the gateway's proof on
+its direct listener (``issue_direct``) and the users' LAN tokens (``issue_lan``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from jwt.algorithms import OKPAlgorithm
 
-from aiclone_wire import DIRECT_TOKEN_TYPE
+from aiclone_wire import DIRECT_TOKEN_TYPE, LAN_TOKEN_AUDIENCE, LAN_TOKEN_TYPE
 
 ALGORITHM = "EdDSA"
 TokenType = Literal["access", "refresh"]
@@ -156,5 +157,22 @@ class TokenIssuer:
             "exp": now + ttl_s,
             "jti": uuid.uuid4().hex,
             "typ": DIRECT_TOKEN_TYPE,
+        }
+        return jwt.encode(claims, self._private_key, algorithm=ALGORITHM, headers={"kid": self.kid})
+
+    def issue_lan(self, user_id: str, name: str, role: str, jti: str, issued_at: int, expires_at: int) -> str:
+        """A user's pass for the agent's LAN listener: ``aud`` ``LAN_TOKEN_AUDIENCE``, ``typ``
+        ``lan``; the agent checks it offline against our JWKS and the revocations we sent it."""
+        claims = {
+            "iss": self.issuer,
+            "aud": LAN_TOKEN_AUDIENCE,
+            "sub": user_id,
+            "name": name,
+            "role": role,
+            "iat": issued_at,
+            "nbf": issued_at,
+            "exp": expires_at,
+            "jti": jti,
+            "typ": LAN_TOKEN_TYPE,
         }
         return jwt.encode(claims, self._private_key, algorithm=ALGORITHM, headers={"kid": self.kid})

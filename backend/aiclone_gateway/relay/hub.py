@@ -63,6 +63,9 @@ class RelayHub:
         self.last_hello: Hello | None = None
         # Takes over the agent's Telegram bots (set by the runtime: telegram.delivery).
         self.on_telegram: Callable[[TelegramBots], Awaitable[TelegramStatus]] | None = None
+        # The frames each new path gets right after its hello (set by the runtime: the LAN
+        # token revocations, so an agent that was away learns what changed meanwhile).
+        self.greeting: Callable[[], Awaitable[list[Any]]] | None = None
         # The gateway's live numbers, told to agents that ask (set by the runtime).
         self.stats: GatewayStatsFeed | None = None
 
@@ -157,6 +160,8 @@ class RelayHub:
         if path == "relay" and self.stats is not None and STATS_CAPABILITY in hello.capabilities:
             feed = asyncio.create_task(self._feed_stats(link, self.stats), name="gateway-stats")
         try:
+            for frame in await self.greeting() if self.greeting is not None else []:
+                link.send(frame)
             await link.run()
         finally:
             if feed is not None:
@@ -187,6 +192,12 @@ class RelayHub:
             if self._paths[name]:
                 return next(reversed(self._paths[name]))
         return None
+
+    def broadcast(self, frame: Any) -> None:
+        """Send ``frame`` on every live path of every linked agent (news, not a request)."""
+        for name in PATH_NAMES:
+            for link in self._paths[name].values():
+                link.send(frame)
 
     def disconnect(self, agent_id: str) -> None:
         if self.dialer is not None:

@@ -6,8 +6,9 @@ import { ServerProcess, freePort, waitHttpOk } from './processes.mjs'
 
 const START_TIMEOUT_MS = 90_000
 
-export async function startAgent(workDir, { gateway } = {}) {
+export async function startAgent(workDir, { gateway, lan = false } = {}) {
   const port = await freePort()
+  const lanPort = lan ? await freePort() : null
   const dir = path.join(workDir, 'agent')
   mkdirSync(dir, { recursive: true })
   const config = path.join(dir, 'config.yaml')
@@ -15,6 +16,7 @@ export async function startAgent(workDir, { gateway } = {}) {
     'clone: {id: e2e-clone, name: E2E Clone, system_prompt: You are a helpful AI clone. Answer briefly.}',
     `model: {base_model_path: ${JSON.stringify(TEST_MODEL)}, n_ctx: 2048, max_tokens: 32, temperature: 0.0}`,
   ]
+  if (lanPort) lines.push(`lan: {enabled: true, host: 127.0.0.1, port: ${lanPort}}`)
   if (gateway) lines.push(`gateway: {url: ${JSON.stringify(gateway.url)}, agent_token: ${JSON.stringify(gateway.agentToken)}}`)
   writeFileSync(config, `${lines.join('\n')}\n`)
   const server = new ServerProcess('agent', PYTHON, ['-m', 'aiclone_agent', 'serve'], {
@@ -31,6 +33,8 @@ export async function startAgent(workDir, { gateway } = {}) {
   const agent = {
     url,
     port,
+    // the LAN listener (chat page and OpenAI API for LAN token holders), when started with lan
+    lanUrl: lanPort ? `http://127.0.0.1:${lanPort}` : null,
     async start() {
       server.start()
       await waitHttpOk(`${url}/healthz`, START_TIMEOUT_MS, 'the agent to start (see agent.log)')

@@ -101,6 +101,7 @@ export interface AgentConversation {
   created_at: number
   updated_at: number
   message_count: number
+  author?: string | null
 }
 export interface AgentStoredMessage {
   role: 'user' | 'assistant'

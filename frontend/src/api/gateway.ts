@@ -24,6 +24,8 @@ export type RegistrationMode = 'open' | 'invite' | 'closed'
 export interface SignUpInfo { needs_owner: boolean; mode: RegistrationMode }
 export interface AccountUser extends User { created_at: number }
 export interface ApiKey { id: string; name: string; prefix: string; created_at: number }
+/** A pass for the agent's LAN listener at home (the token itself is shown once, at creation). */
+export interface LanToken { id: string; name: string; created_at: number; expires_at: number }
 export interface AgentToken { id: string; name: string; created_at: number; linked: boolean }
 export interface Invite { id: string; created_at: number; used_at: number | null; used_by: string | null }
 export interface RegisterOptions { invite?: string; registration?: RegistrationMode }
@@ -58,6 +60,12 @@ export const gatewayApi = {
     requestJson<ApiKey & { key: string }>('/api/keys', { method: 'POST', ...withBearer(token, { name }) }),
   revokeApiKey: (token: string, id: string) =>
     requestJson<void>(`/api/keys/${encodeURIComponent(id)}`, { method: 'DELETE', headers: bearer(token) }),
+  // LAN tokens (any signed-in user: to chat with the clone at home when the VDS is out of reach)
+  lanTokens: (token: string) => requestJson<LanToken[]>('/api/lan-tokens', { headers: bearer(token) }),
+  createLanToken: (token: string, name: string) =>
+    requestJson<LanToken & { token: string }>('/api/lan-tokens', { method: 'POST', ...withBearer(token, { name }) }),
+  revokeLanToken: (token: string, id: string) =>
+    requestJson<void>(`/api/lan-tokens/${encodeURIComponent(id)}`, { method: 'DELETE', headers: bearer(token) }),
   // The owner's pages
   agentTokens: (token: string) => requestJson<AgentToken[]>('/api/agents', { headers: bearer(token) }),
   createAgentToken: (token: string, name: string) =>

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from aiclone_agent.api.deps import ChatDep, ConfigDep
 from aiclone_agent.api.sse import SSE_HEADERS, sse_data
-from aiclone_agent.chat.service import ChatService, Generation
+from aiclone_agent.chat.service import Author, ChatService, Generation
+from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.core.errors import ApiError
 from aiclone_agent.errors import MAPPED, problem_of
 
@@ -103,17 +104,19 @@ def _event(event: ChatEvent) -> bytes:
     return sse_data(event.model_dump_json())
 
 
-async def _start(body: ChatRequest, chat: ChatService, config: ConfigDep) -> tuple[str, Generation]:
+async def start_turn(
+    body: ChatRequest, chat: ChatService, config: ConfigStore, channel: str = CHANNEL, author: Author | None = None
+) -> tuple[str, Generation]:
     limit = config.current.limits.max_message_chars
     if len(body.message) > limit:
         raise ApiError(400, f"message is {len(body.message)} characters; the limit is {limit}", code="message_too_long", param="message")
     params = chat.sampling_params(max_tokens=body.max_tokens)
-    return await chat.start_conversation_turn(body.message, body.conversation_id, params, CHANNEL)
+    return await chat.start_conversation_turn(body.message, body.conversation_id, params, channel, author)
 
 
 @router.post("/test")
 async def chat_test(body: ChatRequest, chat: ChatDep, config: ConfigDep) -> ChatResponse:
-    conversation_id, generation = await _start(body, chat, config)
+    conversation_id, generation = await start_turn(body, chat, config)
     try:
         async for _ in generation.chunks():
             pass
@@ -131,7 +134,12 @@ async def chat_test(body: ChatRequest, chat: ChatDep, config: ConfigDep) -> Chat
 
 @router.post("/stream")
 async def chat_stream(body: ChatRequest, chat: ChatDep, config: ConfigDep) -> StreamingResponse:
-    conversation_id, generation = await _start(body, chat, config)  # queued: a full queue is a 503 here
+    conversation_id, generation = await start_turn(body, chat, config)  # queued: a full queue is a 503 here
+    return stream_turn(chat, conversation_id, generation)
+
+
+def stream_turn(chat: ChatService, conversation_id: str, generation: Generation) -> StreamingResponse:
+    """A started conversation turn as SSE ``ChatEvent``s (the LAN chat streams the same way)."""
 
     async def events():
         try:

@@ -21,6 +21,7 @@ class ConversationOut(BaseModel):
     created_at: float
     updated_at: float
     message_count: int
+    author: str | None = None  # who wrote it on the LAN listener (their gateway account); None: the owner
 
 
 class ConversationPatch(BaseModel):

@@ -45,6 +45,10 @@ async def status(runtime: RuntimeDep) -> dict:
             "direct_url": runtime.direct.advertise_url,
             "direct_error": runtime.direct.last_error,
         },
+        "lan": {
+            **(runtime.lan.status() if runtime.lan else {"enabled": False, "address": None, "error": None}),
+            "revocations": runtime.lan_tokens.revoked.status() if runtime.lan_tokens else None,
+        },
         "rag": runtime.rag.status() if runtime.rag else None,
         "clone": {"id": runtime.config.current.clone.id, "name": runtime.config.current.clone.name},
         "adapter": runtime.adapter.status.model_dump(),

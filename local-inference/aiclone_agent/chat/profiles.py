@@ -17,6 +17,7 @@ PROFILE_OF_CHANNEL = {
     "owner": "owner",
     "relay": "web",
     "web": "web",
+    "lan": "web",  # the family at home, on the LAN listener: the public chat's persona
     "telegram": "telegram",
     "openai": "api",
     "api": "api",

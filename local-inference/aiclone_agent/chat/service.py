@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from aiclone_agent.chat.context import FittedPrompt
 from aiclone_agent.chat.fitting import PromptFitter
-from aiclone_agent.chat.profiles import allowed_knowledge, profile_for, profile_params
+from aiclone_agent.chat.profiles import allowed_knowledge, profile_for, profile_name, profile_params
 from aiclone_agent.chat.store import ConversationStore
 from aiclone_agent.chat.template import Message, PromptRenderer
 from aiclone_agent.core.config import ConfigStore
@@ -49,6 +49,14 @@ class Usage:
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.total_tokens,
         }
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who writes a conversation that is not the owner's: a LAN user (the gateway's user id and name)."""
+
+    id: str
+    name: str
 
 
 class Generation:
@@ -85,8 +93,9 @@ class Generation:
         before any response has started."""
         if self._stream is None:
             self._started_at = time.perf_counter()
+            # the engine's scheduler weighs the profiles (owner, web, telegram, api), not entry points
             self._stream = self._service.engine.generate(
-                self.fitted.prompt, self.params, self.request_id, self.channel
+                self.fitted.prompt, self.params, self.request_id, profile_name(self.channel)
             )
 
     async def chunks(self) -> AsyncIterator[GenerationChunk]:
@@ -203,21 +212,31 @@ class ChatService:
         return Generation(self, fitted, params, channel, [knowledge[i] for i in fitted.chunks])
 
     async def start_conversation_turn(
-        self, message: str, conversation_id: str | None, params: SamplingParams, channel: str
+        self,
+        message: str,
+        conversation_id: str | None,
+        params: SamplingParams,
+        channel: str,
+        author: Author | None = None,
     ) -> tuple[str, Generation]:
         """Validate, fit and record the user's message; return the conversation id and the
-        generation that answers it."""
+        generation that answers it. With ``author`` (a LAN user) the conversation is theirs: a new
+        one records them, and only their own can be continued."""
         if conversation_id is None:
             history: list[Message] = []
         else:
-            if await self.store.get(conversation_id) is None:
+            if await self.store.get(conversation_id, author.id if author else None) is None:
                 raise ConversationNotFoundError(conversation_id)
             history = await self.store.history(conversation_id)
         knowledge = await self.retrieve(message)
         generation = self.prepare([*history, Message("user", message)], params, channel, knowledge=knowledge)
         generation.start()  # a full queue refuses the turn before anything is stored
         if conversation_id is None:
-            conversation_id = (await self.store.create(message.strip().splitlines()[0], channel)).id
+            title = message.strip().splitlines()[0]
+            created = await self.store.create(
+                title, channel, author.name if author else None, author.id if author else None
+            )
+            conversation_id = created.id
         await self.store.append(conversation_id, "user", message)
         generation.answer_row = await self.store.begin_answer(conversation_id)
         return conversation_id, generation

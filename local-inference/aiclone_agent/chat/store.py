@@ -44,6 +44,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE messages ADD COLUMN state TEXT NOT NULL DEFAULT 'done'"
         " CHECK (state IN ('done', 'streaming', 'interrupted'))",
     ),
+    (  # 3: who wrote a conversation made on the LAN listener (the gateway user of its token)
+        "ALTER TABLE conversations ADD COLUMN author TEXT",
+        "ALTER TABLE conversations ADD COLUMN author_id TEXT",
+        "CREATE INDEX IF NOT EXISTS conversations_by_author ON conversations(author_id, updated_at)",
+    ),
 )
 VISIBLE = "state != 'streaming'"  # an answer being written is not part of the conversation yet
 
@@ -64,6 +69,7 @@ class Conversation:
     created_at: float
     updated_at: float
     message_count: int = 0
+    author: str | None = None  # a LAN user's name; None: the owner's own (admin, Telegram, API)
 
 
 class ConversationStore:
@@ -90,43 +96,54 @@ class ConversationStore:
         with self._lock:
             return fn(*args)
 
-    async def create(self, title: str, channel: str) -> Conversation:
-        return await self._run(self._create, title, channel)
+    async def create(
+        self, title: str, channel: str, author: str | None = None, author_id: str | None = None
+    ) -> Conversation:
+        return await self._run(self._create, title, channel, author, author_id)
 
-    def _create(self, title: str, channel: str) -> Conversation:
+    def _create(self, title: str, channel: str, author: str | None, author_id: str | None) -> Conversation:
         now = time.time()
-        conversation = Conversation(uuid.uuid4().hex, title[:80] or "New conversation", channel, now, now)
+        conversation = Conversation(
+            uuid.uuid4().hex, title[:80] or "New conversation", channel, now, now, author=author
+        )
         self._db.execute(
-            "INSERT INTO conversations (id, title, channel, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-            (conversation.id, conversation.title, channel, now, now),
+            "INSERT INTO conversations (id, title, channel, created_at, updated_at, author, author_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (conversation.id, conversation.title, channel, now, now, author, author_id),
         )
         return conversation
 
-    async def get(self, conversation_id: str) -> Conversation | None:
-        return await self._run(self._get, conversation_id)
+    async def get(self, conversation_id: str, author_id: str | None = None) -> Conversation | None:
+        """The conversation; with ``author_id``, only if that LAN user wrote it."""
+        return await self._run(self._get, conversation_id, author_id)
 
-    def _get(self, conversation_id: str) -> Conversation | None:
+    def _get(self, conversation_id: str, author_id: str | None = None) -> Conversation | None:
         row = self._db.execute(
             "SELECT c.id, c.title, c.channel, c.created_at, c.updated_at, "
-            f"(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND {VISIBLE}) "
-            "FROM conversations c WHERE c.id = ?",
-            (conversation_id,),
+            f"(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND {VISIBLE}), c.author "
+            "FROM conversations c WHERE c.id = ? AND (? IS NULL OR c.author_id = ?)",
+            (conversation_id, author_id, author_id),
         ).fetchone()
         return Conversation(*row) if row else None
 
-    async def list(self, limit: int = 100, offset: int = 0, query: str = "") -> list[Conversation]:
-        """Newest first; with ``query``, only those whose title or any message contains it."""
-        return await self._run(self._list, limit, offset, query)
+    async def list(
+        self, limit: int = 100, offset: int = 0, query: str = "", author_id: str | None = None
+    ) -> list[Conversation]:
+        """Newest first; with ``query``, only those whose title or any message contains it; with
+        ``author_id``, only that LAN user's."""
+        return await self._run(self._list, limit, offset, query, author_id)
 
-    def _list(self, limit: int, offset: int, query: str) -> builtins.list[Conversation]:
+    def _list(
+        self, limit: int, offset: int, query: str, author_id: str | None
+    ) -> builtins.list[Conversation]:
         pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         rows = self._db.execute(
             "SELECT c.id, c.title, c.channel, c.created_at, c.updated_at, "
-            f"(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND {VISIBLE}) "
-            "FROM conversations c WHERE ? = '' OR c.title LIKE ? ESCAPE '\\' OR EXISTS ("
-            "SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.content LIKE ? ESCAPE '\\') "
+            f"(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND {VISIBLE}), c.author "
+            "FROM conversations c WHERE (? IS NULL OR c.author_id = ?) AND (? = '' OR c.title LIKE ? ESCAPE '\\' "
+            "OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.content LIKE ? ESCAPE '\\')) "
             "ORDER BY c.updated_at DESC LIMIT ? OFFSET ?",
-            (query, pattern, pattern, limit, offset),
+            (author_id, author_id, query, pattern, pattern, limit, offset),
         ).fetchall()
         return [Conversation(*row) for row in rows]
 

@@ -215,6 +215,16 @@ class GatewaySection(_Section):
         return value
 
 
+class LanSection(_Section):
+    """The LAN listener: the OpenAI API and a chat page for the family at home, answered with the
+    VDS or the internet down; each user shows a token their gateway issued, checked offline.
+    Never the admin."""
+
+    enabled: bool = False
+    host: str = Field(default="0.0.0.0", min_length=1, max_length=255)
+    port: int = Field(default=3080, ge=1, le=65_535)
+
+
 class LimitsSection(_Section):
     max_message_chars: int = Field(default=32_000, ge=1, le=1_000_000)
     max_request_bytes: int = Field(default=2_000_000, ge=1_024, le=100_000_000)
@@ -228,6 +238,7 @@ class AgentConfig(_Section):
     admin_panel: AdminPanelSection = Field(default_factory=AdminPanelSection)
     messengers: MessengersSection = Field(default_factory=MessengersSection)
     gateway: GatewaySection = Field(default_factory=GatewaySection)
+    lan: LanSection = Field(default_factory=LanSection)
     limits: LimitsSection = Field(default_factory=LimitsSection)
 
 

@@ -40,13 +40,11 @@ def host_name(value: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
-class LocalOnlyMiddleware:
-    def __init__(
-        self, app: ASGIApp, extra_hosts: frozenset[str] = frozenset(), max_body: int = 2_000_000,
-        body_limits: dict[str, int] | None = None,
-    ):
+class BodyLimitMiddleware:
+    """Request bodies within their route's limit (the LAN listener uses it alone)."""
+
+    def __init__(self, app: ASGIApp, max_body: int = 2_000_000, body_limits: dict[str, int] | None = None):
         self.app = app
-        self.allowed = LOOPBACK_HOSTS | {h.lower() for h in extra_hosts}
         self.max_body = max_body
         self.body_limits = body_limits or {}  # path -> its own limit (file uploads)
 
@@ -54,20 +52,9 @@ class LocalOnlyMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        host = host_name(headers.get("host", ""))
-        if host not in self.allowed:
-            await _refuse(scope, send, 403, f"host '{host}' is not allowed: the agent answers on localhost only", "host_not_allowed")
-            return
-        method = scope.get("method", "GET")
-        if method in UNSAFE_METHODS or scope["type"] == "websocket":
-            origin = headers.get("origin")
-            if origin is not None and not self._same_site(origin):
-                await _refuse(scope, send, 403, f"cross-site request from origin '{origin}' refused", "origin_not_allowed")
-                return
-            if headers.get("sec-fetch-site") == "cross-site":
-                await _refuse(scope, send, 403, "cross-site request refused", "origin_not_allowed")
-                return
+        await self._limited(scope, receive, send, _headers(scope))
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         length = headers.get("content-length")
         max_body = self.body_limits.get(scope.get("path", ""), self.max_body)
         if length is not None and (not length.isdigit() or int(length) > max_body):
@@ -105,6 +92,35 @@ class LocalOnlyMiddleware:
                 await _drain(receive, received)
                 await _refuse(scope, send, 413, str(exc.detail), exc.code)
 
+
+class LocalOnlyMiddleware(BodyLimitMiddleware):
+    def __init__(
+        self, app: ASGIApp, extra_hosts: frozenset[str] = frozenset(), max_body: int = 2_000_000,
+        body_limits: dict[str, int] | None = None,
+    ):
+        super().__init__(app, max_body, body_limits)
+        self.allowed = LOOPBACK_HOSTS | {h.lower() for h in extra_hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        host = host_name(headers.get("host", ""))
+        if host not in self.allowed:
+            await _refuse(scope, send, 403, f"host '{host}' is not allowed: the agent answers on localhost only", "host_not_allowed")
+            return
+        method = scope.get("method", "GET")
+        if method in UNSAFE_METHODS or scope["type"] == "websocket":
+            origin = headers.get("origin")
+            if origin is not None and not self._same_site(origin):
+                await _refuse(scope, send, 403, f"cross-site request from origin '{origin}' refused", "origin_not_allowed")
+                return
+            if headers.get("sec-fetch-site") == "cross-site":
+                await _refuse(scope, send, 403, "cross-site request refused", "origin_not_allowed")
+                return
+        await self._limited(scope, receive, send, headers)
+
     def _same_site(self, origin: str) -> bool:
         if origin == "null":
             return False
@@ -114,6 +130,10 @@ class LocalOnlyMiddleware:
         name = parts.hostname.lower()
         name = f"[{name}]" if ":" in name else name
         return name in self.allowed
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
 
 
 async def _refuse(scope: Scope, send: Send, status: int, message: str, code: str) -> None:

@@ -40,6 +40,8 @@ from aiclone_wire.paths import PathBoard, PathHealth
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from aiclone_agent.lan.revocations import RevokedLanTokens
+
 log = logging.getLogger(__name__)
 HELLO_TIMEOUT_S = 10
 
@@ -67,6 +69,8 @@ class DirectListener:
         self.last_error: str | None = None
         self._server: Server | None = None
         self._session: tuple[LinkSession, asyncio.Task] | None = None
+        # where the gateway's LAN token revocations are kept (set by the runtime)
+        self.lan_revocations: RevokedLanTokens | None = None
 
     @property
     def advertise_url(self) -> str | None:
@@ -157,7 +161,13 @@ class DirectListener:
         # each session has its own health, so the one it replaces going down cannot mark it down
         health = PathHealth("direct")
         session = LinkSession(
-            ws, self.serving, self.running, health, self.ping_interval_s, self.silence_timeout_s
+            ws,
+            self.serving,
+            self.running,
+            health,
+            self.ping_interval_s,
+            self.silence_timeout_s,
+            lan_revocations=self.lan_revocations,
         )
         previous, self._session = self._session, (session, asyncio.current_task())
         self.board.paths["direct"] = health

@@ -38,6 +38,7 @@ from aiclone_wire import (
 from aiclone_wire.paths import PathHealth
 
 if TYPE_CHECKING:
+    from aiclone_agent.lan.revocations import RevokedLanTokens
     from aiclone_agent.telegram.service import TelegramService
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,8 @@ class GatewayLink:
         self._agent_id: str | None = None
         # Takes webhook delivery of the Telegram bots through the gateway while linked.
         self.telegram: TelegramService | None = None
+        # where the gateway's LAN token revocations are kept (set by the runtime)
+        self.lan_revocations: RevokedLanTokens | None = None
         # Receives the gateway's live numbers (the overview page's gateway charts).
         self.on_gateway_stats: Callable[[GatewayStats], None] | None = None
 
@@ -206,6 +209,7 @@ class GatewayLink:
             self.ping_interval_s,
             self.silence_timeout_s,
             telegram=self.telegram,
+            lan_revocations=self.lan_revocations,
             on_gateway_stats=self.on_gateway_stats,
         )
         try:

@@ -22,6 +22,7 @@ from aiclone_wire import (
     Cancel,
     Credit,
     GatewayStats,
+    LanRevocations,
     Ping,
     Pong,
     Request,
@@ -34,6 +35,7 @@ from aiclone_wire import (
 from aiclone_wire.paths import PathHealth
 
 if TYPE_CHECKING:
+    from aiclone_agent.lan.revocations import RevokedLanTokens
     from aiclone_agent.telegram.service import TelegramService
 
 log = logging.getLogger(__name__)
@@ -81,9 +83,11 @@ class LinkSession:
         ping_interval_s: float,
         silence_timeout_s: float,
         telegram: TelegramService | None = None,
+        lan_revocations: RevokedLanTokens | None = None,
         on_gateway_stats: Callable[[GatewayStats], None] | None = None,
     ) -> None:
         self.ws = ws
+        self.lan_revocations = lan_revocations
         self.on_gateway_stats = on_gateway_stats
         self.serving = serving
         self.running = running
@@ -157,6 +161,9 @@ class LinkSession:
             elif isinstance(frame, TelegramStatus):
                 if self.telegram is not None:
                     self._side.append(asyncio.create_task(self.telegram.link_status(frame)))
+            elif isinstance(frame, LanRevocations):
+                if self.lan_revocations is not None:
+                    self.lan_revocations.replace(frame)
             elif isinstance(frame, GatewayStats):
                 if self.on_gateway_stats is not None:
                     self.on_gateway_stats(frame)

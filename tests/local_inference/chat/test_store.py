@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from aiclone_agent.chat.store import ConversationStore
+from aiclone_agent.chat.store import MIGRATIONS, ConversationStore
 
 
 async def test_an_answer_being_written_is_hidden_then_kept_as_interrupted_after_a_crash(tmp_path: Path):
@@ -63,5 +63,25 @@ async def test_a_store_from_before_answers_were_saved_while_streaming_gains_the_
     ConversationStore(path).close()
     db = sqlite3.connect(path)
     columns = [row[1] for row in db.execute("PRAGMA table_info(messages)")]
-    assert "state" in columns and db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert "state" in columns and db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     db.close()
+
+
+async def test_a_store_from_before_lan_authors_keeps_its_conversations_and_gains_them(tmp_path: Path):
+    path = tmp_path / "conversations.sqlite3"
+    db = sqlite3.connect(path)
+    for migration in MIGRATIONS[:2]:  # the store as the release before the LAN listener left it
+        for statement in migration:
+            db.execute(statement)
+    db.execute("INSERT INTO conversations VALUES ('old', 'Old chat', 'owner', 1.0, 2.0)")
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    store = ConversationStore(path)
+    (old,) = await store.list()
+    assert (old.id, old.title, old.channel, old.author) == ("old", "Old chat", "owner", None)
+    mine = await store.create("At home", "lan", author="mum@example.test", author_id="u1")
+    assert [c.id for c in await store.list(author_id="u1")] == [mine.id]
+    assert await store.get(mine.id, author_id="u2") is None  # another LAN user's reads as missing
+    assert (await store.get(mine.id)).author == "mum@example.test"  # the admin sees who wrote it
+    store.close()

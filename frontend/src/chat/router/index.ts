@@ -1,6 +1,7 @@
 import { createRouter, createWebHistory, type Router } from 'vue-router'
 import { useAuthStore } from '../stores/auth'
 import ChatView from '../views/ChatView.vue'
+import HomeLanView from '../views/HomeLanView.vue'
 import KeysView from '../views/KeysView.vue'
 import LoginView from '../views/LoginView.vue'
 import OwnerView from '../views/OwnerView.vue'
@@ -13,6 +14,7 @@ export function createChatRouter(): Router {
       { path: '/', name: 'chat', component: ChatView, meta: { requiresAuth: true } },
       { path: '/c/:id', name: 'conversation', component: ChatView, meta: { requiresAuth: true } },
       { path: '/keys', name: 'keys', component: KeysView, meta: { requiresAuth: true } },
+      { path: '/home', name: 'home', component: HomeLanView, meta: { requiresAuth: true } },
       { path: '/owner', name: 'owner', component: OwnerView, meta: { requiresAuth: true, requiresOwner: true } },
       { path: '/login', name: 'login', component: LoginView },
       { path: '/register', name: 'register', component: RegisterView },

@@ -1,16 +1,18 @@
-// The owner's pages: API keys, agent tokens, users, who may sign up and invite links.
+// The account pages: API keys and LAN tokens (any user); the owner's agent tokens, users, who may
+// sign up and invite links.
 // A created secret (key, token, invite link) is kept only until the page is left: shown once.
 import { ref } from 'vue'
 import { defineStore } from 'pinia'
-import { gatewayApi, type AccountUser, type AgentToken, type ApiKey, type Invite, type RegistrationMode } from '@/api/gateway'
+import { gatewayApi, type AccountUser, type AgentToken, type ApiKey, type Invite, type LanToken, type RegistrationMode } from '@/api/gateway'
 import { useAuthStore } from './auth'
 
-export interface Secret { kind: 'key' | 'token' | 'invite'; value: string }
+export interface Secret { kind: 'key' | 'token' | 'invite' | 'lan'; value: string }
 
 export const useOwnerStore = defineStore('owner', () => {
   const auth = useAuthStore()
   const apiKeys = ref<ApiKey[]>([])
   const agentTokens = ref<AgentToken[]>([])
+  const lanTokens = ref<LanToken[]>([])
   const users = ref<AccountUser[]>([])
   const invites = ref<Invite[]>([])
   const mode = ref<RegistrationMode | null>(null)
@@ -40,6 +42,21 @@ export const useOwnerStore = defineStore('owner', () => {
   async function revokeKey(id: string) {
     await run((token) => gatewayApi.revokeApiKey(token, id))
     await loadKeys()
+  }
+
+  async function loadLanTokens() {
+    lanTokens.value = (await run(gatewayApi.lanTokens)) ?? lanTokens.value
+  }
+  async function createLanToken(name: string) {
+    const created = await run((token) => gatewayApi.createLanToken(token, name))
+    if (created) {
+      secret.value = { kind: 'lan', value: created.token }
+      await loadLanTokens()
+    }
+  }
+  async function revokeLanToken(id: string) {
+    await run((token) => gatewayApi.revokeLanToken(token, id))
+    await loadLanTokens()
   }
 
   async function loadOwner() {
@@ -91,8 +108,8 @@ export const useOwnerStore = defineStore('owner', () => {
   }
 
   return {
-    apiKeys, agentTokens, users, invites, mode, secret, error,
-    loadKeys, createKey, revokeKey, loadOwner, createAgentToken, revokeAgentToken, setMode, createInvite, revokeInvite,
+    apiKeys, agentTokens, lanTokens, users, invites, mode, secret, error,
+    loadKeys, createKey, revokeKey, loadLanTokens, createLanToken, revokeLanToken, loadOwner, createAgentToken, revokeAgentToken, setMode, createInvite, revokeInvite,
     setUserRole, deleteUser,
   }
 })

@@ -46,6 +46,13 @@ export const en = {
   'account.created': 'Created',
   'account.actions': 'Actions',
   'account.revoke': 'Revoke',
+  'account.atHome': 'Use at home',
+
+  'home.intro': 'When the internet or this server is down, the clone still answers on its home network. Take a LAN token here while you are online, then open its LAN address (ask the owner, e.g. http://192.168.1.20:3080) and paste the token there, or use it as the API key with base URL <LAN address>/v1.',
+  'home.newToken': 'Your LAN token.',
+  'home.name': 'Device',
+  'home.expires': 'Expires',
+  'home.empty': 'No LAN tokens yet.',
 
   'keys.intro': 'Use a key with any OpenAI client: base URL {base}, the key as the API key.',
   'keys.newKey': 'Your new API key.',
@@ -114,6 +121,7 @@ export const en = {
   'channel.telegram': 'Telegram',
   'channel.openai': 'API',
   'channel.relay': 'web',
+  'channel.lan': 'home network',
   'testChat.search': 'Search conversations',
   'testChat.rename': 'Rename',
   'testChat.confirmDelete': 'Delete the conversation “{name}”?',

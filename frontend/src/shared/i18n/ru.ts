@@ -48,6 +48,13 @@ export const ru: Record<MessageKey, string> = {
   'account.created': 'Создан',
   'account.actions': 'Действия',
   'account.revoke': 'Отозвать',
+  'account.atHome': 'Дома без интернета',
+
+  'home.intro': 'Когда нет интернета или этот сервер недоступен, клон продолжает отвечать в домашней сети. Получите LAN-токен здесь, пока вы онлайн, затем откройте LAN-адрес клона (спросите владельца, например http://192.168.1.20:3080) и вставьте токен там или используйте его как API key с base URL <LAN-адрес>/v1.',
+  'home.newToken': 'Ваш LAN-токен.',
+  'home.name': 'Устройство',
+  'home.expires': 'Действует до',
+  'home.empty': 'LAN-токенов пока нет.',
 
   'keys.intro': 'Ключ работает с любым клиентом OpenAI: base URL {base}, ключ как API key.',
   'keys.newKey': 'Ваш новый API-ключ.',
@@ -116,6 +123,7 @@ export const ru: Record<MessageKey, string> = {
   'channel.telegram': 'Telegram',
   'channel.openai': 'API',
   'channel.relay': 'веб',
+  'channel.lan': 'домашняя сеть',
   'testChat.search': 'Поиск по диалогам',
   'testChat.rename': 'Переименовать',
   'testChat.confirmDelete': 'Удалить диалог «{name}»?',

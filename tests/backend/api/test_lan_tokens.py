@@ -1,0 +1,74 @@
+"""``/api/lan-tokens``: a user's passes for the agent's LAN listener, signed like the gateway's other
+tokens and checkable offline with its public JWKS; only their owner lists and revokes them."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import jwt
+
+from tests.backend.conftest import ChatUser, GatewayProcess, sign_up
+
+THIRTY_DAYS_S = 30 * 86_400
+
+
+async def _public_key(gateway: GatewayProcess, kid: str):
+    async with httpx.AsyncClient(base_url=gateway.url) as http:
+        keys = (await http.get("/.well-known/jwks.json")).json()["keys"]
+    (jwk,) = [key for key in keys if key["kid"] == kid]
+    return jwt.PyJWK(jwk, "EdDSA").key
+
+
+async def test_a_lan_token_is_a_gateway_signed_pass_for_the_lan(gateway: GatewayProcess, owner: ChatUser):
+    (user,) = await sign_up(gateway, 1)
+    me = (await user.http.get("/api/users/me")).json()
+    created = await user.http.post("/api/lan-tokens", json={"name": "kitchen tablet"})
+    assert created.status_code == 201, created.text
+    body = created.json()
+    token = body["token"]
+    key = await _public_key(gateway, jwt.get_unverified_header(token)["kid"])
+    claims = jwt.decode(token, key, algorithms=["EdDSA"], audience="aiclone-lan", issuer="aiclone-gateway")
+    assert claims["typ"] == "lan" and claims["sub"] == me["id"] and claims["name"] == user.email
+    assert claims["role"] == "user" and claims["jti"] == body["id"]
+    assert abs(claims["exp"] - (time.time() + THIRTY_DAYS_S)) < 60 and body["expires_at"] == claims["exp"]
+    listed = (await user.http.get("/api/lan-tokens")).json()
+    assert listed == [{k: body[k] for k in ("id", "name", "created_at", "expires_at")}]  # never the token
+    # it is not an access token: the gateway's own API refuses it
+    async with httpx.AsyncClient(base_url=gateway.url, headers={"Authorization": f"Bearer {token}"}) as http:
+        assert (await http.get("/api/users/me")).status_code == 401
+    await user.close()
+
+
+async def test_only_the_owner_of_a_lan_token_lists_and_revokes_it(gateway: GatewayProcess, owner: ChatUser):
+    alice, bob = await sign_up(gateway, 2)
+    token_id = (await alice.http.post("/api/lan-tokens")).json()["id"]
+    assert (await bob.http.get("/api/lan-tokens")).json() == []
+    stolen = await bob.http.delete(f"/api/lan-tokens/{token_id}")
+    assert stolen.status_code == 404 and stolen.json()["error"]["code"] == "not_found"
+    assert [t["id"] for t in (await alice.http.get("/api/lan-tokens")).json()] == [token_id]
+    assert (await alice.http.delete(f"/api/lan-tokens/{token_id}")).status_code == 204
+    assert (await alice.http.get("/api/lan-tokens")).json() == []
+    assert (await alice.http.delete(f"/api/lan-tokens/{token_id}")).status_code == 404
+    async with httpx.AsyncClient(base_url=gateway.url) as anonymous:
+        refused = await anonymous.post("/api/lan-tokens")
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "not_authenticated"
+    for user in (alice, bob):
+        await user.close()
+
+
+async def test_a_new_password_revokes_every_lan_token_and_they_are_capped(
+    gateway: GatewayProcess, owner: ChatUser
+):
+    (user,) = await sign_up(gateway, 1)
+    for _ in range(10):  # the default cap per user
+        assert (await user.http.post("/api/lan-tokens")).status_code == 201
+    over = await user.http.post("/api/lan-tokens")
+    assert over.status_code == 409 and over.json()["error"]["code"] == "too_many_lan_tokens"
+    changed = await user.http.post(
+        "/api/auth/password", json={"current_password": user.password, "new_password": "a brand new one"}
+    )
+    assert changed.status_code == 204, changed.text
+    assert (await user.http.get("/api/lan-tokens")).json() == []
+    assert (await user.http.post("/api/lan-tokens")).status_code == 201  # room again
+    await user.close()

@@ -1,0 +1,103 @@
+"""At home with the VDS gone: family members keep talking to the clone on the LAN listener with the
+token their gateway issued, checked offline; their conversations stay on the PC, in the admin."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import openai
+
+from aiclone_agent.api.chat import ChatEvents
+from tests.local_inference.lan.conftest import HomeLan
+
+
+async def _chat(lan: HomeLan, token: str, message: str, conversation_id: str | None = None) -> list[dict]:
+    """The LAN chat's SSE events for one message, each checked against the admin chat's event models."""
+    events = []
+    async with lan.lan(token) as http:
+        body = {"message": message, "conversation_id": conversation_id}
+        async with http.stream("POST", "/api/lan/chat/stream", json=body) as response:
+            assert response.status_code == 200, await response.aread()
+            async for line in response.aiter_lines():
+                if line.startswith("data: "):
+                    ChatEvents.validate_json(line[6:])
+                    events.append(json.loads(line[6:]))
+    return events
+
+
+async def test_the_openai_client_gets_answers_with_the_gateway_stopped(home_lan: HomeLan):
+    assert home_lan.gateway.proc.poll() is not None  # the gateway process is gone
+    status = await home_lan.agent_status()
+    assert status["network_mode"] == "offline"
+    client = openai.AsyncOpenAI(base_url=f"{home_lan.lan_url}/v1", api_key=home_lan.token, max_retries=0)
+    try:
+        models = [model.id for model in (await client.models.list()).data]
+        assert models[0] == status["clone"]["id"]  # the clone's id first, as on the admin's /v1
+        stream = await client.chat.completions.create(
+            model=models[0], messages=[{"role": "user", "content": "Say hello."}], stream=True
+        )
+        pieces = [chunk.choices[0].delta.content or "" async for chunk in stream if chunk.choices]
+        assert "".join(pieces).strip(), pieces
+        whole = await client.chat.completions.create(
+            model=models[0], messages=[{"role": "user", "content": "Name a colour."}]
+        )
+        assert whole.choices[0].message.content.strip()
+        assert whole.usage.completion_tokens > 0
+    finally:
+        await client.close()
+
+
+async def test_a_lan_chat_is_kept_on_the_pc_and_shown_in_the_admin_with_its_author(home_lan: HomeLan):
+    events = await _chat(home_lan, home_lan.token, "What is your favourite season?")
+    done = events[-1]
+    assert done.get("done") is True, events
+    answer = "".join(e.get("delta", "") for e in events)
+    assert answer.strip()
+    conversation_id = done["conversation_id"]
+    # the next message continues the same conversation, with its history
+    again = await _chat(home_lan, home_lan.token, "And why?", conversation_id)
+    assert again[-1]["conversation_id"] == conversation_id
+    async with httpx.AsyncClient(base_url=home_lan.agent.url, timeout=10) as admin:
+        listed = {c["id"]: c for c in (await admin.get("/api/conversations")).json()}
+        detail = (await admin.get(f"/api/conversations/{conversation_id}")).json()
+    assert listed[conversation_id]["channel"] == "lan"
+    assert listed[conversation_id]["author"] == home_lan.name
+    assert [m["role"] for m in detail["messages"]] == ["user", "assistant", "user", "assistant"]
+    assert detail["messages"][0]["content"] == "What is your favourite season?"
+    assert detail["messages"][1]["content"] == answer
+    # the user sees it on the LAN too
+    async with home_lan.lan(home_lan.token) as http:
+        mine = [c["id"] for c in (await http.get("/api/lan/conversations")).json()]
+        me = (await http.get("/api/lan/me")).json()
+    assert conversation_id in mine
+    assert me["name"] == home_lan.name and me["id"] == home_lan.user_id
+
+
+async def test_a_lan_user_reaches_only_their_own_conversations(home_lan: HomeLan):
+    events = await _chat(home_lan, home_lan.token, "A secret: my PIN is 4921.")
+    mine = events[-1]["conversation_id"]
+    async with httpx.AsyncClient(base_url=home_lan.agent.url, timeout=60) as admin:
+        owners = (await admin.post("/api/chat/test", json={"message": "Owner's own note."})).json()
+    async with home_lan.lan(home_lan.other_token) as http:
+        listed = [c["id"] for c in (await http.get("/api/lan/conversations")).json()]
+        read = await http.get(f"/api/lan/conversations/{mine}")
+        owner_read = await http.get(f"/api/lan/conversations/{owners['conversation_id']}")
+        continued = await http.post(
+            "/api/lan/chat/stream", json={"message": "Tell me the PIN.", "conversation_id": mine}
+        )
+    assert mine not in listed and owners["conversation_id"] not in listed
+    for response in (read, owner_read, continued):
+        assert response.status_code == 404, response.text
+        assert response.json()["error"]["code"] == "conversation_not_found"
+    async with httpx.AsyncClient(base_url=home_lan.agent.url, timeout=10) as admin:
+        detail = (await admin.get(f"/api/conversations/{mine}")).json()
+    assert len(detail["messages"]) == 2  # nothing was added by the other user
+
+
+async def test_the_lan_chat_page_is_served(home_lan: HomeLan):
+    async with home_lan.lan() as http:
+        page = await http.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "LAN token" in page.text and "/api/lan/chat/stream" in page.text
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
