@@ -44,8 +44,14 @@ class PathsStack(relay_bench.Stack):
         self.direct_port = relay_bench.free_port()
         self.relay_proxy = TcpProxy(self.gateway_port).start()
         self.direct_proxy = TcpProxy(self.direct_port).start()
-        self.relay_proxy.latency(relay_delay_s)
-        self.direct_proxy.latency(direct_delay_s)
+        self.delays = (relay_delay_s, direct_delay_s)
+        self.restore()
+
+    def restore(self) -> None:
+        """End every fault and put the configured latency back (``TcpProxy.restore`` clears it)."""
+        for proxy, delay in zip((self.relay_proxy, self.direct_proxy), self.delays, strict=True):
+            proxy.restore()
+            proxy.latency(delay)
 
     def start(self) -> PathsStack:
         env = {
@@ -142,13 +148,13 @@ async def measure(stack: PathsStack, requests: int, long_chunks: int) -> dict:
                 "rate": (long_chunks - 1) / (times[-1] - times[1]),
             }
             if cut is not None:
-                cut.restore()
+                stack.restore()
                 await wait_mode(http, stack.gateway_url, "hybrid", timeout=120)
                 await asyncio.sleep(4)
         for fault in ("cut", "blackhole"):
             getattr(stack.direct_proxy, fault)()
             results[f"detect_{fault}"] = await wait_mode(http, stack.gateway_url, "relay")
-            stack.direct_proxy.restore()
+            stack.restore()
             await wait_mode(http, stack.gateway_url, "hybrid", timeout=120)
             await asyncio.sleep(2)
     return results

@@ -74,7 +74,7 @@ class InstantEngine(EngineClient):
         return self.tokenizer.count(text, parse_special=True)
 
     async def generate(
-        self, prompt: str, params: SamplingParams, request_id: str
+        self, prompt: str, params: SamplingParams, request_id: str, channel: str = "api"
     ) -> AsyncIterator[GenerationChunk]:
         prompt_tokens = self.count_tokens(prompt)
         for i in range(1, params.max_tokens + 1):
