@@ -229,7 +229,9 @@ class ChatService:
         """At start: answers cut by a crash are queued again and answered once the agent links."""
         interrupted = await self.store.requeue_interrupted()
         if interrupted:
-            log.warning("chat: %d answers were cut by a restart; they are queued and answered again", interrupted)
+            log.warning(
+                "chat: %d answers were cut by a restart; they are queued and answered again", interrupted
+            )
             self.schedule_drain()
 
     def cancel_user(self, user_id: str) -> None:
