@@ -208,11 +208,13 @@ async def test_gateway_kill_cycles_lose_nothing_acknowledged(kill_stack, bot_api
         for key in seen.keys:
             response = await http.get("/v1/models", headers={"Authorization": f"Bearer {key}"})
             assert response.status_code == 200, (f"seed {SEED}", response.text)
-    await until(
-        lambda: all(bot_api.messages_to(chat) for chat in seen.telegram_chats),
-        timeout=180,
-        what=f"a reply to every acknowledged Telegram update (seed {SEED})",
-    )
+    try:
+        await until(lambda: all(bot_api.messages_to(chat) for chat in seen.telegram_chats), timeout=180)
+    except AssertionError:
+        unanswered = [chat for chat in seen.telegram_chats if not bot_api.messages_to(chat)]
+        raise AssertionError(
+            f"seed {SEED}: acknowledged Telegram updates never answered, chats {unanswered}"
+        ) from None
     repeats = [chat for chat in seen.telegram_chats if len(bot_api.messages_to(chat)) > 1]
     logging.getLogger(__name__).warning(
         "seed %s: %d questions, %d sign-ups, %d keys, %d Telegram updates, %d repeated Telegram replies",

@@ -107,6 +107,7 @@ class TelegramDelivery:
         if frame.enabled and frame.api_url.rstrip("/") != self.api_url.rstrip("/"):
             log.info("telegram: the agent's Bot API address is not used here; the gateway's setting is")
         states = [await self._register(bot_id, token) for bot_id, token in wanted.items()]
+        self._agent_changed(self.hub.online)  # questions that waited for these bots are answered now
         return TelegramStatus(bots=states)
 
     async def _register(self, bot_id: str, token: str) -> TelegramBotState:
@@ -134,10 +135,12 @@ class TelegramDelivery:
                     api_url=self.api_url,
                 )
             )
-        old = self._bots.pop(bot_id, None)
+        # Swap before closing the old session: an await between the two would let the drain find
+        # no bot and pass over its stored questions.
+        old = self._bots.get(bot_id)
+        self._bots[bot_id] = LiveBot(bot_id, secret, bot)
         if old is not None:
             await old.bot.session.close()
-        self._bots[bot_id] = LiveBot(bot_id, secret, bot)
         log.info("telegram: bot %s delivers by webhook", bot_id)
         return TelegramBotState(bot_id=bot_id, ok=True)
 
@@ -284,11 +287,12 @@ class TelegramDelivery:
                 if question.id in self._answering:
                     continue  # its webhook delivery is answering it right now
                 live = self._bots.get(question.bot_id)
-                if live is not None:
-                    try:
-                        await self._answer(live, question)
-                    except AgentOfflineError:
-                        return  # gone again: the rest waits for the next link
+                if live is None:
+                    continue  # not delivered here now: it waits until the agent hands the bot over again
+                try:
+                    await self._answer(live, question)
+                except AgentOfflineError:
+                    return  # gone again: the rest waits for the next link
                 await self._forget_question(question.id)
 
     async def close(self) -> None:

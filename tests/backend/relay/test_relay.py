@@ -30,11 +30,19 @@ async def _owner_and_token(gateway: GatewayProcess) -> tuple[ChatUser, str]:
 
 
 async def _first_chunk(ws) -> dict:
-    accepted = await next_frame(ws)
+    """The accepted frame, once the first chunk followed it (status news may come between: the
+    gateway broadcasts the clone's state to every socket whenever it changes)."""
+    accepted = await _next_answer_frame(ws)
     assert accepted["type"] == "accepted", accepted
-    chunk = await next_frame(ws)
+    chunk = await _next_answer_frame(ws)
     assert chunk["type"] == "chunk", chunk
     return accepted
+
+
+async def _next_answer_frame(ws) -> dict:
+    while (frame := await next_frame(ws))["type"] == "status":
+        pass
+    return frame
 
 
 async def test_killed_agent_fails_the_stream_then_answers_the_queue(
