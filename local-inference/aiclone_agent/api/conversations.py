@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from aiclone_agent.api.deps import StoreDep
+from aiclone_agent.chat.store import Conversation, ConversationStore
 from aiclone_agent.core.errors import ApiError
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
@@ -45,6 +46,21 @@ def _not_found(conversation_id: str) -> ApiError:
     return ApiError(404, f"conversation {conversation_id} not found", code="conversation_not_found")
 
 
+async def conversation_detail(store: ConversationStore, conversation: Conversation) -> ConversationDetail:
+    """A stored conversation with its messages, as the admin and the LAN listener serve it."""
+    messages = [
+        MessageOut(
+            role=m.role,
+            content=m.content,
+            created_at=m.created_at,
+            finish_reason=m.meta.get("finish_reason"),
+            sources=m.meta.get("sources", []),
+        )
+        for m in await store.messages(conversation.id)
+    ]
+    return ConversationDetail(**vars(conversation), messages=messages)
+
+
 @router.get("")
 async def list_conversations(
     store: StoreDep,
@@ -60,17 +76,7 @@ async def get_conversation(conversation_id: str, store: StoreDep) -> Conversatio
     conversation = await store.get(conversation_id)
     if conversation is None:
         raise _not_found(conversation_id)
-    messages = [
-        MessageOut(
-            role=m.role,
-            content=m.content,
-            created_at=m.created_at,
-            finish_reason=m.meta.get("finish_reason"),
-            sources=m.meta.get("sources", []),
-        )
-        for m in await store.messages(conversation_id)
-    ]
-    return ConversationDetail(**vars(conversation), messages=messages)
+    return await conversation_detail(store, conversation)
 
 
 @router.patch("/{conversation_id}")

@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from aiclone_agent.api.chat import ChatRequest, start_turn, stream_turn
-from aiclone_agent.api.conversations import ConversationDetail, ConversationOut, MessageOut
+from aiclone_agent.api.conversations import ConversationDetail, ConversationOut, conversation_detail
 from aiclone_agent.api.deps import ChatDep, ConfigDep, StoreDep
 from aiclone_agent.chat.service import Author, ConversationNotFoundError
 from aiclone_agent.lan.deps import LanUserDep
@@ -60,14 +60,4 @@ async def get_conversation(conversation_id: str, user: LanUserDep, store: StoreD
     conversation = await store.get(conversation_id, author_id=user.id)
     if conversation is None:  # another user's reads exactly as one that does not exist
         raise ConversationNotFoundError(conversation_id)
-    messages = [
-        MessageOut(
-            role=m.role,
-            content=m.content,
-            created_at=m.created_at,
-            finish_reason=m.meta.get("finish_reason"),
-            sources=m.meta.get("sources", []),
-        )
-        for m in await store.messages(conversation_id)
-    ]
-    return ConversationDetail(**vars(conversation), messages=messages)
+    return await conversation_detail(store, conversation)
