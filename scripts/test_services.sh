@@ -2,9 +2,11 @@
 # Starts the servers the test suites need, idempotently, and prints their addresses as shell
 # exports; a second run finds them up and returns at once.
 #   PostgreSQL: a throwaway cluster (its own data dir, port and socket dir; loopback only).
+#   Redis: a throwaway server (no persistence, its own port; loopback only) for the gateway's
+#   scale-out tests (several replicas sharing state).
 #   nginx: only installed here (apt-get install nginx); each deploy test starts its own on
 #   loopback high ports with a self-signed certificate.
-# Usage: eval "$(scripts/test_services.sh)"      (exports AICLONE_TEST_PG_URL)
+# Usage: eval "$(scripts/test_services.sh)"      (exports AICLONE_TEST_PG_URL, AICLONE_TEST_REDIS_URL)
 #        scripts/test_services.sh stop
 # Installs PostgreSQL with apt-get when it is missing. As root the server runs as the postgres
 # user (runuser); otherwise as the current user.
@@ -14,6 +16,8 @@ PG_HOME=${AICLONE_TEST_PG_DIR:-/tmp/aiclone-test-pg}
 PG_PORT=${AICLONE_TEST_PG_PORT:-55432}
 PG_USER=aiclone_test
 PG_PASSWORD=aiclone_test
+REDIS_PORT=${AICLONE_TEST_REDIS_PORT:-56379}
+REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 URL="postgresql+asyncpg://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/postgres"
 
 log() { printf 'test_services: %s\n' "$*" >&2; }
@@ -36,7 +40,14 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; } >&2
 fi
 
+if ! command -v redis-server >/dev/null 2>&1; then
+  log "installing Redis (apt-get install redis-server)"
+  if [ "$(id -u)" != 0 ]; then log "Redis is missing and only root can install it"; exit 1; fi
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; } >&2
+fi
+
 if [ "${1:-}" = "stop" ]; then
+  redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
   [ -f "$PG_HOME/data/postmaster.pid" ] && as_server_user "$PGBIN/pg_ctl" -D "$PG_HOME/data" -m fast -w stop >&2 || true
   exit 0
 fi
@@ -57,4 +68,13 @@ if ! as_server_user "$PGBIN/pg_ctl" -D "$PG_HOME/data" status >/dev/null 2>&1; t
 fi
 "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -t 10 || { log "PostgreSQL does not answer on port $PG_PORT"; exit 1; }
 printf '%s\n' "$URL" > "$PG_HOME/url" 2>/dev/null || true
+if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+  log "starting Redis on 127.0.0.1:$REDIS_PORT"
+  mkdir -p "$PG_HOME"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    --dir "$PG_HOME" --logfile "$PG_HOME/redis.log" --maxclients 20000 >&2
+  for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 || { log "Redis does not answer on port $REDIS_PORT"; exit 1; }
 printf 'export AICLONE_TEST_PG_URL=%q\n' "$URL"
+printf 'export AICLONE_TEST_REDIS_URL=%q\n' "$REDIS_URL"
