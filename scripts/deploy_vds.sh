@@ -8,7 +8,8 @@
 #   scripts/deploy_vds.sh --check [...]         # reports what is wrong; exit 1 if anything is
 #
 # Options: --domain D, --email E (certbot), --replicas N (gateway processes, default 1; more
-#   need the Redis scale-out, not in this version, and are refused),
+#   share PostgreSQL and Redis: --database-url postgresql+asyncpg://user:password@host/db is
+#   required, --redis-url defaults to a local redis-server this script installs),
 #   --base-port P (first replica's port, default 8001), --repo URL and --branch B (what to
 #   check out into /opt/aiclone; default: this checkout's origin), --agent (also a systemd unit
 #   for an agent on this Linux machine), --http-port/--https-port (default 80/443).
@@ -23,12 +24,15 @@ SYSTEMCTL=${AICLONE_DEPLOY_SYSTEMCTL:-systemctl}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 
 DOMAIN="" EMAIL="" REPLICAS=1 BASE_PORT=8001 REPO="" BRANCH="" AGENT=0 MODE=deploy
+DATABASE_URL="" REDIS_URL=""
 HTTP_PORT=80 HTTPS_PORT=443
 while [ $# -gt 0 ]; do
   case "$1" in
     --domain) DOMAIN=$2; shift 2 ;;
     --email) EMAIL=$2; shift 2 ;;
     --replicas) REPLICAS=$2; shift 2 ;;
+    --database-url) DATABASE_URL=$2; shift 2 ;;
+    --redis-url) REDIS_URL=$2; shift 2 ;;
     --base-port) BASE_PORT=$2; shift 2 ;;
     --repo) REPO=$2; shift 2 ;;
     --branch) BRANCH=$2; shift 2 ;;
@@ -44,12 +48,16 @@ done
 case "$REPLICAS" in ''|*[!0-9]*) echo "deploy_vds: --replicas must be a number" >&2; exit 2 ;; esac
 [ "$REPLICAS" -ge 1 ] && [ "$REPLICAS" -le 16 ] || { echo "deploy_vds: --replicas must be 1..16" >&2; exit 2; }
 if [ "$REPLICAS" -gt 1 ] && [ "$MODE" != check ]; then
-  # Chat tickets, rate limits and the agent's link live in one gateway process today; a second
-  # replica would not see the agent. The units and the nginx upstream are ready for N.
-  echo "deploy_vds: --replicas $REPLICAS needs the shared Redis state (scale-out), which this gateway" \
-       "does not have yet; deploy one replica" >&2
-  exit 2
+  # Replicas share tickets, rate limits and the agent's link through Redis, and every stored row
+  # through PostgreSQL (a SQLite file cannot be shared).
+  case "$DATABASE_URL" in
+    postgresql+asyncpg://*) ;;
+    *) echo "deploy_vds: --replicas $REPLICAS needs PostgreSQL: --database-url" \
+            "postgresql+asyncpg://user:password@host/db (create the database first)" >&2; exit 2 ;;
+  esac
+  REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
 fi
+case "$REDIS_URL" in ''|redis://*|rediss://*) ;; *) echo "deploy_vds: --redis-url must start with redis://" >&2; exit 2 ;; esac
 if [ -n "$DOMAIN" ] && ! printf '%s' "$DOMAIN" | grep -Eq '^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$'; then
   echo "deploy_vds: --domain $DOMAIN is not a domain name" >&2; exit 2
 fi
@@ -142,7 +150,7 @@ fi
 say "system packages"
 if [ -z "$ROOT" ]; then
   run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git python3 python3-venv nginx openssl \
-    ${DOMAIN:+certbot}
+    ${DOMAIN:+certbot} ${REDIS_URL:+redis-server}
 else
   echo "skipped (AICLONE_DEPLOY_ROOT is set: a test run)"
 fi
@@ -185,6 +193,14 @@ AICLONE_GATEWAY_ALLOWED_ORIGINS='["$PUBLIC"]'
 AICLONE_GATEWAY_TRUSTED_PROXIES='["127.0.0.1","::1"]'
 EOF
 fi
+# Several replicas: the shared database and Redis (each replica is named <hostname>-<port>,
+# stable across its restarts, so a restarted replica requeues only its own cut answers).
+for setting in "DATABASE_URL=$DATABASE_URL" "REDIS_URL=$REDIS_URL"; do
+  [ -n "${setting#*=}" ] || continue
+  if ! grep -q "^AICLONE_GATEWAY_${setting%%=*}=" "$ENV_FILE" 2>/dev/null; then
+    run sh -c "printf '%s\n' 'AICLONE_GATEWAY_$setting' >> '$ENV_FILE'"
+  fi
+done
 
 say "database migrations"
 run env -C "$APP_DIR" sh -c "set -a; . '$ENV_FILE'; exec .venv/bin/python -m aiclone_gateway migrate"

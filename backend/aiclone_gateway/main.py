@@ -34,8 +34,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI):
         redact_tickets("uvicorn.error", "uvicorn.access")
         app.state.runtime = GatewayRuntime.build(settings)
-        await app.state.runtime.telegram.load()
-        await app.state.runtime.chat.recover()
+        await app.state.runtime.start()
         try:
             yield
         finally:

@@ -123,4 +123,6 @@ class Message(Base):
     finish_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     # JSON list of the knowledge-base chunks the answer cites (see aiclone_wire.End.sources).
     sources: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The gateway replica that streamed this answer (a restart requeues only its own, cut ones).
+    replica: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[float] = mapped_column(Float, default=time.time)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -16,6 +18,8 @@ from aiclone_gateway.chat.service import ChatLimits, ChatService
 from aiclone_gateway.chat.sockets import ChatSockets
 from aiclone_gateway.chat.store import ChatQuotas, ConversationStore
 from aiclone_gateway.chat.tickets import TicketBook
+from aiclone_gateway.cluster.node import ClusterNode
+from aiclone_gateway.cluster.shared_limits import RedisConcurrency, RedisRateLimiter, RedisTicketBook
 from aiclone_gateway.core.config import Settings
 from aiclone_gateway.core.db import create_engine, session_factory
 from aiclone_gateway.core.metrics import GatewayMetrics
@@ -27,6 +31,8 @@ from aiclone_gateway.relay.hub import RelayHub
 from aiclone_gateway.relay.stats_feed import GatewayStatsFeed
 from aiclone_gateway.telegram.delivery import TelegramDelivery
 from aiclone_gateway.telegram.vault import TokenVault
+
+DRAIN_CHECK_S = 5.0
 
 
 @dataclass
@@ -45,10 +51,13 @@ class GatewayRuntime:
     sockets: ChatSockets
     chat: ChatService
     openai: OpenAIRelay
-    tickets: TicketBook
-    auth_limiter: SlidingWindowLimiter
+    tickets: TicketBook | RedisTicketBook
+    auth_limiter: SlidingWindowLimiter | RedisRateLimiter
     telegram: TelegramDelivery
     lan_tokens: LanTokenService
+    # Several replicas (AICLONE_GATEWAY_REDIS_URL): this one's place among them; None alone.
+    cluster: ClusterNode | None = None
+    _tasks: list[asyncio.Task] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings) -> GatewayRuntime:
@@ -92,6 +101,43 @@ class GatewayRuntime:
 
         hub.greeting = greeting
         hub.stats = GatewayStatsFeed(sockets, conversations, metrics, settings.stats_interval_s)
+        chat_limits = ChatLimits(
+            messages_per_minute=settings.chat_messages_per_minute,
+            max_concurrent=settings.chat_max_concurrent_per_user,
+            max_queued_attempts=settings.chat_max_queued_attempts,
+        )
+        cluster = None
+        tickets: TicketBook | RedisTicketBook = TicketBook(settings.ticket_ttl_s)
+        auth_limiter: SlidingWindowLimiter | RedisRateLimiter = SlidingWindowLimiter(
+            settings.auth_rate_limit, settings.auth_rate_window_s
+        )
+        chat_rate: RedisRateLimiter | None = None
+        chat_concurrency: RedisConcurrency | None = None
+        if settings.redis_url:
+            cluster = ClusterNode.connect(
+                settings.redis_url, settings.redis_prefix, settings.replica_id, settings.cluster_owner_ttl_s
+            )
+            hub.cluster = cluster
+            sockets.fanout = cluster.publish
+            redis, keys = cluster.redis, cluster.keys
+            tickets = RedisTicketBook(redis, keys, settings.ticket_ttl_s)
+            auth_limiter = RedisRateLimiter(
+                redis, keys, "auth", settings.auth_rate_limit, settings.auth_rate_window_s
+            )
+            chat_rate = RedisRateLimiter(redis, keys, "chat", chat_limits.messages_per_minute, 60.0)
+            chat_concurrency = RedisConcurrency(redis, keys, chat_limits.max_concurrent)
+        chat = ChatService(
+            conversations,
+            hub,
+            sockets,
+            metrics,
+            settings.relay_idle_timeout_s,
+            settings.max_relay_frame_bytes,
+            chat_limits,
+            rate=chat_rate,
+            concurrency=chat_concurrency,
+        )
+        chat.replica = settings.replica_id
         return cls(
             settings=settings,
             engine=engine,
@@ -105,28 +151,50 @@ class GatewayRuntime:
             conversations=conversations,
             hub=hub,
             sockets=sockets,
-            chat=ChatService(
-                conversations,
-                hub,
-                sockets,
-                metrics,
-                settings.relay_idle_timeout_s,
-                settings.max_relay_frame_bytes,
-                ChatLimits(
-                    messages_per_minute=settings.chat_messages_per_minute,
-                    max_concurrent=settings.chat_max_concurrent_per_user,
-                    max_queued_attempts=settings.chat_max_queued_attempts,
-                ),
-            ),
+            chat=chat,
             openai=OpenAIRelay(hub, settings.relay_idle_timeout_s, settings.offline_retry_after_s),
-            tickets=TicketBook(settings.ticket_ttl_s),
-            auth_limiter=SlidingWindowLimiter(settings.auth_rate_limit, settings.auth_rate_window_s),
+            tickets=tickets,
+            auth_limiter=auth_limiter,
             telegram=telegram,
             lan_tokens=lan_tokens,
+            cluster=cluster,
         )
 
+    async def start(self) -> None:
+        """What runs once the app starts: bots reloaded, the cluster joined, cut answers requeued."""
+        await self.telegram.load()
+        others: set[str] = set()
+        if self.cluster is not None:
+            self.cluster.on_user_event = self._user_event
+            await self.cluster.start(self.hub, self.settings.relay_idle_timeout_s)
+            others = await self.cluster.alive_replicas() - {self.settings.replica_id}
+            self._tasks.append(asyncio.create_task(self._drain_now_and_then(), name="cluster-drain"))
+        await self.chat.recover(others)
+
+    def _user_event(self, event: dict[str, Any]) -> None:
+        """Another replica's news for the users and agent links held here."""
+        if event.get("type") == "end_user":
+            self.chat.cancel_user(event["user"])
+        if event.get("type") == "disconnect_agent":
+            self.hub.disconnect(event["agent"])
+        self.sockets.deliver(event)
+
+    async def _drain_now_and_then(self) -> None:
+        """With replicas, a question queued on another replica (its relay failed) is answered by
+        the replica holding the link without waiting for the next relink."""
+        while True:
+            await asyncio.sleep(DRAIN_CHECK_S)
+            if self.hub.linked_here:
+                self.chat.schedule_drain()
+
     async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.hub.close()
+        if self.cluster is not None:
+            with contextlib.suppress(Exception):
+                await self.cluster.close()
         await self.telegram.close()
         await self.chat.close()
         await self.engine.dispose()

@@ -58,6 +58,22 @@ def test_dry_run_describes_the_whole_deploy_and_changes_nothing(tmp_path: Path):
     assert "443/tcp" in out and "80/tcp" in out  # says which firewall ports to open
 
 
+def test_two_replicas_share_postgresql_and_a_local_redis(tmp_path: Path):
+    result = deploy(
+        tmp_path,
+        "--dry-run",
+        "--replicas",
+        "2",
+        "--database-url",
+        "postgresql+asyncpg://aiclone:pw@db/aiclone",
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "AICLONE_GATEWAY_DATABASE_URL=postgresql+asyncpg://aiclone:pw@db/aiclone" in out
+    assert "AICLONE_GATEWAY_REDIS_URL=redis://127.0.0.1:6379/0" in out
+    assert "2 gateway replica(s) on ports 8001,8002" in out
+
+
 def test_without_a_domain_it_says_the_certificate_is_self_signed(tmp_path: Path):
     result = deploy(tmp_path, "--dry-run", "--replicas", "1")
     assert result.returncode == 0, result.stderr
@@ -70,7 +86,9 @@ def test_without_a_domain_it_says_the_certificate_is_self_signed(tmp_path: Path)
     ("args", "needle"),
     [
         (["--replicas", "zero"], "must be a number"),
-        (["--replicas", "2"], "needs the shared Redis state"),
+        (["--replicas", "2"], "needs PostgreSQL: --database-url"),
+        (["--replicas", "2", "--database-url", "sqlite+aiosqlite:///x.db"], "needs PostgreSQL"),
+        (["--redis-url", "http://x"], "must start with redis://"),
         (["--domain", "not a domain!"], "is not a domain name"),
         (["--frobnicate"], "unknown option"),
     ],

@@ -29,7 +29,9 @@ class TicketOut(BaseModel):
 
 @router.post("/api/chat/ticket")
 async def chat_ticket(user: CurrentUser, runtime: RuntimeDep) -> TicketOut:
-    return TicketOut(ticket=runtime.tickets.issue(user.id), expires_in=int(runtime.settings.ticket_ttl_s))
+    return TicketOut(
+        ticket=await runtime.tickets.issue(user.id), expires_in=int(runtime.settings.ticket_ttl_s)
+    )
 
 
 def _sse(frame: ServerFrame) -> bytes:
@@ -73,7 +75,7 @@ async def _answer(chat: ChatService, connection: ChatConnection, message: Messag
 async def chat_socket(websocket: WebSocket, runtime: RuntimeDep, ticket: str = "") -> None:
     # The ticket is spent before anything else is checked: one refused for a bad Origin (a page
     # on another site that got hold of it) can never be tried again from elsewhere.
-    user_id = runtime.tickets.redeem(ticket)
+    user_id = await runtime.tickets.redeem(ticket)
     origin = websocket.headers.get("origin")
     if origin is None or origin not in runtime.settings.chat_origins:  # a missing Origin is refused too
         runtime.metrics.auth_failures.labels("origin").inc()

@@ -48,7 +48,7 @@ async def create_agent_token(
 
 @router.get("/api/agents")
 async def list_agent_tokens(_: OwnerUser, credentials: CredentialsDep, hub: HubDep) -> list[AgentTokenOut]:
-    linked = hub.link.agent_id if hub.link else None
+    linked = hub.linked_agent_id
     return [
         AgentTokenOut(id=r.id, name=r.name, created_at=r.created_at, linked=r.id == linked)
         for r in await credentials.agent_tokens()
@@ -60,6 +60,8 @@ async def revoke_agent_token(token_id: str, _: OwnerUser, credentials: Credentia
     if not await credentials.revoke_agent_token(token_id):
         raise ApiError(404, f"agent token {token_id} not found", code="not_found")
     hub.disconnect(token_id)
+    if hub.cluster is not None:  # its link may be held by another replica
+        hub.cluster.publish({"type": "disconnect_agent", "agent": token_id})
 
 
 @router.post("/api/keys", status_code=201)

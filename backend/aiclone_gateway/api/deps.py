@@ -15,6 +15,7 @@ from aiclone_gateway.auth.service import AuthService
 from aiclone_gateway.chat.service import ChatService
 from aiclone_gateway.chat.store import ConversationStore
 from aiclone_gateway.core.errors import ApiError
+from aiclone_gateway.core.rate_limit import retry_after
 from aiclone_gateway.models import User
 from aiclone_gateway.relay.hub import RelayHub
 from aiclone_gateway.runtime import GatewayRuntime
@@ -117,15 +118,15 @@ async def _api_key_user(request: Request, runtime: RuntimeDep) -> User:
 ApiKeyUser = Annotated[User, Depends(_api_key_user)]
 
 
-def _rate_limited(request: Request, runtime: RuntimeDep) -> None:
+async def _rate_limited(request: Request, runtime: RuntimeDep) -> None:
     client = request.client.host if request.client else "unknown"
-    wait = runtime.auth_limiter.check(f"{client}:{request.url.path}")
+    wait = await runtime.auth_limiter.check(f"{client}:{request.url.path}")
     if wait is not None:
         raise ApiError(
             429,
             "too many attempts; try again later",
             code="rate_limited",
-            headers={"Retry-After": runtime.auth_limiter.retry_after(wait)},
+            headers={"Retry-After": retry_after(wait)},
         )
 
 

@@ -18,7 +18,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 async def telegram_webhook(bot_id: str, request: Request, runtime: RuntimeDep) -> JSONResponse:
     delivery = runtime.telegram
     # The secret is checked before the body is even read.
-    if not delivery.secret_matches(bot_id, request.headers.get(SECRET_HEADER)):
+    if not await delivery.verify(bot_id, request.headers.get(SECRET_HEADER)):
         runtime.metrics.auth_failures.labels("telegram_webhook").inc()
         raise ApiError(403, "wrong or missing secret token", code="forbidden")
     try:

@@ -34,7 +34,7 @@ from aiclone_gateway.chat.protocol import (
 from aiclone_gateway.chat.sockets import ChatSockets
 from aiclone_gateway.chat.store import ChatQuotaError, ConversationNotFoundError, ConversationStore
 from aiclone_gateway.core.metrics import GatewayMetrics
-from aiclone_gateway.core.rate_limit import SlidingWindowLimiter
+from aiclone_gateway.core.rate_limit import ConcurrencyLimit, SlidingWindowLimiter, retry_after
 from aiclone_gateway.models import Message
 from aiclone_gateway.relay.hub import AgentOfflineError, RelayHub
 from aiclone_gateway.relay.link import RelayStream
@@ -75,10 +75,14 @@ class ChatService:
         idle_timeout_s: float,
         max_frame_bytes: int,
         limits: ChatLimits | None = None,
+        rate: Any = None,
+        concurrency: Any = None,
     ) -> None:
+        """``rate`` and ``concurrency``: shared ones (Redis) with several replicas; by default
+        this process's own (``SlidingWindowLimiter``, ``ConcurrencyLimit``)."""
         self.limits = limits or ChatLimits()
-        self._rate = SlidingWindowLimiter(self.limits.messages_per_minute, 60.0)
-        self._active: dict[str, int] = {}  # user id -> questions being answered now
+        self._rate = rate or SlidingWindowLimiter(self.limits.messages_per_minute, 60.0)
+        self._active = concurrency or ConcurrencyLimit(self.limits.max_concurrent)
         self._served: dict[str, float] = {}  # user id -> when the drain last answered one of theirs
         self._failures: dict[str, int] = {}  # queued message id -> failed attempts
         self.max_frame_bytes = max_frame_bytes
@@ -87,6 +91,7 @@ class ChatService:
         self.sockets = sockets
         self.metrics = metrics
         self.idle_timeout_s = idle_timeout_s
+        self.replica: str | None = None  # this replica's id, kept on the answers it streams
         self._live: dict[str, tuple[str, RelayStream]] = {}
         self._drain_task: asyncio.Task | None = None
         self._drain_again = False
@@ -119,37 +124,34 @@ class ChatService:
         self, user_id: str, conversation_id: str | None, text: str, client_id: str | None, request_id: str
     ) -> AsyncGenerator[ServerFrame, None]:
         """Frames for one question: accepted, chunk..., end | error; or queued when offline."""
-        refused = self._admit(user_id, request_id)
-        if refused is not None:
-            yield refused
-            return
-        self._active[user_id] = self._active.get(user_id, 0) + 1
-        try:
-            async for frame in self._turn(user_id, conversation_id, text, client_id, request_id):
-                yield frame
-        finally:
-            left = self._active.get(user_id, 1) - 1
-            if left > 0:
-                self._active[user_id] = left
-            else:
-                self._active.pop(user_id, None)
-
-    def _admit(self, user_id: str, request_id: str) -> ErrorFrame | None:
-        """An error frame when the user is over a rate or concurrency limit, else None."""
-        if self._active.get(user_id, 0) >= self.limits.max_concurrent:
-            return ErrorFrame(
+        if not await self._active.acquire(user_id):
+            yield ErrorFrame(
                 request_id=request_id,
                 code="too_many_requests",
                 message=f"at most {self.limits.max_concurrent} questions at a time: wait for an answer",
             )
-        wait = self._rate.check(user_id)
+            return
+        try:
+            refused = await self._rate_limited(user_id, request_id)
+            if refused is not None:
+                yield refused
+                return
+            async for frame in self._turn(user_id, conversation_id, text, client_id, request_id):
+                yield frame
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._active.release(user_id)
+
+    async def _rate_limited(self, user_id: str, request_id: str) -> ErrorFrame | None:
+        """An error frame when the user is over the message rate, else None."""
+        wait = await self._rate.check(user_id)
         if wait is not None:
             return ErrorFrame(
                 request_id=request_id,
                 code="rate_limited",
                 message=f"at most {self.limits.messages_per_minute} messages a minute; "
-                f"try again in {self._rate.retry_after(wait)} s",
-                retry_after=int(self._rate.retry_after(wait)),
+                f"try again in {retry_after(wait)} s",
+                retry_after=int(retry_after(wait)),
             )
         return None
 
@@ -158,7 +160,7 @@ class ChatService:
     ) -> AsyncGenerator[ServerFrame, None]:
         try:
             conversation, _, answer = await self.store.start_turn(
-                user_id, conversation_id, text, queued=not self.hub.online
+                user_id, conversation_id, text, queued=not self.hub.online, replica=self.replica
             )
         except ConversationNotFoundError:
             yield ErrorFrame(
@@ -225,9 +227,10 @@ class ChatService:
                 with anyio.CancelScope(shield=True):
                     await self.store.finish(answer.id, "".join(parts), "done", "cancelled")
 
-    async def recover(self) -> None:
-        """At start: answers cut by a crash are queued again and answered once the agent links."""
-        interrupted = await self.store.requeue_interrupted()
+    async def recover(self, other_live_replicas: set[str] | None = None) -> None:
+        """At start: answers cut by a crash are queued again and answered once the agent links.
+        With replicas, answers the other live replicas are streaming now are left alone."""
+        interrupted = await self.store.requeue_interrupted(spare=other_live_replicas or set())
         if interrupted:
             log.warning(
                 "chat: %d answers were cut by a restart; they are queued and answered again", interrupted
@@ -257,7 +260,8 @@ class ChatService:
         )
 
     def schedule_drain(self) -> None:
-        if not self.hub.online:
+        """Answer the queue here if the agent is linked here (one replica drains: the holder)."""
+        if not self.hub.linked_here:
             return
         if self._drain_task is not None and not self._drain_task.done():
             self._drain_again = True
@@ -269,7 +273,7 @@ class ChatService:
         """Answer queued questions, oldest first, while the agent stays linked."""
         while True:
             self._drain_again = False
-            while self.hub.online and (answer := await self.store.next_queued(self._served)) is not None:
+            while self.hub.linked_here and (answer := await self.store.next_queued(self._served)) is not None:
                 if not await self._answer_queued(answer):
                     return
             if not self._drain_again:

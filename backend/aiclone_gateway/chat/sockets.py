@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import WebSocket
 
@@ -31,8 +33,11 @@ class ChatConnection:
         self._close_with = (1000, "")
 
     def send(self, frame: ServerFrame) -> None:
+        self.send_text(frame.model_dump_json())
+
+    def send_text(self, text: str) -> None:
         if not self.closed:
-            self._outbox.put_nowait(frame.model_dump_json())
+            self._outbox.put_nowait(text)
 
     async def send_in_turn(self, frame: ServerFrame) -> None:
         while not self.closed and self._outbox.qsize() >= self.OUTBOX_LIMIT:
@@ -66,8 +71,12 @@ class ChatConnection:
 
 
 class ChatSockets:
+    """This process's chat sockets. With replicas, ``fanout`` tells the others about pushes and
+    ended users (their sockets may be there); ``deliver`` applies what another replica told."""
+
     def __init__(self) -> None:
         self._by_user: dict[str, set[ChatConnection]] = {}
+        self.fanout: Callable[[dict[str, Any]], None] | None = None
 
     def add(self, connection: ChatConnection) -> None:
         self._by_user.setdefault(connection.user_id, set()).add(connection)
@@ -89,15 +98,32 @@ class ChatSockets:
         return sum(len(connections) for connections in self._by_user.values())
 
     def push(self, user_id: str, frame: ServerFrame) -> None:
+        self._push_here(user_id, frame.model_dump_json())
+        if self.fanout is not None:
+            self.fanout({"type": "push", "user": user_id, "frame": frame.model_dump_json()})
+
+    def _push_here(self, user_id: str, text: str) -> None:
         for connection in self._by_user.get(user_id, ()):
-            connection.send(frame)
+            connection.send_text(text)
 
     def end_user(self, user_id: str, code: int, reason: str) -> int:
-        """Close every chat socket of ``user_id`` (blocked or deleted); how many were open."""
+        """Close every chat socket of ``user_id`` (blocked or deleted); how many were open here."""
+        if self.fanout is not None:
+            self.fanout({"type": "end_user", "user": user_id, "code": code, "reason": reason})
+        return self._end_here(user_id, code, reason)
+
+    def _end_here(self, user_id: str, code: int, reason: str) -> int:
         connections = list(self._by_user.get(user_id, ()))
         for connection in connections:
             connection.end(code, reason)
         return len(connections)
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        """Apply a push or an account end another replica published."""
+        if event.get("type") == "push":
+            self._push_here(event["user"], event["frame"])
+        elif event.get("type") == "end_user":
+            self._end_here(event["user"], int(event["code"]), str(event["reason"]))
 
     def broadcast(self, frame: ServerFrame) -> None:
         for connections in self._by_user.values():

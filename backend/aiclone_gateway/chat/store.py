@@ -5,9 +5,10 @@ from __future__ import annotations
 import builtins
 import json
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiclone_gateway.models import Conversation, Message
@@ -66,9 +67,10 @@ class ConversationStore:
             return list((await session.scalars(query.order_by(Message.created_at, Message.id))).all())
 
     async def start_turn(
-        self, user_id: str, conversation_id: str | None, text: str, queued: bool
+        self, user_id: str, conversation_id: str | None, text: str, queued: bool, replica: str | None = None
     ) -> tuple[Conversation, Message, Message]:
-        """Record the user's question and a pending answer; a new conversation when id is None."""
+        """Record the user's question and a pending answer; a new conversation when id is None.
+        ``replica``: the gateway replica that streams the answer (its restart requeues it)."""
         now = time.time()
         async with self.db() as session:
             await self._check_quotas(session, user_id, conversation_id, queued)
@@ -91,6 +93,7 @@ class ConversationStore:
                 content="",
                 status="pending",
                 queued=queued,
+                replica=replica,
                 created_at=now + 1e-3,
             )
             session.add_all([question, answer])
@@ -202,16 +205,16 @@ class ConversationStore:
                 select(Conversation.user_id).where(Conversation.id == conversation_id)
             )
 
-    async def requeue_interrupted(self) -> int:
-        """At start: answers that were streaming when the last process died (pending, not queued)
+    async def requeue_interrupted(self, spare: Collection[str] = ()) -> int:
+        """At start: answers that were streaming when their process died (pending, not queued)
         go to the queue, so the question is answered after all instead of waiting forever.
-        One gateway process per database (without Redis scale-out) makes every such answer ours."""
+        ``spare``: the other replicas that are alive now; the answers they stream are left alone
+        (a single gateway spares none: every such answer is its own)."""
+        cut = [Message.role == "assistant", Message.status == "pending", Message.queued.is_(False)]
+        if spare:
+            cut.append(or_(Message.replica.is_(None), Message.replica.not_in(list(spare))))
         async with self.db() as session:
-            result = await session.execute(
-                update(Message)
-                .where(Message.role == "assistant", Message.status == "pending", Message.queued.is_(False))
-                .values(queued=True, content="")
-            )
+            result = await session.execute(update(Message).where(*cut).values(queued=True, content=""))
             await session.commit()
         return int(getattr(result, "rowcount", 0) or 0)
 

@@ -7,6 +7,7 @@ default secret key.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -34,6 +35,17 @@ class Settings(BaseSettings):
     # sqlite+aiosqlite:///path/file.sqlite3 (default: gateway.sqlite3 in data_dir) or
     # postgresql+asyncpg://user:password@host/db
     database_url: str = ""
+    # Several replicas: redis://host:port/db shared by all of them (tickets, rate limits, which
+    # replica holds the agent's link, requests relayed between replicas). Needs PostgreSQL as
+    # the database. Empty: one process on its own, as on a small VDS.
+    redis_url: str = ""
+    # Keys under this prefix: one deployment per prefix on a shared Redis.
+    redis_prefix: str = Field(default="aiclone", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    # This replica's name, stable across its restarts (its restart requeues the answers it was
+    # streaming). Default: <hostname>-<port>.
+    replica_id: str = Field(default="", pattern=r"^[A-Za-z0-9_.:-]{0,128}$")
+    # The agent's owner record lives this long without renewal (renewed every third of it).
+    cluster_owner_ttl_s: float = Field(default=6, ge=1, le=120)
     # Peppers the hashes of refresh tokens, API keys and agent tokens. At least 32 characters.
     secret_key: str = DEFAULT_SECRET_KEY
     # Ed25519 signing key (PEM) of access tokens; created on first start when missing.
@@ -119,6 +131,16 @@ class Settings(BaseSettings):
     def _resolve(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'gateway.sqlite3'}"
+        if not self.replica_id:
+            self.replica_id = f"{socket.gethostname()}-{self.port}"
+        if self.redis_url and self.is_sqlite:
+            raise ValueError(
+                "AICLONE_GATEWAY_REDIS_URL (several replicas) needs PostgreSQL: set "
+                "AICLONE_GATEWAY_DATABASE_URL=postgresql+asyncpg://user:password@host/db "
+                "(a SQLite file cannot be shared by replicas)"
+            )
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("AICLONE_GATEWAY_REDIS_URL must start with redis://, rediss:// or unix://")
         if "public_url" not in self.model_fields_set:
             self.public_url = f"http://127.0.0.1:{self.port}"
         if "allowed_origins" not in self.model_fields_set:

@@ -1,4 +1,5 @@
-"""A per-client sliding-window limiter (in memory: one gateway process)."""
+"""A per-client sliding-window limiter (in memory: one gateway process; with several replicas
+``cluster.shared_limits.RedisRateLimiter`` takes its place, same ``check``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ class SlidingWindowLimiter:
         self.window_s = window_s
         self._hits: dict[str, deque[float]] = {}
 
-    def check(self, key: str) -> float | None:
+    async def check(self, key: str) -> float | None:
+        return self.hit(key)
+
+    def hit(self, key: str) -> float | None:
         """Record a hit for ``key``; ``None`` if allowed, else the seconds until it would be."""
         now = time.monotonic()
         hits = self._hits.setdefault(key, deque())
@@ -30,6 +34,28 @@ class SlidingWindowLimiter:
         for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window_s]:
             del self._hits[key]
 
-    @staticmethod
-    def retry_after(seconds: float) -> str:
-        return str(max(1, math.ceil(seconds)))
+
+class ConcurrencyLimit:
+    """At most ``most`` things in progress per key (one process; see ``RedisConcurrency``)."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self._held: dict[str, int] = {}
+
+    async def acquire(self, key: str) -> bool:
+        if self._held.get(key, 0) >= self.most:
+            return False
+        self._held[key] = self._held.get(key, 0) + 1
+        return True
+
+    async def release(self, key: str) -> None:
+        left = self._held.get(key, 1) - 1
+        if left > 0:
+            self._held[key] = left
+        else:
+            self._held.pop(key, None)
+
+
+def retry_after(seconds: float) -> str:
+    """A Retry-After value: whole seconds, at least 1."""
+    return str(max(1, math.ceil(seconds)))

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import WebSocket
 
@@ -29,6 +29,9 @@ from aiclone_gateway.relay.routing import RoutedStream
 from aiclone_gateway.relay.stats_feed import STATS_CAPABILITY, GatewayStatsFeed
 from aiclone_wire import Hello, TelegramBots, TelegramMessage, TelegramStatus
 from aiclone_wire.paths import PATH_NAMES, PathBoard, PathHealth, PathName, ProbePolicy
+
+if TYPE_CHECKING:
+    from aiclone_gateway.cluster.node import ClusterNode
 
 log = logging.getLogger(__name__)
 WATCH_INTERVAL_S = 0.25
@@ -60,7 +63,11 @@ class RelayHub:
             else None
         )
         # The newest agent's hello, kept while it is away (clone name, models).
-        self.last_hello: Hello | None = None
+        self._hello: Hello | None = None
+        # Set with several replicas (the runtime): the agent may be linked to another replica,
+        # which then serves this replica's requests for it (relayed over Redis Streams).
+        self.cluster: ClusterNode | None = None
+        self._was_online = False
         # Takes over the agent's Telegram bots (set by the runtime: telegram.delivery).
         self.on_telegram: Callable[[TelegramBots], Awaitable[TelegramStatus]] | None = None
         # The frames each new path gets right after its hello (set by the runtime: the LAN
@@ -70,8 +77,43 @@ class RelayHub:
         self.stats: GatewayStatsFeed | None = None
 
     @property
-    def online(self) -> bool:
+    def linked_here(self) -> bool:
+        """The agent is linked to this process (it may hold the queue drain and the bots)."""
         return any(self._paths[name] for name in PATH_NAMES)
+
+    @property
+    def online(self) -> bool:
+        """The agent can answer through this process: linked here, or to another live replica."""
+        return self.linked_here or (self.cluster is not None and self.cluster.remote is not None)
+
+    @property
+    def last_hello(self) -> Hello | None:
+        if not self.linked_here and self.cluster is not None and self.cluster.remote is not None:
+            return Hello.model_validate(self.cluster.remote.hello)
+        return self._hello
+
+    @property
+    def linked_agent_id(self) -> str | None:
+        """The agent requests go to now (linked here or, with replicas, elsewhere)."""
+        if self.linked_here:
+            return self._agent
+        remote = self.cluster.remote if self.cluster is not None else None
+        return remote.agent_id if remote is not None else None
+
+    def local_network(self, agent_id: str) -> dict[str, Any]:
+        now = time.monotonic()
+        board = self.board(agent_id)
+        return {"network_mode": board.current_mode(now), "paths": board.describe(now)}
+
+    def remote_changed(self) -> None:
+        """The cluster saw the agent appear, vanish or change mode on another replica."""
+        if self.linked_here:
+            return
+        self._notify()
+        remote = self.cluster.remote if self.cluster is not None else None
+        mode = remote.network.get("network_mode", "relay") if remote is not None else "offline"
+        for listener in self._mode_listeners:
+            listener(mode)
 
     @property
     def link(self) -> AgentLink | None:
@@ -88,6 +130,8 @@ class RelayHub:
 
     def network(self) -> dict[str, Any]:
         """The current agent's network mode and paths (for /api/status)."""
+        if not self.linked_here and self.cluster is not None and self.cluster.remote is not None:
+            return dict(self.cluster.remote.network)
         if self._agent is None:
             return {
                 "network_mode": "offline",
@@ -108,14 +152,20 @@ class RelayHub:
         """``listener(online)`` runs (synchronously) whenever the hub goes online or offline."""
         self._listeners.append(listener)
 
-    def _notify(self) -> None:
+    def _notify(self, force: bool = False) -> None:
+        """Tell the listeners when ``online`` changed (``force``: also when it did not, e.g. the
+        agent moved here from another replica, so this one's queue drain starts)."""
         self.metrics.linked_agents.set(len(set().union(*(self._paths[name] for name in PATH_NAMES))))
+        online = self.online
+        if online == self._was_online and not force:
+            return
+        self._was_online = online
         for listener in self._listeners:
-            listener(self.online)
+            listener(online)
 
     async def serve(self, websocket: WebSocket, agent_id: str, hello: Hello) -> None:
         """Hold an authenticated agent's relay link until it ends; it replaces that agent's older one."""
-        self.last_hello = hello
+        self._hello = hello
         if self.dialer is not None:
             self.dialer.follow(agent_id, hello.direct_url, self.serve_direct)
         await self._hold("relay", agent_id, websocket, hello)
@@ -138,7 +188,7 @@ class RelayHub:
             probe=self.probe,
         )
         links = self._paths[path]
-        was_online = self.online
+        was_here = self.linked_here
         previous = links.pop(agent_id, None)
         if previous is not None:
             log.info("agent %s %s path linked again: replacing the previous one", agent_id, path)
@@ -154,8 +204,10 @@ class RelayHub:
             hello.clone_name,
             hello.protocol_version,
         )
-        if not was_online:
-            self._notify()
+        if self.cluster is not None and path == "relay":
+            await self.cluster.claim(agent_id, hello.model_dump(mode="json"), self.local_network(agent_id))
+        if not was_here:
+            self._notify(force=True)
         feed = None
         if path == "relay" and self.stats is not None and STATS_CAPABILITY in hello.capabilities:
             feed = asyncio.create_task(self._feed_stats(link, self.stats), name="gateway-stats")
@@ -173,7 +225,9 @@ class RelayHub:
                 self._evaluate()
                 if not any(agent_id in self._paths[name] for name in PATH_NAMES):
                     self._agent = self._newest_agent() or agent_id
-                if not self.online:
+                    if self.cluster is not None:
+                        await self.cluster.release(agent_id)
+                if not self.linked_here:
                     self.metrics.link_rtt.set(0)
                     self._notify()
 
@@ -199,13 +253,15 @@ class RelayHub:
             for link in self._paths[name].values():
                 link.send(frame)
 
-    def disconnect(self, agent_id: str) -> None:
-        if self.dialer is not None:
+    def disconnect(
+        self, agent_id: str, reason: str = "agent token revoked", forget_direct: bool = True
+    ) -> None:
+        if self.dialer is not None and forget_direct:
             self.dialer.forget(agent_id)
         for name in PATH_NAMES:
             link = self._paths[name].get(agent_id)
             if link is not None:
-                link.stop("agent token revoked")
+                link.stop(reason)
 
     def _route(self, agent_id: str, avoid: PathName | None = None) -> tuple[PathName, AgentLink] | None:
         """The path (and its link) a request of ``agent_id`` takes; ``avoid``: a retry's other path."""
@@ -229,20 +285,27 @@ class RelayHub:
 
     @asynccontextmanager
     async def stream(
-        self, work: dict[str, Any] | TelegramMessage, channel: str = "api"
-    ) -> AsyncIterator[RoutedStream]:
+        self, work: dict[str, Any] | TelegramMessage, channel: str = "api", local_only: bool = False
+    ) -> AsyncIterator[Any]:
         """Relay one request (``channel``: ``web`` for the public chat, ``api`` for API clients, which
         the agent's scheduler weighs) over the best trusted path; leaving the block early cancels
         it at the agent.
 
         Raises ``AgentOfflineError`` without a link and ``FrameTooLargeError`` for a request
-        over the link's frame limit (it is never sent, so it cannot drop the link)."""
+        over the link's frame limit (it is never sent, so it cannot drop the link). With replicas,
+        a request for an agent linked to another replica is relayed there (``cluster.relay``)
+        unless ``local_only`` (a request another replica relayed here)."""
         if isinstance(work, TelegramMessage):
             # the agent's Telegram bots are handed over on its relay link only: never direct
             link = self._paths["relay"].get(self._agent) if self._agent else None
             route = ("relay", link) if link is not None else None
         else:
             route = self._route(self._agent) if self._agent else None
+        if route is None and not local_only and self.cluster is not None and self.cluster.remote is not None:
+            async with self.cluster.relay(work, channel) as remote:
+                yield remote
+            self.metrics.relayed_requests.labels("finished" if remote.finished else "cancelled").inc()
+            return
         if route is None:
             raise AgentOfflineError
         stream = RoutedStream(

@@ -45,6 +45,7 @@ from aiclone_wire import Chunk, End, Error, TelegramBots, TelegramBotState, Tele
 from aiclone_wire.messages import TELEGRAM_TEXT_LIMIT
 
 log = logging.getLogger(__name__)
+RELOAD_EVERY_S = 1.0  # a bot whose secret does not match is read again at most this often
 OFFLINE_REPLY = "I'm offline right now. Your message is saved and I will answer as soon as I'm back."
 FAILED_REPLY = "Sorry, I can't answer right now. Please try again in a moment."
 ALLOWED_UPDATES = ["message"]
@@ -79,6 +80,7 @@ class TelegramDelivery:
         self.public_url = public_url.rstrip("/")
         self.idle_timeout_s = idle_timeout_s
         self._bots: dict[str, LiveBot] = {}
+        self._reloaded_at: dict[str, float] = {}  # bot id -> when verify last read it again
         self._tasks: set[asyncio.Task] = set()
         self._drain_lock = asyncio.Lock()
         self._dispatcher = Dispatcher()
@@ -158,6 +160,26 @@ class TelegramDelivery:
     def secret_matches(self, bot_id: str, presented: str | None) -> bool:
         live = self._bots.get(bot_id)
         return bool(live and presented and hmac.compare_digest(live.secret_token, presented))
+
+    async def verify(self, bot_id: str, presented: str | None) -> bool:
+        """``secret_matches``, after reading the bot again from the database when it does not:
+        with replicas, the agent may have handed the bot over (a new secret) to another one."""
+        if self.secret_matches(bot_id, presented):
+            return True
+        if not presented or time.monotonic() - self._reloaded_at.get(bot_id, -1e9) < RELOAD_EVERY_S:
+            return False
+        self._reloaded_at[bot_id] = time.monotonic()
+        async with self.db() as session:
+            row = await session.get(TelegramBot, bot_id)
+        token = self.vault.open(row.token_sealed) if row is not None else None
+        if row is None or token is None:
+            return False
+        live = self._bots.get(bot_id)
+        if live is None or live.secret_token != row.secret_token:
+            self._bots[bot_id] = LiveBot(bot_id, row.secret_token, _bot(token, self.api_url))
+            if live is not None:
+                await live.bot.session.close()
+        return self.secret_matches(bot_id, presented)
 
     async def accept(self, bot_id: str, update: dict[str, Any]) -> int | None:
         """Store a webhook update before it is acknowledged: its id as seen and, for a message,
@@ -269,7 +291,7 @@ class TelegramDelivery:
     # --- store-and-forward ---------------------------------------------------------------
 
     def _agent_changed(self, online: bool) -> None:
-        if online:
+        if online and self.hub.linked_here:  # with replicas, the one holding the link drains
             task = asyncio.create_task(self.drain())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

@@ -1,23 +1,24 @@
-"""Chat tickets open one WebSocket, once, briefly."""
+"""Chat tickets open one WebSocket, once, briefly (one process; the shared Redis book is in
+tests/backend/cluster/test_shared_limits.py)."""
 
 from __future__ import annotations
 
-import time
+import asyncio
 
 from aiclone_gateway.chat.tickets import TicketBook
 
 
-def test_tickets_are_single_use():
+async def test_tickets_are_single_use():
     book = TicketBook(ttl_s=30)
-    ticket = book.issue("user-1")
+    ticket = await book.issue("user-1")
     assert len(ticket) >= 40
-    assert book.redeem(ticket) == "user-1"
-    assert book.redeem(ticket) is None
-    assert book.redeem("made-up") is None
+    assert await book.redeem(ticket) == "user-1"
+    assert await book.redeem(ticket) is None
+    assert await book.redeem("made-up") is None
 
 
-def test_tickets_expire():
+async def test_tickets_expire():
     book = TicketBook(ttl_s=0.05)
-    ticket = book.issue("user-1")
-    time.sleep(0.06)
-    assert book.redeem(ticket) is None
+    ticket = await book.issue("user-1")
+    await asyncio.sleep(0.06)
+    assert await book.redeem(ticket) is None

@@ -1,0 +1,265 @@
+"""Requests relayed between replicas over Redis Streams, so any replica serves any client.
+
+A replica with no link to the agent (B) relays a request to the replica that holds it (A): it
+appends the request to A's request stream and reads the reply stream named after the request.
+A serves it over its own link and appends every frame it hears with a sequence number, first
+``opened`` (or ``offline`` / ``too_large``, which B raises as the hub would), then the agent's
+chunks, and last an ``end`` or ``error``. Streams, unlike pub/sub, keep what B has not read yet,
+so no chunk is silently dropped; a gap in the sequence numbers still ends the answer with an
+error. Both streams are trimmed (``MAXLEN ~``) and a reply stream expires once nobody reads it.
+If A dies, its liveness key lapses within a few seconds and B ends the answer with an explicit
+``agent_disconnected`` error instead of waiting out the idle timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from redis.asyncio import Redis
+
+from aiclone_gateway.cluster.keys import RedisKeys, stream_entries
+from aiclone_gateway.relay.link import FrameTooLargeError, ReplyFrame
+from aiclone_wire import Chunk, End, Error, TelegramMessage, decode, encode
+
+if TYPE_CHECKING:
+    from aiclone_gateway.relay.hub import RelayHub
+
+log = logging.getLogger(__name__)
+REQUESTS_MAXLEN = 10_000
+REPLIES_MAXLEN = 50_000
+REPLY_TTL_S = 300  # a reply stream nobody reads any more is gone this long after its last frame
+POLL_MS = 500  # how long one read blocks before the owner's liveness is checked again
+OPEN_TIMEOUT_S = 10  # an owner that never acknowledges a request is treated as gone
+
+
+def _work_fields(work: dict[str, Any] | TelegramMessage) -> dict[str, str]:
+    if isinstance(work, TelegramMessage):
+        return {"kind": "telegram", "work": encode(work)}
+    return {"kind": "chat", "work": json.dumps(work)}
+
+
+def _work(fields: dict[str, str]) -> dict[str, Any] | TelegramMessage:
+    if fields["kind"] == "telegram":
+        message = decode(fields["work"])
+        assert isinstance(message, TelegramMessage)
+        return message
+    work: dict[str, Any] = json.loads(fields["work"])
+    return work
+
+
+class RemoteStream:
+    """The sending side: one request relayed to the owner replica; the same surface as the
+    hub's ``RoutedStream`` (``id``, ``finished``, ``cancel``, ``frames``)."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        keys: RedisKeys,
+        owner: str,
+        owner_alive: Callable[[], Awaitable[bool]],
+    ) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.owner = owner
+        self.owner_alive = owner_alive
+        self.id = uuid.uuid4().hex
+        self.finished = False
+        self._cancelled = False
+        self._next_seq = 0
+        self._last_entry = "0-0"
+        self._tasks: set[asyncio.Task] = set()
+
+    async def open(self, work: dict[str, Any] | TelegramMessage, channel: str) -> None:
+        """Send the request; returns once the owner's link took it. Raises ``AgentOfflineError``
+        when the owner has no link (or is gone) and ``FrameTooLargeError`` as the link would."""
+        from aiclone_gateway.relay.hub import AgentOfflineError
+
+        request: dict[Any, Any] = {"id": self.id, "channel": channel, **_work_fields(work)}
+        await self.redis.xadd(
+            self.keys.requests(self.owner),
+            request,
+            maxlen=REQUESTS_MAXLEN,
+            approximate=True,
+        )
+        deadline = time.monotonic() + OPEN_TIMEOUT_S
+        while True:
+            entry = await self._read_one(POLL_MS)
+            if entry is not None:
+                break
+            if time.monotonic() > deadline or not await self.owner_alive():
+                self.finished = True
+                raise AgentOfflineError
+        kind = entry.get("kind")
+        if kind == "opened":
+            return
+        self.finished = True
+        await self.redis.delete(self.keys.replies(self.id))
+        if kind == "too_large":
+            size, limit = json.loads(entry["detail"])
+            raise FrameTooLargeError(size, limit)
+        raise AgentOfflineError
+
+    async def _read_one(self, block_ms: int) -> dict[str, str] | None:
+        """The next reply entry in sequence (a gap raises), or None when none came in time."""
+        answer = await self.redis.xread(
+            {self.keys.replies(self.id): self._last_entry}, count=1, block=block_ms
+        )
+        entries = stream_entries(answer)
+        if not entries:
+            return None
+        entry_id, fields = entries[0]
+        self._last_entry = entry_id
+        seq = int(fields["seq"])
+        if seq != self._next_seq:
+            raise _SequenceGap(f"reply frame {seq} arrived where {self._next_seq} was due")
+        self._next_seq += 1
+        return fields
+
+    def cancel(self) -> None:
+        """Stop the agent's work (through the owner) and end this stream with ``cancelled``."""
+        if self.finished or self._cancelled:
+            return
+        self._cancelled = True
+        task = asyncio.create_task(self._send_cancel())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send_cancel(self) -> None:
+        fields: dict[Any, Any] = {"cancel": self.id}
+        await self.redis.xadd(self.keys.requests(self.owner), fields, maxlen=REQUESTS_MAXLEN)
+
+    async def frames(self, idle_timeout_s: float) -> AsyncIterator[ReplyFrame]:
+        """The agent's frames in order; always ends with ``end`` or ``error``."""
+        heard = time.monotonic()
+        try:
+            while not self.finished:
+                if self._cancelled:
+                    self.finished = True
+                    yield End(id=self.id, finish_reason="cancelled")
+                    return
+                try:
+                    entry = await self._read_one(POLL_MS)
+                except _SequenceGap as gap:
+                    self.cancel()
+                    self.finished = True
+                    yield Error(id=self.id, code="relay_gap", message=f"part of the answer was lost ({gap})")
+                    return
+                if entry is None:
+                    if not await self.owner_alive():
+                        self.finished = True
+                        yield Error(
+                            id=self.id,
+                            code="agent_disconnected",
+                            message="the gateway replica that holds the clone's link stopped; ask again",
+                            status=502,
+                        )
+                    elif time.monotonic() - heard > idle_timeout_s:
+                        self.cancel()
+                        self.finished = True
+                        yield Error(
+                            id=self.id,
+                            code="agent_timeout",
+                            message=f"the clone sent nothing for {idle_timeout_s:g} s",
+                            status=504,
+                        )
+                    continue
+                heard = time.monotonic()
+                frame = decode(entry["frame"])
+                assert isinstance(frame, Chunk | End | Error)
+                if not isinstance(frame, Chunk):
+                    self.finished = True
+                yield frame
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.redis.delete(self.keys.replies(self.id)))
+
+
+class _SequenceGap(Exception):
+    pass
+
+
+class RequestServer:
+    """The owning side: serves the requests other replicas append to this replica's stream over
+    this replica's own agent link."""
+
+    def __init__(self, redis: Redis, keys: RedisKeys, replica: str, hub: RelayHub, idle_timeout_s: float):
+        self.redis = redis
+        self.keys = keys
+        self.replica = replica
+        self.hub = hub
+        self.idle_timeout_s = idle_timeout_s
+        self._live: dict[str, Any] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    async def run(self) -> None:
+        stream = self.keys.requests(self.replica)
+        last = "$"
+        while True:
+            try:
+                answer = await self.redis.xread({stream: last}, count=100, block=1000)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("cluster: reading relayed requests failed; retrying")
+                await asyncio.sleep(1)
+                continue
+            for entry_id, fields in stream_entries(answer):
+                last = entry_id
+                self._take(fields)
+
+    def _take(self, fields: dict[str, str]) -> None:
+        if "cancel" in fields:
+            live = self._live.get(fields["cancel"])
+            if live is not None:
+                live.cancel()
+            return
+        task = asyncio.create_task(self._serve(fields), name=f"relayed-{fields['id']}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, fields: dict[str, str]) -> None:
+        from aiclone_gateway.relay.hub import AgentOfflineError
+
+        request_id = fields["id"]
+        reply = self.keys.replies(request_id)
+        seq = 0
+
+        async def put(kind: str, **extra: str) -> None:
+            nonlocal seq
+            fields: dict[Any, Any] = {"seq": seq, "kind": kind, **extra}
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.xadd(reply, fields, maxlen=REPLIES_MAXLEN, approximate=True)
+                pipe.expire(reply, REPLY_TTL_S)
+                await pipe.execute()
+            seq += 1
+
+        try:
+            async with self.hub.stream(_work(fields), fields["channel"], local_only=True) as stream:
+                self._live[request_id] = stream
+                await put("opened")
+                frame: ReplyFrame
+                async for frame in stream.frames(self.idle_timeout_s):
+                    await put("frame", frame=encode(frame))
+        except AgentOfflineError:
+            await put("offline")
+        except FrameTooLargeError as exc:
+            await put("too_large", detail=json.dumps([exc.size, exc.limit]))
+        except Exception:
+            log.exception("cluster: serving relayed request %s failed", request_id)
+            error = Error(id=request_id, code="internal_error", message="the gateway failed", status=500)
+            with contextlib.suppress(Exception):
+                await put("frame", frame=encode(error))
+        finally:
+            self._live.pop(request_id, None)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

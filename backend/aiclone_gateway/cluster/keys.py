@@ -1,0 +1,54 @@
+"""Every Redis key the gateway's replicas share, under one prefix (one deployment per prefix)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+StreamEntry = tuple[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class RedisKeys:
+    prefix: str = "aiclone"
+
+    @property
+    def current_agent(self) -> str:
+        """The most recently claimed agent's id (requests go to it)."""
+        return f"{self.prefix}:agent:current"
+
+    def owner(self, agent_id: str) -> str:
+        return f"{self.prefix}:agent:{agent_id}:owner"
+
+    def epoch(self, agent_id: str) -> str:
+        return f"{self.prefix}:agent:{agent_id}:epoch"
+
+    def alive(self, replica: str) -> str:
+        return f"{self.prefix}:replica:{replica}:alive"
+
+    def requests(self, replica: str) -> str:
+        """The stream of requests other replicas relay to ``replica``'s agent link."""
+        return f"{self.prefix}:replica:{replica}:requests"
+
+    def replies(self, request_id: str) -> str:
+        """One relayed request's reply frames, in order, ending with end or error."""
+        return f"{self.prefix}:reply:{request_id}"
+
+    @property
+    def user_events(self) -> str:
+        """Frames for users whose sockets may be on any replica (queued answers, account ends)."""
+        return f"{self.prefix}:user-events"
+
+    def ticket(self, ticket: str) -> str:
+        return f"{self.prefix}:ticket:{ticket}"
+
+    def rate(self, name: str, key: str) -> str:
+        return f"{self.prefix}:rate:{name}:{key}"
+
+    def active(self, user_id: str) -> str:
+        return f"{self.prefix}:active:{user_id}"
+
+
+def stream_entries(answer: Any) -> list[StreamEntry]:
+    """The entries of an ``XREAD`` answer (decoded responses), flattened in order."""
+    return [(str(entry_id), dict(fields)) for _, entries in answer or [] for entry_id, fields in entries]

@@ -1,0 +1,163 @@
+"""Two gateway replicas on one PostgreSQL and one Redis behind a real nginx, as a VDS runs them
+with ``--replicas 2``: the agent links through nginx to replica A, a user talks to replica B,
+and B relays over Redis Streams. Then A dies with kill -9 mid-answer: the user gets an explicit
+error (never silence), the agent relinks through nginx to B, and the next question is answered."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from tests.backend.cluster.conftest import redis_url
+from tests.backend.conftest import (
+    ChatUser,
+    GatewayProcess,
+    _new_database,
+    create_agent_token,
+    frames_until,
+    wait_online,
+)
+from tests.deploy.conftest import START_TIMEOUT_S, SelfSignedTls
+from tests.local_inference.conftest import AgentProcess, write_config
+
+RELINK_WITHIN_S = 10  # issue 11: the agent reaches a surviving replica through nginx this fast
+
+
+@pytest.fixture
+async def postgres(tmp_path: Path):
+    async for url in _new_database("postgresql", tmp_path):
+        yield url
+
+
+@pytest.fixture
+async def prefix():
+    """The replicas' Redis keys, deleted afterwards (a killed replica leaves its own behind)."""
+    name = f"replicas-{uuid.uuid4().hex[:10]}"
+    yield name
+    redis = Redis.from_url(redis_url(), decode_responses=True)
+    stale = [key async for key in redis.scan_iter(match=f"{name}:*")]
+    if stale:
+        await redis.delete(*stale)
+    await redis.aclose()
+
+
+def replica(tmp_path: Path, name: str, database: str, prefix: str) -> GatewayProcess:
+    return GatewayProcess(
+        tmp_path / name,
+        database,
+        redis_url=redis_url(),
+        redis_prefix=prefix,
+        replica_id=name,
+        jwt_key_file=tmp_path / "jwt_ed25519.pem",  # one signing key for the whole deployment
+        cluster_owner_ttl_s=3,
+    )
+
+
+async def linked_here(gateway: GatewayProcess) -> bool:
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
+        metrics = (
+            await http.get("/metrics", headers={"Authorization": "Bearer test-metrics-token-0123456789"})
+        ).text
+    return "aiclone_gateway_linked_agents 1.0" in metrics
+
+
+async def test_a_user_on_replica_b_is_answered_through_the_agent_on_a_and_survives_a_kill_9_of_a(
+    tmp_path: Path, start_nginx, tls: SelfSignedTls, model_path: Path, postgres: str, prefix: str, monkeypatch
+):
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = replica(tmp_path, "a", postgres, prefix).start(timeout=START_TIMEOUT_S)
+    b = replica(tmp_path, "b", postgres, prefix)  # its port is in nginx's upstream; started later
+    nginx = start_nginx([f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"])
+    agent = None
+    try:
+        owner = ChatUser(a, "owner@example.test")
+        assert (await owner.register())["role"] == "owner"
+        await owner.login()
+        home = tmp_path / "agent"
+        home.mkdir()
+        config = write_config(
+            home / "config.yaml",
+            # greedy, the essay below runs to max_tokens: A is killed while it streams
+            model={
+                "base_model_path": str(model_path),
+                "max_tokens": 1500,
+                "temperature": 0.0,
+                "n_threads": 1,
+            },
+            gateway={"url": nginx.ws_url, "agent_token": await create_agent_token(owner)},
+        )
+        agent = AgentProcess(home, model_path, config_path=config)
+        agent.env["SSL_CERT_FILE"] = str(tls.ca)
+        agent.start(timeout=START_TIMEOUT_S)
+        await wait_online(a)  # B is down, so nginx sent the agent to A
+        assert await linked_here(a)
+
+        b.start(timeout=START_TIMEOUT_S)
+        await wait_online(b)  # B sees the agent A holds
+        assert not await linked_here(b)
+        async with httpx.AsyncClient(base_url=b.url) as http:
+            status = (await http.get("/api/status")).json()
+        assert status["agent_online"] and status["network_mode"] == "relay"
+
+        user = ChatUser(b, "user@example.test")  # registers and talks on B only
+        await user.register()
+        await user.login()
+        async with user.socket() as ws:
+            frames = await user.ask(ws, "Say hello.")
+            assert frames[-1]["type"] == "end", frames
+            assert "".join(f["delta"] for f in frames if f["type"] == "chunk").strip()
+
+            await ws.send(
+                json.dumps(
+                    {
+                        "type": "message",
+                        "text": "Write a very long essay about the history of bridges.",
+                        "client_id": uuid.uuid4().hex,
+                    }
+                )
+            )
+            await frames_until(ws, {"chunk"})  # the answer streams from A's link to B
+            a.stop(signal.SIGKILL)
+            killed_at = time.monotonic()
+            rest = await frames_until(ws, {"end", "error"}, timeout=30)
+            cut_after_s = time.monotonic() - killed_at
+        assert rest[-1]["type"] == "error" and rest[-1]["code"] == "agent_disconnected", rest[-3:]
+        assert cut_after_s < 10, f"the cut answer ended {cut_after_s:.1f} s after the kill"
+
+        while not await linked_here(b):  # the agent relinks through nginx to the survivor
+            assert time.monotonic() - killed_at < RELINK_WITHIN_S, "the agent did not relink to B in time"
+            await asyncio.sleep(0.1)
+        logging.getLogger(__name__).info(
+            "cut answer ended %.2f s and the agent relinked %.2f s after kill -9",
+            cut_after_s,
+            time.monotonic() - killed_at,
+        )
+
+        async with user.socket() as ws:
+            frames = await user.ask(ws, "Say hi.")
+        assert frames[-1]["type"] == "end", frames
+        conversations = (await user.http.get("/api/conversations")).json()
+        assert len(conversations) == 3
+        (essay,) = [c for c in conversations if c["title"].startswith("Write a very long essay")]
+        messages = (await user.http.get(f"/api/conversations/{essay['id']}")).json()["messages"]
+        # the cut answer keeps what the user saw, and says it ended with an error
+        assert messages[-1]["role"] == "assistant" and messages[-1]["status"] == "error", messages[-1]
+        assert messages[-1]["content"].strip()
+        await user.close()
+        await owner.close()
+    finally:
+        if agent is not None:
+            agent.stop()
+        a.stop()
+        b.stop()
