@@ -3,7 +3,7 @@ replicas is tested in tests/backend/cluster/test_shared_limits.py)."""
 
 from __future__ import annotations
 
-import time
+import asyncio
 
 from aiclone_gateway.core.rate_limit import ConcurrencyLimit, SlidingWindowLimiter, retry_after
 
@@ -15,7 +15,7 @@ async def test_limit_per_key_and_retry_after():
     assert wait is not None and 0 < wait <= 0.3
     assert await limiter.check("b") is None  # other clients are not affected
     assert retry_after(0.01) == "1" and retry_after(4.2) == "5"
-    time.sleep(wait + 0.01)
+    await asyncio.sleep(wait + 0.01)
     assert await limiter.check("a") is None
 
 
