@@ -14,7 +14,9 @@ import uuid
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
+import websockets
 from redis.asyncio import Redis
 
 from tests.backend.cluster.conftest import redis_url
@@ -24,9 +26,11 @@ from tests.backend.conftest import (
     _new_database,
     create_agent_token,
     frames_until,
+    own_agent,  # noqa: F401 - the fixture
     wait_online,
 )
 from tests.deploy.conftest import START_TIMEOUT_S, SelfSignedTls
+from tests.deploy.test_through_nginx import _refresh_attempts
 from tests.local_inference.conftest import AgentProcess, write_config
 
 RELINK_WITHIN_S = 10  # issue 11: the agent reaches a surviving replica through nginx this fast
@@ -50,7 +54,8 @@ async def prefix():
     await redis.aclose()
 
 
-def replica(tmp_path: Path, name: str, database: str, prefix: str) -> GatewayProcess:
+def replica(tmp_path: Path, name: str, database: str, prefix: str, **settings: object) -> GatewayProcess:
+    (tmp_path / name).mkdir(exist_ok=True)
     return GatewayProcess(
         tmp_path / name,
         database,
@@ -59,6 +64,7 @@ def replica(tmp_path: Path, name: str, database: str, prefix: str) -> GatewayPro
         replica_id=name,
         jwt_key_file=tmp_path / "jwt_ed25519.pem",  # one signing key for the whole deployment
         cluster_owner_ttl_s=3,
+        **settings,
     )
 
 
@@ -74,8 +80,6 @@ async def test_a_user_on_replica_b_is_answered_through_the_agent_on_a_and_surviv
     tmp_path: Path, start_nginx, tls: SelfSignedTls, model_path: Path, postgres: str, prefix: str, monkeypatch
 ):
     monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca))
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
     a = replica(tmp_path, "a", postgres, prefix).start(timeout=START_TIMEOUT_S)
     b = replica(tmp_path, "b", postgres, prefix)  # its port is in nginx's upstream; started later
     nginx = start_nginx([f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"])
@@ -159,5 +163,61 @@ async def test_a_user_on_replica_b_is_answered_through_the_agent_on_a_and_surviv
     finally:
         if agent is not None:
             agent.stop()
+        a.stop()
+        b.stop()
+
+
+async def _me(user: ChatUser) -> dict:
+    return (await user.http.get("/api/users/me")).json()
+
+
+async def test_replicas_share_the_rate_limit_the_queue_the_api_and_a_block(
+    tmp_path: Path,
+    start_nginx,
+    tls: SelfSignedTls,
+    own_agent,  # noqa: F811 - the shared fixture
+    postgres: str,
+    prefix: str,
+):
+    a = replica(tmp_path, "a", postgres, prefix, auth_rate_limit=4).start(timeout=START_TIMEOUT_S)
+    b = replica(tmp_path, "b", postgres, prefix, auth_rate_limit=4).start(timeout=START_TIMEOUT_S)
+    nginx = start_nginx([f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"])
+    owner, user = ChatUser(a, "owner@example.test"), ChatUser(b, "user@example.test")
+    try:
+        # nginx takes turns between the replicas; the sign-in limit (4 a minute) is one count
+        assert await _refresh_attempts(nginx.url, 6, verify=tls.client_context()) == [401] * 4 + [429] * 2
+
+        assert (await owner.register())["role"] == "owner"
+        await owner.login()
+        await user.register()
+        await user.login()
+        async with user.socket() as ws:  # on B, with the clone offline: the question waits
+            queued = (await user.ask(ws, "Are you there?"))[-1]
+            assert queued["type"] == "queued"
+            own_agent(a, await create_agent_token(owner))  # the agent links to A, which drains
+            answer = (await frames_until(ws, {"answer"}, timeout=60))[-1]
+            assert answer["message_id"] == queued["message_id"] and answer["content"]  # pushed to B
+
+            key = (await user.http.post("/api/keys", json={"name": "script"})).json()["key"]
+            client = openai.AsyncOpenAI(base_url=f"{b.url}/v1", api_key=key, max_retries=0)
+            stream = await client.chat.completions.create(
+                model="my-clone", messages=[{"role": "user", "content": "Name a fruit."}], stream=True
+            )
+            chunks = [chunk async for chunk in stream]
+            assert "".join(c.delta.content or "" for chunk in chunks for c in chunk.choices).strip()
+
+            # the owner blocks the user on A: their socket on B closes at once
+            blocked = await owner.http.patch(
+                f"/api/admin/users/{(await _me(user))['id']}", json={"role": "blocked"}
+            )
+            assert blocked.status_code == 200, blocked.text
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                async with asyncio.timeout(10):
+                    while True:
+                        await ws.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+    finally:
+        await user.close()
+        await owner.close()
         a.stop()
         b.stop()
