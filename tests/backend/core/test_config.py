@@ -65,3 +65,17 @@ def test_the_chat_socket_accepts_the_gateways_own_origin_on_any_port(tmp_path):
         allowed_origins=["https://chat.example.com/"],
     )
     assert public.chat_origins == {"https://clone.example.com", "https://chat.example.com"}
+
+
+def test_replicas_need_postgresql_and_a_redis_url(tmp_path):
+    with pytest.raises(ValidationError, match="needs PostgreSQL"):
+        Settings(data_dir=tmp_path, redis_url="redis://127.0.0.1:6379/0")  # SQLite cannot be shared
+    with pytest.raises(ValidationError, match="must start with redis://"):
+        Settings(data_dir=tmp_path, database_url="postgresql+asyncpg://u:p@h/db", redis_url="http://x")
+    settings = Settings(
+        data_dir=tmp_path,
+        port=8002,
+        database_url="postgresql+asyncpg://u:p@h/db",
+        redis_url="redis://r:6379/0",
+    )
+    assert settings.replica_id.endswith("-8002")  # stable across restarts of this replica
