@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import websockets
 
-from aiclone_wire import Error, GatewayStats, Hello, Request, decode, encode
+from aiclone_wire import Error, GatewayStats, Hello, Ping, Pong, Request, decode, encode
 from tests.backend.conftest import ChatUser, GatewayProcess, create_agent_token, frames_until, sign_up
 
 INTERVAL_S = 0.3
@@ -36,21 +36,43 @@ async def owner(stats_gateway: GatewayProcess) -> AsyncIterator[ChatUser]:
     await user.close()
 
 
-async def _link(gateway: GatewayProcess, token: str, capabilities: list[str]):
+class ScriptedAgent:
+    """An agent link driven by the test: answers pings as a real agent does (the gateway drops a
+    link silent past its heartbeat timeout, 3 s here), and keeps the frames a wait passed over
+    (the queued question's request may come before the first stats frame)."""
+
+    def __init__(self, ws) -> None:
+        self.ws = ws
+        self.held: list = []
+
+    async def next(self, kind: type, timeout: float = 10):
+        for index, frame in enumerate(self.held):
+            if isinstance(frame, kind):
+                return self.held.pop(index)
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = decode(await self.ws.recv())
+                if isinstance(frame, Ping):
+                    await self.ws.send(encode(Pong(sent_at=frame.sent_at)))
+                if isinstance(frame, kind):
+                    return frame
+                if not isinstance(frame, Ping | GatewayStats):  # stats come again; the rest once
+                    self.held.append(frame)
+
+    async def send(self, frame) -> None:
+        await self.ws.send(encode(frame))
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+async def _link(gateway: GatewayProcess, token: str, capabilities: list[str]) -> ScriptedAgent:
     ws = await websockets.connect(
         f"{gateway.ws_url}/agent/ws", additional_headers={"Authorization": f"Bearer {token}"}
     )
     await ws.send(encode(Hello(role="agent", clone_name="Scripted", capabilities=capabilities)))
     assert isinstance(decode(await ws.recv()), Hello)
-    return ws
-
-
-async def _next(ws, kind: type, timeout: float = 10):
-    async with asyncio.timeout(timeout):
-        while True:
-            frame = decode(await ws.recv())
-            if isinstance(frame, kind):
-                return frame
+    return ScriptedAgent(ws)
 
 
 async def test_an_agent_that_asks_hears_users_queue_requests_and_errors(
@@ -60,7 +82,7 @@ async def test_an_agent_that_asks_hears_users_queue_requests_and_errors(
     # an agent that does not ask (older ones would log each frame as unknown) gets none
     quiet = await _link(stats_gateway, token, ["chat"])
     with pytest.raises(TimeoutError):
-        await _next(quiet, GatewayStats, timeout=4 * INTERVAL_S)
+        await quiet.next(GatewayStats, timeout=4 * INTERVAL_S)
     await quiet.close()
 
     async with owner.socket() as chat:
@@ -71,25 +93,25 @@ async def test_an_agent_that_asks_hears_users_queue_requests_and_errors(
         assert (await frames_until(chat, {"queued"}))[-1]["type"] == "queued"
 
         agent = await _link(stats_gateway, token, ["chat", "gateway_stats"])
-        first = await _next(agent, GatewayStats)  # sent right after hello (a loaded machine may be slow)
+        first = await agent.next(GatewayStats)  # sent right after hello (a loaded machine may be slow)
         assert (first.users_online, first.chat_sockets, first.queued_questions) == (1, 1, 1)
         assert first.replicas == 1 and first.errors == 0 and first.interval_s == INTERVAL_S
 
-        request = await _next(agent, Request)  # the queued question, relayed now
-        busy = await _next(agent, GatewayStats)
+        request = await agent.next(Request)  # the queued question, relayed now
+        busy = await agent.next(GatewayStats)
         assert busy.requests_in_flight == 1
 
-        await agent.send(encode(Error(id=request.id, code="engine_error", message="boom", status=503)))
+        await agent.send(Error(id=request.id, code="engine_error", message="boom", status=503))
         async with asyncio.timeout(10):
-            while (after := await _next(agent, GatewayStats)).errors == 0:
+            while (after := await agent.next(GatewayStats)).errors == 0:
                 pass
         assert after.errors == 1 and after.requests_in_flight == 0
         async with asyncio.timeout(10):
-            while (after := await _next(agent, GatewayStats)).queued_questions:
+            while (after := await agent.next(GatewayStats)).queued_questions:
                 pass  # the question ended (as an error): no longer queued
 
     async with asyncio.timeout(10):
-        while (left := await _next(agent, GatewayStats)).users_online:
+        while (left := await agent.next(GatewayStats)).users_online:
             pass
     assert left.chat_sockets == 0
     await agent.close()
@@ -100,7 +122,7 @@ async def test_stats_arrive_every_interval(stats_gateway: GatewayProcess, owner:
     loop = asyncio.get_running_loop()
     times = []
     for _ in range(4):
-        await _next(agent, GatewayStats)
+        await agent.next(GatewayStats)
         times.append(loop.time())
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert all(INTERVAL_S * 0.5 < gap < INTERVAL_S * 5 for gap in gaps), gaps
