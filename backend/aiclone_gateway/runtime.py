@@ -126,6 +126,9 @@ class GatewayRuntime:
             )
             chat_rate = RedisRateLimiter(redis, keys, "chat", chat_limits.messages_per_minute, 60.0)
             chat_concurrency = RedisConcurrency(redis, keys, chat_limits.max_concurrent)
+            feed = hub.stats
+            cluster.local_stats = lambda: feed.local(hub.requests_in_flight)
+            feed.replicas = cluster.replica_stats
         chat = ChatService(
             conversations,
             hub,

@@ -179,8 +179,9 @@ async def test_replicas_share_the_rate_limit_the_queue_the_api_and_a_block(
     postgres: str,
     prefix: str,
 ):
-    a = replica(tmp_path, "a", postgres, prefix, auth_rate_limit=4).start(timeout=START_TIMEOUT_S)
-    b = replica(tmp_path, "b", postgres, prefix, auth_rate_limit=4).start(timeout=START_TIMEOUT_S)
+    settings = {"auth_rate_limit": 4, "stats_interval_s": 0.5}
+    a = replica(tmp_path, "a", postgres, prefix, **settings).start(timeout=START_TIMEOUT_S)
+    b = replica(tmp_path, "b", postgres, prefix, **settings).start(timeout=START_TIMEOUT_S)
     nginx = start_nginx([f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"])
     owner, user = ChatUser(a, "owner@example.test"), ChatUser(b, "user@example.test")
     try:
@@ -194,9 +195,18 @@ async def test_replicas_share_the_rate_limit_the_queue_the_api_and_a_block(
         async with user.socket() as ws:  # on B, with the clone offline: the question waits
             queued = (await user.ask(ws, "Are you there?"))[-1]
             assert queued["type"] == "queued"
-            own_agent(a, await create_agent_token(owner))  # the agent links to A, which drains
+            agent = own_agent(a, await create_agent_token(owner))  # the agent links to A, which drains
             answer = (await frames_until(ws, {"answer"}, timeout=60))[-1]
             assert answer["message_id"] == queued["message_id"] and answer["content"]  # pushed to B
+
+            # the owner's overview counts the whole gateway: both replicas, the user chatting on B
+            async with httpx.AsyncClient(base_url=agent.url, timeout=10) as http:
+                async with asyncio.timeout(30):
+                    while True:
+                        seen = (await http.get("/api/overview")).json()["current"]["gateway"]
+                        if seen and seen["replicas"] == 2 and seen["users_online"] == 1:
+                            break
+                        await asyncio.sleep(0.2)
 
             key = (await user.http.post("/api/keys", json={"name": "script"})).json()["key"]
             client = openai.AsyncOpenAI(base_url=f"{b.url}/v1", api_key=key, max_retries=0)

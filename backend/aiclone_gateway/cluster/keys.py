@@ -34,6 +34,10 @@ class RedisKeys:
         """One relayed request's reply frames, in order, ending with end or error."""
         return f"{self.prefix}:reply:{request_id}"
 
+    def stats(self, replica: str) -> str:
+        """``replica``'s live numbers (users, sockets, requests), expiring with its liveness."""
+        return f"{self.prefix}:replica:{replica}:stats"
+
     @property
     def user_events(self) -> str:
         """Frames for users whose sockets may be on any replica (queued answers, account ends)."""

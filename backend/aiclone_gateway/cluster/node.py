@@ -44,6 +44,8 @@ class ClusterNode:
         self.held: dict[str, OwnerRecord] = {}
         # ``handler(event)`` for user events other replicas publish (set by the runtime).
         self.on_user_event: Callable[[dict[str, Any]], None] | None = None
+        # This replica's live numbers, published with each beat (set by the runtime).
+        self.local_stats: Callable[[], dict[str, int]] | None = None
         self._hub: RelayHub | None = None
         self._server: RequestServer | None = None
         self._tasks: list[asyncio.Task] = []
@@ -141,7 +143,21 @@ class ClusterNode:
     # -- the heartbeat ----------------------------------------------------------------------
 
     async def _beat_alive(self) -> None:
-        await self.redis.set(self.keys.alive(self.replica), "1", px=int(ALIVE_TTL_S * 1000))
+        ttl_ms = int(ALIVE_TTL_S * 1000)
+        await self.redis.set(self.keys.alive(self.replica), "1", px=ttl_ms)
+        if self.local_stats is not None:
+            await self.redis.set(self.keys.stats(self.replica), json.dumps(self.local_stats()), px=ttl_ms)
+
+    async def replica_stats(self) -> list[dict[str, int]]:
+        """The live numbers of every replica alive now (this one's fresh)."""
+        found = []
+        for replica in sorted(await self.alive_replicas()):
+            if replica == self.replica and self.local_stats is not None:
+                found.append(self.local_stats())
+                continue
+            text = await self.redis.get(self.keys.stats(replica))
+            found.append(json.loads(text) if text else {})
+        return found
 
     async def _beat(self) -> None:
         loop = asyncio.get_running_loop()
