@@ -7,6 +7,10 @@ RTT, with hysteresis); ``RoutedStream`` retries a request on the other path when
 before the first chunk. A watch loop logs mode transitions with their reason and keeps the metrics.
 New requests avoid a path as soon as it misses its probes; the link itself is dropped at the
 heartbeat timeout, failing its requests over (no chunk yet) or ending them with an error.
+
+With several replicas (``cluster``), ``online`` also counts an agent linked to another live
+replica, and ``stream`` relays a request there over Redis Streams when this one has no link;
+``linked_here`` says whether this process holds the link (then it drains the queue).
 """
 
 from __future__ import annotations
