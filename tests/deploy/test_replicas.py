@@ -29,9 +29,12 @@ from tests.backend.conftest import (
     own_agent,  # noqa: F401 - the fixture
     wait_online,
 )
+from tests.backend.telegram.test_webhook import BOT_ID, CHAT, start_agent, until
 from tests.deploy.conftest import START_TIMEOUT_S, SelfSignedTls
 from tests.deploy.test_through_nginx import _refresh_attempts
 from tests.local_inference.conftest import AgentProcess, write_config
+from tests.local_inference.telegram.conftest import TOKEN, bot_api  # noqa: F401 - the emulator fixture
+from tests.support.bot_api_emulator import BotApiEmulator
 
 RELINK_WITHIN_S = 10  # issue 11: the agent reaches a surviving replica through nginx this fast
 
@@ -231,3 +234,41 @@ async def test_replicas_share_the_rate_limit_the_queue_the_api_and_a_block(
         await owner.close()
         a.stop()
         b.stop()
+
+
+async def test_a_telegram_update_landing_on_b_is_answered_through_the_agent_on_a(
+    tmp_path: Path,
+    model_path: Path,
+    bot_api: BotApiEmulator,  # noqa: F811 - the emulator fixture
+    postgres: str,
+    prefix: str,
+):
+    def start(name: str) -> GatewayProcess:
+        process = replica(tmp_path, name, postgres, prefix, telegram_api_url=bot_api.url)
+        process.env["AICLONE_GATEWAY_PUBLIC_URL"] = process.url
+        return process.start(timeout=START_TIMEOUT_S)
+
+    # processes start on a worker thread: the emulator lives on this loop and must keep answering
+    a = await asyncio.to_thread(start, "a")
+    b = await asyncio.to_thread(start, "b")  # up before the agent hands its bot to A
+    owner = ChatUser(a, "owner@example.test")
+    agent = None
+    try:
+        await owner.register()
+        await owner.login()
+        home = tmp_path / "agent"
+        home.mkdir()
+        agent = await start_agent(home, model_path, a, await create_agent_token(owner), bot_api.url)
+        await until(lambda: bot_api.bots[TOKEN].webhook_url, what="setWebhook by A")
+        # nginx may send Telegram's next delivery to B, which never saw the bot handed over
+        bot_api.bots[TOKEN].webhook_url = f"{b.url}/telegram/webhook/{BOT_ID}"
+        bot_api.push_message(TOKEN, "Hello from Telegram!", chat_id=CHAT)
+        await until(lambda: bot_api.messages_to(CHAT), what="the answer sent by B")
+        assert bot_api.bots[TOKEN].delivered_by_webhook
+        assert "telegram: bot" not in b.log.read_text()  # B took no bot over: it read A's from the database
+    finally:
+        await owner.close()
+        if agent is not None:
+            await asyncio.to_thread(agent.stop)
+        await asyncio.to_thread(a.stop)
+        await asyncio.to_thread(b.stop)
