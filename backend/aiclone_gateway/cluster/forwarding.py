@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 
-from aiclone_gateway.cluster.keys import RedisKeys, stream_entries
+from aiclone_gateway.cluster.keys import RedisKeys
+from aiclone_gateway.cluster.streams import follow, stream_entries
 from aiclone_gateway.relay.link import FrameTooLargeError, ReplyFrame
 from aiclone_wire import Chunk, End, Error, TelegramMessage, decode, encode
 
@@ -199,20 +200,7 @@ class RequestServer:
         self._tasks: set[asyncio.Task] = set()
 
     async def run(self) -> None:
-        stream = self.keys.requests(self.replica)
-        last = "$"
-        while True:
-            try:
-                answer = await self.redis.xread({stream: last}, count=100, block=1000)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("cluster: reading relayed requests failed; retrying")
-                await asyncio.sleep(1)
-                continue
-            for entry_id, fields in stream_entries(answer):
-                last = entry_id
-                self._take(fields)
+        await follow(self.redis, self.keys.requests(self.replica), self._take, "relayed requests")
 
     def _take(self, fields: dict[str, str]) -> None:
         if "cancel" in fields:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-StreamEntry = tuple[str, dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -51,8 +48,3 @@ class RedisKeys:
 
     def active(self, user_id: str) -> str:
         return f"{self.prefix}:active:{user_id}"
-
-
-def stream_entries(answer: Any) -> list[StreamEntry]:
-    """The entries of an ``XREAD`` answer (decoded responses), flattened in order."""
-    return [(str(entry_id), dict(fields)) for _, entries in answer or [] for entry_id, fields in entries]

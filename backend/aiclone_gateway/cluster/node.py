@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 from redis.asyncio import Redis
 
 from aiclone_gateway.cluster.forwarding import RemoteStream, RequestServer
-from aiclone_gateway.cluster.keys import RedisKeys, stream_entries
+from aiclone_gateway.cluster.keys import RedisKeys
 from aiclone_gateway.cluster.ownership import AgentOwnership, OwnerRecord
+from aiclone_gateway.cluster.streams import follow
 from aiclone_wire import TelegramMessage
 
 if TYPE_CHECKING:
@@ -122,23 +123,11 @@ class ClusterNode:
         await self.redis.xadd(self.keys.user_events, fields, maxlen=EVENTS_MAXLEN, approximate=True)
 
     async def _events(self) -> None:
-        last = "$"
-        while True:
-            try:
-                answer = await self.redis.xread({self.keys.user_events: last}, count=100, block=1000)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("cluster: reading user events failed; retrying")
-                await asyncio.sleep(1)
-                continue
-            for entry_id, fields in stream_entries(answer):
-                last = entry_id
-                if fields.get("from") != self.replica and self.on_user_event is not None:
-                    try:
-                        self.on_user_event(json.loads(fields["event"]))
-                    except Exception:
-                        log.exception("cluster: a user event failed")
+        await follow(self.redis, self.keys.user_events, self._user_event, "user events")
+
+    def _user_event(self, fields: dict[str, str]) -> None:
+        if fields.get("from") != self.replica and self.on_user_event is not None:
+            self.on_user_event(json.loads(fields["event"]))
 
     # -- the heartbeat ----------------------------------------------------------------------
 
