@@ -14,7 +14,10 @@ from pathlib import Path
 import httpx
 import websockets
 
-CONNECT_CONCURRENCY = 64  # handshakes in flight at once (TLS on two shared cores)
+# Handshakes in flight at once: each ticket and socket takes one of the gateway's database
+# connections (a pool of 10 + 20 on PostgreSQL) for a moment.
+CONNECT_CONCURRENCY = 16
+TICKET_SLICE = 500  # tickets live ticket_ttl_s (30 s): taken in slices that are spent at once
 SETTLE_S = 3.0  # after the last socket opened, before RSS is read
 
 
@@ -91,9 +94,8 @@ class IdleSockets:
             for target in steps:
                 started = time.perf_counter()
                 remaining = target - len(self.sockets)
-                # Tickets live ticket_ttl_s (30 s): take them in slices that are spent at once.
                 while remaining > 0:
-                    tickets = await self._tickets(http, min(remaining, 1000))
+                    tickets = await self._tickets(http, min(remaining, TICKET_SLICE))
                     await asyncio.gather(*(self._open(ticket, gate) for ticket in tickets))
                     remaining = target - len(self.sockets)
                 opened = time.perf_counter() - started

@@ -10,7 +10,8 @@ results), or by hand against a running site:
 Request names in Locust's statistics:
   ``POST register`` / ``POST login`` / ``POST ticket``  the HTTP calls (Locust's own timing)
   ``WS connect``    TLS + upgrade until the first ``status`` frame
-  ``WS ttfc``       message sent -> first ``chunk`` frame (time to first chunk)
+  ``WS ttfc``       message sent -> first ``chunk`` frame (time to first chunk) once every user
+                    is spawned; ``WS ttfc (ramp)`` while users are still signing up
   ``WS answer``     message sent -> ``end`` frame; any ``error`` frame or a cut socket is a failure
   ``WS held``       fired once per user when the run stops: success when its socket stayed open
                     through the whole run and nothing failed, failure otherwise
@@ -26,6 +27,7 @@ import uuid
 
 import websocket  # websocket-client: blocking sockets, which gevent (Locust) makes cooperative
 from locust import HttpUser, between, task
+from locust.runners import STATE_SPAWNING
 
 CA_FILE = os.environ.get("AICLONE_LOAD_CA", "")  # the site's CA (a throwaway one in the bench)
 WAIT_MIN_S = float(os.environ.get("AICLONE_LOAD_WAIT_MIN_S", "2"))
@@ -125,7 +127,11 @@ class ChatVisitor(HttpUser):
                     self.conversation_id = frame["conversation_id"]
                 elif kind == "chunk" and first_chunk is None:
                     first_chunk = time.perf_counter()
-                    self._fire("ttfc", started, None, until=first_chunk)
+                    ramp = (
+                        self.environment.runner is not None
+                        and self.environment.runner.state == STATE_SPAWNING
+                    )
+                    self._fire("ttfc (ramp)" if ramp else "ttfc", started, None, until=first_chunk)
                 elif kind == "end":
                     if first_chunk is None:
                         raise ChatFailure("an answer ended without a chunk")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -104,6 +105,7 @@ class NginxProcess:
         replicas: list[str],
         static_root: Path,
         worker_connections: int = 1024,
+        worker_processes: int = 1,
     ) -> None:
         self.home = home
         home.mkdir(parents=True, exist_ok=True)
@@ -120,18 +122,33 @@ class NginxProcess:
             listen_address="127.0.0.1",
             ipv6=False,
         )
-        (home / "aiclone.conf").write_text(render(self.site))
+        site = render(self.site)
+        if worker_processes > 1:  # one listening socket per worker: the kernel spreads connections evenly
+            site = site.replace(" ssl http2;", " ssl http2 reuseport;")
+        (home / "aiclone.conf").write_text(site)
         temp = "\n".join(
             f"    {kind}_temp_path {home / kind};"
             for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
         )
         # As root the workers would run as nobody, who cannot read pytest's private tmp dirs.
         user = "user root;\n" if os.geteuid() == 0 else ""
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        files = (
+            2 * worker_connections + 64
+            if hard == resource.RLIM_INFINITY
+            else min(2 * worker_connections + 64, hard)
+        )
+        self.limits = (
+            f"worker_processes {worker_processes}, worker_connections {worker_connections}, "
+            f"worker_rlimit_nofile {files}"
+        )
         self.conf = home / "nginx.conf"
         self.conf.write_text(
-            f"{user}worker_processes 1;\npid {home / 'nginx.pid'};\nerror_log {home / 'error.log'} info;\n"
-            # Each proxied connection holds two descriptors (client and upstream).
-            f"worker_rlimit_nofile {2 * worker_connections + 64};\n"
+            f"{user}worker_processes {worker_processes};\npid {home / 'nginx.pid'};\n"
+            f"error_log {home / 'error.log'} info;\n"
+            # Each proxied connection holds two descriptors (client and upstream); a worker may not
+            # go past the hard limit it inherits (raising it takes CAP_SYS_RESOURCE).
+            f"worker_rlimit_nofile {files};\n"
             f"events {{ worker_connections {worker_connections}; }}\n"
             "http {\n    include /etc/nginx/mime.types;\n    default_type application/octet-stream;\n"
             f"    access_log {home / 'access.log'};\n{temp}\n    include {home / 'aiclone.conf'};\n}}\n"
