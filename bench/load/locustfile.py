@@ -11,7 +11,9 @@ Request names in Locust's statistics:
   ``POST register`` / ``POST login`` / ``POST ticket``  the HTTP calls (Locust's own timing)
   ``WS connect``    TLS + upgrade until the first ``status`` frame
   ``WS ttfc``       message sent -> first ``chunk`` frame (time to first chunk) once every user
-                    is spawned; ``WS ttfc (ramp)`` while users are still signing up
+                    has its socket; ``WS ttfc (ramp)`` while users are still signing up
+  ``WS all connected``  fired once, when the last user's socket opens: its time is the ramp's
+                    length since the run started
   ``WS answer``     message sent -> ``end`` frame; any ``error`` frame or a cut socket is a failure
   ``WS held``       fired once per user when the run stops: success when its socket stayed open
                     through the whole run and nothing failed, failure otherwise
@@ -27,11 +29,12 @@ import uuid
 
 import websocket  # websocket-client: blocking sockets, which gevent (Locust) makes cooperative
 from locust import HttpUser, between, task
-from locust.runners import STATE_SPAWNING
 
 CA_FILE = os.environ.get("AICLONE_LOAD_CA", "")  # the site's CA (a throwaway one in the bench)
-WAIT_MIN_S = float(os.environ.get("AICLONE_LOAD_WAIT_MIN_S", "2"))
-WAIT_MAX_S = float(os.environ.get("AICLONE_LOAD_WAIT_MAX_S", "4"))
+# Seconds a user thinks between an answer and its next question: 3-6 questions a minute, inside
+# the gateway's default limit of 20 per user.
+WAIT_MIN_S = float(os.environ.get("AICLONE_LOAD_WAIT_MIN_S", "10"))
+WAIT_MAX_S = float(os.environ.get("AICLONE_LOAD_WAIT_MAX_S", "20"))
 FRAME_TIMEOUT_S = 30
 PASSWORD = "load test password"
 QUESTION = "What do you do on weekends?"
@@ -98,6 +101,17 @@ class ChatVisitor(HttpUser):
             return
         self._fire("connect", started, None)
         self.ws = ws
+        if self._all_connected() and self.environment.stats.get("all connected", "WS").num_requests == 0:
+            since_start = time.time() - self.environment.stats.start_time
+            self._fire("all connected", time.perf_counter() - since_start, None)
+
+    def _all_connected(self) -> bool:
+        """Whether as many sockets have opened as the run has users (Locust's own counts)."""
+        runner = self.environment.runner
+        connects = self.environment.stats.get("connect", "WS")
+        return (
+            runner is not None and connects.num_requests - connects.num_failures >= runner.target_user_count
+        )
 
     @task
     def ask(self) -> None:
@@ -127,11 +141,9 @@ class ChatVisitor(HttpUser):
                     self.conversation_id = frame["conversation_id"]
                 elif kind == "chunk" and first_chunk is None:
                     first_chunk = time.perf_counter()
-                    ramp = (
-                        self.environment.runner is not None
-                        and self.environment.runner.state == STATE_SPAWNING
+                    self._fire(
+                        "ttfc" if self._all_connected() else "ttfc (ramp)", started, None, until=first_chunk
                     )
-                    self._fire("ttfc (ramp)" if ramp else "ttfc", started, None, until=first_chunk)
                 elif kind == "end":
                     if first_chunk is None:
                         raise ChatFailure("an answer ended without a chunk")

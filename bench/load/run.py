@@ -52,10 +52,10 @@ HEADING = "## Load: public chat through nginx (bench/load/run.py)"
 RESULTS = ROOT / "bench" / "data" / "load_results.json"
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 OPEN_FILES = 65_536  # client, gateways and nginx: 10k idle sockets are 10k descriptors each side
-# Limits the load run lifts, because every simulated user comes from one address (nginx's
-# X-Forwarded-For is 127.0.0.1) and asks faster than a person: sign-ups per address per minute,
-# and questions per user per minute (a user here asks every 2-4 s, 15-30 a minute; default 20).
-LOAD_SETTINGS = {"AUTH_RATE_LIMIT": "1000000", "CHAT_MESSAGES_PER_MINUTE": "120"}
+# The one limit the load run lifts: sign-ups and sign-ins per address per minute, because every
+# simulated user comes from one address (nginx's X-Forwarded-For is 127.0.0.1). Users ask within
+# the per-user chat limits (--think).
+LOAD_SETTINGS = {"AUTH_RATE_LIMIT": "1000000"}
 
 
 class Replica(ServerProcess):
@@ -217,7 +217,9 @@ class LoadStack:
             replica.stop(signal.SIGTERM)
 
 
-def run_locust(stack: LoadStack, users: int, spawn_rate: float, duration: int) -> dict:
+def run_locust(
+    stack: LoadStack, users: int, spawn_rate: float, duration: int, think: tuple[float, float]
+) -> dict:
     out = stack.home / "locust.json"
     command = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
@@ -227,7 +229,12 @@ def run_locust(stack: LoadStack, users: int, spawn_rate: float, duration: int) -
     started = time.monotonic()
     done = subprocess.run(
         command,
-        env={**os.environ, "AICLONE_LOAD_CA": str(stack.tls.ca)},
+        env={
+            **os.environ,
+            "AICLONE_LOAD_CA": str(stack.tls.ca),
+            "AICLONE_LOAD_WAIT_MIN_S": str(think[0]),
+            "AICLONE_LOAD_WAIT_MAX_S": str(think[1]),
+        },
         capture_output=True,
         text=True,
         timeout=duration + 120,
@@ -255,7 +262,8 @@ def summarize(entries: list[dict], users: int, duration: int, wall: float) -> di
     by_name = {entry["name"]: entry for entry in entries}
     empty = {"num_requests": 0, "num_failures": 0, "response_times": {}}
     held = by_name.get("held", empty)
-    traffic = [entry for entry in entries if entry["name"] != "held"]
+    traffic = [entry for entry in entries if entry["name"] not in ("held", "all connected")]
+    ramp_s = by_name.get("all connected", {}).get("max_response_time")
     requests = sum(entry["num_requests"] for entry in traffic)
     failures = sum(entry["num_failures"] for entry in traffic)
     ttfc, answer = by_name.get("ttfc", empty), by_name.get("answer", empty)
@@ -273,6 +281,7 @@ def summarize(entries: list[dict], users: int, duration: int, wall: float) -> di
         "ttfc_p50_ms": _percentile(ttfc["response_times"], 0.50),
         "ttfc_p95_ms": _percentile(ttfc["response_times"], 0.95),
         "ttfc_samples": ttfc["num_requests"],
+        "ramp_s": round(ramp_s / 1000) if ramp_s is not None else None,
         "ramp_ttfc_p50_ms": _percentile(ramp["response_times"], 0.50),
         "ramp_ttfc_p95_ms": _percentile(ramp["response_times"], 0.95),
         "answer_p50_ms": _percentile(answer["response_times"], 0.50),
@@ -306,7 +315,13 @@ def table(columns: dict[str, dict]) -> str:
         rows.append((label, *(render(columns[key]) for key in keys), target))
 
     row("Database", lambda c: c["database"])
-    row("Simulated users (Locust), run length", lambda c: f"{c['users']}, {c['duration_s']} s")
+    row(
+        "Simulated users (Locust), run length, all connected after",
+        lambda c: (
+            f"{c['users']}, {c['duration_s']} s, "
+            + (f"{c['ramp_s']} s" if c.get("ramp_s") is not None else "never")
+        ),
+    )
     row("Users held (socket open all run, nothing failed)", lambda c: f"{c['held']} / {c['users']}", "all")
     row("Time to first chunk, p50 (every user connected)", lambda c: f"{c['ttfc_p50_ms']:.0f} ms")
     row("Time to first chunk, p95 (every user connected)", lambda c: f"{c['ttfc_p95_ms']:.0f} ms")
@@ -350,12 +365,13 @@ def notes(columns: dict[str, dict]) -> str:
             "Path: Locust -> nginx (TLS, HTTP/1.1 upgrade, the site `nginx/aiclone.conf` renders to) -> gateway "
             "replica(s) -> the agent's link -> an agent around `InstantEngine` (bench/relay.py), which emits its "
             "8 tokens at once: the numbers are the gateway's and nginx's cost, not a model's.",
-            "Each user signs up, signs in, takes a ticket, opens `/ws/chat` and asks a question every 2-4 s in one "
-            "conversation, reading the answer to its `end` frame. Time to first chunk: message sent -> first "
+            "Each user signs up, signs in, takes a ticket, opens `/ws/chat` and asks a question in one conversation, "
+            f"reading the answer to its `end` frame, then thinks {any_column['think_s'][0]:g}-{any_column['think_s'][1]:g} s "
+            "before the next. Time to first chunk: message sent -> first "
             "`chunk` frame; apart while users are still being spawned, whose sign-up and sign-in (argon2id, "
             "about 0.3 s of CPU each here) are the heaviest work in the run.",
             "For the load run the gateways get `AICLONE_GATEWAY_AUTH_RATE_LIMIT=1000000` (every user comes from "
-            "nginx's one address) and `CHAT_MESSAGES_PER_MINUTE=120` (a user asks 15-30 times a minute; default 20).",
+            "nginx's one address); the per-user chat limits stay at their defaults (20 questions a minute).",
             "Idle sockets: after the Locust run, one signed-in user opens that many `/ws/chat` sockets through nginx "
             "(asyncio, `websockets`), each reads its `status` frame; memory = growth of the replicas' summed "
             "`VmRSS` over the reading before any was opened, divided by the sockets open. Open files "
@@ -370,10 +386,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--spawn-rate", type=float, default=8, help="users started per second")
     parser.add_argument(
-        "--duration", type=int, default=60, help="Locust run length in seconds (ramp included)"
+        "--spawn-rate",
+        type=float,
+        default=2,
+        help="users started per second (each signs up and in: 2 argon2 hashes)",
     )
+    parser.add_argument(
+        "--duration", type=int, default=180, help="Locust run length in seconds (ramp included)"
+    )
+    parser.add_argument("--think", default="10,20", help="seconds a user waits between questions: MIN,MAX")
     parser.add_argument("--idle", default="1000,10000", help="idle sockets to hold, ascending; '' skips")
     parser.add_argument(
         "--database", choices=["postgresql", "sqlite"], help="default: postgresql (needed for --replicas > 1)"
@@ -387,6 +409,9 @@ def main() -> int:
     )
     args = parser.parse_args()
     steps = [int(step) for step in args.idle.split(",") if step.strip()]
+    think = tuple(float(part) for part in args.think.split(","))
+    if len(think) != 2 or not 0 <= think[0] <= think[1]:
+        parser.error("--think is MIN,MAX seconds, e.g. 10,20")
     database = args.database or "postgresql"
     if args.replicas < 1:
         parser.error("--replicas must be at least 1")
@@ -425,7 +450,8 @@ def main() -> int:
     )
     try:
         stack.start()
-        column = run_locust(stack, args.users, args.spawn_rate, args.duration)
+        column = run_locust(stack, args.users, args.spawn_rate, args.duration, think)
+        column["think_s"] = list(think)
         column["idle"] = measure_idle(stack, steps) if steps else []
     finally:
         stack.stop()

@@ -33,7 +33,7 @@ def test_ten_users_are_held_with_no_errors_and_the_table_is_printed(model_path: 
     nginx_binary()  # a clear failure when nginx is not installed
     done = run(
         "--replicas", "1", "--database", "sqlite", "--users", "10", "--spawn-rate", "5",
-        "--duration", "15", "--idle", "100",
+        "--duration", "15", "--think", "1,2", "--idle", "100",
         model_path=model_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-4000:]
@@ -43,7 +43,8 @@ def test_ten_users_are_held_with_no_errors_and_the_table_is_printed(model_path: 
     assert failed == 0 and total >= 10 * 4, table  # sign-up, sign-in, ticket, socket and answers
     assert float(row(table, "Answers/s")[1]) > 0, table
     assert re.fullmatch(
-        r"\d+(\.\d)? KiB \(\d+ MiB RSS\)", row(table, "Gateway memory per idle WebSocket, 100 open")[1]
+        r"\d+(\.\d)? KiB \(\d+ MiB RSS, opened in \d+ s\)",
+        row(table, "Gateway memory per idle WebSocket, 100 open")[1],
     )
 
 
