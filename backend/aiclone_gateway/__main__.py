@@ -29,6 +29,9 @@ def serve(settings: Settings) -> int:
         log_level=settings.log_level,
         access_log=False,
         ws_ping_interval=None,
+        # Chat frames are small JSON; permessage-deflate would keep a zlib compressor and
+        # decompressor per socket (tens of KiB each once a frame went out) for every idle chat.
+        ws_per_message_deflate=False,
         # The one place the client's address is decided (request.client everywhere after this):
         # X-Forwarded-For is honoured only on connections from the trusted proxies.
         proxy_headers=bool(settings.trusted_proxies),

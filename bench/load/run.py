@@ -77,19 +77,8 @@ class Replica(ServerProcess):
         }
         if redis_url:
             self.env["AICLONE_GATEWAY_REDIS_URL"] = redis_url
-
-
-def scale_out_missing() -> str | None:
-    """Why this gateway cannot run as several replicas, or None when it can."""
-    from aiclone_gateway.core.config import Settings
-
-    if "redis_url" not in Settings.model_fields:
-        return (
-            "this gateway has no scale-out yet (Settings has no redis_url / AICLONE_GATEWAY_REDIS_URL, "
-            "issue 11 item 3): --replicas N > 1 would measure separate gateways that share no tickets, "
-            "rate limits or agent link. Run --replicas 1, or merge the scale-out first."
-        )
-    return None
+            # this run's keys only: earlier runs on the same Redis leave theirs behind
+            self.env["AICLONE_GATEWAY_REDIS_PREFIX"] = f"load-{home.name}"
 
 
 def raise_open_files() -> int:
@@ -416,8 +405,8 @@ def main() -> int:
     if args.replicas < 1:
         parser.error("--replicas must be at least 1")
     if args.replicas > 1:
-        problem = scale_out_missing()
-        if problem is None and database != "postgresql":
+        problem = None
+        if database != "postgresql":
             problem = "--replicas N > 1 needs PostgreSQL (--database postgresql)"
         if problem is None and not args.redis_url:
             problem = (
