@@ -58,31 +58,29 @@ class ChatVisitor(HttpUser):
         self.failed = False
         self.signed_in = False
         credentials = {"email": self.email, "password": PASSWORD}
-        with self.client.post(
-            "/api/auth/register", json=credentials, name="POST register", catch_response=True
-        ) as r:
-            if r.status_code != 201:
-                r.failure(f"HTTP {r.status_code}: {r.text[:200]}")
-                self.failed = True
-                return
-        with self.client.post(
-            "/api/auth/login", json=credentials, name="POST login", catch_response=True
-        ) as r:
-            if r.status_code != 200:
-                r.failure(f"HTTP {r.status_code}: {r.text[:200]}")
-                self.failed = True
-                return
-            self.client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        if self._post("/api/auth/register", "POST register", 201, credentials) is None:
+            return
+        login = self._post("/api/auth/login", "POST login", 200, credentials)
+        if login is None:
+            return
+        self.client.headers["Authorization"] = f"Bearer {login['access_token']}"
         self.signed_in = True
         self.connect()
 
-    def connect(self) -> None:
-        with self.client.post("/api/chat/ticket", name="POST ticket", catch_response=True) as r:
-            if r.status_code != 200:
+    def _post(self, path: str, name: str, expected: int, body: dict | None = None) -> dict | None:
+        """The JSON answer of a POST, or None (counted as a failure, the user marked failed)."""
+        with self.client.post(path, json=body, name=name, catch_response=True) as r:
+            if r.status_code != expected:
                 r.failure(f"HTTP {r.status_code}: {r.text[:200]}")
                 self.failed = True
-                return
-            ticket = r.json()["ticket"]
+                return None
+            return r.json()
+
+    def connect(self) -> None:
+        answer = self._post("/api/chat/ticket", "POST ticket", 200)
+        if answer is None:
+            return
+        ticket = answer["ticket"]
         url = self.host.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
         started = time.perf_counter()
         try:

@@ -34,7 +34,13 @@ from aiclone_gateway.chat.protocol import (
 from aiclone_gateway.chat.sockets import ChatSockets
 from aiclone_gateway.chat.store import ChatQuotaError, ConversationNotFoundError, ConversationStore
 from aiclone_gateway.core.metrics import GatewayMetrics
-from aiclone_gateway.core.rate_limit import ConcurrencyLimit, SlidingWindowLimiter, retry_after
+from aiclone_gateway.core.rate_limit import (
+    Concurrency,
+    ConcurrencyLimit,
+    RateLimiter,
+    SlidingWindowLimiter,
+    retry_after,
+)
 from aiclone_gateway.models import Message
 from aiclone_gateway.relay.hub import AgentOfflineError, RelayHub
 from aiclone_gateway.relay.link import RelayStream
@@ -75,14 +81,14 @@ class ChatService:
         idle_timeout_s: float,
         max_frame_bytes: int,
         limits: ChatLimits | None = None,
-        rate: Any = None,
-        concurrency: Any = None,
+        rate: RateLimiter | None = None,
+        concurrency: Concurrency | None = None,
     ) -> None:
         """``rate`` and ``concurrency``: shared ones (Redis) with several replicas; by default
         this process's own (``SlidingWindowLimiter``, ``ConcurrencyLimit``)."""
         self.limits = limits or ChatLimits()
-        self._rate = rate or SlidingWindowLimiter(self.limits.messages_per_minute, 60.0)
-        self._active = concurrency or ConcurrencyLimit(self.limits.max_concurrent)
+        self._rate: RateLimiter = rate or SlidingWindowLimiter(self.limits.messages_per_minute, 60.0)
+        self._active: Concurrency = concurrency or ConcurrencyLimit(self.limits.max_concurrent)
         self._served: dict[str, float] = {}  # user id -> when the drain last answered one of theirs
         self._failures: dict[str, int] = {}  # queued message id -> failed attempts
         self.max_frame_bytes = max_frame_bytes

@@ -6,6 +6,19 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from typing import Protocol
+
+
+class RateLimiter(Protocol):
+    """``check(key)``: record a hit; None if allowed, else seconds until it would be."""
+
+    async def check(self, key: str) -> float | None: ...
+
+
+class Concurrency(Protocol):
+    async def acquire(self, key: str) -> bool: ...
+
+    async def release(self, key: str) -> None: ...
 
 
 class SlidingWindowLimiter:
