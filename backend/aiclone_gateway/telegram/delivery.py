@@ -4,7 +4,7 @@ The agent hands over its bots (``telegram_bots`` frame, tokens included). For ea
 seals the token at rest, calls setWebhook with a fresh random secret token, and from then on
 receives the bot's updates at ``/telegram/webhook/{bot_id}``. Each update is de-duplicated by
 update id and its message stored in ``telegram_pending`` in the same commit, and only then
-acknowledged; then it is fed to an aiogram Dispatcher in the background (``relay_router``): the
+acknowledged; then it is fed to an aiogram Dispatcher in the background (``bot_api``): the
 text goes to the agent in a ``telegram_request`` frame (only this code makes one), the agent's
 replies come back as chunks, one message each, sent as plain text with a typing action while the
 agent works, and the stored question is deleted once answered. While the agent is away the user
@@ -25,24 +25,23 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from aiogram import Bot, Dispatcher
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from aiclone_gateway.relay.hub import AgentOfflineError, RelayHub
 from aiclone_gateway.telegram.models import TelegramBot, TelegramPending, TelegramSeenUpdate
-from aiclone_gateway.telegram.relay_router import build_relay_router
 from aiclone_gateway.telegram.vault import TokenVault
 from aiclone_wire import Chunk, End, Error, TelegramBots, TelegramBotState, TelegramMessage, TelegramStatus
 from aiclone_wire.messages import TELEGRAM_TEXT_LIMIT
+
+if TYPE_CHECKING:
+    from aiogram import Bot, Dispatcher
 
 log = logging.getLogger(__name__)
 RELOAD_EVERY_S = 1.0  # a bot whose secret does not match is read again at most this often
@@ -83,9 +82,11 @@ class TelegramDelivery:
         self._reloaded_at: dict[str, float] = {}  # bot id -> when verify last read it again
         self._tasks: set[asyncio.Task] = set()
         self._drain_lock = asyncio.Lock()
-        self._dispatcher = Dispatcher()
-        self._dispatcher.include_router(build_relay_router())
         hub.on_change(self._agent_changed)
+
+    @cached_property
+    def _dispatcher(self) -> Dispatcher:
+        return _aiogram().build_dispatcher(self.relay_message)
 
     # --- the agent's bots ------------------------------------------------------------------
 
@@ -122,7 +123,7 @@ class TelegramDelivery:
                 allowed_updates=ALLOWED_UPDATES,
                 drop_pending_updates=False,
             )
-        except (TelegramAPIError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (_aiogram().TelegramAPIError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
             await bot.session.close()
             log.warning("telegram: setWebhook for bot %s failed: %s", bot_id, type(exc).__name__)
             return TelegramBotState(
@@ -151,7 +152,7 @@ class TelegramDelivery:
         async with self.db() as session, session.begin():
             await session.execute(delete(TelegramBot).where(TelegramBot.bot_id == bot_id))
         if live is not None:
-            with contextlib.suppress(TelegramAPIError):
+            with contextlib.suppress(_aiogram().TelegramAPIError):
                 await live.bot.delete_webhook(drop_pending_updates=False)
             await live.bot.session.close()
 
@@ -220,9 +221,7 @@ class TelegramDelivery:
 
     async def _feed(self, live: LiveBot, update: dict[str, Any], question_id: int | None) -> None:
         try:
-            await self._dispatcher.feed_webhook_update(
-                live.bot, update, telegram_delivery=self, question_id=question_id
-            )
+            await self._dispatcher.feed_webhook_update(live.bot, update, question_id=question_id)
         except Exception:
             log.exception("telegram: an update for bot %s failed", live.bot_id)
         finally:
@@ -277,7 +276,7 @@ class TelegramDelivery:
             await self._send(live, question.chat_id, reply)
 
     async def _typing(self, live: LiveBot, chat_id: int) -> None:
-        with contextlib.suppress(TelegramAPIError, asyncio.CancelledError):
+        with contextlib.suppress(_aiogram().TelegramAPIError, asyncio.CancelledError):
             while True:
                 await live.bot.send_chat_action(chat_id, "typing")
                 await asyncio.sleep(TYPING_EVERY_S)
@@ -285,7 +284,7 @@ class TelegramDelivery:
     async def _send(self, live: LiveBot, chat_id: int, text: str) -> None:
         try:
             await live.bot.send_message(chat_id, text, parse_mode=None)
-        except TelegramAPIError as exc:
+        except _aiogram().TelegramAPIError as exc:
             log.warning("telegram: sendMessage to a chat of bot %s failed: %s", live.bot_id, exc.message)
 
     # --- store-and-forward ---------------------------------------------------------------
@@ -339,8 +338,11 @@ def _question(bot_id: str, update: dict[str, Any]) -> TelegramPending | None:
 
 
 def _bot(token: str, api_url: str) -> Bot:
-    return Bot(
-        token,
-        session=AiohttpSession(api=TelegramAPIServer.from_base(api_url)),
-        default=DefaultBotProperties(parse_mode=None),
-    )
+    return _aiogram().make_bot(token, api_url)
+
+
+def _aiogram() -> ModuleType:
+    """``bot_api``, imported on first use: a gateway that serves no bot never pays for aiogram."""
+    from aiclone_gateway.telegram import bot_api
+
+    return bot_api

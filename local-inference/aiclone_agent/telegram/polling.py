@@ -10,16 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-
-from aiogram import Dispatcher
-from aiogram.exceptions import TelegramAPIError
+from typing import TYPE_CHECKING
 
 from aiclone_agent.core.config import TelegramBot
-from aiclone_agent.telegram.bot_client import make_bot
-from aiclone_agent.telegram.middlewares import HandleOnce
 from aiclone_agent.telegram.responder import TelegramResponder
-from aiclone_agent.telegram.routers import build_routers
 from aiclone_agent.telegram.store import TelegramStore
+
+if TYPE_CHECKING:
+    from aiogram import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +37,14 @@ class Polling:
         return self._task is not None and not self._task.done()
 
     async def start(self, bots: list[TelegramBot], api_url: str) -> None:
+        # aiogram takes about 3 s to import: only an agent that polls (or checks a token) pays it.
+        from aiogram import Dispatcher
+        from aiogram.exceptions import TelegramAPIError
+
+        from aiclone_agent.telegram.bot_client import make_bot
+        from aiclone_agent.telegram.middlewares import HandleOnce
+        from aiclone_agent.telegram.routers import build_routers
+
         await self.stop()
         dispatcher = Dispatcher()
         dispatcher.update.outer_middleware(HandleOnce(self.store))
@@ -77,6 +83,10 @@ class Polling:
 
     async def _confirm_handled(self) -> None:
         """Confirm the last handled update now; otherwise it would be delivered again."""
+        from aiogram.exceptions import TelegramAPIError  # imported by start(), which ran first
+
+        from aiclone_agent.telegram.bot_client import make_bot
+
         for settings in self._bots:
             last = await self.store.last_handled(int(settings.bot_id)) if settings.bot_id else None
             if last is None:

@@ -14,13 +14,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
-from aiogram.utils.token import TokenValidationError
-
 from aiclone_agent.chat.service import ChatService
 from aiclone_agent.core.config import ConfigStore, TelegramSection
 from aiclone_agent.core.log_redaction import SecretRedactor
-from aiclone_agent.telegram.bot_client import make_bot
 from aiclone_agent.telegram.polling import Polling
 from aiclone_agent.telegram.responder import TelegramResponder
 from aiclone_agent.telegram.store import TelegramStore
@@ -96,6 +92,12 @@ class TelegramService:
 
     async def identify(self, token: str, api_url: str) -> BotIdentity:
         """Ask the Bot API who this token belongs to (getMe); clear errors for bad tokens."""
+        # aiogram is imported on first use (about 3 s): an agent without bots never pays it.
+        from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
+        from aiogram.utils.token import TokenValidationError
+
+        from aiclone_agent.telegram.bot_client import make_bot
+
         self.redactor.add(token)
         try:
             bot = make_bot(token, api_url)
