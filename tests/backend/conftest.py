@@ -74,17 +74,15 @@ async def _new_database(kind: str, folder: Path) -> AsyncIterator[str]:
         await admin.close()
 
 
-DATABASES = ["sqlite", "postgresql"]
-
-
-@pytest.fixture(scope="session", params=DATABASES)
+@pytest.fixture(scope="session")
 async def database_url(request, tmp_path_factory) -> AsyncIterator[str]:
-    """A database shared by the session's gateway: a SQLite file or one on the test PostgreSQL."""
+    """A database shared by the session's gateway: a SQLite file or one on the test PostgreSQL
+    (the root conftest parametrizes it: PostgreSQL too only for tests marked ``databases``)."""
     async for url in _new_database(request.param, tmp_path_factory.mktemp("db")):
         yield url
 
 
-@pytest.fixture(params=DATABASES)
+@pytest.fixture
 async def fresh_database_url(request, tmp_path: Path) -> AsyncIterator[str]:
     """A new, empty database for one test (first-user and offline rules need a clean gateway)."""
     async for url in _new_database(request.param, tmp_path):

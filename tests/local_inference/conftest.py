@@ -89,7 +89,16 @@ class AgentProcess(ServerProcess):
 
 @pytest.fixture
 def agent_process(tmp_path: Path, model_path: Path) -> Iterator[AgentProcess]:
+    """A fresh agent for a test that changes its state (config, restarts, kills)."""
     process = AgentProcess(tmp_path, model_path).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_agent_process(tmp_path_factory: pytest.TempPathFactory, model_path: Path) -> Iterator[AgentProcess]:
+    """One agent for a module whose tests only ask it questions (each asserts on its own answers)."""
+    process = AgentProcess(tmp_path_factory.mktemp("agent"), model_path).start()
     yield process
     process.stop()
 

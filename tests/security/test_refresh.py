@@ -11,8 +11,12 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
 from tests.backend.conftest import ChatUser
+
+# Concurrent refreshes of one family are a database race (row locks differ): both databases.
+pytestmark = pytest.mark.databases
 
 
 async def _refresh(user: ChatUser, token: str) -> httpx.Response:

@@ -19,6 +19,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def refuse_in_quick_run(what: str) -> None:
+    """``./scripts/test.sh --quick`` runs no process: a test that starts one without the
+    ``process`` marker (set by hand or by using a process fixture) fails here, naming itself."""
+    if os.environ.get("AICLONE_TEST_QUICK") == "1":
+        raise RuntimeError(f"this test starts a {what} process: mark it @pytest.mark.process")
+
+
 class ServerProcess:
     """``python -m <module> serve`` with ``env``, logging to ``home/<name>-<port>.log``.
 
@@ -39,9 +46,13 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float | None = None):
+        refuse_in_quick_run(self.name)
         handle = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", self.module, "serve"], env=self.env, stdout=handle, stderr=subprocess.STDOUT
+            [sys.executable, "-m", self.module, "serve"],
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
         )
         # A loaded machine (many test runs sharing two cores) may need longer: AICLONE_TEST_START_TIMEOUT_S.
         try:
@@ -55,7 +66,9 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}: {self.log.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"{self.name} exited with {self.proc.returncode}: {self.log.read_text()[-3000:]}"
+                )
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return

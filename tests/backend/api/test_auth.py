@@ -47,6 +47,7 @@ async def test_register_errors_have_one_shape(gateway: GatewayProcess, owner: Ch
         )
 
 
+@pytest.mark.databases
 async def test_concurrent_signups_make_exactly_one_owner(fresh_gateway: GatewayProcess):
     users = [ChatUser(fresh_gateway, f"racer{i}@example.test") for i in range(6)]
     created = await asyncio.gather(*(u.register() for u in users))

@@ -5,7 +5,6 @@ whole path runs in tests/deploy/test_replicas.py)."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -76,7 +75,7 @@ async def test_a_missing_frame_ends_the_answer_with_an_error_not_a_silent_hole(r
     assert [f.delta for f in frames if isinstance(f, Chunk)] == ["a"]
 
 
-async def test_an_owner_that_dies_mid_answer_ends_it_with_an_explicit_error_within_a_second(redis, keys):
+async def test_an_owner_that_dies_mid_answer_ends_it_with_an_explicit_error(redis, keys):
     await _owner_alive(redis, keys)
     stream = _stream(redis, keys)
     await _opened(redis, keys, stream)
@@ -84,10 +83,9 @@ async def test_an_owner_that_dies_mid_answer_ends_it_with_an_explicit_error_with
     frames = stream.frames(idle_timeout_s=120)
     assert isinstance(await anext(frames), Chunk)
     await _owner_alive(redis, keys, alive=False)  # its liveness key lapsed: it is dead
-    started = time.monotonic()
-    last = await anext(frames)
+    async with asyncio.timeout(10):  # an explicit error, not a wait for the 120 s idle timeout
+        last = await anext(frames)
     assert isinstance(last, Error) and last.code == "agent_disconnected"
-    assert time.monotonic() - started < 2
 
 
 @pytest.mark.parametrize(
@@ -112,10 +110,9 @@ async def test_the_owner_refusing_a_request_raises_as_the_local_hub_would(redis,
 
 async def test_a_request_to_a_dead_owner_is_offline_not_a_hang(redis, keys):
     stream = _stream(redis, keys)  # no liveness key: the owner is gone
-    started = time.monotonic()
     with pytest.raises(AgentOfflineError):
-        await stream.open(WORK, "api")
-    assert time.monotonic() - started < 2
+        async with asyncio.timeout(10):  # refused, not left waiting for an answer that never comes
+            await stream.open(WORK, "api")
 
 
 async def test_cancel_tells_the_owner_and_ends_the_stream(redis, keys):

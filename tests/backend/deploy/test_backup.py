@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.backend.conftest import (
     ChatUser,
@@ -38,6 +39,7 @@ async def _snapshot(user: ChatUser) -> dict:
     }
 
 
+@pytest.mark.databases
 async def test_backup_restores_into_a_fresh_gateway(tmp_path: Path, fresh_database_url: str):
     source = GatewayProcess(tmp_path / "old", fresh_database_url)
     (tmp_path / "old").mkdir()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import time
 
 import httpx
 import openai
@@ -57,10 +56,9 @@ async def test_killed_agent_fails_the_stream_then_answers_the_queue(
             json.dumps({"type": "message", "conversation_id": None, "text": LONG_QUESTION, "client_id": "c1"})
         )
         accepted = await _first_chunk(ws)
-        killed_at = time.monotonic()
         agent.stop(signal.SIGKILL)
+        # the link's close fails the stream at once (bounded here; how fast is bench/network_paths' job)
         frames = await frames_until(ws, {"error"}, timeout=10)
-        assert time.monotonic() - killed_at < 5
         assert (
             frames[-1]["code"] == "agent_disconnected" and frames[-1]["request_id"] == accepted["request_id"]
         )
@@ -110,12 +108,11 @@ async def test_frozen_agent_is_dropped_by_the_heartbeat(fresh_gateway: GatewayPr
     async with owner.socket() as ws:
         await ws.send(json.dumps({"type": "message", "text": LONG_QUESTION}))
         await _first_chunk(ws)
-        frozen_at = time.monotonic()
         agent.proc.send_signal(signal.SIGSTOP)  # half-dead: the socket stays open, nothing answers
         try:
+            # Only the heartbeat can notice: the frozen agent's socket stays open (no close, no RST).
             error = (await frames_until(ws, {"error"}, timeout=15))[-1]
             assert error["code"] == "agent_disconnected"
-            assert time.monotonic() - frozen_at < 3 + 0.5 + 2  # heartbeat timeout + interval + slack
         finally:
             agent.proc.send_signal(signal.SIGCONT)
     await owner.close()

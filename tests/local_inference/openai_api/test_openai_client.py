@@ -1,15 +1,27 @@
-"""Our OpenAI API through the official ``openai`` client, against a real agent process."""
+"""Our OpenAI API through the official ``openai`` client: against one real agent process shared by
+the module (each test asserts on its own answers), and in-process for request validation."""
 
 from __future__ import annotations
+
+import time
 
 import httpx
 import openai
 import pytest
 
+ABORTED_API = 'aiclone_generations_total{channel="api",finish_reason="abort"}'
+
 
 @pytest.fixture
-def client(agent_process):
-    return openai.OpenAI(base_url=f"{agent_process.url}/v1", api_key="local", max_retries=0, timeout=180)
+def client(shared_agent_process):
+    return openai.OpenAI(base_url=f"{shared_agent_process.url}/v1", api_key="local", max_retries=0, timeout=180)
+
+
+@pytest.fixture
+async def in_process_client(agent):
+    """The official client talking to an in-process agent app (no process start: validation only)."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=agent.app), base_url="http://127.0.0.1:3000") as http:
+        yield openai.AsyncOpenAI(base_url="http://127.0.0.1:3000/v1", api_key="local", max_retries=0, http_client=http)
 
 
 def test_models_lists_the_clone(client, model_path):
@@ -88,11 +100,11 @@ def test_stop_sequence(client):
         (dict(tools=[{"type": "function", "function": {"name": "f", "parameters": {}}}]), 400, "tools"),
     ],
 )
-def test_errors_have_openai_shape(client, kwargs, status, needle):
+async def test_errors_have_openai_shape(in_process_client, kwargs, status, needle):
     request = dict(model="my-clone", messages=[{"role": "user", "content": "hi"}], max_tokens=5)
     request.update(kwargs)
     with pytest.raises(openai.APIStatusError) as info:
-        client.chat.completions.create(**request)
+        await in_process_client.chat.completions.create(**request)
     error = info.value
     assert error.status_code == status
     body = error.body
@@ -100,21 +112,27 @@ def test_errors_have_openai_shape(client, kwargs, status, needle):
     assert body["type"] in ("invalid_request_error", "not_found_error")
 
 
-def test_client_disconnect_aborts_generation(agent_process):
+def _aborted(metrics: str) -> float:
+    return sum(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith(ABORTED_API))
+
+
+def test_client_disconnect_aborts_generation(shared_agent_process):
     body = {"model": "my-clone", "messages": [{"role": "user", "content": "Write an endless story."}], "max_tokens": 1500, "stream": True}
-    with httpx.Client(base_url=agent_process.url, timeout=60) as http:
+    with httpx.Client(base_url=shared_agent_process.url, timeout=60) as http:
+        aborted_before = _aborted(http.get("/metrics").text)
+        tokens_before = _generated_api_tokens(http.get("/metrics").text)
         with http.stream("POST", "/v1/chat/completions", json=body) as response:
             for line in response.iter_lines():
                 if '"content":"' in line and '"content":""' not in line:
                     break
         # the server notices the closed connection and aborts the generation
-        for _ in range(100):
-            metrics = http.get("/metrics").text
-            if 'aiclone_generations_total{channel="api",finish_reason="abort"} 1.0' in metrics:
-                break
-            import time
-
+        deadline = time.monotonic() + 10
+        while _aborted(metrics := http.get("/metrics").text) == aborted_before and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert 'aiclone_generations_total{channel="api",finish_reason="abort"} 1.0' in metrics
-        tokens = [line for line in metrics.splitlines() if line.startswith('aiclone_generated_tokens_total{channel="api"}')]
-        assert float(tokens[0].split()[-1]) < 1500
+        assert _aborted(metrics) == aborted_before + 1
+        assert _generated_api_tokens(metrics) - tokens_before < 1500
+
+
+def _generated_api_tokens(metrics: str) -> float:
+    tokens = [line for line in metrics.splitlines() if line.startswith('aiclone_generated_tokens_total{channel="api"}')]
+    return float(tokens[0].split()[-1]) if tokens else 0.0
