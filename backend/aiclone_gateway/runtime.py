@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from aiclone_gateway.auth.accounts import AccountAdmin
 from aiclone_gateway.auth.credentials import CredentialStore
-from aiclone_gateway.auth.lan_tokens import LanTokenService
+from aiclone_gateway.auth.lan_tokens import LanTokenService, revoked_lan_tokens
 from aiclone_gateway.auth.registration import RegistrationPolicy
 from aiclone_gateway.auth.service import AuthService
 from aiclone_gateway.chat.service import ChatLimits, ChatService
@@ -28,9 +28,11 @@ from aiclone_gateway.core.security import PasswordHashing, TokenHashing
 from aiclone_gateway.core.tokens import TokenIssuer, load_or_create_key
 from aiclone_gateway.openai_api.serving import OpenAIRelay
 from aiclone_gateway.relay.hub import RelayHub
+from aiclone_gateway.relay.lan_revocations import CHANGED_EVENT, LanRevocationPush
 from aiclone_gateway.relay.stats_feed import GatewayStatsFeed
 from aiclone_gateway.telegram.delivery import TelegramDelivery
 from aiclone_gateway.telegram.vault import TokenVault
+from aiclone_wire import LanRevocations
 
 DRAIN_CHECK_S = 5.0
 
@@ -55,6 +57,7 @@ class GatewayRuntime:
     auth_limiter: SlidingWindowLimiter | RedisRateLimiter
     telegram: TelegramDelivery
     lan_tokens: LanTokenService
+    lan_revocations: LanRevocationPush
     # Several replicas (AICLONE_GATEWAY_REDIS_URL): this one's place among them; None alone.
     cluster: ClusterNode | None = None
     _tasks: list[asyncio.Task] = field(default_factory=list)
@@ -92,12 +95,28 @@ class GatewayRuntime:
             seen_updates_ttl_s=settings.telegram_seen_updates_ttl_s,
         )
         hub.on_telegram = telegram.take_over
+        cluster = None
+        if settings.redis_url:
+            cluster = ClusterNode.connect(
+                settings.redis_url, settings.redis_prefix, settings.replica_id, settings.cluster_owner_ttl_s
+            )
+
+        async def revocations() -> LanRevocations:
+            return await revoked_lan_tokens(db)
+
+        revocation_push = LanRevocationPush(
+            revocations, hub, fanout=cluster.publish if cluster is not None else None
+        )
         lan_tokens = LanTokenService(
-            db, tokens, settings.lan_token_ttl_s, settings.max_lan_tokens_per_user, publish=hub.broadcast
+            db,
+            tokens,
+            settings.lan_token_ttl_s,
+            settings.max_lan_tokens_per_user,
+            changed=revocation_push.changed,
         )
 
         async def greeting() -> list[Any]:
-            return [await lan_tokens.revocations()]
+            return [await revocations()]
 
         hub.greeting = greeting
         hub.stats = GatewayStatsFeed(sockets, conversations, metrics, settings.stats_interval_s)
@@ -106,17 +125,13 @@ class GatewayRuntime:
             max_concurrent=settings.chat_max_concurrent_per_user,
             max_queued_attempts=settings.chat_max_queued_attempts,
         )
-        cluster = None
         tickets: TicketBook | RedisTicketBook = TicketBook(settings.ticket_ttl_s)
         auth_limiter: SlidingWindowLimiter | RedisRateLimiter = SlidingWindowLimiter(
             settings.auth_rate_limit, settings.auth_rate_window_s
         )
         chat_rate: RedisRateLimiter | None = None
         chat_concurrency: RedisConcurrency | None = None
-        if settings.redis_url:
-            cluster = ClusterNode.connect(
-                settings.redis_url, settings.redis_prefix, settings.replica_id, settings.cluster_owner_ttl_s
-            )
+        if cluster is not None:
             hub.cluster = cluster
             sockets.fanout = cluster.publish
             redis, keys = cluster.redis, cluster.keys
@@ -160,6 +175,7 @@ class GatewayRuntime:
             auth_limiter=auth_limiter,
             telegram=telegram,
             lan_tokens=lan_tokens,
+            lan_revocations=revocation_push,
             cluster=cluster,
         )
 
@@ -180,6 +196,8 @@ class GatewayRuntime:
             self.chat.cancel_user(event["user"])
         if event.get("type") == "disconnect_agent":
             self.hub.disconnect(event["agent"])
+        if event.get("type") == CHANGED_EVENT:
+            self.lan_revocations.changed_elsewhere()
         self.sockets.deliver(event)
 
     async def _drain_now_and_then(self) -> None:
@@ -194,6 +212,7 @@ class GatewayRuntime:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.lan_revocations.close()
         await self.hub.close()
         if self.cluster is not None:
             with contextlib.suppress(Exception):

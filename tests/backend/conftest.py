@@ -299,6 +299,7 @@ def own_agent(tmp_path: Path, model_path: Path) -> Iterator[Callable[..., AgentP
         max_tokens: int = 24,
         home: Path | None = None,
         model: dict | None = None,
+        lan: dict | None = None,
     ) -> AgentProcess:
         home = home or tmp_path / f"agent-{len(started)}"
         home.mkdir(exist_ok=True)
@@ -311,6 +312,7 @@ def own_agent(tmp_path: Path, model_path: Path) -> Iterator[Callable[..., AgentP
                 **(model or {}),
             },
             gateway={"url": gateway.ws_url, "agent_token": token},
+            lan=lan or {},
         )
         process = AgentProcess(home, model_path, config_path=config).start()
         started.append(process)

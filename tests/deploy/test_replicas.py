@@ -35,8 +35,10 @@ from tests.deploy.test_through_nginx import _refresh_attempts
 from tests.local_inference.conftest import AgentProcess, write_config
 from tests.local_inference.telegram.conftest import TOKEN, bot_api  # noqa: F401 - the emulator fixture
 from tests.support.bot_api_emulator import BotApiEmulator
+from tests.support.processes import free_port
 
 RELINK_WITHIN_S = 10  # issue 11: the agent reaches a surviving replica through nginx this fast
+REVOKED_WITHIN_S = 5  # a LAN token revoked on any replica is refused by the agent's LAN listener
 
 
 @pytest.fixture
@@ -174,7 +176,14 @@ async def _me(user: ChatUser) -> dict:
     return (await user.http.get("/api/users/me")).json()
 
 
-async def test_replicas_share_the_rate_limit_the_queue_the_api_and_a_block(
+async def _lan_status(lan_port: int, token: str) -> int:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{lan_port}", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as lan:
+        return (await lan.get("/api/lan/me")).status_code
+
+
+async def test_replicas_share_the_rate_limit_the_queue_the_api_a_lan_revocation_and_a_block(
     tmp_path: Path,
     start_nginx,
     tls: SelfSignedTls,
@@ -198,7 +207,12 @@ async def test_replicas_share_the_rate_limit_the_queue_the_api_and_a_block(
         async with user.socket() as ws:  # on B, with the clone offline: the question waits
             queued = (await user.ask(ws, "Are you there?"))[-1]
             assert queued["type"] == "queued"
-            agent = own_agent(a, await create_agent_token(owner))  # the agent links to A, which drains
+            lan_port = free_port()
+            agent = own_agent(  # the agent links to A, which drains
+                a,
+                await create_agent_token(owner),
+                lan={"enabled": True, "host": "127.0.0.1", "port": lan_port},
+            )
             answer = (await frames_until(ws, {"answer"}, timeout=60))[-1]
             assert answer["message_id"] == queued["message_id"] and answer["content"]  # pushed to B
 
@@ -218,6 +232,22 @@ async def test_replicas_share_the_rate_limit_the_queue_the_api_and_a_block(
             )
             chunks = [chunk async for chunk in stream]
             assert "".join(c.delta.content or "" for chunk in chunks for c in chunk.choices).strip()
+
+            # the user revokes a LAN token on B, which holds no link: the agent on A refuses it
+            kept, doomed = [
+                (await user.http.post("/api/lan-tokens", json={"name": name})).json()
+                for name in ("tv", "phone")
+            ]
+            assert [await _lan_status(lan_port, t["token"]) for t in (kept, doomed)] == [200, 200]
+            revoked = await user.http.delete(f"/api/lan-tokens/{doomed['id']}")
+            assert revoked.status_code == 204, revoked.text
+            revoked_at = time.monotonic()
+            while await _lan_status(lan_port, doomed["token"]) != 401:
+                assert time.monotonic() - revoked_at < REVOKED_WITHIN_S, (
+                    "the agent on A still takes the token"
+                )
+                await asyncio.sleep(0.1)
+            assert await _lan_status(lan_port, kept["token"]) == 200
 
             # the owner blocks the user on A: their socket on B closes at once
             blocked = await owner.http.patch(

@@ -1,8 +1,8 @@
 """LAN tokens: a signed-in user's pass for the agent's LAN listener, where the clone keeps answering
 at home with the VDS or the internet down. The agent checks them offline (signature with the cached
 JWKS, exp, iss, aud, typ), so a revoked one must reach it before it matters: every revocation not
-yet expired is published to the linked agent (``LanRevocations``) when it changes and after each
-hello, and the agent keeps the list on disk."""
+yet expired is sent to the linked agent (``LanRevocations``) when it changes, by whichever replica
+holds its link (``relay.lan_revocations``), and after each hello; the agent keeps the list on disk."""
 
 from __future__ import annotations
 
@@ -26,14 +26,14 @@ class LanTokenService:
         tokens: TokenIssuer,
         ttl_s: int,
         max_per_user: int,
-        publish: Callable[[LanRevocations], None] | None = None,
+        changed: Callable[[], None],
     ) -> None:
         self.db = db
         self.tokens = tokens
         self.ttl_s = ttl_s
         self.max_per_user = max_per_user
-        # sends the list to the linked agent (set by the runtime: the relay hub's broadcast)
-        self.publish = publish
+        # after a revocation is committed: the list goes to the agents on every replica
+        self.changed = changed
 
     async def create(self, user: User, name: str) -> tuple[LanToken, str]:
         """A new token; expired ones are dropped and the user's live ones capped."""
@@ -87,16 +87,17 @@ class LanTokenService:
                 update(LanToken).where(*where, LanToken.revoked_at.is_(None)).values(revoked_at=time.time())
             )
             await session.commit()
-        if result.rowcount and self.publish is not None:
-            self.publish(await self.revocations())
+        if result.rowcount:
+            self.changed()
         return result.rowcount
 
-    async def revocations(self) -> LanRevocations:
-        """Every revoked token that has not expired yet (past its exp the agent refuses it anyway)."""
-        async with self.db() as session:
-            rows = await session.execute(
-                select(LanToken.id, LanToken.expires_at).where(
-                    LanToken.revoked_at.is_not(None), LanToken.expires_at > time.time()
-                )
+
+async def revoked_lan_tokens(db: async_sessionmaker) -> LanRevocations:
+    """Every revoked token that has not expired yet (past its exp the agent refuses it anyway)."""
+    async with db() as session:
+        rows = await session.execute(
+            select(LanToken.id, LanToken.expires_at).where(
+                LanToken.revoked_at.is_not(None), LanToken.expires_at > time.time()
             )
-            return LanRevocations(revoked=[RevokedToken(jti=jti, expires_at=exp) for jti, exp in rows.all()])
+        )
+        return LanRevocations(revoked=[RevokedToken(jti=jti, expires_at=exp) for jti, exp in rows.all()])
