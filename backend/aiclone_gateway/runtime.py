@@ -93,6 +93,7 @@ class GatewayRuntime:
             settings.relay_idle_timeout_s,
             api_url=settings.telegram_api_url,
             seen_updates_ttl_s=settings.telegram_seen_updates_ttl_s,
+            in_progress=metrics.telegram_in_progress,
         )
         hub.on_telegram = telegram.take_over
         cluster = None

@@ -20,7 +20,14 @@ from aiohttp import web
 
 from aiclone_wire import PROTOCOL_VERSION, Hello, TelegramBot, TelegramBots, TelegramStatus, decode, encode
 from tests.backend.conftest import GatewayProcess, create_agent_token, sign_up, wait_online
-from tests.backend.telegram.test_webhook import BOT_ID, TOKEN, _delivery_is, stack, until  # noqa: F401
+from tests.backend.telegram.test_webhook import (  # noqa: F401
+    BOT_ID,
+    TOKEN,
+    _delivery_is,
+    stack,
+    telegram_settled,
+    until,
+)
 from tests.local_inference.telegram.conftest import bot_api  # noqa: F401 - the emulator fixture
 from tests.support.bot_api_emulator import BotApiEmulator
 
@@ -128,7 +135,7 @@ async def test_replayed_update_ids_are_ignored(stack, bot_api: BotApiEmulator): 
                 f"/telegram/webhook/{BOT_ID}", json=update, headers={SECRET_HEADER: state.webhook_secret}
             )
             assert replay.status_code == 200
-    await asyncio.sleep(2.0)
+    await telegram_settled(gateway)
     assert len(bot_api.messages_to(CHAT)) == 1
 
 
@@ -151,6 +158,6 @@ async def test_an_acknowledged_update_is_answered_after_the_gateway_is_killed(st
     await asyncio.to_thread(gateway.start)
     await wait_online(gateway, timeout=60)
     await until(lambda: bot_api.messages_to(CHAT), timeout=120, what="the answer after the restart")
-    await asyncio.sleep(2.0)
+    await telegram_settled(gateway)
     answers = bot_api.messages_to(CHAT)
     assert len(answers) == 1 and answers[0].strip()

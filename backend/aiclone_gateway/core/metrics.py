@@ -41,6 +41,11 @@ class GatewayMetrics:
             "Requests relayed to the agent and not finished",
             registry=self.registry,
         )
+        self.telegram_in_progress = Gauge(
+            "aiclone_gateway_telegram_in_progress",
+            "Telegram work under way: webhook updates being answered and drains of stored questions",
+            registry=self.registry,
+        )
         self.queue_length = Gauge(
             "aiclone_gateway_queue_length",
             "Questions waiting for the agent (store-and-forward)",

@@ -30,6 +30,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+from prometheus_client import Gauge
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -68,8 +69,10 @@ class TelegramDelivery:
         idle_timeout_s: float,
         api_url: str,
         seen_updates_ttl_s: float,
+        in_progress: Gauge,
     ) -> None:
         self.db = db
+        self.in_progress = in_progress
         self.api_url = api_url
         self.seen_updates_ttl_s = seen_updates_ttl_s
         self._pruned_at = 0.0
@@ -215,9 +218,18 @@ class TelegramDelivery:
             return
         if question_id is not None:
             self._answering.add(question_id)
-        task = asyncio.create_task(self._feed(live, update, question_id))
+        self._track(asyncio.create_task(self._feed(live, update, question_id)))
+
+    def _track(self, task: asyncio.Task) -> None:
+        """Keep a background task until it ends; the gauge says how many are under way (a test
+        waits for none before it counts answers, instead of sleeping)."""
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.in_progress.set(len(self._tasks))
+        task.add_done_callback(self._untrack)
+
+    def _untrack(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        self.in_progress.set(len(self._tasks))
 
     async def _feed(self, live: LiveBot, update: dict[str, Any], question_id: int | None) -> None:
         try:
@@ -291,9 +303,7 @@ class TelegramDelivery:
 
     def _agent_changed(self, online: bool) -> None:
         if online and self.hub.linked_here:  # with replicas, the one holding the link drains
-            task = asyncio.create_task(self.drain())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._track(asyncio.create_task(self.drain()))
 
     async def drain(self) -> None:
         """Answer the questions that waited for the agent, oldest first."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.backend.conftest import ChatUser, GatewayProcess, create_agent_token, wait_online
+from tests.backend.conftest import METRICS_HEADERS, ChatUser, GatewayProcess, create_agent_token, wait_online
 from tests.local_inference.conftest import AgentProcess, write_config
 from tests.local_inference.telegram.conftest import TOKEN, bot_api  # noqa: F401 - the emulator fixture
 from tests.support.bot_api_emulator import BotApiEmulator
@@ -35,6 +35,18 @@ async def until(predicate, timeout: float = 60, what: str = "condition") -> None
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.1)
+
+
+async def telegram_settled(gateway: GatewayProcess, timeout: float = 60) -> None:
+    """Wait until the gateway has no Telegram work under way (no update being answered, no
+    drain): whatever it was going to send has been sent, so counting the replies is final."""
+
+    async def idle() -> bool:
+        async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as http:
+            metrics = (await http.get("/metrics", headers=METRICS_HEADERS)).text
+        return "aiclone_gateway_telegram_in_progress 0.0" in metrics
+
+    await until(idle, timeout=timeout, what="the gateway's Telegram work to settle")
 
 
 # Processes start and stop on a worker thread: the Bot API emulator lives on this event loop
@@ -108,7 +120,7 @@ async def test_webhook_delivery_end_to_end(stack, bot_api: BotApiEmulator):  # n
             assert refused.status_code == 403
         unknown = await http.post("/telegram/webhook/42", json=forged, headers=headers)
         assert unknown.status_code == 403
-    await asyncio.sleep(1.5)
+    await telegram_settled(gateway)  # the repeated delivery, had it been answered, is answered by now
     assert len(bot_api.messages_to(CHAT)) == 2
 
     # the token is stored sealed and never logged
@@ -136,7 +148,7 @@ async def test_gateway_down_moves_to_polling_and_back_without_loss_or_duplicates
     await until(lambda: bot_api.bots[TOKEN].webhook_url, what="setWebhook again")
     await until(lambda: _delivery_is(agent, "webhook"), what="the switch back to webhook")
     await say("Third, by webhook again.", 3)
-    await asyncio.sleep(1.5)
+    await telegram_settled(gateway)
     assert len(bot_api.messages_to(CHAT)) == 3  # every message answered exactly once
 
 
@@ -150,7 +162,7 @@ async def test_pc_off_gets_a_polite_note_and_the_answer_later(stack, bot_api: Bo
     assert OFFLINE_REPLY in bot_api.messages_to(CHAT)[0]
     await asyncio.to_thread(agent.start)
     await until(lambda: len(bot_api.messages_to(CHAT)) >= 2, timeout=90, what="the queued answer")
-    await asyncio.sleep(1.0)
+    await telegram_settled(gateway)
     assert len(bot_api.messages_to(CHAT)) == 2
     assert OFFLINE_REPLY not in bot_api.messages_to(CHAT)[1]
 

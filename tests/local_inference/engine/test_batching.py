@@ -121,8 +121,9 @@ async def test_aborting_one_of_eight_lets_the_ninth_start_at_once(wide_engine):
         ninth = wide_engine.generate(
             prompt_for(wide_engine, "Say yes."), SamplingParams(max_tokens=3, temperature=0.0), "ninth"
         )
-        await asyncio.sleep(0.3)
-        assert wide_engine.stats()["waiting"] == 1  # no free slot: it waits
+        async with asyncio.timeout(30):  # no free slot: it waits
+            while wide_engine.stats()["waiting"] != 1:
+                await asyncio.sleep(0.02)
         await wide_engine.abort("long-3")
         chunks = [chunk async for chunk in ninth]
         assert chunks[-1].finish_reason == "length" and chunks[-1].completion_tokens == 3
