@@ -6,10 +6,13 @@
 #   scripts/deploy_vds.sh                       # no domain: a self-signed certificate (says so)
 #   scripts/deploy_vds.sh --dry-run ...         # prints every step, changes nothing
 #   scripts/deploy_vds.sh --check [...]         # reports what is wrong; exit 1 if anything is
+# A fresh gateway's first account (the owner) needs the one-time setup code printed at the end.
 #
 # Options: --domain D, --email E (certbot), --replicas N (gateway processes, default 1; more
-#   share PostgreSQL and Redis: --database-url postgresql+asyncpg://user:password@host/db is
-#   required, --redis-url defaults to a local redis-server this script installs),
+#   share PostgreSQL and Redis: --database-url-file F is required, F's first line being
+#   postgresql+asyncpg://user:password@host/db ('-': read from stdin; never on the command line,
+#   where ps shows it to every local user); --redis-url-file F likewise, default a local
+#   redis-server this script installs: loopback only, with a password),
 #   --base-port P (first replica's port, default 8001), --repo URL and --branch B (what to
 #   check out into /opt/aiclone; default: this checkout's origin), --agent (also a systemd unit
 #   for an agent on this Linux machine), --http-port/--https-port (default 80/443).
@@ -17,6 +20,7 @@
 #   AICLONE_DEPLOY_ROOT   prefix for every system path (/etc, /opt, /var; default: /)
 #   AICLONE_DEPLOY_SYSTEMCTL  the systemctl command (default: systemctl)
 set -euo pipefail
+umask 022  # the checkout and units readable by the service; secrets are made private one by one
 
 ROOT=${AICLONE_DEPLOY_ROOT:-}
 ROOT=${ROOT%/}
@@ -24,15 +28,26 @@ SYSTEMCTL=${AICLONE_DEPLOY_SYSTEMCTL:-systemctl}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 
 DOMAIN="" EMAIL="" REPLICAS=1 BASE_PORT=8001 REPO="" BRANCH="" AGENT=0 MODE=deploy
-DATABASE_URL="" REDIS_URL=""
+DATABASE_URL="" REDIS_URL="" LOCAL_REDIS=0
 HTTP_PORT=80 HTTPS_PORT=443
+first_line() {  # first_line FILE ('-': stdin), read by the shell itself: no command line shows it
+  local line=""
+  if [ "$1" = - ]; then IFS= read -r line || true; else
+    [ -r "$1" ] || { echo "deploy_vds: cannot read $1" >&2; exit 2; }
+    IFS= read -r line < "$1" || true
+  fi
+  printf '%s' "$line"
+}
 while [ $# -gt 0 ]; do
   case "$1" in
     --domain) DOMAIN=$2; shift 2 ;;
     --email) EMAIL=$2; shift 2 ;;
     --replicas) REPLICAS=$2; shift 2 ;;
-    --database-url) DATABASE_URL=$2; shift 2 ;;
-    --redis-url) REDIS_URL=$2; shift 2 ;;
+    --database-url-file) DATABASE_URL=$(first_line "$2"); shift 2 ;;
+    --redis-url-file) REDIS_URL=$(first_line "$2"); shift 2 ;;
+    --database-url|--redis-url)
+      echo "deploy_vds: $1 would put its password on the command line (ps shows it):" \
+           "use $1-file FILE (or - to read it from stdin)" >&2; exit 2 ;;
     --base-port) BASE_PORT=$2; shift 2 ;;
     --repo) REPO=$2; shift 2 ;;
     --branch) BRANCH=$2; shift 2 ;;
@@ -41,7 +56,7 @@ while [ $# -gt 0 ]; do
     --https-port) HTTPS_PORT=$2; shift 2 ;;
     --dry-run) MODE=dry-run; shift ;;
     --check) MODE=check; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "deploy_vds: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -52,12 +67,12 @@ if [ "$REPLICAS" -gt 1 ] && [ "$MODE" != check ]; then
   # through PostgreSQL (a SQLite file cannot be shared).
   case "$DATABASE_URL" in
     postgresql+asyncpg://*) ;;
-    *) echo "deploy_vds: --replicas $REPLICAS needs PostgreSQL: --database-url" \
+    *) echo "deploy_vds: --replicas $REPLICAS needs PostgreSQL: --database-url-file FILE holding" \
             "postgresql+asyncpg://user:password@host/db (create the database first)" >&2; exit 2 ;;
   esac
-  REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
+  [ -n "$REDIS_URL" ] || LOCAL_REDIS=1
 fi
-case "$REDIS_URL" in ''|redis://*|rediss://*) ;; *) echo "deploy_vds: --redis-url must start with redis://" >&2; exit 2 ;; esac
+case "$REDIS_URL" in ''|redis://*|rediss://*) ;; *) echo "deploy_vds: the Redis URL must start with redis://" >&2; exit 2 ;; esac
 if [ -n "$DOMAIN" ] && ! printf '%s' "$DOMAIN" | grep -Eq '^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$'; then
   echo "deploy_vds: --domain $DOMAIN is not a domain name" >&2; exit 2
 fi
@@ -68,6 +83,9 @@ ETC_DIR=$ROOT/etc/aiclone
 DATA_DIR=$ROOT/var/lib/aiclone
 BACKUP_DIR=$ROOT/var/backups/aiclone
 ENV_FILE=$ETC_DIR/gateway.env
+SETUP_CODE_FILE=$DATA_DIR/owner-setup-code
+REDIS_CONF=$ROOT/etc/redis/redis.conf
+REDIS_OURS=$ROOT/etc/redis/aiclone.conf
 TLS_DIR=$ETC_DIR/tls
 ACME_ROOT=$ROOT/var/www/letsencrypt
 UNIT_DIR=$ROOT/etc/systemd/system
@@ -85,13 +103,39 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 run() {  # a command: printed in --dry-run, run otherwise
   if [ "$MODE" = dry-run ]; then printf 'would run: %s\n' "$*"; else "$@"; fi
 }
-put() {  # put FILE MODE: stdin into FILE (only when it changed); printed in --dry-run
-  local file=$1 mode=$2 text
+put() {  # put FILE MODE [GROUP]: stdin into FILE (only when it changed); printed in --dry-run
+  # Born private (umask 077) and only then given its mode and group: a secret is never readable
+  # by anyone else, not even for the moment between writing and chmod.
+  local file=$1 mode=$2 group=${3:-} text
   text=$(cat)
-  if [ "$MODE" = dry-run ]; then printf 'would write %s:\n%s\n' "$file" "$(printf '%s\n' "$text" | sed 's/^/    /')"; return; fi
+  if [ "$MODE" = dry-run ]; then printf 'would write %s (mode %s):\n%s\n' "$file" "$mode" "$(printf '%s\n' "$text" | sed 's/^/    /')"; return; fi
   mkdir -p "$(dirname "$file")"
   if [ -f "$file" ] && [ "$(cat "$file")" = "$text" ]; then return; fi
-  printf '%s\n' "$text" > "$file.tmp" && chmod "$mode" "$file.tmp" && mv "$file.tmp" "$file"
+  rm -f "$file.tmp"
+  (umask 077 && printf '%s\n' "$text" > "$file.tmp")
+  if [ -n "$group" ] && [ -z "$ROOT" ]; then chown "root:$group" "$file.tmp"; fi
+  [ "$mode" = 600 ] || chmod "$mode" "$file.tmp"
+  mv "$file.tmp" "$file"
+}
+masked() {  # a URL with its password replaced by ***, for what the script prints
+  case "$1" in
+    *://*:*@*) local scheme=${1%%://*} rest=${1#*://}; local user=${rest%%@*}
+               printf '%s://%s:***@%s' "$scheme" "${user%%:*}" "${rest#*@}" ;;
+    *) printf '%s' "$1" ;;
+  esac
+}
+set_env() {  # set_env NAME VALUE: the line NAME=VALUE in ENV_FILE, replaced or added (shell
+  # builtins and put only: the value, a password-bearing URL, is on no command line)
+  local name=$1 value=$2 line found=0 text=""
+  if [ "$MODE" = dry-run ]; then printf 'would set %s=%s in %s\n' "$name" "$(masked "$value")" "$ENV_FILE"; return; fi
+  while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in
+      "$name="*) [ "$found" = 1 ] || text+="$name=$value"$'\n'; found=1 ;;
+      *) text+="$line"$'\n' ;;
+    esac
+  done < "$ENV_FILE"
+  [ "$found" = 1 ] || text+="$name=$value"$'\n'
+  put "$ENV_FILE" 600 <<<"${text%$'\n'}"
 }
 
 # --------------------------------------------------------------------------------- --check
@@ -150,7 +194,7 @@ fi
 say "system packages"
 if [ -z "$ROOT" ]; then
   run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git python3 python3-venv nginx openssl \
-    ${DOMAIN:+certbot} ${REDIS_URL:+redis-server}
+    ${DOMAIN:+certbot} $([ "$LOCAL_REDIS" = 0 ] || echo redis-server)
 else
   echo "skipped (AICLONE_DEPLOY_ROOT is set: a test run)"
 fi
@@ -159,7 +203,9 @@ say "system user $APP_USER"
 if id "$APP_USER" >/dev/null 2>&1 || [ -n "$ROOT" ]; then echo "there"; else
   run useradd --system --home-dir "$DATA_DIR" --shell /usr/sbin/nologin "$APP_USER"
 fi
-run mkdir -p "$ETC_DIR" "$DATA_DIR" "$BACKUP_DIR" "$ACME_ROOT" "$TLS_DIR"
+# Settings, keys, accounts and backups: their owner's alone (0700); the ACME challenges nginx serves.
+run install -d -m 700 "$ETC_DIR" "$TLS_DIR" "$DATA_DIR" "$BACKUP_DIR"
+run install -d -m 755 "$ACME_ROOT"
 [ -z "$ROOT" ] && run chown "$APP_USER:" "$DATA_DIR" "$BACKUP_DIR"
 
 say "checkout in $APP_DIR"
@@ -193,17 +239,45 @@ AICLONE_GATEWAY_ALLOWED_ORIGINS='["$PUBLIC"]'
 AICLONE_GATEWAY_TRUSTED_PROXIES='["127.0.0.1","::1"]'
 EOF
 fi
+if [ "$LOCAL_REDIS" = 1 ]; then
+  say "local Redis: loopback only, with a password"
+  REDIS_PASSWORD=""
+  if [ -f "$REDIS_OURS" ]; then
+    while read -r key value; do [ "$key" = requirepass ] && REDIS_PASSWORD=$value; done < "$REDIS_OURS"
+  fi
+  if [ -z "$REDIS_PASSWORD" ]; then
+    REDIS_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+    [ "$MODE" = dry-run ] && REDIS_PASSWORD="<a new random password>"
+  fi
+  put "$REDIS_OURS" 640 redis <<EOF
+# AI Clone: the replicas' shared Redis answers on loopback only, and only with the password
+# (AICLONE_GATEWAY_REDIS_URL in $ENV_FILE carries it). Included by $REDIS_CONF.
+bind 127.0.0.1 ::1
+protected-mode yes
+port 6379
+requirepass $REDIS_PASSWORD
+EOF
+  if ! grep -qxF "include $REDIS_OURS" "$REDIS_CONF" 2>/dev/null; then
+    if [ "$MODE" = dry-run ]; then echo "would add to $REDIS_CONF: include $REDIS_OURS"
+    else mkdir -p "$(dirname "$REDIS_CONF")"; printf 'include %s\n' "$REDIS_OURS" >> "$REDIS_CONF"; fi
+  fi
+  run $SYSTEMCTL restart redis-server.service
+  REDIS_URL="redis://:$REDIS_PASSWORD@127.0.0.1:6379/0"
+fi
 # Several replicas: the shared database and Redis (each replica is named <hostname>-<port>,
 # stable across its restarts, so a restarted replica requeues only its own cut answers).
-for setting in "DATABASE_URL=$DATABASE_URL" "REDIS_URL=$REDIS_URL"; do
-  [ -n "${setting#*=}" ] || continue
-  if ! grep -q "^AICLONE_GATEWAY_${setting%%=*}=" "$ENV_FILE" 2>/dev/null; then
-    run sh -c "printf '%s\n' 'AICLONE_GATEWAY_$setting' >> '$ENV_FILE'"
-  fi
-done
+[ -z "$DATABASE_URL" ] || set_env AICLONE_GATEWAY_DATABASE_URL "$DATABASE_URL"
+[ -z "$REDIS_URL" ] || set_env AICLONE_GATEWAY_REDIS_URL "$REDIS_URL"
 
+gateway() {  # gateway COMMAND...: python -m aiclone_gateway with gateway.env's settings (read
+  # from the file by the shell: the database URL is on no command line)
+  run env -C "$APP_DIR" sh -c "set -a; . '$ENV_FILE'; exec .venv/bin/python -m aiclone_gateway \"\$@\"" gateway "$@"
+}
 say "database migrations"
-run env -C "$APP_DIR" sh -c "set -a; . '$ENV_FILE'; exec .venv/bin/python -m aiclone_gateway migrate"
+gateway migrate
+# A fresh gateway must not belong to the first stranger who finds the domain: the first account
+# (the owner) needs this one-time code (or: create-owner on this server, below).
+if [ "$MODE" = dry-run ]; then gateway setup-code; SETUP_CODE=""; else SETUP_CODE=$(gateway setup-code); fi
 [ -z "$ROOT" ] && run chown -R "$APP_USER:" "$DATA_DIR"
 
 say "systemd units: $REPLICAS gateway replica(s) on ports $(echo $PORTS | tr ' ' ',')"
@@ -221,6 +295,7 @@ Environment=AICLONE_GATEWAY_PORT=%i
 ExecStart=$APP_DIR/.venv/bin/python -m aiclone_gateway serve
 Restart=always
 RestartSec=2
+UMask=0077
 NoNewPrivileges=true
 ProtectSystem=strict
 ProtectHome=true
@@ -243,6 +318,7 @@ WorkingDirectory=$APP_DIR
 ExecStart=$APP_DIR/run.sh
 Restart=always
 RestartSec=5
+UMask=0077
 
 [Install]
 WantedBy=multi-user.target
@@ -258,6 +334,7 @@ User=$APP_USER
 WorkingDirectory=$APP_DIR
 EnvironmentFile=$ENV_FILE
 ExecStart=$APP_DIR/.venv/bin/python -m aiclone_gateway backup $BACKUP_DIR --keep 14
+UMask=0077
 EOF
 put "$UNIT_DIR/aiclone-backup.timer" 644 <<EOF
 [Unit]
@@ -280,9 +357,9 @@ run $SYSTEMCTL enable --now aiclone-backup.timer
 say "TLS certificate"
 SELF=$TLS_DIR/selfsigned.pem SELF_KEY=$TLS_DIR/selfsigned.key
 if [ ! -f "$SELF" ]; then  # also nginx's first certificate before certbot has one
-  run openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 365 \
+  (umask 077 && run openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 365 \
     -subj "/CN=$NAME/O=AI Clone self-signed" -addext "subjectAltName=DNS:$NAME" \
-    -keyout "$SELF_KEY" -out "$SELF"
+    -keyout "$SELF_KEY" -out "$SELF")
 fi
 render_site() {  # render_site CERT KEY
   local args=() port
@@ -310,8 +387,20 @@ else
 fi
 
 say "done"
+AS_GATEWAY="sudo sh -c 'set -a; . $ENV_FILE; cd $APP_DIR; exec runuser -u $APP_USER -- .venv/bin/python -m aiclone_gateway \"\$@\"' gateway"
 cat <<EOF
 Open the firewall for 80/tcp (ACME + redirect) and 443/tcp (HTTPS); keep $BASE_PORT.. closed
 (the replicas listen on 127.0.0.1 only). Then: scripts/deploy_vds.sh --check ${DOMAIN:+--domain $DOMAIN}
-Agent token for your PC: sudo -u $APP_USER sh -c 'set -a; . $ENV_FILE; cd $APP_DIR; .venv/bin/python -m aiclone_gateway create-agent-token'
+Agent token for your PC: $AS_GATEWAY create-agent-token
 EOF
+if [ "$MODE" = dry-run ]; then
+  echo "The first account (the owner) will need the one-time setup code a real run prints here."
+elif [ -n "$SETUP_CODE" ]; then
+  cat <<EOF
+
+The gateway has no owner yet. Sign up first at https://$NAME/ with the one-time SETUP CODE:
+    $SETUP_CODE
+(also in $SETUP_CODE_FILE and the gateway's log until it is used), or create the owner here:
+    $AS_GATEWAY create-owner --email you@example.org
+EOF
+fi

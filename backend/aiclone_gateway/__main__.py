@@ -1,4 +1,4 @@
-"""``python -m aiclone_gateway [serve|migrate|create-agent-token|backup DIR|restore FILE]``.
+"""``python -m aiclone_gateway [serve|migrate|create-agent-token|setup-code|create-owner|backup DIR|restore FILE]``.
 
 What ./run.sh gateway calls (serve), and the owner's maintenance commands."""
 
@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import sys
 
 from pydantic import ValidationError
 
+from aiclone_gateway.auth.registration import RegistrationMode
 from aiclone_gateway.core.config import Settings
 from aiclone_gateway.core.db import migrate
 
@@ -60,6 +62,68 @@ def create_agent_token(settings: Settings, name: str, replace: bool) -> int:
     return 0
 
 
+def setup_code(settings: Settings) -> int:
+    """Prints the one-time code the first sign-up needs (nothing once the gateway has its owner)."""
+    from aiclone_gateway.runtime import GatewayRuntime
+
+    async def current() -> str:
+        runtime = GatewayRuntime.build(settings)
+        try:
+            if not runtime.auth.setup.required:
+                print("aiclone gateway: no setup code in development", file=sys.stderr)
+                return ""
+            if not await runtime.auth.needs_owner():
+                print("aiclone gateway: the gateway has its owner; no setup code", file=sys.stderr)
+                return ""
+            return runtime.auth.setup.issue()
+        finally:
+            await runtime.close()
+
+    migrate(settings.database_url)
+    code = asyncio.run(current())
+    if code:
+        print(code)
+    return 0
+
+
+def create_owner(settings: Settings, email: str, registration: RegistrationMode) -> int:
+    """The owner's account made on the server itself: its password from stdin (or asked twice)."""
+    from aiclone_gateway.api.auth import Credentials
+    from aiclone_gateway.core.errors import ApiError
+    from aiclone_gateway.runtime import GatewayRuntime
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password for the owner: ")
+        if getpass.getpass("Again: ") != password:
+            print("aiclone gateway: the passwords differ", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        owner = Credentials(email=email, password=password)
+    except ValidationError as exc:
+        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        print(f"aiclone gateway: create-owner refused: {problems}", file=sys.stderr)
+        return 1
+
+    async def create() -> str:
+        runtime = GatewayRuntime.build(settings)
+        try:
+            code = runtime.auth.setup.issue() if runtime.auth.setup.required else None
+            user = await runtime.auth.register(owner.email, owner.password, None, registration, code)
+            return user.email
+        finally:
+            await runtime.close()
+
+    migrate(settings.database_url)
+    try:
+        print(f"owner {asyncio.run(create())} created; sign-up after it: {registration}")
+    except ApiError as exc:
+        print(f"aiclone gateway: create-owner refused: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def backup_or_restore(settings: Settings, command: str, path: str | None, keep: int) -> int:
     from pathlib import Path
 
@@ -87,13 +151,20 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         nargs="?",
         default="serve",
-        choices=["serve", "migrate", "create-agent-token", "backup", "restore"],
+        choices=["serve", "migrate", "create-agent-token", "setup-code", "create-owner", "backup", "restore"],
     )
     parser.add_argument("path", nargs="?", help="backup: the folder to write into; restore: the backup file")
     parser.add_argument("--keep", type=int, default=14, help="backup: how many backups to keep in the folder")
     parser.add_argument("--name", default="agent", help="name of the agent token (create-agent-token)")
     parser.add_argument(
         "--replace", action="store_true", help="revoke older agent tokens of the same name first"
+    )
+    parser.add_argument("--email", help="create-owner: the owner's email (the password comes from stdin)")
+    parser.add_argument(
+        "--registration",
+        choices=["open", "invite", "closed"],
+        default="invite",
+        help="create-owner: who may sign up after the owner",
     )
     args = parser.parse_args(argv)
     try:
@@ -110,6 +181,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command in ("backup", "restore"):
         return backup_or_restore(settings, args.command, args.path, args.keep)
+    if args.command == "setup-code":
+        return setup_code(settings)
+    if args.command == "create-owner":
+        if not args.email:
+            print("aiclone gateway: create-owner needs --email", file=sys.stderr)
+            return 2
+        return create_owner(settings, args.email, args.registration)
     if args.command == "create-agent-token":
         return create_agent_token(settings, args.name, args.replace)
     return serve(settings)

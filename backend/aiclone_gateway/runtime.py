@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from aiclone_gateway.auth.accounts import AccountAdmin
 from aiclone_gateway.auth.credentials import CredentialStore
 from aiclone_gateway.auth.lan_tokens import LanTokenService, revoked_lan_tokens
+from aiclone_gateway.auth.owner_setup import FILE_NAME as SETUP_CODE_FILE
+from aiclone_gateway.auth.owner_setup import OwnerSetupCode
 from aiclone_gateway.auth.registration import RegistrationPolicy
 from aiclone_gateway.auth.service import AuthService
 from aiclone_gateway.chat.service import ChatLimits, ChatService
@@ -163,7 +165,14 @@ class GatewayRuntime:
             db=db,
             metrics=metrics,
             tokens=tokens,
-            auth=AuthService(db, PasswordHashing(), tokens, settings, registration),
+            auth=AuthService(
+                db,
+                PasswordHashing(),
+                tokens,
+                settings,
+                registration,
+                OwnerSetupCode(settings.data_dir / SETUP_CODE_FILE, settings.environment == "production"),
+            ),
             accounts=AccountAdmin(db),
             registration=registration,
             credentials=CredentialStore(db, hashing, settings.max_api_keys_per_user),
@@ -181,7 +190,10 @@ class GatewayRuntime:
         )
 
     async def start(self) -> None:
-        """What runs once the app starts: bots reloaded, the cluster joined, cut answers requeued."""
+        """What runs once the app starts: the setup code shown while nobody owns the gateway, bots
+        reloaded, the cluster joined, cut answers requeued."""
+        if await self.auth.needs_owner():
+            self.auth.setup.announce()
         await self.telegram.load()
         others: set[str] = set()
         if self.cluster is not None:

@@ -147,10 +147,11 @@ class ChatUser:
         self.http = httpx.AsyncClient(base_url=gateway.url, timeout=60)
         self.tokens: dict = {}
 
-    async def register(self) -> dict:
-        response = await self.http.post(
-            "/api/auth/register", json={"email": self.email, "password": self.password}
-        )
+    async def register(self, setup_code: str | None = None) -> dict:
+        body = {"email": self.email, "password": self.password}
+        if setup_code is not None:  # a production gateway's first account
+            body["setup_code"] = setup_code
+        response = await self.http.post("/api/auth/register", json=body)
         assert response.status_code == 201, response.text
         return response.json()
 

@@ -41,11 +41,15 @@ class RegisterIn(Credentials):
     invite: str | None = Field(default=None, max_length=128)
     # Only the first account (the owner) may send this: who may sign up after it.
     registration: RegistrationMode | None = None
+    # The gateway's first account in production: the one-time code the gateway printed at start.
+    setup_code: str | None = Field(default=None, max_length=128)
 
 
 class SignUpInfo(BaseModel):
     needs_owner: bool
     mode: RegistrationMode
+    # The first sign-up must bring the one-time setup code (a production gateway without owner).
+    needs_setup_code: bool
 
 
 class UserOut(BaseModel):
@@ -69,7 +73,12 @@ class RefreshIn(BaseModel):
 @router.get("/registration")
 async def sign_up_info(auth: AuthDep, registration: RegistrationDep) -> SignUpInfo:
     """What the sign-up page should offer: first setup, open, invite code, or closed."""
-    return SignUpInfo(needs_owner=await auth.needs_owner(), mode=await registration.mode())
+    needs_owner = await auth.needs_owner()
+    return SignUpInfo(
+        needs_owner=needs_owner,
+        mode=await registration.mode(),
+        needs_setup_code=needs_owner and auth.setup.required,
+    )
 
 
 class PasswordChange(BaseModel):
@@ -80,7 +89,7 @@ class PasswordChange(BaseModel):
 
 @router.post("/register", status_code=201)
 async def register(body: RegisterIn, auth: AuthDep) -> UserOut:
-    user = await auth.register(body.email, body.password, body.invite, body.registration)
+    user = await auth.register(body.email, body.password, body.invite, body.registration, body.setup_code)
     return UserOut(id=user.id, email=user.email, role=user.role)
 
 

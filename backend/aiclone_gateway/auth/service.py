@@ -1,4 +1,5 @@
-"""Accounts and sessions: sign-up (the first user owns the gateway), login, refresh rotation."""
+"""Accounts and sessions: sign-up (the first user owns the gateway; in production only with the
+one-time setup code), login, refresh rotation."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from aiclone_gateway.auth.accounts import ensure_active
+from aiclone_gateway.auth.owner_setup import OwnerSetupCode
 from aiclone_gateway.auth.registration import RegistrationMode, RegistrationPolicy
 from aiclone_gateway.core.config import Settings
 from aiclone_gateway.core.errors import ApiError
@@ -46,9 +48,11 @@ class AuthService:
         tokens: TokenIssuer,
         settings: Settings,
         registration: RegistrationPolicy,
+        setup: OwnerSetupCode,
     ) -> None:
         self.db = db
         self.registration = registration
+        self.setup = setup
         self.passwords = passwords
         self.tokens = tokens
         self.settings = settings
@@ -59,8 +63,13 @@ class AuthService:
         password: str,
         invite: str | None = None,
         first_setup: RegistrationMode | None = None,
+        setup_code: str | None = None,
     ) -> User:
-        """The first account owns the gateway and may choose who signs up after it (``first_setup``)."""
+        """The first account owns the gateway and may choose who signs up after it (``first_setup``).
+
+        In production it must bring the one-time setup code: checked inside the transaction that
+        claims the ownership, so of concurrent sign-ups only one with the right code becomes the
+        owner and one without it creates nothing."""
         password_hash = await self.passwords.hash(password)
         async with self.db() as session:
             user = User(email=email.lower(), password_hash=password_hash, role="user")
@@ -78,6 +87,11 @@ class AuthService:
                 .values(owner_id=user.id)
             )
             if claimed.rowcount == 1:
+                try:
+                    self.setup.check(setup_code)
+                except ApiError:
+                    await session.rollback()
+                    raise
                 user.role = "owner"
                 if first_setup is not None:
                     await session.execute(
@@ -98,6 +112,8 @@ class AuthService:
                     await session.rollback()
                     raise
             await session.commit()
+        if user.role == "owner":
+            self.setup.spent()
         return user
 
     async def login(self, email: str, password: str) -> TokenPair:

@@ -10,14 +10,15 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from aiclone_wire.private_files import private_file
+
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
 def create_engine(database_url: str) -> AsyncEngine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        if url.database:
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        _private_sqlite_file(url.database)
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -30,6 +31,13 @@ def create_engine(database_url: str) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _private_sqlite_file(database: str | None) -> None:
+    """The database file exists with mode 0600 before SQLite opens it: it holds password and token
+    hashes, and whoever reads it can sign in nowhere but learns every account."""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        private_file(Path(database))
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:
@@ -46,6 +54,6 @@ def alembic_config(database_url: str) -> Config:
 def migrate(database_url: str) -> None:
     """Bring the schema to the newest revision (blocking; runs its own event loop)."""
     url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database:
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    if url.get_backend_name() == "sqlite":
+        _private_sqlite_file(url.database)
     command.upgrade(alembic_config(database_url), "head")

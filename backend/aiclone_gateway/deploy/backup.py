@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from aiclone_gateway.core.config import Settings
+from aiclone_wire.private_files import private_file
 
 PREFIX = "gateway-"
 
@@ -59,7 +60,7 @@ def backup(settings: Settings, folder: Path, keep: int = 14) -> Path:
         if not source.is_file():
             raise BackupError(f"no database at {source}: nothing to back up")
         target = folder / f"{PREFIX}{stamp}.sqlite3"
-        src, dst = sqlite3.connect(f"file:{source}?mode=ro", uri=True), sqlite3.connect(target)
+        src, dst = sqlite3.connect(f"file:{source}?mode=ro", uri=True), sqlite3.connect(private_file(target))
         try:
             src.backup(dst)
         finally:
@@ -93,7 +94,7 @@ def restore(settings: Settings, source: Path) -> None:
                 check = src.execute("PRAGMA integrity_check").fetchone()[0]
                 if check != "ok":
                     raise BackupError(f"{source} is damaged: {check}")
-                dst = sqlite3.connect(target)
+                dst = sqlite3.connect(private_file(target))
                 try:
                     src.backup(dst)
                 finally:

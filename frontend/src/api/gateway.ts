@@ -21,14 +21,14 @@ export interface StoredMessage {
 }
 export interface Conversation { id: string; title: string; messages: StoredMessage[] }
 export type RegistrationMode = 'open' | 'invite' | 'closed'
-export interface SignUpInfo { needs_owner: boolean; mode: RegistrationMode }
+export interface SignUpInfo { needs_owner: boolean; mode: RegistrationMode; needs_setup_code: boolean }
 export interface AccountUser extends User { created_at: number }
 export interface ApiKey { id: string; name: string; prefix: string; created_at: number }
 /** A pass for the agent's LAN listener at home (the token itself is shown once, at creation). */
 export interface LanToken { id: string; name: string; created_at: number; expires_at: number }
 export interface AgentToken { id: string; name: string; created_at: number; linked: boolean }
 export interface Invite { id: string; created_at: number; used_at: number | null; used_by: string | null }
-export interface RegisterOptions { invite?: string; registration?: RegistrationMode }
+export interface RegisterOptions { invite?: string; registration?: RegistrationMode; setup_code?: string }
 
 // The chat frames both ways are generated from the gateway's models (./chatFrames.ts).
 /** A question as this app sends it: always with its own id, which the `accepted` frame echoes. */

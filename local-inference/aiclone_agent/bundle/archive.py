@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from aiclone_agent.core.config import EnvSettings
+from aiclone_wire.private_files import private_file
 
 FORMAT = "aiclone-clone-archive"
 VERSION = 1
@@ -48,7 +49,7 @@ def _is_sqlite(path: Path) -> bool:
 def _copy(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     if _is_sqlite(source):
-        src, dst = sqlite3.connect(f"file:{source}?mode=ro", uri=True), sqlite3.connect(target)
+        src, dst = sqlite3.connect(f"file:{source}?mode=ro", uri=True), sqlite3.connect(private_file(target))
         try:
             src.backup(dst)
         finally:

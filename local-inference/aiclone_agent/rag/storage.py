@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from aiclone_agent.core.sqlite_schema import migrate
+from aiclone_wire.private_files import private_file
 
 Status = Literal["queued", "indexing", "ready", "failed"]
 
@@ -101,7 +102,9 @@ class DocumentStore:
             folder.mkdir(parents=True, exist_ok=True)
             for partial in folder.glob(".*.part"):
                 partial.unlink(missing_ok=True)
-        self._db = sqlite3.connect(root / "documents.sqlite3", check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(
+            private_file(root / "documents.sqlite3"), check_same_thread=False, isolation_level=None
+        )
         migrate(self._db, MIGRATIONS, root / "documents.sqlite3")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._lock = threading.Lock()

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from aiclone_agent.core.sqlite_schema import migrate
+from aiclone_wire.private_files import private_file
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 1: the first schema
@@ -33,7 +34,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 class TelegramStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(private_file(path), check_same_thread=False, isolation_level=None)
         migrate(self._db, MIGRATIONS, path)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._lock = threading.Lock()

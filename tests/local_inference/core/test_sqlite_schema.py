@@ -129,3 +129,28 @@ def test_the_agent_explains_a_too_new_store_in_one_line(tmp_path: Path, model_pa
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("aiclone:")]
     assert len(lines) == 1 and "newer AI Clone" in lines[0], result.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+async def test_every_store_is_readable_by_its_owner_only(tmp_path: Path):
+    """Conversations, Telegram chats and documents are private: mode 0600 from creation (and
+    their -wal files with them), whatever the umask; an older, looser file is narrowed."""
+    older = _write(tmp_path / "old" / "telegram.sqlite3", FIRST_TELEGRAM)
+    older.chmod(0o644)
+    previous = os.umask(0o022)
+    try:
+        conversations = ConversationStore(tmp_path / "conversations.sqlite3")
+        await conversations.create("Bridges", "owner")
+        TelegramStore(tmp_path / "telegram.sqlite3")
+        TelegramStore(older)
+        DocumentStore(tmp_path / "rag")
+    finally:
+        os.umask(previous)
+    modes = _modes(tmp_path)
+    assert {"conversations.sqlite3", "conversations.sqlite3-wal", "rag/documents.sqlite3"} <= set(modes)
+    assert modes == dict.fromkeys(modes, "0o600")
+
+
+def _modes(folder: Path) -> dict[str, str]:
+    files = [*folder.glob("*.sqlite3*"), *folder.glob("*/*.sqlite3*")]
+    return {p.relative_to(folder).as_posix(): oct(p.stat().st_mode & 0o777) for p in files}

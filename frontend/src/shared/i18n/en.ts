@@ -90,6 +90,8 @@ export const en = {
   'registration.closedHint': 'nobody new can sign up.',
   'registration.firstSetup': 'You are the first: this gateway is yours. Who may sign up after you?',
   'registration.inviteCode': 'Invite code',
+  'registration.setupCode': 'Setup code',
+  'registration.setupCodeHint': 'the one-time code the gateway printed when it started (deploy_vds.sh shows it too).',
   'registration.closedNotice': 'Sign-up is closed on this clone. Ask its owner for access.',
 
   'chat.newChat': 'New chat',

@@ -92,6 +92,8 @@ export const ru: Record<MessageKey, string> = {
   'registration.closedHint': 'новые аккаунты создать нельзя.',
   'registration.firstSetup': 'Вы первый: этот шлюз ваш. Кто может регистрироваться после вас?',
   'registration.inviteCode': 'Код приглашения',
+  'registration.setupCode': 'Код настройки',
+  'registration.setupCodeHint': 'одноразовый код, который шлюз вывел в журнал при запуске (его показывает и deploy_vds.sh).',
   'registration.closedNotice': 'Регистрация на этом клоне закрыта. Попросите доступ у владельца.',
 
   'chat.newChat': 'Новый чат',
