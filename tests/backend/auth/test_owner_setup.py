@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from aiclone_gateway.auth.owner_setup import FILE_NAME
 from tests.backend.conftest import ChatUser, GatewayProcess
@@ -26,6 +27,7 @@ def _logged_code(gateway: GatewayProcess) -> str:
     return found[-1]
 
 
+@pytest.mark.databases  # the one-owner claim is a database race
 async def test_a_stranger_cannot_claim_a_fresh_production_gateway(tmp_path: Path, fresh_database_url: str):
     gateway = GatewayProcess(tmp_path, fresh_database_url, **PRODUCTION).start()
     try:
