@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiclone_agent.adapter.errors import AdapterError
 from aiclone_agent.adapter.peft import TARGETS, PeftAdapter
+from aiclone_agent.engine.gguf_header import read_gguf_header
+
+if TYPE_CHECKING:
+    from gguf import GGUFReader
 
 # GGUF architectures whose adapters we convert, and whether llama.cpp's converter permuted the
 # q/k rows of their attention (llama-family models use llama.cpp's "normal" RoPE layout; Qwen2
@@ -37,11 +42,18 @@ class BaseModelInfo:
         return PERMUTES_QK[self.architecture]
 
 
-def read_base_model(path: Path) -> BaseModelInfo:
+def _open_gguf(path: Path) -> GGUFReader:
+    """gguf's reader recurses into nested arrays and sizes its lists by the counts a file declares
+    (an array of 2**40 items exhausts memory): the bounded header scan vets the file first."""
     from gguf import GGUFReader  # imported here: only adapter work needs it
 
+    read_gguf_header(path)
+    return GGUFReader(path)
+
+
+def read_base_model(path: Path) -> BaseModelInfo:
     try:
-        reader = GGUFReader(path)
+        reader = _open_gguf(path)
     except (OSError, ValueError) as exc:
         raise AdapterError(f"cannot read the base model {path.name}: {exc}") from exc
 
@@ -110,10 +122,8 @@ class GgufLoraInfo:
 
 def read_gguf_lora(path: Path, base: BaseModelInfo | None = None) -> GgufLoraInfo:
     """A GGUF LoRA file's header, checked against ``base`` when given."""
-    from gguf import GGUFReader
-
     try:
-        reader = GGUFReader(path)
+        reader = _open_gguf(path)
     except (OSError, ValueError, IndexError, KeyError) as exc:
         raise AdapterError(f"{path.name} is not a readable GGUF file: the file is corrupt ({exc})") from exc
 

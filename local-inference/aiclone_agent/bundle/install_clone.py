@@ -6,6 +6,10 @@ progress, resume (HTTP Range; partial files are kept in ``<dir>/.install/``) and
 and only when every file is verified moves them into ``models/`` and writes the persona to
 ``config/config.yaml``. A refused key, a corrupt file or a cut connection installs nothing and
 says why; running the command again resumes, and once installed it is a no-op.
+
+What the platform (or a CDN it redirects to) may do is bounded: the key travels only to the
+platform's own origin, on every redirect hop too; every URL is ``https://`` unless it is loopback;
+a manifest is at most ``MANIFEST_MAX_BYTES`` and a file at most the size the manifest declares.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import http.client
+import ipaddress
 import json
 import os
 import re
@@ -28,6 +33,7 @@ from pathlib import Path, PurePosixPath
 DEFAULT_PLATFORM = os.environ.get("AICLONE_PLATFORM_URL", "")
 CHUNK = 1 << 20
 ATTEMPTS = 3
+MANIFEST_MAX_BYTES = 1 << 20  # a manifest lists a few files and a persona (<= 20,000 chars)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -52,20 +58,62 @@ class Manifest:
     adapter: list[RemoteFile]
 
 
+def _origin(url: str) -> tuple[str, str]:
+    return urllib.parse.urlsplit(url)[:2]
+
+
 def _bearer(url: str, platform: str, token: str) -> dict[str, str]:
     """The key goes only to the platform's own origin, never to a CDN a manifest points at."""
-    same = urllib.parse.urlsplit(url)[:2] == urllib.parse.urlsplit(platform)[:2]
-    return {"Authorization": f"Bearer {token}"} if same else {}
+    return {"Authorization": f"Bearer {token}"} if _origin(url) == _origin(platform) else {}
+
+
+def require_https(url: str, what: str) -> None:
+    """``https://``, or ``http://`` to this machine only: the key and the clone never cross a network
+    in clear text."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname or "")):
+        return
+    raise InstallError(
+        f"{what} {url} is not https:// (plain http:// is allowed only to this machine, e.g. "
+        "http://127.0.0.1:PORT): nothing was downloaded"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _KeyStaysWithItsOrigin(urllib.request.HTTPRedirectHandler):
+    """urllib copies every header onto the redirected request: drop the key when the next hop is on
+    another origin than this one (so it reaches only hops chained from the platform's origin), and
+    follow no redirect to plain ``http://`` on another machine."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        require_https(newurl, "a redirect to")
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(newurl) != _origin(req.full_url):
+            for name in [h for h in new.headers if h.lower() == "authorization"]:
+                del new.headers[name]
+        return new
+
+
+_OPENER = urllib.request.build_opener(_KeyStaysWithItsOrigin())
 
 
 def fetch_manifest(platform: str, clone_id: str, token: str, timeout: float = 30) -> dict:
     url = f"{platform.rstrip('/')}/api/clones/{urllib.parse.quote(clone_id, safe='')}/bundle"
+    require_https(platform, "the platform URL")
     request = urllib.request.Request(
         url, headers={"Accept": "application/json", **_bearer(url, platform, token)}
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read()
+        with _OPENER.open(request, timeout=timeout) as response:
+            body = response.read(MANIFEST_MAX_BYTES + 1)
     except urllib.error.HTTPError as exc:
         if exc.code in (401, 403):
             raise InstallError(
@@ -78,6 +126,11 @@ def fetch_manifest(platform: str, clone_id: str, token: str, timeout: float = 30
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise InstallError(f"cannot reach the platform at {platform}: {reason}") from exc
+    if len(body) > MANIFEST_MAX_BYTES:
+        raise InstallError(
+            f"the platform's manifest for clone {clone_id} is larger than {MANIFEST_MAX_BYTES} bytes: "
+            "refused, nothing was installed"
+        )
     try:
         return json.loads(body)
     except ValueError as exc:
@@ -136,8 +189,7 @@ def _remote(entry: dict, platform: str, target: Path, where: str) -> RemoteFile:
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise InstallError(f"the platform's manifest is not valid: {where}.size is not a byte count")
     absolute = urllib.parse.urljoin(platform.rstrip("/") + "/", url)
-    if urllib.parse.urlsplit(absolute).scheme not in ("http", "https"):
-        raise InstallError(f"the platform's manifest is not valid: {where}.url is not http(s)")
+    require_https(absolute, f"the platform's manifest is not valid: {where}.url")
     return RemoteFile(absolute, sha.lower(), size, target)
 
 
@@ -206,7 +258,7 @@ def _fetch_range(file: RemoteFile, staged: Path, have: int, headers: dict[str, s
         file.url, headers={**headers, **({"Range": f"bytes={have}-"} if have else {})}
     )
     try:
-        response = urllib.request.urlopen(request, timeout=60)
+        response = _OPENER.open(request, timeout=60)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and have:  # our partial file is not a prefix of theirs: start over
             staged.unlink()
@@ -220,12 +272,22 @@ def _fetch_range(file: RemoteFile, staged: Path, have: int, headers: dict[str, s
         resumed = have and response.status == 206
         mode = "ab" if resumed else "wb"
         bar.advance(have if resumed else 0)
+        room = file.size - (have if resumed else 0)  # never more than the manifest declared
         with staged.open(mode) as sink:
-            while block := response.read(CHUNK):
+            while block := response.read(min(CHUNK, room + 1)):
+                if len(block) > room:  # one byte past the declared size: stop (``block`` stays set)
+                    break
                 sink.write(block)
+                room -= len(block)
                 bar.advance(len(block))
             sink.flush()
             os.fsync(sink.fileno())
+    if block:
+        staged.unlink()
+        raise InstallError(
+            f"{file.url} sent more than the {file.size} bytes the manifest declares: the download was "
+            "stopped and deleted, nothing was installed"
+        )
 
 
 def install(manifest: Manifest, bundle: Path, platform: str, token: str, repo_root: Path) -> list[str]:

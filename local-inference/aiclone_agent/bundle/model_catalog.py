@@ -4,7 +4,7 @@ A readable name comes from the file name the model was published under (``SmolLM
 becomes ``SmolLM2 135M Instruct``), or from the GGUF's ``general.name`` when the file name says
 nothing (``model.gguf``, ``ggml-model-q4_0.gguf``, a content hash), followed by the quantization
 the GGUF declares in ``general.file_type`` (``· Q4_1``). Only the header is read
-(``engine/gpu_offload.read_gguf_header``), never the weights.
+(``engine/gguf_header.read_gguf_header``), never the weights.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from aiclone_agent.bundle.model_files import resolve_bundle_path
 from aiclone_agent.core.config import REPO_ROOT
-from aiclone_agent.engine.gpu_offload import read_gguf_header
+from aiclone_agent.engine.gguf_header import read_gguf_header
 
 # A quantization tag at the end of a file stem: Q4_1, Q4_K_M, IQ3_XXS, F16, BF16, fp32, TQ1_0, ...
 _QUANT_TAG = re.compile(r"(?i)^(?:i?q\d\w*|tq\d\w*|b?f16|f32|fp16|fp32|mxfp4\w*)$")

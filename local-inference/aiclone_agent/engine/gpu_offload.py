@@ -15,15 +15,14 @@ No NVIDIA GPU, or a llama.cpp built without CUDA, plans 0 layers and says so.
 
 from __future__ import annotations
 
-import math
-import mmap
 import re
 import shutil
-import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from aiclone_agent.engine.gguf_header import GgufHeaderError, read_gguf_header
 
 MIB = 1024 * 1024
 CUDA_RESERVE_MIB = 512  # CUDA context, cuBLAS workspace, allocator slack (measured ~300-500 MiB)
@@ -148,6 +147,10 @@ def read_footprint(model_path: Path) -> ModelFootprint:
 
     arch = str(field("general.architecture", "llama"))
     n_layers = int(field(f"{arch}.block_count", 0) or 0)
+    if not 0 <= n_layers <= len(tensors_info):  # every layer has tensors: a bigger count is a lie
+        raise GgufHeaderError(
+            f"{arch}.block_count is {n_layers} but the file has {len(tensors_info)} tensors"
+        )
     layer_bytes = [0] * n_layers
     tensors: dict[str, int] = {}
     for name, n_bytes in tensors_info:
@@ -175,89 +178,10 @@ def read_footprint(model_path: Path) -> ModelFootprint:
     return ModelFootprint(tuple(layer_bytes), output, tuple(kv_per_token), n_vocab, n_embd)
 
 
-def read_gguf_header(model_path: Path) -> tuple[dict[str, object], list[tuple[str, int]]]:
-    """The GGUF's metadata (string arrays as their length) and each tensor's (name, bytes).
-
-    ``gguf.GGUFReader`` would take 15-30 s here: it builds a numpy view per vocabulary string.
-    This walks the same layout (gguf's own type tables) with ``struct`` over a memory map and
-    skips the strings, so only the header's pages are read: well under a second.
-    """
-    from gguf import GGML_QUANT_SIZES, GGUF_MAGIC, GGMLQuantizationType, GGUFValueType
-
-    scalars = {
-        GGUFValueType.UINT8: "B",
-        GGUFValueType.INT8: "b",
-        GGUFValueType.UINT16: "H",
-        GGUFValueType.INT16: "h",
-        GGUFValueType.UINT32: "I",
-        GGUFValueType.INT32: "i",
-        GGUFValueType.FLOAT32: "f",
-        GGUFValueType.BOOL: "?",
-        GGUFValueType.UINT64: "Q",
-        GGUFValueType.INT64: "q",
-        GGUFValueType.FLOAT64: "d",
-    }
-    with open(model_path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        pos = 0
-
-        def take(fmt: str) -> tuple:
-            nonlocal pos
-            values = struct.unpack_from("<" + fmt, data, pos)
-            pos += struct.calcsize("<" + fmt)
-            return values
-
-        def string(decode: bool = True) -> str:
-            nonlocal pos
-            (length,) = take("Q")
-            pos += length
-            return data[pos - length : pos].decode("utf-8", "replace") if decode else ""
-
-        def value(kind: int) -> object:
-            nonlocal pos
-            kind = GGUFValueType(kind)
-            if kind == GGUFValueType.STRING:
-                return string()
-            if kind == GGUFValueType.ARRAY:
-                item_kind, count = take("IQ")
-                if GGUFValueType(item_kind) in scalars:
-                    return list(take(f"{count}{scalars[GGUFValueType(item_kind)]}"))
-                if item_kind == GGUFValueType.STRING:  # the vocabulary: only its size matters here
-                    unpack = struct.Struct("<Q").unpack_from
-                    for _ in range(count):
-                        pos += 8 + unpack(data, pos)[0]
-                    return count
-                for _ in range(count):  # nested arrays
-                    value(item_kind)
-                return count
-            return take(scalars[kind])[0]
-
-        try:
-            magic, version = take("II")
-            if magic != GGUF_MAGIC or version < 2:
-                raise ValueError("not a GGUF v2+ file")
-            n_tensors, n_fields = take("QQ")
-            fields: dict[str, object] = {}
-            for _ in range(n_fields):
-                key = string()
-                (kind,) = take("I")
-                fields[key] = value(kind)
-            tensors = []
-            for _ in range(n_tensors):
-                name = string()
-                (n_dims,) = take("I")
-                shape = take(f"{n_dims}Q")
-                (kind,) = take("I")
-                take("Q")  # data offset
-                block, block_bytes = GGML_QUANT_SIZES[GGMLQuantizationType(kind)]
-                tensors.append((name, math.prod(shape) // block * block_bytes))
-        except (struct.error, KeyError, OverflowError, MemoryError) as exc:
-            # garbage lengths overflow an offset or ask for absurd arrays: the same answer
-            raise ValueError(f"truncated or unknown GGUF header ({type(exc).__name__}: {exc})") from exc
-    return fields, tensors
-
-
 def _per_layer(value: object, n_layers: int) -> list[int]:
     if isinstance(value, list):
+        if len(value) != n_layers:
+            raise GgufHeaderError(f"a per-layer array has {len(value)} values for {n_layers} layers")
         return [int(v) for v in value]
     return [int(value or 1)] * n_layers
 

@@ -14,6 +14,7 @@ from aiclone_agent.adapter.errors import AdapterError
 from aiclone_agent.adapter.gguf_lora import convert_peft_to_gguf
 from aiclone_agent.adapter.peft import read_peft_adapter
 from tests.local_inference.adapter.models import write_peft_adapter, write_tiny_qwen2
+from tests.local_inference.engine.test_gguf_header import huge_count, nested_arrays
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +95,21 @@ def test_gguf_lora_for_another_architecture_is_refused(
     assert read_gguf_lora(lora, read_base_model(tiny_qwen2)).architecture == "qwen2"
     with pytest.raises(AdapterError, match="LoRA for the qwen2 architecture but the base model is llama"):
         read_gguf_lora(lora, read_base_model(model_path))
+
+
+@pytest.mark.parametrize(
+    ("hostile", "says"),
+    [(nested_arrays, "nests arrays more than 3 deep"), (huge_count, "declares 1,099,511,627,776 items")],
+)
+def test_a_hostile_gguf_lora_is_called_corrupt_before_ggufs_reader_sees_it(
+    tmp_path: Path, hostile, says: str
+) -> None:
+    # gguf.GGUFReader alone: RecursionError on the first, memory exhausted on the second
+    path = hostile(tmp_path)
+    with pytest.raises(AdapterError, match=f"{path.name} is not a readable GGUF file: .*{says}"):
+        read_gguf_lora(path)
+    with pytest.raises(AdapterError, match=f"cannot read the base model {path.name}: .*{says}"):
+        read_base_model(path)
 
 
 def test_convert_lora_cli(tmp_path: Path, model_path: Path) -> None:

@@ -14,6 +14,7 @@ import yaml
 from aiclone_agent.core.config import parse_config
 from tests.local_inference.bundle.test_model_catalog import write_gguf
 from tests.local_inference.conftest import TEST_N_CTX
+from tests.local_inference.engine.test_gguf_header import huge_count, nested_arrays
 
 RESTART_FIELDS = ["base_model_path", "n_ctx", "n_threads", "n_gpu_layers", "parallel"]
 
@@ -180,3 +181,30 @@ async def test_models_in_models_base_are_listed_and_picked(agent, model_path: Pa
     listing = (await agent.client.get("/api/engine/models")).json()
     assert [m["file"] for m in listing["models"] if m["saved"]] == ["model.gguf"]
     assert engine.info.model_path == str(model_path)  # still serving the old one until a restart
+
+
+async def test_hostile_gguf_headers_are_listed_as_unusable_with_their_reason(agent, model_path: Path):
+    base = agent.runtime.env.models_dir / "base"
+    base.mkdir(parents=True)
+    (base / model_path.name).symlink_to(model_path)
+    nested_arrays(base)  # 10,000 nested arrays: RecursionError in an unbounded reader
+    huge_count(base)  # an array of 2**40 items
+
+    answer = await agent.client.get("/api/engine/models")
+    assert answer.status_code == 200
+    by_file = {entry["file"]: entry for entry in answer.json()["models"]}
+    assert by_file[model_path.name]["error"] is None
+    assert by_file["nested.gguf"]["name"] is None and by_file["huge.gguf"]["name"] is None
+    assert (
+        "nested.gguf is not a valid GGUF model (GGUF metadata key 'evil.nested' nests arrays more than 3 deep)"
+        in (by_file["nested.gguf"]["error"])
+    )
+    assert (
+        "huge.gguf is not a valid GGUF model (the GGUF header declares 1,099,511,627,776 items"
+        in (by_file["huge.gguf"]["error"])
+    )
+    refused = await agent.client.put(
+        "/api/engine/settings", json={"base_model_path": by_file["nested.gguf"]["path"]}
+    )
+    assert refused.status_code == 400
+    assert "nests arrays more than 3 deep" in refused.json()["error"]["fields"]["base_model_path"]

@@ -1,5 +1,6 @@
 """A stand-in for the training platform's bundle API, on loopback: manifest behind a bearer key,
-files with HTTP Range support, and a switch that cuts a download mid-way once."""
+files with HTTP Range support, a switch that cuts a download mid-way once, and redirects. With
+``key=None`` it is a CDN instead: files for anyone, and it records who sent a key anyway."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from pathlib import Path
 
 @dataclass
 class PlatformServer:
-    key: str
+    key: str | None  # None: a CDN that asks for no key
     files: dict[str, bytes] = field(default_factory=dict)  # url path -> content
     manifest: dict = field(default_factory=dict)
     cut_once: dict[str, int] = field(default_factory=dict)  # url path -> bytes sent before the cut
+    redirects: dict[str, str] = field(default_factory=dict)  # url path -> Location of a 302
     requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range header)
+    authorizations: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Authorization)
 
     def __post_init__(self) -> None:
         server = self
@@ -28,8 +31,14 @@ class PlatformServer:
 
             def do_GET(self) -> None:
                 server.requests.append((self.path, self.headers.get("Range")))
-                if self.headers.get("Authorization") != f"Bearer {server.key}":
+                server.authorizations.append((self.path, self.headers.get("Authorization")))
+                if server.key is not None and self.headers.get("Authorization") != f"Bearer {server.key}":
                     return self._send(401, b'{"detail":"invalid key"}')
+                if self.path in server.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", server.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    return self.end_headers()
                 if self.path.endswith("/bundle"):
                     return self._send(200, json.dumps(server.manifest).encode())
                 body = server.files.get(self.path)
@@ -44,7 +53,11 @@ class PlatformServer:
                 if start:
                     self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
                 self.end_headers()
-                self.wfile.write(body[start : cut if cut is not None else len(body)])
+                try:
+                    self.wfile.write(body[start : cut if cut is not None else len(body)])
+                except (BrokenPipeError, ConnectionResetError):  # the installer stopped reading
+                    self.close_connection = True
+                    return
                 if cut is not None:
                     self.wfile.flush()
                     self.close_connection = True

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import yaml
 
+from aiclone_agent.bundle.install_clone import MANIFEST_MAX_BYTES
 from aiclone_agent.core.config import REPO_ROOT
 from tests.local_inference.adapter.models import write_peft_adapter
 from tests.local_inference.bundle.platform_server import PlatformServer
@@ -35,8 +36,20 @@ def adapter_dir(tmp_path: Path, model_path: Path) -> Path:
     return tmp_path / "trained"
 
 
+@pytest.fixture
+def cdn():
+    server = PlatformServer(key=None)
+    yield server
+    server.close()
+
+
 def install(
-    platform: PlatformServer, bundle: Path, key: str = KEY, clone_id: str = "anna"
+    platform: PlatformServer,
+    bundle: Path,
+    key: str = KEY,
+    clone_id: str = "anna",
+    platform_url: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
@@ -49,7 +62,7 @@ def install(
             "--token",
             key,
             "--platform",
-            platform.url,
+            platform_url or platform.url,
             "--dir",
             str(bundle),
         ],
@@ -57,6 +70,7 @@ def install(
         text=True,
         timeout=300,
         check=False,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -85,6 +99,84 @@ def test_corrupt_file_is_refused_and_nothing_installed(
     assert "models/lora/adapter_model.safetensors failed its SHA-256 check" in done.stderr
     assert "nothing was installed" in done.stderr
     assert [p for p in tree(bundle) if not p.startswith(".install/")] == []
+
+
+def test_the_key_follows_redirects_on_the_platform_and_never_leaves_its_origin(
+    platform: PlatformServer, cdn: PlatformServer, adapter_dir: Path, tmp_path: Path
+) -> None:
+    platform.publish("anna", adapter_dir)
+    files = "/api/clones/anna/files"
+    config, weights = (adapter_dir / name for name in ("adapter_config.json", "adapter_model.safetensors"))
+    platform.files["/api/clones/anna/blobs/config"] = config.read_bytes()  # behind the key too
+    platform.redirects[f"{files}/adapter_config.json"] = f"{platform.url}/api/clones/anna/blobs/config"
+    cdn.files["/blobs/weights"] = weights.read_bytes()
+    platform.redirects[f"{files}/adapter_model.safetensors"] = f"{cdn.url}/blobs/weights"
+    bundle = tmp_path / "bundle"
+
+    done = install(platform, bundle)
+    assert done.returncode == 0, done.stderr
+    assert (bundle / "models" / "lora" / "adapter_model.safetensors").read_bytes() == weights.read_bytes()
+    assert (bundle / "models" / "lora" / "adapter_config.json").read_bytes() == config.read_bytes()
+    assert ("/api/clones/anna/blobs/config", f"Bearer {KEY}") in platform.authorizations
+    assert cdn.authorizations == [("/blobs/weights", None)]  # the 302 to another origin dropped the key
+
+
+@pytest.mark.parametrize("where", ["platform", "manifest", "redirect"])
+def test_plain_http_to_another_machine_is_refused_before_anything_is_sent(
+    where: str, platform: PlatformServer, cdn: PlatformServer, adapter_dir: Path, tmp_path: Path
+) -> None:
+    # ``cdn`` stands in for the network: every request to a name other than loopback goes through it
+    # as an HTTP proxy, so whatever the installer would send in clear text over the network lands here.
+    network = {"http_proxy": cdn.url, "no_proxy": "127.0.0.1"}
+    platform.publish("anna", adapter_dir)
+    weights = "/api/clones/anna/files/adapter_model.safetensors"
+    platform_url = "http://platform.example" if where == "platform" else None
+    if where == "manifest":
+        platform.manifest["adapter"]["files"][1]["url"] = "http://cdn.example/weights"
+    if where == "redirect":
+        platform.redirects[weights] = "http://cdn.example/weights"
+    bundle = tmp_path / "bundle"
+
+    done = install(platform, bundle, platform_url=platform_url, env=network)
+    assert done.returncode == 2
+    shown = {
+        "platform": "the platform URL http://platform.example is not https://",
+        "manifest": "adapter.files[1].url http://cdn.example/weights is not https://",
+        "redirect": "a redirect to http://cdn.example/weights is not https://",
+    }[where]
+    assert shown in done.stderr and "plain http:// is allowed only to this machine" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert cdn.requests == []
+    assert [p for p in tree(bundle) if not p.startswith(".install/")] == []
+
+
+def test_a_file_longer_than_declared_is_stopped_at_its_size_and_deleted(
+    platform: PlatformServer, adapter_dir: Path, tmp_path: Path
+) -> None:
+    platform.publish("anna", adapter_dir)
+    weights = "/api/clones/anna/files/adapter_model.safetensors"
+    declared = platform.manifest["adapter"]["files"][1]["size"]
+    platform.files[weights] += bytes(16 << 20)  # the body runs 16 MiB past the manifest's size
+    bundle = tmp_path / "bundle"
+
+    done = install(platform, bundle)
+    assert done.returncode == 2
+    assert f"{platform.url}{weights} sent more than the {declared} bytes the manifest declares" in done.stderr
+    assert "nothing was installed" in done.stderr and "Traceback" not in done.stderr
+    assert [p for p in tree(bundle) if p.endswith("adapter_model.safetensors.part")] == []
+    assert [p for p in tree(bundle) if not p.startswith(".install/")] == []
+
+
+def test_a_manifest_over_the_cap_is_refused(
+    platform: PlatformServer, adapter_dir: Path, tmp_path: Path
+) -> None:
+    platform.publish("anna", adapter_dir)
+    platform.manifest["padding"] = "x" * MANIFEST_MAX_BYTES  # valid JSON, otherwise a good manifest
+    done = install(platform, tmp_path / "bundle")
+    assert done.returncode == 2
+    assert f"the platform's manifest for clone anna is larger than {MANIFEST_MAX_BYTES} bytes" in done.stderr
+    assert not (tmp_path / "bundle" / "models").exists()
+    assert [path for path, _ in platform.requests] == ["/api/clones/anna/bundle"]
 
 
 def test_install_resumes_a_cut_download_then_rerun_is_idempotent(

@@ -7,6 +7,8 @@ import os
 import stat
 from pathlib import Path
 
+import gguf
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
@@ -67,14 +69,17 @@ def test_a_truncated_or_foreign_file_is_refused_with_a_reason(tmp_path: Path, mo
     with pytest.raises(ValueError, match="truncated or unknown GGUF header"):
         read_footprint(truncated)
     # lengths near 2**64 overflow an offset and ask for absurd arrays (random bytes hit these)
-    for key_length, n_items in ((2**63 + 5, 0), (3, 2**62)):
+    for key_length, n_items, says in (
+        (2**63 + 5, 0, "truncated or unknown GGUF header"),
+        (3, 2**62, "declares 4,611,686,018,427,387,904 items in the array 'abc'"),
+    ):
         absurd = tmp_path / "absurd.gguf"
         header = b"GGUF" + (3).to_bytes(4, "little") + (0).to_bytes(8, "little") + (1).to_bytes(8, "little")
         key = key_length.to_bytes(8, "little") + b"abc"
         # an ARRAY (9) of UINT8 (0) with n_items items
         array = (9).to_bytes(4, "little") + (0).to_bytes(4, "little") + n_items.to_bytes(8, "little")
         absurd.write_bytes(header + key + array + bytes(64))
-        with pytest.raises(ValueError, match="truncated or unknown GGUF header"):
+        with pytest.raises(ValueError, match=says):
             read_footprint(absurd)
     foreign = tmp_path / "notes.gguf"
     foreign.write_bytes(b"PK\x03\x04" + bytes(64))
@@ -94,6 +99,36 @@ def test_a_header_the_planner_cannot_read_never_stops_the_agent(tmp_path: Path, 
     )
     fixed = plan_for_model(20, foreign, n_ctx=N_CTX, parallel=PARALLEL, gpu_offload_supported=True)
     assert fixed.n_gpu_layers == 20  # a number in the config is used as it is
+
+
+def lying_header(path: Path, block_count: int, head_count: list[int]) -> Path:
+    """A readable GGUF whose layer metadata does not match its two tensors."""
+    writer = gguf.GGUFWriter(path, "llama")
+    writer.add_uint64("llama.block_count", block_count)
+    writer.add_head_count(head_count)  # a list: one value per layer
+    for name in ("blk.0.attn_q.weight", "blk.1.attn_q.weight"):
+        writer.add_tensor(name, np.zeros((4, 8), np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+@pytest.mark.parametrize(
+    ("block_count", "head_count", "says"),
+    [
+        (2**40, [1], "llama.block_count is 1099511627776 but the file has 2 tensors"),  # [0] * 2**40
+        (2, [1], "a per-layer array has 1 values for 2 layers"),  # an IndexError further on
+    ],
+)
+def test_layer_metadata_the_tensors_contradict_is_a_reason_not_a_crash(
+    tmp_path: Path, monkeypatch, block_count: int, head_count: list[int], says: str
+):
+    lying = lying_header(tmp_path / "lying.gguf", block_count, head_count)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-gpu-here"))
+    plan = plan_for_model("auto", lying, n_ctx=N_CTX, parallel=PARALLEL, gpu_offload_supported=True)
+    assert plan.n_gpu_layers == 0 and f"cannot read the layer sizes of lying.gguf ({says})" in plan.reason
 
 
 def test_everything_fits_in_a_12_gb_card(footprint: ModelFootprint):

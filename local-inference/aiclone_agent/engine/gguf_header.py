@@ -1,0 +1,159 @@
+"""The metadata and tensor sizes a GGUF file declares in its header, read with bounds.
+
+Any file in ``models/base/`` is read here (``GET /api/engine/models`` lists them all), so a hostile
+one must cost no more than a real one: arrays nest at most ``MAX_ARRAY_DEPTH`` deep, every count and
+length must fit in the bytes left in the file (and below a cap no real model comes near), and only
+the first ``MAX_HEADER_BYTES`` are ever looked at. Anything else is a ``GgufHeaderError`` saying why.
+"""
+
+from __future__ import annotations
+
+import math
+import mmap
+import struct
+from pathlib import Path
+
+MAX_ARRAY_DEPTH = 3  # llama.cpp reads no nested arrays at all
+MAX_ARRAY_ITEMS = 1 << 22  # vocabularies and merges: a few 100,000 in today's models
+MAX_ARRAY_KEPT = 1 << 12  # longer arrays (vocabulary scores, token types) are returned as their length
+MAX_FIELDS = 1 << 16  # real models: a few dozen
+MAX_TENSORS = 1 << 20  # real models: a few thousand
+MAX_DIMS = 4  # GGML_MAX_DIMS
+MAX_HEADER_BYTES = 1 << 28  # a 262k-token vocabulary with its merges is ~15 MiB
+
+
+class GgufHeaderError(ValueError):
+    """The file's GGUF header is cut short, unknown, or asks for more than any model needs."""
+
+
+def read_gguf_header(model_path: Path) -> tuple[dict[str, object], list[tuple[str, int]]]:
+    """The GGUF's metadata (string arrays and long arrays as their length) and each tensor's
+    (name, bytes); ``GgufHeaderError`` when the header cannot be read within the bounds above.
+
+    ``gguf.GGUFReader`` would take 15-30 s here: it builds a numpy view per vocabulary string.
+    This walks the same layout (gguf's own type tables) with ``struct`` over a memory map and
+    skips the strings, so only the header's pages are read: well under a second.
+    """
+    from gguf import GGML_QUANT_SIZES, GGUF_MAGIC, GGMLQuantizationType, GGUFValueType
+
+    scalars = {
+        GGUFValueType.UINT8: "B",
+        GGUFValueType.INT8: "b",
+        GGUFValueType.UINT16: "H",
+        GGUFValueType.INT16: "h",
+        GGUFValueType.UINT32: "I",
+        GGUFValueType.INT32: "i",
+        GGUFValueType.FLOAT32: "f",
+        GGUFValueType.BOOL: "?",
+        GGUFValueType.UINT64: "Q",
+        GGUFValueType.INT64: "q",
+        GGUFValueType.FLOAT64: "d",
+    }
+    with open(model_path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        end = min(len(data), MAX_HEADER_BYTES)
+        pos = 0
+
+        def need(n_bytes: int, what: str) -> None:
+            if n_bytes > end - pos:
+                beyond = (
+                    "the end of the file"
+                    if end == len(data)
+                    else f"the first {end >> 20} MiB, where every GGUF header ends"
+                )
+                raise GgufHeaderError(
+                    f"truncated or unknown GGUF header ({what} at byte {pos} runs past {beyond})"
+                )
+
+        def take(fmt: str, what: str = "a value") -> tuple:
+            nonlocal pos
+            size = struct.calcsize("<" + fmt)
+            need(size, what)
+            values = struct.unpack_from("<" + fmt, data, pos)
+            pos += size
+            return values
+
+        def count(limit: int, item_bytes: int, what: str) -> int:
+            (n,) = take("Q", f"the count of {what}")
+            if n > limit:
+                raise GgufHeaderError(
+                    f"the GGUF header declares {n:,} {what}; no model has more than {limit:,}"
+                )
+            need(n * item_bytes, f"{n:,} {what}")
+            return n
+
+        def string(decode: bool = True) -> str:
+            nonlocal pos
+            (length,) = take("Q", "the length of a string")
+            need(length, f"a string of {length:,} bytes")
+            pos += length
+            return data[pos - length : pos].decode("utf-8", "replace") if decode else ""
+
+        def value_type(raw: int) -> GGUFValueType:
+            try:
+                return GGUFValueType(raw)
+            except ValueError:
+                raise GgufHeaderError(f"unknown GGUF value type {raw}") from None
+
+        def value(kind: GGUFValueType, key: str, depth: int = 0) -> object:
+            nonlocal pos
+            if kind == GGUFValueType.STRING:
+                return string()
+            if kind != GGUFValueType.ARRAY:
+                return take(scalars[kind], f"the value of {key!r}")[0]
+            if depth == MAX_ARRAY_DEPTH:
+                raise GgufHeaderError(
+                    f"GGUF metadata key {key!r} nests arrays more than {MAX_ARRAY_DEPTH} deep"
+                )
+            (raw,) = take("I", f"the item type of {key!r}")
+            item = value_type(raw)
+            if item == GGUFValueType.STRING:
+                smallest = 8  # its length
+            elif item == GGUFValueType.ARRAY:
+                smallest = 12  # its item type and count
+            else:
+                smallest = struct.calcsize("<" + scalars[item])
+            n = count(MAX_ARRAY_ITEMS, smallest, f"items in the array {key!r}")
+            if item in scalars:
+                if n > MAX_ARRAY_KEPT:
+                    pos += n * smallest  # a per-token table: its length is all that is needed here
+                    return n
+                return list(take(f"{n}{scalars[item]}"))
+            for _ in range(n):  # strings (the vocabulary: only its size matters here), nested arrays
+                if item == GGUFValueType.STRING:
+                    string(decode=False)
+                else:
+                    value(item, key, depth + 1)
+            return n
+
+        try:
+            magic, version = take("II", "the magic number")
+            if magic != GGUF_MAGIC or version < 2:
+                raise GgufHeaderError("not a GGUF v2+ file")
+            (n_tensors,) = take("Q", "the tensor count")
+            n_fields = count(MAX_FIELDS, 12, "metadata keys")
+            if n_tensors > MAX_TENSORS:
+                raise GgufHeaderError(
+                    f"the GGUF header declares {n_tensors:,} tensors; no model has more than {MAX_TENSORS:,}"
+                )
+            fields: dict[str, object] = {}
+            for _ in range(n_fields):
+                key = string()
+                (raw,) = take("I", f"the type of {key!r}")
+                fields[key] = value(value_type(raw), key)
+            need(n_tensors * 24, f"{n_tensors:,} tensor descriptions")
+            tensors = []
+            for _ in range(n_tensors):
+                name = string()
+                (n_dims,) = take("I", f"the rank of tensor {name!r}")
+                if n_dims > MAX_DIMS:
+                    raise GgufHeaderError(f"tensor {name!r} has {n_dims} dimensions; GGML allows {MAX_DIMS}")
+                shape = take(f"{n_dims}Q", f"the shape of tensor {name!r}")
+                (kind,) = take("I", f"the type of tensor {name!r}")
+                take("Q", f"the data offset of tensor {name!r}")
+                block, block_bytes = GGML_QUANT_SIZES[GGMLQuantizationType(kind)]
+                tensors.append((name, math.prod(shape) // block * block_bytes))
+        except GgufHeaderError:
+            raise
+        except (KeyError, ValueError) as exc:  # a tensor type gguf does not know
+            raise GgufHeaderError(f"truncated or unknown GGUF header ({type(exc).__name__}: {exc})") from exc
+    return fields, tensors

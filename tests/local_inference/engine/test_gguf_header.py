@@ -1,0 +1,95 @@
+"""The GGUF header reader against hostile files written here byte by byte: nested arrays, counts no
+file could hold, counts that fit but would build huge lists. Each is a ``GgufHeaderError`` with the
+reason, found without recursing and without allocating what the header claims."""
+
+from __future__ import annotations
+
+import struct
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from aiclone_agent.engine.gguf_header import MAX_ARRAY_DEPTH, GgufHeaderError, read_gguf_header
+
+STRING, ARRAY, UINT8, FLOAT32 = 8, 9, 0, 6
+
+
+def gguf_with(path: Path, key: str, kind: int, value: bytes) -> Path:
+    """A GGUF v3 header with no tensors and one metadata key of type ``kind`` (layout per the spec)."""
+    name = key.encode()
+    header = b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", len(name)) + name
+    path.write_bytes(header + struct.pack("<I", kind) + value)
+    return path
+
+
+def array(item_kind: int, count: int) -> bytes:
+    return struct.pack("<IQ", item_kind, count)
+
+
+def nested_arrays(tmp_path: Path, depth: int = 10_000) -> Path:
+    """``depth`` arrays, each holding the next; the innermost is an empty UINT8 array."""
+    return gguf_with(
+        tmp_path / "nested.gguf", "evil.nested", ARRAY, array(ARRAY, 1) * depth + array(UINT8, 0)
+    )
+
+
+def huge_count(tmp_path: Path) -> Path:
+    """An array that declares 2**40 items in a file of a few dozen bytes."""
+    return gguf_with(tmp_path / "huge.gguf", "evil.huge", ARRAY, array(UINT8, 2**40) + bytes(64))
+
+
+def test_arrays_nested_10000_deep_are_refused_without_recursing(tmp_path: Path) -> None:
+    with pytest.raises(GgufHeaderError, match=f"'evil.nested' nests arrays more than {MAX_ARRAY_DEPTH} deep"):
+        read_gguf_header(nested_arrays(tmp_path))
+    shallow = gguf_with(tmp_path / "ok.gguf", "ok.nested", ARRAY, array(ARRAY, 1) + array(UINT8, 2) + b"\1\2")
+    assert read_gguf_header(shallow) == ({"ok.nested": 1}, [])  # one level of nesting still reads
+
+
+@pytest.mark.parametrize(
+    ("item_kind", "count", "says"),
+    [
+        (UINT8, 2**40, "declares 1,099,511,627,776 items in the array 'evil.huge'"),
+        (STRING, 2**40, "declares 1,099,511,627,776 items in the array 'evil.huge'"),
+        (ARRAY, 2**40, "declares 1,099,511,627,776 items in the array 'evil.huge'"),
+        # below the cap, but the items cannot fit in the 64 bytes left in the file
+        (
+            FLOAT32,
+            1 << 20,
+            r"1,048,576 items in the array 'evil.huge' at byte \d+ runs past the end of the file",
+        ),
+        (
+            STRING,
+            1 << 20,
+            r"1,048,576 items in the array 'evil.huge' at byte \d+ runs past the end of the file",
+        ),
+    ],
+)
+def test_counts_the_file_cannot_hold_are_refused_before_any_item_is_read(
+    tmp_path: Path, item_kind: int, count: int, says: str
+) -> None:
+    path = gguf_with(tmp_path / "huge.gguf", "evil.huge", ARRAY, array(item_kind, count) + bytes(64))
+    with pytest.raises(GgufHeaderError, match=says):
+        read_gguf_header(path)
+
+
+def test_a_long_array_is_returned_as_its_length_not_built(tmp_path: Path) -> None:
+    # 4 Mi one-byte items that are really in the file: reading them is fine, listing them is not
+    count = 1 << 22
+    path = gguf_with(
+        tmp_path / "long.gguf", "tokenizer.ggml.token_type", ARRAY, array(UINT8, count) + bytes(count)
+    )
+    tracemalloc.start()
+    try:
+        fields, _ = read_gguf_header(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert fields == {"tokenizer.ggml.token_type": count}
+    assert peak < 1 << 20  # a list of 4 Mi items would take 32 MiB
+
+
+def test_the_real_models_per_token_tables_are_read_as_their_lengths(model_path: Path) -> None:
+    fields, tensors = read_gguf_header(model_path)
+    assert fields["tokenizer.ggml.tokens"] == fields["tokenizer.ggml.token_type"] == 49_152
+    assert fields["llama.block_count"] == 30 and len(tensors) == 272
