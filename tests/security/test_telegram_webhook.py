@@ -18,7 +18,17 @@ import pytest
 import websockets
 from aiohttp import web
 
-from aiclone_wire import PROTOCOL_VERSION, Hello, TelegramBot, TelegramBots, TelegramStatus, decode, encode
+from aiclone_wire import (
+    PROTOCOL_VERSION,
+    Hello,
+    Ping,
+    Pong,
+    TelegramBot,
+    TelegramBots,
+    TelegramStatus,
+    decode,
+    encode,
+)
 from tests.backend.conftest import GatewayProcess, create_agent_token, sign_up, wait_online
 from tests.backend.telegram.test_webhook import (  # noqa: F401
     BOT_ID,
@@ -91,9 +101,10 @@ async def test_an_agent_cannot_aim_the_gateway_at_another_server(tmp_path: Path,
             decode(await ws.recv())
             bots = [TelegramBot(bot_id="123456", token="123456:AAE" + "x" * 32)]
             await ws.send(encode(TelegramBots(enabled=True, api_url=canary.url, bots=bots)))
-            async with asyncio.timeout(30):
+            async with asyncio.timeout(30):  # answering the heartbeat meanwhile, as an agent does
                 while not isinstance(status := decode(await ws.recv()), TelegramStatus):
-                    pass
+                    if isinstance(status, Ping):
+                        await ws.send(encode(Pong(sent_at=status.sent_at)))
         (state,) = status.bots
         assert not state.ok
         assert CANARY_TEXT not in (state.error or "") and "127.0.0.1" not in (state.error or "")

@@ -21,8 +21,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import importlib
 import logging
 import secrets
+import sys
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from aiogram import Bot, Dispatcher
 
 log = logging.getLogger(__name__)
+BOT_API = "aiclone_gateway.telegram.bot_api"  # everything of aiogram, imported when a bot is served
 RELOAD_EVERY_S = 1.0  # a bot whose secret does not match is read again at most this often
 OFFLINE_REPLY = "I'm offline right now. Your message is saved and I will answer as soon as I'm back."
 FAILED_REPLY = "Sorry, I can't answer right now. Please try again in a moment."
@@ -100,7 +103,9 @@ class TelegramDelivery:
         for row in rows:
             token = self.vault.open(row.token_sealed)
             if token is not None:
-                self._bots[row.bot_id] = LiveBot(row.bot_id, row.secret_token, _bot(token, self.api_url))
+                self._bots[row.bot_id] = LiveBot(
+                    row.bot_id, row.secret_token, await _bot(token, self.api_url)
+                )
 
     def webhook_url(self, bot_id: str) -> str:
         return f"{self.public_url}/telegram/webhook/{bot_id}"
@@ -118,7 +123,7 @@ class TelegramDelivery:
 
     async def _register(self, bot_id: str, token: str) -> TelegramBotState:
         secret = secrets.token_urlsafe(32)
-        bot = _bot(token, self.api_url)
+        bot = await _bot(token, self.api_url)
         try:
             await bot.set_webhook(
                 self.webhook_url(bot_id),
@@ -180,7 +185,7 @@ class TelegramDelivery:
             return False
         live = self._bots.get(bot_id)
         if live is None or live.secret_token != row.secret_token:
-            self._bots[bot_id] = LiveBot(bot_id, row.secret_token, _bot(token, self.api_url))
+            self._bots[bot_id] = LiveBot(bot_id, row.secret_token, await _bot(token, self.api_url))
             if live is not None:
                 await live.bot.session.close()
         return self.secret_matches(bot_id, presented)
@@ -347,12 +352,15 @@ def _question(bot_id: str, update: dict[str, Any]) -> TelegramPending | None:
     )
 
 
-def _bot(token: str, api_url: str) -> Bot:
+async def _bot(token: str, api_url: str) -> Bot:
+    """A Bot for the token; the first one imports aiogram on a worker thread (seconds of import
+    that would otherwise stall every chat and the agent link on this event loop)."""
+    if BOT_API not in sys.modules:
+        await asyncio.to_thread(importlib.import_module, BOT_API)
     return _aiogram().make_bot(token, api_url)
 
 
 def _aiogram() -> ModuleType:
-    """``bot_api``, imported on first use: a gateway that serves no bot never pays for aiogram."""
-    from aiclone_gateway.telegram import bot_api
-
-    return bot_api
+    """``bot_api``, imported on first use: a gateway that serves no bot never pays for aiogram.
+    Reached only once a bot exists, so after ``_bot`` imported it."""
+    return importlib.import_module(BOT_API)

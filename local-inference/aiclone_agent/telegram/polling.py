@@ -8,7 +8,9 @@ the last one explicitly, so nothing is lost or answered twice across restarts an
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -20,6 +22,18 @@ if TYPE_CHECKING:
     from aiogram import Dispatcher
 
 log = logging.getLogger(__name__)
+AIOGRAM_PARTS = (
+    "aiclone_agent.telegram.bot_client",
+    "aiclone_agent.telegram.middlewares",
+    "aiclone_agent.telegram.routers",
+)
+
+
+async def import_off_loop(modules: tuple[str, ...]) -> None:
+    """Import ``modules`` on a worker thread (once; later calls find them imported)."""
+    missing = [name for name in modules if name not in sys.modules]
+    if missing:
+        await asyncio.to_thread(lambda: [importlib.import_module(name) for name in missing])
 
 
 class Polling:
@@ -37,7 +51,9 @@ class Polling:
         return self._task is not None and not self._task.done()
 
     async def start(self, bots: list[TelegramBot], api_url: str) -> None:
-        # aiogram takes about 3 s to import: only an agent that polls (or checks a token) pays it.
+        # aiogram takes about 3 s to import: only an agent that polls (or checks a token) pays it,
+        # on a worker thread, so running answers keep streaming meanwhile.
+        await import_off_loop(AIOGRAM_PARTS)
         from aiogram import Dispatcher
         from aiogram.exceptions import TelegramAPIError
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from aiclone_agent.chat.service import ChatService
 from aiclone_agent.core.config import ConfigStore, TelegramSection
 from aiclone_agent.core.log_redaction import SecretRedactor
-from aiclone_agent.telegram.polling import Polling
+from aiclone_agent.telegram.polling import AIOGRAM_PARTS, Polling, import_off_loop
 from aiclone_agent.telegram.responder import TelegramResponder
 from aiclone_agent.telegram.store import TelegramStore
 from aiclone_wire import TelegramBot as WireBot
@@ -92,7 +92,8 @@ class TelegramService:
 
     async def identify(self, token: str, api_url: str) -> BotIdentity:
         """Ask the Bot API who this token belongs to (getMe); clear errors for bad tokens."""
-        # aiogram is imported on first use (about 3 s): an agent without bots never pays it.
+        # aiogram is imported on first use (about 3 s, off the event loop): an agent without bots never pays it.
+        await import_off_loop(AIOGRAM_PARTS)
         from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
         from aiogram.utils.token import TokenValidationError
 
