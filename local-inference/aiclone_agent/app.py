@@ -41,7 +41,7 @@ def create_app(env: EnvSettings, config: ConfigStore, engine: EngineClient) -> F
     async def lifespan(app: FastAPI):
         app.state.runtime = runtime
         runtime.redactor.install()
-        await runtime.adapter.start()  # before any channel opens: first answers use the adapter
+        runtime.adapter.begin()  # in the background: the base model serves until it is applied
         await runtime.telegram.start()
         runtime.gateway.start()
         await runtime.direct.start()

@@ -88,6 +88,10 @@ class ModelSection(_Section):
         default="", description="PEFT adapter folder or GGUF LoRA file; empty: whatever models/lora/ holds"
     )
     lora_scale: float = Field(default=1.0, ge=0.0, le=4.0, description="adapter strength; 0 turns it off")
+    lora_timeout_s: float = Field(
+        default=300, gt=0, le=3600,
+        description="longest the adapter's reading and conversion may take; past it the base model serves alone",
+    )
     n_ctx: ContextSize = 4096
     n_gpu_layers: GpuLayers = Field(
         default="auto", description="auto: as many layers as fit in free VRAM; -1: all; 0: CPU only"
