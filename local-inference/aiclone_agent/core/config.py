@@ -26,6 +26,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from aiclone_agent.core.admin_password import check_hash_format
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -160,6 +162,18 @@ class AdminPanelSection(_Section):
     allowed_hosts: list[str] = Field(
         default_factory=list, description="Host names besides loopback to answer (LAN use)"
     )
+    password_hash: str = Field(
+        default="",
+        description=(
+            "scrypt hash of the admin password (`python -m aiclone_agent admin-password`); empty: the "
+            "admin answers this PC only; set: it answers the network too, every request with the password"
+        ),
+    )
+
+    @field_validator("password_hash")
+    @classmethod
+    def _password_hash(cls, value: str) -> str:
+        return check_hash_format(value)
 
 
 class TelegramBot(_Section):
