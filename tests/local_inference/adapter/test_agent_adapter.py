@@ -7,7 +7,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -33,16 +32,6 @@ def answer(url: str) -> str:
     return response.json()["choices"][0]["message"]["content"]
 
 
-def settled_adapter(url: str, timeout: float = 120) -> dict:
-    """``/api/status.adapter`` once it has left ``loading`` (the agent serves while it loads)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        adapter = httpx.get(f"{url}/api/status").json()["adapter"]
-        if adapter["state"] != "loading" or time.monotonic() > deadline:
-            return adapter
-        time.sleep(0.05)
-
-
 def test_adapter_applied_changes_answers_and_scale_changes_live(tmp_path: Path, model_path: Path) -> None:
     (tmp_path / "plain").mkdir()
     plain = AgentProcess(tmp_path / "plain", model_path).start(timeout=180)
@@ -60,7 +49,7 @@ def test_adapter_applied_changes_answers_and_scale_changes_live(tmp_path: Path, 
     )
     agent = AgentProcess(home, model_path, config).start(timeout=180)
     try:
-        adapter = settled_adapter(agent.url)
+        adapter = agent.settled_adapter()
         status = httpx.get(f"{agent.url}/api/status").json()
         assert adapter["state"] == "applied", adapter
         assert (adapter["rank"], adapter["alpha"], adapter["scale"], adapter["targets"]) == (
@@ -161,7 +150,7 @@ def test_a_hostile_pattern_is_refused_and_the_agent_serves_and_stops(
     (lora / "adapter_config.json").write_text(json.dumps(config))
     agent = AgentProcess(tmp_path, model_path).start(timeout=180)
     try:
-        adapter = settled_adapter(agent.url)
+        adapter = agent.settled_adapter()
         assert adapter["state"] == "failed", adapter
         assert f"key {BOMB!r} repeats a group" in adapter["reason"]
         assert "the base model is serving" in adapter["reason"]
