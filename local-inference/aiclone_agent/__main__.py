@@ -1,9 +1,11 @@
-"""``python -m aiclone_agent [serve|fetch-model|export FILE|import FILE|convert-lora|install-clone]``:
+"""``python -m aiclone_agent [serve|fetch-model|export FILE|import FILE|convert-lora|install-clone|admin-password]``:
 what ./run.sh and the scripts call."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import ipaddress
 import logging
 import sys
 from pathlib import Path
@@ -45,9 +47,52 @@ def serve(env: EnvSettings, config: ConfigStore) -> int:
     panel = config.current.admin_panel
     host, port = env.host or panel.host, env.port or panel.port
     print(f"AI Clone agent: {engine.info.backend} running {engine.info.model_name}; open http://{host}:{port}", flush=True)
+    if not panel.password_hash and not _is_loopback_host(host):
+        print(
+            f"admin: listening on {host}, but with no admin password it answers this PC only; "
+            "set one with `python -m aiclone_agent admin-password` to open it to the network",
+            flush=True,
+        )
     if engine.info.gpu is not None:
         print(f"GPU: {engine.info.gpu.layers_offloaded}/{engine.info.gpu.layers_total} layers ({engine.info.gpu.reason})", flush=True)
     uvicorn.run(create_app(env, config, engine), host=host, port=port, log_level=env.log_level, access_log=False)
+    return 0
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def admin_password(env: EnvSettings, config: ConfigStore, args: argparse.Namespace) -> int:
+    """Set (or clear) the admin password: stored as a scrypt hash in ``admin_panel.password_hash``."""
+    from aiclone_agent.core.admin_password import hash_password
+
+    if args.clear:
+        stored = ""
+    else:
+        if args.stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = getpass.getpass("admin password: ")
+            if getpass.getpass("again: ") != password:
+                return fail("the two passwords differ")
+        try:
+            stored = hash_password(password)
+        except ValueError as exc:
+            return fail(str(exc))
+    config.update(lambda data: data.setdefault("admin_panel", {}).__setitem__("password_hash", stored))
+    if stored:
+        print(
+            f"admin password saved in {config.path}; restart the agent. Every admin request now needs it "
+            "(the browser asks: any user name, this password)"
+        )
+    else:
+        print(f"admin password removed from {config.path}; restart the agent: the admin answers this PC only")
     return 0
 
 
@@ -96,6 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("peft_dir", type=Path, help="folder with adapter_config.json + adapter_model.safetensors")
     convert.add_argument("out", type=Path, help="the .gguf file to write")
     convert.add_argument("--base", type=Path, required=True, help="the base model's GGUF (shapes are checked)")
+    password = commands.add_parser(
+        "admin-password",
+        help="set the admin password (needed to open admin_panel.host to the network); stop the agent first",
+    )
+    password.add_argument("--stdin", action="store_true", help="read the password from one line of stdin")
+    password.add_argument("--clear", action="store_true", help="remove it: the admin answers this PC only")
     install = commands.add_parser("install-clone", help="download a trained clone from the platform")
     install.add_argument("--clone-id", required=True)
     install.add_argument("--token", default="", help="the platform key, sent as a bearer token (or AICLONE_PLATFORM_TOKEN)")
@@ -116,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         config = ConfigStore(env.config)
         if args.command == "fetch-model":
             return fetch_model(env, config)
+        if args.command == "admin-password":
+            return admin_password(env, config, args)
         if args.command in ("export", "import"):
             return move_clone(env, args.command, args.path, getattr(args, "force", False))
         return serve(env, config)

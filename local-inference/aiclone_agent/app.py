@@ -41,7 +41,7 @@ def create_app(env: EnvSettings, config: ConfigStore, engine: EngineClient) -> F
     async def lifespan(app: FastAPI):
         app.state.runtime = runtime
         runtime.redactor.install()
-        await runtime.adapter.start()  # before any channel opens: first answers use the adapter
+        runtime.adapter.begin()  # in the background: the base model serves until it is applied
         await runtime.telegram.start()
         runtime.gateway.start()
         await runtime.direct.start()
@@ -67,5 +67,6 @@ def create_app(env: EnvSettings, config: ConfigStore, engine: EngineClient) -> F
         extra_hosts=frozenset(settings.admin_panel.allowed_hosts),
         max_body=settings.limits.max_request_bytes,
         body_limits={"/api/rag/documents": settings.rag.max_upload_mb * 1024 * 1024 + 65_536},
+        password_hash=settings.admin_panel.password_hash,
     )
     return app

@@ -97,6 +97,8 @@ class AgentRuntime:
         self.network_mode = mode
 
     async def close(self) -> None:
+        if self.adapter is not None:
+            await self.adapter.close()  # never waits for a conversion in progress
         if self.overview is not None:
             await self.overview.stop()
         if self.telegram is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,15 @@ class AgentProcess(ServerProcess):
             "AICLONE_PORT": str(self.port),
             "PYTHONUNBUFFERED": "1",
         }
+
+    def settled_adapter(self, timeout: float = 120) -> dict:
+        """``/api/status.adapter`` once it has left ``loading`` (the agent serves while it loads)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            adapter = httpx.get(f"{self.url}/api/status").json()["adapter"]
+            if adapter["state"] != "loading" or time.monotonic() > deadline:
+                return adapter
+            time.sleep(0.05)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ export interface AgentStatus {
 
 /** The clone's LoRA adapter; PUT /api/adapter takes this shape back and applies its scale. */
 export interface AdapterStatus {
-  state: 'applied' | 'failed' | 'none'
+  state: 'loading' | 'applied' | 'failed' | 'none'
   reason: string
   path: string
   name: string

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from aiclone_agent.adapter.errors import AdapterError
+from aiclone_agent.adapter.module_patterns import ModulePatterns
 from aiclone_agent.adapter.safetensors_file import read_safetensors
 
 CONFIG_FILE = "adapter_config.json"
@@ -86,6 +87,11 @@ def read_peft_adapter(folder: Path) -> PeftAdapter:
                 "save it again with save_pretrained(..., safe_serialization=True)"
             )
         raise AdapterError(f"{folder} has {CONFIG_FILE} but no {WEIGHTS_FILE}")
+    # compiled before any tensor is read: a key outside the bounded syntax refuses the adapter.
+    # The rank comes from the tensors' shapes; rank_pattern keys are checked all the same, since
+    # TensorRT-LLM (PEFT) would run them as regular expressions.
+    ModulePatterns(config.get("rank_pattern"), "rank_pattern")
+    alphas = ModulePatterns(config.get("alpha_pattern"), "alpha_pattern")
     tensors = read_safetensors(weights)
     if not tensors:
         raise AdapterError(f"{WEIGHTS_FILE} holds no tensors")
@@ -105,7 +111,12 @@ def read_peft_adapter(folder: Path) -> PeftAdapter:
             )
         name = f"model.layers.{layer}.{'mlp' if TARGETS[module].startswith('ffn') else 'self_attn'}.{module}"
         rank = int(a.shape[0])
-        alpha = float(_pattern_value(config.get("alpha_pattern") or {}, name, config["lora_alpha"]))
+        try:
+            alpha = float(alphas.value_for(name, config["lora_alpha"]))
+        except (TypeError, ValueError) as exc:
+            raise AdapterError(
+                f"adapter_config.json: alpha_pattern gives {name} a value that is not a number"
+            ) from exc
         scaling = alpha / (math.sqrt(rank) if config["use_rslora"] else rank)
         pairs.append(LoraPair(layer, module, a, b, scaling))
     return PeftAdapter(
@@ -177,11 +188,3 @@ def _parse_key(key: str) -> tuple[int, str, str]:
             "layers can be applied"
         )
     return int(match["layer"]), match["module"], match["half"]
-
-
-def _pattern_value(patterns: dict, module_name: str, default: float) -> float:
-    """PEFT's ``rank_pattern`` / ``alpha_pattern`` lookup: a key matches a module name suffix."""
-    for pattern, value in patterns.items():
-        if re.match(rf"(.*\.)?({pattern})$", module_name):
-            return value
-    return default

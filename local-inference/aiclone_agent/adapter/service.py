@@ -1,18 +1,23 @@
 """The clone's adapter in the running agent: found, converted, checked, applied, rescaled live.
 
-Nothing here can take the agent down: every problem ends as ``state = "failed"`` with a reason,
-and the base model keeps serving. The engine loads the LoRA on its own thread
-(``EngineClient.set_adapter``); conversion runs in a worker thread. Channel profiles may set their
-own scale per request (``SamplingParams.adapter_scale``); the engine never mixes scales in a step.
+Nothing here can take the agent down or hold it up: the agent starts serving with the base model
+while the adapter loads in the background (``state = "loading"``), every problem ends as
+``state = "failed"`` with a reason, and the base model keeps serving. Reading and converting the
+PEFT folder runs in a daemon thread bounded by ``model.lora_timeout_s``: past it the adapter is
+given up, and shutdown never waits for that thread (a SIGTERM stops the agent at once). The engine
+loads the LoRA on its own thread (``EngineClient.set_adapter``). Channel profiles may set their own
+scale per request (``SamplingParams.adapter_scale``); the engine never mixes scales in a step.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -24,6 +29,7 @@ from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.engine.base import EngineClient, EngineError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_SCALE = 4.0
 
@@ -31,7 +37,7 @@ MAX_SCALE = 4.0
 class AdapterStatus(BaseModel):
     """``/api/status``'s ``adapter`` and ``GET``/``PUT /api/adapter`` (only ``scale`` is changeable)."""
 
-    state: Literal["applied", "failed", "none"] = "none"
+    state: Literal["loading", "applied", "failed", "none"] = "none"
     reason: str = ""
     path: str = ""
     name: str = ""
@@ -85,11 +91,37 @@ class AdapterService:
         self.status = AdapterStatus(scale=config.current.model.lora_scale)
         self._gguf: Path | None = None
         self._lock = asyncio.Lock()
+        self._task: asyncio.Task[AdapterStatus] | None = None
+
+    def begin(self) -> None:
+        """Load the adapter in the background (the agent serves the base model meanwhile)."""
+        self.status = AdapterStatus(
+            state="loading",
+            reason="reading and converting the adapter; the base model is serving meanwhile",
+            scale=self.config.current.model.lora_scale,
+        )
+        self._task = asyncio.create_task(self.start(), name="adapter")
+
+    async def loaded(self) -> AdapterStatus:
+        """The status once the background load has ended (at once when none is running)."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+        return self.status
+
+    async def close(self) -> None:
+        """Stop waiting for a load in progress (its daemon thread is left to die with the process)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
 
     async def start(self) -> AdapterStatus:
         """Find, convert, check and apply the adapter; failures are recorded, never raised."""
         async with self._lock:
             scale = self.config.current.model.lora_scale
+            timeout = self.config.current.model.lora_timeout_s
             try:
                 source = find_adapter(self.config.current.model.lora_path, self.lora_dir)
                 if source is None:
@@ -98,12 +130,17 @@ class AdapterService:
                     )
                     return self.status
                 if self.engine.info.backend == "tensorrt":
-                    self.status = await asyncio.to_thread(self._tensorrt_status, source)
+                    self.status = await _bounded(self._tensorrt_status, source, timeout=timeout)
                     return self.status
-                prepared = await asyncio.to_thread(self._prepare, source, scale)
+                prepared, self._gguf = await _bounded(self._prepare, source, scale, timeout=timeout)
                 await self._attach(prepared.scale)
                 self.status = prepared.model_copy(update={"state": "applied", "reason": ""})
                 log.info("adapter %s applied at scale %s", prepared.name, prepared.scale)
+            except TimeoutError:
+                self._fail(
+                    f"reading and converting the adapter took longer than {timeout:g} s (model.lora_timeout_s)",
+                    scale,
+                )
             except (AdapterError, EngineError) as exc:
                 self._fail(str(exc), scale)
             except Exception as exc:
@@ -135,12 +172,13 @@ class AdapterService:
             targets=adapter.targets,
         )
 
-    def _prepare(self, source: AdapterSource, scale: float) -> AdapterStatus:
+    def _prepare(self, source: AdapterSource, scale: float) -> tuple[AdapterStatus, Path]:
+        """The adapter's status and its GGUF LoRA; runs in the worker thread, so it sets nothing."""
         base = read_base_model(Path(self.engine.info.model_path))
         if source.is_peft:
             from aiclone_agent.adapter.cache import converted_adapter
 
-            self._gguf, adapter = converted_adapter(source.path, base, self.cache_dir)
+            gguf, adapter = converted_adapter(source.path, base, self.cache_dir)
             return AdapterStatus(
                 path=str(source.path),
                 name=source.path.name,
@@ -148,9 +186,8 @@ class AdapterService:
                 alpha=adapter.alpha,
                 scale=scale,
                 targets=adapter.targets,
-            )
+            ), gguf
         info = read_gguf_lora(source.path, base)
-        self._gguf = source.path
         return AdapterStatus(
             path=str(source.path),
             name=info.name,
@@ -158,7 +195,7 @@ class AdapterService:
             alpha=info.alpha or None,
             scale=scale,
             targets=info.targets,
-        )
+        ), source.path
 
     async def _attach(self, scale: float) -> None:
         """Load the GGUF LoRA into the engine (once) at ``scale``, the strength of every request
@@ -171,6 +208,8 @@ class AdapterService:
 
     async def set_scale(self, scale: float) -> AdapterStatus:
         """Change the scale live (0 = off) and keep it in ``model.lora_scale``."""
+        if self.status.state == "loading":  # before the lock, which the load holds
+            raise AdapterError("the adapter is still loading; change its scale once it is applied")
         async with self._lock:
             if self.status.state != "applied":
                 raise AdapterError(f"no adapter is applied ({self.status.reason or self.status.state})")
@@ -182,3 +221,35 @@ class AdapterService:
             self.config.update(lambda data: data["model"].__setitem__("lora_scale", scale))
             self.status = self.status.model_copy(update={"scale": scale})
             return self.status
+
+
+async def _bounded(work: Callable[..., T], *args: object, timeout: float) -> T:
+    """``work(*args)`` in a daemon thread, given up after ``timeout`` seconds (``TimeoutError``).
+
+    Not ``asyncio.to_thread``: the default executor's threads are joined when the event loop and
+    the interpreter shut down, so a conversion that does not end would hold a SIGTERM'd agent
+    until it did. A daemon thread is never joined; a late result is dropped.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            outcome: tuple[T | None, BaseException | None] = (work(*args), None)
+        except Exception as exc:  # noqa: BLE001 - handed to the awaiting task, which records it as the reason
+            outcome = (None, exc)
+        try:
+            loop.call_soon_threadsafe(settle, *outcome)
+        except RuntimeError:  # the loop closed while this thread worked: nobody waits any more
+            pass
+
+    threading.Thread(target=run, name="adapter-prepare", daemon=True).start()
+    return await asyncio.wait_for(future, timeout)

@@ -26,6 +26,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from aiclone_agent.core.admin_password import check_hash_format
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -88,6 +90,10 @@ class ModelSection(_Section):
         default="", description="PEFT adapter folder or GGUF LoRA file; empty: whatever models/lora/ holds"
     )
     lora_scale: float = Field(default=1.0, ge=0.0, le=4.0, description="adapter strength; 0 turns it off")
+    lora_timeout_s: float = Field(
+        default=300, gt=0, le=3600,
+        description="longest the adapter's reading and conversion may take; past it the base model serves alone",
+    )
     n_ctx: ContextSize = 4096
     n_gpu_layers: GpuLayers = Field(
         default="auto", description="auto: as many layers as fit in free VRAM; -1: all; 0: CPU only"
@@ -156,6 +162,18 @@ class AdminPanelSection(_Section):
     allowed_hosts: list[str] = Field(
         default_factory=list, description="Host names besides loopback to answer (LAN use)"
     )
+    password_hash: str = Field(
+        default="",
+        description=(
+            "scrypt hash of the admin password (`python -m aiclone_agent admin-password`); empty: the "
+            "admin answers this PC only; set: it answers the network too, every request with the password"
+        ),
+    )
+
+    @field_validator("password_hash")
+    @classmethod
+    def _password_hash(cls, value: str) -> str:
+        return check_hash_format(value)
 
 
 class TelegramBot(_Section):

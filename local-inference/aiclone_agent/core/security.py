@@ -1,5 +1,10 @@
-"""Admin safety: only loopback Host names (DNS rebinding), no cross-site writes (CSRF), and
-request bodies within their route's limit.
+"""Admin safety: clients on this PC only (or anywhere with the admin password), only loopback Host
+names (DNS rebinding), no cross-site writes (CSRF, the Origin compared with its port), and request
+bodies within their route's limit.
+
+The client's address is the TCP peer's (the ASGI scope's ``client``): nothing sits in front of
+the agent, so no forwarded-for header is trusted. A ``Host: 127.0.0.1`` sent from another machine
+is thus still refused. ``/healthz`` answers without the password (it says "ok" and nothing else).
 
 A pure ASGI middleware, so it also guards streaming responses and runs before any body is read:
 a declared ``Content-Length`` over the limit is refused at once, a chunked body is counted as it
@@ -11,17 +16,22 @@ before they read see the 413 rather than a reset connection.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aiclone_agent.core.admin_password import BasicAuthChecker
 from aiclone_agent.core.errors import error_body
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DRAIN_LIMIT_BYTES = 24 * 1024 * 1024
+OPEN_PATHS = frozenset({"/healthz"})
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+BASIC_CHALLENGE = (b"www-authenticate", b'Basic realm="AI Clone admin", charset="UTF-8"')
 
 
 class BodyTooLargeError(HTTPException):
@@ -38,6 +48,25 @@ def host_name(value: str) -> str:
         end = value.find("]")
         return value[: end + 1] if end != -1 else value
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def host_port(value: str, scheme: str) -> int | None:
+    """``Host`` header's port, the scheme's default when it has none; None when unreadable."""
+    value = value.strip()
+    tail = value[value.find("]") + 1 :] if value.startswith("[") else value
+    if tail.count(":") != 1:
+        return DEFAULT_PORTS.get(scheme) if ":" not in tail else None
+    port = tail.rsplit(":", 1)[1]
+    return int(port) if port.isdigit() else None
+
+
+def is_loopback(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return (mapped or ip).is_loopback
 
 
 class BodyLimitMiddleware:
@@ -94,18 +123,40 @@ class BodyLimitMiddleware:
 
 
 class LocalOnlyMiddleware(BodyLimitMiddleware):
+    """The admin listener's guard. Without ``password_hash`` only loopback clients are answered;
+    with it, any client that sends the password (HTTP Basic), and no request without it."""
+
     def __init__(
         self, app: ASGIApp, extra_hosts: frozenset[str] = frozenset(), max_body: int = 2_000_000,
-        body_limits: dict[str, int] | None = None,
+        body_limits: dict[str, int] | None = None, password_hash: str = "",
     ):
         super().__init__(app, max_body, body_limits)
         self.allowed = LOOPBACK_HOSTS | {h.lower() for h in extra_hosts}
+        self.password = BasicAuthChecker(password_hash) if password_hash else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
+        client = (scope.get("client") or ("", 0))[0]
+        if self.password is None and not is_loopback(client):
+            await _refuse(
+                scope, send, 403,
+                f"the admin answers this PC only (not {client or 'an unknown address'}): to open it to the "
+                "network, set an admin password with `python -m aiclone_agent admin-password`",
+                "client_not_allowed",
+            )
+            return
+        if (
+            self.password is not None
+            and scope.get("path") not in OPEN_PATHS
+            and not await self.password.allows(headers.get("authorization"))
+        ):
+            await _refuse(
+                scope, send, 401, "the admin password is required", "password_required", BASIC_CHALLENGE
+            )
+            return
         host = host_name(headers.get("host", ""))
         if host not in self.allowed:
             await _refuse(scope, send, 403, f"host '{host}' is not allowed: the agent answers on localhost only", "host_not_allowed")
@@ -113,7 +164,7 @@ class LocalOnlyMiddleware(BodyLimitMiddleware):
         method = scope.get("method", "GET")
         if method in UNSAFE_METHODS or scope["type"] == "websocket":
             origin = headers.get("origin")
-            if origin is not None and not self._same_site(origin):
+            if origin is not None and not self._same_origin(origin, headers.get("host", ""), scope):
                 await _refuse(scope, send, 403, f"cross-site request from origin '{origin}' refused", "origin_not_allowed")
                 return
             if headers.get("sec-fetch-site") == "cross-site":
@@ -121,7 +172,9 @@ class LocalOnlyMiddleware(BodyLimitMiddleware):
                 return
         await self._limited(scope, receive, send, headers)
 
-    def _same_site(self, origin: str) -> bool:
+    def _same_origin(self, origin: str, host: str, scope: Scope) -> bool:
+        """An allowed host name on the very port the request came to (another local web server,
+        on another port, is another origin)."""
         if origin == "null":
             return False
         parts = urlsplit(origin)
@@ -129,14 +182,20 @@ class LocalOnlyMiddleware(BodyLimitMiddleware):
             return False
         name = parts.hostname.lower()
         name = f"[{name}]" if ":" in name else name
-        return name in self.allowed
+        try:
+            port = parts.port or DEFAULT_PORTS[parts.scheme]
+        except ValueError:
+            return False
+        return name in self.allowed and port == host_port(host, scope.get("scheme", "http"))
 
 
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
 
 
-async def _refuse(scope: Scope, send: Send, status: int, message: str, code: str) -> None:
+async def _refuse(
+    scope: Scope, send: Send, status: int, message: str, code: str, *extra_headers: tuple[bytes, bytes]
+) -> None:
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
         return
@@ -144,7 +203,11 @@ async def _refuse(scope: Scope, send: Send, status: int, message: str, code: str
     await send({
         "type": "http.response.start",
         "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *extra_headers,
+        ],
     })
     await send({"type": "http.response.body", "body": body})
 

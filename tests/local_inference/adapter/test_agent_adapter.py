@@ -3,6 +3,10 @@ live from the admin API, and a broken adapter leaves the base model serving with
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -10,6 +14,7 @@ import numpy as np
 import pytest
 import yaml
 
+from aiclone_agent.adapter.errors import AdapterError
 from tests.local_inference.adapter.models import write_peft_adapter, write_tiny_qwen2
 from tests.local_inference.conftest import AgentProcess, write_config
 
@@ -44,8 +49,8 @@ def test_adapter_applied_changes_answers_and_scale_changes_live(tmp_path: Path, 
     )
     agent = AgentProcess(home, model_path, config).start(timeout=180)
     try:
+        adapter = agent.settled_adapter()
         status = httpx.get(f"{agent.url}/api/status").json()
-        adapter = status["adapter"]
         assert adapter["state"] == "applied", adapter
         assert (adapter["rank"], adapter["alpha"], adapter["scale"], adapter["targets"]) == (
             8,
@@ -130,3 +135,68 @@ async def test_no_adapter_is_state_none(agent) -> None:
     await agent.runtime.adapter.start()
     status = (await agent.client.get("/api/adapter")).json()
     assert status["state"] == "none" and "no adapter in" in status["reason"]
+
+
+BOMB = "(.|.)*(.|.)*x$"  # exponential for a backtracking regex on any module name without an x
+
+
+def test_a_hostile_pattern_is_refused_and_the_agent_serves_and_stops(
+    tmp_path: Path, model_path: Path
+) -> None:
+    lora = tmp_path / "models" / "lora"
+    write_peft_adapter(lora, model_path, layers=(0,), rank=4, alpha=8)
+    config = json.loads((lora / "adapter_config.json").read_text())
+    config["rank_pattern"] = config["alpha_pattern"] = {BOMB: 8}
+    (lora / "adapter_config.json").write_text(json.dumps(config))
+    agent = AgentProcess(tmp_path, model_path).start(timeout=180)
+    try:
+        adapter = agent.settled_adapter()
+        assert adapter["state"] == "failed", adapter
+        assert f"key {BOMB!r} repeats a group" in adapter["reason"]
+        assert "the base model is serving" in adapter["reason"]
+        assert answer(agent.url)
+    finally:
+        agent.proc.send_signal(signal.SIGTERM)
+        try:
+            agent.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            agent.stop(signal.SIGKILL)
+            pytest.fail("the agent ignored SIGTERM")
+    assert agent.proc.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once shut down
+    assert "Application shutdown complete" in agent.log.read_text()
+
+
+async def test_the_adapter_loads_in_the_background_and_a_slow_one_is_given_up(
+    agent, model_path: Path
+) -> None:
+    write_peft_adapter(agent.runtime.env.models_dir / "lora", model_path, layers=range(30), rank=8, alpha=16)
+    agent.runtime.config.update(lambda data: data["model"].__setitem__("lora_timeout_s", 0.001))
+    service = agent.runtime.adapter
+    service.begin()  # returns at once: the load is a task
+    assert service.status.state == "loading" and "the base model is serving" in service.status.reason
+    with pytest.raises(AdapterError, match="still loading"):
+        await service.set_scale(0.5)
+
+    assert (await service.loaded()).state == "failed"
+    status = (await agent.client.get("/api/adapter")).json()
+    assert status["state"] == "failed"
+    assert "took longer than 0.001 s (model.lora_timeout_s)" in status["reason"]
+    assert "the base model is serving" in status["reason"]
+    reply = await agent.client.post("/v1/chat/completions", json={"model": "my-clone", **QUESTION})
+    assert reply.status_code == 200
+
+
+def test_a_conversion_that_never_ends_does_not_hold_the_process_exit(tmp_path: Path) -> None:
+    """What a SIGTERM during a conversion comes to: the event loop ends, the worker thread is not joined."""
+    script = (
+        "import asyncio, threading\n"
+        "from aiclone_agent.adapter.service import _bounded\n"
+        "async def main():\n"
+        "    try:\n"
+        "        await _bounded(threading.Event().wait, timeout=0.2)\n"
+        "    except TimeoutError:\n"
+        "        print('given up', flush=True)\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout == "given up\n", done.stderr

@@ -217,9 +217,10 @@ def test_install_resumes_a_cut_download_then_rerun_is_idempotent(
     agent.env["AICLONE_MODELS_DIR"] = str(bundle / "models")
     agent.start(timeout=400)
     try:
+        adapter = agent.settled_adapter()
         status = httpx.get(f"{agent.url}/api/status").json()
         assert status["clone"]["name"] == "Anna" and status["model"]["path"] == str(installed)
-        assert status["adapter"]["state"] == "applied" and status["adapter"]["rank"] == 4
+        assert adapter["state"] == "applied" and adapter["rank"] == 4
     finally:
         agent.stop()
 

@@ -261,6 +261,7 @@ export const en = {
   'adapter.targets': 'Targets',
   'adapter.scale': 'Scale (0 = off)',
   'adapter.apply': 'Apply scale',
+  'adapter.loading': 'loading',
   'adapter.applied': 'applied',
   'adapter.failed': 'failed',
   'adapter.none': 'none',

@@ -263,6 +263,7 @@ export const ru: Record<MessageKey, string> = {
   'adapter.targets': 'Слои',
   'adapter.scale': 'Сила (0 = выкл.)',
   'adapter.apply': 'Применить',
+  'adapter.loading': 'загружается',
   'adapter.applied': 'применён',
   'adapter.failed': 'ошибка',
   'adapter.none': 'нет',
