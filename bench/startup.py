@@ -8,7 +8,7 @@ Measured, each ``--runs`` times on this machine, as real processes on loopback:
 - the peer: the smallest FastAPI app under the same uvicorn and Python, the floor that any
   FastAPI service pays on this machine.
 Targets (issue 22): the gateway within 2 s, the agent within 3 s of a restart. The programs log
-each startup phase with its duration (``startup: <phase> took N ms``); the slowest phases of the
+each startup phase with its duration (``aiclone.startup: <phase> took N ms``); the slowest phases of the
 last run are printed under the table. Prints a Markdown table; ``--write`` puts it into
 docs/benchmarks.md.
 
@@ -33,7 +33,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADING = "## Startup: time to the first /healthz"
-PHASE = re.compile(r"startup: (?P<phase>.+?) took (?P<ms>\d+) ms")
+PHASE = re.compile(r"aiclone\.startup: (?P<phase>.+?) took (?P<ms>\d+) ms")
 PEER_APP = """
 from fastapi import FastAPI
 app = FastAPI()

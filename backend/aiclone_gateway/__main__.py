@@ -15,17 +15,21 @@ from pydantic import ValidationError
 from aiclone_gateway.auth.registration import RegistrationMode
 from aiclone_gateway.core.config import Settings
 from aiclone_gateway.core.db import migrate
+from aiclone_wire.startup import startup_phase
 
 
 def serve(settings: Settings) -> int:
-    import uvicorn
+    with startup_phase("imports"):
+        import uvicorn
 
-    from aiclone_gateway.main import create_app
-
-    migrate(settings.database_url)
+        from aiclone_gateway.main import create_app
+    with startup_phase("migrations"):
+        migrate(settings.database_url)
     print(f"AI Clone gateway on http://{settings.host}:{settings.port} ({settings.environment})", flush=True)
+    with startup_phase("app"):
+        app = create_app(settings)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

@@ -25,6 +25,7 @@ from aiclone_gateway.core.errors import register_exception_handlers
 from aiclone_gateway.core.log_redaction import redact_tickets
 from aiclone_gateway.openai_api import router as openai_router
 from aiclone_gateway.runtime import GatewayRuntime
+from aiclone_wire.startup import startup_phase
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -33,8 +34,9 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         redact_tickets("uvicorn.error", "uvicorn.access")
-        app.state.runtime = GatewayRuntime.build(settings)
-        await app.state.runtime.start()
+        with startup_phase("runtime"):
+            app.state.runtime = GatewayRuntime.build(settings)
+            await app.state.runtime.start()
         try:
             yield
         finally:

@@ -16,6 +16,7 @@ from aiclone_agent.bundle.model_files import ModelMissingError, find_base_model
 from aiclone_agent.core.config import REPO_ROOT, ConfigError, ConfigStore, EnvSettings
 from aiclone_agent.core.sqlite_schema import SchemaTooNewError
 from aiclone_agent.engine.base import EngineError
+from aiclone_wire.startup import startup_phase
 
 
 def fail(message: str) -> int:
@@ -38,12 +39,13 @@ def fetch_model(env: EnvSettings, config: ConfigStore) -> int:
 
 
 def serve(env: EnvSettings, config: ConfigStore) -> int:
-    import uvicorn
+    with startup_phase("imports"):
+        import uvicorn
 
-    from aiclone_agent.app import create_app
-    from aiclone_agent.engine.selector import load_engine
-
-    engine = load_engine(config.current.model, env.models_dir)
+        from aiclone_agent.app import create_app
+        from aiclone_agent.engine.selector import load_engine
+    with startup_phase("engine"):
+        engine = load_engine(config.current.model, env.models_dir)
     panel = config.current.admin_panel
     host, port = env.host or panel.host, env.port or panel.port
     print(f"AI Clone agent: {engine.info.backend} running {engine.info.model_name}; open http://{host}:{port}", flush=True)
@@ -55,7 +57,9 @@ def serve(env: EnvSettings, config: ConfigStore) -> int:
         )
     if engine.info.gpu is not None:
         print(f"GPU: {engine.info.gpu.layers_offloaded}/{engine.info.gpu.layers_total} layers ({engine.info.gpu.reason})", flush=True)
-    uvicorn.run(create_app(env, config, engine), host=host, port=port, log_level=env.log_level, access_log=False)
+    with startup_phase("app"):
+        app = create_app(env, config, engine)
+    uvicorn.run(app, host=host, port=port, log_level=env.log_level, access_log=False)
     return 0
 
 
