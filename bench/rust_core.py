@@ -14,13 +14,17 @@ import platform
 import random
 import re
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import clone_core
-from clone_core import reference
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the pure-Python reference is a test oracle, kept with the tests
+
+from tests.rust_core import reference  # noqa: E402
+
 DEFAULT_MODEL = ROOT / "models/base/SmolLM2-135M-Instruct.Q4_1.gguf"
 HEADING = "## Rust core (bench/rust_core.py)"
 ROLES = ("system", "user", "assistant")
@@ -128,7 +132,11 @@ def main() -> None:
     call = dict(n_ctx=8192, reserve=512)
     fit = tok.fit(template, system, chunks, messages, **call)
     expected = reference.fit(ref, ref_template, system, chunks, messages, **call)
-    assert (fit.messages, fit.chunks, fit.prompt_tokens) == (expected.messages, expected.chunks, expected.prompt_tokens)
+    assert (fit.messages, fit.chunks, fit.prompt_tokens) == (
+        expected.messages,
+        expected.chunks,
+        expected.prompt_tokens,
+    )
     warm = timed(lambda: tok.fit(template, system, chunks, messages, **call), 300)
 
     def cold() -> None:
@@ -203,7 +211,7 @@ def main() -> None:
     table = f"""{HEADING}
 
 Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()};
-model vocabulary: `{Path(args.model).name}` ({tok.vocab_size} tokens). Reference: `clone_core.reference`
+model vocabulary: `{Path(args.model).name}` ({tok.vocab_size} tokens). Reference: `tests/rust_core/reference.py`
 (pure Python on the `tokenizers` package, same vocabulary and policies; results asserted equal).
 
 | Benchmark | Rust core | Python reference | Speed-up | Target |
@@ -224,7 +232,11 @@ Fit kept {len(fit.messages)} messages and {len(fit.chunks)} chunks, prompt {fit.
         path = ROOT / "docs/benchmarks.md"
         old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
         pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-        new = pattern.sub(lambda _: table + "\n", old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + table
+        new = (
+            pattern.sub(lambda _: table + "\n", old)
+            if pattern.search(old)
+            else old.rstrip("\n") + "\n\n" + table
+        )
         path.write_text(new, encoding="utf-8")
 
 

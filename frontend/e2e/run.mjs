@@ -1,6 +1,6 @@
-// End-to-end tests against the real servers: the gateway (public chat; while the gateway does not
-// serve the build itself, a small static + proxy front stands in for nginx, see support/front.mjs)
-// and the agent linked to it (admin panel).
+// End-to-end tests against the real servers: the gateway, which serves the built public chat itself
+// (GET /, api/public_chat.py), and the agent linked to it (admin panel, LAN listener). Should the
+// gateway's / not be the built app, support/front.mjs stands in for nginx (static files + proxy).
 // Browser: Debian's Chromium via playwright-core. Run: npm --prefix frontend run test:e2e
 // Screenshots: test-output/screenshots/. Server logs: test-output/e2e-logs/.
 import { mkdirSync, rmSync } from 'node:fs'
@@ -28,7 +28,7 @@ before(async () => {
   const browser = launchBrowser()
   const frontPort = await freePort()
   ctx.gateway = await startGateway(ctx.workDir, { origin: `http://127.0.0.1:${frontPort}` })
-  // Once the gateway serves frontend/dist/chat itself, the tests use it directly.
+  // The gateway serves frontend/dist/chat itself; the stand-in front is only for a gateway that does not.
   ctx.front = ctx.gateway.servesChat ? { url: ctx.gateway.url, stop: async () => undefined } : await startFront(frontPort, ctx.gateway.port)
   // The gateway's first account owns it; made here so every test's sign-ups are plain users.
   ctx.owner = await registerOwner(ctx.gateway.url)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import clone_core
-from clone_core import reference
+from tests.rust_core import reference
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models/base/SmolLM2-135M-Instruct.Q4_1.gguf"
 

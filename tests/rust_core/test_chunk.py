@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import clone_core
-from clone_core import reference
+from tests.rust_core import reference
 
 DOC = (
     "Первый абзац о погоде. Сегодня солнечно! Завтра — дождь?\n\n"

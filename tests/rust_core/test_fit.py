@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import clone_core
-from clone_core import reference
+from tests.rust_core import reference
 
 SYSTEM = "Ты — цифровой клон. Answer briefly."
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clone_core import InvalidInputError, LexicalIndex
-from clone_core.reference import ReferenceLexicalIndex
+from tests.rust_core.reference import ReferenceLexicalIndex
 
 WORDS = ["доставка", "доставки", "доставкой", "курьер", "курьерская", "оплата", "оплатой", "наличными", "Москва", "Москве", "цена", "цены", "ёлка", "Ёжик", "delivery", "deliveries", "courier", "couriers", "payment", "paid", "price", "prices", "running", "runner", "internal", "universal", "x2", "42", "2024", "price_list", "café", "naïve"]
 texts = st.lists(st.sampled_from([*WORDS, "и", "the", "не"]), min_size=0, max_size=25).map(" ".join)

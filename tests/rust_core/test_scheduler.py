@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import clone_core
-from clone_core import reference
+from tests.rust_core import reference
 
 WEIGHTS = {"owner": 8, "web": 4, "telegram": 2, "api": 1}
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clone_core import StreamDecoder
-from clone_core.reference import ReferenceStreamDecoder
+from tests.rust_core.reference import ReferenceStreamDecoder
 
 
 def run(dec, ids: list[int], step: int = 1) -> list[str]:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clone_core import reference
+from tests.rust_core import reference
 
 from .corpus import lines
 

@@ -1,7 +1,8 @@
 """The orchestrator: persona + conversation -> fitted prompt -> engine -> streamed answer.
 
-Every channel (test chat, OpenAI API, later the relay and Telegram) goes through
-``ChatService.generate`` so prompt fitting and metrics live in one place.
+Every channel (the admin's test chat, the OpenAI API, the LAN chat, requests relayed by the gateway
+and Telegram) goes through ``ChatService.prepare`` (``start_conversation_turn`` where the agent
+keeps the conversation), so prompt fitting and metrics live in one place.
 """
 
 from __future__ import annotations

@@ -125,12 +125,13 @@ class EngineClient(abc.ABC):
     async def run_in_engine(self, fn: Callable[[Any, Any], T]) -> T:
         """Run ``fn(model_ptr, ctx_ptr)`` on the engine's own thread, between decode steps.
 
-        For llama.cpp engines the arguments are llama-cpp-python's raw ``llama_model_p`` and
-        ``llama_context_p``; this is how the adapter service loads a LoRA and changes its scale.
-        ``fn`` may change what the model computes, so after it returns the engine forgets every
-        cached prompt prefix / KV cell (requests after it never reuse state computed before it).
-        Exceptions from ``fn`` propagate to the caller. Engines without raw pointers raise
-        ``EngineError``.
+        For the llama.cpp engine the arguments are llama-cpp-python's raw ``llama_model_p`` and
+        ``llama_context_p``; its ``set_adapter`` loads a LoRA and sets the default scale this way
+        (the adapter service calls ``set_adapter``, never this). ``fn`` may change what the model
+        computes, so after it returns no request reuses a cached prompt prefix / KV cell computed
+        before it (idle cells are cleared at once; running requests finish on their own cells,
+        which are cleared when they end). Exceptions from ``fn`` propagate to the caller. Engines
+        without raw pointers (TensorRT-LLM) raise ``EngineError``.
         """
         raise EngineError(f"the {self.info.backend} engine does not expose llama.cpp's model and context")
 

@@ -198,8 +198,9 @@ class Scheduler:
     pass would be smallest after the admission (``pass + 720720 // weight``; ties: bigger weight,
     then name), FIFO within a channel; a channel whose queue was empty restarts at no less than
     the smallest pass of the channels with waiting requests, so idling banks no credit. With
-    weights owner 8 and api 1 both busy, api gets one admission in nine. Same policy as
-    ``clone_core.reference.Scheduler``. Calls are microseconds; the GIL is not released.
+    weights owner 8 and api 1 both busy, api gets one admission in nine. Same policy as the tests'
+    pure-Python ``Scheduler`` (tests/rust_core/reference.py). Calls are microseconds; the GIL is not
+    released.
 
     A request's group is the engine's adapter setting: llama.cpp applies one LoRA scale to a whole
     ``llama_decode``, so a step plans requests of one group only, and the running groups take

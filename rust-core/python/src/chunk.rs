@@ -1,10 +1,12 @@
 //! `clone_core.Chunk` and `Tokenizer.chunk`.
+//!
+//! Takes the core `Tokenizer`, not the Python class: `tokenizer.rs` calls in here, never the reverse.
 
+use clone_core::Tokenizer;
 use pyo3::prelude::*;
 
 use crate::errors::{budget, guard};
 use crate::parallel;
-use crate::tokenizer::PyTokenizer;
 
 #[pyclass(name = "Chunk", module = "clone_core", frozen, get_all)]
 pub struct PyChunk {
@@ -29,7 +31,7 @@ impl PyChunk {
 
 /// `Tokenizer.chunk` (the `#[pymethods]` entry lives in tokenizer.rs).
 pub fn chunk(
-    tok: &PyTokenizer,
+    tok: &Tokenizer,
     py: Python<'_>,
     text: &str,
     max_tokens: i64,
@@ -37,7 +39,6 @@ pub fn chunk(
 ) -> PyResult<Vec<PyChunk>> {
     let max_tokens = budget("max_tokens", max_tokens, false)?;
     let overlap_tokens = budget("overlap_tokens", overlap_tokens, true)?;
-    let tok = &tok.inner;
     let par = parallel::allowed();
     let chunks = py.detach(|| guard(|| tok.chunk(text, max_tokens, overlap_tokens, par)))?;
     Ok(chunks

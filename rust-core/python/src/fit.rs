@@ -1,12 +1,13 @@
 //! `clone_core.ChatTemplate`, `FitResult` and `Tokenizer.fit`.
+//!
+//! Takes the core `Tokenizer`, not the Python class: `tokenizer.rs` calls in here, never the reverse.
 
 use std::collections::HashMap;
 
-use clone_core::{ChatTemplate, Fit, FitRequest};
+use clone_core::{ChatTemplate, Fit, FitRequest, Tokenizer};
 use pyo3::prelude::*;
 
 use crate::errors::{budget, guard};
-use crate::tokenizer::PyTokenizer;
 
 #[pyclass(name = "ChatTemplate", module = "clone_core", frozen)]
 pub struct PyChatTemplate {
@@ -91,7 +92,7 @@ pub const DEFAULT_CONTEXT_HEADER: &str = "\n\nRelevant context:\n";
 /// `Tokenizer.fit` (the `#[pymethods]` entry lives in tokenizer.rs).
 #[allow(clippy::too_many_arguments)]
 pub fn fit(
-    tok: &PyTokenizer,
+    tok: &Tokenizer,
     py: Python<'_>,
     template: &PyChatTemplate,
     system: &str,
@@ -115,7 +116,6 @@ pub fn fit(
             .map(|v| budget("max_chunk_tokens", v, true))
             .transpose()?,
     };
-    let tok = &tok.inner;
     let template = &template.inner;
     py.detach(|| guard(|| tok.fit(template, &req)))
         .map(Into::into)

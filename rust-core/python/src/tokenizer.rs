@@ -131,7 +131,7 @@ impl PyTokenizer {
         max_chunk_tokens: Option<i64>,
     ) -> PyResult<PyFitResult> {
         fit::fit(
-            self,
+            &self.inner,
             py,
             template,
             &system,
@@ -153,7 +153,7 @@ impl PyTokenizer {
         max_tokens: i64,
         overlap_tokens: i64,
     ) -> PyResult<Vec<PyChunk>> {
-        chunk::chunk(self, py, text, max_tokens, overlap_tokens)
+        chunk::chunk(&self.inner, py, text, max_tokens, overlap_tokens)
     }
 
     fn clear_cache(&self) {

@@ -1,5 +1,7 @@
 """Pure-Python reference of every clone_core function: the oracle in property tests and the
 baseline in bench/rust_core.py. Built on the ``tokenizers`` package from the same GGUF vocabulary.
+It lives with the tests, not in the shipped ``clone_core`` package: ``tokenizers`` is a dev-only
+dependency (requirements-dev.txt), which the agent never installs.
 
 Deliberately simple: no caching, no fast paths; the same policies as the Rust core.
 """
