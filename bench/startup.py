@@ -127,7 +127,9 @@ def main() -> int:
     parser.add_argument(
         "--model",
         type=Path,
-        default=Path(os.environ.get("AICLONE_TEST_MODEL", ROOT / "models/base/SmolLM2-135M-Instruct.Q4_1.gguf")),
+        default=Path(
+            os.environ.get("AICLONE_TEST_MODEL", ROOT / "models/base/SmolLM2-135M-Instruct.Q4_1.gguf")
+        ),
     )
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
