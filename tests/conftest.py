@@ -47,8 +47,13 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """The gateway's database fixtures take SQLite, and PostgreSQL too for ``databases`` tests."""
     kinds = DATABASES if metafunc.definition.get_closest_marker("databases") else DATABASES[:1]
+    chosen = {  # a test that parametrizes the database itself keeps its choice
+        name
+        for mark in metafunc.definition.iter_markers("parametrize")
+        for name in (mark.args[0].split(",") if isinstance(mark.args[0], str) else mark.args[0])
+    }
     for name, scope in DATABASE_FIXTURES.items():
-        if name in metafunc.fixturenames:
+        if name in metafunc.fixturenames and name not in chosen:
             metafunc.parametrize(name, kinds, indirect=True, scope=scope)  # type: ignore[arg-type]
 
 
