@@ -342,13 +342,13 @@ async def test_the_gateway_refuses_a_listener_with_another_certificate(
     async with listener.serving():
         url = f"wss://{ALLOWED_HOST}:{listener.port}"
         async with _fake_agent(dialing_gateway, agent_token, url, real.fingerprint) as agent_id:
+            await _until(lambda: len(listener.received) >= 2)  # a dial, and the redial after it
+            # it connected (the TLS handshake is how it saw the certificate) and said nothing at all
+            assert listener.received and all(data == b"" for data in listener.received), listener.received
             await _wait_log(
                 dialing_gateway, rf"direct path to agent {agent_id} refused: the listener's certificate"
             )
             await _wait_log(dialing_gateway, rf"agent {agent_id} down \(certificate mismatch")
-            await _until(lambda: listener.received)
-    # it connected (the TLS handshake is how it saw the certificate) and said nothing at all
-    assert listener.connections and all(data == b"" for data in listener.received), listener.received
     # the control: shown the announced certificate, the gateway goes on to its request (no token in it)
     listener = Listener(ALLOWED_HOST, context=real.server_context())
     url = f"wss://{ALLOWED_HOST}:{listener.port}"
@@ -376,12 +376,17 @@ async def test_an_agent_token_cannot_aim_the_gateway_anywhere(
 ):
     listener = Listener("127.0.0.1")
     other = Listener(ALLOWED_HOST, port=listener.port)
-    fingerprint = "0" * 64
     async with listener.serving(), other.serving():
         url = advertised.format(port=listener.port)
-        async with _fake_agent(dialing_gateway, agent_token, url, fingerprint) as agent_id:
-            await _wait_log(
-                dialing_gateway,
-                rf"direct path to agent {agent_id} not dialed: .*{re.escape(str(listener.port))}|direct path to agent {agent_id} not dialed: .*resolves to",
+        async with _fake_agent(dialing_gateway, agent_token, url, "0" * 64) as agent_id:
+            # the gateway's decision, or its dial, whichever comes first
+            refused = rf"direct path to agent {agent_id} not dialed: (direct address .*{listener.port}|.*resolves to)"
+            await _until(
+                lambda: (
+                    listener.connections
+                    or other.connections
+                    or re.search(refused, dialing_gateway.log.read_text(encoding="utf-8"))
+                )
             )
-    assert listener.connections == 0 and other.connections == 0
+    assert listener.connections == 0 and other.connections == 0, "the gateway dialed it"
+    assert re.search(refused, dialing_gateway.log.read_text(encoding="utf-8"))
