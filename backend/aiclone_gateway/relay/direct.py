@@ -174,7 +174,9 @@ class DirectDialer:
         attempt = 0
         while True:
             try:
-                address = await checked_address(target, self.allowed_networks, self.public_host)
+                address = await asyncio.wait_for(
+                    checked_address(target, self.allowed_networks, self.public_host), HELLO_TIMEOUT_S
+                )
                 async with connect(
                     target.url,
                     host=address,
