@@ -82,11 +82,19 @@ class AgentRuntime:
             running=network.running,
         )
         runtime.direct = DirectListener(
-            runtime.openai, config, jwks, network.running, network.board, agent_id=runtime.gateway.agent_id
+            runtime.openai,
+            config,
+            jwks,
+            network.running,
+            network.board,
+            agent_id=runtime.gateway.agent_id,
+            tls_dir=env.data_dir,
         )
         runtime.gateway.direct_url = runtime.direct.advertise_url
+        runtime.gateway.direct_fingerprint = runtime.direct.fingerprint
         runtime.gateway.telegram = runtime.telegram
-        runtime.gateway.lan_revocations = runtime.direct.lan_revocations = revoked
+        # the relay link only: the direct path never changes the agent's security state
+        runtime.gateway.lan_revocations = revoked
         runtime.overview = OverviewSampler(engine, metrics, network, runtime.gateway, env.overview_interval_s)
         runtime.gateway.on_gateway_stats = runtime.overview.gateway_stats
         return runtime

@@ -72,7 +72,7 @@ async def test_only_a_live_lan_token_from_our_gateway_gets_in(home_lan: HomeLan)
         "wrong type": (sign(_claims(home_lan, typ="access")), "a access token cannot be used as a lan token"),
         "the gateway's access token": (home_lan.access_token, "Audience doesn't match"),
         "the gateway's direct-path token": (
-            TokenIssuer(key, ISSUER, AUDIENCE).issue_direct(home_lan.agent_id, 60),
+            TokenIssuer(key, ISSUER, AUDIENCE).issue_direct(home_lan.agent_id, 60, "n" * 43),
             "Audience doesn't match",
         ),
         "unsigned (alg none)": (jwt.encode(_claims(home_lan), None, algorithm="none"), "'none'"),

@@ -10,8 +10,13 @@ code creates it, and each ``chunk`` of its answer is one reply message. ``cancel
 window of unacknowledged chunks in flight); ``ping``/``pong`` (either way) measure the round trip
 and keep the link alive.
 The same frames travel on the direct path, where the gateway dials the agent's direct listener
-(``/agent/direct``, a short-lived gateway-signed JWT with ``aud`` = the agent's id and ``typ``
-``DIRECT_TOKEN_TYPE`` in the Authorization header) and opens with its hello.
+(``wss://host:port/agent/direct``, the certificate pinned to the ``direct_fingerprint`` of the
+agent's hello: see ``aiclone_wire.direct``). There the agent speaks first: ``direct_challenge``
+carries a nonce it made for this socket alone, and the gateway's hello answers it with
+``direct_proof``, a short-lived gateway-signed JWT (``aud`` = the agent's id, ``typ``
+``DIRECT_TOKEN_TYPE``, ``nonce`` = that nonce), so a captured handshake opens no other socket.
+The direct path carries requests and their answers only: the frames that change the agent's
+security state (``lan_revocations``) and the Telegram hand-over travel on the relay link alone.
 ``telegram_bots`` (agent -> gateway) hands the agent's bots over for webhook delivery and
 ``telegram_status`` (gateway -> agent) says which ones the gateway now serves.
 ``lan_revocations`` (gateway -> agent, after hello and whenever it changes) lists every LAN token
@@ -64,6 +69,9 @@ class Hello(_Frame):
     clone_name: str = ""
     models: list[str] = Field(default_factory=list)
     direct_url: str | None = None
+    # agent -> gateway (relay link only): SHA-256 of the direct listener's certificate (DER), hex;
+    # the gateway dials ``direct_url`` only when the listener shows exactly this certificate
+    direct_fingerprint: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     # gateway -> agent: the public keys of the gateway's access tokens (JWKS), for offline checks
     jwks: dict[str, Any] | None = None
     # gateway -> agent: the ``iss`` of the gateway's tokens (checked with the JWKS, offline too)
@@ -71,6 +79,16 @@ class Hello(_Frame):
     # gateway -> agent: the id the gateway knows this agent by (its agent token's); the ``aud``
     # of the tokens the gateway presents on the direct path
     agent_id: str | None = None
+    # gateway -> agent (direct path only): the answer to the agent's ``direct_challenge``
+    direct_proof: str | None = Field(default=None, max_length=4_096, repr=False)
+
+
+class DirectChallenge(_Frame):
+    """agent -> gateway, the first frame on a direct socket: sign this nonce into your hello's
+    ``direct_proof``. Fresh for each socket, accepted once."""
+
+    type: Literal["direct_challenge"] = "direct_challenge"
+    nonce: str = Field(min_length=16, max_length=128)
 
 
 class Request(_Frame):
@@ -216,7 +234,8 @@ class Pong(_Frame):
 Frame = Annotated[
     Hello | Request | TelegramRequest | Chunk | End | Error | Cancel | Credit | Ping | Pong | TelegramBots | TelegramStatus
     | GatewayStats
-    | LanRevocations,
+    | LanRevocations
+    | DirectChallenge,
     Field(discriminator="type"),
 ]
 _FRAME: TypeAdapter[Frame] = TypeAdapter(Frame)

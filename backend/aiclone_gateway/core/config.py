@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -83,8 +83,13 @@ class Settings(BaseSettings):
     # How often the gateway tells its agent its live numbers (users online, queue, ...: the
     # agent's overview page).
     stats_interval_s: float = Field(default=10, gt=0)
-    # Lifetime of the token the gateway presents on an agent's direct listener.
-    direct_token_ttl_s: int = Field(default=60, ge=5, le=3600)
+    # Lifetime of the proof the gateway presents on an agent's direct listener (signed over that
+    # listener's one-time challenge, so it only needs to outlive the handshake).
+    direct_token_ttl_s: int = Field(default=30, ge=5, le=300)
+    # Networks an agent's direct address may resolve into although the gateway refuses them by
+    # default (loopback, link-local, cloud metadata, private, its own addresses), e.g.
+    # ["100.64.0.0/10"] for a Tailscale address. Default: none: only public addresses are dialed.
+    direct_allowed_networks: list[str] = Field(default_factory=list)
     # The longest wait between two tries to dial an agent's direct listener.
     direct_redial_max_s: float = Field(default=10, gt=0)
     # A relayed request that hears nothing from the agent for this long fails with an error.
@@ -115,15 +120,15 @@ class Settings(BaseSettings):
     # Seen update ids are kept this long for de-duplication (Telegram retries for up to a day).
     telegram_seen_updates_ttl_s: float = Field(default=3 * 86_400, ge=3_600)
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "direct_allowed_networks")
     @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
+    def _networks(cls, value: list[str], info: ValidationInfo) -> list[str]:
         for entry in value:
             try:
                 ipaddress.ip_network(entry, strict=False)
             except ValueError:
                 raise ValueError(
-                    f"AICLONE_GATEWAY_TRUSTED_PROXIES: {entry!r} is not an IP address or network"
+                    f"AICLONE_GATEWAY_{(info.field_name or '').upper()}: {entry!r} is not an IP address or network"
                 ) from None
         return value
 

@@ -144,9 +144,10 @@ class TokenIssuer:
             raise InvalidTokenError(f"a {claims['typ']} token cannot be used as a {typ} token")
         return TokenClaims(claims["sub"], claims["jti"], typ, float(claims["exp"]), claims)
 
-    def issue_direct(self, agent_id: str, ttl_s: int) -> str:
+    def issue_direct(self, agent_id: str, ttl_s: int, nonce: str) -> str:
         """The gateway's proof on an agent's direct listener: ``aud`` = that agent's id, ``typ``
-        ``agent-direct``; the agent checks it with the JWKS it cached from our hello."""
+        ``agent-direct``, ``nonce`` = the challenge that listener sent on this socket (so the token
+        opens no other); the agent checks it with the JWKS it cached from our relay hello."""
         now = int(time.time())
         claims = {
             "iss": self.issuer,
@@ -157,6 +158,7 @@ class TokenIssuer:
             "exp": now + ttl_s,
             "jti": uuid.uuid4().hex,
             "typ": DIRECT_TOKEN_TYPE,
+            "nonce": nonce,
         }
         return jwt.encode(claims, self._private_key, algorithm=ALGORITHM, headers={"kid": self.kid})
 

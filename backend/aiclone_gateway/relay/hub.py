@@ -16,11 +16,13 @@ replica, and ``stream`` relays a request there over Redis Streams when this one 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from fastapi import WebSocket
 
@@ -62,7 +64,13 @@ class RelayHub:
         self._agent: str | None = None
         self._watch: asyncio.Task | None = None
         self.dialer = (
-            DirectDialer(tokens, settings.direct_token_ttl_s, settings.direct_redial_max_s)
+            DirectDialer(
+                tokens,
+                settings.direct_token_ttl_s,
+                settings.direct_redial_max_s,
+                [ipaddress.ip_network(n, strict=False) for n in settings.direct_allowed_networks],
+                urlsplit(settings.public_url).hostname,
+            )
             if tokens
             else None
         )
@@ -171,7 +179,7 @@ class RelayHub:
         """Hold an authenticated agent's relay link until it ends; it replaces that agent's older one."""
         self._hello = hello
         if self.dialer is not None:
-            self.dialer.follow(agent_id, hello.direct_url, self.serve_direct)
+            self.dialer.follow(agent_id, hello.direct_url, hello.direct_fingerprint, self.serve_direct)
         await self._hold("relay", agent_id, websocket, hello)
 
     async def serve_direct(self, socket: DialedSocket, agent_id: str, hello: Hello) -> None:
@@ -216,7 +224,9 @@ class RelayHub:
         if path == "relay" and self.stats is not None and STATS_CAPABILITY in hello.capabilities:
             feed = asyncio.create_task(self._feed_stats(link, self.stats), name="gateway-stats")
         try:
-            for frame in await self.greeting() if self.greeting is not None else []:
+            # news that changes the agent's security state (LAN revocations) travels on the relay
+            # link only: the agent ignores it on the direct path
+            for frame in await self.greeting() if self.greeting is not None and path == "relay" else []:
                 link.send(frame)
             await link.run()
         finally:
@@ -252,10 +262,10 @@ class RelayHub:
         return None
 
     def broadcast(self, frame: Any) -> None:
-        """Send ``frame`` on every live path of every linked agent (news, not a request)."""
-        for name in PATH_NAMES:
-            for link in self._paths[name].values():
-                link.send(frame)
+        """Send ``frame`` on every linked agent's relay link (news, not a request: the direct path
+        carries requests and answers only)."""
+        for link in self._paths["relay"].values():
+            link.send(frame)
 
     def disconnect(
         self, agent_id: str, reason: str = "agent token revoked", forget_direct: bool = True

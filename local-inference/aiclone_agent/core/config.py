@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from aiclone_agent.core.admin_password import check_hash_format
+from aiclone_wire.direct import DirectAddressError, parse_direct_address
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -200,22 +201,27 @@ class MessengersSection(_Section):
 
 
 class DirectSection(_Section):
-    """The direct path: a listener the gateway dials (port-forwarded or VPN), serving only the
-    link's request API (never the admin)."""
+    """The direct path: a TLS listener the gateway dials (port-forwarded or VPN), serving only the
+    link's request API (never the admin), with the agent's own self-signed certificate (its
+    fingerprint travels to the gateway over the relay link, which pins it)."""
 
     enabled: bool = False
     host: str = Field(default="0.0.0.0", min_length=1, max_length=255)
     port: int = Field(default=3100, ge=1, le=65_535)
     advertise_url: str = Field(
-        default="", max_length=2_000, description="what the gateway dials, e.g. ws://203.0.113.7:3100"
+        default="", max_length=2_000, description="what the gateway dials, e.g. wss://203.0.113.7:3100"
     )
 
     @field_validator("advertise_url")
     @classmethod
     def _advertise_url(cls, value: str) -> str:
+        """``wss://host:port`` only (the gateway's own rule: ``aiclone_wire.direct``)."""
         value = value.strip()
-        if value and not value.startswith(("ws://", "wss://", "http://", "https://")):
-            raise ValueError("must start with ws://, wss://, http:// or https://")
+        if value:
+            try:
+                value = str(parse_direct_address(value))
+            except DirectAddressError as exc:
+                raise ValueError(str(exc)) from None
         return value
 
 

@@ -1,19 +1,31 @@
-"""The direct path: a WebSocket listener the gateway dials (``gateway.direct`` in config.yaml).
+"""The direct path: a TLS WebSocket listener the gateway dials (``gateway.direct`` in config.yaml).
 
 It serves exactly one thing, ``DIRECT_PATH``: the link's request API, the same frames as the
 relay link (``LinkSession``). It is not the admin app: any other path is answered 404, and no
-route of the agent's FastAPI app is reachable through it. The gateway proves itself with a
-short-lived EdDSA JWT it signs for this agent (``aud`` = the agent id it gave us in its hello,
-``typ`` ``agent-direct``), checked against the JWKS cached from the gateway's hello: no shared
-secret travels. One live direct session at a time; a newer authenticated one replaces it.
+route of the agent's FastAPI app is reachable through it.
+
+TLS uses the agent's own self-signed certificate (``certificate``); the gateway learnt its
+fingerprint from the relay link's hello and pins it. The gateway then proves itself to us: we
+send a fresh nonce for this socket (``DirectChallenge``), and its hello must carry a short-lived
+EdDSA JWT it signed for this agent (``aud`` = the agent id it gave us, ``typ`` ``agent-direct``)
+with that nonce in it, checked against the JWKS cached from the relay link. A captured handshake
+is worthless on any other socket (its nonce is not that socket's), and a token opens one session
+at most. One live direct session at a time; a newer authenticated one replaces it.
+
+Requests and answers only: frames that change the agent's security state (LAN revocations) and
+the Telegram hand-over are taken from the relay link alone, so this session has no store for them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import http
 import logging
+import secrets
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -21,6 +33,7 @@ from websockets.http11 import Request, Response
 
 from aiclone_agent import __version__
 from aiclone_agent.core.config import ConfigStore
+from aiclone_agent.gateway.certificate import DirectCertificate, load_or_create_certificate
 from aiclone_agent.gateway.jwks import GatewayTokenError, JwksCache
 from aiclone_agent.gateway.session import LinkSession, RunningRequests
 from aiclone_agent.openai_api.serving import OpenAIServingChat
@@ -29,21 +42,27 @@ from aiclone_wire import (
     DIRECT_TOKEN_TYPE,
     MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
+    DirectChallenge,
     Error,
     Hello,
     WireError,
     decode,
     encode,
 )
+from aiclone_wire.direct import DIRECT_NONCE_BYTES
 from aiclone_wire.paths import PathBoard, PathHealth
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from aiclone_agent.lan.revocations import RevokedLanTokens
-
 log = logging.getLogger(__name__)
 HELLO_TIMEOUT_S = 10
+# Sockets still proving themselves at once; more are answered 503 (each holds a nonce and a timer).
+MAX_PENDING_HANDSHAKES = 16
+
+
+class DirectProofError(Exception):
+    """The gateway's hello did not prove it is the gateway for this socket; the message says why."""
 
 
 class DirectListener:
@@ -55,6 +74,7 @@ class DirectListener:
         running: RunningRequests,
         board: PathBoard,
         agent_id: Callable[[], str | None],
+        tls_dir: Path,
         ping_interval_s: float = 5.0,
         silence_timeout_s: float = 15.0,
     ) -> None:
@@ -64,18 +84,32 @@ class DirectListener:
         self.running = running
         self.board = board
         self.agent_id = agent_id
+        self.tls_dir = tls_dir
         self.ping_interval_s = ping_interval_s
         self.silence_timeout_s = silence_timeout_s
         self.last_error: str | None = None
         self._server: Server | None = None
         self._session: tuple[LinkSession, asyncio.Task] | None = None
-        # where the gateway's LAN token revocations are kept (set by the runtime)
-        self.lan_revocations: RevokedLanTokens | None = None
+        self._certificate: DirectCertificate | None = None
+        self._pending = 0
+        # proofs already used (jti -> exp): a token opens one session, even within its lifetime
+        self._spent: dict[str, float] = {}
 
     @property
     def advertise_url(self) -> str | None:
         section = self.config.current.gateway.direct
         return section.advertise_url or None if section.enabled else None
+
+    @property
+    def certificate(self) -> DirectCertificate:
+        if self._certificate is None:
+            self._certificate = load_or_create_certificate(self.tls_dir)
+        return self._certificate
+
+    @property
+    def fingerprint(self) -> str | None:
+        """What the relay link's hello announces (None: no direct path advertised)."""
+        return self.certificate.fingerprint if self.advertise_url else None
 
     async def start(self) -> None:
         section = self.config.current.gateway.direct
@@ -85,7 +119,8 @@ class DirectListener:
             self._handle,
             section.host,
             section.port,
-            process_request=self._authenticate,
+            ssl=self.certificate.server_context(),
+            process_request=self._route,
             max_size=MAX_FRAME_BYTES,
             compression=None,
             ping_interval=None,
@@ -93,7 +128,11 @@ class DirectListener:
             server_header=None,
         )
         log.info(
-            "direct listener on %s:%d (advertised as %s)", section.host, section.port, self.advertise_url
+            "direct listener on %s:%d (TLS, certificate sha256 %s; advertised as %s)",
+            section.host,
+            section.port,
+            self.certificate.fingerprint,
+            self.advertise_url,
         )
 
     async def stop(self) -> None:
@@ -104,36 +143,51 @@ class DirectListener:
                 await asyncio.wait_for(server.wait_closed(), 5)
         self.board.paths["direct"].down()
 
-    def _refuse(self, connection: ServerConnection, status: http.HTTPStatus, reason: str) -> Response:
+    def _route(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.path != DIRECT_PATH:
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "not found\n")
+        if not self.agent_id():
+            return self._refuse_http(
+                connection, http.HTTPStatus.SERVICE_UNAVAILABLE, "not linked to a gateway yet"
+            )
+        if self._pending >= MAX_PENDING_HANDSHAKES:
+            return self._refuse_http(
+                connection, http.HTTPStatus.SERVICE_UNAVAILABLE, "too many handshakes at once"
+            )
+        return None
+
+    def _refuse_http(self, connection: ServerConnection, status: http.HTTPStatus, reason: str) -> Response:
         self.last_error = reason
         log.warning("direct listener refused %s: %s", connection.remote_address, reason)
         return connection.respond(status, reason + "\n")
 
-    def _authenticate(self, connection: ServerConnection, request: Request) -> Response | None:
-        if request.path != DIRECT_PATH:
-            return connection.respond(http.HTTPStatus.NOT_FOUND, "not found\n")
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        agent_id = self.agent_id()
-        if scheme.lower() != "bearer" or not token.strip():
-            return self._refuse(connection, http.HTTPStatus.UNAUTHORIZED, "a gateway token is required")
-        if not agent_id:
-            return self._refuse(
-                connection, http.HTTPStatus.SERVICE_UNAVAILABLE, "not linked to a gateway yet"
-            )
-        try:
-            self.jwks.verify(token.strip(), audience=agent_id, typ=DIRECT_TOKEN_TYPE)
-        except GatewayTokenError as exc:
-            return self._refuse(connection, http.HTTPStatus.UNAUTHORIZED, f"gateway token refused: {exc}")
-        return None
-
     async def _handle(self, ws: ServerConnection) -> None:
+        self._pending += 1
         try:
-            hello = decode(await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT_S))
+            hello = await self._challenge(ws)
+        except DirectProofError as exc:
+            self.last_error = f"the gateway's proof was refused: {exc}"
+            log.warning("direct listener refused %s: %s", ws.remote_address, self.last_error)
+            with contextlib.suppress(Exception):
+                await ws.send(encode(Error(code="unauthorized", message=str(exc), status=401)))
+                await ws.close(4401, "unauthorized")
+            return
         except (asyncio.TimeoutError, WireError, OSError) as exc:
             log.warning("direct path: no hello from the gateway (%s)", exc)
             return
         except Exception:  # noqa: BLE001 - a socket that closed before its hello
             return
+        finally:
+            self._pending -= 1
+        if hello is None:
+            return
+        await self._serve(ws)
+
+    async def _challenge(self, ws: ServerConnection) -> Hello | None:
+        """Send this socket's nonce; the gateway's hello must carry a fresh proof signed over it."""
+        nonce = secrets.token_urlsafe(DIRECT_NONCE_BYTES)
+        await ws.send(encode(DirectChallenge(nonce=nonce)))
+        hello = decode(await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT_S))
         if not isinstance(hello, Hello) or hello.protocol_version != PROTOCOL_VERSION:
             await ws.send(
                 encode(
@@ -144,7 +198,29 @@ class DirectListener:
                     )
                 )
             )
-            return
+            return None
+        self._check_proof(hello.direct_proof, nonce)
+        return hello
+
+    def _check_proof(self, proof: str | None, nonce: str) -> None:
+        agent_id = self.agent_id()
+        if not proof:
+            raise DirectProofError("a gateway proof is required")
+        if not agent_id:
+            raise DirectProofError("not linked to a gateway yet")
+        try:
+            claims = self.jwks.verify(proof, audience=agent_id, typ=DIRECT_TOKEN_TYPE)
+        except GatewayTokenError as exc:
+            raise DirectProofError(f"gateway token refused: {exc}") from None
+        if not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
+            raise DirectProofError("the proof answers another handshake's challenge (replayed?)")
+        now = time.time()
+        self._spent = {jti: exp for jti, exp in self._spent.items() if exp > now}
+        if claims["jti"] in self._spent:
+            raise DirectProofError("the proof was already used")
+        self._spent[claims["jti"]] = float(claims["exp"])
+
+    async def _serve(self, ws: ServerConnection) -> None:
         clone = self.config.current.clone
         await ws.send(
             encode(
@@ -160,18 +236,13 @@ class DirectListener:
         )
         # each session has its own health, so the one it replaces going down cannot mark it down
         health = PathHealth("direct")
+        # no LAN revocations store and no Telegram: those come over the relay link only
         session = LinkSession(
-            ws,
-            self.serving,
-            self.running,
-            health,
-            self.ping_interval_s,
-            self.silence_timeout_s,
-            lan_revocations=self.lan_revocations,
+            ws, self.serving, self.running, health, self.ping_interval_s, self.silence_timeout_s
         )
         previous, self._session = self._session, (session, asyncio.current_task())
         self.board.paths["direct"] = health
-        if previous is not None:  # one live session: the newer replaces the older at once
+        if previous is not None:  # one live session: the newer (authenticated) replaces the older
             previous[1].cancel()
         self.last_error = None
         log.info("direct path from the gateway is up")

@@ -85,6 +85,7 @@ class GatewayLink:
         jwks: JwksCache,
         on_connected: Callable[[bool], None],
         direct_url: str | None = None,
+        direct_fingerprint: str | None = None,
         backoff: Backoff | None = None,
         ping_interval_s: float = 5.0,
         silence_timeout_s: float = 15.0,
@@ -96,6 +97,8 @@ class GatewayLink:
         self.jwks = jwks
         self.on_connected = on_connected
         self.direct_url = direct_url
+        # SHA-256 of the direct listener's certificate: the gateway pins it when it dials direct_url
+        self.direct_fingerprint = direct_fingerprint
         self.backoff = backoff or Backoff()
         self.ping_interval_s = ping_interval_s
         self.silence_timeout_s = silence_timeout_s
@@ -187,6 +190,7 @@ class GatewayLink:
                     clone_name=clone.name,
                     models=self.serving.model_ids(),
                     direct_url=self.direct_url,
+                    direct_fingerprint=self.direct_fingerprint if self.direct_url else None,
                 )
             )
         )

@@ -5,6 +5,8 @@ direct listener) speak the same frames after hello, so both run a ``LinkSession`
 WebSocket (``websockets`` client or server connection: same API). Requests run concurrently;
 a request id the agent already runs on another path (the gateway retrying on the other path after
 a failure before the first chunk) replaces the old run, so an answer is never sent twice.
+Only a session given a store acts on the frames that change the agent's security state (LAN
+revocations) or its bots: the relay link's; the direct path's session is given none.
 """
 
 from __future__ import annotations
@@ -164,6 +166,11 @@ class LinkSession:
             elif isinstance(frame, LanRevocations):
                 if self.lan_revocations is not None:
                     self.lan_revocations.replace(frame)
+                else:  # the direct path: security state changes only over the relay link
+                    log.warning(
+                        "LAN revocations on the %s path ignored: the relay link alone sends them",
+                        self.health.name,
+                    )
             elif isinstance(frame, GatewayStats):
                 if self.on_gateway_stats is not None:
                     self.on_gateway_stats(frame)

@@ -60,7 +60,12 @@ def paths_gateway(tmp_path_factory) -> Iterator[GatewayProcess]:
     # 2-core machine), a silent path dropped after 4 s; SQLite only: the paths do not depend on the database (the other tests cover PostgreSQL)
     home = tmp_path_factory.mktemp("paths-gateway")
     process = GatewayProcess(
-        home, f"sqlite+aiosqlite:///{home / 'gateway.sqlite3'}", heartbeat_interval_s=1, heartbeat_timeout_s=4
+        home,
+        f"sqlite+aiosqlite:///{home / 'gateway.sqlite3'}",
+        heartbeat_interval_s=1,
+        heartbeat_timeout_s=4,
+        # the agent's direct listener is on loopback here: the gateway refuses that by default
+        direct_allowed_networks='["127.0.0.0/8"]',
     ).start(timeout=180)
     yield process
     process.stop()
@@ -89,7 +94,7 @@ async def two_paths(
                 "enabled": True,
                 "host": "127.0.0.1",
                 "port": direct_port,
-                "advertise_url": direct.url,
+                "advertise_url": f"wss://127.0.0.1:{direct.port}",
             },
         },
     )
