@@ -4,7 +4,7 @@ Markers (``--strict-markers`` refuses any other):
 - ``process``: starts real server processes (agent, gateway, nginx, PostgreSQL/Redis clients of
   them). Set by hand on a module or test, and added here to every test that uses one of the
   process fixtures below. ``./scripts/test.sh --quick`` leaves these out.
-- ``browser``: drives Chromium. ``slow``: a test that takes tens of seconds by design (kill cycles,
+- ``browser``: drives Chromium (today only the web UI's Playwright suite does, outside pytest). ``slow``: a test that takes tens of seconds by design (kill cycles,
   load smoke, fuzzing).
 - ``databases``: a test whose behaviour depends on the database; it runs on SQLite and PostgreSQL.
   Every other test that needs a gateway database runs on SQLite once.
@@ -27,6 +27,7 @@ PROCESS_FIXTURES = {
     "paths_gateway",
     "two_paths",
     "home_lan",
+    "dialing_gateway",
     "link_gateway",
     "start_nginx",
     "database_url",

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.nginx import nginx_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +31,8 @@ def row(table: str, label: str) -> list[str]:
     return [cell.strip() for cell in line.strip("|").split("|")]
 
 
+@pytest.mark.process
+@pytest.mark.slow
 def test_ten_users_are_held_with_no_errors_and_the_table_is_printed(model_path: Path):
     nginx_binary()  # a clear failure when nginx is not installed
     done = run(

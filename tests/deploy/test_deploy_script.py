@@ -142,6 +142,7 @@ def _certificate(path: Path, days: float, issuer: str = "Let's Encrypt") -> None
     path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
+@pytest.mark.process
 async def test_check_reports_what_is_wrong_and_passes_when_all_is_well(tmp_path: Path, model_path: Path):
     root = tmp_path / "root"
     live = root / "etc/letsencrypt/live/clone.example.org/fullchain.pem"

@@ -266,6 +266,7 @@ async def test_replicas_share_the_rate_limit_the_queue_the_api_a_lan_revocation_
         b.stop()
 
 
+@pytest.mark.process
 async def test_a_telegram_update_landing_on_b_is_answered_through_the_agent_on_a(
     tmp_path: Path,
     model_path: Path,

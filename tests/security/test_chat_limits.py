@@ -64,6 +64,7 @@ async def _ask(user: ChatUser, text: str, conversation_id: str | None = None) ->
         return (await user.ask(ws, text, conversation_id=conversation_id))[-1]
 
 
+@pytest.mark.process
 async def test_one_user_cannot_flood_the_offline_queue(limited):
     _, _, (flooder, other) = limited
     answers = [await _ask(flooder, f"question {i}") for i in range(4)]
@@ -72,6 +73,7 @@ async def test_one_user_cannot_flood_the_offline_queue(limited):
     assert (await _ask(other, "my turn"))["type"] == "queued"  # the cap is per user
 
 
+@pytest.mark.process
 async def test_messages_per_minute_are_limited_per_user(limited):
     _, _, (talker, other) = limited
     async with talker.socket() as ws:
@@ -85,6 +87,7 @@ async def test_messages_per_minute_are_limited_per_user(limited):
     assert (await _ask(other, "hello")).get("code") != "rate_limited"  # queued or answered, not refused
 
 
+@pytest.mark.process
 async def test_conversations_and_history_are_capped(limited):
     gateway, owner, (user, _) = limited
     agent = await _link(gateway, await create_agent_token(owner))
@@ -111,6 +114,7 @@ async def test_conversations_and_history_are_capped(limited):
         await agent.close()
 
 
+@pytest.mark.process
 async def test_concurrent_questions_per_user_are_capped(limited):
     gateway, owner, (user, other) = limited
     agent = await _link(gateway, await create_agent_token(owner))  # it never answers
@@ -131,6 +135,7 @@ async def test_concurrent_questions_per_user_are_capped(limited):
     await agent.close()
 
 
+@pytest.mark.process
 async def test_the_drain_takes_users_in_turn(limited):
     gateway, owner, (heavy, light) = limited
     for i in range(3):
@@ -146,6 +151,7 @@ async def test_the_drain_takes_users_in_turn(limited):
     await agent.close()
 
 
+@pytest.mark.process
 async def test_a_queued_question_that_keeps_failing_ends_as_failed(limited):
     gateway, owner, (user, _) = limited
     queued = await _ask(user, "this one breaks the agent")

@@ -153,6 +153,8 @@ async def kill_stack(tmp_path: Path, model_path: Path, bot_api: BotApiEmulator):
     await asyncio.to_thread(gateway.stop)
 
 
+@pytest.mark.process
+@pytest.mark.slow
 async def test_gateway_kill_cycles_lose_nothing_acknowledged(kill_stack, bot_api: BotApiEmulator):  # noqa: F811
     gateway, _agent, database = kill_stack
     rng = random.Random(SEED)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 
 from tests.local_inference.conftest import AgentProcess, write_config
@@ -143,6 +144,8 @@ async def _check(agent: AgentProcess, seen: Acknowledged) -> None:
         assert all(documents[i]["error"] for i in seen.documents if documents[i]["status"] == "failed")
 
 
+@pytest.mark.process
+@pytest.mark.slow
 async def test_kill_9_at_random_moments_loses_nothing_acknowledged(tmp_path: Path, model_path: Path):
     chance = random.Random(SEED)
     config = write_config(

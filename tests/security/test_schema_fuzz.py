@@ -63,6 +63,8 @@ def fuzz(schema, base_url: str, headers: dict[str, str]) -> list[str]:
     return failures
 
 
+@pytest.mark.process
+@pytest.mark.slow
 def test_the_agent_never_answers_5xx_and_keeps_its_schema(agent_for_fuzzing: AgentProcess):
     schema = schemathesis.openapi.from_url(f"{agent_for_fuzzing.url}/openapi.json")
     for path in SKIPPED:
@@ -72,6 +74,7 @@ def test_the_agent_never_answers_5xx_and_keeps_its_schema(agent_for_fuzzing: Age
     assert not failures, "\n\n".join(failures)
 
 
+@pytest.mark.slow
 async def test_the_gateway_never_answers_5xx_and_keeps_its_schema(fresh_gateway: GatewayProcess, own_agent):
     (owner,) = await sign_up(fresh_gateway, 1)
     own_agent(fresh_gateway, await create_agent_token(owner), max_tokens=8)

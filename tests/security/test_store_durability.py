@@ -12,6 +12,7 @@ import sqlite3
 import time
 
 import httpx
+import pytest
 
 from aiclone_agent.chat.service import PARTIAL_SAVE_S
 from aiclone_agent.chat.store import ConversationStore
@@ -31,6 +32,7 @@ async def test_the_conversation_store_syncs_every_commit(tmp_path):
     assert reopened.execute("SELECT content FROM messages").fetchall() == [("Is this kept?",)]
 
 
+@pytest.mark.process
 async def test_an_answer_cut_by_kill_9_keeps_what_the_owner_saw_and_the_history_alternates(
     tmp_path, model_path
 ):

@@ -41,6 +41,7 @@ async def _conversations(agent) -> list[dict]:
         return (await http.get("/api/conversations")).json()
 
 
+@pytest.mark.process
 async def test_api_key_cannot_speak_as_telegram(stack, bot_api: BotApiEmulator):  # noqa: F811
     gateway, agent = stack
     await until(lambda: _delivery_is(agent, "webhook"), what="webhook delivery")

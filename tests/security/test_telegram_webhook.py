@@ -80,6 +80,7 @@ async def canary() -> AsyncIterator[Canary]:
         yield service
 
 
+@pytest.mark.process
 async def test_an_agent_cannot_aim_the_gateway_at_another_server(tmp_path: Path, canary: Canary):
     """The agent names the canary as its Bot API; the gateway keeps to its own setting (here an
     address where nothing listens) and tells the agent nothing the upstream said."""
@@ -114,6 +115,7 @@ async def test_an_agent_cannot_aim_the_gateway_at_another_server(tmp_path: Path,
         await asyncio.to_thread(gateway.stop)
 
 
+@pytest.mark.process
 async def test_missing_or_wrong_secret_is_refused_before_the_body_is_parsed(stack, bot_api: BotApiEmulator):  # noqa: F811
     gateway, _ = stack
     secret = bot_api.bots[TOKEN].webhook_secret
@@ -133,6 +135,7 @@ async def test_missing_or_wrong_secret_is_refused_before_the_body_is_parsed(stac
         assert parsed.status_code == 400
 
 
+@pytest.mark.process
 async def test_replayed_update_ids_are_ignored(stack, bot_api: BotApiEmulator):  # noqa: F811
     gateway, agent = stack
     await until(lambda: _delivery_is(agent, "webhook"), what="webhook delivery")
@@ -150,6 +153,7 @@ async def test_replayed_update_ids_are_ignored(stack, bot_api: BotApiEmulator): 
     assert len(bot_api.messages_to(CHAT)) == 1
 
 
+@pytest.mark.process
 async def test_an_acknowledged_update_is_answered_after_the_gateway_is_killed(stack, bot_api: BotApiEmulator):  # noqa: F811
     """The agent is frozen so the answer cannot come before the kill; the gateway dies right
     after acknowledging the update, and answers it once it is back and the agent relinks."""

@@ -64,6 +64,7 @@ async def test_tickets_are_single_use(users: list[ChatUser]):
     assert not await _opens(user, ticket)
 
 
+@pytest.mark.process
 async def test_tickets_are_short_lived(tmp_path):
     # its own database: the session gateway's first sign-up must stay its owner
     gateway = GatewayProcess(

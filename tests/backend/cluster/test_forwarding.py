@@ -49,6 +49,7 @@ async def _opened(redis, keys, stream: RemoteStream) -> dict:
     return request
 
 
+@pytest.mark.process
 async def test_frames_arrive_in_order_and_the_reply_stream_is_gone_after_the_end(redis, keys):
     await _owner_alive(redis, keys)
     stream = _stream(redis, keys)
@@ -64,6 +65,7 @@ async def test_frames_arrive_in_order_and_the_reply_stream_is_gone_after_the_end
     assert stream.finished and not await redis.exists(keys.replies(stream.id))
 
 
+@pytest.mark.process
 async def test_a_missing_frame_ends_the_answer_with_an_error_not_a_silent_hole(redis, keys):
     await _owner_alive(redis, keys)
     stream = _stream(redis, keys)
@@ -75,6 +77,7 @@ async def test_a_missing_frame_ends_the_answer_with_an_error_not_a_silent_hole(r
     assert [f.delta for f in frames if isinstance(f, Chunk)] == ["a"]
 
 
+@pytest.mark.process
 async def test_an_owner_that_dies_mid_answer_ends_it_with_an_explicit_error(redis, keys):
     await _owner_alive(redis, keys)
     stream = _stream(redis, keys)
@@ -91,6 +94,7 @@ async def test_an_owner_that_dies_mid_answer_ends_it_with_an_explicit_error(redi
 @pytest.mark.parametrize(
     ("kind", "raised"), [("offline", AgentOfflineError), ("too_large", FrameTooLargeError)]
 )
+@pytest.mark.process
 async def test_the_owner_refusing_a_request_raises_as_the_local_hub_would(redis, keys, kind, raised):
     await _owner_alive(redis, keys)
     stream = _stream(redis, keys)
@@ -108,6 +112,7 @@ async def test_the_owner_refusing_a_request_raises_as_the_local_hub_would(redis,
         await opening
 
 
+@pytest.mark.process
 async def test_a_request_to_a_dead_owner_is_offline_not_a_hang(redis, keys):
     stream = _stream(redis, keys)  # no liveness key: the owner is gone
     with pytest.raises(AgentOfflineError):
@@ -115,6 +120,7 @@ async def test_a_request_to_a_dead_owner_is_offline_not_a_hang(redis, keys):
             await stream.open(WORK, "api")
 
 
+@pytest.mark.process
 async def test_cancel_tells_the_owner_and_ends_the_stream(redis, keys):
     await _owner_alive(redis, keys)
     stream = _stream(redis, keys)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from aiclone_gateway.cluster.ownership import AgentOwnership
 
 HELLO = {"clone_name": "Ada"}
 NETWORK = {"network_mode": "relay"}
 
 
+@pytest.mark.process
 async def test_the_newest_claim_wins_and_fences_off_the_old_holder(redis, second_client, keys):
     replica_a = AgentOwnership(redis, keys, "a", ttl_s=5)
     replica_b = AgentOwnership(second_client, keys, "b", ttl_s=5)
@@ -30,6 +33,7 @@ async def test_the_newest_claim_wins_and_fences_off_the_old_holder(redis, second
     assert await replica_a.current() is None
 
 
+@pytest.mark.process
 async def test_a_holder_that_stops_renewing_loses_the_agent(redis, keys):
     ownership = AgentOwnership(redis, keys, "a", ttl_s=0.2)
     await ownership.claim("agent-1", HELLO, NETWORK)

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from aiclone_gateway.cluster.shared_limits import RedisConcurrency, RedisRateLimiter, RedisTicketBook
 
 
+@pytest.mark.process
 async def test_a_ticket_issued_on_one_replica_opens_the_chat_on_another_once(redis, second_client, keys):
     replica_a, replica_b = RedisTicketBook(redis, keys, 30), RedisTicketBook(second_client, keys, 30)
     ticket = await replica_a.issue("user-1")
@@ -17,6 +20,7 @@ async def test_a_ticket_issued_on_one_replica_opens_the_chat_on_another_once(red
     assert await replica_b.redeem("made-up") is None
 
 
+@pytest.mark.process
 async def test_tickets_expire(redis, keys):
     book = RedisTicketBook(redis, keys, 0.05)
     ticket = await book.issue("user-1")
@@ -24,6 +28,7 @@ async def test_tickets_expire(redis, keys):
     assert await book.redeem(ticket) is None
 
 
+@pytest.mark.process
 async def test_the_rate_limit_counts_hits_on_every_replica_in_one_window(redis, second_client, keys):
     replica_a = RedisRateLimiter(redis, keys, "auth", limit=3, window_s=0.5)
     replica_b = RedisRateLimiter(second_client, keys, "auth", limit=3, window_s=0.5)
@@ -37,6 +42,7 @@ async def test_the_rate_limit_counts_hits_on_every_replica_in_one_window(redis, 
     assert await replica_b.check("1.2.3.4") is None
 
 
+@pytest.mark.process
 async def test_a_users_answers_in_progress_are_capped_across_replicas(redis, second_client, keys):
     replica_a, replica_b = (
         RedisConcurrency(redis, keys, most=2),

@@ -26,6 +26,7 @@ async def _spoofed_logins(gateway: GatewayProcess, count: int) -> list[int]:
     return codes
 
 
+@pytest.mark.process
 async def test_a_client_that_is_not_the_proxy_cannot_pick_its_rate_limit_key(tmp_path: Path):
     gateway = GatewayProcess(
         tmp_path,

@@ -75,6 +75,7 @@ async def _link(gateway: GatewayProcess, token: str, capabilities: list[str]) ->
     return ScriptedAgent(ws)
 
 
+@pytest.mark.process
 async def test_an_agent_that_asks_hears_users_queue_requests_and_errors(
     stats_gateway: GatewayProcess, owner: ChatUser
 ):
@@ -117,6 +118,7 @@ async def test_an_agent_that_asks_hears_users_queue_requests_and_errors(
     await agent.close()
 
 
+@pytest.mark.process
 async def test_stats_arrive_every_interval(stats_gateway: GatewayProcess, owner: ChatUser):
     agent = await _link(stats_gateway, await create_agent_token(owner), ["gateway_stats"])
     loop = asyncio.get_running_loop()

@@ -88,6 +88,7 @@ async def stack(tmp_path: Path, model_path: Path, bot_api: BotApiEmulator):  # n
     await asyncio.to_thread(gateway.stop)
 
 
+@pytest.mark.process
 async def test_webhook_delivery_end_to_end(stack, bot_api: BotApiEmulator):  # noqa: F811
     gateway, agent = stack
     state = bot_api.bots[TOKEN]
@@ -129,6 +130,7 @@ async def test_webhook_delivery_end_to_end(stack, bot_api: BotApiEmulator):  # n
     assert TOKEN not in agent.log.read_text()
 
 
+@pytest.mark.process
 async def test_gateway_down_moves_to_polling_and_back_without_loss_or_duplicates(stack, bot_api: BotApiEmulator):  # noqa: F811
     gateway, agent = stack
     await until(lambda: _delivery_is(agent, "webhook"), what="webhook delivery")
@@ -152,6 +154,7 @@ async def test_gateway_down_moves_to_polling_and_back_without_loss_or_duplicates
     assert len(bot_api.messages_to(CHAT)) == 3  # every message answered exactly once
 
 
+@pytest.mark.process
 async def test_pc_off_gets_a_polite_note_and_the_answer_later(stack, bot_api: BotApiEmulator, model_path: Path):  # noqa: F811
     gateway, agent = stack
     await until(lambda: _delivery_is(agent, "webhook"), what="webhook delivery")

@@ -32,6 +32,7 @@ def answer(url: str) -> str:
     return response.json()["choices"][0]["message"]["content"]
 
 
+@pytest.mark.process
 def test_adapter_applied_changes_answers_and_scale_changes_live(tmp_path: Path, model_path: Path) -> None:
     (tmp_path / "plain").mkdir()
     plain = AgentProcess(tmp_path / "plain", model_path).start(timeout=180)
@@ -140,6 +141,7 @@ async def test_no_adapter_is_state_none(agent) -> None:
 BOMB = "(.|.)*(.|.)*x$"  # exponential for a backtracking regex on any module name without an x
 
 
+@pytest.mark.process
 def test_a_hostile_pattern_is_refused_and_the_agent_serves_and_stops(
     tmp_path: Path, model_path: Path
 ) -> None:

@@ -87,6 +87,7 @@ def _gateway(body: dict) -> dict | None:
     return body["current"]["gateway"]
 
 
+@pytest.mark.process
 async def test_a_chat_through_the_gateway_shows_on_every_chart(chain: Chain):
     body = await chain.wait_for("the relay link and the gateway's numbers", lambda b: _gateway(b) is not None)
     assert body["gateway_connected"] is True and body["current"]["mode"] == "relay"
@@ -117,6 +118,7 @@ async def test_a_chat_through_the_gateway_shows_on_every_chart(chain: Chain):
     assert _gateway(body)["requests_in_flight"] == 0 and _gateway(body)["errors"] == 0
 
 
+@pytest.mark.process
 async def test_a_stopped_gateway_leaves_the_overview_offline_without_gateway_numbers(chain: Chain):
     chain.gateway.stop()
     body = await chain.wait_for(

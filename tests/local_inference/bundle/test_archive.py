@@ -10,6 +10,7 @@ import tarfile
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.local_inference.conftest import AgentProcess, write_config
 
@@ -39,6 +40,7 @@ def _state(agent: AgentProcess) -> dict:
         }
 
 
+@pytest.mark.process
 def test_export_then_import_into_a_fresh_home_keeps_the_whole_clone(tmp_path: Path, model_path: Path):
     old_home, new_home = tmp_path / "old-pc", tmp_path / "new-pc"
     old_home.mkdir()

@@ -179,6 +179,7 @@ def test_a_manifest_over_the_cap_is_refused(
     assert [path for path, _ in platform.requests] == ["/api/clones/anna/bundle"]
 
 
+@pytest.mark.process
 def test_install_resumes_a_cut_download_then_rerun_is_idempotent(
     platform: PlatformServer, adapter_dir: Path, tmp_path: Path, model_path: Path
 ) -> None:

@@ -50,6 +50,7 @@ async def _status(agent) -> dict:
     return (await agent.client.get("/api/status")).json()
 
 
+@pytest.mark.process
 async def test_put_gateway_links_live_and_status_shows_relay(linked):
     agent, gateway, token = linked
     await _until(lambda: _gateway_connected(agent))
@@ -86,6 +87,7 @@ async def _has_rtt(agent) -> bool:
     return rtt is not None and rtt > 0
 
 
+@pytest.mark.process
 async def test_link_comes_back_after_the_gateway_restarts(linked):
     agent, gateway, _ = linked
     await _until(lambda: _gateway_connected(agent))
@@ -100,6 +102,7 @@ async def _offline(agent) -> bool:
     return (await _status(agent))["network_mode"] == "offline"
 
 
+@pytest.mark.process
 async def test_a_wrong_token_is_reported_and_the_agent_stays_offline(agent, gateway_and_token):
     gateway, _ = gateway_and_token
     try:
@@ -120,6 +123,7 @@ async def test_bad_gateway_urls_are_refused(agent):
     assert (await agent.client.get("/api/gateway")).json()["url"] == ""
 
 
+@pytest.mark.process
 async def test_clearing_the_url_stops_the_link(linked):
     agent, _, _ = linked
     await _until(lambda: _gateway_connected(agent))

@@ -33,6 +33,7 @@ def _first_content(stream) -> str:
     raise AssertionError("no content")
 
 
+@pytest.mark.process
 def test_full_queue_answers_503_with_retry_after(tiny_agent: AgentProcess):
     client = openai.OpenAI(base_url=f"{tiny_agent.url}/v1", api_key="local", max_retries=0, timeout=60)
     running = client.chat.completions.create(model="my-clone", messages=ESSAY, max_tokens=1500, stream=True)

@@ -7,6 +7,7 @@ import signal
 import time
 
 import httpx
+import pytest
 
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.rag.service import RagService
@@ -24,6 +25,7 @@ def wait_for(url: str, predicate, timeout: float = 120) -> list[dict]:
     raise AssertionError(f"timed out: {documents}")
 
 
+@pytest.mark.process
 def test_kill_9_during_indexing_then_restart_is_consistent(tmp_path, model_path, embedder):
     config = write_config(
         tmp_path / "config.yaml", model={"base_model_path": str(model_path)},
