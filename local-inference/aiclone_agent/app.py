@@ -31,6 +31,7 @@ from aiclone_agent.lan.app import create_lan_app
 from aiclone_agent.lan.listener import LanListener
 from aiclone_agent.openai_api import router as openai_router
 from aiclone_agent.runtime import AgentRuntime
+from aiclone_wire.startup import startup_phase
 
 
 def create_app(env: EnvSettings, config: ConfigStore, engine: EngineClient) -> FastAPI:
@@ -42,12 +43,15 @@ def create_app(env: EnvSettings, config: ConfigStore, engine: EngineClient) -> F
         app.state.runtime = runtime
         runtime.redactor.install()
         runtime.adapter.begin()  # in the background: the base model serves until it is applied
-        await runtime.telegram.start()
+        with startup_phase("telegram"):
+            await runtime.telegram.start()
         runtime.gateway.start()
-        await runtime.direct.start()
-        await runtime.lan.start()
+        with startup_phase("listeners"):
+            await runtime.direct.start()
+            await runtime.lan.start()
         runtime.network.start()
-        await runtime.rag.start()
+        with startup_phase("rag"):
+            await runtime.rag.start()
         runtime.overview.start()
         try:
             yield
