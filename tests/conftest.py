@@ -1,4 +1,5 @@
-"""What every suite shares: the markers, the database matrix, and the guard behind ``--quick``.
+"""What every suite shares: the fixtures (plugins), the markers, the database matrix, and the guard
+behind ``--quick``.
 
 Markers (``--strict-markers`` refuses any other):
 - ``process``: starts real server processes (agent, gateway, nginx, PostgreSQL/Redis clients of
@@ -13,6 +14,18 @@ Markers (``--strict-markers`` refuses any other):
 from __future__ import annotations
 
 import pytest
+
+# The shared fixtures, as plugins (tests/support/fixtures/): every suite sees them, and no test
+# module imports another test module or a conftest to get them.
+pytest_plugins = [
+    "tests.support.fixtures.agents",
+    "tests.support.fixtures.gateways",
+    "tests.support.fixtures.paths",
+    "tests.support.fixtures.lan",
+    "tests.support.fixtures.telegram",
+    "tests.support.fixtures.cluster",
+    "tests.support.fixtures.deploy",
+]
 
 DATABASES = ["sqlite", "postgresql"]
 DATABASE_FIXTURES = {"database_url": "session", "fresh_database_url": "function"}

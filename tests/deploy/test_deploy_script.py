@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from aiclone_gateway.core.config import REPO_ROOT
-from tests.backend.conftest import ChatUser, GatewayProcess, create_agent_token, wait_online
-from tests.deploy.conftest import START_TIMEOUT_S
-from tests.local_inference.conftest import AgentProcess, write_config
+from tests.support.fixtures.agents import AgentProcess, write_config
+from tests.support.fixtures.deploy import START_TIMEOUT_S
+from tests.support.fixtures.gateways import ChatUser, GatewayProcess, create_agent_token, wait_online
 
 SCRIPT = REPO_ROOT / "scripts" / "deploy_vds.sh"
 

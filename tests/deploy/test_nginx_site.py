@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from aiclone_gateway.deploy.nginx_site import SiteSettings, main, render
-from tests.backend.conftest import GatewayProcess
-from tests.deploy.conftest import DOMAIN, START_TIMEOUT_S, NginxProcess, SelfSignedTls
+from tests.support.fixtures.deploy import DOMAIN, START_TIMEOUT_S, NginxProcess, SelfSignedTls
+from tests.support.fixtures.gateways import GatewayProcess
 
 
 def test_the_rendered_site_passes_nginx_t_with_two_replicas(

@@ -19,22 +19,20 @@ import pytest
 import websockets
 from redis.asyncio import Redis
 
-from tests.backend.cluster.conftest import redis_url
-from tests.backend.conftest import (
+from tests.support.bot_api_emulator import BotApiEmulator
+from tests.support.fixtures.agents import AgentProcess, write_config
+from tests.support.fixtures.cluster import redis_url
+from tests.support.fixtures.deploy import START_TIMEOUT_S, SelfSignedTls
+from tests.support.fixtures.gateways import (
     ChatUser,
     GatewayProcess,
     _new_database,
     create_agent_token,
     frames_until,
-    own_agent,  # noqa: F401 - the fixture
     wait_online,
 )
-from tests.backend.telegram.test_webhook import BOT_ID, CHAT, start_agent, until
-from tests.deploy.conftest import START_TIMEOUT_S, SelfSignedTls
-from tests.deploy.test_through_nginx import _refresh_attempts
-from tests.local_inference.conftest import AgentProcess, write_config
-from tests.local_inference.telegram.conftest import TOKEN, bot_api  # noqa: F401 - the emulator fixture
-from tests.support.bot_api_emulator import BotApiEmulator
+from tests.support.fixtures.telegram import BOT_ID, CHAT, TOKEN, start_agent, until
+from tests.support.nginx import refresh_attempts
 from tests.support.processes import free_port
 
 RELINK_WITHIN_S = 10  # issue 11: the agent reaches a surviving replica through nginx this fast
@@ -187,7 +185,7 @@ async def test_replicas_share_the_rate_limit_the_queue_the_api_a_lan_revocation_
     tmp_path: Path,
     start_nginx,
     tls: SelfSignedTls,
-    own_agent,  # noqa: F811 - the shared fixture
+    own_agent,
     postgres: str,
     prefix: str,
 ):
@@ -198,7 +196,7 @@ async def test_replicas_share_the_rate_limit_the_queue_the_api_a_lan_revocation_
     owner, user = ChatUser(a, "owner@example.test"), ChatUser(b, "user@example.test")
     try:
         # nginx takes turns between the replicas; the sign-in limit (4 a minute) is one count
-        assert await _refresh_attempts(nginx.url, 6, verify=tls.client_context()) == [401] * 4 + [429] * 2
+        assert await refresh_attempts(nginx.url, 6, verify=tls.client_context()) == [401] * 4 + [429] * 2
 
         assert (await owner.register())["role"] == "owner"
         await owner.login()
@@ -270,7 +268,7 @@ async def test_replicas_share_the_rate_limit_the_queue_the_api_a_lan_revocation_
 async def test_a_telegram_update_landing_on_b_is_answered_through_the_agent_on_a(
     tmp_path: Path,
     model_path: Path,
-    bot_api: BotApiEmulator,  # noqa: F811 - the emulator fixture
+    bot_api: BotApiEmulator,
     postgres: str,
     prefix: str,
 ):

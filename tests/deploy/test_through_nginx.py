@@ -6,7 +6,6 @@ own X-Forwarded-For."""
 from __future__ import annotations
 
 import json
-import ssl
 import uuid
 from pathlib import Path
 
@@ -14,9 +13,10 @@ import httpx
 import openai
 import pytest
 
-from tests.backend.conftest import ChatUser, GatewayProcess, create_agent_token, wait_online
-from tests.deploy.conftest import START_TIMEOUT_S, SelfSignedTls
-from tests.local_inference.conftest import AgentProcess, write_config
+from tests.support.fixtures.agents import AgentProcess, write_config
+from tests.support.fixtures.deploy import START_TIMEOUT_S, SelfSignedTls
+from tests.support.fixtures.gateways import ChatUser, GatewayProcess, create_agent_token, wait_online
+from tests.support.nginx import refresh_attempts
 
 
 @pytest.fixture
@@ -105,26 +105,12 @@ async def test_chat_openai_stream_and_webhook_through_nginx_with_tls(stack, tls:
     assert 'GET /agent/ws HTTP/1.1" 101' in (nginx.home / "access.log").read_text()
 
 
-async def _refresh_attempts(base_url: str, count: int, verify: ssl.SSLContext) -> list[int]:
-    """Refreshes with a bad token, each claiming a new client address in X-Forwarded-For."""
-    codes = []
-    async with httpx.AsyncClient(base_url=base_url, verify=verify, timeout=30) as http:
-        for attempt in range(count):
-            response = await http.post(
-                "/api/auth/refresh",
-                json={"refresh_token": "not-a-token"},
-                headers={"X-Forwarded-For": f"203.0.113.{attempt + 1}"},
-            )
-            codes.append(response.status_code)
-    return codes
-
-
 async def test_a_spoofed_forwarded_for_does_not_escape_the_rate_limit_through_nginx(
     stack, tls: SelfSignedTls
 ):
     gateway, nginx, _, _ = stack  # its sign-in limit: 4 per client per minute
     # nginx overwrites the header with the address it saw: every attempt is the same client
-    assert await _refresh_attempts(nginx.url, 6, verify=tls.client_context()) == [401] * 4 + [429] * 2
+    assert await refresh_attempts(nginx.url, 6, verify=tls.client_context()) == [401] * 4 + [429] * 2
     # Control: the gateway does believe X-Forwarded-For from its trusted proxy (loopback, where
     # nginx runs), which is exactly why nginx must not pass the client's own value along.
-    assert await _refresh_attempts(gateway.url, 6, verify=tls.client_context()) == [401] * 6
+    assert await refresh_attempts(gateway.url, 6, verify=tls.client_context()) == [401] * 6

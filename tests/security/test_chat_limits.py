@@ -18,7 +18,7 @@ import pytest
 import websockets
 
 from aiclone_wire import PROTOCOL_VERSION, End, Hello, Request, decode, encode
-from tests.backend.conftest import ChatUser, GatewayProcess, create_agent_token, sign_up, wait_online
+from tests.support.fixtures.gateways import ChatUser, GatewayProcess, create_agent_token, sign_up, wait_online
 
 LIMITS = {
     "chat_messages_per_minute": 8,

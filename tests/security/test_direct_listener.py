@@ -38,8 +38,8 @@ from aiclone_wire import (
     decode,
     encode,
 )
-from tests.backend.conftest import ChatUser, GatewayProcess, create_agent_token
-from tests.backend.relay.conftest import TwoPaths
+from tests.support.fixtures.gateways import ChatUser, GatewayProcess, create_agent_token
+from tests.support.fixtures.paths import TwoPaths
 from tests.support.tcp_proxy import free_port
 
 ISSUER, AUDIENCE = "aiclone-gateway", "aiclone"  # the gateway's defaults (core/config.py)

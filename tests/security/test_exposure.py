@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.backend.conftest import METRICS_HEADERS, ChatUser
+from tests.support.fixtures.gateways import METRICS_HEADERS, ChatUser
 
 
 async def test_metrics_need_the_scraper_token_or_the_owner(users: list[ChatUser], owner: ChatUser):

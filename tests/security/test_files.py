@@ -21,8 +21,8 @@ from aiclone_agent.bundle.archive import FORMAT, VERSION, ArchiveError, import_c
 from aiclone_agent.chat.template import Message, PromptRenderer
 from aiclone_agent.core.config import EnvSettings
 from aiclone_agent.engine.base import ChatTemplate, EngineError
-from tests.local_inference.api.test_rag import upload, wait_indexed
 from tests.local_inference.rag.documents import EN_FACTS, pdf_bytes
+from tests.support.documents_api import upload, wait_indexed
 
 # -- the knowledge base ---------------------------------------------------------------------------
 

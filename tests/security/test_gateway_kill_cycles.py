@@ -31,7 +31,8 @@ import httpx
 import pytest
 import websockets
 
-from tests.backend.conftest import (
+from tests.support.bot_api_emulator import BotApiEmulator
+from tests.support.fixtures.gateways import (
     ALLOWED_ORIGIN,
     ChatUser,
     GatewayProcess,
@@ -39,9 +40,12 @@ from tests.backend.conftest import (
     read_frame,
     wait_online,
 )
-from tests.backend.telegram.test_webhook import TOKEN, _delivery_is, start_agent, until
-from tests.local_inference.telegram.conftest import bot_api  # noqa: F401 - the emulator fixture
-from tests.support.bot_api_emulator import BotApiEmulator
+from tests.support.fixtures.telegram import (
+    TOKEN,
+    delivery_is,
+    start_agent,
+    until,
+)
 
 CYCLES = int(os.environ.get("AICLONE_GATEWAY_KILL_CYCLES", "5"))
 SEED = int(os.environ.get("AICLONE_KILL_SEED", str(random.randrange(1 << 30))))
@@ -102,7 +106,7 @@ async def _keys(user: ChatUser, seen: Acknowledged, cycle: int) -> None:
         await asyncio.sleep(0.5)
 
 
-async def _telegram(bot_api: BotApiEmulator, seen: Acknowledged, cycle: int) -> None:  # noqa: F811
+async def _telegram(bot_api: BotApiEmulator, seen: Acknowledged, cycle: int) -> None:
     state = bot_api.bots[TOKEN]
     for n in itertools.count():
         chat_id = 70_000 + cycle * 1_000 + n
@@ -128,7 +132,7 @@ async def _signed_in(gateway: GatewayProcess, email: str) -> ChatUser:
 
 
 @pytest.fixture
-async def kill_stack(tmp_path: Path, model_path: Path, bot_api: BotApiEmulator):  # noqa: F811
+async def kill_stack(tmp_path: Path, model_path: Path, bot_api: BotApiEmulator):
     gateway = GatewayProcess(
         tmp_path,
         f"sqlite+aiosqlite:///{tmp_path / 'gateway.sqlite3'}",
@@ -147,7 +151,7 @@ async def kill_stack(tmp_path: Path, model_path: Path, bot_api: BotApiEmulator):
     await owner.close()
     await wait_online(gateway)
     await until(lambda: bot_api.bots[TOKEN].webhook_url, what="setWebhook")
-    await until(lambda: _delivery_is(agent, "webhook"), what="webhook delivery")
+    await until(lambda: delivery_is(agent, "webhook"), what="webhook delivery")
     yield gateway, agent, tmp_path / "gateway.sqlite3"
     await asyncio.to_thread(agent.stop)
     await asyncio.to_thread(gateway.stop)
@@ -155,7 +159,7 @@ async def kill_stack(tmp_path: Path, model_path: Path, bot_api: BotApiEmulator):
 
 @pytest.mark.process
 @pytest.mark.slow
-async def test_gateway_kill_cycles_lose_nothing_acknowledged(kill_stack, bot_api: BotApiEmulator):  # noqa: F811
+async def test_gateway_kill_cycles_lose_nothing_acknowledged(kill_stack, bot_api: BotApiEmulator):
     gateway, _agent, database = kill_stack
     rng = random.Random(SEED)
     seen = Acknowledged()

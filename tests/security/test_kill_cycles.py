@@ -21,7 +21,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.local_inference.conftest import AgentProcess, write_config
+from tests.support.fixtures.agents import AgentProcess, write_config
 
 CYCLES = int(os.environ.get("AICLONE_KILL_CYCLES", "6"))
 SEED = int(os.environ.get("AICLONE_KILL_SEED", str(random.randrange(1 << 30))))

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from aiclone_gateway.core.tokens import TokenIssuer, load_or_create_key
-from tests.local_inference.lan.conftest import HomeLan
+from tests.support.fixtures.lan import HomeLan
 
 ISSUER, AUDIENCE = "aiclone-gateway", "aiclone"  # the gateway's defaults (core/config.py)
 

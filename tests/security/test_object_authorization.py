@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.backend.conftest import ChatUser, frames_until
+from tests.support.fixtures.gateways import ChatUser, frames_until
 
 SECRET = "alice-secret-8841"
 

@@ -13,7 +13,7 @@ import asyncio
 import httpx
 import pytest
 
-from tests.backend.conftest import ChatUser
+from tests.support.fixtures.gateways import ChatUser
 
 # Concurrent refreshes of one family are a database race (row locks differ): both databases.
 pytestmark = pytest.mark.databases

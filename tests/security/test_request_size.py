@@ -12,9 +12,9 @@ import json
 import httpx
 import pytest
 
-from tests.backend.conftest import ChatUser, GatewayProcess
-from tests.local_inference.conftest import AgentProcess
 from tests.security.oversized import rss_bytes, send_oversized
+from tests.support.fixtures.agents import AgentProcess
+from tests.support.fixtures.gateways import ChatUser, GatewayProcess
 
 MiB = 1024 * 1024
 
@@ -89,7 +89,7 @@ async def test_a_request_over_the_frame_limit_is_refused_before_the_link(tmp_pat
         key = (await owner.http.post("/api/keys", json={"name": "k"})).json()["key"]
         token = (await owner.http.post("/api/agents", json={"name": "pc"})).json()["token"]
         agent = own_agent(gateway, token, max_tokens=4)
-        from tests.backend.conftest import wait_online
+        from tests.support.fixtures.gateways import wait_online
 
         await wait_online(gateway)
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}

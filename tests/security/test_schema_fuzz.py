@@ -21,8 +21,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from tests.backend.conftest import GatewayProcess, create_agent_token, sign_up, wait_online
-from tests.local_inference.conftest import AgentProcess, write_config
+from tests.support.fixtures.agents import AgentProcess, write_config
+from tests.support.fixtures.gateways import GatewayProcess, create_agent_token, sign_up, wait_online
 
 EXAMPLES = int(os.environ.get("AICLONE_FUZZ_EXAMPLES", "8"))
 SKIPPED = ("/api/messengers/telegram", "/api/gateway", "/api/adapter", "/api/model")

@@ -16,7 +16,7 @@ import pytest
 
 from aiclone_agent.chat.service import PARTIAL_SAVE_S
 from aiclone_agent.chat.store import ConversationStore
-from tests.local_inference.conftest import AgentProcess, write_config
+from tests.support.fixtures.agents import AgentProcess, write_config
 
 FULL = 2
 

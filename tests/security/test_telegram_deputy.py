@@ -28,10 +28,14 @@ from aiclone_wire import (
     decode,
     encode,
 )
-from tests.backend.conftest import sign_up
-from tests.backend.telegram.test_webhook import BOT_ID, TOKEN, _delivery_is, stack, until  # noqa: F401
-from tests.local_inference.telegram.conftest import bot_api  # noqa: F401 - the emulator fixture
 from tests.support.bot_api_emulator import BotApiEmulator
+from tests.support.fixtures.gateways import sign_up
+from tests.support.fixtures.telegram import (
+    BOT_ID,
+    TOKEN,
+    delivery_is,
+    until,
+)
 
 VICTIM_CHAT = 4242
 
@@ -42,9 +46,9 @@ async def _conversations(agent) -> list[dict]:
 
 
 @pytest.mark.process
-async def test_api_key_cannot_speak_as_telegram(stack, bot_api: BotApiEmulator):  # noqa: F811
+async def test_api_key_cannot_speak_as_telegram(stack, bot_api: BotApiEmulator):
     gateway, agent = stack
-    await until(lambda: _delivery_is(agent, "webhook"), what="webhook delivery")
+    await until(lambda: delivery_is(agent, "webhook"), what="webhook delivery")
     bot_api.push_message(TOKEN, "My secret is 7781.", chat_id=VICTIM_CHAT)
     await until(lambda: bot_api.messages_to(VICTIM_CHAT), what="the victim's answer")
     victim_reply = bot_api.messages_to(VICTIM_CHAT)[0]

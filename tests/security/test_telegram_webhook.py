@@ -29,17 +29,15 @@ from aiclone_wire import (
     decode,
     encode,
 )
-from tests.backend.conftest import GatewayProcess, create_agent_token, sign_up, wait_online
-from tests.backend.telegram.test_webhook import (  # noqa: F401
+from tests.support.bot_api_emulator import BotApiEmulator
+from tests.support.fixtures.gateways import GatewayProcess, create_agent_token, sign_up, wait_online
+from tests.support.fixtures.telegram import (
     BOT_ID,
     TOKEN,
-    _delivery_is,
-    stack,
+    delivery_is,
     telegram_settled,
     until,
 )
-from tests.local_inference.telegram.conftest import bot_api  # noqa: F401 - the emulator fixture
-from tests.support.bot_api_emulator import BotApiEmulator
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 CANARY_TEXT = "canary-internal-service-says-7f3a"
@@ -116,7 +114,7 @@ async def test_an_agent_cannot_aim_the_gateway_at_another_server(tmp_path: Path,
 
 
 @pytest.mark.process
-async def test_missing_or_wrong_secret_is_refused_before_the_body_is_parsed(stack, bot_api: BotApiEmulator):  # noqa: F811
+async def test_missing_or_wrong_secret_is_refused_before_the_body_is_parsed(stack, bot_api: BotApiEmulator):
     gateway, _ = stack
     secret = bot_api.bots[TOKEN].webhook_secret
     wrong = [None, "", "x", secret[:-1], secret + "x", secret.upper() if secret != secret.upper() else "y"]
@@ -136,9 +134,9 @@ async def test_missing_or_wrong_secret_is_refused_before_the_body_is_parsed(stac
 
 
 @pytest.mark.process
-async def test_replayed_update_ids_are_ignored(stack, bot_api: BotApiEmulator):  # noqa: F811
+async def test_replayed_update_ids_are_ignored(stack, bot_api: BotApiEmulator):
     gateway, agent = stack
-    await until(lambda: _delivery_is(agent, "webhook"), what="webhook delivery")
+    await until(lambda: delivery_is(agent, "webhook"), what="webhook delivery")
     bot_api.push_message(TOKEN, "Hello once.", chat_id=CHAT)
     await until(lambda: bot_api.messages_to(CHAT), what="the answer")
     state = bot_api.bots[TOKEN]
@@ -154,11 +152,11 @@ async def test_replayed_update_ids_are_ignored(stack, bot_api: BotApiEmulator): 
 
 
 @pytest.mark.process
-async def test_an_acknowledged_update_is_answered_after_the_gateway_is_killed(stack, bot_api: BotApiEmulator):  # noqa: F811
+async def test_an_acknowledged_update_is_answered_after_the_gateway_is_killed(stack, bot_api: BotApiEmulator):
     """The agent is frozen so the answer cannot come before the kill; the gateway dies right
     after acknowledging the update, and answers it once it is back and the agent relinks."""
     gateway, agent = stack
-    await until(lambda: _delivery_is(agent, "webhook"), what="webhook delivery")
+    await until(lambda: delivery_is(agent, "webhook"), what="webhook delivery")
     state = bot_api.bots[TOKEN]
     agent.proc.send_signal(signal.SIGSTOP)
     try:

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 
 from aiclone_gateway.core.tokens import key_id, load_or_create_key
-from tests.backend.conftest import ChatUser
+from tests.support.fixtures.gateways import ChatUser
 
 LEEWAY_S = 30  # the gateway's default AICLONE_GATEWAY_JWT_LEEWAY_S
 

@@ -14,7 +14,7 @@ import uuid
 import pytest
 import websockets
 
-from tests.backend.conftest import ALLOWED_ORIGIN, ChatUser, GatewayProcess
+from tests.support.fixtures.gateways import ALLOWED_ORIGIN, ChatUser, GatewayProcess
 
 
 def _url(user: ChatUser, ticket: str) -> str:

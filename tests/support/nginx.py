@@ -15,6 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -199,3 +200,17 @@ class NginxProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+async def refresh_attempts(base_url: str, count: int, verify: ssl.SSLContext) -> list[int]:
+    """Refreshes with a bad token, each claiming a new client address in X-Forwarded-For."""
+    codes = []
+    async with httpx.AsyncClient(base_url=base_url, verify=verify, timeout=30) as http:
+        for attempt in range(count):
+            response = await http.post(
+                "/api/auth/refresh",
+                json={"refresh_token": "not-a-token"},
+                headers={"X-Forwarded-For": f"203.0.113.{attempt + 1}"},
+            )
+            codes.append(response.status_code)
+    return codes

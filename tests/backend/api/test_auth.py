@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.backend.conftest import METRICS_HEADERS, ChatUser, GatewayProcess
+from tests.support.fixtures.gateways import METRICS_HEADERS, ChatUser, GatewayProcess
 
 
 async def test_register_login_me(fresh_gateway: GatewayProcess):

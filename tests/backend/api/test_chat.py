@@ -8,7 +8,9 @@ import httpx
 import pytest
 import websockets
 
-from tests.backend.conftest import (
+from tests.local_inference.rag.documents import EN_FACTS, text_bytes
+from tests.support.documents_api import upload, wait_indexed
+from tests.support.fixtures.gateways import (
     ALLOWED_ORIGIN,
     ChatUser,
     GatewayProcess,
@@ -18,8 +20,6 @@ from tests.backend.conftest import (
     sign_up,
     wait_online,
 )
-from tests.local_inference.api.test_rag import upload, wait_indexed
-from tests.local_inference.rag.documents import EN_FACTS, text_bytes
 
 
 def _answer(frames: list[dict]) -> str:

@@ -8,7 +8,7 @@ import time
 import httpx
 import jwt
 
-from tests.backend.conftest import ChatUser, GatewayProcess, sign_up
+from tests.support.fixtures.gateways import ChatUser, GatewayProcess, sign_up
 
 THIRTY_DAYS_S = 30 * 86_400
 

@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 
-from tests.backend.conftest import ChatUser, GatewayProcess
+from tests.support.fixtures.gateways import ChatUser, GatewayProcess
 
 
 def _email(tag: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.backend.conftest import METRICS_HEADERS, GatewayProcess
+from tests.support.fixtures.gateways import METRICS_HEADERS, GatewayProcess
 
 
 async def test_probes(fresh_gateway: GatewayProcess):

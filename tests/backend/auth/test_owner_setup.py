@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from aiclone_gateway.auth.owner_setup import FILE_NAME
-from tests.backend.conftest import ChatUser, GatewayProcess
+from tests.support.fixtures.gateways import ChatUser, GatewayProcess
 
 PRODUCTION = {"environment": "production", "secret_key": "s" * 48}
 LOGGED_CODE = re.compile(r"the one-time setup code (\S+) ")

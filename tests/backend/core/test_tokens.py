@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from aiclone_gateway.core.tokens import InvalidTokenError, TokenIssuer, key_id, load_or_create_key
-from tests.backend.conftest import ChatUser
+from tests.support.fixtures.gateways import ChatUser
 
 
 def _b64(data: dict) -> str:

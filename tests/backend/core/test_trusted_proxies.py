@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from aiclone_gateway.core.config import Settings
-from tests.backend.conftest import GatewayProcess
+from tests.support.fixtures.gateways import GatewayProcess
 
 
 async def _spoofed_logins(gateway: GatewayProcess, count: int) -> list[int]:

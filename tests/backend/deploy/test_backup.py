@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.backend.conftest import (
+from tests.support.fixtures.gateways import (
     ChatUser,
     GatewayProcess,
     _new_database,  # the fresh-database helper both kinds share

@@ -5,7 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from tests.backend.conftest import ChatUser
+from tests.support.fixtures.gateways import ChatUser
 
 
 @pytest.fixture

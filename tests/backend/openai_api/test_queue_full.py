@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from tests.backend.conftest import GatewayProcess, create_agent_token, sign_up, wait_online
+from tests.support.fixtures.gateways import GatewayProcess, create_agent_token, sign_up, wait_online
 
 ESSAY = [{"role": "user", "content": "Write a very long essay about the history of bridges."}]
 

@@ -7,8 +7,8 @@ import asyncio
 import httpx
 import openai
 
-from tests.backend.conftest import GatewayProcess, create_agent_token, sign_up, wait_online
 from tests.local_inference.rag.documents import EN_FACTS, text_bytes
+from tests.support.fixtures.gateways import GatewayProcess, create_agent_token, sign_up, wait_online
 
 QUESTION = [{"role": "user", "content": "How long is the warranty on a ceramic lamp?"}]
 

@@ -12,7 +12,7 @@ import pytest
 import websockets
 
 from aiclone_wire import PROTOCOL_VERSION, Chunk, Credit, End, Hello, Request, decode, encode
-from tests.backend.conftest import (
+from tests.support.fixtures.gateways import (
     METRICS_HEADERS,
     ChatUser,
     GatewayProcess,

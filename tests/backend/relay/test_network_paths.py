@@ -11,8 +11,8 @@ import httpx
 import openai
 import pytest
 
-from tests.backend.conftest import METRICS_HEADERS
-from tests.backend.relay.conftest import TwoPaths
+from tests.support.fixtures.gateways import METRICS_HEADERS
+from tests.support.fixtures.paths import TwoPaths
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import signal
 import httpx
 import openai
 
-from tests.backend.conftest import (
+from tests.support.fixtures.gateways import (
     ChatUser,
     GatewayProcess,
     create_agent_token,

@@ -13,7 +13,13 @@ import pytest
 import websockets
 
 from aiclone_wire import Error, GatewayStats, Hello, Ping, Pong, Request, decode, encode
-from tests.backend.conftest import ChatUser, GatewayProcess, create_agent_token, frames_until, sign_up
+from tests.support.fixtures.gateways import (
+    ChatUser,
+    GatewayProcess,
+    create_agent_token,
+    frames_until,
+    sign_up,
+)
 
 INTERVAL_S = 0.3
 

@@ -9,94 +9,28 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.backend.conftest import METRICS_HEADERS, ChatUser, GatewayProcess, create_agent_token, wait_online
-from tests.local_inference.conftest import AgentProcess, write_config
-from tests.local_inference.telegram.conftest import TOKEN, bot_api  # noqa: F401 - the emulator fixture
 from tests.support.bot_api_emulator import BotApiEmulator
-
-CHAT = 777
-BOT_ID = TOKEN.split(":")[0]
-OFFLINE_REPLY = "I'm offline right now"
-
-
-async def telegram_state(agent: AgentProcess) -> dict:
-    async with httpx.AsyncClient(base_url=agent.url, timeout=30) as http:
-        return (await http.get("/api/messengers/telegram")).json()
-
-
-async def until(predicate, timeout: float = 60, what: str = "condition") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
+from tests.support.fixtures.gateways import wait_online
+from tests.support.fixtures.telegram import (
+    BOT_ID,
+    CHAT,
+    OFFLINE_REPLY,
+    TOKEN,
+    delivery_is,
+    telegram_settled,
+    telegram_state,
+    until,
+)
 
 
-async def telegram_settled(gateway: GatewayProcess, timeout: float = 60) -> None:
-    """Wait until the gateway has no Telegram work under way (no update being answered, no
-    drain): whatever it was going to send has been sent, so counting the replies is final."""
-
-    async def idle() -> bool:
-        async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as http:
-            metrics = (await http.get("/metrics", headers=METRICS_HEADERS)).text
-        return "aiclone_gateway_telegram_in_progress 0.0" in metrics
-
-    await until(idle, timeout=timeout, what="the gateway's Telegram work to settle")
-
-
-# Processes start and stop on a worker thread: the Bot API emulator lives on this event loop
-# and must keep answering them meanwhile.
-
-
-async def start_gateway(home: Path, api_url: str) -> GatewayProcess:
-    gateway = GatewayProcess(home, f"sqlite+aiosqlite:///{home / 'gateway.sqlite3'}")
-    gateway.env["AICLONE_GATEWAY_PUBLIC_URL"] = gateway.url
-    gateway.env["AICLONE_GATEWAY_TELEGRAM_API_URL"] = api_url
-    return await asyncio.to_thread(gateway.start)
-
-
-async def start_agent(home: Path, model_path: Path, gateway: GatewayProcess, token: str, api_url: str) -> AgentProcess:
-    config = write_config(
-        home / "config.yaml",
-        model={"base_model_path": str(model_path), "max_tokens": 12, "n_threads": 1},
-        gateway={"url": gateway.ws_url, "agent_token": token},
-        messengers={"telegram": {"enabled": True, "api_url": api_url,
-                                 "bots": [{"bot_id": BOT_ID, "token": TOKEN, "linked_clone_id": "my-clone"}]}},
-    )
-    return await asyncio.to_thread(AgentProcess(home, model_path, config_path=config).start)
-
-
-@pytest.fixture
-async def stack(tmp_path: Path, model_path: Path, bot_api: BotApiEmulator):  # noqa: F811
-    gateway = await start_gateway(tmp_path, bot_api.url)
-    owner = ChatUser(gateway, "owner@example.test")
-    await owner.register()
-    await owner.login()
-    agent_home = tmp_path / "agent"
-    agent_home.mkdir()
-    agent = await start_agent(agent_home, model_path, gateway, await create_agent_token(owner), bot_api.url)
-    await wait_online(gateway)
-    await until(lambda: bot_api.bots[TOKEN].webhook_url, what="setWebhook")
-    yield gateway, agent
-    await owner.close()
-    await asyncio.to_thread(agent.stop)
-    await asyncio.to_thread(gateway.stop)
-
-
-@pytest.mark.process
-async def test_webhook_delivery_end_to_end(stack, bot_api: BotApiEmulator):  # noqa: F811
+async def test_webhook_delivery_end_to_end(stack, bot_api: BotApiEmulator):
     gateway, agent = stack
     state = bot_api.bots[TOKEN]
     assert state.webhook_url == f"{gateway.url}/telegram/webhook/{BOT_ID}"
     assert len(state.webhook_secret) >= 32
     assert bot_api.calls_of("setWebhook", TOKEN)[-1].params["allowed_updates"] == ["message"]
     await until(lambda: telegram_state(agent), what="agent state")
-    await until(lambda: _delivery_is(agent, "webhook"), what="webhook delivery on the agent")
+    await until(lambda: delivery_is(agent, "webhook"), what="webhook delivery on the agent")
 
     bot_api.push_message(TOKEN, "/start", chat_id=CHAT)
     await until(lambda: bot_api.messages_to(CHAT), what="the /start reply")
@@ -131,9 +65,9 @@ async def test_webhook_delivery_end_to_end(stack, bot_api: BotApiEmulator):  # n
 
 
 @pytest.mark.process
-async def test_gateway_down_moves_to_polling_and_back_without_loss_or_duplicates(stack, bot_api: BotApiEmulator):  # noqa: F811
+async def test_gateway_down_moves_to_polling_and_back_without_loss_or_duplicates(stack, bot_api: BotApiEmulator):
     gateway, agent = stack
-    await until(lambda: _delivery_is(agent, "webhook"), what="webhook delivery")
+    await until(lambda: delivery_is(agent, "webhook"), what="webhook delivery")
     sent = []
 
     async def say(text: str, expected_replies: int) -> None:
@@ -143,21 +77,21 @@ async def test_gateway_down_moves_to_polling_and_back_without_loss_or_duplicates
 
     await say("First, by webhook.", 1)
     await asyncio.to_thread(gateway.stop)
-    await until(lambda: _delivery_is(agent, "polling"), what="the switch to polling")
+    await until(lambda: delivery_is(agent, "polling"), what="the switch to polling")
     await until(lambda: not bot_api.bots[TOKEN].webhook_url, what="deleteWebhook")
     await say("Second, by polling.", 2)
     await asyncio.to_thread(gateway.start)
     await until(lambda: bot_api.bots[TOKEN].webhook_url, what="setWebhook again")
-    await until(lambda: _delivery_is(agent, "webhook"), what="the switch back to webhook")
+    await until(lambda: delivery_is(agent, "webhook"), what="the switch back to webhook")
     await say("Third, by webhook again.", 3)
     await telegram_settled(gateway)
     assert len(bot_api.messages_to(CHAT)) == 3  # every message answered exactly once
 
 
 @pytest.mark.process
-async def test_pc_off_gets_a_polite_note_and_the_answer_later(stack, bot_api: BotApiEmulator, model_path: Path):  # noqa: F811
+async def test_pc_off_gets_a_polite_note_and_the_answer_later(stack, bot_api: BotApiEmulator, model_path: Path):
     gateway, agent = stack
-    await until(lambda: _delivery_is(agent, "webhook"), what="webhook delivery")
+    await until(lambda: delivery_is(agent, "webhook"), what="webhook delivery")
     await asyncio.to_thread(agent.stop)
     await wait_online(gateway, online=False)
     bot_api.push_message(TOKEN, "Are you there?", chat_id=CHAT)
@@ -168,8 +102,3 @@ async def test_pc_off_gets_a_polite_note_and_the_answer_later(stack, bot_api: Bo
     await telegram_settled(gateway)
     assert len(bot_api.messages_to(CHAT)) == 2
     assert OFFLINE_REPLY not in bot_api.messages_to(CHAT)[1]
-
-
-async def _delivery_is(agent: AgentProcess, mode: str) -> bool:
-    state = await telegram_state(agent)
-    return state["delivery"] == mode and state["status"] == "running"

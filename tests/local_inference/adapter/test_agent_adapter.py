@@ -16,7 +16,7 @@ import yaml
 
 from aiclone_agent.adapter.errors import AdapterError
 from tests.local_inference.adapter.models import write_peft_adapter, write_tiny_qwen2
-from tests.local_inference.conftest import AgentProcess, write_config
+from tests.support.fixtures.agents import AgentProcess, write_config
 
 QUESTION = {
     "messages": [{"role": "user", "content": "Say something about the sea."}],

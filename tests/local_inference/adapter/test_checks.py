@@ -14,7 +14,7 @@ from aiclone_agent.adapter.errors import AdapterError
 from aiclone_agent.adapter.gguf_lora import convert_peft_to_gguf
 from aiclone_agent.adapter.peft import read_peft_adapter
 from tests.local_inference.adapter.models import write_peft_adapter, write_tiny_qwen2
-from tests.local_inference.engine.test_gguf_header import huge_count, nested_arrays
+from tests.support.gguf_files import huge_count, nested_arrays
 
 
 @pytest.fixture(scope="module")

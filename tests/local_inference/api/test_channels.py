@@ -9,8 +9,8 @@ import yaml
 from aiclone_agent.engine.base import SamplingParams
 from aiclone_agent.gateway.requests import CreditWindow, run_request
 from aiclone_wire import End, Request
-from tests.local_inference.api.test_rag import upload, wait_indexed
 from tests.local_inference.rag.documents import EN_FACTS, text_bytes
+from tests.support.documents_api import upload, wait_indexed
 
 PROFILES = {
     "owner": {"system_prompt_extra": "OWNER-MODE: you talk to your own creator.", "adapter_scale": 0.5},

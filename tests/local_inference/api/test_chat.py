@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from aiclone_agent.api.chat import ChatEvents
-
-
-def parse_sse(text: str) -> list[dict]:
-    events = []
-    for block in text.strip().split("\n\n"):
-        assert block.startswith("data: "), block
-        ChatEvents.validate_json(block[len("data: "):], strict=True)  # the admin's types say the same
-        events.append(json.loads(block[len("data: "):]))
-    return events
+from tests.support.sse import parse_sse
 
 
 async def test_chat_test_answers_from_the_model(agent):

@@ -12,9 +12,8 @@ import pytest
 import yaml
 
 from aiclone_agent.core.config import parse_config
-from tests.local_inference.bundle.test_model_catalog import write_gguf
-from tests.local_inference.conftest import TEST_N_CTX
-from tests.local_inference.engine.test_gguf_header import huge_count, nested_arrays
+from tests.support.fixtures.agents import TEST_N_CTX
+from tests.support.gguf_files import huge_count, nested_arrays, write_gguf
 
 RESTART_FIELDS = ["base_model_path", "n_ctx", "n_threads", "n_gpu_layers", "parallel"]
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.backend.conftest import ChatUser, GatewayProcess, create_agent_token, wait_online
-from tests.local_inference.conftest import AgentProcess, write_config
+from tests.support.fixtures.agents import AgentProcess, write_config
+from tests.support.fixtures.gateways import ChatUser, GatewayProcess, create_agent_token, wait_online
 
 SAMPLE_S = 0.5
 WAIT_S = 30

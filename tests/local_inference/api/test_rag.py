@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
-from tests.local_inference.api.test_chat import parse_sse
 from tests.local_inference.rag.documents import BUILDERS, EN_FACTS, RU_FACTS, text_bytes
-
-
-async def upload(client, name: str, data: bytes) -> dict:
-    response = await client.post("/api/rag/documents", files={"file": (name, data, "application/octet-stream")})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def wait_indexed(client, timeout: float = 60) -> list[dict]:
-    for _ in range(int(timeout * 10)):
-        documents = (await client.get("/api/rag/documents")).json()
-        if all(d["status"] in ("ready", "failed") for d in documents):
-            return documents
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"not indexed in {timeout}s: {documents}")
+from tests.support.documents_api import upload, wait_indexed
+from tests.support.sse import parse_sse
 
 
 async def test_upload_list_search_delete_round_trip(agent):

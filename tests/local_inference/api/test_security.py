@@ -16,7 +16,7 @@ from aiclone_agent.app import create_app
 from aiclone_agent.core.admin_password import hash_password
 from aiclone_agent.core.config import ConfigStore, EnvSettings
 from aiclone_agent.engine.base import EngineClient
-from tests.local_inference.conftest import write_config
+from tests.support.fixtures.agents import write_config
 
 
 @pytest.mark.parametrize(

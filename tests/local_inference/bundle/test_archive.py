@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.local_inference.conftest import AgentProcess, write_config
+from tests.support.fixtures.agents import AgentProcess, write_config
 
 FACT = "The lighthouse keeper Ottoline Brask paints her boat teal every April in Kvitsund harbour."
 

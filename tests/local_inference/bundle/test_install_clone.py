@@ -16,7 +16,7 @@ from aiclone_agent.bundle.install_clone import MANIFEST_MAX_BYTES
 from aiclone_agent.core.config import REPO_ROOT
 from tests.local_inference.adapter.models import write_peft_adapter
 from tests.local_inference.bundle.platform_server import PlatformServer
-from tests.local_inference.conftest import AgentProcess
+from tests.support.fixtures.agents import AgentProcess
 
 KEY = "plat-key-0123456789"
 

@@ -7,25 +7,10 @@ import os
 from pathlib import Path
 
 import gguf
-import numpy as np
 import pytest
 
 from aiclone_agent.bundle.model_catalog import NotAModelError, describe_model_file, list_models, readable_name
-
-
-def write_gguf(path: Path, *, name: str, file_type: int | None, kind: str = "model") -> Path:
-    """A small but valid GGUF: its metadata and one tensor (enough for the header reader)."""
-    writer = gguf.GGUFWriter(path, "llama")
-    writer.add_name(name)
-    writer.add_type(kind)
-    if file_type is not None:
-        writer.add_file_type(file_type)
-    writer.add_tensor("token_embd.weight", np.zeros((4, 8), np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    return path
+from tests.support.gguf_files import write_gguf
 
 
 def test_the_real_model_gets_a_name_people_can_read(model_path: Path):

@@ -14,7 +14,7 @@ from aiclone_agent.core.config import ModelSection
 from aiclone_agent.engine.base import SamplingParams
 from aiclone_agent.engine.selector import load_engine
 from tests.local_inference.adapter.models import write_peft_adapter
-from tests.local_inference.engine.test_batching import prompt_for, run
+from tests.support.engine_runs import prompt_for, run
 
 SCALES = (0.0, 1.0, 3.0)
 

@@ -12,6 +12,7 @@ from aiclone_agent.chat.template import Message, PromptRenderer
 from aiclone_agent.core.config import ModelSection
 from aiclone_agent.engine.base import EngineBusyError, SamplingParams
 from aiclone_agent.engine.selector import load_engine
+from tests.support.engine_runs import prompt_for, run
 
 CODE_WORDS = ["apple", "river", "candle", "violin", "tiger", "rocket", "garden", "mirror"]
 
@@ -24,15 +25,6 @@ def wide_engine(model_path: Path):
     )
     yield engine
     asyncio.run(engine.close())
-
-
-def prompt_for(engine, text: str, system: str = "You are helpful.") -> str:
-    return PromptRenderer(engine.chat_template).render([Message("system", system), Message("user", text)])
-
-
-async def run(engine, prompt: str, params: SamplingParams, request_id: str, channel: str = "api"):
-    chunks = [chunk async for chunk in engine.generate(prompt, params, request_id, channel)]
-    return "".join(c.text for c in chunks), chunks
 
 
 async def first_token(stream):

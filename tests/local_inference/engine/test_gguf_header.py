@@ -4,39 +4,21 @@ reason, found without recursing and without allocating what the header claims.""
 
 from __future__ import annotations
 
-import struct
 import tracemalloc
 from pathlib import Path
 
 import pytest
 
 from aiclone_agent.engine.gguf_header import MAX_ARRAY_DEPTH, GgufHeaderError, read_gguf_header
-
-STRING, ARRAY, UINT8, FLOAT32 = 8, 9, 0, 6
-
-
-def gguf_with(path: Path, key: str, kind: int, value: bytes) -> Path:
-    """A GGUF v3 header with no tensors and one metadata key of type ``kind`` (layout per the spec)."""
-    name = key.encode()
-    header = b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", len(name)) + name
-    path.write_bytes(header + struct.pack("<I", kind) + value)
-    return path
-
-
-def array(item_kind: int, count: int) -> bytes:
-    return struct.pack("<IQ", item_kind, count)
-
-
-def nested_arrays(tmp_path: Path, depth: int = 10_000) -> Path:
-    """``depth`` arrays, each holding the next; the innermost is an empty UINT8 array."""
-    return gguf_with(
-        tmp_path / "nested.gguf", "evil.nested", ARRAY, array(ARRAY, 1) * depth + array(UINT8, 0)
-    )
-
-
-def huge_count(tmp_path: Path) -> Path:
-    """An array that declares 2**40 items in a file of a few dozen bytes."""
-    return gguf_with(tmp_path / "huge.gguf", "evil.huge", ARRAY, array(UINT8, 2**40) + bytes(64))
+from tests.support.gguf_files import (
+    ARRAY,
+    FLOAT32,
+    STRING,
+    UINT8,
+    array,
+    gguf_with,
+    nested_arrays,
+)
 
 
 def test_arrays_nested_10000_deep_are_refused_without_recursing(tmp_path: Path) -> None:

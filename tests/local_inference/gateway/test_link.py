@@ -12,7 +12,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.backend.conftest import GatewayProcess
+from tests.support.fixtures.gateways import GatewayProcess
 
 
 async def _until(check, timeout: float = 20) -> None:

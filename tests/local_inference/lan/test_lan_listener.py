@@ -9,7 +9,7 @@ import httpx
 import openai
 
 from aiclone_agent.api.chat import ChatEvents
-from tests.local_inference.lan.conftest import HomeLan
+from tests.support.fixtures.lan import HomeLan
 
 
 async def _chat(lan: HomeLan, token: str, message: str, conversation_id: str | None = None) -> list[dict]:

@@ -8,7 +8,7 @@ import httpx
 import openai
 import pytest
 
-from tests.local_inference.conftest import AgentProcess, write_config
+from tests.support.fixtures.agents import AgentProcess, write_config
 
 ESSAY = [{"role": "user", "content": "Write a very long essay about the history of bridges."}]
 

@@ -11,8 +11,8 @@ import pytest
 
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.rag.service import RagService
-from tests.local_inference.conftest import AgentProcess, write_config
 from tests.local_inference.rag.documents import EN_FACTS, RU_FACTS, text_bytes
+from tests.support.fixtures.agents import AgentProcess, write_config
 
 
 def wait_for(url: str, predicate, timeout: float = 120) -> list[dict]:

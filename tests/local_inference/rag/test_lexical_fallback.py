@@ -14,8 +14,8 @@ import pytest
 from aiclone_agent.app import create_app
 from aiclone_agent.core.config import ConfigStore, EnvSettings
 from aiclone_agent.rag.service import RagService
-from tests.local_inference.conftest import write_config
 from tests.local_inference.rag.documents import EN_FACTS, text_bytes
+from tests.support.fixtures.agents import write_config
 
 QUESTION, ANSWER = "How many months of warranty do the ceramic lamps have?", "36 months"
 

@@ -7,7 +7,7 @@ import logging
 import yaml
 
 from aiclone_agent.engine.base import GenerationChunk
-from tests.local_inference.telegram.conftest import TOKEN
+from tests.support.fixtures.telegram import TOKEN
 
 CHAT = 501
 
