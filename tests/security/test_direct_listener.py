@@ -255,7 +255,7 @@ class Listener:
         data = b""
         try:
             if self.context is not None:
-                await asyncio.wait_for(writer.start_tls(self.context), 5)
+                await asyncio.wait_for(writer.start_tls(self.context), 30)
             # until the peer closes, or the end of an HTTP request's head
             while b"\r\n\r\n" not in data and (chunk := await asyncio.wait_for(reader.read(65_536), 5)):
                 data += chunk
@@ -356,9 +356,11 @@ async def test_the_gateway_refuses_a_listener_with_another_certificate(
         listener.serving(),
         _fake_agent(dialing_gateway, agent_token, url, real.fingerprint),
     ):
-        await _until(lambda: listener.received)
-    assert listener.received[0].startswith(b"GET /agent/direct HTTP/1.1\r\n"), listener.received
-    assert b"authorization" not in listener.received[0].lower()
+        # a dial that a loaded machine cut short (a TLS handshake past a timeout) is dialed again
+        await _until(
+            lambda: any(data.startswith(b"GET /agent/direct HTTP/1.1\r\n") for data in listener.received)
+        )
+    assert not any(b"authorization" in data.lower() for data in listener.received), listener.received
 
 
 @pytest.mark.parametrize(
