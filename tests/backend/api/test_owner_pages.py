@@ -25,13 +25,21 @@ async def test_first_setup_chooses_invitations_and_each_invite_lets_exactly_one_
     fresh_gateway: GatewayProcess,
 ):
     async with httpx.AsyncClient(base_url=fresh_gateway.url) as http:
-        assert (await http.get("/api/auth/registration")).json() == {"needs_owner": True, "needs_setup_code": False, "mode": "open"}
+        assert (await http.get("/api/auth/registration")).json() == {
+            "needs_owner": True,
+            "needs_setup_code": False,
+            "mode": "open",
+        }
     owner = ChatUser(fresh_gateway, _email("owner"))
     created = await _sign_up(fresh_gateway, owner.email, registration="invite")
     assert created.status_code == 201 and created.json()["role"] == "owner"
     await owner.login()
     async with httpx.AsyncClient(base_url=fresh_gateway.url) as http:
-        assert (await http.get("/api/auth/registration")).json() == {"needs_owner": False, "needs_setup_code": False, "mode": "invite"}
+        assert (await http.get("/api/auth/registration")).json() == {
+            "needs_owner": False,
+            "needs_setup_code": False,
+            "mode": "invite",
+        }
     assert (await owner.http.get("/api/admin/registration")).json() == {"mode": "invite"}
 
     stranger = await _sign_up(fresh_gateway, _email("stranger"))
