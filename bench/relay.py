@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 import yaml
+from benchmarks_doc import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "local-inference"), str(ROOT / "backend"), str(ROOT / "wire")]
@@ -287,19 +288,6 @@ def table(results: dict, args) -> str:
     return "\n".join(lines)
 
 
-def write(body: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = f"{HEADING}\n\n{body}\n"
-    if HEADING in text:
-        start = text.index(HEADING)
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-
-
 def main() -> int:
     if len(sys.argv) == 5 and sys.argv[1] == "--serve-agent":
         serve_agent(sys.argv[2], sys.argv[3], int(sys.argv[4]))
@@ -322,7 +310,7 @@ def main() -> int:
     body = table(results, args)
     print(body)
     if args.write:
-        write(body)
+        write_section(HEADING, body)
     return 0
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import httpx
 import yaml
+from benchmarks_doc import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADING = "## Startup: time to the first /healthz"
@@ -141,8 +142,6 @@ def main() -> int:
         agent_runs = [agent_restart(home / "agent", args.model) for _ in range(args.runs + 1)]
         agent = [seconds for seconds, _ in agent_runs[1:]]  # the first is a first start, not a restart
         lines = [
-            HEADING,
-            "",
             f"{args.runs} runs each, {os.cpu_count()} cores, the model {args.model.name}; exec to the first 200.",
             "",
             "| process | median | slowest | target |",
@@ -158,23 +157,10 @@ def main() -> int:
             + ".",
         ]
     body = "\n".join(lines)
-    print(body)
+    print(f"{HEADING}\n\n{body}")
     if args.write:
-        write(body)
+        write_section(HEADING, body)
     return 0
-
-
-def write(body: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = f"{body}\n"
-    if HEADING in text:
-        start = text.index(HEADING)
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
 
 
 if __name__ == "__main__":
