@@ -33,7 +33,7 @@ import yaml
 from benchmarks_doc import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
-HEADING = "## Startup: time to the first /healthz"
+HEADING = "## Startup: time to the first /healthz (bench/startup.py)"
 PHASE = re.compile(r"aiclone\.startup: (?P<phase>.+?) took (?P<ms>\d+) ms")
 PEER_APP = """
 from fastapi import FastAPI
