@@ -5,8 +5,9 @@ Markers (``--strict-markers`` refuses any other):
 - ``process``: starts real server processes (agent, gateway, nginx, PostgreSQL/Redis clients of
   them). Set by hand on a module or test, and added here to every test that uses one of the
   process fixtures below. ``./scripts/test.sh --quick`` leaves these out.
-- ``browser``: drives Chromium (today only the web UI's Playwright suite does, outside pytest). ``slow``: a test that takes tens of seconds by design (kill cycles,
-  load smoke, fuzzing).
+- ``browser``: drives Chromium (today only the web UI's Playwright suite does, outside pytest).
+- ``slow``: takes more than about 5 s by design (kill cycles, load smoke, fuzzing, building small
+  models to convert adapters against). ``--quick`` leaves these out too.
 - ``databases``: a test whose behaviour depends on the database; it runs on SQLite and PostgreSQL.
   Every other test that needs a gateway database runs on SQLite once.
 """
@@ -41,6 +42,8 @@ PROCESS_FIXTURES = {
     "two_paths",
     "home_lan",
     "dialing_gateway",
+    "stack",
+    "kill_stack",
     "link_gateway",
     "start_nginx",
     "database_url",
@@ -52,7 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for line in (
         "process: starts real server processes (left out by ./scripts/test.sh --quick)",
         "browser: drives Chromium",
-        "slow: takes tens of seconds by design (kill cycles, load smoke, fuzzing)",
+        "slow: takes more than about 5 s by design (kill cycles, load smoke, fuzzing, building models)",
         "databases: depends on the database: runs on SQLite and PostgreSQL (others on SQLite once)",
     ):
         config.addinivalue_line("markers", line)

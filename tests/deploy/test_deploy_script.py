@@ -243,6 +243,7 @@ def _stand_ins(folder: Path) -> tuple[Path, Path]:
     return _executable(folder / "systemctl", "#!/bin/sh\nexit 0\n"), chmods
 
 
+@pytest.mark.slow
 def test_a_real_deploy_keeps_secrets_private_and_shows_the_owner_setup_code(tmp_path: Path):
     root, tools = tmp_path / "root", tmp_path / "tools"
     systemctl, chmods = _stand_ins(tools)

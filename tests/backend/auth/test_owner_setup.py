@@ -80,6 +80,7 @@ def _cli(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedPro
     )
 
 
+@pytest.mark.slow
 def test_the_owner_is_made_on_the_server_or_the_code_shown_there(tmp_path: Path):
     first = _cli(tmp_path, "setup-code")
     assert first.returncode == 0, first.stderr

@@ -23,6 +23,7 @@ from tests.support.fixtures.telegram import (
 )
 
 
+@pytest.mark.process
 async def test_webhook_delivery_end_to_end(stack, bot_api: BotApiEmulator):
     gateway, agent = stack
     state = bot_api.bots[TOKEN]

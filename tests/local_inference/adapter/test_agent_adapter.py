@@ -115,6 +115,7 @@ def broken_architecture(lora: Path, model_path: Path, tmp: Path) -> str:
     return "LoRA for the qwen2 architecture but the base model is llama"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", [broken_wrong_model, broken_embeddings, broken_corrupt, broken_architecture])
 async def test_broken_adapter_leaves_the_base_model_serving(
     agent, model_path: Path, tmp_path: Path, make

@@ -28,6 +28,7 @@ def refusal(folder: Path, base_gguf: Path) -> str:
     return str(caught.value)
 
 
+@pytest.mark.slow
 def test_adapter_for_another_model_is_refused_by_shape(
     tmp_path: Path, model_path: Path, tiny_qwen2: Path
 ) -> None:
@@ -39,6 +40,7 @@ def test_adapter_for_another_model_is_refused_by_shape(
     assert "Qwen/Qwen2.5-0.5B" in reason
 
 
+@pytest.mark.slow
 def test_adapter_with_more_layers_than_the_base_is_refused(
     tmp_path: Path, model_path: Path, tiny_qwen2: Path
 ) -> None:
@@ -87,6 +89,7 @@ def test_garbage_config_is_called_corrupt(tmp_path: Path, model_path: Path) -> N
         read_peft_adapter(tmp_path / "peft")
 
 
+@pytest.mark.slow
 def test_gguf_lora_for_another_architecture_is_refused(
     tmp_path: Path, model_path: Path, tiny_qwen2: Path
 ) -> None:
@@ -112,6 +115,7 @@ def test_a_hostile_gguf_lora_is_called_corrupt_before_ggufs_reader_sees_it(
         read_base_model(path)
 
 
+@pytest.mark.slow
 def test_convert_lora_cli(tmp_path: Path, model_path: Path) -> None:
     write_peft_adapter(tmp_path / "peft", model_path, layers=(0, 3), rank=8, alpha=16, rslora=True)
     out = tmp_path / "clone-lora.gguf"

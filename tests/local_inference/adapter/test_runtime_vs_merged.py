@@ -27,6 +27,9 @@ from tests.local_inference.adapter.models import (
     write_tiny_qwen2,
 )
 
+# each builds small models and compares runtime LoRA with merged weights: ~11 s apiece
+pytestmark = pytest.mark.slow
+
 TINY_HEADS = (4, 2)  # the tiny models: 4 query heads, 2 key/value heads
 PROMPT = "<|im_start|>user\nName three colours.<|im_end|>\n<|im_start|>assistant\n"
 STEPS = 4

@@ -39,6 +39,7 @@ def greedy(scale: float | None) -> SamplingParams:
     return SamplingParams(max_tokens=12, temperature=0.0, adapter_scale=scale)
 
 
+@pytest.mark.slow
 async def test_requests_at_three_scales_batched_answer_as_they_do_alone(adapted_engine):
     engine = adapted_engine
     prompt = prompt_for(engine, "Say something about the sea.")
