@@ -46,20 +46,17 @@ async def test_max_tokens_ends_with_length(engine):
 
 
 async def test_stop_sequence_is_never_emitted(engine):
+    # Asked for a comma-separated list, the model writes a comma within a few tokens; the answer
+    # ends just before it, without it, and says why. (Comparing with a run without the stop would
+    # compare two greedy runs over different cache states: near-ties flip such texts.)
     prompt = prompt_for(engine, "Count from one to twenty in words, separated by commas.")
-    # warm the prefix cache first, so both compared runs recompute the same last token the same way
-    await run(engine, prompt, SamplingParams(max_tokens=1, temperature=0.0, seed=3))
-    free, _ = await run(engine, prompt, SamplingParams(max_tokens=60, temperature=0.0, seed=3))
-    words = [w for w in free.replace(",", " ").split() if len(w) > 3]
-    assert len(words) >= 3, free
-    stop = words[2]
-    cut = free.index(stop)
     stopped, chunks = await run(
-        engine, prompt, SamplingParams(max_tokens=60, temperature=0.0, seed=3, stop=(stop,))
+        engine, prompt, SamplingParams(max_tokens=60, temperature=0.0, seed=3, stop=(",",))
     )
-    assert stopped == free[:cut]
-    assert stop not in stopped
+    assert "," not in stopped and "," not in "".join(c.text for c in chunks)
+    assert stopped.strip(), chunks
     assert chunks[-1].finish_reason == "stop"
+    assert chunks[-1].completion_tokens < 60
 
 
 async def test_abort_stops_generation_quickly(engine):
