@@ -1,5 +1,14 @@
 """The gateway <-> agent wire contract, imported by both programs (see ``messages``)."""
 
+from aiclone_wire.memory import (
+    OWNER_PERSON,
+    MemoryRecord,
+    MemoryRequest,
+    MemoryResult,
+    PersonKey,
+    telegram_person,
+    user_person,
+)
 from aiclone_wire.messages import (
     DEFAULT_CREDIT,
     DIRECT_PATH,
@@ -43,6 +52,7 @@ __all__ = [
     "LAN_TOKEN_TYPE",
     "MAX_FRAME_BYTES",
     "MAX_REQUEST_FRAME_BYTES",
+    "OWNER_PERSON",
     "PROTOCOL_VERSION",
     "Cancel",
     "Chunk",
@@ -54,6 +64,10 @@ __all__ = [
     "GatewayStats",
     "Hello",
     "LanRevocations",
+    "MemoryRecord",
+    "MemoryRequest",
+    "MemoryResult",
+    "PersonKey",
     "Ping",
     "Pong",
     "Request",
@@ -68,4 +82,6 @@ __all__ = [
     "WireError",
     "decode",
     "encode",
+    "telegram_person",
+    "user_person",
 ]

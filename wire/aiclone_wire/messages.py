@@ -23,13 +23,19 @@ security state (``lan_revocations``) and the Telegram hand-over travel on the re
 revoked before its expiry: the agent's LAN listener, which checks those tokens offline, refuses them.
 ``gateway_stats`` (gateway -> agent, relay link only) carries the gateway's live numbers for the
 owner's overview page: right after hello, then every ``interval_s``.
+``memory_request`` / ``memory_result`` (see ``aiclone_wire.memory``) let a signed-in user list and
+erase their own long-term memories on the agent; ``request`` carries the ``person`` the gateway
+authenticated and ``end`` the ``memories`` its answer was given.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
+
+from aiclone_wire.frame import _Frame
+from aiclone_wire.memory import MemoryRecord, MemoryRequest, MemoryResult, PersonKey
 
 PROTOCOL_VERSION = 2
 # Chunks a request may have in flight before the agent waits for a ``credit`` frame.
@@ -52,10 +58,6 @@ LAN_TOKEN_AUDIENCE = "aiclone-lan"
 
 class WireError(ValueError):
     """A frame that is not valid JSON or does not match the schema."""
-
-
-class _Frame(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class Hello(_Frame):
@@ -98,6 +100,9 @@ class Request(_Frame):
     credit: int = Field(default=DEFAULT_CREDIT, ge=1)
     # who asks, for the agent's scheduler: the public web chat or an OpenAI API client
     channel: Literal["web", "api"] = "api"
+    # who asks, stamped by the gateway from the authenticated user (never from the body): the
+    # agent keeps and recalls memories for this person only; None: no memory for this request
+    person: PersonKey | None = None
 
 
 class TelegramMessage(_Frame):
@@ -136,6 +141,8 @@ class End(_Frame):
     # The knowledge-base chunks the answer was given: document_id, document_name, chunk_index,
     # start, end (character offsets in the document's text) and text (the chunk itself).
     sources: list[dict[str, Any]] = Field(default_factory=list)
+    # The person's memories recalled into the prompt for this answer.
+    memories: list[MemoryRecord] = Field(default_factory=list)
 
 
 class Error(_Frame):
@@ -235,7 +242,9 @@ Frame = Annotated[
     Hello | Request | TelegramRequest | Chunk | End | Error | Cancel | Credit | Ping | Pong | TelegramBots | TelegramStatus
     | GatewayStats
     | LanRevocations
-    | DirectChallenge,
+    | DirectChallenge
+    | MemoryRequest
+    | MemoryResult,
     Field(discriminator="type"),
 ]
 _FRAME: TypeAdapter[Frame] = TypeAdapter(Frame)
