@@ -126,3 +126,14 @@ class Message(Base):
     # The gateway replica that streamed this answer (a restart requeues only its own, cut ones).
     replica: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class MemoryErasure(Base):
+    """An erasure the agent still owes: every memory of ``person`` (a deleted account's
+    ``user:<id>``). Written in the deletion's own transaction, sent whenever the agent is
+    reachable, deleted when the agent's ``memory_result`` acknowledges it (``id`` is the request's)."""
+
+    __tablename__ = "memory_erasures"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    person: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)

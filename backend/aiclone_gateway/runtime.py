@@ -28,6 +28,8 @@ from aiclone_gateway.core.metrics import GatewayMetrics
 from aiclone_gateway.core.rate_limit import SlidingWindowLimiter
 from aiclone_gateway.core.security import PasswordHashing, TokenHashing
 from aiclone_gateway.core.tokens import TokenIssuer, load_or_create_key
+from aiclone_gateway.memory.erasures import MemoryErasures
+from aiclone_gateway.memory.service import MemoryService
 from aiclone_gateway.openai_api.serving import OpenAIRelay
 from aiclone_gateway.relay.hub import RelayHub
 from aiclone_gateway.relay.lan_revocations import CHANGED_EVENT, LanRevocationPush
@@ -60,6 +62,8 @@ class GatewayRuntime:
     telegram: TelegramDelivery
     lan_tokens: LanTokenService
     lan_revocations: LanRevocationPush
+    memories: MemoryService
+    memory_erasures: MemoryErasures
     # Several replicas (AICLONE_GATEWAY_REDIS_URL): this one's place among them; None alone.
     cluster: ClusterNode | None = None
     _tasks: list[asyncio.Task] = field(default_factory=list)
@@ -159,6 +163,8 @@ class GatewayRuntime:
             concurrency=chat_concurrency,
         )
         chat.replica = settings.replica_id
+        memory_erasures = MemoryErasures(db, hub)
+        hub.on_change(memory_erasures.agent_changed)
         return cls(
             settings=settings,
             engine=engine,
@@ -186,6 +192,8 @@ class GatewayRuntime:
             telegram=telegram,
             lan_tokens=lan_tokens,
             lan_revocations=revocation_push,
+            memories=MemoryService(hub),
+            memory_erasures=memory_erasures,
             cluster=cluster,
         )
 
@@ -226,6 +234,7 @@ class GatewayRuntime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.lan_revocations.close()
+        await self.memory_erasures.close()
         await self.hub.close()
         if self.cluster is not None:
             with contextlib.suppress(Exception):

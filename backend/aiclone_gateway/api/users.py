@@ -91,11 +91,13 @@ async def update_user(
 
 @router.delete("/api/admin/users/{user_id}", status_code=204)
 async def delete_user(user_id: str, owner: OwnerUser, accounts: AccountsDep, runtime: RuntimeDep) -> None:
-    """Delete a user with their conversations, API keys and sessions; their open chats close and
-    their LAN tokens are revoked (the revocations outlive the account until the tokens expire)."""
+    """Delete a user with their conversations, API keys and sessions; their open chats close, their
+    LAN tokens are revoked (the revocations outlive the account until the tokens expire) and their
+    memories on the agent are erased (now, or when the agent is back)."""
     if user_id != owner.id:  # the owner's own account is refused below, its tokens untouched
         await runtime.lan_tokens.revoke_all(user_id)
     await accounts.delete(owner, user_id)
+    runtime.memory_erasures.send_now()
     runtime.chat.cancel_user(user_id)
     runtime.sockets.end_user(user_id, CLOSE_DELETED, "account deleted")
 

@@ -11,7 +11,8 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from aiclone_gateway.core.errors import ApiError
-from aiclone_gateway.models import RefreshToken, User
+from aiclone_gateway.models import MemoryErasure, RefreshToken, User
+from aiclone_wire import user_person
 
 SettableRole = Literal["user", "blocked"]
 
@@ -57,10 +58,12 @@ class AccountAdmin:
 
     async def delete(self, owner: User, user_id: str) -> None:
         """The account and, through the foreign keys, its conversations, messages (queued questions
-        too), API keys and sessions."""
+        too), API keys and sessions; the erasure of its memories on the agent is queued in the same
+        transaction (``memory.erasures`` sends it)."""
         async with self.db() as session:
             await self._other(session, owner, user_id)
             await session.execute(delete(User).where(User.id == user_id))
+            session.add(MemoryErasure(person=user_person(user_id)))
             await session.commit()
 
     @staticmethod

@@ -9,10 +9,12 @@ fails when the two drift. Server frames always carry every field (``None`` trave
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+from aiclone_wire import MemoryRecord
 from aiclone_wire.paths import NetworkMode
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,26 @@ def cited_sources(raw: list[dict[str, Any]]) -> list[Source]:
     return sources
 
 
+class Memory(BaseModel):
+    """One of the asker's own memories the clone was given for this answer (a round kept from an
+    earlier conversation: ``at`` is when it was said)."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    id: str
+    text: str
+    at: datetime
+    conversation_id: str | None = None
+    channel: str
+    pinned: bool = False
+
+
+def recalled_memories(records: list[MemoryRecord]) -> list[Memory]:
+    """The memories an agent's ``End`` frame carries, as browsers get them (never whose: the
+    asker's own)."""
+    return [Memory.model_validate(record.model_dump(exclude={"person"})) for record in records]
+
+
 class Usage(_Out):
     prompt_tokens: int
     completion_tokens: int
@@ -120,6 +142,7 @@ class EndFrame(_Out):
     usage: Usage
     message_id: str
     sources: list[Source]
+    memories: list[Memory] = []
 
 
 class ErrorFrame(_Out):
@@ -151,6 +174,7 @@ class AnswerFrame(_Out):
     content: str
     status: Literal["done", "error"]
     sources: list[Source]
+    memories: list[Memory] = []
 
 
 ServerFrame = StatusFrame | AcceptedFrame | ChunkFrame | EndFrame | ErrorFrame | QueuedFrame | AnswerFrame

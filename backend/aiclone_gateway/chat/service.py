@@ -24,12 +24,14 @@ from aiclone_gateway.chat.protocol import (
     ChunkFrame,
     EndFrame,
     ErrorFrame,
+    Memory,
     QueuedFrame,
     ServerFrame,
     Source,
     StatusFrame,
     Usage,
     cited_sources,
+    recalled_memories,
 )
 from aiclone_gateway.chat.sockets import ChatSockets
 from aiclone_gateway.chat.store import ChatQuotaError, ConversationNotFoundError, ConversationStore
@@ -44,7 +46,7 @@ from aiclone_gateway.core.rate_limit import (
 from aiclone_gateway.models import Message
 from aiclone_gateway.relay.hub import AgentOfflineError, RelayHub
 from aiclone_gateway.relay.link import RelayStream
-from aiclone_wire import Chunk, End, Error
+from aiclone_wire import Chunk, End, Error, user_person
 
 log = logging.getLogger(__name__)
 OFFLINE_MESSAGE = (
@@ -184,7 +186,7 @@ class ChatService:
             return
         body = await self._body(conversation.id, before=answer.created_at)
         try:
-            async with self.hub.stream(body, channel="web") as stream:
+            async with self.hub.stream(body, channel="web", person=user_person(user_id)) as stream:
                 self._live[request_id] = (user_id, stream)
                 yield AcceptedFrame(
                     request_id=request_id,
@@ -223,6 +225,7 @@ class ChatService:
                         usage=Usage.model_validate(frame.usage, from_attributes=True),
                         message_id=answer.id,
                         sources=sources,
+                        memories=recalled_memories(frame.memories),
                     )
                 elif isinstance(frame, Error):
                     finished = True
@@ -289,17 +292,21 @@ class ChatService:
         """False when the link dropped (the question stays queued, unless it has now failed
         ``max_queued_attempts`` times: then it ends as failed, with the reason, and the drain goes on)."""
         body = await self._body(answer.conversation_id, before=answer.created_at)
+        user_id = await self.store.owner_of(answer.conversation_id)
         parts: list[str] = []
         sources: list[Source] = []
+        memories: list[Memory] = []
         status: Literal["done", "error"] = "error"
         reason = "no_answer"
         try:
-            async with self.hub.stream(body, channel="web") as stream:
+            person = user_person(user_id) if user_id is not None else None
+            async with self.hub.stream(body, channel="web", person=person) as stream:
                 async for frame in stream.frames(self.idle_timeout_s):
                     if isinstance(frame, Chunk):
                         parts.append(frame.delta)
                     elif isinstance(frame, End):
                         status, reason, sources = "done", frame.finish_reason, cited_sources(frame.sources)
+                        memories = recalled_memories(frame.memories)
                     elif isinstance(frame, Error):
                         if frame.code in ("agent_disconnected", "agent_timeout"):
                             return self._queued_attempt_failed(answer, frame.code)
@@ -308,7 +315,7 @@ class ChatService:
         except AgentOfflineError:
             return False
         self._failures.pop(answer.id, None)
-        await self._deliver_queued(answer, "".join(parts), status, reason, sources)
+        await self._deliver_queued(answer, "".join(parts), status, reason, sources, memories)
         return True
 
     def _queued_attempt_failed(self, answer: Message, code: str) -> bool:
@@ -328,6 +335,7 @@ class ChatService:
         status: Literal["done", "error"],
         reason: str | None,
         sources: list[Source],
+        memories: list[Memory] | None = None,
     ) -> None:
         await self.store.finish(answer.id, content, status, reason, _stored(sources))
         user_id = await self.store.owner_of(answer.conversation_id)
@@ -342,6 +350,7 @@ class ChatService:
                     content=content,
                     status=status,
                     sources=sources,
+                    memories=memories or [],
                 ),
             )
         log.info("answered queued question %s (%s)", answer.id, status)

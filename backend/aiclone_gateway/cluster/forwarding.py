@@ -27,7 +27,7 @@ from redis.asyncio import Redis
 from aiclone_gateway.cluster.keys import RedisKeys
 from aiclone_gateway.cluster.streams import follow, stream_entries
 from aiclone_gateway.relay.link import FrameTooLargeError, ReplyFrame
-from aiclone_wire import Chunk, End, Error, TelegramMessage, decode, encode
+from aiclone_wire import Chunk, End, Error, MemoryRequest, MemoryResult, TelegramMessage, decode, encode
 
 if TYPE_CHECKING:
     from aiclone_gateway.relay.hub import RelayHub
@@ -40,16 +40,18 @@ POLL_MS = 500  # how long one read blocks before the owner's liveness is checked
 OPEN_TIMEOUT_S = 10  # an owner that never acknowledges a request is treated as gone
 
 
-def _work_fields(work: dict[str, Any] | TelegramMessage) -> dict[str, str]:
+def _work_fields(work: dict[str, Any] | TelegramMessage | MemoryRequest) -> dict[str, str]:
     if isinstance(work, TelegramMessage):
         return {"kind": "telegram", "work": encode(work)}
+    if isinstance(work, MemoryRequest):
+        return {"kind": "memory", "work": encode(work)}
     return {"kind": "chat", "work": json.dumps(work)}
 
 
-def _work(fields: dict[str, str]) -> dict[str, Any] | TelegramMessage:
-    if fields["kind"] == "telegram":
+def _work(fields: dict[str, str]) -> dict[str, Any] | TelegramMessage | MemoryRequest:
+    if fields["kind"] in ("telegram", "memory"):
         message = decode(fields["work"])
-        assert isinstance(message, TelegramMessage)
+        assert isinstance(message, TelegramMessage | MemoryRequest)
         return message
     work: dict[str, Any] = json.loads(fields["work"])
     return work
@@ -77,12 +79,17 @@ class RemoteStream:
         self._last_entry = "0-0"
         self._tasks: set[asyncio.Task] = set()
 
-    async def open(self, work: dict[str, Any] | TelegramMessage, channel: str) -> None:
-        """Send the request; returns once the owner's link took it. Raises ``AgentOfflineError``
-        when the owner has no link (or is gone) and ``FrameTooLargeError`` as the link would."""
+    async def open(
+        self, work: dict[str, Any] | TelegramMessage | MemoryRequest, channel: str, person: str | None = None
+    ) -> None:
+        """Send the request (``person``: the asker's memory key, stamped by this replica); returns
+        once the owner's link took it. Raises ``AgentOfflineError`` when the owner has no link (or
+        is gone) and ``FrameTooLargeError`` as the link would."""
         from aiclone_gateway.relay.hub import AgentOfflineError
 
         request: dict[Any, Any] = {"id": self.id, "channel": channel, **_work_fields(work)}
+        if person is not None:
+            request["person"] = person
         await self.redis.xadd(
             self.keys.requests(self.owner),
             request,
@@ -136,8 +143,9 @@ class RemoteStream:
         fields: dict[Any, Any] = {"cancel": self.id}
         await self.redis.xadd(self.keys.requests(self.owner), fields, maxlen=REQUESTS_MAXLEN)
 
-    async def frames(self, idle_timeout_s: float) -> AsyncIterator[ReplyFrame]:
-        """The agent's frames in order; always ends with ``end`` or ``error``."""
+    async def frames(self, idle_timeout_s: float) -> AsyncIterator[ReplyFrame | MemoryResult]:
+        """The agent's frames in order; always ends with ``end`` or ``error`` (a memory request:
+        with its one ``memory_result`` or ``error``)."""
         heard = time.monotonic()
         try:
             while not self.finished:
@@ -173,7 +181,7 @@ class RemoteStream:
                     continue
                 heard = time.monotonic()
                 frame = decode(entry["frame"])
-                assert isinstance(frame, Chunk | End | Error)
+                assert isinstance(frame, Chunk | End | Error | MemoryResult)
                 if not isinstance(frame, Chunk):
                     self.finished = True
                 yield frame
@@ -229,7 +237,13 @@ class RequestServer:
             seq += 1
 
         try:
-            async with self.hub.stream(_work(fields), fields["channel"], local_only=True) as stream:
+            work = _work(fields)
+            if isinstance(work, MemoryRequest):
+                await self._ask(work, put)
+                return
+            async with self.hub.stream(
+                work, fields["channel"], local_only=True, person=fields.get("person")
+            ) as stream:
                 self._live[request_id] = stream
                 await put("opened")
                 frame: ReplyFrame
@@ -246,6 +260,23 @@ class RequestServer:
                 await put("frame", frame=encode(error))
         finally:
             self._live.pop(request_id, None)
+
+    async def _ask(self, request: MemoryRequest, put: Callable[..., Awaitable[None]]) -> None:
+        """A memory request: one answer frame after ``opened`` (a link lost meanwhile answers
+        ``agent_disconnected``, as a stream's would)."""
+        from aiclone_gateway.relay.hub import AgentOfflineError
+
+        if not self.hub.linked_here:
+            raise AgentOfflineError
+        await put("opened")
+        answer: MemoryResult | Error
+        try:
+            answer = await self.hub.ask(request, local_only=True)
+        except AgentOfflineError:
+            answer = Error(
+                id=request.id, code="agent_disconnected", message="the link to the clone was lost", status=503
+            )
+        await put("frame", frame=encode(answer))
 
     async def close(self) -> None:
         for task in list(self._tasks):

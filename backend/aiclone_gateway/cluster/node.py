@@ -23,7 +23,7 @@ from aiclone_gateway.cluster.forwarding import RemoteStream, RequestServer
 from aiclone_gateway.cluster.keys import RedisKeys
 from aiclone_gateway.cluster.ownership import AgentOwnership, OwnerRecord
 from aiclone_gateway.cluster.streams import follow
-from aiclone_wire import TelegramMessage
+from aiclone_wire import MemoryRequest, TelegramMessage
 
 if TYPE_CHECKING:
     from aiclone_gateway.relay.hub import RelayHub
@@ -94,7 +94,7 @@ class ClusterNode:
 
     @asynccontextmanager
     async def relay(
-        self, work: dict[str, Any] | TelegramMessage, channel: str
+        self, work: dict[str, Any] | TelegramMessage | MemoryRequest, channel: str, person: str | None = None
     ) -> AsyncIterator[RemoteStream]:
         remote = self.remote
         if remote is None:
@@ -103,7 +103,7 @@ class ClusterNode:
             raise AgentOfflineError
         owner = remote.replica
         stream = RemoteStream(self.redis, self.keys, owner, lambda: self.is_alive(owner))
-        await stream.open(work, channel)
+        await stream.open(work, channel, person)
         try:
             yield stream
         finally:

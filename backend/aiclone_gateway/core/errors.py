@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 _TYPES = {
@@ -19,6 +20,24 @@ _TYPES = {
     429: "rate_limit_error",
     503: "service_unavailable",
 }
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorEnvelope(BaseModel):
+    """The body of every error the gateway answers (for the OpenAPI document)."""
+
+    error: ErrorDetail
+
+
+def error_responses(described: dict[int, str]) -> dict[int | str, dict]:
+    """OpenAPI ``responses`` for a route's errors, each with the one error body: ``{503: "why"}``."""
+    return {status: {"model": ErrorEnvelope, "description": text} for status, text in described.items()}
 
 
 class ApiError(Exception):

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from aiclone_gateway.api.deps import ApiKeyUser, RuntimeDep
 from aiclone_gateway.openai_api.serving import OpenAIRelay
+from aiclone_wire import user_person
 from aiclone_wire.openai import ChatCompletionBody
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -28,6 +29,7 @@ async def list_models(_: ApiKeyUser, relay: RelayDep) -> dict:
 
 @router.post("/chat/completions", response_model=None)
 async def create_chat_completion(
-    _: ApiKeyUser, relay: RelayDep, body: ChatCompletionBody
+    user: ApiKeyUser, relay: RelayDep, body: ChatCompletionBody
 ) -> JSONResponse | StreamingResponse:
-    return await relay.create(body)
+    # the key's owner is who asks: their memories, never a person named in the body
+    return await relay.create(body, person=user_person(user.id))

@@ -32,6 +32,10 @@ def _sse(payload: dict | str) -> bytes:
     return f"data: {text}\n\n".encode()
 
 
+def _memories(end: End) -> list[dict[str, Any]]:
+    return [record.model_dump(mode="json", exclude={"person"}) for record in end.memories]
+
+
 def _finish(reason: str) -> str:
     return "length" if reason == "length" else "stop"
 
@@ -64,10 +68,13 @@ class OpenAIRelay:
             return None
         return {"Retry-After": str(error.retry_after_s or self.retry_after_s)}
 
-    async def create(self, body: ChatCompletionBody) -> JSONResponse | StreamingResponse:
+    async def create(
+        self, body: ChatCompletionBody, person: str | None = None
+    ) -> JSONResponse | StreamingResponse:
+        """``person``: the API key owner's memory key (the agent keeps and recalls theirs only)."""
         stack = AsyncExitStack()
         try:
-            stream = await stack.enter_async_context(self.hub.stream(body.relayed()))
+            stream = await stack.enter_async_context(self.hub.stream(body.relayed(), person=person))
         except AgentOfflineError:
             raise self._offline() from None
         except FrameTooLargeError as exc:
@@ -116,6 +123,8 @@ class OpenAIRelay:
                         "usage": frame.usage.model_dump(),
                         # the agent's extension, passed through: the knowledge-base chunks it cited
                         "sources": frame.sources,
+                        # and the asker's own memories it was given
+                        "memories": _memories(frame),
                     }
                 )
             frame = await anext(frames)
@@ -132,7 +141,11 @@ class OpenAIRelay:
         created = int(time.time())
 
         def chunk(
-            delta: dict, finish: str | None = None, usage: dict | None = None, sources: list | None = None
+            delta: dict,
+            finish: str | None = None,
+            usage: dict | None = None,
+            sources: list | None = None,
+            memories: list | None = None,
         ) -> bytes:
             choices = (
                 [] if usage else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
@@ -147,6 +160,8 @@ class OpenAIRelay:
             }
             if sources is not None:
                 body["sources"] = sources
+            if memories is not None:
+                body["memories"] = memories
             return _sse(body)
 
         async with stack:
@@ -160,7 +175,12 @@ class OpenAIRelay:
                     return
                 elif isinstance(frame, End):
                     # the agent's sources arrive with its end frame: on the chunk with finish_reason
-                    yield chunk({}, finish=_finish(frame.finish_reason), sources=frame.sources)
+                    yield chunk(
+                        {},
+                        finish=_finish(frame.finish_reason),
+                        sources=frame.sources,
+                        memories=_memories(frame),
+                    )
                     if include_usage:
                         yield chunk({}, usage=frame.usage.model_dump())
                     yield _sse("[DONE]")

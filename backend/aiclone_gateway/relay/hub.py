@@ -33,7 +33,15 @@ from aiclone_gateway.relay.direct import DialedSocket, DirectDialer
 from aiclone_gateway.relay.link import AgentLink
 from aiclone_gateway.relay.routing import RoutedStream
 from aiclone_gateway.relay.stats_feed import STATS_CAPABILITY, GatewayStatsFeed
-from aiclone_wire import Hello, TelegramBots, TelegramMessage, TelegramStatus
+from aiclone_wire import (
+    Error,
+    Hello,
+    MemoryRequest,
+    MemoryResult,
+    TelegramBots,
+    TelegramMessage,
+    TelegramStatus,
+)
 from aiclone_wire.paths import PATH_NAMES, PathBoard, PathHealth, PathName, ProbePolicy
 
 if TYPE_CHECKING:
@@ -299,11 +307,16 @@ class RelayHub:
 
     @asynccontextmanager
     async def stream(
-        self, work: dict[str, Any] | TelegramMessage, channel: str = "api", local_only: bool = False
+        self,
+        work: dict[str, Any] | TelegramMessage,
+        channel: str = "api",
+        local_only: bool = False,
+        person: str | None = None,
     ) -> AsyncIterator[Any]:
         """Relay one request (``channel``: ``web`` for the public chat, ``api`` for API clients, which
         the agent's scheduler weighs) over the best trusted path; leaving the block early cancels
-        it at the agent.
+        it at the agent. ``person``: the authenticated asker's memory key (``user:<id>``), never
+        taken from the body.
 
         Raises ``AgentOfflineError`` without a link and ``FrameTooLargeError`` for a request
         over the link's frame limit (it is never sent, so it cannot drop the link). With replicas,
@@ -316,14 +329,20 @@ class RelayHub:
         else:
             route = self._route(self._agent) if self._agent else None
         if route is None and not local_only and self.cluster is not None and self.cluster.remote is not None:
-            async with self.cluster.relay(work, channel) as remote:
+            async with self.cluster.relay(work, channel, person) as remote:
                 yield remote
             self.metrics.relayed_requests.labels("finished" if remote.finished else "cancelled").inc()
             return
         if route is None:
             raise AgentOfflineError
         stream = RoutedStream(
-            self, self._agent, work, self.settings.max_relay_frame_bytes, *route, channel=channel
+            self,
+            self._agent,
+            work,
+            self.settings.max_relay_frame_bytes,
+            *route,
+            channel=channel,
+            person=person,
         )
         try:
             yield stream
@@ -331,6 +350,22 @@ class RelayHub:
             if not stream.finished:
                 stream.cancel()
             self.metrics.relayed_requests.labels("finished" if stream.finished else "cancelled").inc()
+
+    async def ask(self, request: MemoryRequest, local_only: bool = False) -> MemoryResult | Error:
+        """One memory request, answered by the agent's ``memory_result`` or ``error``; on the
+        relay link (like the agent's other news, never the direct path). With replicas, an agent
+        linked to another replica is asked there (unless ``local_only``). Raises
+        ``AgentOfflineError`` without a link."""
+        link = self._paths["relay"].get(self._agent) if self._agent else None
+        if link is None and not local_only and self.cluster is not None and self.cluster.remote is not None:
+            async with self.cluster.relay(request, "api") as remote:
+                async for frame in remote.frames(self.settings.relay_idle_timeout_s):
+                    if isinstance(frame, MemoryResult | Error):
+                        return frame
+            raise AgentOfflineError
+        if link is None:
+            raise AgentOfflineError
+        return await link.ask(request, self.settings.relay_idle_timeout_s)
 
     def _start_watch(self) -> None:
         if self._watch is None or self._watch.done():

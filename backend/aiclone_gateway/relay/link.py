@@ -29,6 +29,8 @@ from aiclone_wire import (
     End,
     Error,
     Hello,
+    MemoryRequest,
+    MemoryResult,
     Ping,
     Pong,
     Request,
@@ -128,6 +130,8 @@ class AgentLink:
         self.rtt_s: float | None = None
         self.streams: dict[str, RelayStream] = {}
         self._outbox: asyncio.Queue[str] = asyncio.Queue()
+        # memory requests waiting for their one answer (a memory_result or an error), by id
+        self._questions: dict[str, asyncio.Future[MemoryResult | Error]] = {}
         self._last_heard = time.monotonic()
         self._stop = asyncio.Event()
         self.close_reason = "closed"
@@ -142,9 +146,10 @@ class AgentLink:
         max_frame_bytes: int = MAX_REQUEST_FRAME_BYTES,
         channel: str = "api",
         request_id: str | None = None,
+        person: str | None = None,
     ) -> RelayStream:
         """Send one request: an OpenAI body (from ``channel`` web or api), or a Telegram message
-        (only the webhook code has one).
+        (only the webhook code has one). ``person``: the authenticated asker's memory key.
 
         ``request_id`` is the request's idempotency key: a retry on the other path reuses it, so
         the agent drops the first run instead of answering twice."""
@@ -152,7 +157,7 @@ class AgentLink:
         if isinstance(work, TelegramMessage):
             frame: Request | TelegramRequest = TelegramRequest(id=request_id, message=work, credit=window)
         else:
-            frame = Request(id=request_id, body=work, credit=window, channel=channel)
+            frame = Request(id=request_id, body=work, credit=window, channel=channel, person=person)
         text = encode(frame)
         size = len(text.encode())
         if size > max_frame_bytes:
@@ -162,6 +167,24 @@ class AgentLink:
         self.metrics.in_flight.inc()
         self._outbox.put_nowait(text)
         return stream
+
+    async def ask(self, request: MemoryRequest, timeout_s: float) -> MemoryResult | Error:
+        """Send one memory request and wait for its answer; a lost link or silence past
+        ``timeout_s`` answers an ``agent_disconnected`` / ``agent_timeout`` error."""
+        answer: asyncio.Future[MemoryResult | Error] = asyncio.get_running_loop().create_future()
+        self._questions[request.id] = answer
+        self.send(request)
+        try:
+            return await asyncio.wait_for(answer, timeout_s)
+        except TimeoutError:
+            return Error(
+                id=request.id,
+                code="agent_timeout",
+                message=f"the clone sent nothing for {timeout_s:g} s",
+                status=504,
+            )
+        finally:
+            self._questions.pop(request.id, None)
 
     def forget(self, request_id: str) -> None:
         if self.streams.pop(request_id, None) is not None:
@@ -203,6 +226,16 @@ class AgentLink:
                 )
             )
             self.forget(request_id)
+        for request_id, answer in list(self._questions.items()):
+            if not answer.done():
+                answer.set_result(
+                    Error(
+                        id=request_id,
+                        code="agent_disconnected",
+                        message=f"{message}; please retry",
+                        status=503,
+                    )
+                )
 
     async def _read(self) -> None:
         try:
@@ -225,6 +258,10 @@ class AgentLink:
             if stream is not None:
                 self.metrics.relayed_chunks.inc()
                 stream.deliver(frame)
+        elif isinstance(frame, MemoryResult) or (isinstance(frame, Error) and frame.id in self._questions):
+            answer = self._questions.get(frame.id or "")
+            if answer is not None and not answer.done():
+                answer.set_result(frame)
         elif isinstance(frame, (End, Error)):
             stream = self.streams.get(frame.id) if frame.id else None
             if stream is not None and frame.id:

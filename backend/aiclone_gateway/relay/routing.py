@@ -31,18 +31,20 @@ class RoutedStream:
         path: PathName,
         link: AgentLink,
         channel: str = "api",
+        person: str | None = None,
     ) -> None:
         self.hub = hub
         self.agent_id = agent_id
         self.work = work
         self.max_frame_bytes = max_frame_bytes
         self.channel = channel
+        self.person = person
         self.id = uuid.uuid4().hex
         self.path = path
         # Telegram messages are served on the relay link only (the bots were handed over there)
         self.retried = isinstance(work, TelegramMessage)
         self._stream: RelayStream = link.open(
-            work, max_frame_bytes=max_frame_bytes, channel=channel, request_id=self.id
+            work, max_frame_bytes=max_frame_bytes, channel=channel, request_id=self.id, person=person
         )
 
     @property
@@ -78,5 +80,9 @@ class RoutedStream:
                 self.path,
             )
             self._stream = link.open(
-                self.work, max_frame_bytes=self.max_frame_bytes, channel=self.channel, request_id=self.id
+                self.work,
+                max_frame_bytes=self.max_frame_bytes,
+                channel=self.channel,
+                request_id=self.id,
+                person=self.person,
             )

@@ -1,6 +1,16 @@
 // Generated from backend/aiclone_gateway/chat/protocol.py by
 // `python -m aiclone_gateway.chat.typescript`: do not edit by hand (a test compares them).
 
+/** One of the asker's own memories the clone was given for this answer (a round kept from an earlier conversation: `at` is when it was said). */
+export interface Memory {
+  id: string
+  text: string
+  at: string
+  conversation_id: string | null
+  channel: string
+  pinned: boolean
+}
+
 /** A knowledge-base passage an answer cites: `text` is `[start:end]` of the document's text. Built from what the agent's `End` frame carries; keys a newer agent adds are dropped, and an older agent's missing offsets or text travel as `null` / `""`. */
 export interface Source {
   document_id: string
@@ -49,6 +59,7 @@ export interface EndFrame {
   usage: Usage
   message_id: string
   sources: Source[]
+  memories: Memory[]
 }
 
 /** A question refused or failed; `request_id` is null for a frame the gateway could not read. */
@@ -77,6 +88,7 @@ export interface AnswerFrame {
   content: string
   status: 'done' | 'error'
   sources: Source[]
+  memories: Memory[]
 }
 
 export type ServerFrame =
