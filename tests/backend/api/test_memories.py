@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 import websockets
+from redis.asyncio import Redis
 
 from aiclone_wire import (
     End,
@@ -27,15 +29,18 @@ from aiclone_wire import (
     decode,
     encode,
 )
+from tests.support.fixtures.cluster import redis_url
 from tests.support.fixtures.gateways import (
     ChatUser,
     GatewayProcess,
+    _new_database,
     create_agent_token,
     frames_until,
     sign_up,
     wait_online,
 )
 
+pytestmark = pytest.mark.process  # a gateway process of its own, and scripted agent links
 AT = datetime(2026, 11, 30, 18, 5, tzinfo=UTC)
 
 
@@ -83,7 +88,10 @@ async def scripted_agent(
     ws = await websockets.connect(
         f"{gateway.ws_url}/agent/ws", additional_headers={"Authorization": f"Bearer {token}"}
     )
-    await ws.send(encode(Hello(role="agent", clone_id="scripted", clone_name="Scripted", models=["s"])))
+    # a capability of its own: with replicas, the owner record's claim (Lua cjson) turns an empty
+    # list into {} until its first renewal, which other replicas then cannot read as a hello
+    hello = Hello(role="agent", clone_id="scripted", clone_name="Scripted", models=["s"], capabilities=["x"])
+    await ws.send(encode(hello))
     assert isinstance(decode(await ws.recv()), Hello)
     agent = ScriptedAgent(ws, answer)
     await wait_online(gateway)
@@ -247,3 +255,64 @@ async def until(condition: Callable[[], bool]) -> None:
     async with asyncio.timeout(10):
         while not condition():
             await asyncio.sleep(0.02)
+
+
+async def test_a_replica_without_the_link_relays_memory_requests_and_persons(
+    tmp_path, postgres_database, replicas_prefix
+):
+    """Two replicas on one database and one Redis: the agent is linked to A, the user talks to B."""
+    a, b = (
+        GatewayProcess(
+            tmp_path / name,
+            postgres_database,
+            redis_url=redis_url(),
+            redis_prefix=replicas_prefix,
+            replica_id=name,
+            jwt_key_file=tmp_path / "jwt_ed25519.pem",
+        )
+        for name in ("a", "b")
+    )
+    mine = record("Q: my dog is Rex\nA: noted")
+    try:
+        for replica in (a, b):
+            replica.home.mkdir()
+            replica.start()
+        owner, user = await sign_up(a, 2)
+        token = await create_agent_token(owner)
+        user.http.base_url = httpx.URL(b.url)
+        user.gateway = b
+        async with scripted_agent(a, token, lambda r: MemoryResult(id=r.id, memories=[mine])) as agent:
+            await wait_online(b)
+            listed = await user.http.get("/api/me/memories")
+            async with user.socket() as ws:
+                await ws.send(json.dumps({"type": "message", "text": "my dog is Rex"}))
+                web = await agent.next_request()
+                await agent.ws.send(encode(End(id=web.id, finish_reason="stop", memories=[mine])))
+                end = (await frames_until(ws, {"end"}))[-1]
+        me = f"user:{await user_id(user)}"
+        assert [m["id"] for m in listed.json()["memories"]] == [mine.id]
+        assert [(r.op, r.person) for r in agent.memory_requests] == [("list", me)]
+        assert web.person == me and [m["id"] for m in end["memories"]] == [mine.id]
+        await owner.close()
+        await user.close()
+    finally:
+        for replica in (a, b):
+            replica.stop()
+
+
+@pytest.fixture
+async def postgres_database(tmp_path) -> AsyncIterator[str]:
+    async for url in _new_database("postgresql", tmp_path):
+        yield url
+
+
+@pytest.fixture
+async def replicas_prefix() -> AsyncIterator[str]:
+    """The replicas' Redis keys, deleted afterwards."""
+    name = f"memory-{uuid.uuid4().hex[:10]}"
+    yield name
+    redis = Redis.from_url(redis_url(), decode_responses=True)
+    stale = [key async for key in redis.scan_iter(match=f"{name}:*")]
+    if stale:
+        await redis.delete(*stale)
+    await redis.aclose()
