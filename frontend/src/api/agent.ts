@@ -1,5 +1,5 @@
 // Client for the local agent's admin API (same origin: the agent serves the admin panel).
-import type { Source } from '@/shared/types/chat'
+import type { Memory, Source } from '@/shared/types/chat'
 import { ApiError, errorFrom, jsonBody, requestJson } from './http'
 import { readSseJson } from './sse'
 import type { AgentChatEvent } from './agentChatEvents'
@@ -157,6 +157,18 @@ export interface TelegramSettings {
 // The test chat's stream events are generated from the agent's models (./agentChatEvents.ts).
 export type { AgentChatEvent } from './agentChatEvents'
 
+/** Whose memories there are: a person key (owner, user:<id>, telegram:<bot>:<user>) and how many. */
+export interface MemoryPerson { person: string; count: number }
+export interface MemoryListing { memories: Memory[]; persons: MemoryPerson[] }
+
+/** The query string of the admin's memory calls (empty values left out). */
+function memoryQuery(params: Record<string, string | number | undefined>): string {
+  const query = new URLSearchParams()
+  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== '') query.set(key, String(value))
+  const text = query.toString()
+  return text ? `?${text}` : ''
+}
+
 export const agentApi = {
   getClone: () => requestJson<Clone>('/api/clone'),
   updateClone: (changes: Partial<Pick<Clone, 'name' | 'system_prompt'>>) =>
@@ -192,6 +204,17 @@ export const agentApi = {
   /** Keeps the first ``keep`` messages of a conversation and forgets the rest. */
   truncateConversation: (id: string, keep: number) =>
     requestJson<void>(`/api/conversations/${encodeURIComponent(id)}/messages?keep=${keep}`, { method: 'DELETE' }),
+
+  // Every person's memories (issue 24), the owner only
+  listMemories: (options: { person?: string; q?: string; limit?: number; offset?: number } = {}) =>
+    requestJson<MemoryListing>(`/api/memories${memoryQuery(options)}`),
+  pinMemory: (id: string, pinned: boolean) =>
+    requestJson<Memory>(`/api/memories/${encodeURIComponent(id)}`, { method: 'PATCH', ...jsonBody({ pinned }) }),
+  deleteMemory: (id: string) => requestJson<void>(`/api/memories/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  deletePersonMemories: (person: string) =>
+    requestJson<{ deleted: number }>(`/api/memories${memoryQuery({ person })}`, { method: 'DELETE' }),
+  /** The address of a person's memories as a JSON file (a link downloads it). */
+  memoryExportUrl: (person?: string) => `/api/memories/export${memoryQuery({ person })}`,
 
   listDocuments: () => requestJson<RagDocument[]>('/api/rag/documents'),
   deleteDocument: (id: string) => requestJson<void>(`/api/rag/documents/${encodeURIComponent(id)}`, { method: 'DELETE' }),

@@ -1,7 +1,7 @@
 // Client for the public gateway: auth, status, conversations, chat tickets and the SSE fallback.
 import { jsonBody, requestJson, errorFrom } from './http'
 import { readSseJson } from './sse'
-import type { Source } from '@/shared/types/chat'
+import type { Memory, Source } from '@/shared/types/chat'
 import type { MessageIn, ServerFrame, StatusFrame } from './chatFrames'
 
 export type { ServerFrame } from './chatFrames'
@@ -28,6 +28,8 @@ export interface ApiKey { id: string; name: string; prefix: string; created_at: 
 export interface LanToken { id: string; name: string; created_at: number; expires_at: number }
 export interface AgentToken { id: string; name: string; created_at: number; linked: boolean }
 export interface Invite { id: string; created_at: number; used_at: number | null; used_by: string | null }
+/** What the clone remembers about the signed-in user (kept on the owner's PC, relayed). */
+export interface MyMemories { memories: Memory[]; enabled: boolean }
 export interface RegisterOptions { invite?: string; registration?: RegistrationMode; setup_code?: string }
 
 // The chat frames both ways are generated from the gateway's models (./chatFrames.ts).
@@ -85,6 +87,15 @@ export const gatewayApi = {
     requestJson<Invite & { code: string; url: string }>('/api/admin/invites', { method: 'POST', headers: bearer(token) }),
   revokeInvite: (token: string, id: string) =>
     requestJson<void>(`/api/admin/invites/${encodeURIComponent(id)}`, { method: 'DELETE', headers: bearer(token) }),
+  // What the clone remembers about me (issue 24): relayed to the agent; 503 agent_offline when it is away
+  myMemories: (token: string, query = '') =>
+    requestJson<MyMemories>(`/api/me/memories${query ? `?q=${encodeURIComponent(query)}` : ''}`, { headers: bearer(token) }),
+  deleteMyMemory: (token: string, id: string) =>
+    requestJson<void>(`/api/me/memories/${encodeURIComponent(id)}`, { method: 'DELETE', headers: bearer(token) }),
+  deleteMyMemories: (token: string) =>
+    requestJson<{ deleted: number }>('/api/me/memories', { method: 'DELETE', headers: bearer(token) }),
+  setMyMemory: (token: string, enabled: boolean) =>
+    requestJson<{ enabled: boolean }>('/api/me/memory-settings', { method: 'PUT', ...withBearer(token, { enabled }) }),
   conversations: (token: string) => requestJson<ConversationSummary[]>('/api/conversations', { headers: bearer(token) }),
   conversation: (token: string, id: string) =>
     requestJson<Conversation>(`/api/conversations/${encodeURIComponent(id)}`, { headers: bearer(token) }),

@@ -1,6 +1,7 @@
 import { createRouter, createWebHistory, type Router } from 'vue-router'
 import DocumentsView from '../views/DocumentsView.vue'
 import GatewayView from '../views/GatewayView.vue'
+import MemoriesView from '../views/MemoriesView.vue'
 import OverviewView from '../views/OverviewView.vue'
 import PersonaView from '../views/PersonaView.vue'
 import StatusView from '../views/StatusView.vue'
@@ -16,6 +17,7 @@ export function createAdminRouter(): Router {
       { path: '/status', name: 'status', component: StatusView },
       { path: '/overview', name: 'overview', component: OverviewView },
       { path: '/documents', name: 'documents', component: DocumentsView },
+      { path: '/memories', name: 'memories', component: MemoriesView },
       { path: '/telegram', name: 'telegram', component: TelegramView },
       { path: '/gateway', name: 'gateway', component: GatewayView },
       { path: '/chat', name: 'test-chat', component: TestChatView },

@@ -4,6 +4,7 @@ import ChatView from '../views/ChatView.vue'
 import HomeLanView from '../views/HomeLanView.vue'
 import KeysView from '../views/KeysView.vue'
 import LoginView from '../views/LoginView.vue'
+import MemoriesView from '../views/MemoriesView.vue'
 import OwnerView from '../views/OwnerView.vue'
 import RegisterView from '../views/RegisterView.vue'
 
@@ -15,6 +16,7 @@ export function createChatRouter(): Router {
       { path: '/c/:id', name: 'conversation', component: ChatView, meta: { requiresAuth: true } },
       { path: '/keys', name: 'keys', component: KeysView, meta: { requiresAuth: true } },
       { path: '/home', name: 'home', component: HomeLanView, meta: { requiresAuth: true } },
+      { path: '/memories', name: 'memories', component: MemoriesView, meta: { requiresAuth: true } },
       { path: '/owner', name: 'owner', component: OwnerView, meta: { requiresAuth: true, requiresOwner: true } },
       { path: '/login', name: 'login', component: LoginView },
       { path: '/register', name: 'register', component: RegisterView },

@@ -24,7 +24,9 @@ describe('chat store', () => {
     vi.stubGlobal('fetch', vi.fn(async () => new Response('[]', { status: 200 })))
   })
 
-  it('streams an answer: accepted, chunks, then end with its sources', () => {
+  const remembered = { id: 'm_1', text: 'Q: my dog is Rex\nA: Nice!', at: '2026-11-30T18:05:00Z', conversation_id: 'c0', channel: 'web', pinned: false }
+
+  it('streams an answer: accepted, chunks, then end with its sources and the memories it was given', () => {
     const chat = useChatStore()
     const { transport, sent } = fakeTransport()
     chat.attach(transport)
@@ -37,11 +39,12 @@ describe('chat store', () => {
     expect(chat.currentId).toBe('c1')
     chat.handleFrame({ type: 'chunk', request_id: 'r1', delta: 'Hi' })
     chat.handleFrame({ type: 'chunk', request_id: 'r1', delta: ' there' })
-    chat.handleFrame({ type: 'end', request_id: 'r1', finish_reason: 'stop', usage, message_id: 'm2', sources: [{ document_id: 'd', document_name: 'cv.md', chunk_index: 0, start: 0, end: 12, text: 'Python, Rust' }] })
+    chat.handleFrame({ type: 'end', request_id: 'r1', finish_reason: 'stop', usage, message_id: 'm2', sources: [{ document_id: 'd', document_name: 'cv.md', chunk_index: 0, start: 0, end: 12, text: 'Python, Rust' }], memories: [remembered] })
 
     const answer = chat.messages[1]
     expect(answer).toMatchObject({ role: 'assistant', content: 'Hi there', status: 'done', id: 'm2' })
     expect(answer.sources[0].document_name).toBe('cv.md')
+    expect(answer.memories).toEqual([remembered])
     expect(chat.busy).toBe(false)
   })
 
@@ -55,7 +58,7 @@ describe('chat store', () => {
     chat.stop()
     expect(cancelled).toEqual(['r9'])
     chat.handleFrame({ type: 'chunk', request_id: 'r9', delta: ' upon' })
-    chat.handleFrame({ type: 'end', request_id: 'r9', finish_reason: 'cancelled', usage, message_id: 'm', sources: [] })
+    chat.handleFrame({ type: 'end', request_id: 'r9', finish_reason: 'cancelled', usage, message_id: 'm', sources: [], memories: [] })
     expect(chat.messages[1]).toMatchObject({ content: 'Once', status: 'stopped' })
   })
 
@@ -71,7 +74,7 @@ describe('chat store', () => {
     expect(chat.busy).toBe(false)
 
     chat.handleFrame({ type: 'status', agent_online: true, network_mode: 'relay' })
-    chat.handleFrame({ type: 'answer', conversation_id: 'c7', message_id: 'm7', content: 'I am back.', status: 'done', sources: [] })
+    chat.handleFrame({ type: 'answer', conversation_id: 'c7', message_id: 'm7', content: 'I am back.', status: 'done', sources: [], memories: [] })
     expect(chat.messages[1]).toMatchObject({ status: 'done', content: 'I am back.' })
     expect(chat.agentOnline).toBe(true)
   })
@@ -90,7 +93,7 @@ describe('chat store', () => {
     const chat = useChatStore()
     chat.attach(fakeTransport().transport)
     chat.send('Hi')
-    chat.handleFrame({ type: 'answer', conversation_id: 'elsewhere', message_id: 'x', content: 'nope', status: 'done', sources: [] })
+    chat.handleFrame({ type: 'answer', conversation_id: 'elsewhere', message_id: 'x', content: 'nope', status: 'done', sources: [], memories: [] })
     expect(chat.messages[1].content).toBe('')
   })
 })

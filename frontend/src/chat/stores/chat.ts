@@ -123,6 +123,7 @@ export const useChatStore = defineStore('chat', () => {
         if (!message) return
         if (message.status === 'streaming') message.status = frame.finish_reason === 'cancelled' ? 'stopped' : 'done'
         message.sources = frame.sources
+        message.memories = frame.memories
         message.id = frame.message_id
         void loadConversations().catch(() => undefined)
         return
@@ -159,6 +160,7 @@ export const useChatStore = defineStore('chat', () => {
         message.content = frame.content
         message.status = frame.status
         message.sources = frame.sources
+        message.memories = frame.memories
         return
       }
     }

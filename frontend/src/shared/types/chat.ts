@@ -11,6 +11,20 @@ export interface Source {
   text?: string
 }
 
+/** A round the clone remembered about the asker (issue 24): what was said, and when. */
+export interface Memory {
+  id: string
+  /** The round as kept: "Q: …\nA: …". */
+  text: string
+  /** When it was said (ISO 8601, UTC). */
+  at: string
+  conversation_id: string | null
+  channel: string
+  pinned: boolean
+  /** Whose it is: only the owner's admin views carry it. */
+  person?: string | null
+}
+
 export type MessageStatus = 'streaming' | 'done' | 'pending' | 'error' | 'stopped'
 
 export interface ChatMessage {
@@ -19,6 +33,8 @@ export interface ChatMessage {
   content: string
   status: MessageStatus
   sources: Source[]
+  /** The asker's own memories the clone was given for this answer. */
+  memories?: Memory[]
   id?: string
   clientId?: string
   requestId?: string
