@@ -176,7 +176,7 @@ class AgentLink:
         self.send(request)
         try:
             return await asyncio.wait_for(answer, timeout_s)
-        except TimeoutError:
+        except asyncio.TimeoutError:  # (not the builtin TimeoutError before Python 3.11)
             return Error(
                 id=request.id,
                 code="agent_timeout",

@@ -11,7 +11,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 import httpx
 import pytest
@@ -41,7 +41,7 @@ from tests.support.fixtures.gateways import (
 )
 
 pytestmark = pytest.mark.process  # a gateway process of its own, and scripted agent links
-AT = datetime(2026, 11, 30, 18, 5, tzinfo=UTC)
+AT = datetime(2026, 11, 30, 18, 5, tzinfo=timezone.utc)
 
 
 def record(text: str, memory_id: str = "m_0123456789abcdef") -> MemoryRecord:
