@@ -16,6 +16,7 @@ from aiclone_agent.api import (
     conversations,
     engine_settings,
     gateway,
+    memories,
     overview,
     rag,
     status,
@@ -62,7 +63,7 @@ def create_app(env: EnvSettings, config: ConfigStore, engine: EngineClient) -> F
     app.state.runtime = runtime
     register_exception_handlers(app)
     register_error_handlers(app)
-    for router in (status.router, overview.router, engine_settings.router, adapter.router, clone.router, channels.router, chat.router, conversations.router, gateway.router, rag.router, telegram.router, openai_router.router, admin_page.router):
+    for router in (status.router, overview.router, engine_settings.router, adapter.router, clone.router, channels.router, chat.router, conversations.router, memories.router, gateway.router, rag.router, telegram.router, openai_router.router, admin_page.router):
         app.include_router(router)
     app.add_middleware(RequestMetricsMiddleware, metrics=runtime.metrics)
     settings = config.current

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from aiclone_agent.adapter.errors import AdapterError
 from aiclone_agent.chat.context import ContextOverflowError
+from aiclone_agent.chat.memories import MemoryNotFoundError, MemoryUnavailableError
 from aiclone_agent.chat.service import ConversationNotFoundError
 from aiclone_agent.core.config import ConfigError
 from aiclone_agent.core.errors import (
@@ -70,6 +71,8 @@ TABLE: tuple[tuple[type[Exception], Callable[[Any], Problem]], ...] = (
             404, f"conversation {e.args[0]} not found", "conversation_not_found", "conversation_id"
         ),
     ),
+    (MemoryNotFoundError, lambda e: Problem(404, f"memory {e.args[0]} not found", "memory_not_found", "id")),
+    (MemoryUnavailableError, lambda e: Problem(503, str(e), "memory_unavailable")),
     (LanTokenRefusedError, lambda e: Problem(401, f"LAN token refused: {e}", "invalid_lan_token")),
     (ConfigError, lambda e: Problem(400, f"configuration refused: {e}", "invalid_config")),
     (

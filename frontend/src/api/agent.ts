@@ -119,6 +119,7 @@ export interface ChannelProfile {
   adapter_scale: number | null
   knowledge: 'all' | 'none' | 'selected'
   documents: string[]
+  memory: 'on' | 'off'
 }
 export type ChannelProfiles = Record<ChannelName, ChannelProfile>
 

@@ -8,6 +8,17 @@ export interface ErrorDetail {
   code: string | null
 }
 
+/** One remembered round, as every list and every answer's `memories` carries it. */
+export interface MemoryRecord {
+  id: string
+  text: string
+  at: string
+  conversation_id?: string | null
+  channel: string
+  pinned?: boolean
+  person?: string | null
+}
+
 /** A knowledge-base chunk the answer was given: `text[start:end]` of the document's extracted text. */
 export interface Source {
   document_id: string
@@ -35,6 +46,7 @@ export interface DoneEvent {
   conversation_id: string
   finish_reason: string | null
   usage: Record<string, number>
+  memories: MemoryRecord[]
 }
 
 /** Last, when the answer failed mid-way (the one error shape, as in every error response). */

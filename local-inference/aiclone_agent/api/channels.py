@@ -27,7 +27,8 @@ async def get_channels(config: ConfigDep) -> ChannelsSection:
 
 @router.put("")
 async def update_channels(body: ChannelsUpdate, config: ConfigDep) -> ChannelsSection:
-    changes = {name: profile.model_dump() for name, profile in body if profile is not None}
+    # unset fields take their defaults again, ``memory`` included (the api profile's is off)
+    changes = {name: profile.model_dump(exclude_unset=True) for name, profile in body if profile is not None}
 
     def apply(data: dict) -> None:
         data.setdefault("channels", {}).update(changes)

@@ -19,6 +19,7 @@ from aiclone_agent.chat.service import Author, ChatService, Generation
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.core.errors import ApiError
 from aiclone_agent.errors import MAPPED, problem_of
+from aiclone_wire.memory import OWNER_PERSON, MemoryRecord
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
 CHANNEL = "owner"  # the admin's own test chat
@@ -57,6 +58,7 @@ class ChatResponse(BaseModel):
     finish_reason: str | None
     usage: dict[str, int]
     sources: list[Source] = []
+    memories: list[MemoryRecord] = []  # the person's remembered rounds the answer was given
 
 
 class _Event(BaseModel):
@@ -81,6 +83,8 @@ class DoneEvent(_Event):
     conversation_id: str
     finish_reason: str | None
     usage: dict[str, int]
+    # the person's remembered rounds (from earlier conversations) the answer was given
+    memories: list[MemoryRecord] = []
 
 
 class ErrorDetail(_Event):
@@ -105,13 +109,19 @@ def _event(event: ChatEvent) -> bytes:
 
 
 async def start_turn(
-    body: ChatRequest, chat: ChatService, config: ConfigStore, channel: str = CHANNEL, author: Author | None = None
+    body: ChatRequest,
+    chat: ChatService,
+    config: ConfigStore,
+    channel: str = CHANNEL,
+    author: Author | None = None,
+    person: str = OWNER_PERSON,
 ) -> tuple[str, Generation]:
+    """Start a turn of the test chat (the owner's) or the LAN chat (``author``, ``person``: its user)."""
     limit = config.current.limits.max_message_chars
     if len(body.message) > limit:
         raise ApiError(400, f"message is {len(body.message)} characters; the limit is {limit}", code="message_too_long", param="message")
     params = chat.sampling_params(max_tokens=body.max_tokens)
-    return await chat.start_conversation_turn(body.message, body.conversation_id, params, channel, author)
+    return await chat.start_conversation_turn(body.message, body.conversation_id, params, channel, author, person)
 
 
 @router.post("/test")
@@ -129,6 +139,7 @@ async def chat_test(body: ChatRequest, chat: ChatDep, config: ConfigDep) -> Chat
         finish_reason=generation.finish_reason,
         usage=generation.usage.as_dict(),
         sources=generation.sources,
+        memories=generation.memories,
     )
 
 
@@ -152,6 +163,7 @@ def stream_turn(chat: ChatService, conversation_id: str, generation: Generation)
                     conversation_id=conversation_id,
                     finish_reason=generation.finish_reason,
                     usage=generation.usage.as_dict(),
+                    memories=generation.memories,
                 )
             )
         except MAPPED as exc:  # the stream has started: the error is its last event

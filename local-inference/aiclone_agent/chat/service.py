@@ -16,14 +16,17 @@ from typing import TYPE_CHECKING
 
 from aiclone_agent.chat.context import FittedPrompt
 from aiclone_agent.chat.fitting import PromptFitter
+from aiclone_agent.chat.memories import FINISHED, ChatMemory, prompt_text
 from aiclone_agent.chat.profiles import allowed_knowledge, profile_for, profile_name, profile_params
 from aiclone_agent.chat.store import ConversationStore
 from aiclone_agent.chat.template import Message, PromptRenderer
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.core.metrics import AgentMetrics
 from aiclone_agent.engine.base import EngineClient, GenerationChunk, SamplingParams
+from aiclone_wire.memory import MemoryRecord
 
 if TYPE_CHECKING:
+    from aiclone_agent.memory import MemoryStore
     from aiclone_agent.rag.retrieval import RetrievedChunk
     from aiclone_agent.rag.service import RagService
 
@@ -70,10 +73,20 @@ class Generation:
         params: SamplingParams,
         channel: str,
         knowledge: list[RetrievedChunk] | None = None,
+        memories: list[MemoryRecord] | None = None,
+        person: str | None = None,
+        question: str = "",
     ):
         self.request_id = uuid.uuid4().hex
         self.fitted = fitted
         self.knowledge = knowledge or []  # the retrieved chunks the prompt carries, best first
+        self.memories = memories or []  # the person's recalled rounds the prompt carries, best first
+        # whose turn this is (a person key, set by the entry point that authenticated them) and the
+        # conversation it belongs to (None where the client keeps the history): how it is remembered
+        self.person = person
+        self.question = question  # the message answered, as the user wrote it
+        self.conversation_id: str | None = None
+        self.remembered: MemoryRecord | None = None
         self.params = params
         self.channel = channel
         self.text = ""
@@ -88,6 +101,11 @@ class Generation:
     def sources(self) -> list[dict]:
         """Citations for the document chunks in the prompt: document, chunk index, char offsets."""
         return [chunk.source() for chunk in self.knowledge]
+
+    @property
+    def memories_json(self) -> list[dict]:
+        """``memories`` as JSON objects (``MemoryRecord``), for answers that are plain dicts."""
+        return [m.model_dump(mode="json") for m in self.memories]
 
     def start(self) -> None:
         """Queue the request in the engine now: ``EngineBusyError`` (503) when its queue is full,
@@ -122,6 +140,10 @@ class Generation:
                     if chunk.finish_reason:
                         self.finish_reason = chunk.finish_reason
                     yield chunk
+            if self.finish_reason in FINISHED:  # a finished turn (not an error or a cancel) is kept
+                self.remembered = await self._service.memory.remember(
+                    self.person, self.channel, self.question, self.text, self.conversation_id
+                )
         finally:
             metrics.in_flight.dec()
             if self.finish_reason is None:
@@ -143,9 +165,11 @@ class ChatService:
         config: ConfigStore,
         metrics: AgentMetrics,
         rag: RagService | None = None,
+        memory: MemoryStore | None = None,
     ):
         self.engine = engine
         self.rag = rag
+        self.memory = ChatMemory(memory, config)
         self.store = store
         self.config = config
         self.metrics = metrics
@@ -194,11 +218,17 @@ class ChatService:
         channel: str,
         extra_system: str = "",
         knowledge: list[RetrievedChunk] | None = None,
+        *,
+        person: str | None = None,
+        memories: list[MemoryRecord] | None = None,
     ) -> Generation:
-        """Fit persona + the channel's profile + retrieved chunks + messages into the context window
-        (raises ``ContextOverflowError``); the lowest-ranked chunks are the first to go."""
+        """Fit persona + the channel's profile + recalled memories + retrieved chunks + messages
+        into the context window (raises ``ContextOverflowError``). Memories and chunks share the
+        system message's context, memories first (their own block, ranked): the lowest-ranked
+        go first."""
         profile = profile_for(self.config.current.channels, channel)
         knowledge = allowed_knowledge(profile, knowledge or [])
+        memories = memories or []
         params = profile_params(profile, params)
         extra_system = "\n\n".join(
             p for p in (profile.system_prompt_extra.strip(), extra_system.strip()) if p
@@ -208,9 +238,53 @@ class ChatService:
             messages,
             n_ctx=self.engine.info.n_ctx,
             reserve=params.max_tokens,
-            chunks=[f"[{rank}] {c.document_name}\n{c.text}" for rank, c in enumerate(knowledge, start=1)],
+            chunks=[
+                *(prompt_text(m, first=i == 0) for i, m in enumerate(memories)),
+                *(f"[{rank}] {c.document_name}\n{c.text}" for rank, c in enumerate(knowledge, start=1)),
+            ],
         )
-        return Generation(self, fitted, params, channel, [knowledge[i] for i in fitted.chunks])
+        kept = [i for i in fitted.chunks if i < len(memories)]
+        question = messages[-1].content if messages and messages[-1].role == "user" else ""
+        return Generation(
+            self,
+            fitted,
+            params,
+            channel,
+            [knowledge[i - len(memories)] for i in fitted.chunks if i >= len(memories)],
+            [memories[i] for i in kept],
+            person,
+            question,
+        )
+
+    async def prepare_with_memory(
+        self,
+        messages: list[Message],
+        params: SamplingParams,
+        channel: str,
+        extra_system: str = "",
+        knowledge: list[RetrievedChunk] | None = None,
+        *,
+        person: str | None = None,
+        conversation_id: str | None = None,
+    ) -> Generation:
+        """``prepare``, with the person's memories recalled for the newest message when the
+        channel and the person remember: what the window without them would not already hold."""
+        generation = self.prepare(messages, params, channel, extra_system, knowledge, person=person)
+        if not self.memory.on_for(person, channel):
+            return generation
+        memories = await self.memory.recall(
+            person,
+            channel,
+            generation.question,
+            messages[generation.fitted.dropped :],  # the history the window holds
+            conversation_id,
+            generation.fitted.dropped,
+        )
+        if not memories:
+            return generation
+        return self.prepare(
+            messages, params, channel, extra_system, knowledge, person=person, memories=memories
+        )
 
     async def start_conversation_turn(
         self,
@@ -219,10 +293,12 @@ class ChatService:
         params: SamplingParams,
         channel: str,
         author: Author | None = None,
+        person: str | None = None,
     ) -> tuple[str, Generation]:
         """Validate, fit and record the user's message; return the conversation id and the
         generation that answers it. With ``author`` (a LAN user) the conversation is theirs: a new
-        one records them, and only their own can be continued."""
+        one records them, and only their own can be continued. ``person`` (the caller's person
+        key) is whose memories are recalled and who the finished turn is remembered for."""
         if conversation_id is None:
             history: list[Message] = []
         else:
@@ -230,7 +306,14 @@ class ChatService:
                 raise ConversationNotFoundError(conversation_id)
             history = await self.store.history(conversation_id)
         knowledge = await self.retrieve(message)
-        generation = self.prepare([*history, Message("user", message)], params, channel, knowledge=knowledge)
+        generation = await self.prepare_with_memory(
+            [*history, Message("user", message)],
+            params,
+            channel,
+            knowledge=knowledge,
+            person=person,
+            conversation_id=conversation_id,
+        )
         generation.start()  # a full queue refuses the turn before anything is stored
         if conversation_id is None:
             title = message.strip().splitlines()[0]
@@ -238,6 +321,7 @@ class ChatService:
                 title, channel, author.name if author else None, author.id if author else None
             )
             conversation_id = created.id
+        generation.conversation_id = conversation_id
         await self.store.append(conversation_id, "user", message)
         generation.answer_row = await self.store.begin_answer(conversation_id)
         return conversation_id, generation

@@ -23,6 +23,7 @@ from pydantic import (
     ValidatorFunctionWrapHandler,
     WrapValidator,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -131,6 +132,8 @@ class ChannelProfile(_Section):
     )
     knowledge: Literal["all", "none", "selected"] = "all"
     documents: list[str] = Field(default_factory=list, max_length=1_000, description="ids, with 'selected'")
+    # long-term memory here: off writes nothing and recalls nothing (the api profile defaults to off)
+    memory: Literal["on", "off"] = "on"
 
 
 class ChannelsSection(_Section):
@@ -139,7 +142,15 @@ class ChannelsSection(_Section):
     owner: ChannelProfile = Field(default_factory=ChannelProfile)
     web: ChannelProfile = Field(default_factory=ChannelProfile)
     telegram: ChannelProfile = Field(default_factory=ChannelProfile)
-    api: ChannelProfile = Field(default_factory=ChannelProfile)
+    api: ChannelProfile = Field(default_factory=lambda: ChannelProfile(memory="off"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _api_memory_off(cls, data: Any) -> Any:
+        """The API is stateless by convention: an api profile that does not say ``memory`` has it off."""
+        if isinstance(data, dict) and isinstance(data.get("api"), dict) and "memory" not in data["api"]:
+            data = {**data, "api": {**data["api"], "memory": "off"}}
+        return data
 
 
 class RagSection(_Section):

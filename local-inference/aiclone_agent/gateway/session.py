@@ -18,13 +18,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aiclone_agent.gateway.requests import CreditWindow, run_request, run_telegram_request
+from aiclone_agent.gateway.requests import CreditWindow, run_memory_request, run_request, run_telegram_request
 from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_wire import (
     Cancel,
     Credit,
     GatewayStats,
     LanRevocations,
+    MemoryRequest,
     Ping,
     Pong,
     Request,
@@ -156,6 +157,10 @@ class LinkSession:
                 self._mine.add(task)
                 task.add_done_callback(self._mine.discard)
                 self.running.start(frame.id, task, credit, self.health.name)
+            elif isinstance(frame, MemoryRequest):
+                task = asyncio.create_task(run_memory_request(self.serving.chat.memory, frame, self.send))
+                self._mine.add(task)
+                task.add_done_callback(self._mine.discard)
             elif isinstance(frame, Cancel):
                 self.running.cancel(frame.id)
             elif isinstance(frame, Credit):

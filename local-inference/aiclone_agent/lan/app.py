@@ -15,7 +15,7 @@ from aiclone_agent.core.errors import register_exception_handlers
 from aiclone_agent.core.security import BodyLimitMiddleware
 from aiclone_agent.errors import register_error_handlers
 from aiclone_agent.lan import router as lan_router
-from aiclone_agent.lan.deps import RequireLanUser
+from aiclone_agent.lan.deps import RequireLanUser, lan_person
 from aiclone_agent.openai_api.router import build_router
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def create_lan_app(runtime: AgentRuntime) -> FastAPI:
     app.state.runtime = runtime
     register_exception_handlers(app)
     register_error_handlers(app)
-    app.include_router(build_router("lan", dependencies=[RequireLanUser]))
+    app.include_router(build_router("lan", dependencies=[RequireLanUser], person=lan_person))
     app.include_router(lan_router.router)
     app.include_router(page_router)
     app.add_middleware(BodyLimitMiddleware, max_body=runtime.config.current.limits.max_request_bytes)

@@ -80,6 +80,8 @@ class ChatCompletionResponse(BaseModel):
     system_fingerprint: str | None = None
     # Extension: knowledge-base chunks the answer was given (standard clients ignore it).
     sources: list[dict[str, Any]] | None = None
+    # Extension: the asking person's remembered rounds the answer was given (``MemoryRecord``s).
+    memories: list[dict[str, Any]] | None = None
 
 
 class DeltaMessage(BaseModel):
@@ -104,6 +106,8 @@ class ChatCompletionChunk(BaseModel):
     # Extension: see ``ChatCompletionResponse.sources``. On the chunk with finish_reason (the
     # gateway knows them only at the end); the agent also sends them on its first chunk.
     sources: list[dict[str, Any]] | None = None
+    # Extension: see ``ChatCompletionResponse.memories``; on the chunk with finish_reason.
+    memories: list[dict[str, Any]] | None = None
 
 
 class ModelCard(BaseModel):

@@ -1,11 +1,12 @@
 """OpenAI-compatible routes: ``GET /v1/models``, ``POST /v1/chat/completions``.
 
-``build_router`` makes them for one channel: the admin app's (``api``) and the LAN listener's
-(``lan``, behind its token check)."""
+``build_router`` makes them for one channel: the admin app's (``api``, the owner's) and the LAN
+listener's (``lan``, behind its token check: the token's user). ``person`` is a dependency naming
+whose memories a request uses, from what authenticated the caller (never from the body)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -14,6 +15,7 @@ from fastapi.responses import StreamingResponse
 from aiclone_agent.api.sse import SSE_HEADERS
 from aiclone_agent.openai_api.protocol import ChatCompletionRequest, ChatCompletionResponse, ModelList
 from aiclone_agent.openai_api.serving import CHANNEL, OpenAIServingChat
+from aiclone_wire.memory import OWNER_PERSON
 
 
 def _serving(request: Request) -> OpenAIServingChat:
@@ -23,8 +25,16 @@ def _serving(request: Request) -> OpenAIServingChat:
 ServingDep = Annotated[OpenAIServingChat, Depends(_serving)]
 
 
-def build_router(channel: str = CHANNEL, dependencies: Sequence[Any] = ()) -> APIRouter:
+def owner_person() -> str:
+    """The admin app's ``/v1`` is the owner's own (loopback, the owner's key)."""
+    return OWNER_PERSON
+
+
+def build_router(
+    channel: str = CHANNEL, dependencies: Sequence[Any] = (), person: Callable[..., str | None] = owner_person
+) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["openai"], dependencies=list(dependencies))
+    whose = Depends(person)  # a default, not an annotation: annotations resolve in module globals
 
     @router.get("/models")
     async def list_models(serving: ServingDep) -> ModelList:
@@ -32,9 +42,9 @@ def build_router(channel: str = CHANNEL, dependencies: Sequence[Any] = ()) -> AP
 
     @router.post("/chat/completions", response_model=None)
     async def create_chat_completion(
-        body: ChatCompletionRequest, serving: ServingDep
+        body: ChatCompletionRequest, serving: ServingDep, caller: str | None = whose
     ) -> ChatCompletionResponse | StreamingResponse:
-        generation = await serving.prepare_with_knowledge(body, channel)
+        generation = await serving.prepare_with_knowledge(body, channel, caller)
         generation.start()  # queued now: a full queue answers 503 + Retry-After, not a broken stream
         if body.stream:
             return StreamingResponse(

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from aiclone_agent.api.sse import sse_data
 from aiclone_agent.chat.service import ChatService, Generation
+from aiclone_agent.chat.template import Message
 from aiclone_agent.core.errors import ApiError
+from aiclone_agent.engine.base import SamplingParams
 from aiclone_agent.errors import MAPPED, problem_of
 from aiclone_agent.openai_api.protocol import (
     ChatCompletionChunk,
@@ -52,6 +54,11 @@ class OpenAIServingChat:
         self, request: ChatCompletionRequest, knowledge: list[RetrievedChunk] | None = None, channel: str = CHANNEL
     ) -> Generation:
         """Validate and fit ``request`` (with ``knowledge`` chunks, if given, in the system message)."""
+        turns, params, system = self._checked(request)
+        return self.chat.prepare(turns, params, channel, extra_system=system, knowledge=knowledge)
+
+    def _checked(self, request: ChatCompletionRequest) -> tuple[list[Message], SamplingParams, str]:
+        """The request's turns, sampling parameters and system text, or the error it answers with."""
         if request.model not in self.model_ids():
             raise ApiError(404, f"The model '{request.model}' does not exist; available: {', '.join(self.model_ids())}", code="model_not_found", param="model")
         limit = self.chat.config.current.limits.max_message_chars
@@ -71,14 +78,19 @@ class OpenAIServingChat:
             stop=request.stop_sequences,
             seed=request.seed,
         )
-        return self.chat.prepare(turns, params, channel, extra_system=system, knowledge=knowledge)
+        return turns, params, system
 
-    async def prepare_with_knowledge(self, request: ChatCompletionRequest, channel: str = CHANNEL) -> Generation:
-        """``prepare`` plus knowledge-base retrieval for the last user message."""
-        generation = self.prepare(request, channel=channel)  # validation errors before any retrieval work
+    async def prepare_with_knowledge(
+        self, request: ChatCompletionRequest, channel: str = CHANNEL, person: str | None = None
+    ) -> Generation:
+        """``prepare`` plus knowledge-base retrieval for the last user message, and the memories of
+        ``person`` (the caller's person key, from whoever authenticated them; None: no memory)."""
+        turns, params, system = self._checked(request)  # validation errors before any retrieval work
         question = next((m.text() for m in reversed(request.messages) if m.role == "user"), "")
         knowledge = await self.chat.retrieve(question)
-        return self.prepare(request, knowledge, channel) if knowledge else generation
+        return await self.chat.prepare_with_memory(
+            turns, params, channel, extra_system=system, knowledge=knowledge, person=person
+        )
 
     async def complete(self, request: ChatCompletionRequest, generation: Generation) -> ChatCompletionResponse:
         async for _ in generation.chunks():
@@ -90,6 +102,7 @@ class OpenAIServingChat:
             choices=[Choice(message=ChatMessageOut(content=generation.text), finish_reason=_finish(generation.finish_reason))],
             usage=UsageInfo(**usage.as_dict()),
             sources=generation.sources,
+            memories=generation.memories_json,
         )
 
     async def stream(self, request: ChatCompletionRequest, generation: Generation) -> AsyncIterator[bytes]:
@@ -98,14 +111,15 @@ class OpenAIServingChat:
 
         def chunk(
             delta: DeltaMessage, finish: str | None = None, usage: UsageInfo | None = None, choices: bool = True,
-            sources: list[dict] | None = None,
+            sources: list[dict] | None = None, memories: list[dict] | None = None,
         ) -> bytes:
             body = ChatCompletionChunk(
                 id=response_id, created=created, model=request.model,
                 choices=[StreamChoice(delta=delta, finish_reason=finish)] if choices else [],
-                usage=usage, sources=sources,
+                usage=usage, sources=sources, memories=memories,
             )
-            return sse_data(body.model_dump(exclude_none=False, exclude={"sources"} if sources is None else None))
+            absent = {name for name, value in (("sources", sources), ("memories", memories)) if value is None}
+            return sse_data(body.model_dump(exclude_none=False, exclude=absent or None))
 
         yield chunk(DeltaMessage(role="assistant", content=""), sources=generation.sources)
         try:
@@ -115,7 +129,12 @@ class OpenAIServingChat:
         except MAPPED as exc:  # the stream has started: the error is its last event
             yield sse_data(problem_of(exc).body())
             return
-        yield chunk(DeltaMessage(), finish=_finish(generation.finish_reason), sources=generation.sources)
+        yield chunk(
+            DeltaMessage(),
+            finish=_finish(generation.finish_reason),
+            sources=generation.sources,
+            memories=generation.memories_json,
+        )
         if request.stream_options and request.stream_options.include_usage:
             yield chunk(DeltaMessage(), usage=UsageInfo(**generation.usage.as_dict()), choices=False)
         yield sse_data("[DONE]")

@@ -15,13 +15,19 @@ from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.engine.base import EngineBusyError, EngineError
 from aiclone_agent.telegram.splitting import split_message
 from aiclone_agent.telegram.store import TelegramStore
+from aiclone_wire.memory import telegram_person
 
 CHANNEL = "telegram"
 HELP = (
     "Just write to me and I will answer.\n\n"
     "/reset - start a new conversation (I forget what we said)\n"
+    "/memory - what I remember about you\n"
+    "/forget - erase everything I remember about you\n"
     "/help - this message"
 )
+MEMORY_LIST = 10  # /memory shows this many of the newest memories
+MEMORY_LINE_CHARS = 200
+FORGET_WORDS = ("yes", "да")  # "/forget yes" confirms the erasure
 NOT_ALLOWED = "Sorry, this bot only talks to people its owner has allowed."
 log = logging.getLogger(__name__)
 
@@ -56,9 +62,41 @@ class TelegramResponder:
         if command == "/reset":
             await self.store.reset(message.bot_id, message.chat_id)
             return ["Started a new conversation."]
+        if command == "/memory":
+            return await self._memory(message)
+        if command == "/forget":
+            return await self._forget(message, text.split()[1:])
         if command is not None:
             return [f"I don't know the command {command}.\n\n{HELP}"]
         return await self._answer(message, text)
+
+    def _person(self, message: IncomingMessage) -> str | None:
+        """Whose memories: the author of the message (in a group too), per bot."""
+        return telegram_person(message.bot_id, message.user_id) if message.user_id is not None else None
+
+    async def _memory(self, message: IncomingMessage) -> list[str]:
+        person = self._person(message)
+        if person is None or not self.chat.memory.on_for(person, CHANNEL):
+            return ["I don't keep memories of conversations here."]
+        records = await self.chat.memory.records(person, limit=MEMORY_LIST)
+        if not records:
+            return ["I don't remember anything about you yet."]
+        lines = []
+        for record in records:
+            text = " ".join(record.text.split())
+            if len(text) > MEMORY_LINE_CHARS:
+                text = text[:MEMORY_LINE_CHARS] + "…"
+            lines.append(f"{record.at:%Y-%m-%d}{' *' if record.pinned else ''} {text}")
+        return split_message("What I remember about you (newest first):\n\n" + "\n\n".join(lines))
+
+    async def _forget(self, message: IncomingMessage, words: list[str]) -> list[str]:
+        person = self._person(message)
+        if person is None or self.chat.memory.store is None:
+            return ["I don't keep memories of conversations here."]
+        if not words or words[0].lower() not in FORGET_WORDS:
+            return ["This erases everything I remember about you, for good. To go ahead, send: /forget yes"]
+        deleted = await self.chat.memory.delete_all(person)
+        return [f"Done: I forgot everything I remembered about you ({deleted})."]
 
     async def _answer(self, message: IncomingMessage, text: str) -> list[str]:
         limit = self.config.current.limits.max_message_chars
@@ -68,9 +106,13 @@ class TelegramResponder:
         params = self.chat.sampling_params()
         try:
             try:
-                conversation_id, generation = await self.chat.start_conversation_turn(text, existing, params, CHANNEL)
+                conversation_id, generation = await self.chat.start_conversation_turn(
+                    text, existing, params, CHANNEL, person=self._person(message)
+                )
             except ConversationNotFoundError:  # deleted in the admin panel: start afresh
-                conversation_id, generation = await self.chat.start_conversation_turn(text, None, params, CHANNEL)
+                conversation_id, generation = await self.chat.start_conversation_turn(
+                    text, None, params, CHANNEL, person=self._person(message)
+                )
             try:
                 async for _ in generation.chunks():
                     pass

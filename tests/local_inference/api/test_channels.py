@@ -39,10 +39,14 @@ async def test_profiles_round_trip_and_refuse_bad_values(agent):
         "adapter_scale": None,
         "knowledge": "all",
         "documents": [],
+        "memory": "on",
     }
+    assert got["api"]["memory"] == "off"  # the API is stateless by convention
     assert (await agent.client.put("/api/channels", json=got)).json() == got
     changed = (await agent.client.put("/api/channels", json={"web": PROFILES["web"]})).json()
     assert changed["web"]["max_tokens"] == 3 and changed["owner"] == got["owner"]
+    api = (await agent.client.put("/api/channels", json={"api": PROFILES["api"]})).json()["api"]
+    assert api["memory"] == "off"  # a profile that does not name it keeps the channel's default
     assert yaml.safe_load(agent.config_path.read_text())["channels"]["web"]["system_prompt_extra"].startswith(
         "WEB"
     )
@@ -52,6 +56,7 @@ async def test_profiles_round_trip_and_refuse_bad_values(agent):
         {"web": {"adapter_scale": -0.5}},
         {"web": {"adapter_scale": 4.5}},
         {"web": {"knowledge": "some"}},
+        {"web": {"memory": "maybe"}},
         {"fax": {}},
         {"web": {"colour": 1}},
     ):

@@ -209,6 +209,9 @@ export const en = {
   'channels.knowledgeAll': 'all documents',
   'channels.knowledgeNone': 'none',
   'channels.knowledgeSelected': 'only the documents below',
+  'channels.memory': 'Long-term memory (remembers each person across conversations)',
+  'channels.memoryOn': 'on',
+  'channels.memoryOff': 'off: nothing is written or recalled here',
   'channels.documents': 'Documents',
 
   'persona.name': 'Name',

@@ -211,6 +211,9 @@ export const ru: Record<MessageKey, string> = {
   'channels.knowledgeAll': 'все документы',
   'channels.knowledgeNone': 'никакие',
   'channels.knowledgeSelected': 'только документы ниже',
+  'channels.memory': 'Долговременная память (помнит каждого собеседника между разговорами)',
+  'channels.memoryOn': 'включена',
+  'channels.memoryOff': 'выключена: здесь ничего не запоминается и не вспоминается',
   'channels.documents': 'Документы',
 
   'persona.name': 'Имя',

@@ -6,8 +6,8 @@ delivery through the gateway.
 
 from aiogram import Router
 
-from aiclone_agent.telegram.routers import chat, reset, start
+from aiclone_agent.telegram.routers import chat, memory, reset, start
 
 
 def build_routers() -> list[Router]:
-    return [start.build_router(), reset.build_router(), chat.build_router()]
+    return [start.build_router(), reset.build_router(), memory.build_router(), chat.build_router()]
