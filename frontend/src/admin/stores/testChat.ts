@@ -5,7 +5,7 @@
 import { computed, ref } from 'vue'
 import { defineStore } from 'pinia'
 import { agentApi, type AgentConversation, type AgentStoredMessage } from '@/api/agent'
-import { messageKey, type ChatMessage, type Memory } from '@/shared/types/chat'
+import { messageKey, type ChatMessage } from '@/shared/types/chat'
 
 const CURRENT_KEY = 'aiclone.admin.conversation'
 
@@ -103,9 +103,7 @@ export const useTestChatStore = defineStore('testChat', () => {
         else if ('done' in event) {
           remember(event.conversation_id)
           answer.status = 'done'
-          // the owner's own memories the answer was given (agents with memory send them here)
-          const recalled = (event as { memories?: Memory[] }).memories
-          if (recalled) answer.memories = recalled
+          answer.memories = event.memories ?? [] // the owner's own memories the answer was given
         } else if ('error' in event) {
           answer.status = 'error'
           answer.error = event.error.message

@@ -18,9 +18,9 @@ export interface Memory {
   text: string
   /** When it was said (ISO 8601, UTC). */
   at: string
-  conversation_id: string | null
+  conversation_id?: string | null
   channel: string
-  pinned: boolean
+  pinned?: boolean
   /** Whose it is: only the owner's admin views carry it. */
   person?: string | null
 }
