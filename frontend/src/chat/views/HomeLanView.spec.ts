@@ -38,7 +38,7 @@ describe('Use at home (LAN tokens)', () => {
 
   it('creates a token shown once with a copy button, lists it and revokes it', async () => {
     localStorage.setItem('aiclone.refresh_token', 'refresh-1') // signed in earlier
-    const routes = ['home', 'chat', 'keys', 'owner'].map((name) => ({ path: `/${name}`, name, component: HomeLanView }))
+    const routes = ['home', 'chat', 'keys', 'memories', 'owner'].map((name) => ({ path: `/${name}`, name, component: HomeLanView }))
     const router = createRouter({ history: createMemoryHistory(), routes })
     await router.push('/home')
     const wrapper = mount(HomeLanView, { global: { plugins: [router] } })
