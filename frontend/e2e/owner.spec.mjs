@@ -229,6 +229,7 @@ export function ownerTests(ctx) {
         await page.locator('[data-test=channel-max-tokens]').fill('40')
         await page.locator('[data-test=channel-adapter-scale]').fill('0.5')
         await page.locator('[data-test=channel-knowledge]').selectOption('none')
+        await page.locator('[data-test=channel-memory]').selectOption('off')
         await page.locator('[data-test=channel-save]').click()
         await page.locator('[data-test=channel-saved]').waitFor()
         const saved = await (await fetch(`${ctx.agent.url}/api/channels`)).json()
@@ -238,6 +239,7 @@ export function ownerTests(ctx) {
           adapter_scale: 0.5,
           knowledge: 'none',
           documents: [],
+          memory: 'off',
         })
         assert.equal(saved.owner.system_prompt_extra, '')
         assert.ok(await fitsViewport(page), 'the persona page fits 360 px')
@@ -246,7 +248,7 @@ export function ownerTests(ctx) {
         await fetch(`${ctx.agent.url}/api/channels`, {
           method: 'PUT',
           headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ web: { system_prompt_extra: '', max_tokens: null, adapter_scale: null, knowledge: 'all', documents: [] } }),
+          body: JSON.stringify({ web: { system_prompt_extra: '', max_tokens: null, adapter_scale: null, knowledge: 'all', documents: [], memory: 'on' } }),
         })
         assert.deepEqual(page.errors, [])
       } finally {
