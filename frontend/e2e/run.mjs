@@ -10,6 +10,7 @@ import { adminTests } from './admin.spec.mjs'
 import { chatTests } from './chat.spec.mjs'
 import { engineTests } from './engine.spec.mjs'
 import { lanTests } from './lan.spec.mjs'
+import { memoryTests } from './memory.spec.mjs'
 import { overviewTests } from './overview.spec.mjs'
 import { ownerTests } from './owner.spec.mjs'
 import { startAgent } from './support/agent.mjs'
@@ -46,3 +47,4 @@ chatTests(ctx)
 ownerTests(ctx)
 overviewTests(ctx)
 lanTests(ctx)
+memoryTests(ctx)
