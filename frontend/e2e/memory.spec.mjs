@@ -15,14 +15,17 @@ async function agentMemories(agentUrl, person) {
   return (await response.json()).memories
 }
 
-async function userId(baseUrl, email) {
+/** The user's id and a LAN token of theirs (a session of this test's own, beside the page's). */
+async function account(baseUrl, email) {
   const login = await fetch(`${baseUrl}/api/auth/login`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ email, password: PASSWORD }),
   })
-  const { access_token: token } = await login.json()
-  return (await (await fetch(`${baseUrl}/api/users/me`, { headers: { Authorization: `Bearer ${token}` } })).json()).id
+  const headers = { Authorization: `Bearer ${(await login.json()).access_token}`, 'Content-Type': 'application/json' }
+  const { id } = await (await fetch(`${baseUrl}/api/users/me`, { headers })).json()
+  const lan = await fetch(`${baseUrl}/api/lan-tokens`, { method: 'POST', headers, body: JSON.stringify({ name: 'memory test' }) })
+  return { id, lanToken: (await lan.json()).token }
 }
 
 async function askAndWait(page, text, answers) {
@@ -46,7 +49,8 @@ export function memoryTests(ctx) {
         await askAndWait(page, 'I live in Tallinn by the sea', 1)
 
         // whose the rounds are on the agent: this user's own person key
-        const person = `user:${await userId(ctx.front.url, email)}`
+        const { id, lanToken } = await account(ctx.front.url, email)
+        const person = `user:${id}`
         for (let attempt = 0; (await agentMemories(ctx.agent.url, person)).length < 2; attempt += 1) {
           assert.ok(attempt < 300, 'the two rounds were never kept')
           await new Promise((resolve) => setTimeout(resolve, 100))
@@ -73,6 +77,18 @@ export function memoryTests(ctx) {
         const left = await agentMemories(ctx.agent.url, person)
         assert.equal(left.length, 1)
         assert.ok(!left.some((m) => m.text.includes('Rexford')))
+
+        // the LAN page shows the same person's memories (the LAN token's user), without the erased one
+        const lan = await page.context().newPage()
+        await lan.goto(ctx.agent.lanUrl)
+        await lan.locator('#token').fill(lanToken)
+        await lan.locator('#save').click()
+        await lan.locator('#memory summary').click()
+        await lan.locator('#memory-list li', { hasText: 'Tallinn' }).waitFor()
+        assert.equal(await lan.locator('#memory-list li').count(), 1)
+        await screenshot(lan, 'lan-memories-1280')
+        await assertAccessible(lan, 'LAN memory panel 1280')
+        await lan.close()
 
         await page.locator('[data-test=memory-delete-all]').click()
         await page.locator('[data-test=memory-delete-all-confirm]').click()

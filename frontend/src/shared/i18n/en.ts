@@ -120,6 +120,7 @@ export const en = {
   'sources.position': 'part {n}, characters {start}–{end}',
   'sources.noText': 'The passage text is not available for this answer.',
   'memory.title': 'What the clone remembers about me',
+  'memory.nav': 'My memories',
   'memory.intro': 'The clone keeps each round of your conversations on its owner\'s computer and recalls them in later conversations. Only you (and the owner) can see them here; erase any of them, or switch memory off for you.',
   'memory.offline': 'The clone is offline right now, and your memories live on it. Try again when it is back.',
   'memory.enabled': 'Let the clone remember me',
