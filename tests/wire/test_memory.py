@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
@@ -25,7 +25,7 @@ from aiclone_wire import (
 RECORD = MemoryRecord(
     id="m_0123456789abcdef",
     text="Q: my dog is Rex\nA: Nice name!",
-    at=datetime(2026, 3, 1, 12, 30, tzinfo=UTC),
+    at=datetime(2026, 3, 1, 12, 30, tzinfo=timezone.utc),
     conversation_id="c1",
     channel="web",
     pinned=True,
