@@ -20,6 +20,7 @@ from aiclone_agent.gateway.network import NetworkPaths
 from aiclone_agent.lan.listener import LanListener
 from aiclone_agent.lan.revocations import RevokedLanTokens
 from aiclone_agent.lan.tokens import LanTokens
+from aiclone_agent.memory import MemoryStore
 from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_agent.overview.sampler import OverviewSampler
 from aiclone_agent.rag.service import RagService
@@ -50,6 +51,8 @@ class AgentRuntime:
     # the LAN listener (``lan.listener.LanListener``), built around its app in ``create_app``
     lan: LanListener | None = None
     overview: OverviewSampler | None = None
+    # long-term memory of each person (``chat.memory`` wraps it for the chat)
+    memory: MemoryStore | None = None
 
     @classmethod
     def build(cls, env: EnvSettings, config: ConfigStore, engine: EngineClient) -> AgentRuntime:
@@ -57,11 +60,16 @@ class AgentRuntime:
         metrics.watch_engine(engine.stats)
         store = ConversationStore(env.data_dir / "conversations.sqlite3")
         rag = RagService(env.data_dir / config.current.rag.db_path, config)
-        chat = ChatService(engine, store, config, metrics, rag)
+        # the knowledge base's embedder (none installed: BM25 + recency only, still working)
+        memory = MemoryStore(
+            env.data_dir / "memory", rag.embedder, text_limit=config.current.limits.max_message_chars
+        )
+        chat = ChatService(engine, store, config, metrics, rag, memory)
         started = time.time()
         metrics.network_mode.labels("offline").set(1)
         runtime = cls(env, config, engine, store, metrics, chat, OpenAIServingChat(chat, started), started)
         runtime.rag = rag
+        runtime.memory = memory
         runtime.engine_settings = EngineSettingsService(config, engine, env.models_dir)
         runtime.adapter = AdapterService(engine, config, env.models_dir / "lora", env.data_dir / "adapters")
         runtime.redactor.add(config.current.gateway.agent_token)
@@ -123,5 +131,7 @@ class AgentRuntime:
             self.telegram.store.close()
         if self.rag is not None:
             await self.rag.close()
+        if self.memory is not None:
+            self.memory.close()
         await self.engine.close()
         self.store.close()

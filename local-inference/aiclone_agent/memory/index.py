@@ -8,7 +8,8 @@ LRU bounds how many persons' matrices stay in memory. Each matrix holds one pers
 so a search cannot return another person's round whatever the query.
 
 Like ``rag.index.VectorIndex`` the collection records the embedding model; opened with another one
-it is emptied, and each person's vectors are re-embedded from the rows when next loaded.
+it is emptied. A person's rounds without a vector (a crash between the row's write and the
+vector's) are embedded when their matrix loads, up to ``RECONCILE_LIMIT`` at a time.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ import numpy as np
 COLLECTION = "memories"
 # persons whose matrices stay loaded (at the 50,000-round cap one is 77 MB of float32)
 LOADED_PERSONS = 16
+# rounds without a vector embedded when a person's matrix loads (a crash leaves a few); more than
+# this (a new embedding model: all of them) would stall the recall, so the rest stay BM25-only
+RECONCILE_LIMIT = 64
 logging.getLogger("chromadb.telemetry").setLevel(logging.CRITICAL)
 log = logging.getLogger(__name__)
 
@@ -165,6 +169,14 @@ class MemoryVectors:
             keep = [i for i, memory_id in enumerate(ids) if memory_id in rows]
             ids, vectors = [ids[i] for i in keep], vectors[keep]
         missing = sorted(rows - set(ids))
+        if len(missing) > RECONCILE_LIMIT:
+            log.warning(
+                "memory: %d rounds of one person have no vector (a new embedding model?); embedding %d now, "
+                "the others are found by BM25 only",
+                len(missing),
+                RECONCILE_LIMIT,
+            )
+            missing = missing[:RECONCILE_LIMIT]
         if missing:
             log.info("memory: embedding %d rounds of one person that had no vector", len(missing))
             added = embed(missing)

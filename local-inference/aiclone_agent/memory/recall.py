@@ -96,9 +96,12 @@ def newest_wins(ranked: list[Scored]) -> list[Scored]:
     return kept
 
 
-def rank(scored: list[Scored], limit: int) -> list[Scored]:
-    """The relevant ones, newest fact winning, best first (ties: newer first)."""
+def rank(scored: list[Scored], limit: int, hidden: set[str] | frozenset[str] = frozenset()) -> list[Scored]:
+    """The relevant ones, newest fact winning, best first (ties: newer first). ``hidden`` rounds
+    (the current conversation's, those already in the prompt) are never returned, but one of them
+    that updates a fact still hides the older rounds stating it."""
     ordered = sorted(scored, key=lambda item: (-item.score, -item.row.at, item.row.id))
     # newest wins before the threshold: an update worded unlike the question still replaces the
     # old round the question matched, instead of letting the old one through alone
-    return [item for item in newest_wins(ordered) if item.relevance >= THRESHOLD][:limit]
+    kept = newest_wins(ordered)
+    return [item for item in kept if item.relevance >= THRESHOLD and item.row.id not in hidden][:limit]

@@ -179,22 +179,27 @@ class MemoryStore:
                 candidates[row.id] = row
         query_terms = set(self.lexical.terms(query))
         scored: builtins.list[Scored] = []
+        hidden: set[str] = set()  # left out, but an update among them still hides what it replaced
         for row in candidates.values():
-            if row.person != person or row.id in exclude_ids:
+            if row.person != person:
                 continue
-            if exclude_conversation is not None and row.conversation_id == exclude_conversation:
-                continue
+            if row.id in exclude_ids or (
+                exclude_conversation is not None and row.conversation_id == exclude_conversation
+            ):
+                hidden.add(row.id)
             scored.append(
                 score(
                     row,
-                    dense=dense.get(row.id, self._cosine(vector, row)) if vector is not None else None,
+                    dense=(dense[row.id] if row.id in dense else self._cosine(vector, row))
+                    if vector is not None
+                    else None,
                     lexical_coverage=coverage(query_terms, set(self.lexical.terms(row.text))),
                     asked_subject=asked,
                     window=window,
                     now=now,
                 )
             )
-        return [item.row.record() for item in rank(scored, limit)]
+        return [item.row.record() for item in rank(scored, limit, hidden)]
 
     def _dense(self, person: str, vector: np.ndarray) -> dict[str, float]:
         assert self.vectors is not None and self.embedder is not None

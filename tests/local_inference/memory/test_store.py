@@ -221,3 +221,11 @@ def test_a_round_whose_vector_was_never_written_is_embedded_on_first_recall(tmp_
         assert reopened.vectors is not None and reopened.vectors.ids("user:a") == {kept}
     finally:
         reopened.close()
+
+
+def test_an_update_in_the_current_conversation_still_hides_the_old_fact(store):
+    """The update is already in the prompt's history: recall must not bring back what it replaced."""
+    tell(store, "user:a", "My dog's name is Rex.", days=30, conversation="old")
+    update = tell(store, "user:a", "My dog is called Max now.", days=0.01, conversation="now")
+    assert store.recall("user:a", "What's my dog's name?", now=NOW, exclude_conversation="now") == []
+    assert store.recall("user:a", "What's my dog's name?", now=NOW, exclude_ids={update}) == []
