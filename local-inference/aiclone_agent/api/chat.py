@@ -14,10 +14,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from aiclone_agent.api.deps import ChatDep, ConfigDep
-from aiclone_agent.api.sse import SSE_HEADERS, sse_data
 from aiclone_agent.chat.service import Author, ChatService, Generation
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.core.errors import ApiError
+from aiclone_agent.core.sse import SSE_HEADERS, sse_data
 from aiclone_agent.errors import MAPPED, problem_of
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])

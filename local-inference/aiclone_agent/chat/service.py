@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -99,7 +99,7 @@ class Generation:
                 self.fitted.prompt, self.params, self.request_id, profile_name(self.channel)
             )
 
-    async def chunks(self) -> AsyncIterator[GenerationChunk]:
+    async def chunks(self) -> AsyncGenerator[GenerationChunk, None]:
         self.start()
         metrics = self._service.metrics
         started = self._started_at

@@ -35,7 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 # Who a request comes from: the owner's own chat, the public web chat (via the gateway),
 # Telegram, or an OpenAI API client. The engine's scheduler admits by these weights.
 Channel = Literal["owner", "web", "telegram", "api"]
-DEFAULT_CHANNEL_WEIGHTS: dict[str, int] = {"owner": 8, "web": 4, "telegram": 2, "api": 1}
+DEFAULT_CHANNEL_WEIGHTS: dict[Channel, int] = {"owner": 8, "web": 4, "telegram": 2, "api": 1}
 
 
 class ConfigError(Exception):
@@ -113,7 +113,7 @@ class ModelSection(_Section):
 
     @field_validator("channel_weights")
     @classmethod
-    def _weights(cls, value: dict[str, int]) -> dict[str, int]:
+    def _weights(cls, value: dict[Channel, int]) -> dict[Channel, int]:
         bad = [name for name, weight in value.items() if weight < 1]
         if bad:
             raise ValueError(f"weights must be >= 1 ({', '.join(bad)})")

@@ -54,6 +54,14 @@ class AgentMetrics:
 
         # (monotonic time, seconds) of recent first tokens: the overview's time-to-first-token p50
         self.recent_first_tokens: deque[tuple[float, float]] = deque(maxlen=512)
+        self._network_mode = "offline"
+        self.network_mode.labels(self._network_mode).set(1)
+
+    def set_network_mode(self, mode: str) -> None:
+        """1 for ``mode``, 0 for the one it replaces (``NetworkPaths``'s ``on_mode``)."""
+        self.network_mode.labels(self._network_mode).set(0)
+        self.network_mode.labels(mode).set(1)
+        self._network_mode = mode
 
     def observe_first_token(self, channel: str, seconds: float) -> None:
         self.time_to_first_token.labels(channel).observe(seconds)

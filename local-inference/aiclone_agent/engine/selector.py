@@ -14,8 +14,12 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from aiclone_agent.adapter.errors import AdapterError
-from aiclone_agent.bundle.model_files import find_base_model, resolve_bundle_path
+from aiclone_agent.bundle.model_files import (
+    AdapterFileError,
+    find_adapter,
+    find_base_model,
+    resolve_bundle_path,
+)
 from aiclone_agent.core.config import ModelSection
 from aiclone_agent.engine.base import EngineClient, EngineError
 from aiclone_agent.engine.gpu_offload import plan_for_model
@@ -73,11 +77,9 @@ def choose_backend(model: ModelSection, host: HostFacts) -> BackendChoice:
 
 def _peft_dir_for_tensorrt(model: ModelSection, models_dir: Path) -> tuple[Path | None, str | None]:
     """The PEFT folder TensorRT-LLM should load, or a reason it cannot take the adapter."""
-    from aiclone_agent.adapter.service import find_adapter
-
     try:
         source = find_adapter(model.lora_path, models_dir / "lora")
-    except AdapterError:
+    except AdapterFileError:
         return None, None  # the adapter service reports it; the base model still serves
     if source is None:
         return None, None

@@ -240,7 +240,9 @@ class DirectListener:
         session = LinkSession(
             ws, self.serving, self.running, health, self.ping_interval_s, self.silence_timeout_s
         )
-        previous, self._session = self._session, (session, asyncio.current_task())
+        current = asyncio.current_task()
+        assert current is not None  # websockets runs each connection's handler in its own task
+        previous, self._session = self._session, (session, current)
         self.board.paths["direct"] = health
         if previous is not None:  # one live session: the newer (authenticated) replaces the older
             previous[1].cancel()

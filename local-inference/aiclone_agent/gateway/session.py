@@ -114,8 +114,8 @@ class LinkSession:
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in tasks:
-                if task.done() and not task.cancelled() and task.exception():
-                    raise task.exception()
+                if task.done() and not task.cancelled() and (failure := task.exception()) is not None:
+                    raise failure
         finally:
             self.health.down()
             mine = list(self._mine)

@@ -1,6 +1,6 @@
-"""``/api/lan/*``: the chat of the LAN listener. Who asks comes from their LAN token; each user
-sees and continues only their own conversations, which stay on this PC and appear in the admin's
-list with their name (channel ``lan``)."""
+"""``/api/lan/*``: the chat of the LAN listener, mounted only in its app (``lan_app``). Who asks
+comes from their LAN token; each user sees and continues only their own conversations, which stay
+on this PC and appear in the admin's list with their name (channel ``lan``)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from pydantic import BaseModel
 
 from aiclone_agent.api.chat import ChatRequest, start_turn, stream_turn
 from aiclone_agent.api.conversations import ConversationDetail, ConversationOut, conversation_detail
-from aiclone_agent.api.deps import ChatDep, ConfigDep, StoreDep
+from aiclone_agent.api.deps import ChatDep, ConfigDep, LanUserDep, StoreDep
 from aiclone_agent.chat.service import Author, ConversationNotFoundError
-from aiclone_agent.lan.deps import LanUserDep
 
 router = APIRouter(prefix="/api/lan", tags=["lan"])
 CHANNEL = "lan"
