@@ -42,8 +42,8 @@ from aiclone_gateway.core.rate_limit import (
     retry_after,
 )
 from aiclone_gateway.models import Message
-from aiclone_gateway.relay.hub import AgentOfflineError, RelayHub
-from aiclone_gateway.relay.link import RelayStream
+from aiclone_gateway.relay.hub import RelayHub
+from aiclone_gateway.relay.streams import AgentOfflineError, ReplyStream
 from aiclone_wire import Chunk, End, Error
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class ChatService:
         self.metrics = metrics
         self.idle_timeout_s = idle_timeout_s
         self.replica: str | None = None  # this replica's id, kept on the answers it streams
-        self._live: dict[str, tuple[str, RelayStream]] = {}
+        self._live: dict[str, tuple[str, ReplyStream]] = {}
         self._drain_task: asyncio.Task | None = None
         self._drain_again = False
         self._requests: set[asyncio.Task] = set()
@@ -202,7 +202,7 @@ class ChatService:
             self._live.pop(request_id, None)
 
     async def _relay(
-        self, stream: RelayStream, request_id: str, answer: Message
+        self, stream: ReplyStream, request_id: str, answer: Message
     ) -> AsyncIterator[ServerFrame]:
         parts: list[str] = []
         finished = False

@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 
 from aiclone_gateway.cluster.keys import RedisKeys
 from aiclone_gateway.cluster.streams import follow, stream_entries
-from aiclone_gateway.relay.link import FrameTooLargeError, ReplyFrame
+from aiclone_gateway.relay.streams import AgentOfflineError, FrameTooLargeError, ReplyFrame
 from aiclone_wire import Chunk, End, Error, TelegramMessage, decode, encode
 
 if TYPE_CHECKING:
@@ -80,8 +80,6 @@ class RemoteStream:
     async def open(self, work: dict[str, Any] | TelegramMessage, channel: str) -> None:
         """Send the request; returns once the owner's link took it. Raises ``AgentOfflineError``
         when the owner has no link (or is gone) and ``FrameTooLargeError`` as the link would."""
-        from aiclone_gateway.relay.hub import AgentOfflineError
-
         request: dict[Any, Any] = {"id": self.id, "channel": channel, **_work_fields(work)}
         await self.redis.xadd(
             self.keys.requests(self.owner),
@@ -213,8 +211,6 @@ class RequestServer:
         task.add_done_callback(self._tasks.discard)
 
     async def _serve(self, fields: dict[str, str]) -> None:
-        from aiclone_gateway.relay.hub import AgentOfflineError
-
         request_id = fields["id"]
         reply = self.keys.replies(request_id)
         seq = 0

@@ -23,6 +23,7 @@ from aiclone_gateway.cluster.forwarding import RemoteStream, RequestServer
 from aiclone_gateway.cluster.keys import RedisKeys
 from aiclone_gateway.cluster.ownership import AgentOwnership, OwnerRecord
 from aiclone_gateway.cluster.streams import follow
+from aiclone_gateway.relay.streams import AgentOfflineError
 from aiclone_wire import TelegramMessage
 
 if TYPE_CHECKING:
@@ -98,8 +99,6 @@ class ClusterNode:
     ) -> AsyncIterator[RemoteStream]:
         remote = self.remote
         if remote is None:
-            from aiclone_gateway.relay.hub import AgentOfflineError
-
             raise AgentOfflineError
         owner = remote.replica
         stream = RemoteStream(self.redis, self.keys, owner, lambda: self.is_alive(owner))

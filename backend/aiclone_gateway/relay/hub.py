@@ -33,6 +33,7 @@ from aiclone_gateway.relay.direct import DialedSocket, DirectDialer
 from aiclone_gateway.relay.link import AgentLink
 from aiclone_gateway.relay.routing import RoutedStream
 from aiclone_gateway.relay.stats_feed import STATS_CAPABILITY, GatewayStatsFeed
+from aiclone_gateway.relay.streams import AgentOfflineError
 from aiclone_wire import Hello, TelegramBots, TelegramMessage, TelegramStatus
 from aiclone_wire.paths import PATH_NAMES, PathBoard, PathHealth, PathName, ProbePolicy
 
@@ -41,10 +42,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 WATCH_INTERVAL_S = 0.25
-
-
-class AgentOfflineError(Exception):
-    """No agent is linked: the request cannot be relayed now."""
 
 
 class RelayHub:

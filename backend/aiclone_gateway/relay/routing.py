@@ -9,7 +9,8 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from aiclone_gateway.relay.link import AgentLink, RelayStream, ReplyFrame
+from aiclone_gateway.relay.link import AgentLink, RelayStream
+from aiclone_gateway.relay.streams import ReplyFrame
 from aiclone_wire import Chunk, Error, TelegramMessage
 from aiclone_wire.paths import PathName
 
