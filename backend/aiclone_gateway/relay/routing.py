@@ -7,10 +7,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiclone_gateway.relay.link import AgentLink, RelayStream
-from aiclone_gateway.relay.streams import ReplyFrame
+from aiclone_gateway.relay.streams import Channel, ReplyFrame, Work
 from aiclone_wire import Chunk, Error, TelegramMessage
 from aiclone_wire.paths import PathName
 
@@ -27,11 +27,11 @@ class RoutedStream:
         self,
         hub: RelayHub,
         agent_id: str,
-        work: dict[str, Any] | TelegramMessage,
+        work: Work,
         max_frame_bytes: int,
         path: PathName,
         link: AgentLink,
-        channel: str = "api",
+        channel: Channel = "api",
     ) -> None:
         self.hub = hub
         self.agent_id = agent_id
