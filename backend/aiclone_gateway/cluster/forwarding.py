@@ -20,17 +20,22 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
 from aiclone_gateway.cluster.keys import RedisKeys
 from aiclone_gateway.cluster.streams import follow, stream_entries
-from aiclone_gateway.relay.link import FrameTooLargeError, ReplyFrame
+from aiclone_gateway.relay.streams import (
+    AgentOfflineError,
+    Channel,
+    FrameTooLargeError,
+    ReplyFrame,
+    ReplyStream,
+    Work,
+)
 from aiclone_wire import Chunk, End, Error, TelegramMessage, decode, encode
-
-if TYPE_CHECKING:
-    from aiclone_gateway.relay.hub import RelayHub
 
 log = logging.getLogger(__name__)
 REQUESTS_MAXLEN = 10_000
@@ -40,19 +45,31 @@ POLL_MS = 500  # how long one read blocks before the owner's liveness is checked
 OPEN_TIMEOUT_S = 10  # an owner that never acknowledges a request is treated as gone
 
 
-def _work_fields(work: dict[str, Any] | TelegramMessage) -> dict[str, str]:
+class RequestServing(Protocol):
+    """What serves a relayed request here: this replica's own links (the relay hub)."""
+
+    def stream(
+        self, work: Work, channel: Channel = ..., local_only: bool = ...
+    ) -> AbstractAsyncContextManager[ReplyStream]: ...
+
+
+def _work_fields(work: Work) -> dict[str, str]:
     if isinstance(work, TelegramMessage):
         return {"kind": "telegram", "work": encode(work)}
     return {"kind": "chat", "work": json.dumps(work)}
 
 
-def _work(fields: dict[str, str]) -> dict[str, Any] | TelegramMessage:
+def _work(fields: dict[str, str]) -> Work:
     if fields["kind"] == "telegram":
         message = decode(fields["work"])
         assert isinstance(message, TelegramMessage)
         return message
     work: dict[str, Any] = json.loads(fields["work"])
     return work
+
+
+def _channel(fields: dict[str, str]) -> Channel:
+    return "web" if fields.get("channel") == "web" else "api"
 
 
 class RemoteStream:
@@ -77,11 +94,9 @@ class RemoteStream:
         self._last_entry = "0-0"
         self._tasks: set[asyncio.Task] = set()
 
-    async def open(self, work: dict[str, Any] | TelegramMessage, channel: str) -> None:
+    async def open(self, work: Work, channel: Channel) -> None:
         """Send the request; returns once the owner's link took it. Raises ``AgentOfflineError``
         when the owner has no link (or is gone) and ``FrameTooLargeError`` as the link would."""
-        from aiclone_gateway.relay.hub import AgentOfflineError
-
         request: dict[Any, Any] = {"id": self.id, "channel": channel, **_work_fields(work)}
         await self.redis.xadd(
             self.keys.requests(self.owner),
@@ -190,13 +205,15 @@ class RequestServer:
     """The owning side: serves the requests other replicas append to this replica's stream over
     this replica's own agent link."""
 
-    def __init__(self, redis: Redis, keys: RedisKeys, replica: str, hub: RelayHub, idle_timeout_s: float):
+    def __init__(
+        self, redis: Redis, keys: RedisKeys, replica: str, links: RequestServing, idle_timeout_s: float
+    ) -> None:
         self.redis = redis
         self.keys = keys
         self.replica = replica
-        self.hub = hub
+        self.links = links
         self.idle_timeout_s = idle_timeout_s
-        self._live: dict[str, Any] = {}
+        self._live: dict[str, ReplyStream] = {}
         self._tasks: set[asyncio.Task] = set()
 
     async def run(self) -> None:
@@ -213,8 +230,6 @@ class RequestServer:
         task.add_done_callback(self._tasks.discard)
 
     async def _serve(self, fields: dict[str, str]) -> None:
-        from aiclone_gateway.relay.hub import AgentOfflineError
-
         request_id = fields["id"]
         reply = self.keys.replies(request_id)
         seq = 0
@@ -229,7 +244,7 @@ class RequestServer:
             seq += 1
 
         try:
-            async with self.hub.stream(_work(fields), fields["channel"], local_only=True) as stream:
+            async with self.links.stream(_work(fields), _channel(fields), local_only=True) as stream:
                 self._live[request_id] = stream
                 await put("opened")
                 frame: ReplyFrame
