@@ -29,6 +29,8 @@ async def status(runtime: RuntimeDep) -> dict:
             "display_name": runtime.engine_settings.display_name,
             "path": info.model_path,
             "n_gpu_layers": info.n_gpu_layers,
+            "chosen_because": info.model_reason,
+            "broken_files": [{"file": file, "error": error} for file, error in info.broken_models],
             **info.details,
         },
         "gpu": await anyio.to_thread.run_sync(live_status, info.gpu) if info.gpu else None,

@@ -89,7 +89,7 @@ class ModelChoice(ModelFile):
 class ModelList(BaseModel):
     models: list[ModelChoice]
     base_dir: str
-    base_model_path: str  # the saved choice ("" = the first GGUF in models/base/)
+    base_model_path: str  # the saved choice ("" = the agent picks in models/base/: base_model_choice)
     running_path: str
 
 
