@@ -127,6 +127,7 @@ def load_engine(model: ModelSection, models_dir: Path, host: HostFacts | None = 
         n_threads=model.n_threads,
         max_queue=model.max_queue,
         channel_weights=dict(model.channel_weights),
+        step_target_ms=model.step_target_ms,
         reason=reason,
     )
     engine.info = replace(
