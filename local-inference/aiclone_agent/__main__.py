@@ -44,9 +44,10 @@ def serve(env: EnvSettings, config: ConfigStore) -> int:
         import uvicorn
 
         from aiclone_agent.app import create_app
+        from aiclone_agent.engine.reloadable import ReloadableEngine
         from aiclone_agent.engine.selector import load_engine
     with startup_phase("engine"):
-        engine = load_engine(config.current.model, env.models_dir)
+        engine = ReloadableEngine(load_engine(config.current.model, env.models_dir))
     panel = config.current.admin_panel
     host, port = env.host or panel.host, env.port or panel.port
     print(f"AI Clone agent: {engine.info.backend} running {engine.info.model_name}; open http://{host}:{port}", flush=True)

@@ -13,6 +13,7 @@ from aiclone_agent import __version__
 from aiclone_agent.api.deps import RuntimeDep
 from aiclone_agent.engine.base import EngineError
 from aiclone_agent.engine.gpu_offload import live_status
+from aiclone_agent.engine.reloadable import ReloadableEngine
 
 router = APIRouter(tags=["status"])
 
@@ -36,6 +37,9 @@ async def status(runtime: RuntimeDep) -> dict:
         "gpu": await anyio.to_thread.run_sync(live_status, info.gpu) if info.gpu else None,
         "context_size": info.n_ctx,
         "engine": runtime.engine.stats(),
+        "engine_reload": (
+            runtime.engine.reload_status.as_dict() if isinstance(runtime.engine, ReloadableEngine) else None
+        ),
         "uptime_s": round(time.time() - runtime.started_at, 1),
         "network_mode": runtime.network.evaluate(),
         "paths": runtime.network.describe(),

@@ -112,6 +112,11 @@ class EngineSettingsService:
                 pass
         return info.model_name
 
+    def applied(self, model: ModelSection) -> None:
+        """The engine was reloaded with ``model`` (``POST /api/engine/reload``)."""
+        self.loaded = model
+        self.display_name = self._readable_name(self.engine)
+
     def pending_restart(self, model: ModelSection) -> list[str]:
         pending = []
         for field in RESTART_FIELDS:
