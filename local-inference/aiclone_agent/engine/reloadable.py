@@ -58,7 +58,7 @@ class ReloadableEngine(EngineClient):
         self._task: asyncio.Task[ReloadStatus] | None = None
 
     # -- what the engine loaded now says ------------------------------------------------------
-    @property  # type: ignore[override]
+    @property
     def info(self):
         return self._engine.info
 
@@ -66,12 +66,12 @@ class ReloadableEngine(EngineClient):
     def info(self, value) -> None:
         self._engine.info = value
 
-    @property  # type: ignore[override]
-    def chat_template(self):
+    @property
+    def chat_template(self):  # type: ignore[override]
         return self._engine.chat_template
 
-    @property  # type: ignore[override]
-    def tokenizer(self):
+    @property
+    def tokenizer(self):  # type: ignore[override]
         return self._engine.tokenizer
 
     def count_tokens(self, text: str) -> int:

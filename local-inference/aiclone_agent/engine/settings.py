@@ -3,7 +3,8 @@
 Sampling defaults (``temperature``, ``top_p``, ``max_tokens``) apply to the next request: the chat
 service reads them from the config for every request. The rest (``n_ctx``, ``n_threads``,
 ``n_gpu_layers``, ``parallel``, ``base_model_path``) shape the loaded llama.cpp context, so they are
-saved and take effect when the agent restarts; ``pending_restart`` lists those saved but not running.
+saved and take effect when the agent restarts or ``POST /api/engine/reload`` reloads the engine
+in-process (``applied``); ``pending_restart`` lists those saved but not running.
 Values are checked with the config's own constraints (``core/config.py``), then by ``ConfigStore``.
 """
 
