@@ -110,6 +110,10 @@ class ModelSection(_Section):
         default=150, gt=0, le=10_000,
         description="while answers stream, a step reads only as much of a new prompt as keeps it near this long",
     )
+    step_prompt_share: float = Field(
+        default=0.9, ge=0, le=0.99,
+        description="but a step reading a prompt beside streaming answers gives it at least this share of its time",
+    )
     channel_weights: dict[Channel, int] = Field(
         default_factory=lambda: dict(DEFAULT_CHANNEL_WEIGHTS),
         description="admission priority per channel; a bigger weight gets more turns, none starves",

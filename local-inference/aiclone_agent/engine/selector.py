@@ -128,6 +128,7 @@ def load_engine(model: ModelSection, models_dir: Path, host: HostFacts | None = 
         max_queue=model.max_queue,
         channel_weights=dict(model.channel_weights),
         step_target_ms=model.step_target_ms,
+        step_prompt_share=model.step_prompt_share,
         reason=reason,
     )
     engine.info = replace(

@@ -92,7 +92,9 @@ def budget_engine(model_path: Path):
     """Two slots and a tiny step target: once a step is measured, a prompt beside a decoding answer
     advances by the smallest budget, whatever the machine."""
     engine = load_engine(
-        ModelSection(base_model_path=str(model_path), n_ctx=4096, parallel=2, step_target_ms=0.001),
+        ModelSection(
+            base_model_path=str(model_path), n_ctx=4096, parallel=2, step_target_ms=0.001, step_prompt_share=0
+        ),
         model_path.parent,
     )
     yield engine

@@ -27,11 +27,21 @@ def test_a_prompt_read_alone_takes_the_whole_batch():
 
 def test_beside_decoding_answers_the_budget_keeps_the_step_near_its_target():
     # 4 answers at 10 ms each leave 110 ms of a 150 ms step: 55 tokens at 2 ms
-    assert prompt_budget(measured(2.0, 10.0), decoding=4, n_batch=512, target_ms=150) == 55
+    assert prompt_budget(measured(2.0, 10.0), decoding=4, n_batch=512, target_ms=150, prompt_share=0) == 55
     # a faster machine reads more per step, never more than the batch holds
-    assert prompt_budget(measured(0.1, 1.0), decoding=4, n_batch=512, target_ms=150) == 508
+    assert prompt_budget(measured(0.1, 1.0), decoding=4, n_batch=512, target_ms=150, prompt_share=0) == 508
     # answers alone already take longer than the target: the prompt still advances
-    assert prompt_budget(measured(2.0, 60.0), decoding=4, n_batch=512, target_ms=150) == MIN_PROMPT_BUDGET
+    assert (
+        prompt_budget(measured(2.0, 60.0), decoding=4, n_batch=512, target_ms=150, prompt_share=0)
+        == MIN_PROMPT_BUDGET
+    )
+
+
+def test_a_chunk_keeps_its_share_of_the_step_where_decoding_is_slow():
+    # 4 answers at 10 ms: 40 ms of decoding; 90% of the step on the prompt is 360 ms, 180 tokens at 2 ms
+    assert prompt_budget(measured(2.0, 10.0), decoding=4, n_batch=512, target_ms=150, prompt_share=0.9) == 180
+    # where the target already gives the prompt more, the target wins
+    assert prompt_budget(measured(0.5, 1.0), decoding=4, n_batch=512, target_ms=150, prompt_share=0.9) == 292
 
 
 def test_before_any_measurement_a_small_budget_measures_the_machine():

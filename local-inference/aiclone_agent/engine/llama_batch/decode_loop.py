@@ -36,6 +36,7 @@ from aiclone_agent.engine.llama_batch.requests import END, BatchRequest
 from aiclone_agent.engine.llama_batch.sampling import SamplerChain
 from aiclone_agent.engine.llama_batch.scheduling import QueueFullError, Scheduler
 from aiclone_agent.engine.llama_batch.step_policy import (
+    PROMPT_SHARE,
     TARGET_STEP_MS,
     RunningSequence,
     StepCost,
@@ -64,7 +65,12 @@ class LoopCounters:
 
 class DecodeLoop:
     def __init__(
-        self, context: LlamaContext, scheduler: Scheduler, *, step_target_ms: float = TARGET_STEP_MS
+        self,
+        context: LlamaContext,
+        scheduler: Scheduler,
+        *,
+        step_target_ms: float = TARGET_STEP_MS,
+        step_prompt_share: float = PROMPT_SHARE,
     ) -> None:
         self.context = context
         self.scheduler = scheduler
@@ -72,6 +78,7 @@ class DecodeLoop:
         self.counters = LoopCounters()
         self.step_cost = StepCost()
         self.step_target_ms = step_target_ms
+        self.step_prompt_share = step_prompt_share
         self._weights = dict(scheduler.channel_weights)
         self.lock = (
             threading.RLock()
@@ -179,7 +186,13 @@ class DecodeLoop:
                 if not request.done:
                     self._start(request)
             decoding = sum(1 for r in self.running.values() if r.seq >= 0 and r.prefilled == len(r.feed))
-            budget = prompt_budget(self.step_cost, decoding, self.context.shape.n_batch, self.step_target_ms)
+            budget = prompt_budget(
+                self.step_cost,
+                decoding,
+                self.context.shape.n_batch,
+                self.step_target_ms,
+                self.step_prompt_share,
+            )
             plan = self.scheduler.plan(budget)
         if not plan.decode and not plan.prefill:
             return

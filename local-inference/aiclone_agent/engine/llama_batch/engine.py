@@ -32,7 +32,7 @@ from aiclone_agent.engine.llama_batch.context import LlamaContext
 from aiclone_agent.engine.llama_batch.decode_loop import DecodeLoop
 from aiclone_agent.engine.llama_batch.requests import BatchRequest, RequestStream
 from aiclone_agent.engine.llama_batch.scheduling import QueueFullError, Scheduler
-from aiclone_agent.engine.llama_batch.step_policy import TARGET_STEP_MS
+from aiclone_agent.engine.llama_batch.step_policy import PROMPT_SHARE, TARGET_STEP_MS
 
 
 class LlamaBatchEngine(EngineClient):
@@ -45,6 +45,7 @@ class LlamaBatchEngine(EngineClient):
         max_queue: int,
         channel_weights: dict[str, int],
         step_target_ms: float = TARGET_STEP_MS,
+        step_prompt_share: float = PROMPT_SHARE,
     ) -> None:
         self.info = info
         self.tokenizer = tokenizer
@@ -58,7 +59,9 @@ class LlamaBatchEngine(EngineClient):
             channel_weights=dict(channel_weights),
         )
         self._max_queue = max_queue
-        self._loop = DecodeLoop(context, self._scheduler, step_target_ms=step_target_ms)
+        self._loop = DecodeLoop(
+            context, self._scheduler, step_target_ms=step_target_ms, step_prompt_share=step_prompt_share
+        )
         self._ids = itertools.count(1)
         self._by_key: dict[str, BatchRequest] = {}
 
@@ -76,6 +79,7 @@ class LlamaBatchEngine(EngineClient):
         channel_weights: dict[str, int],
         reason: str,
         step_target_ms: float = TARGET_STEP_MS,
+        step_prompt_share: float = PROMPT_SHARE,
     ) -> LlamaBatchEngine:
         context = LlamaContext.load(
             model_path,
@@ -114,6 +118,7 @@ class LlamaBatchEngine(EngineClient):
                 max_queue=max_queue,
                 channel_weights=channel_weights,
                 step_target_ms=step_target_ms,
+                step_prompt_share=step_prompt_share,
             )
         except (EngineError, clone_core.CoreError) as exc:  # e.g. channel weights the scheduler refuses
             context.close()

@@ -6,6 +6,10 @@ stalls every running answer for seconds per token. So while anything decodes, a 
 as many prompt tokens as keep it near ``TARGET_STEP_MS``, from the step cost measured online
 (``StepCost``: moving averages of milliseconds per prompt token and per decoding sequence); with
 nothing decoding the prompt gets the whole ``n_batch``, so a prompt read alone is not slowed.
+Where decoding the running answers is itself a large part of that target (a slow CPU), tiny chunks
+would make the long prompt wait mostly on them; so a chunk is never smaller than what keeps
+``PROMPT_SHARE`` of the step on the prompt (0.9: read at least about 0.9x as fast as alone): the
+answers' inter-token latency is then about ten decode steps, still a fraction of a whole-batch step.
 
 **Preemption.** When a request of a heavier channel (the owner first) waits and every slot is busy,
 the lowest-priority running sequence is paused at the step boundary and its slot given away
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 TARGET_STEP_MS = 150.0  # a running answer's inter-token latency while a long prompt is read
 MIN_PROMPT_BUDGET = 16  # a prompt always advances, however slow the machine
 UNMEASURED_PROMPT_BUDGET = 64  # until a step has been measured: small, and it measures itself
+PROMPT_SHARE = 0.9  # of a step that reads a prompt beside running answers, at least this goes to the prompt
 MAX_PREEMPTIONS = 3  # per sequence
 EWMA_WEIGHT = 0.2  # of the newest measurement
 
@@ -49,16 +54,27 @@ def _blend(old: float | None, new: float) -> float:
     return new if old is None else (1 - EWMA_WEIGHT) * old + EWMA_WEIGHT * new
 
 
-def prompt_budget(cost: StepCost, decoding: int, n_batch: int, target_ms: float = TARGET_STEP_MS) -> int:
+def prompt_budget(
+    cost: StepCost,
+    decoding: int,
+    n_batch: int,
+    target_ms: float = TARGET_STEP_MS,
+    prompt_share: float = PROMPT_SHARE,
+) -> int:
     """The most prompt tokens the next step may carry beside ``decoding`` running answers."""
     room = n_batch - decoding
     if decoding == 0:
         return n_batch
-    if cost.per_prompt_token is None:
+    per_token = cost.per_prompt_token
+    if per_token is None:
         return max(min(UNMEASURED_PROMPT_BUDGET, room), 1)
-    spare = target_ms - decoding * (cost.per_sequence or 0.0)
-    fits = int(spare / cost.per_prompt_token) if cost.per_prompt_token > 0 else room
-    return max(min(fits, room), min(MIN_PROMPT_BUDGET, room), 1)
+    if per_token <= 0:
+        return max(room, 1)
+    decode_ms = decoding * (cost.per_sequence or 0.0)
+    fits = int((target_ms - decode_ms) / per_token)
+    share = min(max(prompt_share, 0.0), 0.99)
+    efficient = int(decode_ms * share / (1 - share) / per_token)  # the prompt's part of the step >= share
+    return max(min(max(fits, efficient), room), min(MIN_PROMPT_BUDGET, room), 1)
 
 
 @dataclass(frozen=True)
