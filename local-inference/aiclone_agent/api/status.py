@@ -26,6 +26,7 @@ from aiclone_agent.api.deps import (
 )
 from aiclone_agent.engine.base import EngineError
 from aiclone_agent.engine.gpu_offload import live_status
+from aiclone_agent.engine.reloadable import ReloadableEngine
 
 router = APIRouter(tags=["status"])
 
@@ -54,11 +55,14 @@ async def status(
             "display_name": engine_settings.display_name,
             "path": info.model_path,
             "n_gpu_layers": info.n_gpu_layers,
+            "chosen_because": info.model_reason,
+            "broken_files": [{"file": file, "error": error} for file, error in info.broken_models],
             **info.details,
         },
         "gpu": await anyio.to_thread.run_sync(live_status, info.gpu) if info.gpu else None,
         "context_size": info.n_ctx,
         "engine": engine.stats(),
+        "engine_reload": engine.reload_status.as_dict() if isinstance(engine, ReloadableEngine) else None,
         "uptime_s": round(time.time() - started_at, 1),
         "network_mode": network.evaluate(),
         "paths": network.describe(),

@@ -4,7 +4,9 @@ GGUF reader (the model list, the GPU offload plan, the adapter checks all read t
 Any file in ``models/base/`` is read here (``GET /api/engine/models`` lists them all), so a hostile
 one must cost no more than a real one: arrays nest at most ``MAX_ARRAY_DEPTH`` deep, every count and
 length must fit in the bytes left in the file (and below a cap no real model comes near), and only
-the first ``MAX_HEADER_BYTES`` are ever looked at. Anything else is a ``GgufHeaderError`` saying why.
+the first ``MAX_HEADER_BYTES`` are ever looked at. The tensors the header declares must end within
+the file (a download cut short after its header is refused here, not by llama.cpp at load time).
+Anything else is a ``GgufHeaderError`` saying why.
 """
 
 from __future__ import annotations
@@ -169,6 +171,7 @@ def read_gguf_header(model_path: Path) -> tuple[dict[str, GgufValue], list[GgufT
                 fields[key] = value(value_type(raw), key)
             need(n_tensors * 24, f"{n_tensors:,} tensor descriptions")
             tensors: list[GgufTensor] = []
+            data_end = 0  # where the last tensor's bytes end, counted from the data section
             for _ in range(n_tensors):
                 name = string()
                 (n_dims,) = take("I", f"the rank of tensor {name!r}")
@@ -176,9 +179,18 @@ def read_gguf_header(model_path: Path) -> tuple[dict[str, GgufValue], list[GgufT
                     raise GgufHeaderError(f"tensor {name!r} has {n_dims} dimensions; GGML allows {MAX_DIMS}")
                 shape = take(f"{n_dims}Q", f"the shape of tensor {name!r}")
                 (kind,) = take("I", f"the type of tensor {name!r}")
-                take("Q", f"the data offset of tensor {name!r}")
+                (offset,) = take("Q", f"the data offset of tensor {name!r}")
                 block, block_bytes = GGML_QUANT_SIZES[GGMLQuantizationType(kind)]
                 tensors.append(GgufTensor(name, math.prod(shape) // block * block_bytes, shape))
+                data_end = max(data_end, offset + tensors[-1].n_bytes)
+            alignment = fields.get("general.alignment", 32)
+            if not isinstance(alignment, int) or alignment <= 0:
+                raise GgufHeaderError(f"general.alignment is {alignment!r}, not a positive integer")
+            needed = -(-pos // alignment) * alignment + data_end
+            if tensors and needed > len(data):  # cut short after its header: llama.cpp would refuse it
+                raise GgufHeaderError(
+                    f"truncated GGUF file: its tensors end at byte {needed:,}, the file has {len(data):,}"
+                )
         except GgufHeaderError:
             raise
         except (KeyError, ValueError) as exc:  # a tensor type gguf does not know

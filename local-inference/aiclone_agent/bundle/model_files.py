@@ -59,10 +59,15 @@ def find_base_model(configured: str, base_dir: Path) -> Path:
 
 def _check_gguf(path: Path) -> None:
     if not is_gguf(path):
-        raise ModelMissingError(
-            f"{path} is not a GGUF model (corrupt or wrong format): delete it and run ./run.sh "
-            "to fetch the default model again, or replace it with a valid .gguf file"
-        )
+        raise not_a_model(path)
+
+
+def not_a_model(path: Path) -> ModelMissingError:
+    """The one-line error for a model file that cannot be used."""
+    return ModelMissingError(
+        f"{path} is not a GGUF model (corrupt or wrong format): delete it and run ./run.sh "
+        "to fetch the default model again, or replace it with a valid .gguf file"
+    )
 
 
 @dataclass(frozen=True)

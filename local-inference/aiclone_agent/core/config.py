@@ -106,6 +106,14 @@ class ModelSection(_Section):
     parallel: Parallel = Field(default=4, description="sequences decoded together (continuous batching)")
     n_batch: int = Field(default=512, ge=32, le=8_192, description="tokens per decode step (decode + prefill chunks)")
     max_queue: int = Field(default=64, ge=1, le=10_000, description="requests waiting beyond this get 503 + Retry-After")
+    step_target_ms: float = Field(
+        default=150, gt=0, le=10_000,
+        description="while answers stream, a step reads only as much of a new prompt as keeps it near this long",
+    )
+    step_prompt_share: float = Field(
+        default=0.9, ge=0, le=0.99,
+        description="but a step reading a prompt beside streaming answers gives it at least this share of its time",
+    )
     channel_weights: dict[Channel, int] = Field(
         default_factory=lambda: dict(DEFAULT_CHANNEL_WEIGHTS),
         description="admission priority per channel; a bigger weight gets more turns, none starves",

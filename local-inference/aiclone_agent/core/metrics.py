@@ -116,6 +116,12 @@ class _EngineCollector(Collector):
         yield waits
         yield CounterMetricFamily("aiclone_engine_rejected", "Requests refused (queue full: 503)", value=stats["rejected"])
         yield CounterMetricFamily("aiclone_engine_steps", "llama_decode steps", value=stats["steps"])
+        if "preemptions" in stats:  # llama.cpp's decode loop; TensorRT-LLM schedules on its own
+            yield CounterMetricFamily(
+                "aiclone_engine_preemptions",
+                "Running sequences paused for a heavier channel's request",
+                value=stats["preemptions"],
+            )
         yield CounterMetricFamily(
             "aiclone_engine_prompt_tokens_computed", "Prompt tokens prefilled", value=stats["prompt_tokens_computed"]
         )

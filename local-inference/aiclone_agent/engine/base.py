@@ -77,6 +77,8 @@ class EngineInfo:
     n_gpu_layers: int
     details: dict[str, str] = field(default_factory=dict)
     gpu: OffloadPlan | None = None  # llama.cpp: the GPU and how many layers went onto it, and why
+    model_reason: str = ""  # why this model file (``bundle/base_model_choice``)
+    broken_models: tuple[tuple[str, str], ...] = ()  # (file, why) for unusable GGUFs beside it
 
 
 class EngineClient(abc.ABC):

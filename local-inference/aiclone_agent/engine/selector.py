@@ -14,12 +14,8 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from aiclone_agent.bundle.model_files import (
-    AdapterFileError,
-    find_adapter,
-    find_base_model,
-    resolve_bundle_path,
-)
+from aiclone_agent.bundle.base_model_choice import choose_base_model
+from aiclone_agent.bundle.model_files import AdapterFileError, find_adapter, resolve_bundle_path
 from aiclone_agent.core.config import ModelSection
 from aiclone_agent.engine.base import EngineClient, EngineError
 from aiclone_agent.engine.gpu_offload import plan_for_model
@@ -110,7 +106,8 @@ def load_engine(model: ModelSection, models_dir: Path, host: HostFacts | None = 
 
     from aiclone_agent.engine.llama_batch.engine import LlamaBatchEngine
 
-    path = find_base_model(model.base_model_path, models_dir / "base")
+    choice = choose_base_model(model.base_model_path, models_dir / "base")
+    path = choice.path
     offload = plan_for_model(
         model.n_gpu_layers,
         path,
@@ -127,7 +124,14 @@ def load_engine(model: ModelSection, models_dir: Path, host: HostFacts | None = 
         n_threads=model.n_threads,
         max_queue=model.max_queue,
         channel_weights=dict(model.channel_weights),
+        step_target_ms=model.step_target_ms,
+        step_prompt_share=model.step_prompt_share,
         reason=reason,
     )
-    engine.info = replace(engine.info, gpu=offload)
+    engine.info = replace(
+        engine.info,
+        gpu=offload,
+        model_reason=choice.reason,
+        broken_models=tuple((b.file, b.error) for b in choice.broken),
+    )
     return engine
