@@ -124,7 +124,7 @@ def load_engine(model: ModelSection, models_dir: Path, host: HostFacts | None = 
         n_gpu_layers=offload.n_gpu_layers,
         n_threads=model.n_threads,
         max_queue=model.max_queue,
-        channel_weights=dict(model.channel_weights),
+        channel_weights=dict(model.channel_weights.items()),  # a copy: its Channel keys widen to str
         reason=reason,
     )
     engine.info = replace(engine.info, gpu=offload)

@@ -22,7 +22,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiclone_agent.engine.base import EngineError, GenerationChunk
+from aiclone_agent.engine.base import EngineError, FinishReason, GenerationChunk
 from aiclone_agent.engine.llama_batch.context import DecodeError, LlamaContext
 from aiclone_agent.engine.llama_batch.kv_slots import KvSlots
 from aiclone_agent.engine.llama_batch.requests import END, BatchRequest
@@ -193,6 +193,7 @@ class DecodeLoop:
         counters.prompt_tokens_computed += len(entries) - len(plan.decode)
         counters.decoded_tokens += len(plan.decode)
         for request, index in samples:
+            assert request.sampler is not None  # every planned request was started (``_start``)
             self._accept(request, request.sampler.sample(self.context.ctx, index), out)
 
     def _decode(self, entries, requests: list[BatchRequest], out: dict) -> bool:
@@ -264,7 +265,7 @@ class DecodeLoop:
             )
 
     def _finish(
-        self, request: BatchRequest, out: dict, finish: str, text: str = "", locked: bool = True
+        self, request: BatchRequest, out: dict, finish: FinishReason, text: str = "", locked: bool = True
     ) -> None:
         if locked:
             self.scheduler.finish(request.id)
@@ -283,7 +284,7 @@ class DecodeLoop:
         request: BatchRequest,
         out: dict,
         *,
-        finish: str | None = None,
+        finish: FinishReason | None = None,
         text: str = "",
         error: Exception | None = None,
         release: bool = True,

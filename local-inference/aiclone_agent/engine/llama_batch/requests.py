@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import clone_core
 from aiclone_agent.engine.base import GenerationChunk, SamplingParams
+from aiclone_agent.engine.llama_batch.sampling import SamplerChain
 
 _END = object()
 
@@ -37,7 +38,7 @@ class BatchRequest:
     prefilled: int = 0  # prompt tokens in the KV cache
     last_token: int = -1  # sampled, not yet decoded
     completion: int = 0
-    sampler: object = None
+    sampler: SamplerChain | None = None  # built by the decode loop when the request starts
     done: bool = False
 
 
