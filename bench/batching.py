@@ -43,6 +43,7 @@ from pathlib import Path
 import httpx
 import openai
 import yaml
+from openai.types.chat import ChatCompletionMessageParam
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from engine import MODEL, THREADS, free_port, write_section
@@ -106,11 +107,14 @@ class Server:
                 raise RuntimeError(f"{self.name} did not start")
             time.sleep(0.3)
 
-    def messages(self, turns: list[dict]) -> list[dict]:
-        return ([{"role": "system", "content": PERSONA}] if self.sends_persona else []) + turns
+    def messages(self, turns: list[ChatCompletionMessageParam]) -> list[ChatCompletionMessageParam]:
+        persona: list[ChatCompletionMessageParam] = (
+            [{"role": "system", "content": PERSONA}] if self.sends_persona else []
+        )
+        return persona + turns
 
     def stream(
-        self, turns: list[dict], max_tokens: int, seed: int = 1, on_token=None
+        self, turns: list[ChatCompletionMessageParam], max_tokens: int, seed: int = 1, on_token=None
     ) -> tuple[float, float, list[float], str]:
         """(start, first-token time, token times, text) of one streamed answer."""
         start = time.perf_counter()
@@ -359,7 +363,7 @@ def note(k: int) -> str:
 
 def interleaved_conversations(server: Server, turns: int, answer_tokens: int) -> list[float]:
     """TTFT (s) per turn, averaged over the two conversations."""
-    histories: list[list[dict]] = [[], []]
+    histories: list[list[ChatCompletionMessageParam]] = [[], []]
     ttft = [0.0] * turns
     for turn in range(turns):
         for c, history in enumerate(histories):

@@ -152,7 +152,7 @@ def _read_config(folder: Path) -> dict:
         raise AdapterError("the adapter trains biases (bias != 'none'), which llama.cpp cannot apply")
     try:
         config["r"] = int(config["r"])
-        config["lora_alpha"] = float(config.get("lora_alpha", config["r"]))
+        config["lora_alpha"] = float(config["lora_alpha"] if "lora_alpha" in config else config["r"])
     except (KeyError, TypeError, ValueError) as exc:
         raise AdapterError(f"{CONFIG_FILE} has no valid r / lora_alpha") from exc
     if config["r"] <= 0:

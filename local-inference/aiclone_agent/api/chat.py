@@ -104,6 +104,10 @@ def _event(event: ChatEvent) -> bytes:
     return sse_data(event.model_dump_json())
 
 
+def _sources(generation: Generation) -> list[Source]:
+    return [Source.model_validate(source) for source in generation.sources]
+
+
 async def start_turn(
     body: ChatRequest, chat: ChatService, config: ConfigStore, channel: str = CHANNEL, author: Author | None = None
 ) -> tuple[str, Generation]:
@@ -128,7 +132,7 @@ async def chat_test(body: ChatRequest, chat: ChatDep, config: ConfigDep) -> Chat
         conversation_id=conversation_id,
         finish_reason=generation.finish_reason,
         usage=generation.usage.as_dict(),
-        sources=generation.sources,
+        sources=_sources(generation),
     )
 
 
@@ -143,7 +147,7 @@ def stream_turn(chat: ChatService, conversation_id: str, generation: Generation)
 
     async def events():
         try:
-            yield _event(SourcesEvent(sources=generation.sources))
+            yield _event(SourcesEvent(sources=_sources(generation)))
             async for chunk in generation.chunks():
                 if chunk.text:
                     yield _event(DeltaEvent(delta=chunk.text))

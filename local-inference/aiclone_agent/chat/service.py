@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,7 +21,13 @@ from aiclone_agent.chat.store import ConversationStore
 from aiclone_agent.chat.template import Message, PromptRenderer
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.core.metrics import AgentMetrics
-from aiclone_agent.engine.base import EngineClient, GenerationChunk, SamplingParams
+from aiclone_agent.engine.base import (
+    EngineClient,
+    FinishReason,
+    GenerationChunk,
+    GenerationStream,
+    SamplingParams,
+)
 
 if TYPE_CHECKING:
     from aiclone_agent.rag.retrieval import RetrievedChunk
@@ -78,9 +84,9 @@ class Generation:
         self.channel = channel
         self.text = ""
         self.usage = Usage(fitted.prompt_tokens, 0)
-        self.finish_reason: str | None = None
+        self.finish_reason: FinishReason | None = None
         self._service = service
-        self._stream: AsyncIterator[GenerationChunk] | None = None
+        self._stream: GenerationStream | None = None
         # set for a stored conversation: the answer's hidden row, written as it streams
         self.answer_row: int | None = None
 
@@ -89,25 +95,26 @@ class Generation:
         """Citations for the document chunks in the prompt: document, chunk index, char offsets."""
         return [chunk.source() for chunk in self.knowledge]
 
-    def start(self) -> None:
+    def start(self) -> GenerationStream:
         """Queue the request in the engine now: ``EngineBusyError`` (503) when its queue is full,
-        before any response has started."""
+        before any response has started. The engine's stream (the same one on every call)."""
         if self._stream is None:
             self._started_at = time.perf_counter()
             # the engine's scheduler weighs the profiles (owner, web, telegram, api), not entry points
             self._stream = self._service.engine.generate(
                 self.fitted.prompt, self.params, self.request_id, profile_name(self.channel)
             )
+        return self._stream
 
     async def chunks(self) -> AsyncGenerator[GenerationChunk, None]:
-        self.start()
+        engine_stream = self.start()
         metrics = self._service.metrics
         started = self._started_at
         first_token_at: float | None = None
         saved_at = started
         metrics.in_flight.inc()
         try:
-            async with aclosing(self._stream) as stream:
+            async with aclosing(engine_stream) as stream:
                 async for chunk in stream:
                     if first_token_at is None and chunk.completion_tokens:
                         first_token_at = time.perf_counter()

@@ -9,6 +9,7 @@ from pathlib import Path
 from aiclone_agent.chat.service import ChatService, Generation
 from aiclone_agent.core.errors import ApiError
 from aiclone_agent.core.sse import sse_data
+from aiclone_agent.engine.base import FinishReason
 from aiclone_agent.errors import MAPPED, problem_of
 from aiclone_agent.openai_api.protocol import (
     ChatCompletionChunk,
@@ -16,6 +17,7 @@ from aiclone_agent.openai_api.protocol import (
     ChatCompletionResponse,
     ChatMessageOut,
     Choice,
+    ChoiceFinishReason,
     DeltaMessage,
     ModelCard,
     ModelList,
@@ -27,7 +29,7 @@ from aiclone_agent.rag.retrieval import RetrievedChunk
 CHANNEL = "api"
 
 
-def _finish(reason: str | None) -> str:
+def _finish(reason: FinishReason | None) -> ChoiceFinishReason:
     return "length" if reason == "length" else "stop"
 
 
@@ -97,7 +99,7 @@ class OpenAIServingChat:
         created = int(time.time())
 
         def chunk(
-            delta: DeltaMessage, finish: str | None = None, usage: UsageInfo | None = None, choices: bool = True,
+            delta: DeltaMessage, finish: ChoiceFinishReason | None = None, usage: UsageInfo | None = None, choices: bool = True,
             sources: list[dict] | None = None,
         ) -> bytes:
             body = ChatCompletionChunk(

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from aiclone_agent.chat.service import ChatService
 from aiclone_agent.core.config import ConfigStore, TelegramSection
@@ -84,7 +85,7 @@ class TelegramService:
         return self.active and any(bot.bot_id == str(bot_id) for bot in self.settings.bots)
 
     @property
-    def delivery(self) -> str:
+    def delivery(self) -> Literal["webhook", "polling"]:
         return "webhook" if self._webhook else "polling"
 
     def _report_error(self, message: str) -> None:

@@ -29,7 +29,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiclone_agent.engine.base import EngineError, GenerationChunk
+from aiclone_agent.engine.base import EngineError, FinishReason, GenerationChunk
 from aiclone_agent.engine.llama_batch.context import DecodeError, LlamaContext
 from aiclone_agent.engine.llama_batch.kv_slots import KvSlots
 from aiclone_agent.engine.llama_batch.requests import END, BatchRequest
@@ -233,6 +233,7 @@ class DecodeLoop:
         if plan.decode:
             counters.last_prompt_budget = budget
         for request, index in samples:
+            assert request.sampler is not None  # every planned request was started (``_start``)
             self._accept(request, request.sampler.sample(self.context.ctx, index), out)
         self.step_cost.observe(
             len(entries) - len(plan.decode), len(plan.decode), (time.perf_counter() - began) * 1000
@@ -342,7 +343,7 @@ class DecodeLoop:
             )
 
     def _finish(
-        self, request: BatchRequest, out: dict, finish: str, text: str = "", locked: bool = True
+        self, request: BatchRequest, out: dict, finish: FinishReason, text: str = "", locked: bool = True
     ) -> None:
         if locked:
             self.scheduler.finish(request.id)
@@ -361,7 +362,7 @@ class DecodeLoop:
         request: BatchRequest,
         out: dict,
         *,
-        finish: str | None = None,
+        finish: FinishReason | None = None,
         text: str = "",
         error: Exception | None = None,
         release: bool = True,

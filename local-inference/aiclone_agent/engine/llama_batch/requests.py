@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import clone_core
 from aiclone_agent.engine.base import GenerationChunk, SamplingParams
+from aiclone_agent.engine.llama_batch.sampling import SamplerChain
 
 _END = object()
 
@@ -40,7 +41,7 @@ class BatchRequest:
     preemptions: int = 0
     last_token: int = -1  # sampled, not yet decoded
     completion: int = 0
-    sampler: object = None
+    sampler: SamplerChain | None = None  # built by the decode loop when the request starts
     done: bool = False
 
 
