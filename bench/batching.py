@@ -483,7 +483,8 @@ def main() -> None:
         for server in servers:
             turns[server.name] = interleaved_conversations(server, args.turns, args.turn_tokens)
             progress(f"{server.name}, TTFT per turn: {[round(t, 2) for t in turns[server.name]]}")
-        itl, owner = {}, {}
+        itl: dict[str, dict[str, float]] = {}
+        owner: dict[str, list[dict[str, float]]] = {}
         for server in servers:
             if server.batches:
                 itl[server.name] = itl_during_long_prompt(server)

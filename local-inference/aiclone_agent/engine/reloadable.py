@@ -21,7 +21,14 @@ from typing import Any, Literal
 
 import anyio
 
-from aiclone_agent.engine.base import EngineClient, EngineError, GenerationChunk, SamplingParams, T
+from aiclone_agent.engine.base import (
+    EngineClient,
+    EngineError,
+    GenerationChunk,
+    GenerationStream,
+    SamplingParams,
+    T,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +90,12 @@ class ReloadableEngine(EngineClient):
     # -- requests -----------------------------------------------------------------------------
     def generate(
         self, prompt: str, params: SamplingParams, request_id: str, channel: str = "api"
-    ) -> AsyncIterator[GenerationChunk]:
+    ) -> GenerationStream:
         if self._open.is_set():
             return self._track(self._engine.generate(prompt, params, request_id, channel))
         return _Deferred(self, prompt, params, request_id, channel)  # queued once the reload is over
 
-    def _track(self, stream: AsyncIterator[GenerationChunk]) -> AsyncIterator[GenerationChunk]:
+    def _track(self, stream: GenerationStream) -> GenerationStream:
         self._streams += 1
         self._idle.clear()
         return _Tracked(stream, self._stream_ended)
@@ -160,7 +167,7 @@ class ReloadableEngine(EngineClient):
 class _Tracked(AsyncIterator[GenerationChunk]):
     """A stream of the engine loaded now; ``ended`` runs once when it is done or dropped."""
 
-    def __init__(self, inner: AsyncIterator[GenerationChunk], ended: Callable[[], None]) -> None:
+    def __init__(self, inner: GenerationStream, ended: Callable[[], None]) -> None:
         self._inner = inner
         self._ended: Callable[[], None] | None = ended
 
@@ -176,9 +183,7 @@ class _Tracked(AsyncIterator[GenerationChunk]):
 
     async def aclose(self) -> None:
         self._end()
-        close = getattr(self._inner, "aclose", None)
-        if close is not None:
-            await close()
+        await self._inner.aclose()
 
     def _end(self) -> None:
         ended, self._ended = self._ended, None
@@ -195,7 +200,7 @@ class _Deferred(AsyncIterator[GenerationChunk]):
     def __init__(self, owner: ReloadableEngine, *args: Any) -> None:
         self._owner = owner
         self._args = args
-        self._stream: AsyncIterator[GenerationChunk] | None = None
+        self._stream: GenerationStream | None = None
 
     def __aiter__(self) -> _Deferred:
         return self
@@ -207,6 +212,5 @@ class _Deferred(AsyncIterator[GenerationChunk]):
         return await self._stream.__anext__()
 
     async def aclose(self) -> None:
-        close = getattr(self._stream, "aclose", None)
-        if close is not None:
-            await close()
+        if self._stream is not None:
+            await self._stream.aclose()

@@ -106,8 +106,8 @@ def load_engine(model: ModelSection, models_dir: Path, host: HostFacts | None = 
 
     from aiclone_agent.engine.llama_batch.engine import LlamaBatchEngine
 
-    choice = choose_base_model(model.base_model_path, models_dir / "base")
-    path = choice.path
+    base = choose_base_model(model.base_model_path, models_dir / "base")
+    path = base.path
     offload = plan_for_model(
         model.n_gpu_layers,
         path,
@@ -131,7 +131,7 @@ def load_engine(model: ModelSection, models_dir: Path, host: HostFacts | None = 
     engine.info = replace(
         engine.info,
         gpu=offload,
-        model_reason=choice.reason,
-        broken_models=tuple((b.file, b.error) for b in choice.broken),
+        model_reason=base.reason,
+        broken_models=tuple((b.file, b.error) for b in base.broken),
     )
     return engine
