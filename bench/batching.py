@@ -7,13 +7,18 @@ alike:
      (the agent and llama-server reuse each conversation's KV cells; llama_cpp.server keeps only the
      last prompt's, so every switch recomputes the history: "without KV reuse");
   3. inter-token latency (ITL) of 3 running streams while a 3,000-token prompt arrives (chunked
-     prefill keeps them going; llama_cpp.server cannot run streams side by side and is left out).
+     prefill keeps them going; llama_cpp.server cannot run streams side by side and is left out),
+     and that prompt's TTFT alone and beside the streams;
+  4. the owner's TTFT idle and while ``--parallel`` API streams fill every slot (the agent's admin
+     chat is the owner channel and preempts an API answer; llama-server has no priorities, so its
+     "owner" is one more request). 16 streams run in step 1 as well; ``--parallel 16`` runs them
+     side by side.
 
 llama-server is built once from the llama.cpp that the installed llama-cpp-python vendors (its sdist,
 fetched with pip) into ~/.cache/aiclone/llama-server-<key>/. Prints Markdown; ``--write`` puts it
 into docs/benchmarks.md.
 
-    .venv/bin/python bench/batching.py [--max-tokens 64] [--rounds 2] [--build-llama-server] [--write]
+    .venv/bin/python bench/batching.py [--max-tokens 64] [--rounds 2] [--parallel 8] [--build-llama-server] [--write]
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from pathlib import Path
 import httpx
 import openai
 import yaml
+from openai.types.chat import ChatCompletionMessageParam
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from engine import MODEL, THREADS, free_port, write_section
@@ -53,7 +59,8 @@ QUESTIONS = [
     "How does a bicycle stay upright?",
     "Write a letter to a friend about autumn.",
 ]
-PARALLEL = 8
+PARALLEL = 8  # slots of every server; --parallel sets it before they start
+STREAMS = (1, 4, 8, 16)
 N_CTX = 8192
 N_BATCH = 512
 CACHE = Path.home() / ".cache" / "aiclone"
@@ -100,11 +107,14 @@ class Server:
                 raise RuntimeError(f"{self.name} did not start")
             time.sleep(0.3)
 
-    def messages(self, turns: list[dict]) -> list[dict]:
-        return ([{"role": "system", "content": PERSONA}] if self.sends_persona else []) + turns
+    def messages(self, turns: list[ChatCompletionMessageParam]) -> list[ChatCompletionMessageParam]:
+        persona: list[ChatCompletionMessageParam] = (
+            [{"role": "system", "content": PERSONA}] if self.sends_persona else []
+        )
+        return persona + turns
 
     def stream(
-        self, turns: list[dict], max_tokens: int, seed: int = 1, on_token=None
+        self, turns: list[ChatCompletionMessageParam], max_tokens: int, seed: int = 1, on_token=None
     ) -> tuple[float, float, list[float], str]:
         """(start, first-token time, token times, text) of one streamed answer."""
         start = time.perf_counter()
@@ -125,6 +135,11 @@ class Server:
                 if on_token is not None:
                     on_token()
         return start, (times[0] if times else time.perf_counter()), times, "".join(parts)
+
+    def owner_ttft(self, question: str, max_tokens: int) -> float:
+        """Time to the first token of a request from the owner (a server without channels: any request)."""
+        start, first, _, _ = self.stream([{"role": "user", "content": question}], max_tokens)
+        return first - start
 
     def close(self) -> None:
         self.proc.terminate()
@@ -169,9 +184,27 @@ class Agent(Server):
     def health_path(self) -> str:
         return "/healthz"
 
+    def owner_ttft(self, question: str, max_tokens: int) -> float:
+        """The admin's test chat (the owner channel), streamed: time to its first text delta."""
+        start = time.perf_counter()
+        body = {"message": question, "max_tokens": max_tokens}
+        with httpx.stream(
+            "POST", f"http://127.0.0.1:{self.port}/api/chat/stream", json=body, timeout=600
+        ) as response:
+            response.raise_for_status()
+            first = None
+            for line in response.iter_lines():
+                if first is None and line.startswith("data:") and '"delta"' in line:
+                    first = time.perf_counter()
+        return (first or time.perf_counter()) - start
+
 
 class LlamaServer(Server):
-    name, model = f"llama-server --parallel {PARALLEL}", "model"
+    model = "model"
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"llama-server --parallel {PARALLEL}"
 
     def command(self) -> list[str]:
         return [
@@ -330,7 +363,7 @@ def note(k: int) -> str:
 
 def interleaved_conversations(server: Server, turns: int, answer_tokens: int) -> list[float]:
     """TTFT (s) per turn, averaged over the two conversations."""
-    histories: list[list[dict]] = [[], []]
+    histories: list[list[ChatCompletionMessageParam]] = [[], []]
     ttft = [0.0] * turns
     for turn in range(turns):
         for c, history in enumerate(histories):
@@ -339,6 +372,43 @@ def interleaved_conversations(server: Server, turns: int, answer_tokens: int) ->
             history.append({"role": "assistant", "content": text})
             ttft[turn] += (first - start) / 2
     return ttft
+
+
+def long_text() -> str:
+    return " ".join(note(k) for k in range(30))  # ~3,000 tokens
+
+
+def long_prompt_alone(server: Server) -> float:
+    """TTFT (s) of the ~3,000-token prompt with nothing else running (prefill speed)."""
+    start, first, _, _ = server.stream([{"role": "user", "content": long_text()}], 1)
+    return first - start
+
+
+def owner_under_load(server: Server, saturate: int, answer_tokens: int = 16) -> dict[str, float]:
+    """The owner's TTFT (s) idle, then while ``saturate`` long API streams fill every slot."""
+    idle = server.owner_ttft(QUESTIONS[0], answer_tokens)
+    running = threading.Barrier(saturate + 1)
+
+    def run(i: int) -> None:
+        seen = [0]
+
+        def tick() -> None:
+            seen[0] += 1
+            if seen[0] == 4:  # decoding: its slot is taken
+                running.wait()
+
+        server.stream(
+            [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}], 256, seed=i, on_token=tick
+        )
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(saturate)]
+    for thread in threads:
+        thread.start()
+    running.wait()
+    busy = server.owner_ttft(QUESTIONS[1], answer_tokens)
+    for thread in threads:
+        thread.join()
+    return {"idle": idle, "busy": busy}
 
 
 def itl_during_long_prompt(server: Server, max_tokens: int = 160) -> dict[str, float]:
@@ -360,9 +430,8 @@ def itl_during_long_prompt(server: Server, max_tokens: int = 160) -> dict[str, f
     for thread in threads:
         thread.start()
     running_started.wait()
-    long_text = " ".join(note(k) for k in range(30))  # ~3,000 tokens
     sent = time.perf_counter()
-    _, long_first, _, _ = server.stream([{"role": "user", "content": long_text}], 1)
+    _, long_first, _, _ = server.stream([{"role": "user", "content": long_text()}], 1)
     for thread in threads:
         thread.join()
     gaps = []
@@ -377,6 +446,7 @@ def itl_during_long_prompt(server: Server, max_tokens: int = 160) -> dict[str, f
 
 
 def main() -> None:
+    global PARALLEL
     parser = argparse.ArgumentParser()
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=2)
@@ -387,8 +457,12 @@ def main() -> None:
         action="store_true",
         help="build llama-server first if it is not cached (else it is left out)",
     )
+    parser.add_argument(
+        "--parallel", type=int, default=PARALLEL, help="slots of every server (16: 16 streams side by side)"
+    )
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
+    PARALLEL = args.parallel
 
     if args.build_llama_server:
         llama_server_binary()
@@ -400,7 +474,7 @@ def main() -> None:
             server.stream([{"role": "user", "content": "Hi"}], 4)
         streams: dict[tuple[str, int], list[dict]] = {}
         for _ in range(args.rounds):
-            for n in (1, 4, 8):
+            for n in STREAMS:
                 for server in servers:
                     result = concurrent_streams(server, n, args.max_tokens)
                     streams.setdefault((server.name, n), []).append(result)
@@ -409,15 +483,22 @@ def main() -> None:
         for server in servers:
             turns[server.name] = interleaved_conversations(server, args.turns, args.turn_tokens)
             progress(f"{server.name}, TTFT per turn: {[round(t, 2) for t in turns[server.name]]}")
-        itl = {}
+        itl: dict[str, dict[str, float]] = {}
+        owner: dict[str, list[dict[str, float]]] = {}
         for server in servers:
             if server.batches:
                 itl[server.name] = itl_during_long_prompt(server)
+                itl[server.name]["long_alone"] = long_prompt_alone(server)
                 progress(f"{server.name}, ITL during a long prompt: {itl[server.name]}")
+        for _ in range(args.rounds):
+            for server in servers:
+                if server.batches:
+                    owner.setdefault(server.name, []).append(owner_under_load(server, PARALLEL))
+                    progress(f"{server.name}, owner TTFT: {owner[server.name][-1]}")
     finally:
         for server in servers:
             server.close()
-    table = render(servers, streams, turns, itl, args)
+    table = render(servers, streams, turns, itl, args, owner)
     print(table)
     if args.write:
         write_section("## Continuous batching (bench/batching.py)", table)
@@ -428,13 +509,13 @@ def progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def render(servers, streams, turns, itl, args) -> str:
+def render(servers, streams, turns, itl, args, owner) -> str:
     def mean(name: str, n: int, key: str) -> float:
         return statistics.fmean(r[key] for r in streams[(name, n)])
 
     lines = [
         (
-            f"Model {MODEL.name}, {THREADS} threads, n_ctx {N_CTX}, {PARALLEL} slots, n_batch {N_BATCH}, greedy, "
+            f"Model {MODEL.name}, {THREADS} threads, n_ctx {N_CTX}, {args.parallel} slots, n_batch {N_BATCH}, greedy, "
             f"max_tokens {args.max_tokens} ({args.turn_tokens} in the conversations), {args.rounds} rounds interleaved; "
             f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
             f"{args.load_before:.1f} before the run (other work shares this machine)."
@@ -443,7 +524,7 @@ def render(servers, streams, turns, itl, args) -> str:
         "| server | streams | aggregate tok/s | per-stream tok/s p50 | TTFT p50 s |",
         "|---|---|---|---|---|",
     ]
-    for n in (1, 4, 8):
+    for n in STREAMS:
         for server in servers:
             lines.append(
                 f"| {server.name} | {n} | {mean(server.name, n, 'aggregate'):.1f} | "
@@ -463,13 +544,27 @@ def render(servers, streams, turns, itl, args) -> str:
         )
     lines += [
         "",
-        "Three running streams while a 3,000-token prompt arrives:",
+        "Three running streams while a 3,000-token prompt arrives; that prompt's TTFT beside them and alone:",
         "",
-        "| server | ITL p50 ms | ITL p99 ms | long prompt TTFT s |",
-        "|---|---|---|---|",
+        "| server | ITL p50 ms | ITL p99 ms | long prompt TTFT s | long prompt alone TTFT s |",
+        "|---|---|---|---|---|",
     ]
     for name, r in itl.items():
-        lines.append(f"| {name} | {r['p50'] * 1000:.0f} | {r['p99'] * 1000:.0f} | {r['long_ttft']:.2f} |")
+        lines.append(
+            f"| {name} | {r['p50'] * 1000:.0f} | {r['p99'] * 1000:.0f} | {r['long_ttft']:.2f} | {r['long_alone']:.2f} |"
+        )
+    lines += [
+        "",
+        f"The owner's TTFT (s, median of rounds) idle and with {args.parallel} API streams in every slot "
+        "(llama-server has no priorities: its owner is one more request):",
+        "",
+        "| server | idle | saturated | saturated / idle |",
+        "|---|---|---|---|",
+    ]
+    for name, rounds in owner.items():
+        idle = statistics.median(r["idle"] for r in rounds)
+        busy = statistics.median(r["busy"] for r in rounds)
+        lines.append(f"| {name} | {idle:.2f} | {busy:.2f} | {busy / idle:.1f}x |")
     if not any(isinstance(server, LlamaServer) for server in servers):
         lines += [
             "",

@@ -19,11 +19,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import httpx
 import openai
 import yaml
+
+if TYPE_CHECKING:
+    import llama_cpp
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = Path(os.environ.get("AICLONE_TEST_MODEL", ROOT / "models/base/SmolLM2-135M-Instruct.Q4_1.gguf"))
@@ -68,8 +73,15 @@ class Direct:
         self.llama = llama_cpp.Llama(model_path=str(MODEL), n_ctx=N_CTX, n_threads=THREADS, n_batch=512, verbose=False)
 
     def run(self, question: str, max_tokens: int) -> tuple[float, float, int]:
-        messages = [{"role": "system", "content": PERSONA}, {"role": "user", "content": question}]
-        stream = self.llama.create_chat_completion(messages, stream=True, max_tokens=max_tokens, temperature=0.0, seed=1)
+        messages: list[llama_cpp.ChatCompletionRequestMessage] = [
+            {"role": "system", "content": PERSONA},
+            {"role": "user", "content": question},
+        ]
+        # llama-cpp-python types the result as either shape: with stream=True it is the chunk iterator
+        stream = cast(
+            "Iterator[llama_cpp.CreateChatCompletionStreamResponse]",
+            self.llama.create_chat_completion(messages, stream=True, max_tokens=max_tokens, temperature=0.0, seed=1),
+        )
         return measure(bool(c["choices"][0]["delta"].get("content")) for c in stream)
 
 

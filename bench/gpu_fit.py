@@ -67,6 +67,7 @@ def rows(free_mib: int, bandwidth_gbs: float, efficiency: float) -> list[str]:
             cells = []
             for n_ctx, parallel in CONTEXTS:
                 plan = plan_offload("auto", footprint, n_ctx=n_ctx, parallel=parallel, gpu=gpu)
+                assert plan.needed_mib is not None  # plan_offload always estimates the whole model
                 need = plan.needed_mib / 1024
                 cells.append(
                     f"{need:.1f}: all"

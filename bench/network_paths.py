@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
 
 import relay as relay_bench  # noqa: E402 - the bench folder is put on the path first
+from benchmarks_doc import write_section  # noqa: E402
 
 from tests.support.tcp_proxy import TcpProxy  # noqa: E402
 
@@ -208,8 +209,7 @@ def main() -> int:
     body = table(results, args)
     print(body)
     if args.write:
-        relay_bench.HEADING = HEADING
-        relay_bench.write(body)
+        write_section(HEADING, body)
     return 0
 
 

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 
 import httpx
@@ -76,7 +76,7 @@ class InstantEngine(EngineClient):
 
     async def generate(
         self, prompt: str, params: SamplingParams, request_id: str, channel: str = "api"
-    ) -> AsyncIterator[GenerationChunk]:
+    ) -> AsyncGenerator[GenerationChunk, None]:
         prompt_tokens = self.count_tokens(prompt)
         for i in range(1, params.max_tokens + 1):
             yield GenerationChunk("tok ", prompt_tokens, i, "length" if i == params.max_tokens else None)
@@ -219,7 +219,7 @@ async def stream_times(http: httpx.AsyncClient, url: str, headers: dict, chunks:
     times = [time.perf_counter()]
     async with http.stream("POST", url, json=body, headers=headers) as response:
         if response.status_code != 200:
-            raise RuntimeError(f"{url}: HTTP {response.status_code} {await response.aread()}")
+            raise RuntimeError(f"{url}: HTTP {response.status_code} {(await response.aread())!r}")
         async for line in response.aiter_lines():
             if '"content":"tok ' in line:
                 times.append(time.perf_counter())

@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import TypedDict
 
 import clone_core
 
@@ -28,6 +29,14 @@ from tests.rust_core import reference  # noqa: E402
 DEFAULT_MODEL = ROOT / "models/base/SmolLM2-135M-Instruct.Q4_1.gguf"
 HEADING = "## Rust core (bench/rust_core.py)"
 ROLES = ("system", "user", "assistant")
+
+
+class FitBudget(TypedDict):
+    """The window arguments every ``fit`` call below shares."""
+
+    n_ctx: int
+    reserve: int
+
 
 RU = "Съешь же ещё этих мягких французских булок, да выпей чаю. Ёжик вышел из тумана! Что дальше? Посмотрим."
 EN = "The quick brown fox jumps over the lazy dog. It's 42 degrees today! Why not? Let us see what happens next."
@@ -129,7 +138,7 @@ def main() -> None:
     chunks = [text[pos + k * 800 : pos + (k + 1) * 800] for k in range(4)]
     system = "Ты — цифровой клон владельца. Answer in the user's language, cite sources."
     conv_tokens = sum(tok.count(c) for _, c in messages)
-    call = dict(n_ctx=8192, reserve=512)
+    call: FitBudget = {"n_ctx": 8192, "reserve": 512}
     fit = tok.fit(template, system, chunks, messages, **call)
     expected = reference.fit(ref, ref_template, system, chunks, messages, **call)
     assert (fit.messages, fit.chunks, fit.prompt_tokens) == (

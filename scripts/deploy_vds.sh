@@ -180,6 +180,45 @@ EOF
     offline) bad "the agent is NOT linked (is the PC on? its gateway URL and token? see the agent's /api/status)" ;;
     *) bad "the gateway's /api/status does not answer on 127.0.0.1:$first" ;;
   esac
+  # Redis (several replicas): the URL is read from the env file by Python, never put on a command line
+  redis=$(python3 - "$ENV_FILE" <<'EOF' 2>/dev/null || true
+import socket, sys
+from urllib.parse import unquote, urlsplit
+url = ""
+try:
+    for line in open(sys.argv[1], encoding="utf-8"):
+        if line.startswith("AICLONE_GATEWAY_REDIS_URL="):
+            url = line.split("=", 1)[1].strip()
+except OSError:
+    pass
+if not url:
+    print("none"); sys.exit()
+where = urlsplit(url)
+shown = f"{where.hostname}:{where.port or 6379}"
+def command(*parts):
+    return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in (x.encode() for x in parts))
+try:
+    with socket.create_connection((where.hostname or "127.0.0.1", where.port or 6379), timeout=5) as conn:
+        if where.password:
+            user = [unquote(where.username)] if where.username else []
+            conn.sendall(command("AUTH", *user, unquote(where.password)))
+            answer = conn.recv(512)
+            if not answer.startswith(b"+OK"):
+                print(f"refused {shown}: {answer.decode(errors='replace').strip()[:120]}"); sys.exit()
+        conn.sendall(command("PING"))
+        answer = conn.recv(512)
+        print(f"ok {shown}" if answer.startswith(b"+PONG") else f"refused {shown}: {answer.decode(errors='replace').strip()[:120]}")
+except OSError as error:
+    print(f"unreachable {shown}: {error.strerror or error}")
+EOF
+)
+  case "$redis" in
+    none) ;;
+    ok*) ok "Redis at ${redis#ok } answers PING" ;;
+    refused*) bad "Redis refused us (${redis#refused }): does the password in AICLONE_GATEWAY_REDIS_URL ($ENV_FILE) match requirepass?" ;;
+    unreachable*) bad "Redis does not answer (${redis#unreachable }): is redis-server running? (systemctl status redis-server)" ;;
+    *) bad "Redis could not be checked (python3 missing?)" ;;
+  esac
   if [ "$($SYSTEMCTL is-active aiclone-backup.timer 2>/dev/null || true)" = active ]; then ok "daily backup timer active"; else bad "aiclone-backup.timer is not active"; fi
   if [ "$problems" -gt 0 ]; then echo "$problems problem(s) found"; exit 1; fi
   echo "all checks passed"; exit 0

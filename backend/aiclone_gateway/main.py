@@ -20,6 +20,7 @@ from aiclone_gateway.api import (
     telegram_webhook,
     users,
 )
+from aiclone_gateway.api.deps import GatewayParts
 from aiclone_gateway.core.body_limit import BodyLimitMiddleware
 from aiclone_gateway.core.config import Settings
 from aiclone_gateway.core.errors import register_exception_handlers
@@ -36,12 +37,13 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI):
         redact_tickets("uvicorn.error", "uvicorn.access")
         with startup_phase("runtime"):
-            app.state.runtime = GatewayRuntime.build(settings)
-            await app.state.runtime.start()
+            runtime = GatewayRuntime.build(settings)
+            app.state.runtime = _routes_view(runtime)
+            await runtime.start()
         try:
             yield
         finally:
-            await app.state.runtime.close()
+            await runtime.close()
 
     app = FastAPI(title="AI Clone gateway", version=__version__, lifespan=lifespan)
     register_exception_handlers(app)
@@ -66,3 +68,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(openai_router.router)
     app.include_router(public_chat.router)  # last: its catch-all GET serves the chat app's pages
     return app
+
+
+def _routes_view(runtime: GatewayRuntime) -> GatewayParts:
+    """The runtime as the routes see it (mypy checks it has every part ``api/deps.py`` promises)."""
+    return runtime

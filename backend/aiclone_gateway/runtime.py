@@ -18,8 +18,10 @@ from aiclone_gateway.auth.registration import RegistrationPolicy
 from aiclone_gateway.auth.service import AuthService
 from aiclone_gateway.chat.service import ChatLimits, ChatService
 from aiclone_gateway.chat.sockets import ChatSockets
+from aiclone_gateway.chat.stats_feed import GatewayStatsFeed
 from aiclone_gateway.chat.store import ChatQuotas, ConversationStore
 from aiclone_gateway.chat.tickets import TicketBook
+from aiclone_gateway.cluster.duties import ReplicaDuties
 from aiclone_gateway.cluster.node import ClusterNode
 from aiclone_gateway.cluster.shared_limits import RedisConcurrency, RedisRateLimiter, RedisTicketBook
 from aiclone_gateway.core.config import Settings
@@ -33,7 +35,7 @@ from aiclone_gateway.memory.service import MemoryService
 from aiclone_gateway.openai_api.serving import OpenAIRelay
 from aiclone_gateway.relay.hub import RelayHub
 from aiclone_gateway.relay.lan_revocations import CHANGED_EVENT, LanRevocationPush
-from aiclone_gateway.relay.stats_feed import GatewayStatsFeed
+from aiclone_gateway.relay.reception import AgentReception
 from aiclone_gateway.telegram.delivery import TelegramDelivery
 from aiclone_gateway.telegram.vault import TokenVault
 from aiclone_wire import LanRevocations
@@ -41,8 +43,29 @@ from aiclone_wire import LanRevocations
 DRAIN_CHECK_S = 5.0
 
 
+@dataclass(frozen=True)
+class ReplicaNews:
+    """Another replica's news for the users and agent links held here (the cluster's user events)."""
+
+    chat: ChatService
+    reception: AgentReception
+    lan_revocations: LanRevocationPush
+    sockets: ChatSockets
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if event.get("type") == "end_user":
+            self.chat.cancel_user(event["user"])
+        if event.get("type") == "disconnect_agent":
+            self.reception.disconnect(event["agent"])
+        if event.get("type") == CHANGED_EVENT:
+            self.lan_revocations.changed_elsewhere()
+        self.sockets.deliver(event)
+
+
 @dataclass
 class GatewayRuntime:
+    """Built in dependency order by ``build``: every part gets its collaborators when it is made."""
+
     settings: Settings
     engine: AsyncEngine
     db: async_sessionmaker
@@ -54,6 +77,7 @@ class GatewayRuntime:
     credentials: CredentialStore
     conversations: ConversationStore
     hub: RelayHub
+    reception: AgentReception
     sockets: ChatSockets
     chat: ChatService
     openai: OpenAIRelay
@@ -64,8 +88,10 @@ class GatewayRuntime:
     lan_revocations: LanRevocationPush
     memories: MemoryService
     memory_erasures: MemoryErasures
-    # Several replicas (AICLONE_GATEWAY_REDIS_URL): this one's place among them; None alone.
+    # Several replicas (AICLONE_GATEWAY_REDIS_URL): this one's place among them and what it does
+    # for them while it runs; both None when it is alone.
     cluster: ClusterNode | None = None
+    cluster_duties: ReplicaDuties | None = None
     _tasks: list[asyncio.Task] = field(default_factory=list)
 
     @classmethod
@@ -79,10 +105,8 @@ class GatewayRuntime:
             settings.jwt_audience,
             leeway_s=settings.jwt_leeway_s,
         )
-        hub = RelayHub(settings, metrics, tokens)
         hashing = TokenHashing(settings.secret_key)
         registration = RegistrationPolicy(db, hashing)
-        sockets = ChatSockets()
         conversations = ConversationStore(
             db,
             ChatQuotas(
@@ -91,6 +115,16 @@ class GatewayRuntime:
                 max_messages_per_conversation=settings.chat_max_messages_per_conversation,
             ),
         )
+        cluster = (
+            ClusterNode.connect(
+                settings.redis_url, settings.redis_prefix, settings.replica_id, settings.cluster_owner_ttl_s
+            )
+            if settings.redis_url
+            else None
+        )
+        fanout = cluster.publish if cluster is not None else None
+        sockets = ChatSockets(fanout=fanout)
+        hub = RelayHub(settings, metrics, replicas=cluster)
         telegram = TelegramDelivery(
             db,
             hub,
@@ -101,19 +135,14 @@ class GatewayRuntime:
             seen_updates_ttl_s=settings.telegram_seen_updates_ttl_s,
             in_progress=metrics.telegram_in_progress,
         )
-        hub.on_telegram = telegram.take_over
-        cluster = None
-        if settings.redis_url:
-            cluster = ClusterNode.connect(
-                settings.redis_url, settings.redis_prefix, settings.replica_id, settings.cluster_owner_ttl_s
-            )
 
         async def revocations() -> LanRevocations:
             return await revoked_lan_tokens(db)
 
-        revocation_push = LanRevocationPush(
-            revocations, hub, fanout=cluster.publish if cluster is not None else None
-        )
+        async def greeting() -> list[Any]:
+            return [await revocations()]
+
+        revocation_push = LanRevocationPush(revocations, hub, fanout=fanout)
         lan_tokens = LanTokenService(
             db,
             tokens,
@@ -121,12 +150,8 @@ class GatewayRuntime:
             settings.max_lan_tokens_per_user,
             changed=revocation_push.changed,
         )
-
-        async def greeting() -> list[Any]:
-            return [await revocations()]
-
-        hub.greeting = greeting
-        hub.stats = GatewayStatsFeed(sockets, conversations, metrics, settings.stats_interval_s)
+        stats = GatewayStatsFeed(sockets, conversations, metrics, settings.stats_interval_s, replicas=cluster)
+        reception = AgentReception(hub, settings, tokens, telegram.take_over, greeting, stats, fanout=fanout)
         chat_limits = ChatLimits(
             messages_per_minute=settings.chat_messages_per_minute,
             max_concurrent=settings.chat_max_concurrent_per_user,
@@ -139,8 +164,6 @@ class GatewayRuntime:
         chat_rate: RedisRateLimiter | None = None
         chat_concurrency: RedisConcurrency | None = None
         if cluster is not None:
-            hub.cluster = cluster
-            sockets.fanout = cluster.publish
             redis, keys = cluster.redis, cluster.keys
             tickets = RedisTicketBook(redis, keys, settings.ticket_ttl_s)
             auth_limiter = RedisRateLimiter(
@@ -148,9 +171,6 @@ class GatewayRuntime:
             )
             chat_rate = RedisRateLimiter(redis, keys, "chat", chat_limits.messages_per_minute, 60.0)
             chat_concurrency = RedisConcurrency(redis, keys, chat_limits.max_concurrent)
-            feed = hub.stats
-            cluster.local_stats = lambda: feed.local(hub.requests_in_flight)
-            feed.replicas = cluster.replica_stats
         chat = ChatService(
             conversations,
             hub,
@@ -158,13 +178,23 @@ class GatewayRuntime:
             metrics,
             settings.relay_idle_timeout_s,
             settings.max_relay_frame_bytes,
+            settings.replica_id,
             chat_limits,
             rate=chat_rate,
             concurrency=chat_concurrency,
         )
-        chat.replica = settings.replica_id
+        cluster_duties = (
+            ReplicaDuties(
+                cluster,
+                hub,
+                settings.relay_idle_timeout_s,
+                local_stats=lambda: stats.local(hub.requests_in_flight),
+                on_user_event=ReplicaNews(chat, reception, revocation_push, sockets),
+            )
+            if cluster is not None
+            else None
+        )
         memory_erasures = MemoryErasures(db, hub)
-        hub.on_change(memory_erasures.agent_changed)
         return cls(
             settings=settings,
             engine=engine,
@@ -184,6 +214,7 @@ class GatewayRuntime:
             credentials=CredentialStore(db, hashing, settings.max_api_keys_per_user),
             conversations=conversations,
             hub=hub,
+            reception=reception,
             sockets=sockets,
             chat=chat,
             openai=OpenAIRelay(hub, settings.relay_idle_timeout_s, settings.offline_retry_after_s),
@@ -195,6 +226,7 @@ class GatewayRuntime:
             memories=MemoryService(hub),
             memory_erasures=memory_erasures,
             cluster=cluster,
+            cluster_duties=cluster_duties,
         )
 
     async def start(self) -> None:
@@ -204,22 +236,11 @@ class GatewayRuntime:
             self.auth.setup.announce()
         await self.telegram.load()
         others: set[str] = set()
-        if self.cluster is not None:
-            self.cluster.on_user_event = self._user_event
-            await self.cluster.start(self.hub, self.settings.relay_idle_timeout_s)
+        if self.cluster is not None and self.cluster_duties is not None:
+            await self.cluster_duties.start()
             others = await self.cluster.alive_replicas() - {self.settings.replica_id}
             self._tasks.append(asyncio.create_task(self._drain_now_and_then(), name="cluster-drain"))
         await self.chat.recover(others)
-
-    def _user_event(self, event: dict[str, Any]) -> None:
-        """Another replica's news for the users and agent links held here."""
-        if event.get("type") == "end_user":
-            self.chat.cancel_user(event["user"])
-        if event.get("type") == "disconnect_agent":
-            self.hub.disconnect(event["agent"])
-        if event.get("type") == CHANGED_EVENT:
-            self.lan_revocations.changed_elsewhere()
-        self.sockets.deliver(event)
 
     async def _drain_now_and_then(self) -> None:
         """With replicas, a question queued on another replica (its relay failed) is answered by
@@ -234,8 +255,11 @@ class GatewayRuntime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.lan_revocations.close()
+        await self.reception.close()
         await self.memory_erasures.close()
         await self.hub.close()
+        if self.cluster_duties is not None:
+            await self.cluster_duties.close()
         if self.cluster is not None:
             with contextlib.suppress(Exception):
                 await self.cluster.close()

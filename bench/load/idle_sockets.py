@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import websockets
+from websockets.typing import Origin
 
 # Handshakes in flight at once: each ticket and socket takes one of the gateway's database
 # connections (a pool of 10 + 20 on PostgreSQL) for a moment.
@@ -67,7 +68,7 @@ class IdleSockets:
         async with gate:
             ws = await websockets.connect(
                 f"{self.ws_url}/ws/chat?ticket={ticket}",
-                origin=self.base_url,
+                origin=Origin(self.base_url),
                 ssl=self.ca,
                 open_timeout=60,
                 ping_interval=None,  # idle: no client pings either; the gateway sends none to chat sockets

@@ -81,6 +81,7 @@ class ChatVisitor(HttpUser):
         if answer is None:
             return
         ticket = answer["ticket"]
+        assert self.host is not None  # run.py always passes --host
         url = self.host.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
         started = time.perf_counter()
         try:

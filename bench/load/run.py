@@ -80,6 +80,13 @@ class Replica(ServerProcess):
             # this run's keys only: earlier runs on the same Redis leave theirs behind
             self.env["AICLONE_GATEWAY_REDIS_PREFIX"] = f"load-{home.name}"
 
+    @property
+    def pid(self) -> int:
+        """The running replica's process id (whose memory the idle-socket step reads)."""
+        if self.proc is None:
+            raise RuntimeError(f"the gateway on port {self.port} is not started")
+        return self.proc.pid
+
 
 def raise_open_files() -> int:
     """Open files for this process and the ones it starts: OPEN_FILES where the hard limit may be
@@ -190,8 +197,15 @@ class LoadStack:
                 time.sleep(0.1)
         return self
 
+    @property
+    def proxy(self) -> NginxProcess:
+        """nginx, once ``start`` has built it (it needs the replicas' ports)."""
+        if self.nginx is None:
+            raise RuntimeError("LoadStack.start() builds nginx first")
+        return self.nginx
+
     def http(self) -> httpx.Client:
-        return httpx.Client(base_url=self.nginx.url, verify=self.tls.client_context(), timeout=60)
+        return httpx.Client(base_url=self.proxy.url, verify=self.tls.client_context(), timeout=60)
 
     def stop(self) -> None:
         if self.agent and self.agent.poll() is None:
@@ -212,7 +226,7 @@ def run_locust(
     out = stack.home / "locust.json"
     command = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
-        "--host", stack.nginx.url, "-u", str(users), "-r", str(spawn_rate), "-t", f"{duration}s",
+        "--host", stack.proxy.url, "-u", str(users), "-r", str(spawn_rate), "-t", f"{duration}s",
         "--stop-timeout", "10", "--json-file", str(out.with_suffix("")), "--loglevel", "WARNING",
     ]  # fmt: skip
     started = time.monotonic()
@@ -279,10 +293,10 @@ def summarize(entries: list[dict], users: int, duration: int, wall: float) -> di
 
 
 def measure_idle(stack: LoadStack, steps: list[int]) -> list[dict]:
-    pids = [replica.proc.pid for replica in stack.gateways]
+    pids = [replica.pid for replica in stack.gateways]
 
     async def run() -> list[dict]:
-        client = IdleSockets(stack.nginx.url, stack.tls.client_context(), stack.owner_token, pids)
+        client = IdleSockets(stack.proxy.url, stack.tls.client_context(), stack.owner_token, pids)
         try:
             baseline, results = await client.measure(steps)
             kept = await client.still_open()
@@ -448,7 +462,7 @@ def main() -> int:
             asyncio.run(drop_postgres_database(database_url))
     column.update(
         open_files=open_files,
-        nginx_limits=stack.nginx.limits,
+        nginx_limits=stack.proxy.limits,
         database="PostgreSQL" if database == "postgresql" else "SQLite",
         load_before=load_before,
         measured=datetime.date.today().isoformat(),

@@ -1,6 +1,6 @@
 // The admin's Engine page (/status, "Engine & model"): the model's readable name, generation
-// defaults saved and used from the next answer, load settings marked "applies on restart", the
-// model picker; at 1280 px and on a 360 px phone (in Russian), with axe checks.
+// defaults saved and used from the next answer, load settings marked "applies on restart" and
+// applied in-process by "Apply now", the model picker; at 1280 px and on a 360 px phone (in Russian), with axe checks.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { assertAccessible } from './support/a11y.mjs'
@@ -10,6 +10,25 @@ const TEST_TIMEOUT = { timeout: 150_000 }
 
 async function settings(agent) {
   return (await fetch(`${agent.url}/api/engine/settings`)).json()
+}
+
+function putSettings(agent, values) {
+  return fetch(`${agent.url}/api/engine/settings`, {
+    method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(values),
+  })
+}
+
+/** POST /api/engine/reload, then a bounded poll of /api/status until it has settled. */
+async function reloadEngine(agent) {
+  assert.equal((await fetch(`${agent.url}/api/engine/reload`, { method: 'POST' })).status, 202)
+  const deadline = Date.now() + 120_000
+  for (;;) {
+    const { engine_reload: reload } = await (await fetch(`${agent.url}/api/status`)).json()
+    if (reload.state === 'done') return
+    assert.notEqual(reload.state, 'failed', reload.error)
+    assert.ok(Date.now() < deadline, `the reload did not settle: ${JSON.stringify(reload)}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
 }
 
 async function waitForValue(page, selector, expected) {
@@ -70,6 +89,34 @@ export function engineTests(ctx) {
           method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(original),
         })
         assert.equal(back.status, 200) // the other tests keep the agent as it was
+      }
+    })
+
+    it('Apply now reloads the engine with the saved settings, without restarting the agent', TEST_TIMEOUT, async () => {
+      const original = await settings(ctx.agent)
+      const { page, context } = await newPage(ctx.browser, { baseURL: ctx.agent.url, viewport: DESKTOP })
+      try {
+        assert.equal((await putSettings(ctx.agent, { parallel: 2 })).status, 200)
+        await page.goto('/status')
+        await page.locator('[data-test=setting-parallel-pending]').waitFor()
+        await page.locator('[data-test=engine-apply-now]').click()
+        await page.waitForFunction(
+          () => /^Applied/.test(document.querySelector('[data-test=engine-reload-state]')?.textContent ?? ''),
+          null,
+          { timeout: 120_000 },
+        )
+        const status = await (await fetch(`${ctx.agent.url}/api/status`)).json()
+        assert.equal(status.engine_reload.state, 'done')
+        assert.equal(status.engine.parallel, 2) // the same process, its engine reloaded
+        assert.equal(await page.locator('[data-test=setting-parallel-pending]').count(), 0)
+        assert.equal(await page.locator('[data-test=engine-apply-now]').count(), 0)
+        await assertAccessible(page, 'engine page applied 1280')
+        await screenshot(page, 'admin-engine-applied-1280')
+        assert.deepEqual(page.errors, [])
+      } finally {
+        await context.close()
+        assert.equal((await putSettings(ctx.agent, original)).status, 200)
+        await reloadEngine(ctx.agent) // the other tests keep the agent as it was
       }
     })
 

@@ -10,9 +10,10 @@ import logging
 import sys
 from pathlib import Path
 
+from aiclone_agent.bundle.base_model_choice import choose_base_model
 from aiclone_agent.bundle.default_model import FetchError, ensure_default_model
 from aiclone_agent.bundle.install_clone import DEFAULT_PLATFORM, install_clone
-from aiclone_agent.bundle.model_files import ModelMissingError, find_base_model
+from aiclone_agent.bundle.model_files import ModelMissingError
 from aiclone_agent.core.config import REPO_ROOT, ConfigError, ConfigStore, EnvSettings
 from aiclone_agent.core.sqlite_schema import SchemaTooNewError
 from aiclone_agent.engine.base import EngineError
@@ -27,7 +28,7 @@ def fail(message: str) -> int:
 def fetch_model(env: EnvSettings, config: ConfigStore) -> int:
     base_dir = env.models_dir / "base"
     try:
-        path = find_base_model(config.current.model.base_model_path, base_dir)
+        path = choose_base_model(config.current.model.base_model_path, base_dir).path
         print(f"model: {path}")
         return 0
     except ModelMissingError:
@@ -43,9 +44,10 @@ def serve(env: EnvSettings, config: ConfigStore) -> int:
         import uvicorn
 
         from aiclone_agent.app import create_app
+        from aiclone_agent.engine.reloadable import ReloadableEngine
         from aiclone_agent.engine.selector import load_engine
     with startup_phase("engine"):
-        engine = load_engine(config.current.model, env.models_dir)
+        engine = ReloadableEngine(load_engine(config.current.model, env.models_dir))
     panel = config.current.admin_panel
     host, port = env.host or panel.host, env.port or panel.port
     print(f"AI Clone agent: {engine.info.backend} running {engine.info.model_name}; open http://{host}:{port}", flush=True)
@@ -55,6 +57,8 @@ def serve(env: EnvSettings, config: ConfigStore) -> int:
             "set one with `python -m aiclone_agent admin-password` to open it to the network",
             flush=True,
         )
+    if engine.info.model_reason:
+        print(f"model: {engine.info.model_reason}", flush=True)
     if engine.info.gpu is not None:
         print(f"GPU: {engine.info.gpu.layers_offloaded}/{engine.info.gpu.layers_total} layers ({engine.info.gpu.reason})", flush=True)
     with startup_phase("app"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -28,19 +29,16 @@ from aiclone_agent.core.request_metrics import RequestMetricsMiddleware
 from aiclone_agent.core.security import LocalOnlyMiddleware
 from aiclone_agent.engine.base import EngineClient
 from aiclone_agent.errors import register_error_handlers
-from aiclone_agent.lan.app import create_lan_app
-from aiclone_agent.lan.listener import LanListener
 from aiclone_agent.openai_api import router as openai_router
-from aiclone_agent.runtime import AgentRuntime
+from aiclone_agent.runtime import build_runtime
 from aiclone_wire.startup import startup_phase
 
 
 def create_app(env: EnvSettings, config: ConfigStore, engine: EngineClient) -> FastAPI:
-    runtime = AgentRuntime.build(env, config, engine)
-    runtime.lan = LanListener(config, create_lan_app(runtime), env.log_level)
+    runtime = build_runtime(env, config, engine)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime
         runtime.redactor.install()
         runtime.adapter.begin()  # in the background: the base model serves until it is applied
@@ -63,7 +61,22 @@ def create_app(env: EnvSettings, config: ConfigStore, engine: EngineClient) -> F
     app.state.runtime = runtime
     register_exception_handlers(app)
     register_error_handlers(app)
-    for router in (status.router, overview.router, engine_settings.router, adapter.router, clone.router, channels.router, chat.router, conversations.router, memories.router, gateway.router, rag.router, telegram.router, openai_router.router, admin_page.router):
+    for router in (
+        status.router,
+        overview.router,
+        engine_settings.router,
+        adapter.router,
+        clone.router,
+        channels.router,
+        chat.router,
+        conversations.router,
+        memories.router,
+        gateway.router,
+        rag.router,
+        telegram.router,
+        openai_router.router,
+        admin_page.router,
+    ):
         app.include_router(router)
     app.add_middleware(RequestMetricsMiddleware, metrics=runtime.metrics)
     settings = config.current

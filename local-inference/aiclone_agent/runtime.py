@@ -1,11 +1,19 @@
-"""Everything the agent builds at startup, kept on ``app.state.runtime``."""
+"""Everything the agent builds at startup, kept on ``app.state.runtime``.
+
+``build_runtime`` builds each object once, in dependency order, complete through its constructor:
+where two objects need each other, a small object both are given is built first (``AgentIdentity``
+between the relay link and the direct listener, ``LatestGatewayStats`` between the link and the
+overview sampler). Nothing is assigned to a collaborator afterwards, and routes never see this
+module: they name the objects they use (``api.deps``).
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiclone_agent.adapter.service import AdapterService
+from aiclone_agent.chat.memories import ChatMemory
 from aiclone_agent.chat.service import ChatService
 from aiclone_agent.chat.store import ConversationStore
 from aiclone_agent.core.config import ConfigStore, EnvSettings
@@ -15,20 +23,21 @@ from aiclone_agent.engine.base import EngineClient
 from aiclone_agent.engine.settings import EngineSettingsService
 from aiclone_agent.gateway.direct import DirectListener
 from aiclone_agent.gateway.jwks import JwksCache
-from aiclone_agent.gateway.link import GatewayLink
+from aiclone_agent.gateway.link import AgentIdentity, GatewayLink
 from aiclone_agent.gateway.network import NetworkPaths
 from aiclone_agent.lan.listener import LanListener
 from aiclone_agent.lan.revocations import RevokedLanTokens
 from aiclone_agent.lan.tokens import LanTokens
+from aiclone_agent.lan_app import LanServices, create_lan_app
 from aiclone_agent.memory import MemoryStore
 from aiclone_agent.openai_api.serving import OpenAIServingChat
-from aiclone_agent.overview.sampler import OverviewSampler
+from aiclone_agent.overview.sampler import LatestGatewayStats, OverviewSampler
 from aiclone_agent.rag.service import RagService
 from aiclone_agent.telegram.service import TelegramService
 from aiclone_agent.telegram.store import TelegramStore
 
 
-@dataclass
+@dataclass(frozen=True)
 class AgentRuntime:
     env: EnvSettings
     config: ConfigStore
@@ -37,101 +46,107 @@ class AgentRuntime:
     metrics: AgentMetrics
     chat: ChatService
     openai: OpenAIServingChat
-    started_at: float = field(default_factory=time.time)
-    network_mode: str = "offline"
-    gateway: GatewayLink | None = None
-    direct: DirectListener | None = None
-    network: NetworkPaths | None = None
-    rag: RagService | None = None
-    telegram: TelegramService | None = None
-    redactor: SecretRedactor = field(default_factory=SecretRedactor)
-    adapter: AdapterService | None = None
-    engine_settings: EngineSettingsService | None = None
-    lan_tokens: LanTokens | None = None
-    # the LAN listener (``lan.listener.LanListener``), built around its app in ``create_app``
-    lan: LanListener | None = None
-    overview: OverviewSampler | None = None
-    # long-term memory of each person (``chat.memory`` wraps it for the chat)
-    memory: MemoryStore | None = None
-
-    @classmethod
-    def build(cls, env: EnvSettings, config: ConfigStore, engine: EngineClient) -> AgentRuntime:
-        metrics = AgentMetrics()
-        metrics.watch_engine(engine.stats)
-        store = ConversationStore(env.data_dir / "conversations.sqlite3")
-        rag = RagService(env.data_dir / config.current.rag.db_path, config)
-        # the knowledge base's embedder (none installed: BM25 + recency only, still working)
-        memory = MemoryStore(
-            env.data_dir / "memory", rag.embedder, text_limit=config.current.limits.max_message_chars
-        )
-        chat = ChatService(engine, store, config, metrics, rag, memory)
-        started = time.time()
-        metrics.network_mode.labels("offline").set(1)
-        runtime = cls(env, config, engine, store, metrics, chat, OpenAIServingChat(chat, started), started)
-        runtime.rag = rag
-        runtime.memory = memory
-        runtime.engine_settings = EngineSettingsService(config, engine, env.models_dir)
-        runtime.adapter = AdapterService(engine, config, env.models_dir / "lora", env.data_dir / "adapters")
-        runtime.redactor.add(config.current.gateway.agent_token)
-        runtime.telegram = TelegramService(
-            config, chat, TelegramStore(env.data_dir / "telegram.sqlite3"), runtime.redactor
-        )
-        jwks = JwksCache(env.data_dir / "gateway_jwks.json")
-        revoked = RevokedLanTokens(env.data_dir / "lan_revocations.json")
-        runtime.lan_tokens = LanTokens(jwks, revoked)
-        runtime.network = network = NetworkPaths(
-            on_mode=runtime.set_network_mode,
-            on_request=lambda path: metrics.link_requests.labels(path).inc(),
-        )
-        runtime.gateway = GatewayLink(
-            runtime.openai, config, jwks,
-            on_connected=lambda linked: network.evaluate(),
-            health=network.relay,
-            running=network.running,
-        )
-        runtime.direct = DirectListener(
-            runtime.openai,
-            config,
-            jwks,
-            network.running,
-            network.board,
-            agent_id=runtime.gateway.agent_id,
-            tls_dir=env.data_dir,
-        )
-        runtime.gateway.direct_url = runtime.direct.advertise_url
-        runtime.gateway.direct_fingerprint = runtime.direct.fingerprint
-        runtime.gateway.telegram = runtime.telegram
-        # the relay link only: the direct path never changes the agent's security state
-        runtime.gateway.lan_revocations = revoked
-        runtime.overview = OverviewSampler(engine, metrics, network, runtime.gateway, env.overview_interval_s)
-        runtime.gateway.on_gateway_stats = runtime.overview.gateway_stats
-        return runtime
-
-    def set_network_mode(self, mode: str) -> None:
-        self.metrics.network_mode.labels(self.network_mode).set(0)
-        self.metrics.network_mode.labels(mode).set(1)
-        self.network_mode = mode
+    started_at: float
+    redactor: SecretRedactor
+    rag: RagService
+    engine_settings: EngineSettingsService
+    adapter: AdapterService
+    telegram: TelegramService
+    lan_tokens: LanTokens
+    network: NetworkPaths
+    gateway: GatewayLink
+    direct: DirectListener
+    # the LAN listener, serving its own app (``lan_app``) built from the objects above
+    lan: LanListener
+    overview: OverviewSampler
+    # long-term memory of each person (the store, gated by channel and person), closed last
+    memory: ChatMemory
 
     async def close(self) -> None:
-        if self.adapter is not None:
-            await self.adapter.close()  # never waits for a conversion in progress
-        if self.overview is not None:
-            await self.overview.stop()
-        if self.telegram is not None:
-            await self.telegram.close()  # first: losing the link must not start polling now
-        if self.gateway is not None:
-            await self.gateway.stop()
-        if self.direct is not None:
-            await self.direct.stop()
-        if self.lan is not None:
-            await self.lan.stop()
-        if self.network is not None:
-            await self.network.stop()
-        if self.telegram is not None:
-            self.telegram.store.close()
-        if self.rag is not None:
-            await self.rag.close()
-        if self.memory is not None:
-            self.memory.close()
+        await self.adapter.close()  # never waits for a conversion in progress
+        await self.overview.stop()
+        await self.telegram.close()  # first: losing the link must not start polling now
+        await self.gateway.stop()
+        await self.direct.stop()
+        await self.lan.stop()
+        await self.network.stop()
+        self.telegram.store.close()
+        await self.rag.close()
+        self.memory.close()
         await self.engine.close()
         self.store.close()
+
+
+def build_runtime(env: EnvSettings, config: ConfigStore, engine: EngineClient) -> AgentRuntime:
+    metrics = AgentMetrics()
+    metrics.watch_engine(engine.stats)
+    store = ConversationStore(env.data_dir / "conversations.sqlite3")
+    rag = RagService(env.data_dir / config.current.rag.db_path, config)
+    # the knowledge base's embedder (none installed: BM25 + recency only, still working)
+    memory = ChatMemory(
+        MemoryStore(env.data_dir / "memory", rag.embedder, text_limit=config.current.limits.max_message_chars),
+        config,
+    )
+    chat = ChatService(engine, store, config, metrics, rag, memory)
+    started_at = time.time()
+    openai = OpenAIServingChat(chat, started_at)
+    redactor = SecretRedactor()
+    redactor.add(config.current.gateway.agent_token)
+    telegram = TelegramService(config, chat, memory, TelegramStore(env.data_dir / "telegram.sqlite3"), redactor)
+    jwks = JwksCache(env.data_dir / "gateway_jwks.json")
+    revoked = RevokedLanTokens(env.data_dir / "lan_revocations.json")
+    lan_tokens = LanTokens(jwks, revoked)
+    network = NetworkPaths(
+        on_mode=metrics.set_network_mode,
+        on_request=lambda path: metrics.link_requests.labels(path).inc(),
+    )
+    identity = AgentIdentity()
+    direct = DirectListener(
+        openai,
+        memory,
+        config,
+        jwks,
+        network.running,
+        network.board,
+        agent_id=identity.current,
+        tls_dir=env.data_dir,
+    )
+    gateway_stats = LatestGatewayStats()
+    gateway = GatewayLink(
+        openai,
+        memory,
+        config,
+        jwks,
+        identity,
+        telegram=telegram,
+        lan_revocations=revoked,  # the relay link only: the direct path never changes the security state
+        on_gateway_stats=gateway_stats.receive,
+        on_connected=lambda linked: network.evaluate(),
+        health=network.relay,
+        running=network.running,
+        direct_url=direct.advertise_url,
+        direct_fingerprint=direct.fingerprint,
+    )
+    lan_app = create_lan_app(LanServices(config, chat, memory, store, openai, lan_tokens))
+    return AgentRuntime(
+        env=env,
+        config=config,
+        engine=engine,
+        store=store,
+        metrics=metrics,
+        chat=chat,
+        openai=openai,
+        started_at=started_at,
+        redactor=redactor,
+        rag=rag,
+        engine_settings=EngineSettingsService(config, engine, env.models_dir),
+        adapter=AdapterService(engine, config, env.models_dir / "lora", env.data_dir / "adapters"),
+        telegram=telegram,
+        lan_tokens=lan_tokens,
+        network=network,
+        gateway=gateway,
+        direct=direct,
+        lan=LanListener(config, lan_app, env.log_level),
+        overview=OverviewSampler(engine, metrics, network, gateway, gateway_stats, env.overview_interval_s),
+        memory=memory,
+    )

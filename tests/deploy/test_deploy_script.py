@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from cryptography.x509.oid import NameOID
 
 from aiclone_gateway.core.config import REPO_ROOT
 from tests.support.fixtures.agents import AgentProcess, write_config
+from tests.support.fixtures.cluster import redis_url
 from tests.support.fixtures.deploy import START_TIMEOUT_S
 from tests.support.fixtures.gateways import ChatUser, GatewayProcess, create_agent_token, wait_online
 
@@ -299,3 +301,26 @@ def test_a_real_deploy_keeps_secrets_private_and_shows_the_owner_setup_code(tmp_
     # the owner's one-time code, shown at the end
     code = (root / "var/lib/aiclone/owner-setup-code").read_text().strip()
     assert f"SETUP CODE:\n    {code}\n" in result.stdout
+
+
+def test_check_pings_redis_with_the_password_from_the_env_file(tmp_path: Path):
+    """--check reads AICLONE_GATEWAY_REDIS_URL from the env file and says whether Redis answers."""
+    env_file = tmp_path / "etc/aiclone/gateway.env"
+    env_file.parent.mkdir(parents=True)
+
+    def check_with(url: str) -> str:
+        env_file.write_text(f"AICLONE_GATEWAY_SECRET=x\nAICLONE_GATEWAY_REDIS_URL={url}\n")
+        return deploy(tmp_path, "--check", "--replicas", "1", "--base-port", "9").stdout
+
+    real = redis_url()
+    assert "ok: Redis at" in check_with(real)
+    host_port = real.split("://", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1]
+    # the test Redis has no requirepass: a password it was not given is refused, and said so
+    refused = check_with(f"redis://:not-the-password@{host_port}/0")
+    assert "PROBLEM: Redis refused us" in refused and "not-the-password" not in refused
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    assert f"PROBLEM: Redis does not answer (127.0.0.1:{closed}" in check_with(
+        f"redis://127.0.0.1:{closed}/0"
+    )

@@ -514,6 +514,7 @@ class SchedulerStats:
     admitted_by_channel: dict[str, int]
     rejected: int
     group_switches: int
+    preempted: int
 
 
 class Scheduler:
@@ -528,6 +529,9 @@ class Scheduler:
 
     A step plans requests of one group (the engine's adapter setting) only; the running groups take
     steps in turn: the smallest group key above the last step's, else the smallest.
+
+    ``preempt`` sends a running request back to the front of its channel's queue; its re-admission
+    is not charged again. ``plan(prompt_budget)`` caps the prompt tokens of a step that decodes.
     """
 
     def __init__(
@@ -549,14 +553,16 @@ class Scheduler:
                 raise ValueError(f"weight of channel {channel!r} must be in 1..={MAX_WEIGHT}, got {weight}")
         self.max_running, self.max_waiting, self.step_tokens = max_running, max_waiting, step_tokens
         self.channel_weights = dict(channel_weights)
-        self._queues: dict[str, list[tuple[int, int, int]]] = {
+        self._queues: dict[str, list[tuple[int, int, int, bool]]] = {
             c: [] for c in self.channel_weights
-        }  # FIFO of (id, prompt, group)
+        }  # FIFO of (id, prompt, group, resumed)
         self._pass = dict.fromkeys(self.channel_weights, 0)  # virtual time a channel has used, in 1/STRIDE units
         self._last = 0  # the pass of the channel admitted last
         self._waiting: dict[int, str] = {}  # id -> channel
         self._running: dict[int, int] = {}  # id -> prompt tokens left to prefill, in admission order
         self._group: dict[int, int] = {}  # running id -> group
+        self._channel: dict[int, str] = {}  # running id -> channel
+        self._preempted = 0
         self._last_group: int | None = None
         self._switches = 0
         self._admitted = dict.fromkeys(self.channel_weights, 0)
@@ -579,7 +585,7 @@ class Scheduler:
         ]:  # waking up: restart at the current minimum, no credit banked while idle
             floor = min((self._pass[c] for c, q in self._queues.items() if q), default=self._last)
             self._pass[channel] = max(self._pass[channel], floor)
-        self._queues[channel].append((request_id, prompt_tokens, group))
+        self._queues[channel].append((request_id, prompt_tokens, group, False))
         self._waiting[request_id] = channel
 
     def admit(self) -> list[int]:
@@ -589,13 +595,15 @@ class Scheduler:
                 (c for c, q in self._queues.items() if q),
                 key=lambda c: (self._pass[c] + STRIDE // self.channel_weights[c], -self.channel_weights[c], c),
             )
-            request_id, prompt_tokens, group = self._queues[channel].pop(0)
+            request_id, prompt_tokens, group, resumed = self._queues[channel].pop(0)
             del self._waiting[request_id]
-            self._pass[channel] += STRIDE // self.channel_weights[channel]
+            if not resumed:
+                self._pass[channel] += STRIDE // self.channel_weights[channel]
+                self._admitted[channel] += 1
             self._last = self._pass[channel]
             self._running[request_id] = prompt_tokens
             self._group[request_id] = group
-            self._admitted[channel] += 1
+            self._channel[request_id] = channel
             admitted.append(request_id)
         return admitted
 
@@ -606,7 +614,23 @@ class Scheduler:
             raise ValueError(f"n_tokens must be > 0, got {n_tokens}")
         self._running[request_id] = n_tokens
 
-    def plan(self) -> StepPlan:
+    def preempt(self, request_id: int, prompt_tokens: int) -> None:
+        if request_id not in self._running:
+            raise ValueError(f"request {request_id} is not running")
+        if prompt_tokens < 1:
+            raise ValueError(f"prompt_tokens must be > 0, got {prompt_tokens}")
+        if len(self._waiting) >= self.max_waiting:
+            raise QueueFullError(f"the queue is full ({self.max_waiting} requests waiting)")
+        del self._running[request_id]
+        group = self._group.pop(request_id)
+        channel = self._channel.pop(request_id)
+        self._queues[channel].insert(0, (request_id, prompt_tokens, group, True))
+        self._waiting[request_id] = channel
+        self._preempted += 1
+
+    def plan(self, prompt_budget: int | None = None) -> StepPlan:
+        if prompt_budget is not None and prompt_budget < 0:
+            raise ValueError(f"prompt_budget must be >= 0, got {prompt_budget}")
         groups = set(self._group.values())
         if not groups:
             return StepPlan([], [], self._last_group or 0)
@@ -617,6 +641,8 @@ class Scheduler:
         self._last_group = group
         decode = [i for i, left in self._running.items() if left == 0 and self._group[i] == group]
         budget = self.step_tokens - len(decode)
+        if decode and prompt_budget is not None:
+            budget = min(budget, max(prompt_budget, 1))
         prefill = []
         for request_id, left in self._running.items():
             if budget == 0:
@@ -633,11 +659,13 @@ class Scheduler:
             raise ValueError(f"request {request_id} is not running")
         del self._running[request_id]
         del self._group[request_id]
+        del self._channel[request_id]
 
     def cancel(self, request_id: int) -> bool:
         if request_id in self._running:
             del self._running[request_id]
             del self._group[request_id]
+            del self._channel[request_id]
             return True
         channel = self._waiting.pop(request_id, None)
         if channel is None:
@@ -654,4 +682,5 @@ class Scheduler:
             admitted_by_channel=dict(self._admitted),
             rejected=self._rejected,
             group_switches=self._switches,
+            preempted=self._preempted,
         )

@@ -1,5 +1,6 @@
 """The batching scheduler: priority and fairness per channel, a bounded queue, the per-step token
-budget with chunked prefill, cancellation; the Rust class equals the pure-Python reference."""
+budget with chunked prefill, preemption, cancellation; the Rust class equals the pure-Python
+reference."""
 
 from __future__ import annotations
 
@@ -234,6 +235,48 @@ def test_cancel_waiting_and_running(impl) -> None:
     assert sched.stats().waiting == 1
 
 
+def test_a_preempted_request_resumes_first_in_its_channel_and_is_charged_once(impl) -> None:
+    sched = make(impl, max_running=1, max_waiting=3)
+    sched.submit(1, "api", 10)
+    assert sched.admit() == [1]
+    sched.plan()
+    sched.submit(2, "api", 10)
+    sched.submit(3, "owner", 10)
+    sched.preempt(1, 1)  # its KV cells are kept: one token to compute when it resumes
+    stats = sched.stats()
+    assert (stats.waiting, stats.running, stats.preempted) == (3, 0, 1)
+    assert sched.admit() == [3]
+    sched.finish(3)
+    assert sched.admit() == [1]  # ahead of request 2, which was queued before it went back
+    assert sched.plan().prefill == [(1, 1)]
+    assert sched.stats().admitted_by_channel == {"api": 1, "owner": 1, "telegram": 0, "web": 0}
+    with pytest.raises(impl.InvalidInput):
+        sched.preempt(2, 1)  # waiting, not running
+    with pytest.raises(impl.InvalidInput):
+        sched.preempt(1, 0)
+    sched.submit(4, "web", 1)
+    sched.submit(5, "web", 1)
+    with pytest.raises(impl.QueueFullError):  # the queue bound holds for requests sent back too
+        sched.preempt(1, 1)
+
+
+def test_a_decoding_step_carries_at_most_the_prompt_budget(impl) -> None:
+    sched = make(impl, max_running=2, step_tokens=64)
+    sched.submit(1, "api", 1)
+    sched.admit()
+    assert sched.plan(4).prefill == [(1, 1)]
+    sched.submit(2, "api", 100)
+    sched.admit()
+    plan = sched.plan(4)
+    assert (plan.decode, plan.prefill) == ([1], [(2, 4)])
+    assert sched.plan(0).prefill == [(2, 1)]  # a prompt always advances
+    assert sched.plan().prefill == [(2, 63)]  # no budget: the whole step
+    sched.finish(1)
+    assert sched.plan(4).prefill == [(2, 32)]  # nothing decodes: the budget does not apply
+    with pytest.raises(impl.InvalidInput):
+        sched.plan(-1)
+
+
 def test_bad_input_is_a_clear_error(impl) -> None:
     for bad in (
         {"max_running": 0},
@@ -302,6 +345,8 @@ def operations(channels: list[str]) -> st.SearchStrategy[tuple]:
         st.tuples(st.just("finish"), targets),
         st.tuples(st.just("finish"), targets),
         st.tuples(st.just("plan")),
+        st.tuples(st.just("plan"), st.integers(-1, 12)),
+        st.tuples(st.just("preempt"), targets, st.integers(0, 30)),
         st.tuples(st.just("cancel"), targets),
         st.tuples(st.just("set_remaining"), ids, st.integers(0, 30)),
     )
@@ -338,7 +383,7 @@ def track(running: list[int], op: tuple, result, error) -> None:
     """Keeps the list of running requests (admission order) that ``resolve`` picks from."""
     if op[0] == "admit":
         running.extend(result)
-    elif op[0] in ("finish", "cancel") and error is None and op[1] in running:
+    elif op[0] in ("finish", "cancel", "preempt") and error is None and op[1] in running:
         running.remove(op[1])
 
 
@@ -365,6 +410,7 @@ def snapshot(stats):
         stats.admitted_by_channel,
         stats.rejected,
         stats.group_switches,
+        stats.preempted,
     )
 
 

@@ -118,13 +118,15 @@ class PathBoard:
         if not trusted:
             self.preferred = None
             return None
-        if self.preferred not in trusted:
+        preferred = self.preferred
+        if preferred is None or preferred not in trusted:
             # the preferred path is gone (or none yet): the fastest trusted path, relay on a tie
-            self.preferred = min(trusted, key=lambda name: self._rtt(name))
-            return self.preferred
-        other = next((name for name in trusted if name != self.preferred), None)
+            fastest = min(trusted, key=self._rtt)
+            self.preferred = fastest
+            return fastest
+        other = next((name for name in trusted if name != preferred), None)
         if other is not None:
-            current, challenger = self._rtt(self.preferred), self._rtt(other)
+            current, challenger = self._rtt(preferred), self._rtt(other)
             if (
                 challenger <= current * self.policy.switch_ratio
                 and current - challenger >= self.policy.switch_min_s

@@ -54,4 +54,4 @@ async def agent_link(websocket: WebSocket, runtime: RuntimeDep) -> None:
             )
         )
     )
-    await runtime.hub.serve(websocket, agent.id, hello)
+    await runtime.reception.serve(websocket, agent.id, hello)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from aiclone_gateway.api.deps import CredentialsDep, CurrentUser, HubDep, OwnerUser
+from aiclone_gateway.api.deps import CredentialsDep, CurrentUser, HubDep, OwnerUser, ReceptionDep
 from aiclone_gateway.core.errors import ApiError
 
 router = APIRouter(tags=["credentials"])
@@ -56,12 +56,12 @@ async def list_agent_tokens(_: OwnerUser, credentials: CredentialsDep, hub: HubD
 
 
 @router.delete("/api/agents/{token_id}", status_code=204)
-async def revoke_agent_token(token_id: str, _: OwnerUser, credentials: CredentialsDep, hub: HubDep) -> None:
+async def revoke_agent_token(
+    token_id: str, _: OwnerUser, credentials: CredentialsDep, reception: ReceptionDep
+) -> None:
     if not await credentials.revoke_agent_token(token_id):
         raise ApiError(404, f"agent token {token_id} not found", code="not_found")
-    hub.disconnect(token_id)
-    if hub.cluster is not None:  # its link may be held by another replica
-        hub.cluster.publish({"type": "disconnect_agent", "agent": token_id})
+    reception.revoke(token_id)
 
 
 @router.post("/api/keys", status_code=201)

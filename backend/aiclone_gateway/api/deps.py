@@ -1,10 +1,16 @@
-"""Dependency aliases: the runtime's parts and the caller's identity."""
+"""Dependency aliases: the runtime's parts and the caller's identity.
+
+The routes see the runtime through ``GatewayParts``, never the module that builds it
+(``runtime.py`` imports every service, the ``/v1`` relay among them, whose router imports these
+aliases: importing it here would close a circle).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection
 
 from aiclone_gateway.auth.accounts import AccountAdmin, ensure_active
@@ -13,19 +19,57 @@ from aiclone_gateway.auth.lan_tokens import LanTokenService
 from aiclone_gateway.auth.registration import RegistrationPolicy
 from aiclone_gateway.auth.service import AuthService
 from aiclone_gateway.chat.service import ChatService
+from aiclone_gateway.chat.sockets import ChatSockets
 from aiclone_gateway.chat.store import ConversationStore
+from aiclone_gateway.chat.tickets import TicketBook
+from aiclone_gateway.cluster.shared_limits import RedisRateLimiter, RedisTicketBook
+from aiclone_gateway.core.config import Settings
 from aiclone_gateway.core.errors import ApiError
-from aiclone_gateway.core.rate_limit import retry_after
+from aiclone_gateway.core.metrics import GatewayMetrics
+from aiclone_gateway.core.rate_limit import SlidingWindowLimiter, retry_after
+from aiclone_gateway.core.tokens import TokenIssuer
+from aiclone_gateway.memory.erasures import MemoryErasures
+from aiclone_gateway.memory.service import MemoryService
 from aiclone_gateway.models import User
 from aiclone_gateway.relay.hub import RelayHub
-from aiclone_gateway.runtime import GatewayRuntime
+from aiclone_gateway.relay.reception import AgentReception
+from aiclone_gateway.telegram.delivery import TelegramDelivery
 
 
-def _runtime(connection: HTTPConnection) -> GatewayRuntime:
-    return connection.app.state.runtime
+class GatewayParts(Protocol):
+    """What the routes use of the runtime (``runtime.GatewayRuntime``, kept on ``app.state``)."""
+
+    settings: Settings
+    engine: AsyncEngine
+    metrics: GatewayMetrics
+    tokens: TokenIssuer
+    auth: AuthService
+    accounts: AccountAdmin
+    registration: RegistrationPolicy
+    credentials: CredentialStore
+    conversations: ConversationStore
+    hub: RelayHub
+    reception: AgentReception
+    sockets: ChatSockets
+    chat: ChatService
+    tickets: TicketBook | RedisTicketBook
+    auth_limiter: SlidingWindowLimiter | RedisRateLimiter
+    telegram: TelegramDelivery
+    lan_tokens: LanTokenService
+    memories: MemoryService
+    memory_erasures: MemoryErasures
 
 
-RuntimeDep = Annotated[GatewayRuntime, Depends(_runtime)]
+def _runtime(connection: HTTPConnection) -> GatewayParts:
+    parts: GatewayParts = connection.app.state.runtime
+    return parts
+
+
+RuntimeDep = Annotated[GatewayParts, Depends(_runtime)]
+
+
+def _memories(runtime: RuntimeDep) -> MemoryService:
+    return runtime.memories
 
 
 def _auth(runtime: RuntimeDep) -> AuthService:
@@ -56,6 +100,10 @@ def _hub(runtime: RuntimeDep) -> RelayHub:
     return runtime.hub
 
 
+def _reception(runtime: RuntimeDep) -> AgentReception:
+    return runtime.reception
+
+
 def _lan_tokens(runtime: RuntimeDep) -> LanTokenService:
     return runtime.lan_tokens
 
@@ -67,7 +115,9 @@ CredentialsDep = Annotated[CredentialStore, Depends(_credentials)]
 ConversationsDep = Annotated[ConversationStore, Depends(_conversations)]
 ChatDep = Annotated[ChatService, Depends(_chat)]
 HubDep = Annotated[RelayHub, Depends(_hub)]
+ReceptionDep = Annotated[AgentReception, Depends(_reception)]
 LanTokensDep = Annotated[LanTokenService, Depends(_lan_tokens)]
+MemoriesDep = Annotated[MemoryService, Depends(_memories)]
 
 
 def bearer_token(request: Request) -> str | None:

@@ -6,25 +6,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from aiclone_gateway.api.deps import CurrentUser, RuntimeDep
+from aiclone_gateway.api.deps import CurrentUser, MemoriesDep
 from aiclone_gateway.chat.protocol import Memory, recalled_memories
 from aiclone_gateway.core.errors import error_responses
-from aiclone_gateway.memory.service import MemoryService
 from aiclone_wire.memory import MAX_MEMORY_QUERY_CHARS
 
 router = APIRouter(prefix="/api/me", tags=["memories"])
 OFFLINE = {503: "the clone is offline (code agent_offline): memories live on it"}
 SIGNED_IN = {401: "not signed in"}
-
-
-def _memories(runtime: RuntimeDep) -> MemoryService:
-    return runtime.memories
-
-
-MemoriesDep = Annotated[MemoryService, Depends(_memories)]
 
 
 class MemoriesOut(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiclone_gateway.core.errors import ApiError
@@ -55,6 +55,7 @@ class RegistrationPolicy:
             )
             .values(used_at=time.time(), used_by=user_id)
         )
+        assert isinstance(spent, CursorResult)  # an UPDATE's result counts the rows it changed
         if spent.rowcount != 1:
             raise ApiError(
                 403, "this invite link was already used or revoked", code="invite_invalid", param="invite"

@@ -44,9 +44,10 @@ from aiclone_gateway.core.rate_limit import (
     retry_after,
 )
 from aiclone_gateway.models import Message
-from aiclone_gateway.relay.hub import AgentOfflineError, RelayHub
-from aiclone_gateway.relay.link import RelayStream
+from aiclone_gateway.relay.hub import RelayHub
+from aiclone_gateway.relay.streams import AgentOfflineError, ReplyStream
 from aiclone_wire import Chunk, End, Error, user_person
+from aiclone_wire.paths import NetworkMode
 
 log = logging.getLogger(__name__)
 OFFLINE_MESSAGE = (
@@ -82,12 +83,14 @@ class ChatService:
         metrics: GatewayMetrics,
         idle_timeout_s: float,
         max_frame_bytes: int,
+        replica: str,
         limits: ChatLimits | None = None,
         rate: RateLimiter | None = None,
         concurrency: Concurrency | None = None,
     ) -> None:
-        """``rate`` and ``concurrency``: shared ones (Redis) with several replicas; by default
-        this process's own (``SlidingWindowLimiter``, ``ConcurrencyLimit``)."""
+        """``replica``: this replica's id, kept on the answers it streams. ``rate`` and
+        ``concurrency``: shared ones (Redis) with several replicas; by default this process's own
+        (``SlidingWindowLimiter``, ``ConcurrencyLimit``)."""
         self.limits = limits or ChatLimits()
         self._rate: RateLimiter = rate or SlidingWindowLimiter(self.limits.messages_per_minute, 60.0)
         self._active: Concurrency = concurrency or ConcurrencyLimit(self.limits.max_concurrent)
@@ -99,8 +102,8 @@ class ChatService:
         self.sockets = sockets
         self.metrics = metrics
         self.idle_timeout_s = idle_timeout_s
-        self.replica: str | None = None  # this replica's id, kept on the answers it streams
-        self._live: dict[str, tuple[str, RelayStream]] = {}
+        self.replica = replica
+        self._live: dict[str, tuple[str, ReplyStream]] = {}
         self._drain_task: asyncio.Task | None = None
         self._drain_again = False
         self._requests: set[asyncio.Task] = set()
@@ -108,14 +111,14 @@ class ChatService:
         hub.on_mode(self._mode_changed)
 
     def status_frame(self) -> StatusFrame:
-        return StatusFrame(agent_online=self.hub.online, **self.hub.network_mode())
+        return StatusFrame(agent_online=self.hub.online, network_mode=self.hub.network_mode())
 
     def _agent_changed(self, online: bool) -> None:
-        self.sockets.broadcast(StatusFrame(agent_online=online, **self.hub.network_mode()))
+        self.sockets.broadcast(StatusFrame(agent_online=online, network_mode=self.hub.network_mode()))
         if online:
             self.schedule_drain()
 
-    def _mode_changed(self, mode: str) -> None:
+    def _mode_changed(self, mode: NetworkMode) -> None:
         self.sockets.broadcast(StatusFrame(agent_online=self.hub.online, network_mode=mode))
 
     async def _body(self, conversation_id: str, before: float) -> dict[str, Any]:
@@ -204,7 +207,7 @@ class ChatService:
             self._live.pop(request_id, None)
 
     async def _relay(
-        self, stream: RelayStream, request_id: str, answer: Message
+        self, stream: ReplyStream, request_id: str, answer: Message
     ) -> AsyncIterator[ServerFrame]:
         parts: list[str] = []
         finished = False

@@ -72,11 +72,12 @@ class ChatConnection:
 
 class ChatSockets:
     """This process's chat sockets. With replicas, ``fanout`` tells the others about pushes and
-    ended users (their sockets may be there); ``deliver`` applies what another replica told."""
+    ended users (their sockets may be there; None when this process is alone); ``deliver``
+    applies what another replica told."""
 
-    def __init__(self) -> None:
+    def __init__(self, fanout: Callable[[dict[str, Any]], None] | None = None) -> None:
         self._by_user: dict[str, set[ChatConnection]] = {}
-        self.fanout: Callable[[dict[str, Any]], None] | None = None
+        self.fanout = fanout
 
     def add(self, connection: ChatConnection) -> None:
         self._by_user.setdefault(connection.user_id, set()).add(connection)

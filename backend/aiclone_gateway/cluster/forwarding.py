@@ -19,18 +19,24 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
 from aiclone_gateway.cluster.keys import RedisKeys
 from aiclone_gateway.cluster.streams import follow, stream_entries
-from aiclone_gateway.relay.link import FrameTooLargeError, ReplyFrame
+from aiclone_gateway.relay.streams import (
+    AgentOfflineError,
+    Channel,
+    FrameTooLargeError,
+    ReplyFrame,
+    ReplyStream,
+    Streamed,
+    Work,
+)
 from aiclone_wire import Chunk, End, Error, MemoryRequest, MemoryResult, TelegramMessage, decode, encode
-
-if TYPE_CHECKING:
-    from aiclone_gateway.relay.hub import RelayHub
 
 log = logging.getLogger(__name__)
 REQUESTS_MAXLEN = 10_000
@@ -40,7 +46,20 @@ POLL_MS = 500  # how long one read blocks before the owner's liveness is checked
 OPEN_TIMEOUT_S = 10  # an owner that never acknowledges a request is treated as gone
 
 
-def _work_fields(work: dict[str, Any] | TelegramMessage | MemoryRequest) -> dict[str, str]:
+class RequestServing(Protocol):
+    """What serves a relayed request here: this replica's own links (the relay hub)."""
+
+    @property
+    def linked_here(self) -> bool: ...
+
+    def stream(
+        self, work: Streamed, channel: Channel = ..., local_only: bool = ..., person: str | None = ...
+    ) -> AbstractAsyncContextManager[ReplyStream]: ...
+
+    async def ask(self, request: MemoryRequest, local_only: bool = ...) -> MemoryResult | Error: ...
+
+
+def _work_fields(work: Work) -> dict[str, str]:
     if isinstance(work, TelegramMessage):
         return {"kind": "telegram", "work": encode(work)}
     if isinstance(work, MemoryRequest):
@@ -48,13 +67,17 @@ def _work_fields(work: dict[str, Any] | TelegramMessage | MemoryRequest) -> dict
     return {"kind": "chat", "work": json.dumps(work)}
 
 
-def _work(fields: dict[str, str]) -> dict[str, Any] | TelegramMessage | MemoryRequest:
+def _work(fields: dict[str, str]) -> Work:
     if fields["kind"] in ("telegram", "memory"):
         message = decode(fields["work"])
         assert isinstance(message, TelegramMessage | MemoryRequest)
         return message
     work: dict[str, Any] = json.loads(fields["work"])
     return work
+
+
+def _channel(fields: dict[str, str]) -> Channel:
+    return "web" if fields.get("channel") == "web" else "api"
 
 
 class RemoteStream:
@@ -79,14 +102,10 @@ class RemoteStream:
         self._last_entry = "0-0"
         self._tasks: set[asyncio.Task] = set()
 
-    async def open(
-        self, work: dict[str, Any] | TelegramMessage | MemoryRequest, channel: str, person: str | None = None
-    ) -> None:
+    async def open(self, work: Work, channel: Channel, person: str | None = None) -> None:
         """Send the request (``person``: the asker's memory key, stamped by this replica); returns
         once the owner's link took it. Raises ``AgentOfflineError`` when the owner has no link (or
         is gone) and ``FrameTooLargeError`` as the link would."""
-        from aiclone_gateway.relay.hub import AgentOfflineError
-
         request: dict[Any, Any] = {"id": self.id, "channel": channel, **_work_fields(work)}
         if person is not None:
             request["person"] = person
@@ -143,7 +162,24 @@ class RemoteStream:
         fields: dict[Any, Any] = {"cancel": self.id}
         await self.redis.xadd(self.keys.requests(self.owner), fields, maxlen=REQUESTS_MAXLEN)
 
-    async def frames(self, idle_timeout_s: float) -> AsyncIterator[ReplyFrame | MemoryResult]:
+    async def frames(self, idle_timeout_s: float) -> AsyncIterator[ReplyFrame]:
+        """The agent's frames in order; always ends with ``end`` or ``error``."""
+        async with contextlib.aclosing(self._frames(idle_timeout_s)) as frames:
+            async for frame in frames:
+                if isinstance(frame, MemoryResult):  # the answer to a memory request, never a stream's
+                    frame = Error(id=self.id, code="internal_error", message="the gateway failed", status=500)
+                yield frame
+
+    async def answer(self, idle_timeout_s: float) -> MemoryResult | Error:
+        """A memory request's one answer (``memory_result`` or ``error``); ``AgentOfflineError``
+        when the request ended without one."""
+        async with contextlib.aclosing(self._frames(idle_timeout_s)) as frames:
+            async for frame in frames:
+                if isinstance(frame, MemoryResult | Error):
+                    return frame
+        raise AgentOfflineError
+
+    async def _frames(self, idle_timeout_s: float) -> AsyncGenerator[ReplyFrame | MemoryResult, None]:
         """The agent's frames in order; always ends with ``end`` or ``error`` (a memory request:
         with its one ``memory_result`` or ``error``)."""
         heard = time.monotonic()
@@ -198,13 +234,15 @@ class RequestServer:
     """The owning side: serves the requests other replicas append to this replica's stream over
     this replica's own agent link."""
 
-    def __init__(self, redis: Redis, keys: RedisKeys, replica: str, hub: RelayHub, idle_timeout_s: float):
+    def __init__(
+        self, redis: Redis, keys: RedisKeys, replica: str, links: RequestServing, idle_timeout_s: float
+    ) -> None:
         self.redis = redis
         self.keys = keys
         self.replica = replica
-        self.hub = hub
+        self.links = links
         self.idle_timeout_s = idle_timeout_s
-        self._live: dict[str, Any] = {}
+        self._live: dict[str, ReplyStream] = {}
         self._tasks: set[asyncio.Task] = set()
 
     async def run(self) -> None:
@@ -221,8 +259,6 @@ class RequestServer:
         task.add_done_callback(self._tasks.discard)
 
     async def _serve(self, fields: dict[str, str]) -> None:
-        from aiclone_gateway.relay.hub import AgentOfflineError
-
         request_id = fields["id"]
         reply = self.keys.replies(request_id)
         seq = 0
@@ -241,8 +277,8 @@ class RequestServer:
             if isinstance(work, MemoryRequest):
                 await self._ask(work, put)
                 return
-            async with self.hub.stream(
-                work, fields["channel"], local_only=True, person=fields.get("person")
+            async with self.links.stream(
+                work, _channel(fields), local_only=True, person=fields.get("person")
             ) as stream:
                 self._live[request_id] = stream
                 await put("opened")
@@ -264,14 +300,12 @@ class RequestServer:
     async def _ask(self, request: MemoryRequest, put: Callable[..., Awaitable[None]]) -> None:
         """A memory request: one answer frame after ``opened`` (a link lost meanwhile answers
         ``agent_disconnected``, as a stream's would)."""
-        from aiclone_gateway.relay.hub import AgentOfflineError
-
-        if not self.hub.linked_here:
+        if not self.links.linked_here:
             raise AgentOfflineError
         await put("opened")
         answer: MemoryResult | Error
         try:
-            answer = await self.hub.ask(request, local_only=True)
+            answer = await self.links.ask(request, local_only=True)
         except AgentOfflineError:
             answer = Error(
                 id=request.id, code="agent_disconnected", message="the link to the clone was lost", status=503

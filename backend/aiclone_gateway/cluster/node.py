@@ -1,10 +1,12 @@
 """This replica's place in a gateway cluster: liveness, the agent it holds, the agent others
-hold, relayed requests both ways, and user events for sockets on other replicas.
+hold, requests relayed to the replica that holds the link, and user events for sockets on other
+replicas.
 
-Every ``BEAT_S`` the replica refreshes its liveness key, renews the owner record of each agent
-it holds (with the agent's current network state) and reads who holds the current agent. A
-renewal refused by a newer epoch means the agent relinked elsewhere: the stale link here is
-dropped (fencing). The hub asks ``remote`` whether another replica can serve the agent now.
+The node is what the rest of the gateway asks (the hub: who holds the agent, relay there; the
+chat sockets and the LAN revocations: tell the others); what runs in the background while this
+replica is up (the heartbeat, the requests others relay here, the events others publish) is
+``cluster.duties``, built once the hub exists. ``claim``, ``release`` and ``look`` say whether
+the agent held elsewhere changed, so the hub reacts without the node knowing the hub.
 """
 
 from __future__ import annotations
@@ -15,21 +17,17 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from redis.asyncio import Redis
 
-from aiclone_gateway.cluster.forwarding import RemoteStream, RequestServer
+from aiclone_gateway.cluster.forwarding import RemoteStream
 from aiclone_gateway.cluster.keys import RedisKeys
 from aiclone_gateway.cluster.ownership import AgentOwnership, OwnerRecord
-from aiclone_gateway.cluster.streams import follow
-from aiclone_wire import MemoryRequest, TelegramMessage
-
-if TYPE_CHECKING:
-    from aiclone_gateway.relay.hub import RelayHub
+from aiclone_gateway.relay.streams import AgentOfflineError, Channel, Work
+from aiclone_wire import Error, MemoryRequest, MemoryResult
 
 log = logging.getLogger(__name__)
-BEAT_S = 0.5
 ALIVE_TTL_S = 3.0  # a replica silent this long is dead: its relayed requests fail explicitly
 EVENTS_MAXLEN = 10_000
 
@@ -43,30 +41,11 @@ class ClusterNode:
         self.renew_every_s = owner_ttl_s / 3
         self.remote: OwnerRecord | None = None  # the current agent, held by another live replica
         self.held: dict[str, OwnerRecord] = {}
-        # ``handler(event)`` for user events other replicas publish (set by the runtime).
-        self.on_user_event: Callable[[dict[str, Any]], None] | None = None
-        # This replica's live numbers, published with each beat (set by the runtime).
-        self.local_stats: Callable[[], dict[str, int]] | None = None
-        self._hub: RelayHub | None = None
-        self._server: RequestServer | None = None
-        self._tasks: list[asyncio.Task] = []
         self._background: set[asyncio.Task] = set()
 
     @classmethod
     def connect(cls, url: str, prefix: str, replica: str, owner_ttl_s: float) -> ClusterNode:
         return cls(Redis.from_url(url, decode_responses=True), RedisKeys(prefix), replica, owner_ttl_s)
-
-    async def start(self, hub: RelayHub, idle_timeout_s: float) -> None:
-        self._hub = hub
-        await self.redis.ping()
-        await self._beat_alive()
-        self._server = RequestServer(self.redis, self.keys, self.replica, hub, idle_timeout_s)
-        self._tasks = [
-            asyncio.create_task(self._beat(), name="cluster-beat"),
-            asyncio.create_task(self._server.run(), name="cluster-requests"),
-            asyncio.create_task(self._events(), name="cluster-events"),
-        ]
-        log.info("cluster: replica %s joined (Redis prefix %s)", self.replica, self.keys.prefix)
 
     async def alive_replicas(self) -> set[str]:
         pattern = self.keys.alive("*")
@@ -76,30 +55,78 @@ class ClusterNode:
     async def is_alive(self, replica: str) -> bool:
         return bool(await self.redis.exists(self.keys.alive(replica)))
 
+    async def beat_alive(self, stats: dict[str, int]) -> None:
+        """This replica is alive, with its live numbers now (both expire unless beaten again)."""
+        ttl_ms = int(ALIVE_TTL_S * 1000)
+        await self.redis.set(self.keys.alive(self.replica), "1", px=ttl_ms)
+        await self.redis.set(self.keys.stats(self.replica), json.dumps(stats), px=ttl_ms)
+
+    async def replica_stats(self, mine: dict[str, int]) -> list[dict[str, int]]:
+        """The live numbers of every replica alive now (``mine``: this one's, fresh)."""
+        found = []
+        for replica in sorted(await self.alive_replicas()):
+            if replica == self.replica:
+                found.append(mine)
+                continue
+            text = await self.redis.get(self.keys.stats(replica))
+            found.append(json.loads(text) if text else {})
+        return found
+
     # -- the agent this replica holds -------------------------------------------------------
 
-    async def claim(self, agent_id: str, hello: dict[str, Any], network: dict[str, Any]) -> None:
+    async def claim(self, agent_id: str, hello: dict[str, Any], network: dict[str, Any]) -> bool:
+        """Hold ``agent_id`` here; True when that changed the agent held elsewhere."""
         record = await self.ownership.claim(agent_id, hello, network)
         self.held[agent_id] = record
         log.info("cluster: replica %s holds agent %s (epoch %d)", self.replica, agent_id, record.epoch)
-        await self._look()
+        return await self.look()
 
-    async def release(self, agent_id: str) -> None:
+    async def release(self, agent_id: str) -> bool:
+        """Stop holding ``agent_id``; True when that changed the agent held elsewhere."""
         record = self.held.pop(agent_id, None)
-        if record is not None:
-            await self.ownership.release(record)
-            await self._look()
+        if record is None:
+            return False
+        await self.ownership.release(record)
+        return await self.look()
+
+    async def renew(self, network: Callable[[str], dict[str, Any]]) -> list[str]:
+        """Renew each held agent's record with its network state now; the agents a newer link on
+        another replica took (fenced off) are dropped and returned: their links here are stale."""
+        fenced = []
+        for agent_id, record in list(self.held.items()):
+            fresh = OwnerRecord(agent_id, self.replica, record.epoch, record.hello, network(agent_id))
+            if await self.ownership.renew(fresh):
+                self.held[agent_id] = fresh
+                continue
+            log.warning(
+                "cluster: agent %s is held by a newer link elsewhere; dropping the stale one here", agent_id
+            )
+            self.held.pop(agent_id, None)
+            fenced.append(agent_id)
+        return fenced
+
+    async def look(self) -> bool:
+        """Read who holds the current agent; True when the agent held elsewhere appeared,
+        vanished or changed mode."""
+        record = await self.ownership.current()
+        if record is not None and (record.replica == self.replica or not await self.is_alive(record.replica)):
+            record = None
+        before, self.remote = self.remote, record
+        return (before is None) != (record is not None) or (
+            before is not None
+            and record is not None
+            and (before.network.get("network_mode"), before.epoch)
+            != (record.network.get("network_mode"), record.epoch)
+        )
 
     # -- requests for the agent another replica holds ---------------------------------------
 
     @asynccontextmanager
     async def relay(
-        self, work: dict[str, Any] | TelegramMessage | MemoryRequest, channel: str, person: str | None = None
+        self, work: Work, channel: Channel, person: str | None = None
     ) -> AsyncIterator[RemoteStream]:
         remote = self.remote
         if remote is None:
-            from aiclone_gateway.relay.hub import AgentOfflineError
-
             raise AgentOfflineError
         owner = remote.replica
         stream = RemoteStream(self.redis, self.keys, owner, lambda: self.is_alive(owner))
@@ -109,6 +136,11 @@ class ClusterNode:
         finally:
             if not stream.finished:
                 stream.cancel()
+
+    async def ask(self, request: MemoryRequest, idle_timeout_s: float) -> MemoryResult | Error:
+        """A memory request for the agent another replica holds: its one answer."""
+        async with self.relay(request, "api") as remote:
+            return await remote.answer(idle_timeout_s)
 
     # -- user events (frames for sockets that may be on any replica) ------------------------
 
@@ -122,83 +154,8 @@ class ClusterNode:
         fields: dict[Any, Any] = {"from": self.replica, "event": json.dumps(event)}
         await self.redis.xadd(self.keys.user_events, fields, maxlen=EVENTS_MAXLEN, approximate=True)
 
-    async def _events(self) -> None:
-        await follow(self.redis, self.keys.user_events, self._user_event, "user events")
-
-    def _user_event(self, fields: dict[str, str]) -> None:
-        if fields.get("from") != self.replica and self.on_user_event is not None:
-            self.on_user_event(json.loads(fields["event"]))
-
-    # -- the heartbeat ----------------------------------------------------------------------
-
-    async def _beat_alive(self) -> None:
-        ttl_ms = int(ALIVE_TTL_S * 1000)
-        await self.redis.set(self.keys.alive(self.replica), "1", px=ttl_ms)
-        if self.local_stats is not None:
-            await self.redis.set(self.keys.stats(self.replica), json.dumps(self.local_stats()), px=ttl_ms)
-
-    async def replica_stats(self) -> list[dict[str, int]]:
-        """The live numbers of every replica alive now (this one's fresh)."""
-        found = []
-        for replica in sorted(await self.alive_replicas()):
-            if replica == self.replica and self.local_stats is not None:
-                found.append(self.local_stats())
-                continue
-            text = await self.redis.get(self.keys.stats(replica))
-            found.append(json.loads(text) if text else {})
-        return found
-
-    async def _beat(self) -> None:
-        loop = asyncio.get_running_loop()
-        renewed_at = loop.time()
-        while True:
-            await asyncio.sleep(BEAT_S)
-            try:
-                await self._beat_alive()
-                if loop.time() - renewed_at >= self.renew_every_s:
-                    renewed_at = loop.time()
-                    await self._renew()
-                await self._look()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("cluster: heartbeat failed; retrying")
-
-    async def _renew(self) -> None:
-        assert self._hub is not None
-        for agent_id, record in list(self.held.items()):
-            fresh = OwnerRecord(
-                agent_id, self.replica, record.epoch, record.hello, self._hub.local_network(agent_id)
-            )
-            if await self.ownership.renew(fresh):
-                self.held[agent_id] = fresh
-                continue
-            log.warning(
-                "cluster: agent %s is held by a newer link elsewhere; dropping the stale one here", agent_id
-            )
-            self.held.pop(agent_id, None)
-            self._hub.disconnect(agent_id, reason="linked to another replica", forget_direct=False)
-
-    async def _look(self) -> None:
-        record = await self.ownership.current()
-        if record is not None and (record.replica == self.replica or not await self.is_alive(record.replica)):
-            record = None
-        before, self.remote = self.remote, record
-        changed = (before is None) != (record is not None) or (
-            before is not None
-            and record is not None
-            and (before.network.get("network_mode"), before.epoch)
-            != (record.network.get("network_mode"), record.epoch)
-        )
-        if changed and self._hub is not None:
-            self._hub.remote_changed()
-
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None:
-            await self._server.close()
+        """Leave the cluster: the agents held here are released and this replica is dead at once."""
         for agent_id in list(self.held):
             with contextlib.suppress(Exception):
                 await self.release(agent_id)

@@ -14,24 +14,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from aiclone_gateway.memory.service import MemoryLink
 from aiclone_gateway.models import MemoryErasure
-from aiclone_gateway.relay.hub import AgentOfflineError
+from aiclone_gateway.relay.streams import AgentOfflineError
 from aiclone_wire import MemoryRequest, MemoryResult
 
 log = logging.getLogger(__name__)
 
 
+class WatchedLink(MemoryLink, Protocol):
+    """The relay hub: where erasures go, and who says when the agent comes back."""
+
+    def on_change(self, listener: Callable[[bool], None]) -> None: ...
+
+
 class MemoryErasures:
-    def __init__(self, db: async_sessionmaker, link: MemoryLink) -> None:
+    def __init__(self, db: async_sessionmaker, link: WatchedLink) -> None:
         self.db = db
         self.link = link
         self._again = False
         self._task: asyncio.Task | None = None
+        link.on_change(self.agent_changed)
 
     def agent_changed(self, online: bool) -> None:
         """The hub's listener: the agent came back, so what it missed goes now."""

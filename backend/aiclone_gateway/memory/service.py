@@ -11,7 +11,7 @@ import uuid
 from typing import Any, Literal, Protocol
 
 from aiclone_gateway.core.errors import ApiError
-from aiclone_gateway.relay.hub import AgentOfflineError
+from aiclone_gateway.relay.streams import AgentOfflineError
 from aiclone_wire import Error, MemoryRequest, MemoryResult, user_person
 
 MAX_MEMORY_ID_CHARS = 64

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.requests import HTTPConnection
 
-from aiclone_gateway.api.deps import ApiKeyUser, RuntimeDep
+from aiclone_gateway.api.deps import ApiKeyUser
 from aiclone_gateway.openai_api.serving import OpenAIRelay
 from aiclone_wire import user_person
 from aiclone_wire.openai import ChatCompletionBody
@@ -15,8 +16,9 @@ from aiclone_wire.openai import ChatCompletionBody
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 
-def _relay(runtime: RuntimeDep) -> OpenAIRelay:
-    return runtime.openai
+def _relay(connection: HTTPConnection) -> OpenAIRelay:
+    relay: OpenAIRelay = connection.app.state.runtime.openai
+    return relay
 
 
 RelayDep = Annotated[OpenAIRelay, Depends(_relay)]

@@ -15,8 +15,8 @@ from typing import Any
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from aiclone_gateway.core.errors import ApiError, error_body, error_response
-from aiclone_gateway.relay.hub import AgentOfflineError, RelayHub
-from aiclone_gateway.relay.link import FrameTooLargeError
+from aiclone_gateway.relay.hub import RelayHub
+from aiclone_gateway.relay.streams import AgentOfflineError, FrameTooLargeError
 from aiclone_wire import Chunk, End, Error
 from aiclone_wire.openai import ChatCompletionBody
 

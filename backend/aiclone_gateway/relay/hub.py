@@ -1,14 +1,15 @@
 """The relay hub: the agent's links (relay and direct paths), and opening request streams over them.
 
 Each agent has up to two paths: the relay link it dials (``/agent/ws``) and the direct path the
-gateway dials (``relay.direct``) when the agent advertises one. A ``PathBoard`` per agent says
+gateway dials (``relay.direct``) when the agent advertises one; ``relay.reception`` takes them in
+and holds each here while it lives (``holding``). A ``PathBoard`` per agent says
 which paths are trusted (probes answered recently) and which one the next request takes (lower
 RTT, with hysteresis); ``RoutedStream`` retries a request on the other path when its path fails
 before the first chunk. A watch loop logs mode transitions with their reason and keeps the metrics.
 New requests avoid a path as soon as it misses its probes; the link itself is dropped at the
 heartbeat timeout, failing its requests over (no chunk yet) or ending them with an error.
 
-With several replicas (``cluster``), ``online`` also counts an agent linked to another live
+With several replicas (``replicas``), ``online`` also counts an agent linked to another live
 replica, and ``stream`` relays a request there over Redis Streams when this one has no link;
 ``linked_here`` says whether this process holds the link (then it drains the queue).
 """
@@ -16,49 +17,28 @@ replica, and ``stream`` relays a request there over Redis Streams when this one 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
-
-from fastapi import WebSocket
+from typing import Any
 
 from aiclone_gateway.core.config import Settings
 from aiclone_gateway.core.metrics import GatewayMetrics
-from aiclone_gateway.core.tokens import TokenIssuer
-from aiclone_gateway.relay.direct import DialedSocket, DirectDialer
 from aiclone_gateway.relay.link import AgentLink
+from aiclone_gateway.relay.replicas import Replicas
 from aiclone_gateway.relay.routing import RoutedStream
-from aiclone_gateway.relay.stats_feed import STATS_CAPABILITY, GatewayStatsFeed
-from aiclone_wire import (
-    Error,
-    Hello,
-    MemoryRequest,
-    MemoryResult,
-    TelegramBots,
-    TelegramMessage,
-    TelegramStatus,
-)
-from aiclone_wire.paths import PATH_NAMES, PathBoard, PathHealth, PathName, ProbePolicy
-
-if TYPE_CHECKING:
-    from aiclone_gateway.cluster.node import ClusterNode
+from aiclone_gateway.relay.streams import AgentOfflineError, Channel, ReplyStream, Streamed
+from aiclone_wire import Error, Hello, MemoryRequest, MemoryResult, TelegramMessage
+from aiclone_wire.paths import PATH_NAMES, NetworkMode, PathBoard, PathName, ProbePolicy
 
 log = logging.getLogger(__name__)
 WATCH_INTERVAL_S = 0.25
 
 
-class AgentOfflineError(Exception):
-    """No agent is linked: the request cannot be relayed now."""
-
-
 class RelayHub:
-    def __init__(
-        self, settings: Settings, metrics: GatewayMetrics, tokens: TokenIssuer | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, metrics: GatewayMetrics, replicas: Replicas | None = None) -> None:
+        """``replicas``: the other gateway replicas (the cluster), None when this one is alone."""
         self.settings = settings
         self.metrics = metrics
         self.probe = ProbePolicy(
@@ -68,33 +48,15 @@ class RelayHub:
         self._paths: dict[PathName, dict[str, AgentLink]] = {name: {} for name in PATH_NAMES}
         self._boards: dict[str, PathBoard] = {}
         self._listeners: list[Callable[[bool], None]] = []
-        self._mode_listeners: list[Callable[[str], None]] = []
+        self._mode_listeners: list[Callable[[NetworkMode], None]] = []
         self._agent: str | None = None
         self._watch: asyncio.Task | None = None
-        self.dialer = (
-            DirectDialer(
-                tokens,
-                settings.direct_token_ttl_s,
-                settings.direct_redial_max_s,
-                [ipaddress.ip_network(n, strict=False) for n in settings.direct_allowed_networks],
-                urlsplit(settings.public_url).hostname,
-            )
-            if tokens
-            else None
-        )
         # The newest agent's hello, kept while it is away (clone name, models).
         self._hello: Hello | None = None
-        # Set with several replicas (the runtime): the agent may be linked to another replica,
-        # which then serves this replica's requests for it (relayed over Redis Streams).
-        self.cluster: ClusterNode | None = None
+        # The agent may be linked to another replica, which then serves this replica's requests
+        # for it (relayed over Redis Streams).
+        self.replicas = replicas
         self._was_online = False
-        # Takes over the agent's Telegram bots (set by the runtime: telegram.delivery).
-        self.on_telegram: Callable[[TelegramBots], Awaitable[TelegramStatus]] | None = None
-        # The frames each new path gets right after its hello (set by the runtime: the LAN
-        # token revocations, so an agent that was away learns what changed meanwhile).
-        self.greeting: Callable[[], Awaitable[list[Any]]] | None = None
-        # The gateway's live numbers, told to agents that ask (set by the runtime).
-        self.stats: GatewayStatsFeed | None = None
 
     @property
     def linked_here(self) -> bool:
@@ -104,12 +66,12 @@ class RelayHub:
     @property
     def online(self) -> bool:
         """The agent can answer through this process: linked here, or to another live replica."""
-        return self.linked_here or (self.cluster is not None and self.cluster.remote is not None)
+        return self.linked_here or (self.replicas is not None and self.replicas.remote is not None)
 
     @property
     def last_hello(self) -> Hello | None:
-        if not self.linked_here and self.cluster is not None and self.cluster.remote is not None:
-            return Hello.model_validate(self.cluster.remote.hello)
+        if not self.linked_here and self.replicas is not None and self.replicas.remote is not None:
+            return Hello.model_validate(self.replicas.remote.hello)
         return self._hello
 
     @property
@@ -117,10 +79,11 @@ class RelayHub:
         """The agent requests go to now (linked here or, with replicas, elsewhere)."""
         if self.linked_here:
             return self._agent
-        remote = self.cluster.remote if self.cluster is not None else None
+        remote = self.replicas.remote if self.replicas is not None else None
         return remote.agent_id if remote is not None else None
 
     def local_network(self, agent_id: str) -> dict[str, Any]:
+        """The network state of ``agent_id``'s paths to this process (recorded for the other replicas)."""
         now = time.monotonic()
         board = self.board(agent_id)
         return {"network_mode": board.current_mode(now), "paths": board.describe(now)}
@@ -130,8 +93,8 @@ class RelayHub:
         if self.linked_here:
             return
         self._notify()
-        remote = self.cluster.remote if self.cluster is not None else None
-        mode = remote.network.get("network_mode", "relay") if remote is not None else "offline"
+        remote = self.replicas.remote if self.replicas is not None else None
+        mode: NetworkMode = remote.network.get("network_mode", "relay") if remote is not None else "offline"
         for listener in self._mode_listeners:
             listener(mode)
 
@@ -150,8 +113,8 @@ class RelayHub:
 
     def network(self) -> dict[str, Any]:
         """The current agent's network mode and paths (for /api/status)."""
-        if not self.linked_here and self.cluster is not None and self.cluster.remote is not None:
-            return dict(self.cluster.remote.network)
+        if not self.linked_here and self.replicas is not None and self.replicas.remote is not None:
+            return dict(self.replicas.remote.network)
         if self._agent is None:
             return {
                 "network_mode": "offline",
@@ -161,10 +124,11 @@ class RelayHub:
         now = time.monotonic()
         return {"network_mode": board.current_mode(now), "paths": board.describe(now)}
 
-    def network_mode(self) -> dict[str, str]:
-        return {"network_mode": self.network()["network_mode"]}
+    def network_mode(self) -> NetworkMode:
+        mode: NetworkMode = self.network()["network_mode"]
+        return mode
 
-    def on_mode(self, listener: Callable[[str], None]) -> None:
+    def on_mode(self, listener: Callable[[NetworkMode], None]) -> None:
         """``listener(mode)`` runs whenever the current agent's network mode changes."""
         self._mode_listeners.append(listener)
 
@@ -183,30 +147,14 @@ class RelayHub:
         for listener in self._listeners:
             listener(online)
 
-    async def serve(self, websocket: WebSocket, agent_id: str, hello: Hello) -> None:
-        """Hold an authenticated agent's relay link until it ends; it replaces that agent's older one."""
-        self._hello = hello
-        if self.dialer is not None:
-            self.dialer.follow(agent_id, hello.direct_url, hello.direct_fingerprint, self.serve_direct)
-        await self._hold("relay", agent_id, websocket, hello)
-
-    async def serve_direct(self, socket: DialedSocket, agent_id: str, hello: Hello) -> None:
-        """Hold the direct path the gateway dialed to an agent until it ends."""
-        await self._hold("direct", agent_id, socket, hello)
-
-    async def _hold(self, path: PathName, agent_id: str, websocket: Any, hello: Hello) -> None:
+    @asynccontextmanager
+    async def holding(self, path: PathName, link: AgentLink) -> AsyncIterator[None]:
+        """Route the agent's requests over ``link`` while the block runs (the link's life); it
+        replaces that agent's older link on the same path."""
+        agent_id, hello = link.agent_id, link.hello
+        if path == "relay":
+            self._hello = hello
         board = self.board(agent_id)
-        link = AgentLink(
-            websocket,
-            agent_id,
-            hello,
-            self.metrics,
-            self.settings.heartbeat_interval_s,
-            self.settings.heartbeat_timeout_s,
-            on_telegram=self.on_telegram if path == "relay" else None,
-            health=PathHealth(path),
-            probe=self.probe,
-        )
         links = self._paths[path]
         was_here = self.linked_here
         previous = links.pop(agent_id, None)
@@ -224,43 +172,26 @@ class RelayHub:
             hello.clone_name,
             hello.protocol_version,
         )
-        if self.cluster is not None and path == "relay":
-            await self.cluster.claim(agent_id, hello.model_dump(mode="json"), self.local_network(agent_id))
+        if self.replicas is not None and path == "relay":
+            record = hello.model_dump(mode="json")
+            if await self.replicas.claim(agent_id, record, self.local_network(agent_id)):
+                self.remote_changed()
         if not was_here:
             self._notify(force=True)
-        feed = None
-        if path == "relay" and self.stats is not None and STATS_CAPABILITY in hello.capabilities:
-            feed = asyncio.create_task(self._feed_stats(link, self.stats), name="gateway-stats")
         try:
-            # news that changes the agent's security state (LAN revocations) travels on the relay
-            # link only: the agent ignores it on the direct path
-            for frame in await self.greeting() if self.greeting is not None and path == "relay" else []:
-                link.send(frame)
-            await link.run()
+            yield
         finally:
-            if feed is not None:
-                feed.cancel()
-                await asyncio.gather(feed, return_exceptions=True)
             if links.get(agent_id) is link:
                 del links[agent_id]
                 log.info("agent %s %s path unlinked: %s", agent_id, path, link.close_reason)
                 self._evaluate()
                 if not any(agent_id in self._paths[name] for name in PATH_NAMES):
                     self._agent = self._newest_agent() or agent_id
-                    if self.cluster is not None:
-                        await self.cluster.release(agent_id)
+                    if self.replicas is not None and await self.replicas.release(agent_id):
+                        self.remote_changed()
                 if not self.linked_here:
                     self.metrics.link_rtt.set(0)
                     self._notify()
-
-    async def _feed_stats(self, link: AgentLink, stats: GatewayStatsFeed) -> None:
-        """Tell the agent the gateway's numbers now (right after hello), then every interval."""
-        while True:
-            try:
-                link.send(await stats.snapshot(self.requests_in_flight))
-            except Exception:  # a database hiccup skips one report, never the link
-                log.exception("could not gather the gateway's numbers for agent %s", link.agent_id)
-            await asyncio.sleep(stats.interval_s)
 
     def _newest_agent(self) -> str | None:
         """The most recently linked agent that still has a path (requests go to it)."""
@@ -275,11 +206,8 @@ class RelayHub:
         for link in self._paths["relay"].values():
             link.send(frame)
 
-    def disconnect(
-        self, agent_id: str, reason: str = "agent token revoked", forget_direct: bool = True
-    ) -> None:
-        if self.dialer is not None and forget_direct:
-            self.dialer.forget(agent_id)
+    def disconnect(self, agent_id: str, reason: str = "agent token revoked") -> None:
+        """Drop ``agent_id``'s links held here (its requests fail over or end with an error)."""
         for name in PATH_NAMES:
             link = self._paths[name].get(agent_id)
             if link is not None:
@@ -290,7 +218,7 @@ class RelayHub:
         board = self.board(agent_id)
         now = time.monotonic()
         if avoid is not None:
-            other = next((name for name in PATH_NAMES if name != avoid), None)
+            other: PathName = "direct" if avoid == "relay" else "relay"
             link = self._paths[other].get(agent_id)
             return (other, link) if link is not None and link.health.connected else None
         choice = board.choose(now)
@@ -307,12 +235,8 @@ class RelayHub:
 
     @asynccontextmanager
     async def stream(
-        self,
-        work: dict[str, Any] | TelegramMessage,
-        channel: str = "api",
-        local_only: bool = False,
-        person: str | None = None,
-    ) -> AsyncIterator[Any]:
+        self, work: Streamed, channel: Channel = "api", local_only: bool = False, person: str | None = None
+    ) -> AsyncIterator[ReplyStream]:
         """Relay one request (``channel``: ``web`` for the public chat, ``api`` for API clients, which
         the agent's scheduler weighs) over the best trusted path; leaving the block early cancels
         it at the agent. ``person``: the authenticated asker's memory key (``user:<id>``), never
@@ -320,29 +244,31 @@ class RelayHub:
 
         Raises ``AgentOfflineError`` without a link and ``FrameTooLargeError`` for a request
         over the link's frame limit (it is never sent, so it cannot drop the link). With replicas,
-        a request for an agent linked to another replica is relayed there (``cluster.relay``)
+        a request for an agent linked to another replica is relayed there (``replicas.relay``)
         unless ``local_only`` (a request another replica relayed here)."""
-        if isinstance(work, TelegramMessage):
+        agent_id = self._agent
+        route: tuple[PathName, AgentLink] | None = None
+        if agent_id is not None and isinstance(work, TelegramMessage):
             # the agent's Telegram bots are handed over on its relay link only: never direct
-            link = self._paths["relay"].get(self._agent) if self._agent else None
+            link = self._paths["relay"].get(agent_id)
             route = ("relay", link) if link is not None else None
-        else:
-            route = self._route(self._agent) if self._agent else None
-        if route is None and not local_only and self.cluster is not None and self.cluster.remote is not None:
-            async with self.cluster.relay(work, channel, person) as remote:
+        elif agent_id is not None:
+            route = self._route(agent_id)
+        if (
+            route is None
+            and not local_only
+            and self.replicas is not None
+            and self.replicas.remote is not None
+        ):
+            async with self.replicas.relay(work, channel, person) as remote:
                 yield remote
             self.metrics.relayed_requests.labels("finished" if remote.finished else "cancelled").inc()
             return
-        if route is None:
+        if route is None or agent_id is None:
             raise AgentOfflineError
+        path, link = route
         stream = RoutedStream(
-            self,
-            self._agent,
-            work,
-            self.settings.max_relay_frame_bytes,
-            *route,
-            channel=channel,
-            person=person,
+            self, agent_id, work, self.settings.max_relay_frame_bytes, path, link, channel=channel, person=person
         )
         try:
             yield stream
@@ -357,12 +283,8 @@ class RelayHub:
         linked to another replica is asked there (unless ``local_only``). Raises
         ``AgentOfflineError`` without a link."""
         link = self._paths["relay"].get(self._agent) if self._agent else None
-        if link is None and not local_only and self.cluster is not None and self.cluster.remote is not None:
-            async with self.cluster.relay(request, "api") as remote:
-                async for frame in remote.frames(self.settings.relay_idle_timeout_s):
-                    if isinstance(frame, MemoryResult | Error):
-                        return frame
-            raise AgentOfflineError
+        if link is None and not local_only and self.replicas is not None and self.replicas.remote is not None:
+            return await self.replicas.ask(request, self.settings.relay_idle_timeout_s)
         if link is None:
             raise AgentOfflineError
         return await link.ask(request, self.settings.relay_idle_timeout_s)
@@ -398,5 +320,3 @@ class RelayHub:
         if self._watch is not None:
             self._watch.cancel()
             await asyncio.gather(self._watch, return_exceptions=True)
-        if self.dialer is not None:
-            await self.dialer.close()

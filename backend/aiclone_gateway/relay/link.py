@@ -20,6 +20,7 @@ from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from aiclone_gateway.core.metrics import GatewayMetrics
+from aiclone_gateway.relay.streams import Channel, FrameTooLargeError, ReplyFrame, Streamed
 from aiclone_wire import (
     DEFAULT_CREDIT,
     MAX_REQUEST_FRAME_BYTES,
@@ -45,15 +46,6 @@ from aiclone_wire.messages import WireError
 from aiclone_wire.paths import PathHealth, ProbePolicy
 
 log = logging.getLogger(__name__)
-ReplyFrame = Chunk | End | Error
-
-
-class FrameTooLargeError(Exception):
-    """A request would not fit one frame on the link; it is refused before it is sent."""
-
-    def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"the request is {size} bytes on the link; the limit is {limit}")
-        self.size, self.limit = size, limit
 
 
 class RelayStream:
@@ -141,10 +133,10 @@ class AgentLink:
 
     def open(
         self,
-        work: dict[str, Any] | TelegramMessage,
+        work: Streamed,
         window: int = DEFAULT_CREDIT,
         max_frame_bytes: int = MAX_REQUEST_FRAME_BYTES,
-        channel: str = "api",
+        channel: Channel = "api",
         request_id: str | None = None,
         person: str | None = None,
     ) -> RelayStream:

@@ -7,30 +7,38 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
-from aiclone_gateway.relay.link import AgentLink, RelayStream, ReplyFrame
+from aiclone_gateway.core.metrics import GatewayMetrics
+from aiclone_gateway.relay.link import AgentLink, RelayStream
+from aiclone_gateway.relay.streams import Channel, ReplyFrame, Streamed
 from aiclone_wire import Chunk, Error, TelegramMessage
 from aiclone_wire.paths import PathName
-
-if TYPE_CHECKING:
-    from aiclone_gateway.relay.hub import RelayHub
 
 log = logging.getLogger(__name__)
 # The error code a request gets when its link drops (AgentLink._fail_open_streams).
 PATH_LOST = "agent_disconnected"
 
 
+class Paths(Protocol):
+    """Where a retry goes (the relay hub)."""
+
+    metrics: GatewayMetrics
+
+    def failover(self, agent_id: str, failed: PathName) -> tuple[PathName, AgentLink] | None:
+        """The agent's other path and its link, when it is up."""
+
+
 class RoutedStream:
     def __init__(
         self,
-        hub: RelayHub,
+        hub: Paths,
         agent_id: str,
-        work: dict[str, Any] | TelegramMessage,
+        work: Streamed,
         max_frame_bytes: int,
         path: PathName,
         link: AgentLink,
-        channel: str = "api",
+        channel: Channel = "api",
         person: str | None = None,
     ) -> None:
         self.hub = hub

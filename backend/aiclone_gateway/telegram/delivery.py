@@ -37,7 +37,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from aiclone_gateway.relay.hub import AgentOfflineError, RelayHub
+from aiclone_gateway.relay.hub import RelayHub
+from aiclone_gateway.relay.streams import AgentOfflineError
 from aiclone_gateway.telegram.models import TelegramBot, TelegramPending, TelegramSeenUpdate
 from aiclone_gateway.telegram.vault import TokenVault
 from aiclone_wire import Chunk, End, Error, TelegramBots, TelegramBotState, TelegramMessage, TelegramStatus

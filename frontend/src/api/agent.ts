@@ -20,7 +20,19 @@ export interface AgentStatus {
   gpu?: GpuStatus | null
   rag?: { search: 'hybrid' | 'lexical'; note: string | null }
   engine?: EngineStats | null
+  engine_reload?: EngineReload | null
   adapter?: AdapterStatus
+}
+
+/** POST /api/engine/reload and ``/api/status`` ``engine_reload``: applying saved settings in-process. */
+export interface EngineReload {
+  state: 'idle' | 'draining' | 'loading' | 'done' | 'failed'
+  /** Why the last reload failed (the previous engine kept serving). */
+  error: string | null
+  /** Answers still streaming while draining. */
+  running: number
+  started_at: number | null
+  finished_at: number | null
 }
 
 /** The clone's LoRA adapter; PUT /api/adapter takes this shape back and applies its scale. */
@@ -229,6 +241,7 @@ export const agentApi = {
   updateEngineSettings: (changes: Partial<Record<EngineSettingsField, unknown>>) =>
     requestJson<EngineSettings>('/api/engine/settings', { method: 'PUT', ...jsonBody(changes) }),
   listModels: () => requestJson<ModelList>('/api/engine/models'),
+  reloadEngine: () => requestJson<EngineReload>('/api/engine/reload', { method: 'POST' }),
 
   getGateway: () => requestJson<GatewayLink>('/api/gateway'),
   updateGateway: (changes: { url: string; agent_token?: string }) =>

@@ -8,14 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from aiclone_agent.adapter.errors import AdapterError
 from aiclone_agent.adapter.peft import TARGETS, PeftAdapter
-from aiclone_agent.engine.gguf_header import read_gguf_header
-
-if TYPE_CHECKING:
-    from gguf import GGUFReader
+from aiclone_agent.bundle.gguf_header import gguf_float, gguf_int, gguf_str, read_gguf_header
 
 # GGUF architectures whose adapters we convert, and whether llama.cpp's converter permuted the
 # q/k rows of their attention (llama-family models use llama.cpp's "normal" RoPE layout; Qwen2
@@ -42,42 +38,29 @@ class BaseModelInfo:
         return PERMUTES_QK[self.architecture]
 
 
-def _open_gguf(path: Path) -> GGUFReader:
-    """gguf's reader recurses into nested arrays and sizes its lists by the counts a file declares
-    (an array of 2**40 items exhausts memory): the bounded header scan vets the file first."""
-    from gguf import GGUFReader  # imported here: only adapter work needs it
-
-    read_gguf_header(path)
-    return GGUFReader(path)
-
-
 def read_base_model(path: Path) -> BaseModelInfo:
+    """The base GGUF's architecture, attention heads and 2-D tensor shapes, from its header only
+    (the bounded reader: a hostile file is refused with its reason, never followed)."""
     try:
-        reader = _open_gguf(path)
+        fields, tensors = read_gguf_header(path)
+        arch = gguf_str(fields, "general.architecture")
+        if arch not in PERMUTES_QK:
+            raise AdapterError(
+                f"the base model's architecture is {arch or 'unknown'}; adapters can be converted for "
+                f"{', '.join(sorted(PERMUTES_QK))} (Llama, SmolLM2, Mistral, Qwen2/2.5) base models"
+            )
+        heads = gguf_int(fields, f"{arch}.attention.head_count", 0)
+        head_count_kv = gguf_int(fields, f"{arch}.attention.head_count_kv", heads)
+        block_count = gguf_int(fields, f"{arch}.block_count", 0)
     except (OSError, ValueError) as exc:
         raise AdapterError(f"cannot read the base model {path.name}: {exc}") from exc
-
-    def value(key: str, default=None):
-        field = reader.fields.get(key)
-        if field is None:
-            return default
-        contents = field.contents()
-        return contents[0] if isinstance(contents, list) and contents else contents
-
-    arch = str(value("general.architecture", ""))
-    if arch not in PERMUTES_QK:
-        raise AdapterError(
-            f"the base model's architecture is {arch or 'unknown'}; adapters can be converted for "
-            f"{', '.join(sorted(PERMUTES_QK))} (Llama, SmolLM2, Mistral, Qwen2/2.5) base models"
-        )
-    heads = int(value(f"{arch}.attention.head_count", 0))
-    shapes = {t.name: (int(t.shape[1]), int(t.shape[0])) for t in reader.tensors if len(t.shape) == 2}
+    shapes = {t.name: (t.shape[1], t.shape[0]) for t in tensors if len(t.shape) == 2}
     return BaseModelInfo(
         path=path,
         architecture=arch,
-        block_count=int(value(f"{arch}.block_count", 0)),
+        block_count=block_count,
         head_count=heads,
-        head_count_kv=int(value(f"{arch}.attention.head_count_kv", heads)),
+        head_count_kv=head_count_kv,
         shapes=shapes,
     )
 
@@ -123,19 +106,16 @@ class GgufLoraInfo:
 def read_gguf_lora(path: Path, base: BaseModelInfo | None = None) -> GgufLoraInfo:
     """A GGUF LoRA file's header, checked against ``base`` when given."""
     try:
-        reader = _open_gguf(path)
-    except (OSError, ValueError, IndexError, KeyError) as exc:
+        fields, tensors = read_gguf_header(path)
+        alpha = gguf_float(fields, "adapter.lora.alpha", 0.0)
+    except (OSError, ValueError) as exc:
         raise AdapterError(f"{path.name} is not a readable GGUF file: the file is corrupt ({exc})") from exc
 
-    def value(key: str, default=None):
-        field = reader.fields.get(key)
-        return default if field is None else field.contents()
-
-    if value("general.type") != "adapter" or value("adapter.type") != "lora":
+    if fields.get("general.type") != "adapter" or fields.get("adapter.type") != "lora":
         raise AdapterError(
-            f"{path.name} is a GGUF file but not a LoRA adapter (general.type is {value('general.type')})"
+            f"{path.name} is a GGUF file but not a LoRA adapter (general.type is {fields.get('general.type')})"
         )
-    arch = str(value("general.architecture", ""))
+    arch = gguf_str(fields, "general.architecture")
     if base is not None and arch != base.architecture:
         raise AdapterError(
             f"{path.name} is a LoRA for the {arch} architecture but the base model is {base.architecture}"
@@ -143,15 +123,20 @@ def read_gguf_lora(path: Path, base: BaseModelInfo | None = None) -> GgufLoraInf
     by_suffix = {v: k for k, v in TARGETS.items()}
     targets: set[str] = set()
     rank = 0
-    for tensor in reader.tensors:
+    for tensor in tensors:
         stem, _, half = tensor.name.rpartition(".")
         parts = stem.split(".")  # blk, N, attn_q, weight
-        if half not in ("lora_a", "lora_b") or len(parts) != 4 or parts[2] not in by_suffix:
+        if (
+            half not in ("lora_a", "lora_b")
+            or len(parts) != 4
+            or parts[2] not in by_suffix
+            or len(tensor.shape) != 2
+        ):
             raise AdapterError(
                 f"{path.name}: tensor {tensor.name} is not a LoRA on an attention or MLP weight"
             )
         targets.add(by_suffix[parts[2]])
-        shape = (int(tensor.shape[1]), int(tensor.shape[0]))
+        shape = (tensor.shape[1], tensor.shape[0])
         if half == "lora_a":
             rank = max(rank, shape[0])
         if base is not None:
@@ -168,8 +153,8 @@ def read_gguf_lora(path: Path, base: BaseModelInfo | None = None) -> GgufLoraInf
     return GgufLoraInfo(
         path=path,
         architecture=arch,
-        alpha=float(value("adapter.lora.alpha", 0.0) or 0.0),
+        alpha=alpha,
         rank=rank,
         targets=sorted(targets, key=list(TARGETS).index),
-        name=str(value("general.name", path.stem)),
+        name=gguf_str(fields, "general.name", path.stem),
     )

@@ -98,6 +98,7 @@ def write_gguf_lora(
             if bar is not None:
                 bar.advance(array.nbytes)
         writer.flush()
+        assert writer.fout is not None  # opened by write_header_to_file
         os.fsync(writer.fout[0].fileno())
     except OSError as exc:
         partial.unlink(missing_ok=True)

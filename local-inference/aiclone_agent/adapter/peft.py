@@ -18,8 +18,8 @@ import numpy as np
 from aiclone_agent.adapter.errors import AdapterError
 from aiclone_agent.adapter.module_patterns import ModulePatterns
 from aiclone_agent.adapter.safetensors_file import read_safetensors
+from aiclone_agent.bundle.model_files import PEFT_CONFIG_FILE as CONFIG_FILE
 
-CONFIG_FILE = "adapter_config.json"
 WEIGHTS_FILE = "adapter_model.safetensors"
 
 # HF module name -> llama.cpp's tensor name inside ``blk.N.``
@@ -71,10 +71,6 @@ class PeftAdapter:
         """The one scaling every module shares, or None when rank/alpha patterns vary it."""
         values = {p.scaling for p in self.pairs}
         return values.pop() if len(values) == 1 else None
-
-
-def is_peft_folder(path: Path) -> bool:
-    return path.is_dir() and (path / CONFIG_FILE).is_file()
 
 
 def read_peft_adapter(folder: Path) -> PeftAdapter:
@@ -156,7 +152,7 @@ def _read_config(folder: Path) -> dict:
         raise AdapterError("the adapter trains biases (bias != 'none'), which llama.cpp cannot apply")
     try:
         config["r"] = int(config["r"])
-        config["lora_alpha"] = float(config.get("lora_alpha", config["r"]))
+        config["lora_alpha"] = float(config["lora_alpha"] if "lora_alpha" in config else config["r"])
     except (KeyError, TypeError, ValueError) as exc:
         raise AdapterError(f"{CONFIG_FILE} has no valid r / lora_alpha") from exc
     if config["r"] <= 0:

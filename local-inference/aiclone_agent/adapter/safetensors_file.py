@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,8 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
     return tensors
 
 
-def _tensor(file: str, name: str, entry: object, raw: np.ndarray, data_start: int, size: int) -> np.ndarray:
+def _tensor(file: str, name: str, entry: Any, raw: np.ndarray, data_start: int, size: int) -> np.ndarray:
+    # ``entry`` is unvalidated JSON (any shape): the ``try`` below is its check
     try:
         dtype_name, shape, (begin, end) = (
             entry["dtype"],

@@ -15,7 +15,6 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -23,8 +22,7 @@ from pydantic import BaseModel, Field
 
 from aiclone_agent.adapter.checks import read_base_model, read_gguf_lora
 from aiclone_agent.adapter.errors import AdapterError
-from aiclone_agent.adapter.peft import is_peft_folder
-from aiclone_agent.bundle.model_files import resolve_bundle_path
+from aiclone_agent.bundle.model_files import AdapterFileError, AdapterSource, find_adapter
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.engine.base import EngineClient, EngineError
 
@@ -45,41 +43,6 @@ class AdapterStatus(BaseModel):
     alpha: float | None = None
     scale: float = Field(default=1.0, ge=0.0, le=MAX_SCALE)
     targets: list[str] = Field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class AdapterSource:
-    path: Path  # a PEFT folder or a GGUF LoRA file
-    is_peft: bool
-
-
-def find_adapter(configured: str, lora_dir: Path) -> AdapterSource | None:
-    """What ``model.lora_path`` (or, when empty, ``models/lora/``) holds; None when nothing."""
-    if configured:
-        path = resolve_bundle_path(configured)
-        if not path.exists():
-            raise AdapterError(f"model.lora_path points to {path}, which does not exist")
-        return _source_in(path, explicit=True)
-    if not lora_dir.is_dir() or not any(lora_dir.iterdir()):
-        return None
-    return _source_in(lora_dir, explicit=False)
-
-
-def _source_in(path: Path, *, explicit: bool) -> AdapterSource | None:
-    if path.is_file():
-        return AdapterSource(path, is_peft=False)
-    if is_peft_folder(path):
-        return AdapterSource(path, is_peft=True)
-    ggufs = sorted(p for p in path.glob("*.gguf") if p.is_file())
-    if len(ggufs) == 1:
-        return AdapterSource(ggufs[0], is_peft=False)
-    if len(ggufs) > 1:
-        raise AdapterError(f"{path} holds several .gguf files: set model.lora_path to the one to use")
-    if explicit or any(p.name != ".gitkeep" for p in path.iterdir()):
-        raise AdapterError(
-            f"{path} holds neither a PEFT adapter (adapter_config.json + adapter_model.safetensors) nor a .gguf LoRA"
-        )
-    return None
 
 
 class AdapterService:
@@ -141,7 +104,7 @@ class AdapterService:
                     f"reading and converting the adapter took longer than {timeout:g} s (model.lora_timeout_s)",
                     scale,
                 )
-            except (AdapterError, EngineError) as exc:
+            except (AdapterError, AdapterFileError, EngineError) as exc:
                 self._fail(str(exc), scale)
             except Exception as exc:
                 log.exception("adapter could not be applied")

@@ -6,16 +6,16 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from aiclone_agent.adapter.service import AdapterStatus
-from aiclone_agent.api.deps import RuntimeDep
+from aiclone_agent.api.deps import AdapterDep
 
 router = APIRouter(prefix="/api/adapter", tags=["adapter"])
 
 
 @router.get("")
-async def get_adapter(runtime: RuntimeDep) -> AdapterStatus:
-    return runtime.adapter.status
+async def get_adapter(adapter: AdapterDep) -> AdapterStatus:
+    return adapter.status
 
 
 @router.put("")
-async def put_adapter(body: AdapterStatus, runtime: RuntimeDep) -> AdapterStatus:
-    return await runtime.adapter.set_scale(body.scale)
+async def put_adapter(body: AdapterStatus, adapter: AdapterDep) -> AdapterStatus:
+    return await adapter.set_scale(body.scale)

@@ -14,10 +14,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from aiclone_agent.api.deps import ChatDep, ConfigDep
-from aiclone_agent.api.sse import SSE_HEADERS, sse_data
 from aiclone_agent.chat.service import Author, ChatService, Generation
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.core.errors import ApiError
+from aiclone_agent.core.sse import SSE_HEADERS, sse_data
 from aiclone_agent.errors import MAPPED, problem_of
 from aiclone_wire.memory import OWNER_PERSON, MemoryRecord
 
@@ -108,6 +108,10 @@ def _event(event: ChatEvent) -> bytes:
     return sse_data(event.model_dump_json())
 
 
+def _sources(generation: Generation) -> list[Source]:
+    return [Source.model_validate(source) for source in generation.sources]
+
+
 async def start_turn(
     body: ChatRequest,
     chat: ChatService,
@@ -138,7 +142,7 @@ async def chat_test(body: ChatRequest, chat: ChatDep, config: ConfigDep) -> Chat
         conversation_id=conversation_id,
         finish_reason=generation.finish_reason,
         usage=generation.usage.as_dict(),
-        sources=generation.sources,
+        sources=_sources(generation),
         memories=generation.memories,
     )
 
@@ -154,7 +158,7 @@ def stream_turn(chat: ChatService, conversation_id: str, generation: Generation)
 
     async def events():
         try:
-            yield _event(SourcesEvent(sources=generation.sources))
+            yield _event(SourcesEvent(sources=_sources(generation)))
             async for chunk in generation.chunks():
                 if chunk.text:
                     yield _event(DeltaEvent(delta=chunk.text))

@@ -8,8 +8,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from aiclone_agent.api.deps import ConfigDep, RuntimeDep
-from aiclone_agent.runtime import AgentRuntime
+from aiclone_agent.api.deps import ConfigDep, GatewayDep, RedactorDep
+from aiclone_agent.core.config import ConfigStore
+from aiclone_agent.gateway.link import GatewayLink
 
 router = APIRouter(prefix="/api/gateway", tags=["gateway"])
 
@@ -34,9 +35,9 @@ def mask(token: str) -> str:
     return f"{token[:4]}…{token[-4:]}" if len(token) > 12 else ("…" if token else "")
 
 
-def _out(runtime: AgentRuntime) -> GatewayOut:
-    section = runtime.config.current.gateway
-    status = runtime.gateway.status
+def _out(config: ConfigStore, gateway: GatewayLink) -> GatewayOut:
+    section = config.current.gateway
+    status = gateway.status
     return GatewayOut(
         url=section.url,
         agent_token=mask(section.agent_token),
@@ -47,12 +48,14 @@ def _out(runtime: AgentRuntime) -> GatewayOut:
 
 
 @router.get("")
-async def get_gateway(runtime: RuntimeDep) -> GatewayOut:
-    return _out(runtime)
+async def get_gateway(config: ConfigDep, gateway: GatewayDep) -> GatewayOut:
+    return _out(config, gateway)
 
 
 @router.put("")
-async def update_gateway(body: GatewayUpdate, config: ConfigDep, runtime: RuntimeDep) -> GatewayOut:
+async def update_gateway(
+    body: GatewayUpdate, config: ConfigDep, gateway: GatewayDep, redactor: RedactorDep
+) -> GatewayOut:
     changes = body.model_dump(exclude_none=True)
 
     def apply(data: dict) -> None:
@@ -60,6 +63,6 @@ async def update_gateway(body: GatewayUpdate, config: ConfigDep, runtime: Runtim
 
     config.update(apply)
     if body.agent_token:
-        runtime.redactor.add(body.agent_token)  # keep the new token out of the logs too
-    await runtime.gateway.restart()
-    return _out(runtime)
+        redactor.add(body.agent_token)  # keep the new token out of the logs too
+    await gateway.restart()
+    return _out(config, gateway)

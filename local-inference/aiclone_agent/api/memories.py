@@ -10,19 +10,16 @@ import json
 from datetime import datetime, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict
 
+from aiclone_agent.api.deps import MemoryDep
 from aiclone_agent.chat.memories import ChatMemory
 from aiclone_wire.memory import MAX_MEMORY_QUERY_CHARS, PERSON_KEY_PATTERN, MemoryRecord
 
 router = APIRouter(prefix="/api/memories", tags=["memories"])
 PersonQuery = Annotated[str, Query(min_length=1, max_length=128, pattern=PERSON_KEY_PATTERN)]
 EXPORT_LIMIT = 1_000_000  # a person's store is capped far below this
-
-
-def _memory(request: Request) -> ChatMemory:
-    return request.app.state.runtime.chat.memory
 
 
 class PersonCount(BaseModel):
@@ -46,13 +43,12 @@ class Deleted(BaseModel):
 
 @router.get("")
 async def list_memories(
-    request: Request,
+    memory: MemoryDep,
     person: Annotated[str | None, Query(min_length=1, max_length=128, pattern=PERSON_KEY_PATTERN)] = None,
     q: Annotated[str | None, Query(max_length=MAX_MEMORY_QUERY_CHARS)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> MemoriesPage:
-    memory = _memory(request)
     records = (
         await memory.records(None, q, limit, offset)
         if person is None
@@ -71,9 +67,9 @@ async def _named(
 
 
 @router.get("/export")
-async def export_memories(request: Request, person: PersonQuery) -> Response:
+async def export_memories(memory: MemoryDep, person: PersonQuery) -> Response:
     """One person's memories as a JSON file (all of them, newest first)."""
-    records = await _named(_memory(request), person, None, EXPORT_LIMIT, 0)
+    records = await _named(memory, person, None, EXPORT_LIMIT, 0)
     body = {
         "person": person,
         "exported_at": datetime.now(timezone.utc).isoformat(),
@@ -88,16 +84,16 @@ async def export_memories(request: Request, person: PersonQuery) -> Response:
 
 
 @router.patch("/{memory_id}")
-async def pin_memory(memory_id: str, body: PinUpdate, request: Request) -> MemoryRecord:
-    return await _memory(request).set_pinned(memory_id, body.pinned)
+async def pin_memory(memory_id: str, body: PinUpdate, memory: MemoryDep) -> MemoryRecord:
+    return await memory.set_pinned(memory_id, body.pinned)
 
 
 @router.delete("/{memory_id}", status_code=204)
-async def delete_memory(memory_id: str, request: Request) -> Response:
-    await _memory(request).delete(memory_id)
+async def delete_memory(memory_id: str, memory: MemoryDep) -> Response:
+    await memory.delete(memory_id)
     return Response(status_code=204)
 
 
 @router.delete("")
-async def delete_person_memories(request: Request, person: PersonQuery) -> Deleted:
-    return Deleted(deleted=await _memory(request).delete_all(person))
+async def delete_person_memories(memory: MemoryDep, person: PersonQuery) -> Deleted:
+    return Deleted(deleted=await memory.delete_all(person))

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from fastapi import APIRouter, Query, UploadFile
 from pydantic import BaseModel
 
-from aiclone_agent.rag.service import RagService
+from aiclone_agent.api.deps import RagDep
 from aiclone_agent.rag.storage import Document, Status
 
 router = APIRouter(prefix="/api/rag", tags=["rag"])
-
-
-def _rag(request: Request) -> RagService:
-    return request.app.state.runtime.rag
-
-
-RagDep = Annotated[RagService, Depends(_rag)]
 
 
 class DocumentOut(BaseModel):

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
 from aiclone_agent.core.errors import ApiError
 from aiclone_agent.core.log_redaction import MASK, mask_secret
@@ -37,7 +38,7 @@ class TelegramOut(BaseModel):
     allowed_user_ids: list[int]
 
 
-READ_ONLY = {"readOnly": True}
+READ_ONLY: JsonDict = {"readOnly": True}
 
 
 class BotIn(BaseModel):

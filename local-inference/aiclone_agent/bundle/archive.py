@@ -157,7 +157,9 @@ def import_clone(env: EnvSettings, source: Path, force: bool = False) -> dict:
                     raise ArchiveError(f"{name} in the archive is not a plain file")
                 target = staging / path
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.extractfile(entry) as data, target.open("wb") as out:
+                data = archive.extractfile(entry)
+                assert data is not None  # a plain file (checked above) always has its data
+                with data, target.open("wb") as out:
                     shutil.copyfileobj(data, out)
                 if _sha256(target) != digest:
                     raise ArchiveError(f"{name} is damaged in the archive (checksum differs)")

@@ -29,12 +29,14 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import IO, TypeVar
 
 DEFAULT_PLATFORM = os.environ.get("AICLONE_PLATFORM_URL", "")
 CHUNK = 1 << 20
 ATTEMPTS = 3
 MANIFEST_MAX_BYTES = 1 << 20  # a manifest lists a few files and a persona (<= 20,000 chars)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_T = TypeVar("_T")
 
 
 class InstallError(Exception):
@@ -93,7 +95,15 @@ class _KeyStaysWithItsOrigin(urllib.request.HTTPRedirectHandler):
     another origin than this one (so it reaches only hops chained from the platform's origin), and
     follow no redirect to plain ``http://`` on another machine."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         require_https(newurl, "a redirect to")
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
         if new is not None and _origin(newurl) != _origin(req.full_url):
@@ -138,16 +148,16 @@ def fetch_manifest(platform: str, clone_id: str, token: str, timeout: float = 30
 
 
 def parse_manifest(data: object, platform: str, bundle: Path) -> Manifest:
-    def need(value, kind, where):
+    def need(value: object, kind: type[_T], where: str) -> _T:
         if not isinstance(value, kind):
             raise InstallError(
                 f"the platform's manifest is not valid: {where} is missing or not a {kind.__name__}"
             )
         return value
 
-    data = need(data, dict, "the manifest")
-    clone = need(data.get("clone"), dict, "clone")
-    base = data.get("base_model")
+    manifest = need(data, dict, "the manifest")
+    clone = need(manifest.get("clone"), dict, "clone")
+    base = manifest.get("base_model")
     base_file = None
     if base is not None:
         base = need(base, dict, "base_model")
@@ -161,7 +171,7 @@ def parse_manifest(data: object, platform: str, bundle: Path) -> Manifest:
             bundle / "models" / "base" / safe,
             "base_model.gguf",
         )
-    adapter = need(data.get("adapter") or {"files": []}, dict, "adapter")
+    adapter = need(manifest.get("adapter") or {"files": []}, dict, "adapter")
     files = []
     for index, entry in enumerate(need(adapter.get("files", []), list, "adapter.files")):
         entry = need(entry, dict, f"adapter.files[{index}]")

@@ -4,19 +4,20 @@ A readable name comes from the file name the model was published under (``SmolLM
 becomes ``SmolLM2 135M Instruct``), or from the GGUF's ``general.name`` when the file name says
 nothing (``model.gguf``, ``ggml-model-q4_0.gguf``, a content hash), followed by the quantization
 the GGUF declares in ``general.file_type`` (``· Q4_1``). Only the header is read
-(``engine/gguf_header.read_gguf_header``), never the weights.
+(``bundle/gguf_header.read_gguf_header``), never the weights.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from aiclone_agent.bundle.gguf_header import read_gguf_header
 from aiclone_agent.bundle.model_files import resolve_bundle_path
 from aiclone_agent.core.config import REPO_ROOT
-from aiclone_agent.engine.gguf_header import read_gguf_header
 
 # A quantization tag at the end of a file stem: Q4_1, Q4_K_M, IQ3_XXS, F16, BF16, fp32, TQ1_0, ...
 _QUANT_TAG = re.compile(r"(?i)^(?:i?q\d\w*|tq\d\w*|b?f16|f32|fp16|fp32|mxfp4\w*)$")
@@ -53,7 +54,7 @@ def quantization_label(file_type: object) -> str | None:
     return kind.name.removeprefix("MOSTLY_").removeprefix("ALL_")
 
 
-def readable_name(fields: dict[str, object], file_name: str) -> str:
+def readable_name(fields: Mapping[str, object], file_name: str) -> str:
     """``SmolLM2 135M Instruct · Q4_1`` from the file name (or ``general.name``) and the file type."""
     stem = Path(file_name).stem
     parts = re.split(r"[.]", stem)

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 import clone_core
 from aiclone_agent.chat.context import ContextOverflowError, FittedPrompt, fit_prompt
-from aiclone_agent.chat.template import Message, PromptRenderer
+from aiclone_agent.chat.template import Message, PromptRenderer, Role
 
 log = logging.getLogger(__name__)
-ROLES = ("system", "user", "assistant")
+ROLES: tuple[Role, ...] = ("system", "user", "assistant")
 _MARK = ("\x01{}\x02", "\x03{}\x04")
 ZERO_WIDTH = "\u200b"
 

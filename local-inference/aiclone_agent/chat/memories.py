@@ -76,6 +76,10 @@ class ChatMemory:
         self.store = store
         self.config = config
 
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
     def on_for(self, person: str | None, channel: str) -> bool:
         """Whether this channel remembers at all (the person's own switch is the store's)."""
         if self.store is None or not person:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -22,11 +22,16 @@ from aiclone_agent.chat.store import ConversationStore
 from aiclone_agent.chat.template import Message, PromptRenderer
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.core.metrics import AgentMetrics
-from aiclone_agent.engine.base import EngineClient, GenerationChunk, SamplingParams
+from aiclone_agent.engine.base import (
+    EngineClient,
+    FinishReason,
+    GenerationChunk,
+    GenerationStream,
+    SamplingParams,
+)
 from aiclone_wire.memory import MemoryRecord
 
 if TYPE_CHECKING:
-    from aiclone_agent.memory import MemoryStore
     from aiclone_agent.rag.retrieval import RetrievedChunk
     from aiclone_agent.rag.service import RagService
 
@@ -91,9 +96,9 @@ class Generation:
         self.channel = channel
         self.text = ""
         self.usage = Usage(fitted.prompt_tokens, 0)
-        self.finish_reason: str | None = None
+        self.finish_reason: FinishReason | None = None
         self._service = service
-        self._stream: AsyncIterator[GenerationChunk] | None = None
+        self._stream: GenerationStream | None = None
         # set for a stored conversation: the answer's hidden row, written as it streams
         self.answer_row: int | None = None
 
@@ -107,25 +112,26 @@ class Generation:
         """``memories`` as JSON objects (``MemoryRecord``), for answers that are plain dicts."""
         return [m.model_dump(mode="json") for m in self.memories]
 
-    def start(self) -> None:
+    def start(self) -> GenerationStream:
         """Queue the request in the engine now: ``EngineBusyError`` (503) when its queue is full,
-        before any response has started."""
+        before any response has started. The engine's stream (the same one on every call)."""
         if self._stream is None:
             self._started_at = time.perf_counter()
             # the engine's scheduler weighs the profiles (owner, web, telegram, api), not entry points
             self._stream = self._service.engine.generate(
                 self.fitted.prompt, self.params, self.request_id, profile_name(self.channel)
             )
+        return self._stream
 
-    async def chunks(self) -> AsyncIterator[GenerationChunk]:
-        self.start()
+    async def chunks(self) -> AsyncGenerator[GenerationChunk, None]:
+        engine_stream = self.start()
         metrics = self._service.metrics
         started = self._started_at
         first_token_at: float | None = None
         saved_at = started
         metrics.in_flight.inc()
         try:
-            async with aclosing(self._stream) as stream:
+            async with aclosing(engine_stream) as stream:
                 async for chunk in stream:
                     if first_token_at is None and chunk.completion_tokens:
                         first_token_at = time.perf_counter()
@@ -165,11 +171,12 @@ class ChatService:
         config: ConfigStore,
         metrics: AgentMetrics,
         rag: RagService | None = None,
-        memory: MemoryStore | None = None,
+        memory: ChatMemory | None = None,
     ):
         self.engine = engine
         self.rag = rag
-        self.memory = ChatMemory(memory, config)
+        # none given: memory off (nothing written, nothing recalled)
+        self.memory = memory if memory is not None else ChatMemory(None, config)
         self.store = store
         self.config = config
         self.metrics = metrics

@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from aiclone_agent.chat.template import Message
 from aiclone_agent.core.sqlite_schema import migrate
@@ -54,9 +55,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 VISIBLE = "state != 'streaming'"  # an answer being written is not part of the conversation yet
 
 
+StoredRole = Literal["user", "assistant"]  # the table's CHECK: the system prompt is never stored
+
+
 @dataclass(frozen=True)
 class StoredMessage:
-    role: str
+    role: StoredRole
     content: str
     created_at: float
     meta: dict = field(default_factory=dict)
@@ -222,10 +226,12 @@ class ConversationStore:
             self._db.execute, "DELETE FROM messages WHERE id = ? AND state = 'streaming'", (message_id,)
         )
 
-    async def append(self, conversation_id: str, role: str, content: str, meta: dict | None = None) -> None:
+    async def append(
+        self, conversation_id: str, role: StoredRole, content: str, meta: dict | None = None
+    ) -> None:
         await self._run(self._append, conversation_id, role, content, meta or {})
 
-    def _append(self, conversation_id: str, role: str, content: str, meta: dict) -> None:
+    def _append(self, conversation_id: str, role: StoredRole, content: str, meta: dict) -> None:
         now = time.time()
         self._db.execute("BEGIN")
         try:

@@ -36,7 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 # Who a request comes from: the owner's own chat, the public web chat (via the gateway),
 # Telegram, or an OpenAI API client. The engine's scheduler admits by these weights.
 Channel = Literal["owner", "web", "telegram", "api"]
-DEFAULT_CHANNEL_WEIGHTS: dict[str, int] = {"owner": 8, "web": 4, "telegram": 2, "api": 1}
+DEFAULT_CHANNEL_WEIGHTS: dict[Channel, int] = {"owner": 8, "web": 4, "telegram": 2, "api": 1}
 
 
 class ConfigError(Exception):
@@ -107,6 +107,14 @@ class ModelSection(_Section):
     parallel: Parallel = Field(default=4, description="sequences decoded together (continuous batching)")
     n_batch: int = Field(default=512, ge=32, le=8_192, description="tokens per decode step (decode + prefill chunks)")
     max_queue: int = Field(default=64, ge=1, le=10_000, description="requests waiting beyond this get 503 + Retry-After")
+    step_target_ms: float = Field(
+        default=150, gt=0, le=10_000,
+        description="while answers stream, a step reads only as much of a new prompt as keeps it near this long",
+    )
+    step_prompt_share: float = Field(
+        default=0.9, ge=0, le=0.99,
+        description="but a step reading a prompt beside streaming answers gives it at least this share of its time",
+    )
     channel_weights: dict[Channel, int] = Field(
         default_factory=lambda: dict(DEFAULT_CHANNEL_WEIGHTS),
         description="admission priority per channel; a bigger weight gets more turns, none starves",
@@ -114,7 +122,7 @@ class ModelSection(_Section):
 
     @field_validator("channel_weights")
     @classmethod
-    def _weights(cls, value: dict[str, int]) -> dict[str, int]:
+    def _weights(cls, value: dict[Channel, int]) -> dict[Channel, int]:
         bad = [name for name, weight in value.items() if weight < 1]
         if bad:
             raise ValueError(f"weights must be >= 1 ({', '.join(bad)})")

@@ -54,6 +54,14 @@ class AgentMetrics:
 
         # (monotonic time, seconds) of recent first tokens: the overview's time-to-first-token p50
         self.recent_first_tokens: deque[tuple[float, float]] = deque(maxlen=512)
+        self._network_mode = "offline"
+        self.network_mode.labels(self._network_mode).set(1)
+
+    def set_network_mode(self, mode: str) -> None:
+        """1 for ``mode``, 0 for the one it replaces (``NetworkPaths``'s ``on_mode``)."""
+        self.network_mode.labels(self._network_mode).set(0)
+        self.network_mode.labels(mode).set(1)
+        self._network_mode = mode
 
     def observe_first_token(self, channel: str, seconds: float) -> None:
         self.time_to_first_token.labels(channel).observe(seconds)
@@ -108,6 +116,12 @@ class _EngineCollector(Collector):
         yield waits
         yield CounterMetricFamily("aiclone_engine_rejected", "Requests refused (queue full: 503)", value=stats["rejected"])
         yield CounterMetricFamily("aiclone_engine_steps", "llama_decode steps", value=stats["steps"])
+        if "preemptions" in stats:  # llama.cpp's decode loop; TensorRT-LLM schedules on its own
+            yield CounterMetricFamily(
+                "aiclone_engine_preemptions",
+                "Running sequences paused for a heavier channel's request",
+                value=stats["preemptions"],
+            )
         yield CounterMetricFamily(
             "aiclone_engine_prompt_tokens_computed", "Prompt tokens prefilled", value=stats["prompt_tokens_computed"]
         )

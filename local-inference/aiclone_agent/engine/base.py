@@ -12,7 +12,7 @@ import abc
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import clone_core
 from aiclone_agent.engine.gpu_offload import OffloadPlan
@@ -57,6 +57,17 @@ class GenerationChunk:
     finish_reason: FinishReason | None = None
 
 
+class GenerationStream(Protocol):
+    """What ``generate`` returns: an async iterator of chunks that ``aclose`` aborts (an async
+    generator is one)."""
+
+    def __aiter__(self) -> AsyncIterator[GenerationChunk]: ...
+
+    async def __anext__(self) -> GenerationChunk: ...
+
+    async def aclose(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class ChatTemplate:
     """The model's own chat template (Jinja source) and the special tokens it refers to."""
@@ -77,6 +88,8 @@ class EngineInfo:
     n_gpu_layers: int
     details: dict[str, str] = field(default_factory=dict)
     gpu: OffloadPlan | None = None  # llama.cpp: the GPU and how many layers went onto it, and why
+    model_reason: str = ""  # why this model file (``bundle/base_model_choice``)
+    broken_models: tuple[tuple[str, str], ...] = ()  # (file, why) for unusable GGUFs beside it
 
 
 class EngineClient(abc.ABC):
@@ -93,7 +106,7 @@ class EngineClient(abc.ABC):
     @abc.abstractmethod
     def generate(
         self, prompt: str, params: SamplingParams, request_id: str, channel: str = "api"
-    ) -> AsyncIterator[GenerationChunk]:
+    ) -> GenerationStream:
         """Queue ``prompt`` now (``EngineBusyError`` when full) and stream its continuation.
 
         ``channel`` is who asks: ``owner``, ``web``, ``telegram`` or ``api``.

@@ -3,7 +3,7 @@
 The plan weighs what the model needs on the GPU against the free VRAM that ``nvidia-smi``
 reports before the model loads:
 
-* each repeating layer ``blk.N.*``: its tensors' bytes (read from the GGUF with ``gguf``) plus
+* each repeating layer ``blk.N.*``: its tensors' bytes (read from the GGUF header, ``bundle.gguf_header``) plus
   its share of the KV cache, f16 keys and values for ``n_ctx x model.parallel`` tokens;
 * the output layer (``output.weight``, or the tied ``token_embd.weight``), which llama.cpp
   offloads only when every repeating layer is offloaded too;
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from aiclone_agent.engine.gguf_header import GgufHeaderError, read_gguf_header
+from aiclone_agent.bundle.gguf_header import GgufHeaderError, GgufValue, gguf_int, gguf_str, read_gguf_header
 
 MIB = 1024 * 1024
 CUDA_RESERVE_MIB = 512  # CUDA context, cuBLAS workspace, allocator slack (measured ~300-500 MiB)
@@ -141,49 +141,47 @@ def query_gpu(timeout_s: float = 10.0) -> tuple[GpuInfo | None, str]:
 def read_footprint(model_path: Path) -> ModelFootprint:
     """Tensor sizes and KV dimensions from the GGUF header (the weights are not read)."""
     fields, tensors_info = read_gguf_header(model_path)
-
-    def field(key: str, default: object = None) -> object:
-        return fields.get(key, default)
-
-    arch = str(field("general.architecture", "llama"))
-    n_layers = int(field(f"{arch}.block_count", 0) or 0)
+    arch = gguf_str(fields, "general.architecture", "llama")
+    n_layers = gguf_int(fields, f"{arch}.block_count", 0)
     if not 0 <= n_layers <= len(tensors_info):  # every layer has tensors: a bigger count is a lie
         raise GgufHeaderError(
             f"{arch}.block_count is {n_layers} but the file has {len(tensors_info)} tensors"
         )
     layer_bytes = [0] * n_layers
     tensors: dict[str, int] = {}
-    for name, n_bytes in tensors_info:
-        match = _LAYER.match(name)
+    for tensor in tensors_info:
+        match = _LAYER.match(tensor.name)
         if match and int(match.group(1)) < n_layers:
-            layer_bytes[int(match.group(1))] += n_bytes
+            layer_bytes[int(match.group(1))] += tensor.n_bytes
         else:
-            tensors[name] = n_bytes
+            tensors[tensor.name] = tensor.n_bytes
     # Tied embeddings: llama.cpp duplicates token_embd as the output matrix on the GPU.
     output = tensors.get("output.weight", tensors.get("token_embd.weight", 0))
     output += tensors.get("output_norm.weight", 0)
 
-    n_embd = int(field(f"{arch}.embedding_length", 0) or 0)
-    n_head = _per_layer(field(f"{arch}.attention.head_count", 1), n_layers)
-    n_head_kv = _per_layer(field(f"{arch}.attention.head_count_kv") or n_head, n_layers)
-    key_len = field(f"{arch}.attention.key_length")
-    value_len = field(f"{arch}.attention.value_length")
+    n_embd = gguf_int(fields, f"{arch}.embedding_length", 0)
+    n_head = _per_layer(fields.get(f"{arch}.attention.head_count"), [1] * n_layers)
+    n_head_kv = _per_layer(fields.get(f"{arch}.attention.head_count_kv"), n_head)
     kv_per_token = []
     for layer in range(n_layers):
         head_dim = n_embd // max(1, n_head[layer])
-        k = int(key_len) if key_len else head_dim
-        v = int(value_len) if value_len else head_dim
+        k = gguf_int(fields, f"{arch}.attention.key_length", head_dim)
+        v = gguf_int(fields, f"{arch}.attention.value_length", head_dim)
         kv_per_token.append((k + v) * n_head_kv[layer] * KV_BYTES_PER_ELEMENT)
-    n_vocab = int(field("tokenizer.ggml.tokens") or field(f"{arch}.vocab_size", 32_000))
+    n_vocab = gguf_int(fields, "tokenizer.ggml.tokens", gguf_int(fields, f"{arch}.vocab_size", 32_000))
     return ModelFootprint(tuple(layer_bytes), output, tuple(kv_per_token), n_vocab, n_embd)
 
 
-def _per_layer(value: object, n_layers: int) -> list[int]:
+def _per_layer(value: GgufValue | None, default: list[int]) -> list[int]:
+    """A per-layer count stored as one number or as an array with one per layer; ``default``
+    when absent or zero."""
     if isinstance(value, list):
-        if len(value) != n_layers:
-            raise GgufHeaderError(f"a per-layer array has {len(value)} values for {n_layers} layers")
+        if len(value) != len(default):
+            raise GgufHeaderError(f"a per-layer array has {len(value)} values for {len(default)} layers")
         return [int(v) for v in value]
-    return [int(value or 1)] * n_layers
+    if isinstance(value, str):
+        raise GgufHeaderError(f"a per-layer count is the string {value[:40]!r}, not a number")
+    return [int(value)] * len(default) if value else list(default)
 
 
 def layers_that_fit(footprint: ModelFootprint, kv_tokens: int, free_bytes: int) -> int:

@@ -14,8 +14,8 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from aiclone_agent.adapter.errors import AdapterError
-from aiclone_agent.bundle.model_files import find_base_model, resolve_bundle_path
+from aiclone_agent.bundle.base_model_choice import choose_base_model
+from aiclone_agent.bundle.model_files import AdapterFileError, find_adapter, resolve_bundle_path
 from aiclone_agent.core.config import ModelSection
 from aiclone_agent.engine.base import EngineClient, EngineError
 from aiclone_agent.engine.gpu_offload import plan_for_model
@@ -73,11 +73,9 @@ def choose_backend(model: ModelSection, host: HostFacts) -> BackendChoice:
 
 def _peft_dir_for_tensorrt(model: ModelSection, models_dir: Path) -> tuple[Path | None, str | None]:
     """The PEFT folder TensorRT-LLM should load, or a reason it cannot take the adapter."""
-    from aiclone_agent.adapter.service import find_adapter
-
     try:
         source = find_adapter(model.lora_path, models_dir / "lora")
-    except AdapterError:
+    except AdapterFileError:
         return None, None  # the adapter service reports it; the base model still serves
     if source is None:
         return None, None
@@ -108,7 +106,8 @@ def load_engine(model: ModelSection, models_dir: Path, host: HostFacts | None = 
 
     from aiclone_agent.engine.llama_batch.engine import LlamaBatchEngine
 
-    path = find_base_model(model.base_model_path, models_dir / "base")
+    base = choose_base_model(model.base_model_path, models_dir / "base")
+    path = base.path
     offload = plan_for_model(
         model.n_gpu_layers,
         path,
@@ -124,8 +123,15 @@ def load_engine(model: ModelSection, models_dir: Path, host: HostFacts | None = 
         n_gpu_layers=offload.n_gpu_layers,
         n_threads=model.n_threads,
         max_queue=model.max_queue,
-        channel_weights=dict(model.channel_weights),
+        channel_weights=dict(model.channel_weights.items()),  # a copy: its Channel keys widen to str
+        step_target_ms=model.step_target_ms,
+        step_prompt_share=model.step_prompt_share,
         reason=reason,
     )
-    engine.info = replace(engine.info, gpu=offload)
+    engine.info = replace(
+        engine.info,
+        gpu=offload,
+        model_reason=base.reason,
+        broken_models=tuple((b.file, b.error) for b in base.broken),
+    )
     return engine

@@ -3,7 +3,8 @@
 Sampling defaults (``temperature``, ``top_p``, ``max_tokens``) apply to the next request: the chat
 service reads them from the config for every request. The rest (``n_ctx``, ``n_threads``,
 ``n_gpu_layers``, ``parallel``, ``base_model_path``) shape the loaded llama.cpp context, so they are
-saved and take effect when the agent restarts; ``pending_restart`` lists those saved but not running.
+saved and take effect when the agent restarts or ``POST /api/engine/reload`` reloads the engine
+in-process (``applied``); ``pending_restart`` lists those saved but not running.
 Values are checked with the config's own constraints (``core/config.py``), then by ``ConfigStore``.
 """
 
@@ -89,7 +90,7 @@ class ModelChoice(ModelFile):
 class ModelList(BaseModel):
     models: list[ModelChoice]
     base_dir: str
-    base_model_path: str  # the saved choice ("" = the first GGUF in models/base/)
+    base_model_path: str  # the saved choice ("" = the agent picks in models/base/: base_model_choice)
     running_path: str
 
 
@@ -111,6 +112,11 @@ class EngineSettingsService:
             except NotAModelError:
                 pass
         return info.model_name
+
+    def applied(self, model: ModelSection) -> None:
+        """The engine was reloaded with ``model`` (``POST /api/engine/reload``)."""
+        self.loaded = model
+        self.display_name = self._readable_name(self.engine)
 
     def pending_restart(self, model: ModelSection) -> list[str]:
         pending = []

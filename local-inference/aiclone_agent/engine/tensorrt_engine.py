@@ -10,7 +10,7 @@ tests check against a stand-in module; the engine itself runs only where TensorR
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -22,6 +22,7 @@ from aiclone_agent.engine.base import (
     EngineClient,
     EngineError,
     EngineInfo,
+    FinishReason,
     GenerationChunk,
     PromptTooLongError,
     SamplingParams,
@@ -123,8 +124,9 @@ class TensorRTEngine(EngineClient):
         return len(self.tokenizer.encode(text, add_special=True, parse_special=True))
 
     async def generate(
-        self, prompt: str, params: SamplingParams, request_id: str
-    ) -> AsyncIterator[GenerationChunk]:
+        self, prompt: str, params: SamplingParams, request_id: str, channel: str = "api"
+    ) -> AsyncGenerator[GenerationChunk, None]:
+        # ``channel`` is not used: TensorRT-LLM's own scheduler has no per-channel weights
         n_prompt = self.count_tokens(prompt)
         room = self.info.n_ctx - n_prompt
         if room <= 0:
@@ -135,7 +137,8 @@ class TensorRTEngine(EngineClient):
         output = self._llm.generate_async(prompt, sampling, lora_request=lora, streaming=True)
         self._running[request_id] = output
         decoder = clone_core.StreamDecoder(self.tokenizer, stop=stops)
-        seen, finish = 0, "length"
+        seen = 0
+        finish: FinishReason = "length"
         try:
             async for partial in output:
                 completion = partial.outputs[0]

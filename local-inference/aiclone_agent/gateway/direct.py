@@ -32,6 +32,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from aiclone_agent import __version__
+from aiclone_agent.chat.memories import ChatMemory
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.gateway.certificate import DirectCertificate, load_or_create_certificate
 from aiclone_agent.gateway.jwks import GatewayTokenError, JwksCache
@@ -69,6 +70,7 @@ class DirectListener:
     def __init__(
         self,
         serving: OpenAIServingChat,
+        memory: ChatMemory,
         config: ConfigStore,
         jwks: JwksCache,
         running: RunningRequests,
@@ -79,6 +81,7 @@ class DirectListener:
         silence_timeout_s: float = 15.0,
     ) -> None:
         self.serving = serving
+        self.memory = memory
         self.config = config
         self.jwks = jwks
         self.running = running
@@ -238,9 +241,11 @@ class DirectListener:
         health = PathHealth("direct")
         # no LAN revocations store and no Telegram: those come over the relay link only
         session = LinkSession(
-            ws, self.serving, self.running, health, self.ping_interval_s, self.silence_timeout_s
+            ws, self.serving, self.memory, self.running, health, self.ping_interval_s, self.silence_timeout_s
         )
-        previous, self._session = self._session, (session, asyncio.current_task())
+        current = asyncio.current_task()
+        assert current is not None  # websockets runs each connection's handler in its own task
+        previous, self._session = self._session, (session, current)
         self.board.paths["direct"] = health
         if previous is not None:  # one live session: the newer (authenticated) replaces the older
             previous[1].cancel()

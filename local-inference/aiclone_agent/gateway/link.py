@@ -20,6 +20,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
 from aiclone_agent import __version__
+from aiclone_agent.chat.memories import ChatMemory
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.gateway.backoff import Backoff
 from aiclone_agent.gateway.jwks import JwksCache
@@ -77,46 +78,63 @@ class LinkStatus:
         return None if rtt is None else round(rtt * 1000, 3)
 
 
+class AgentIdentity:
+    """The id the gateway knows this agent by, learned from the relay link's hello: the audience of
+    the gateway's direct tokens. Built before both paths: the link writes it, the direct listener
+    reads it (``current``)."""
+
+    def __init__(self) -> None:
+        self.agent_id: str | None = None
+
+    def current(self) -> str | None:
+        return self.agent_id
+
+
 class GatewayLink:
     def __init__(
         self,
         serving: OpenAIServingChat,
+        memory: ChatMemory,
         config: ConfigStore,
         jwks: JwksCache,
-        on_connected: Callable[[bool], None],
+        identity: AgentIdentity,
+        *,
+        telegram: TelegramService,
+        lan_revocations: RevokedLanTokens,
+        on_gateway_stats: Callable[[GatewayStats], None],
+        on_connected: Callable[[bool], object],
+        health: PathHealth,
+        running: RunningRequests,
         direct_url: str | None = None,
         direct_fingerprint: str | None = None,
         backoff: Backoff | None = None,
         ping_interval_s: float = 5.0,
         silence_timeout_s: float = 15.0,
-        health: PathHealth | None = None,
-        running: RunningRequests | None = None,
     ) -> None:
         self.serving = serving
+        self.memory = memory
         self.config = config
         self.jwks = jwks
+        self.identity = identity
+        # Takes webhook delivery of the Telegram bots through the gateway while linked.
+        self.telegram = telegram
+        # where the gateway's LAN token revocations are kept (the relay link only: the direct path
+        # never changes the agent's security state)
+        self.lan_revocations = lan_revocations
+        # Receives the gateway's live numbers (the overview page's gateway charts).
+        self.on_gateway_stats = on_gateway_stats
         self.on_connected = on_connected
+        self.health = health
+        self.running = running
+        # what the hello announces: the direct listener's URL (None: no direct path) and the SHA-256
+        # of its certificate, which the gateway pins when it dials that URL
         self.direct_url = direct_url
-        # SHA-256 of the direct listener's certificate: the gateway pins it when it dials direct_url
         self.direct_fingerprint = direct_fingerprint
         self.backoff = backoff or Backoff()
         self.ping_interval_s = ping_interval_s
         self.silence_timeout_s = silence_timeout_s
-        self.health = health or PathHealth("relay")
-        self.running = running or RunningRequests()
         self.status = LinkStatus(health=self.health)
-        self._task: asyncio.Task | None = None
-        # the id the gateway knows this agent by (from its hello): the audience of its direct tokens
-        self._agent_id: str | None = None
-        # Takes webhook delivery of the Telegram bots through the gateway while linked.
-        self.telegram: TelegramService | None = None
-        # where the gateway's LAN token revocations are kept (set by the runtime)
-        self.lan_revocations: RevokedLanTokens | None = None
-        # Receives the gateway's live numbers (the overview page's gateway charts).
-        self.on_gateway_stats: Callable[[GatewayStats], None] | None = None
-
-    def agent_id(self) -> str | None:
-        return self._agent_id
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Dial the configured gateway (no-op without url and token)."""
@@ -202,12 +220,13 @@ class GatewayLink:
         if reply.jwks:
             self.jwks.save(reply.jwks, reply.jwt_issuer)
         if reply.agent_id:
-            self._agent_id = reply.agent_id
+            self.identity.agent_id = reply.agent_id
 
     async def _serve(self, ws: ClientConnection) -> None:
         session = LinkSession(
             ws,
             self.serving,
+            self.memory,
             self.running,
             self.health,
             self.ping_interval_s,

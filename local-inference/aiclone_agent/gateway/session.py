@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from aiclone_agent.chat.memories import ChatMemory
 from aiclone_agent.gateway.requests import CreditWindow, run_memory_request, run_request, run_telegram_request
 from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_wire import (
@@ -81,6 +82,7 @@ class LinkSession:
         self,
         ws: Any,
         serving: OpenAIServingChat,
+        memory: ChatMemory,
         running: RunningRequests,
         health: PathHealth,
         ping_interval_s: float,
@@ -90,6 +92,8 @@ class LinkSession:
         on_gateway_stats: Callable[[GatewayStats], None] | None = None,
     ) -> None:
         self.ws = ws
+        # answers the gateway's memory_request frames (a signed-in user's own memories)
+        self.memory = memory
         self.lan_revocations = lan_revocations
         self.on_gateway_stats = on_gateway_stats
         self.serving = serving
@@ -115,8 +119,8 @@ class LinkSession:
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in tasks:
-                if task.done() and not task.cancelled() and task.exception():
-                    raise task.exception()
+                if task.done() and not task.cancelled() and (failure := task.exception()) is not None:
+                    raise failure
         finally:
             self.health.down()
             mine = list(self._mine)
@@ -158,7 +162,7 @@ class LinkSession:
                 task.add_done_callback(self._mine.discard)
                 self.running.start(frame.id, task, credit, self.health.name)
             elif isinstance(frame, MemoryRequest):
-                task = asyncio.create_task(run_memory_request(self.serving.chat.memory, frame, self.send))
+                task = asyncio.create_task(run_memory_request(self.memory, frame, self.send))
                 self._mine.add(task)
                 task.add_done_callback(self._mine.discard)
             elif isinstance(frame, Cancel):

@@ -1,4 +1,4 @@
-"""Runs the LAN app (``lan.app``) as a second HTTP server in the agent's process and event loop,
+"""Runs the LAN app (``lan_app``) as a second HTTP server in the agent's process and event loop,
 on ``lan.host``:``lan.port``, beside the admin on loopback. A port that cannot be bound leaves the
 agent running and says why (``last_error``, in /api/status)."""
 

@@ -13,6 +13,9 @@ from pydantic import BaseModel, Field, model_validator
 from aiclone_agent.chat.template import Message
 from aiclone_wire.openai import ChatCompletionBody
 
+# OpenAI's names; the engine's "abort" (the answer was stopped) is answered as "stop"
+ChoiceFinishReason = Literal["stop", "length"]
+
 
 class ChatCompletionRequest(ChatCompletionBody):
     """The wire body plus the rules that depend on what this clone can do."""
@@ -67,7 +70,7 @@ class Choice(BaseModel):
     index: int = 0
     message: ChatMessageOut
     logprobs: None = None
-    finish_reason: Literal["stop", "length"]
+    finish_reason: ChoiceFinishReason
 
 
 class ChatCompletionResponse(BaseModel):
@@ -93,7 +96,7 @@ class StreamChoice(BaseModel):
     index: int = 0
     delta: DeltaMessage
     logprobs: None = None
-    finish_reason: Literal["stop", "length"] | None = None
+    finish_reason: ChoiceFinishReason | None = None
 
 
 class ChatCompletionChunk(BaseModel):

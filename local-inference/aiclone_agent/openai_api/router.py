@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
-from aiclone_agent.api.sse import SSE_HEADERS
+from aiclone_agent.core.sse import SSE_HEADERS
 from aiclone_agent.openai_api.protocol import ChatCompletionRequest, ChatCompletionResponse, ModelList
 from aiclone_agent.openai_api.serving import CHANNEL, OpenAIServingChat
 from aiclone_wire.memory import OWNER_PERSON

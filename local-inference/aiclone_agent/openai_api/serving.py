@@ -6,11 +6,11 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from aiclone_agent.api.sse import sse_data
 from aiclone_agent.chat.service import ChatService, Generation
 from aiclone_agent.chat.template import Message
 from aiclone_agent.core.errors import ApiError
-from aiclone_agent.engine.base import SamplingParams
+from aiclone_agent.core.sse import sse_data
+from aiclone_agent.engine.base import FinishReason, SamplingParams
 from aiclone_agent.errors import MAPPED, problem_of
 from aiclone_agent.openai_api.protocol import (
     ChatCompletionChunk,
@@ -18,6 +18,7 @@ from aiclone_agent.openai_api.protocol import (
     ChatCompletionResponse,
     ChatMessageOut,
     Choice,
+    ChoiceFinishReason,
     DeltaMessage,
     ModelCard,
     ModelList,
@@ -29,7 +30,7 @@ from aiclone_agent.rag.retrieval import RetrievedChunk
 CHANNEL = "api"
 
 
-def _finish(reason: str | None) -> str:
+def _finish(reason: FinishReason | None) -> ChoiceFinishReason:
     return "length" if reason == "length" else "stop"
 
 
@@ -110,7 +111,7 @@ class OpenAIServingChat:
         created = int(time.time())
 
         def chunk(
-            delta: DeltaMessage, finish: str | None = None, usage: UsageInfo | None = None, choices: bool = True,
+            delta: DeltaMessage, finish: ChoiceFinishReason | None = None, usage: UsageInfo | None = None, choices: bool = True,
             sources: list[dict] | None = None, memories: list[dict] | None = None,
         ) -> bytes:
             body = ChatCompletionChunk(

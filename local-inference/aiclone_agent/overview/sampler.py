@@ -30,6 +30,17 @@ STALE_INTERVALS = 3
 CURRENT_TTFT_REQUESTS = 20
 
 
+class LatestGatewayStats:
+    """The last ``GatewayStats`` frame the relay link received, and when (monotonic). Built before
+    the link, which hands it each frame (``receive`` is its ``on_gateway_stats``); the sampler reads it."""
+
+    def __init__(self) -> None:
+        self.latest: tuple[float, GatewayStats] | None = None
+
+    def receive(self, frame: GatewayStats) -> None:
+        self.latest = (time.monotonic(), frame)
+
+
 class OverviewSampler:
     def __init__(
         self,
@@ -37,23 +48,20 @@ class OverviewSampler:
         metrics: AgentMetrics,
         network: NetworkPaths,
         link: GatewayLink,
+        gateway_stats: LatestGatewayStats,
         interval_s: float,
     ) -> None:
         self.engine = engine
         self.metrics = metrics
         self.network = network
         self.link = link
+        self.gateway_stats = gateway_stats
         self.interval_s = interval_s
         self.capacity = min(MAX_SAMPLES, math.ceil(WINDOW_S / interval_s))
         self.samples: deque[OverviewSample] = deque(maxlen=self.capacity)
-        self._gateway: tuple[float, GatewayStats] | None = None
         self._last_at = time.monotonic()
         self._last_tokens = self._tokens()
         self._task: asyncio.Task | None = None
-
-    def gateway_stats(self, frame: GatewayStats) -> None:
-        """The link received the gateway's numbers."""
-        self._gateway = (time.monotonic(), frame)
 
     def sample(self) -> OverviewSample:
         """Take one sample into the buffer."""
@@ -109,9 +117,10 @@ class OverviewSampler:
         )
 
     def _gateway_numbers(self, now: float) -> GatewayNumbers | None:
-        if self._gateway is None or not self.link.status.connected:
+        latest = self.gateway_stats.latest
+        if latest is None or not self.link.status.connected:
             return None
-        received, frame = self._gateway
+        received, frame = latest
         age = now - received
         if age > STALE_INTERVALS * frame.interval_s:
             return None

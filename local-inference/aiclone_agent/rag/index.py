@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TypedDict, cast
 
 import numpy as np
 
 COLLECTION = "chunks"
 logging.getLogger("chromadb.telemetry").setLevel(logging.CRITICAL)
+
+
+class _ChunkMetadata(TypedDict):
+    document_id: str  # the one field ``add`` writes on every chunk
 
 
 class VectorIndex:
@@ -64,11 +69,15 @@ class VectorIndex:
 
     def document_ids(self) -> set[str]:
         found = self._collection.get(include=["metadatas"])
-        return {meta["document_id"] for meta in found["metadatas"] or [] if meta}
+        # chromadb types a metadata value as any scalar: ``add`` writes ``document_id`` as a str
+        metadatas = cast("list[_ChunkMetadata | None]", found["metadatas"] or [])
+        return {meta["document_id"] for meta in metadatas if meta}
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         total = self._collection.count()
         if total == 0 or k <= 0:
             return []
         result = self._collection.query(query_embeddings=[vector], n_results=min(k, total), include=["distances"])
-        return [(chunk_id, 1.0 - float(distance)) for chunk_id, distance in zip(result["ids"][0], result["distances"][0], strict=True)]
+        distances = result["distances"]
+        assert distances is not None  # asked for in ``include``
+        return [(chunk_id, 1.0 - float(distance)) for chunk_id, distance in zip(result["ids"][0], distances[0], strict=True)]

@@ -82,8 +82,9 @@ class Ingestor:
                     error=f"indexing was interrupted {document.attempts} times (the agent stopped); use reindex to retry",
                 )
         ready = {d.id for d in store.with_status("ready")}
-        for orphan in (self.vectors.document_ids() if self.vectors is not None else set()) - ready:
-            self.vectors.remove(orphan)
+        if self.vectors is not None:
+            for orphan in self.vectors.document_ids() - ready:
+                self.vectors.remove(orphan)
         for orphan in self.lexical.document_ids() - ready:
             self.lexical.remove(orphan)
         known = store.ids()
@@ -146,12 +147,14 @@ class Ingestor:
         )
         self.store.update(document_id, progress=0.05)
         vectors = []
-        for first in range(0, len(chunks) if self.embedder is not None else 0, EMBED_BATCH):
+        embedder = self.embedder
+        for first in range(0, len(chunks) if embedder is not None else 0, EMBED_BATCH):
             if self.store.get(document_id) is None:  # deleted while indexing
                 self.store.remove_files(document_id)
                 return
+            assert embedder is not None  # without one the range is empty
             batch = [chunk.text for chunk in chunks[first : first + EMBED_BATCH]]
-            vectors.append(await anyio.to_thread.run_sync(self.embedder.embed_passages, batch))
+            vectors.append(await anyio.to_thread.run_sync(embedder.embed_passages, batch))
             done = min(len(chunks), first + EMBED_BATCH)
             self.store.update(document_id, progress=round(0.05 + 0.9 * done / len(chunks), 3))
         chunk_ids = [f"{document_id}:{index}" for index in range(len(chunks))]

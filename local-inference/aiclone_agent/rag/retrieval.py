@@ -53,9 +53,10 @@ class Retriever:
 
     def ranked_ids(self, query: str, k: int, mode: Mode = "hybrid") -> list[tuple[str, float]]:
         pool = k * CANDIDATES_PER_RESULT
-        if self.embedder is None or self.vectors is None:
-            mode = "lexical"  # no embedding model: BM25 is all there is
-        dense = self.vectors.search(self.embedder.embed_query(query), pool) if mode != "lexical" else []
+        embedder, vectors = self.embedder, self.vectors
+        if embedder is None or vectors is None:
+            return self.lexical.search(query, pool)  # no embedding model: BM25 is all there is
+        dense = vectors.search(embedder.embed_query(query), pool) if mode != "lexical" else []
         lexical = self.lexical.search(query, pool) if mode != "dense" else []
         if mode == "dense":
             return dense

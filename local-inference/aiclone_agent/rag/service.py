@@ -18,7 +18,7 @@ from aiclone_agent.rag.lexical import LexicalIndex
 from aiclone_agent.rag.parsers import ArchiveLimits, ParseError
 from aiclone_agent.rag.parsers.docx import check_archive
 from aiclone_agent.rag.retrieval import Mode, RetrievedChunk, Retriever
-from aiclone_agent.rag.sniffing import UnsupportedDocumentError, sniff
+from aiclone_agent.rag.sniffing import DocumentKind, UnsupportedDocumentError, sniff
 from aiclone_agent.rag.storage import Document, DocumentStore
 
 MB = 1024 * 1024
@@ -76,7 +76,7 @@ class RagService:
         self.lexical.close()
         self.store.close()
 
-    def check_upload(self, data: bytes) -> str:
+    def check_upload(self, data: bytes) -> DocumentKind:
         """The document's kind, decided from its bytes; raises ``DocumentRejectedError``."""
         if len(data) > self.max_upload_bytes:
             raise DocumentRejectedError(

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from aiclone_agent.core.sqlite_schema import migrate
+from aiclone_agent.rag.sniffing import DocumentKind
 from aiclone_wire.private_files import private_file
 
 Status = Literal["queued", "indexing", "ready", "failed"]
@@ -55,7 +56,7 @@ class Document:
     id: str
     name: str
     size: int
-    kind: str
+    kind: DocumentKind
     status: Status
     progress: float
     error: str | None
@@ -117,7 +118,7 @@ class DocumentStore:
             ).fetchall()
         return [Document(*row) for row in rows]
 
-    def create(self, name: str, kind: str, data: bytes) -> Document:
+    def create(self, name: str, kind: DocumentKind, data: bytes) -> Document:
         document_id = uuid.uuid4().hex
         _atomic_write(self.files_dir / document_id, data)
         with self._lock:

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from aiclone_agent.chat.context import ContextOverflowError
+from aiclone_agent.chat.memories import ChatMemory
 from aiclone_agent.chat.service import ChatService, ConversationNotFoundError
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.engine.base import EngineBusyError, EngineError
@@ -41,8 +42,10 @@ class IncomingMessage:
 
 
 class TelegramResponder:
-    def __init__(self, chat: ChatService, store: TelegramStore, config: ConfigStore) -> None:
+    def __init__(self, chat: ChatService, memory: ChatMemory, store: TelegramStore, config: ConfigStore) -> None:
         self.chat = chat
+        # /memory and /forget: the Telegram user's own memories
+        self.memory = memory
         self.store = store
         self.config = config
 
@@ -76,9 +79,9 @@ class TelegramResponder:
 
     async def _memory(self, message: IncomingMessage) -> list[str]:
         person = self._person(message)
-        if person is None or not self.chat.memory.on_for(person, CHANNEL):
+        if person is None or not self.memory.on_for(person, CHANNEL):
             return ["I don't keep memories of conversations here."]
-        records = await self.chat.memory.records(person, limit=MEMORY_LIST)
+        records = await self.memory.records(person, limit=MEMORY_LIST)
         if not records:
             return ["I don't remember anything about you yet."]
         lines = []
@@ -91,11 +94,11 @@ class TelegramResponder:
 
     async def _forget(self, message: IncomingMessage, words: list[str]) -> list[str]:
         person = self._person(message)
-        if person is None or self.chat.memory.store is None:
+        if person is None or self.memory.store is None:
             return ["I don't keep memories of conversations here."]
         if not words or words[0].lower() not in FORGET_WORDS:
             return ["This erases everything I remember about you, for good. To go ahead, send: /forget yes"]
-        deleted = await self.chat.memory.delete_all(person)
+        deleted = await self.memory.delete_all(person)
         return [f"Done: I forgot everything I remembered about you ({deleted})."]
 
     async def _answer(self, message: IncomingMessage, text: str) -> list[str]:

@@ -13,7 +13,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
+from aiclone_agent.chat.memories import ChatMemory
 from aiclone_agent.chat.service import ChatService
 from aiclone_agent.core.config import ConfigStore, TelegramSection
 from aiclone_agent.core.log_redaction import SecretRedactor
@@ -54,13 +56,15 @@ class _ErrorWatcher(logging.Handler):
 
 
 class TelegramService:
-    def __init__(self, config: ConfigStore, chat: ChatService, store: TelegramStore, redactor: SecretRedactor) -> None:
+    def __init__(
+        self, config: ConfigStore, chat: ChatService, memory: ChatMemory, store: TelegramStore, redactor: SecretRedactor
+    ) -> None:
         self.config = config
         self.store = store
         self.redactor = redactor
         self.status = "disabled"
         self.last_error: str | None = None
-        self.responder = TelegramResponder(chat, store, config)
+        self.responder = TelegramResponder(chat, memory, store, config)
         self.polling = Polling(store, self.responder, self._report_error)
         self._link_send: Send | None = None  # set while linked to a gateway
         self._webhook = False  # the gateway confirmed it delivers our bots
@@ -84,7 +88,7 @@ class TelegramService:
         return self.active and any(bot.bot_id == str(bot_id) for bot in self.settings.bots)
 
     @property
-    def delivery(self) -> str:
+    def delivery(self) -> Literal["webhook", "polling"]:
         return "webhook" if self._webhook else "polling"
 
     def _report_error(self, message: str) -> None:

@@ -15,6 +15,12 @@
 //! of running requests take steps in turn (round robin by group key), as llama-server only batches
 //! slots whose `LoRA` settings are equal. With a single group every step plans every request.
 //!
+//! Preemption: the engine may send a running request back to the front of its channel's queue
+//! (`preempt`) so that a waiting request of a heavier channel takes its slot; its re-admission is
+//! not charged again (its admission was paid), and it prefills what its kept KV cells lack.
+//! A step that decodes may carry fewer prompt tokens than `step_tokens` (`plan`'s `prompt_budget`),
+//! so running answers keep flowing while a long prompt is read.
+//!
 //! Same policy as the pure-Python reference `clone_core.reference.Scheduler`.
 
 use std::collections::{HashMap, VecDeque};
@@ -55,6 +61,8 @@ pub struct SchedulerStats {
     pub rejected: u64,
     /// Steps whose group (adapter setting) differed from the step before, since start.
     pub group_switches: u64,
+    /// Running requests sent back to the queue by `preempt`, since start.
+    pub preempted: u64,
 }
 
 #[derive(Debug)]
@@ -63,8 +71,8 @@ struct Channel {
     weight: u32,
     stride: u64,
     pass: u64,
-    /// `(id, prompt_tokens, group)`, FIFO.
-    queue: VecDeque<(i64, usize, u32)>,
+    /// `(id, prompt_tokens, group, resumed)`, FIFO; a preempted request goes back to the front.
+    queue: VecDeque<(i64, usize, u32, bool)>,
     admitted: u64,
 }
 
@@ -74,6 +82,8 @@ struct Running {
     /// Prompt tokens still to prefill; 0 once the sequence decodes.
     left: usize,
     group: u32,
+    /// Index into `channels`.
+    channel: usize,
 }
 
 #[derive(Debug)]
@@ -94,6 +104,7 @@ pub struct Scheduler {
     /// Plans whose group differed from the previous non-empty plan's.
     group_switches: u64,
     rejected: u64,
+    preempted: u64,
 }
 
 impl Scheduler {
@@ -158,6 +169,7 @@ impl Scheduler {
             last_group: None,
             group_switches: 0,
             rejected: 0,
+            preempted: 0,
         })
     }
 
@@ -199,7 +211,9 @@ impl Scheduler {
             let ch = &mut self.channels[c];
             ch.pass = ch.pass.max(floor);
         }
-        self.channels[c].queue.push_back((id, prompt_tokens, group));
+        self.channels[c]
+            .queue
+            .push_back((id, prompt_tokens, group, false));
         self.waiting.insert(id, c);
         Ok(())
     }
@@ -210,17 +224,20 @@ impl Scheduler {
         while self.running.len() < self.max_running {
             let Some(c) = self.next_channel() else { break };
             let ch = &mut self.channels[c];
-            let Some((id, prompt_tokens, group)) = ch.queue.pop_front() else {
+            let Some((id, prompt_tokens, group, resumed)) = ch.queue.pop_front() else {
                 break;
             };
-            ch.pass += ch.stride;
-            ch.admitted += 1;
+            if !resumed {
+                ch.pass += ch.stride;
+                ch.admitted += 1;
+            }
             self.last_pass = ch.pass;
             self.waiting.remove(&id);
             self.running.push(Running {
                 id,
                 left: prompt_tokens,
                 group,
+                channel: c,
             });
             admitted.push(id);
         }
@@ -259,11 +276,37 @@ impl Scheduler {
         Ok(())
     }
 
+    /// Sends running request `id` back to the front of its channel's queue: its slot is free for a
+    /// heavier channel's request. When admitted again (uncharged) it prefills `prompt_tokens`
+    /// (what its kept KV cells lack; `set_remaining` may lower it). `QueueFull` when `max_waiting`
+    /// requests already wait.
+    pub fn preempt(&mut self, id: i64, prompt_tokens: usize) -> Result<()> {
+        let i = self
+            .running_index(id)
+            .ok_or_else(|| CoreError::invalid(format!("request {id} is not running")))?;
+        if prompt_tokens == 0 {
+            return Err(CoreError::invalid("prompt_tokens must be > 0, got 0"));
+        }
+        if self.waiting.len() >= self.max_waiting {
+            return Err(CoreError::QueueFull {
+                max_waiting: self.max_waiting,
+            });
+        }
+        let r = self.running.remove(i);
+        self.channels[r.channel]
+            .queue
+            .push_front((id, prompt_tokens, r.group, true));
+        self.waiting.insert(id, r.channel);
+        self.preempted += 1;
+        Ok(())
+    }
+
     /// One step for one group: a token for every decoding sequence of it, the rest of
-    /// `step_tokens` for its prompt chunks in admission order. The group is the next one after the
-    /// last step's (by key, wrapping) among the running requests' groups. The plan is taken as
-    /// executed: prefill counters advance.
-    pub fn plan(&mut self) -> StepPlan {
+    /// `step_tokens` for its prompt chunks in admission order, at most `prompt_budget` (>= 1) of
+    /// them when the step decodes anything. The group is the next one after the last step's (by
+    /// key, wrapping) among the running requests' groups. The plan is taken as executed: prefill
+    /// counters advance.
+    pub fn plan(&mut self, prompt_budget: Option<usize>) -> StepPlan {
         let Some(group) = self.next_group() else {
             return StepPlan {
                 group: self.last_group.unwrap_or(0),
@@ -281,6 +324,9 @@ impl Scheduler {
             .map(|r| r.id)
             .collect();
         let mut budget = self.step_tokens - decode.len();
+        if let Some(cap) = prompt_budget.filter(|_| !decode.is_empty()) {
+            budget = budget.min(cap.max(1));
+        }
         let mut prefill = Vec::new();
         for r in self.running.iter_mut().filter(|r| r.group == group) {
             if budget == 0 {
@@ -326,9 +372,7 @@ impl Scheduler {
         let Some(c) = self.waiting.remove(&id) else {
             return false;
         };
-        self.channels[c]
-            .queue
-            .retain(|&(queued, _, _)| queued != id);
+        self.channels[c].queue.retain(|&(queued, ..)| queued != id);
         true
     }
 
@@ -349,6 +393,7 @@ impl Scheduler {
                 .collect(),
             rejected: self.rejected,
             group_switches: self.group_switches,
+            preempted: self.preempted,
         }
     }
 
@@ -486,19 +531,19 @@ mod tests {
         s.submit(1, "web", 5, 0).unwrap();
         s.submit(2, "web", 10, 0).unwrap();
         assert_eq!(s.admit(), [1, 2]);
-        let plan = s.plan();
+        let plan = s.plan(None);
         assert_eq!((plan.decode, plan.prefill), (vec![], vec![(1, 5), (2, 3)]));
-        let plan = s.plan();
+        let plan = s.plan(None);
         assert_eq!((plan.decode, plan.prefill), (vec![1], vec![(2, 7)]));
         s.submit(3, "owner", 20, 0).unwrap();
         assert_eq!(s.admit(), [3]);
         for _ in 0..3 {
-            let plan = s.plan();
+            let plan = s.plan(None);
             assert_eq!((plan.decode, plan.prefill), (vec![1, 2], vec![(3, 6)]));
         }
-        assert_eq!(s.plan().prefill, [(3, 2)]);
+        assert_eq!(s.plan(None).prefill, [(3, 2)]);
         assert_eq!(
-            s.plan(),
+            s.plan(None),
             StepPlan {
                 decode: vec![1, 2, 3],
                 prefill: vec![],
@@ -516,8 +561,8 @@ mod tests {
         s.admit();
         assert!(s.set_remaining(1, 0).is_err());
         s.set_remaining(1, 3).unwrap();
-        assert_eq!(s.plan().prefill, [(1, 3)]);
-        assert_eq!(s.plan().decode, [1]);
+        assert_eq!(s.plan(None).prefill, [(1, 3)]);
+        assert_eq!(s.plan(None).decode, [1]);
         assert!(s.set_remaining(1, 5).is_err()); // decoding already
         assert!(s.set_remaining(9, 5).is_err());
     }
@@ -571,28 +616,28 @@ mod tests {
         s.submit(3, "web", 3, 1000).unwrap();
         assert_eq!(s.admit(), vec![1, 3, 2]);
         // The first plan takes the smallest group; the next the one after it, wrapping.
-        let plan = s.plan();
+        let plan = s.plan(None);
         assert_eq!(
             (plan.group, plan.decode.clone(), plan.prefill.clone()),
             (0, vec![], vec![(2, 3)])
         );
-        let plan = s.plan();
+        let plan = s.plan(None);
         assert_eq!(
             (plan.group, plan.prefill.clone()),
             (1000, vec![(1, 3), (3, 3)])
         );
-        let plan = s.plan();
+        let plan = s.plan(None);
         assert_eq!(
             (plan.group, plan.decode.clone(), plan.prefill.clone()),
             (0, vec![2], vec![])
         );
-        let plan = s.plan();
+        let plan = s.plan(None);
         assert_eq!((plan.group, plan.decode.clone()), (1000, vec![1, 3]));
         assert_eq!(s.stats().group_switches, 3);
         // Once a group has no running request left, every step belongs to the other.
         s.finish(2).unwrap();
         for _ in 0..3 {
-            let plan = s.plan();
+            let plan = s.plan(None);
             assert_eq!((plan.group, plan.decode.clone()), (1000, vec![1, 3]));
         }
         assert_eq!(s.stats().group_switches, 3);
@@ -604,10 +649,49 @@ mod tests {
         s.submit(1, "web", 20, 7).unwrap();
         s.submit(2, "web", 20, 9).unwrap();
         s.admit();
-        assert_eq!(s.plan().prefill, vec![(1, 8)]);
-        assert_eq!(s.plan().prefill, vec![(2, 8)]);
-        assert_eq!(s.plan().prefill, vec![(1, 8)]);
-        let empty = Scheduler::new(1, 1, 1, four()).unwrap().plan();
+        assert_eq!(s.plan(None).prefill, vec![(1, 8)]);
+        assert_eq!(s.plan(None).prefill, vec![(2, 8)]);
+        assert_eq!(s.plan(None).prefill, vec![(1, 8)]);
+        let empty = Scheduler::new(1, 1, 1, four()).unwrap().plan(None);
         assert_eq!(empty, StepPlan::default());
+    }
+
+    #[test]
+    fn a_preempted_request_goes_first_in_its_channel_and_is_not_charged_again() {
+        let mut s = Scheduler::new(1, 8, 16, four()).unwrap();
+        s.submit(1, "api", 10, 0).unwrap();
+        assert_eq!(s.admit(), [1]);
+        s.plan(None);
+        s.submit(2, "api", 10, 0).unwrap();
+        s.submit(3, "owner", 10, 0).unwrap();
+        s.preempt(1, 1).unwrap();
+        assert_eq!(s.admit(), [3]);
+        s.finish(3).unwrap();
+        assert_eq!(s.admit(), [1]); // ahead of request 2, which waited before it
+        assert_eq!(s.plan(None).prefill, [(1, 1)]);
+        let stats = s.stats();
+        assert_eq!(stats.preempted, 1);
+        assert_eq!(
+            stats.admitted_by_channel,
+            weights(&[("api", 1), ("owner", 1), ("telegram", 0), ("web", 0)])
+                .into_iter()
+                .map(|(n, w)| (n, u64::from(w)))
+                .collect::<Vec<_>>()
+        );
+        assert!(s.preempt(2, 1).is_err()); // waiting, not running
+    }
+
+    #[test]
+    fn a_decoding_step_carries_at_most_the_prompt_budget() {
+        let mut s = Scheduler::new(2, 8, 64, four()).unwrap();
+        s.submit(1, "api", 1, 0).unwrap();
+        s.admit();
+        assert_eq!(s.plan(Some(4)).prefill, [(1, 1)]); // nothing decodes: the budget does not apply
+        s.submit(2, "api", 100, 0).unwrap();
+        s.admit();
+        let plan = s.plan(Some(4));
+        assert_eq!((plan.decode, plan.prefill), (vec![1], vec![(2, 4)]));
+        assert_eq!(s.plan(Some(0)).prefill, [(2, 1)]); // at least one token
+        assert_eq!(s.plan(None).prefill, [(2, 63)]);
     }
 }

@@ -164,7 +164,7 @@ class StepPlan:
     @property
     def prefill(self) -> list[tuple[int, int]]:
         """``(request_id, n_tokens)`` prompt chunks in admission order;
-        ``sum(n) <= step_tokens - len(decode)``."""
+        ``sum(n) <= step_tokens - len(decode)`` (and ``<= prompt_budget`` when ``decode``)."""
     @property
     def group(self) -> int:
         """The group (adapter setting) of every request in this plan."""
@@ -190,6 +190,9 @@ class SchedulerStats:
     @property
     def group_switches(self) -> int:
         """Steps whose group differed from the step before, since start."""
+    @property
+    def preempted(self) -> int:
+        """Running requests sent back to the queue by ``preempt``, since start."""
 
 class Scheduler:
     """Request scheduler behind continuous batching (the engine's decode loop is its only user).
@@ -204,7 +207,10 @@ class Scheduler:
 
     A request's group is the engine's adapter setting: llama.cpp applies one LoRA scale to a whole
     ``llama_decode``, so a step plans requests of one group only, and the running groups take
-    steps in turn (the next group key after the last step's, wrapping)."""
+    steps in turn (the next group key after the last step's, wrapping).
+
+    Preemption: ``preempt`` sends a running request back to the front of its channel's queue so a
+    heavier channel's waiting request takes its slot; its re-admission is not charged again."""
 
     def __init__(
         self, *, max_running: int, max_waiting: int, step_tokens: int, channel_weights: dict[str, int]
@@ -221,10 +227,15 @@ class Scheduler:
     def set_remaining(self, request_id: int, n_tokens: int) -> None:
         """Part of the prompt is in the KV cache already: only ``n_tokens`` (>= 1) remain to
         prefill. InvalidInputError unless the request is prefilling."""
-    def plan(self) -> StepPlan:
+    def plan(self, prompt_budget: int | None = None) -> StepPlan:
         """The next step, for one group: a token for every decoding sequence of it, then its prompt
-        chunks in admission order up to ``step_tokens``. Taken as executed: a prompt finished in
-        this step decodes from the next plan on."""
+        chunks in admission order up to ``step_tokens``, and at most ``prompt_budget`` (at least 1)
+        prompt tokens when the step decodes anything. Taken as executed: a prompt finished in this
+        step decodes from the next plan on. InvalidInputError for a negative budget."""
+    def preempt(self, request_id: int, prompt_tokens: int) -> None:
+        """Sends a running request back to the front of its channel's queue (its slot is free);
+        admitted again, uncharged, it prefills ``prompt_tokens`` (>= 1). QueueFullError when
+        ``max_waiting`` requests wait; InvalidInputError unless it is running."""
     def finish(self, request_id: int) -> None:
         """A running sequence ended; frees its slot. InvalidInputError unless it is running."""
     def cancel(self, request_id: int) -> bool:

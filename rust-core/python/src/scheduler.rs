@@ -51,6 +51,7 @@ pub struct PySchedulerStats {
     admitted_by_channel: BTreeMap<String, u64>,
     rejected: u64,
     group_switches: u64,
+    preempted: u64,
 }
 
 impl From<SchedulerStats> for PySchedulerStats {
@@ -63,6 +64,7 @@ impl From<SchedulerStats> for PySchedulerStats {
             admitted_by_channel: s.admitted_by_channel.into_iter().collect(),
             rejected: s.rejected,
             group_switches: s.group_switches,
+            preempted: s.preempted,
         }
     }
 }
@@ -72,14 +74,15 @@ impl PySchedulerStats {
     fn __repr__(&self) -> String {
         format!(
             "SchedulerStats(waiting={}, waiting_by_channel={:?}, running={}, prefilling={}, \
-             admitted_by_channel={:?}, rejected={}, group_switches={})",
+             admitted_by_channel={:?}, rejected={}, group_switches={}, preempted={})",
             self.waiting,
             self.waiting_by_channel,
             self.running,
             self.prefilling,
             self.admitted_by_channel,
             self.rejected,
-            self.group_switches
+            self.group_switches,
+            self.preempted
         )
     }
 }
@@ -153,8 +156,17 @@ impl PyScheduler {
         self.with(|s| guard(|| s.set_remaining(request_id, n_tokens)))
     }
 
-    fn plan(&self) -> PyResult<PyStepPlan> {
-        self.with(|s| guard(|| Ok(s.plan().into())))
+    #[pyo3(signature = (prompt_budget = None))]
+    fn plan(&self, prompt_budget: Option<i64>) -> PyResult<PyStepPlan> {
+        let prompt_budget = prompt_budget
+            .map(|n| budget("prompt_budget", n, true))
+            .transpose()?;
+        self.with(|s| guard(|| Ok(s.plan(prompt_budget).into())))
+    }
+
+    fn preempt(&self, request_id: i64, prompt_tokens: i64) -> PyResult<()> {
+        let prompt_tokens = budget("prompt_tokens", prompt_tokens, false)?;
+        self.with(|s| guard(|| s.preempt(request_id, prompt_tokens)))
     }
 
     fn finish(&self, request_id: i64) -> PyResult<()> {

@@ -9,8 +9,7 @@ import asyncio
 import pytest
 
 from aiclone_gateway.cluster.forwarding import RemoteStream
-from aiclone_gateway.relay.hub import AgentOfflineError
-from aiclone_gateway.relay.link import FrameTooLargeError
+from aiclone_gateway.relay.streams import AgentOfflineError, FrameTooLargeError
 from aiclone_wire import Chunk, End, Error, encode
 
 WORK = {"model": "clone", "messages": [{"role": "user", "content": "hi"}], "stream": True}

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from aiclone_agent.bundle.gguf_header import read_gguf_header
 from aiclone_agent.core.config import ConfigError, ConfigStore, ModelSection
 from aiclone_agent.engine.gpu_offload import (
     MIB,
@@ -22,7 +23,6 @@ from aiclone_agent.engine.gpu_offload import (
     plan_offload,
     query_gpu,
     read_footprint,
-    read_gguf_header,
 )
 from aiclone_agent.engine.selector import load_engine
 
@@ -58,7 +58,9 @@ def test_the_header_scan_agrees_with_ggufs_own_reader(model_path: Path):
 
     fields, tensors = read_gguf_header(model_path)
     reference = GGUFReader(str(model_path))  # slow (a numpy view per vocabulary string), exact
-    assert tensors == [(t.name, int(t.n_bytes)) for t in reference.tensors]
+    assert [(t.name, t.n_bytes, t.shape) for t in tensors] == [
+        (t.name, int(t.n_bytes), tuple(int(d) for d in t.shape)) for t in reference.tensors
+    ]
     assert fields["llama.block_count"] == reference.fields["llama.block_count"].contents()
     assert fields["tokenizer.ggml.tokens"] == len(reference.fields["tokenizer.ggml.tokens"].contents())
 

@@ -119,6 +119,7 @@ async def test_the_link_session_answers_memory_requests(agent):
     session = LinkSession(
         socket,
         agent.runtime.openai,
+        agent.runtime.memory,
         RunningRequests(),
         PathHealth("relay"),
         ping_interval_s=30,

@@ -65,4 +65,20 @@ describe('engine settings store', () => {
     expect(store.modelError).toBe(message)
     expect(store.settings?.base_model_path).toBe('')
   })
+  it('Apply now follows the reload to its end and then shows the settings it left', async () => {
+    const store = useEngineSettingsStore()
+    const reload = { error: null, running: 0, started_at: 1, finished_at: null }
+    fetchMock
+      .mockResolvedValueOnce(json(202, { ...reload, state: 'draining', running: 1 }))
+      .mockResolvedValueOnce(json(200, { engine_reload: { ...reload, state: 'loading' } }))
+      .mockResolvedValueOnce(json(200, { engine_reload: { ...reload, state: 'failed', error: 'llama.cpp could not load x.gguf', finished_at: 2 } }))
+      .mockResolvedValueOnce(json(200, { ...SAVED, pending_restart: ['parallel'] }))
+      .mockResolvedValueOnce(json(200, MODELS))
+    await store.applyNow(0)
+    const urls = fetchMock.mock.calls.slice(2).map(([url]) => url)
+    expect(urls).toEqual(['/api/engine/reload', '/api/status', '/api/status', '/api/engine/settings', '/api/engine/models'])
+    expect(store.reload?.state).toBe('failed')
+    expect(store.reload?.error).toBe('llama.cpp could not load x.gguf')
+    expect(store.settings?.pending_restart).toEqual(['parallel']) // still waiting: the old engine serves
+  })
 })

@@ -1,6 +1,6 @@
 import { ref } from 'vue'
 import { defineStore } from 'pinia'
-import { agentApi, type EngineSettings, type ModelList } from '@/api/agent'
+import { agentApi, type EngineReload, type EngineSettings, type ModelList } from '@/api/agent'
 import { ApiError } from '@/api/http'
 import { changesFrom, type EngineDraft } from '../lib/engineForm'
 
@@ -13,6 +13,8 @@ export const useEngineSettingsStore = defineStore('engineSettings', () => {
   const fieldErrors = ref<Record<string, string>>({})
   const error = ref<string | null>(null)
   const modelError = ref<string | null>(null)
+  /** The last "Apply now" (``POST /api/engine/reload``) as the agent reports it. */
+  const reload = ref<EngineReload | null>(null)
 
   async function load() {
     error.value = null
@@ -58,5 +60,24 @@ export const useEngineSettingsStore = defineStore('engineSettings', () => {
     }
   }
 
-  return { settings, models, saving, savedAt, fieldErrors, error, modelError, load, save, pickModel }
+  /** Reloads the engine with the saved settings, following its progress until it has settled. */
+  async function applyNow(pollMs = 500) {
+    error.value = null
+    const settling = (r: EngineReload) => r.state === 'draining' || r.state === 'loading'
+    try {
+      let current = await agentApi.reloadEngine()
+      reload.value = current
+      while (settling(current)) {
+        await new Promise((resolve) => setTimeout(resolve, pollMs))
+        const next = (await agentApi.getStatus()).engine_reload
+        if (!next) return
+        if (!settling(next)) await load() // the outcome shows with the settings it left
+        reload.value = current = next
+      }
+    } catch (cause) {
+      error.value = (cause as Error).message
+    }
+  }
+
+  return { settings, models, saving, savedAt, fieldErrors, error, modelError, reload, load, save, pickModel, applyNow }
 })

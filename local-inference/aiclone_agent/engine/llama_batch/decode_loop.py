@@ -9,6 +9,13 @@ llama.cpp applies one LoRA scale to a whole decode, so each request's adapter sc
 scheduler group (scale in thousandths): a plan names one group, whose scale is set on the context
 before the step, and groups take steps in turn (as llama-server only batches equal LoRA settings).
 Tokens reach the event loop through ``loop.call_soon_threadsafe``, one call per loop and step.
+
+Before admitting, a step may pause a running sequence for a heavier channel's waiting request
+(``step_policy.pick_victim``): the scheduler queues it again at the front of its channel, its slot
+keeps its KV cells as a cached conversation, and when it is admitted again it takes them back
+(the prefix cache finds them; what was evicted meanwhile is recomputed) and decodes the token it
+had sampled: its client sees a pause, never another text. While answers decode, a step carries
+at most ``step_policy.prompt_budget`` prompt tokens, from the step cost measured here.
 """
 
 from __future__ import annotations
@@ -22,12 +29,20 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiclone_agent.engine.base import EngineError, GenerationChunk
+from aiclone_agent.engine.base import EngineError, FinishReason, GenerationChunk
 from aiclone_agent.engine.llama_batch.context import DecodeError, LlamaContext
 from aiclone_agent.engine.llama_batch.kv_slots import KvSlots
 from aiclone_agent.engine.llama_batch.requests import END, BatchRequest
 from aiclone_agent.engine.llama_batch.sampling import SamplerChain
-from aiclone_agent.engine.llama_batch.scheduling import Scheduler
+from aiclone_agent.engine.llama_batch.scheduling import QueueFullError, Scheduler
+from aiclone_agent.engine.llama_batch.step_policy import (
+    PROMPT_SHARE,
+    TARGET_STEP_MS,
+    RunningSequence,
+    StepCost,
+    pick_victim,
+    prompt_budget,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +59,27 @@ class LoopCounters:
     )  # n, sum, max
     request_seconds: float = 5.0  # moving average of a request's time in its slot (for Retry-After)
     adapter_scale_switches: int = 0  # steps that set another LoRA scale on the context than the step before
+    preemptions: int = 0  # running sequences paused for a heavier channel's request
+    last_prompt_budget: int = 0  # the prompt-token cap of the last step that decoded
 
 
 class DecodeLoop:
-    def __init__(self, context: LlamaContext, scheduler: Scheduler) -> None:
+    def __init__(
+        self,
+        context: LlamaContext,
+        scheduler: Scheduler,
+        *,
+        step_target_ms: float = TARGET_STEP_MS,
+        step_prompt_share: float = PROMPT_SHARE,
+    ) -> None:
         self.context = context
         self.scheduler = scheduler
         self.slots = KvSlots(context, context.shape.n_seq, context.shape.n_ctx)
         self.counters = LoopCounters()
+        self.step_cost = StepCost()
+        self.step_target_ms = step_target_ms
+        self.step_prompt_share = step_prompt_share
+        self._weights = dict(scheduler.channel_weights)
         self.lock = (
             threading.RLock()
         )  # guards the scheduler and ``waiting`` (``submit`` runs on the event loop)
@@ -151,12 +179,21 @@ class DecodeLoop:
                 self._end(request, out, finish="abort", release=False)
             for request in [r for r in self.running.values() if r.aborted]:
                 self._finish(request, out, "abort")
+            self._preempt()
             self._admit()
             admitted, self._admitted = self._admitted, []
             for request in admitted:  # under the lock: a plan never names a request without its slot
                 if not request.done:
                     self._start(request)
-            plan = self.scheduler.plan()
+            decoding = sum(1 for r in self.running.values() if r.seq >= 0 and r.prefilled == len(r.feed))
+            budget = prompt_budget(
+                self.step_cost,
+                decoding,
+                self.context.shape.n_batch,
+                self.step_target_ms,
+                self.step_prompt_share,
+            )
+            plan = self.scheduler.plan(budget)
         if not plan.decode and not plan.prefill:
             return
         if self.context.use_lora_scale(plan.group / 1000) and self.counters.steps:
@@ -173,8 +210,8 @@ class DecodeLoop:
         for request_id, n in plan.prefill:
             request = self.running[request_id]
             start = request.prefilled
-            chunk = request.prompt[start : start + n]
-            last = start + n == len(request.prompt)
+            chunk = request.feed[start : start + n]
+            last = start + n == len(request.feed)
             for offset, token in enumerate(chunk):
                 entries.append((token, start + offset, request.seq, False))
             if last:
@@ -182,6 +219,7 @@ class DecodeLoop:
                 samples.append((request, len(entries) - 1))
             request.prefilled += n
             decoded.append((request, chunk))
+        began = time.perf_counter()
         if not self._decode(entries, [r for r, _ in decoded], out):
             return
         for request, tokens in decoded:
@@ -192,8 +230,14 @@ class DecodeLoop:
         counters.last_batch_sequences = len(decoded)
         counters.prompt_tokens_computed += len(entries) - len(plan.decode)
         counters.decoded_tokens += len(plan.decode)
+        if plan.decode:
+            counters.last_prompt_budget = budget
         for request, index in samples:
+            assert request.sampler is not None  # every planned request was started (``_start``)
             self._accept(request, request.sampler.sample(self.context.ctx, index), out)
+        self.step_cost.observe(
+            len(entries) - len(plan.decode), len(plan.decode), (time.perf_counter() - began) * 1000
+        )
 
     def _decode(self, entries, requests: list[BatchRequest], out: dict) -> bool:
         self.slots.make_room(len(entries))
@@ -217,6 +261,37 @@ class DecodeLoop:
                         self._end(request, out, error=error)
                 return False
 
+    def _preempt(self) -> None:
+        """(lock held) When a heavier channel's request waits and every slot is busy, pause the
+        lowest-priority running sequence: the scheduler queues it again (first of its channel), its
+        slot keeps its cells for the prefix cache, and ``feed`` is what it held plus what it had
+        yet to compute (the prompt's rest, or the token it sampled last)."""
+        if not self.waiting or len(self.running) < self.context.shape.parallel:
+            return
+        weights = self._weights
+        waiting_weight = max(weights[r.channel] for r in self.waiting.values())
+        started = [r for r in self.running.values() if r.seq >= 0 and not r.done]
+        victim_id = pick_victim(
+            waiting_weight,
+            [RunningSequence(r.id, weights[r.channel], r.preemptions, r.admitted_at) for r in started],
+        )
+        if victim_id is None:
+            return
+        victim = self.running[victim_id]
+        held = self.slots.tokens[victim.seq]
+        rest = victim.feed[victim.prefilled :] if victim.prefilled < len(victim.feed) else [victim.last_token]
+        feed = [*held, *rest]
+        try:
+            self.scheduler.preempt(victim.id, len(feed))
+        except QueueFullError:
+            return
+        self.slots.release(victim.seq, keep=True)
+        victim.seq, victim.feed, victim.prefilled = -1, feed, 0
+        victim.preemptions += 1
+        self.counters.preemptions += 1
+        del self.running[victim.id]
+        self.waiting[victim.id] = victim
+
     def _admit(self) -> None:
         """Move requests the scheduler lets in to ``running`` (lock held); ``_start`` sets them up."""
         for request_id in self.scheduler.admit():
@@ -233,17 +308,21 @@ class DecodeLoop:
                 self._end(request, out, error=error)
 
     def _start(self, request: BatchRequest) -> None:
-        wait = self.counters.waits[request.channel]
-        waited = request.admitted_at - request.submitted_at
-        wait[0] += 1
-        wait[1] += waited
-        wait[2] = max(wait[2], waited)
-        request.seq, reused = self.slots.acquire(request.prompt, request.group)
+        """Set up the slot of an admitted request: a new one, or one resuming after a preemption
+        (its sampler and ``feed`` kept)."""
+        if request.sampler is None:
+            wait = self.counters.waits[request.channel]
+            waited = request.admitted_at - request.submitted_at
+            wait[0] += 1
+            wait[1] += waited
+            wait[2] = max(wait[2], waited)
+            request.feed = request.prompt
+            request.sampler = SamplerChain(request.params, request.prompt, self.context.n_vocab)
+        request.seq, reused = self.slots.acquire(request.feed, request.group)
         request.prefilled = reused
-        request.sampler = SamplerChain(request.params, request.prompt, self.context.n_vocab)
         if reused:
             with self.lock:
-                self.scheduler.set_remaining(request.id, len(request.prompt) - reused)
+                self.scheduler.set_remaining(request.id, len(request.feed) - reused)
 
     def _accept(self, request: BatchRequest, token: int, out: dict) -> None:
         request.last_token = token
@@ -264,7 +343,7 @@ class DecodeLoop:
             )
 
     def _finish(
-        self, request: BatchRequest, out: dict, finish: str, text: str = "", locked: bool = True
+        self, request: BatchRequest, out: dict, finish: FinishReason, text: str = "", locked: bool = True
     ) -> None:
         if locked:
             self.scheduler.finish(request.id)
@@ -283,7 +362,7 @@ class DecodeLoop:
         request: BatchRequest,
         out: dict,
         *,
-        finish: str | None = None,
+        finish: FinishReason | None = None,
         text: str = "",
         error: Exception | None = None,
         release: bool = True,

@@ -32,6 +32,7 @@ from aiclone_agent.engine.llama_batch.context import LlamaContext
 from aiclone_agent.engine.llama_batch.decode_loop import DecodeLoop
 from aiclone_agent.engine.llama_batch.requests import BatchRequest, RequestStream
 from aiclone_agent.engine.llama_batch.scheduling import QueueFullError, Scheduler
+from aiclone_agent.engine.llama_batch.step_policy import PROMPT_SHARE, TARGET_STEP_MS
 
 
 class LlamaBatchEngine(EngineClient):
@@ -43,6 +44,8 @@ class LlamaBatchEngine(EngineClient):
         *,
         max_queue: int,
         channel_weights: dict[str, int],
+        step_target_ms: float = TARGET_STEP_MS,
+        step_prompt_share: float = PROMPT_SHARE,
     ) -> None:
         self.info = info
         self.tokenizer = tokenizer
@@ -56,7 +59,9 @@ class LlamaBatchEngine(EngineClient):
             channel_weights=dict(channel_weights),
         )
         self._max_queue = max_queue
-        self._loop = DecodeLoop(context, self._scheduler)
+        self._loop = DecodeLoop(
+            context, self._scheduler, step_target_ms=step_target_ms, step_prompt_share=step_prompt_share
+        )
         self._ids = itertools.count(1)
         self._by_key: dict[str, BatchRequest] = {}
 
@@ -73,6 +78,8 @@ class LlamaBatchEngine(EngineClient):
         max_queue: int,
         channel_weights: dict[str, int],
         reason: str,
+        step_target_ms: float = TARGET_STEP_MS,
+        step_prompt_share: float = PROMPT_SHARE,
     ) -> LlamaBatchEngine:
         context = LlamaContext.load(
             model_path,
@@ -104,7 +111,15 @@ class LlamaBatchEngine(EngineClient):
             },
         )
         try:
-            return cls(context, info, tokenizer, max_queue=max_queue, channel_weights=channel_weights)
+            return cls(
+                context,
+                info,
+                tokenizer,
+                max_queue=max_queue,
+                channel_weights=channel_weights,
+                step_target_ms=step_target_ms,
+                step_prompt_share=step_prompt_share,
+            )
         except (EngineError, clone_core.CoreError) as exc:  # e.g. channel weights the scheduler refuses
             context.close()
             raise EngineError(str(exc)) from exc
@@ -221,6 +236,12 @@ class LlamaBatchEngine(EngineClient):
             "prompt_tokens_computed": counters.prompt_tokens_computed,
             "decoded_tokens": counters.decoded_tokens,
             "adapter_scale_switches": counters.adapter_scale_switches,
+            "preemptions": counters.preemptions,
+            "last_prompt_budget": counters.last_prompt_budget,
+            "step_ms": {
+                "per_prompt_token": _rounded(loop.step_cost.per_prompt_token),
+                "per_sequence": _rounded(loop.step_cost.per_sequence),
+            },
             "kv_cells_used": slots.cells_in_use,
             "kv_cells_total": shape.n_ctx,
             "cached_sequences": slots.cached_sequences,
@@ -235,3 +256,7 @@ class LlamaBatchEngine(EngineClient):
                 for channel, (n, total, worst) in list(counters.waits.items())
             },
         }
+
+
+def _rounded(ms: float | None) -> float | None:
+    return None if ms is None else round(ms, 3)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import clone_core
 from aiclone_agent.engine.base import GenerationChunk, SamplingParams
+from aiclone_agent.engine.llama_batch.sampling import SamplerChain
 
 _END = object()
 
@@ -34,10 +35,13 @@ class BatchRequest:
     group: int = 0  # the adapter setting (``DecodeLoop.group_of``), fixed when submitted
     # decode-loop state
     seq: int = -1
-    prefilled: int = 0  # prompt tokens in the KV cache
+    feed: list[int] = field(default_factory=list)  # tokens to put in the KV cache before sampling:
+    # the prompt, or after a preemption what the sequence held and the token it had sampled
+    prefilled: int = 0  # tokens of ``feed`` in the KV cache
+    preemptions: int = 0
     last_token: int = -1  # sampled, not yet decoded
     completion: int = 0
-    sampler: object = None
+    sampler: SamplerChain | None = None  # built by the decode loop when the request starts
     done: bool = False
 
 

@@ -1,27 +1,30 @@
 """The LAN listener's own FastAPI app: the OpenAI API, the LAN chat and its page. Nothing of the
 admin app is mounted here, so every admin route is a 404 on the LAN; every route but the page
-needs a LAN token (``lan.deps``)."""
+needs a LAN token (``api.deps.RequireLanUser``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse
 
 from aiclone_agent import __version__
+from aiclone_agent.api import lan as lan_router
+from aiclone_agent.api.deps import RequireLanUser, lan_person
+from aiclone_agent.chat.memories import ChatMemory
+from aiclone_agent.chat.service import ChatService
+from aiclone_agent.chat.store import ConversationStore
+from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.core.errors import register_exception_handlers
 from aiclone_agent.core.security import BodyLimitMiddleware
 from aiclone_agent.errors import register_error_handlers
-from aiclone_agent.lan import router as lan_router
-from aiclone_agent.lan.deps import RequireLanUser, lan_person
+from aiclone_agent.lan.tokens import LanTokens
 from aiclone_agent.openai_api.router import build_router
+from aiclone_agent.openai_api.serving import OpenAIServingChat
 
-if TYPE_CHECKING:
-    from aiclone_agent.runtime import AgentRuntime
-
-PAGE = Path(__file__).resolve().parent.parent / "static" / "lan.html"
+PAGE = Path(__file__).resolve().parent / "static" / "lan.html"
 page_router = APIRouter(include_in_schema=False)
 
 
@@ -40,15 +43,28 @@ async def chat_page() -> HTMLResponse:
     )
 
 
-def create_lan_app(runtime: AgentRuntime) -> FastAPI:
+@dataclass(frozen=True)
+class LanServices:
+    """What the LAN app's routes use (``api.deps`` reads them from ``app.state.runtime``): the
+    runtime's own objects, and nothing an admin route needs."""
+
+    config: ConfigStore
+    chat: ChatService
+    memory: ChatMemory
+    store: ConversationStore
+    openai: OpenAIServingChat
+    lan_tokens: LanTokens
+
+
+def create_lan_app(services: LanServices) -> FastAPI:
     app = FastAPI(
         title="AI Clone on the LAN", version=__version__, docs_url=None, redoc_url=None, openapi_url=None
     )
-    app.state.runtime = runtime
+    app.state.runtime = services
     register_exception_handlers(app)
     register_error_handlers(app)
     app.include_router(build_router("lan", dependencies=[RequireLanUser], person=lan_person))
     app.include_router(lan_router.router)
     app.include_router(page_router)
-    app.add_middleware(BodyLimitMiddleware, max_body=runtime.config.current.limits.max_request_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_body=services.config.current.limits.max_request_bytes)
     return app

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aiclone_agent.engine.gguf_header import MAX_ARRAY_DEPTH, GgufHeaderError, read_gguf_header
+from aiclone_agent.bundle.gguf_header import MAX_ARRAY_DEPTH, GgufHeaderError, read_gguf_header
 from tests.support.gguf_files import (
     ARRAY,
     FLOAT32,

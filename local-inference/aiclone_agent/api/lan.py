@@ -1,22 +1,21 @@
-"""``/api/lan/*``: the chat of the LAN listener. Who asks comes from their LAN token; each user
-sees and continues only their own conversations, which stay on this PC and appear in the admin's
-list with their name (channel ``lan``). ``/api/lan/me/memories*`` and ``/api/lan/me/memory-settings``
-are the token's person's long-term memory, shaped as the gateway's ``/api/me/…``."""
+"""``/api/lan/*``: the chat of the LAN listener, mounted only in its app (``lan_app``). Who asks
+comes from their LAN token; each user sees and continues only their own conversations, which stay
+on this PC and appear in the admin's list with their name (channel ``lan``). ``/api/lan/me/memories*``
+and ``/api/lan/me/memory-settings`` are the token's person's long-term memory, shaped as the
+gateway's ``/api/me/…``."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
 from aiclone_agent.api.chat import ChatRequest, start_turn, stream_turn
 from aiclone_agent.api.conversations import ConversationDetail, ConversationOut, conversation_detail
-from aiclone_agent.api.deps import ChatDep, ConfigDep, StoreDep
-from aiclone_agent.chat.memories import ChatMemory
+from aiclone_agent.api.deps import ChatDep, ConfigDep, LanUserDep, MemoryDep, StoreDep
 from aiclone_agent.chat.service import Author, ConversationNotFoundError
-from aiclone_agent.lan.deps import LanUserDep
 from aiclone_wire.memory import MAX_MEMORY_QUERY_CHARS, MemoryRecord, user_person
 
 router = APIRouter(prefix="/api/lan", tags=["lan"])
@@ -70,10 +69,6 @@ async def get_conversation(conversation_id: str, user: LanUserDep, store: StoreD
     return await conversation_detail(store, conversation)
 
 
-def _memory(request: Request) -> ChatMemory:
-    return request.app.state.runtime.chat.memory
-
-
 class MyMemories(BaseModel):
     memories: list[MemoryRecord]
     enabled: bool  # the person's own switch
@@ -91,33 +86,33 @@ class Deleted(BaseModel):
 @router.get("/me/memories")
 async def my_memories(
     user: LanUserDep,
-    request: Request,
+    memory: MemoryDep,
     q: Annotated[str | None, Query(max_length=MAX_MEMORY_QUERY_CHARS)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> MyMemories:
-    memory, person = _memory(request), user_person(user.id)
+    person = user_person(user.id)
     return MyMemories(
         memories=await memory.records(person, q, limit, offset), enabled=await memory.enabled(person)
     )
 
 
 @router.delete("/me/memories/{memory_id}", status_code=204)
-async def forget_one(memory_id: str, user: LanUserDep, request: Request) -> Response:
-    await _memory(request).delete(memory_id, user_person(user.id))  # another's: 404, as an absent one
+async def forget_one(memory_id: str, user: LanUserDep, memory: MemoryDep) -> Response:
+    await memory.delete(memory_id, user_person(user.id))  # another's: 404, as an absent one
     return Response(status_code=204)
 
 
 @router.delete("/me/memories")
-async def forget_all(user: LanUserDep, request: Request) -> Deleted:
-    return Deleted(deleted=await _memory(request).delete_all(user_person(user.id)))
+async def forget_all(user: LanUserDep, memory: MemoryDep) -> Deleted:
+    return Deleted(deleted=await memory.delete_all(user_person(user.id)))
 
 
 @router.get("/me/memory-settings")
-async def memory_settings(user: LanUserDep, request: Request) -> MemorySettings:
-    return MemorySettings(enabled=await _memory(request).enabled(user_person(user.id)))
+async def memory_settings(user: LanUserDep, memory: MemoryDep) -> MemorySettings:
+    return MemorySettings(enabled=await memory.enabled(user_person(user.id)))
 
 
 @router.put("/me/memory-settings")
-async def change_memory_settings(body: MemorySettings, user: LanUserDep, request: Request) -> MemorySettings:
-    return MemorySettings(enabled=await _memory(request).enabled(user_person(user.id), body.enabled))
+async def change_memory_settings(body: MemorySettings, user: LanUserDep, memory: MemoryDep) -> MemorySettings:
+    return MemorySettings(enabled=await memory.enabled(user_person(user.id), body.enabled))

@@ -1,9 +1,12 @@
-"""The metadata and tensor sizes a GGUF file declares in its header, read with bounds.
+"""The metadata and tensors a GGUF file declares in its header, read with bounds: the agent's one
+GGUF reader (the model list, the GPU offload plan, the adapter checks all read through it).
 
 Any file in ``models/base/`` is read here (``GET /api/engine/models`` lists them all), so a hostile
 one must cost no more than a real one: arrays nest at most ``MAX_ARRAY_DEPTH`` deep, every count and
 length must fit in the bytes left in the file (and below a cap no real model comes near), and only
-the first ``MAX_HEADER_BYTES`` are ever looked at. Anything else is a ``GgufHeaderError`` saying why.
+the first ``MAX_HEADER_BYTES`` are ever looked at. The tensors the header declares must end within
+the file (a download cut short after its header is refused here, not by llama.cpp at load time).
+Anything else is a ``GgufHeaderError`` saying why.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import math
 import mmap
 import struct
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, NamedTuple, TypeAlias
 
 MAX_ARRAY_DEPTH = 3  # llama.cpp reads no nested arrays at all
 MAX_ARRAY_ITEMS = 1 << 22  # vocabularies and merges: a few 100,000 in today's models
@@ -22,13 +27,24 @@ MAX_DIMS = 4  # GGML_MAX_DIMS
 MAX_HEADER_BYTES = 1 << 28  # a 262k-token vocabulary with its merges is ~15 MiB
 
 
+# A metadata value: a scalar, a string, a short array of scalars, or (string arrays, nested arrays
+# and arrays longer than ``MAX_ARRAY_KEPT``) the array's length.
+GgufValue: TypeAlias = int | float | bool | str | list[int] | list[float] | list[bool]
+
+
 class GgufHeaderError(ValueError):
     """The file's GGUF header is cut short, unknown, or asks for more than any model needs."""
 
 
-def read_gguf_header(model_path: Path) -> tuple[dict[str, object], list[tuple[str, int]]]:
-    """The GGUF's metadata (string arrays and long arrays as their length) and each tensor's
-    (name, bytes); ``GgufHeaderError`` when the header cannot be read within the bounds above.
+class GgufTensor(NamedTuple):
+    name: str
+    n_bytes: int
+    shape: tuple[int, ...]  # GGML order: ``shape[0]`` is the row length
+
+
+def read_gguf_header(model_path: Path) -> tuple[dict[str, GgufValue], list[GgufTensor]]:
+    """The GGUF's metadata (string arrays and long arrays as their length) and its tensors;
+    ``GgufHeaderError`` when the header cannot be read within the bounds above.
 
     ``gguf.GGUFReader`` would take 15-30 s here: it builds a numpy view per vocabulary string.
     This walks the same layout (gguf's own type tables) with ``struct`` over a memory map and
@@ -64,7 +80,7 @@ def read_gguf_header(model_path: Path) -> tuple[dict[str, object], list[tuple[st
                     f"truncated or unknown GGUF header ({what} at byte {pos} runs past {beyond})"
                 )
 
-        def take(fmt: str, what: str = "a value") -> tuple:
+        def take(fmt: str, what: str = "a value") -> tuple[Any, ...]:
             nonlocal pos
             size = struct.calcsize("<" + fmt)
             need(size, what)
@@ -94,7 +110,7 @@ def read_gguf_header(model_path: Path) -> tuple[dict[str, object], list[tuple[st
             except ValueError:
                 raise GgufHeaderError(f"unknown GGUF value type {raw}") from None
 
-        def value(kind: GGUFValueType, key: str, depth: int = 0) -> object:
+        def value(kind: GGUFValueType, key: str, depth: int = 0) -> GgufValue:
             nonlocal pos
             if kind == GGUFValueType.STRING:
                 return string()
@@ -148,13 +164,14 @@ def read_gguf_header(model_path: Path) -> tuple[dict[str, object], list[tuple[st
                 raise GgufHeaderError(
                     f"the GGUF header declares {n_tensors:,} tensors; no model has more than {MAX_TENSORS:,}"
                 )
-            fields: dict[str, object] = {}
+            fields: dict[str, GgufValue] = {}
             for _ in range(n_fields):
                 key = string()
                 (raw,) = take("I", f"the type of {key!r}")
                 fields[key] = value(value_type(raw), key)
             need(n_tensors * 24, f"{n_tensors:,} tensor descriptions")
-            tensors = []
+            tensors: list[GgufTensor] = []
+            data_end = 0  # where the last tensor's bytes end, counted from the data section
             for _ in range(n_tensors):
                 name = string()
                 (n_dims,) = take("I", f"the rank of tensor {name!r}")
@@ -162,11 +179,47 @@ def read_gguf_header(model_path: Path) -> tuple[dict[str, object], list[tuple[st
                     raise GgufHeaderError(f"tensor {name!r} has {n_dims} dimensions; GGML allows {MAX_DIMS}")
                 shape = take(f"{n_dims}Q", f"the shape of tensor {name!r}")
                 (kind,) = take("I", f"the type of tensor {name!r}")
-                take("Q", f"the data offset of tensor {name!r}")
+                (offset,) = take("Q", f"the data offset of tensor {name!r}")
                 block, block_bytes = GGML_QUANT_SIZES[GGMLQuantizationType(kind)]
-                tensors.append((name, math.prod(shape) // block * block_bytes))
+                tensors.append(GgufTensor(name, math.prod(shape) // block * block_bytes, shape))
+                data_end = max(data_end, offset + tensors[-1].n_bytes)
+            alignment = fields.get("general.alignment", 32)
+            if not isinstance(alignment, int) or alignment <= 0:
+                raise GgufHeaderError(f"general.alignment is {alignment!r}, not a positive integer")
+            needed = -(-pos // alignment) * alignment + data_end
+            if tensors and needed > len(data):  # cut short after its header: llama.cpp would refuse it
+                raise GgufHeaderError(
+                    f"truncated GGUF file: its tensors end at byte {needed:,}, the file has {len(data):,}"
+                )
         except GgufHeaderError:
             raise
         except (KeyError, ValueError) as exc:  # a tensor type gguf does not know
             raise GgufHeaderError(f"truncated or unknown GGUF header ({type(exc).__name__}: {exc})") from exc
     return fields, tensors
+
+
+def gguf_int(fields: Mapping[str, GgufValue], key: str, default: int) -> int:
+    """The number stored at ``key`` (``default`` when absent or zero), or ``GgufHeaderError`` for a
+    string or an array, which no model stores there."""
+    raw = fields.get(key)
+    if raw is None:
+        return default
+    if isinstance(raw, (list, str)):
+        raise GgufHeaderError(f"GGUF metadata key {key!r} holds {type(raw).__name__}, not a number")
+    return int(raw) or default
+
+
+def gguf_float(fields: Mapping[str, GgufValue], key: str, default: float) -> float:
+    """The number stored at ``key`` as a float (``default`` when absent or zero)."""
+    raw = fields.get(key)
+    if raw is None:
+        return default
+    if isinstance(raw, (list, str)):
+        raise GgufHeaderError(f"GGUF metadata key {key!r} holds {type(raw).__name__}, not a number")
+    return float(raw) or default
+
+
+def gguf_str(fields: Mapping[str, GgufValue], key: str, default: str = "") -> str:
+    """The string at ``key`` (``default`` when absent or not a string)."""
+    raw = fields.get(key)
+    return raw if isinstance(raw, str) else default

@@ -1,4 +1,5 @@
-"""The gateway's live numbers for the owner's overview page, sent to the agent over its relay link.
+"""The gateway's live numbers for the owner's overview page, sent to the agent over its relay link
+(``relay.reception``).
 
 The agent keeps the history (its admin page charts the last hour); the gateway only says what it
 sees now: users with the public chat open, requests in flight, questions queued for the agent,
@@ -10,15 +11,18 @@ a user with chats open on two replicas counts twice).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from aiclone_gateway.chat.sockets import ChatSockets
 from aiclone_gateway.chat.store import ConversationStore
 from aiclone_gateway.core.metrics import GatewayMetrics
 from aiclone_wire import GatewayStats
 
-# The agent asks for the frames in its hello (older agents would log each one as unknown).
-STATS_CAPABILITY = "gateway_stats"
+
+class ReplicaNumbers(Protocol):
+    """Every live replica's numbers (``cluster.node.ClusterNode``)."""
+
+    async def replica_stats(self, mine: dict[str, int]) -> list[dict[str, int]]: ...
 
 
 class GatewayStatsFeed:
@@ -28,14 +32,16 @@ class GatewayStatsFeed:
         conversations: ConversationStore,
         metrics: GatewayMetrics,
         interval_s: float,
+        replicas: ReplicaNumbers | None = None,
     ) -> None:
+        """``replicas``: with several replicas, where each one's ``local`` numbers are published;
+        None when this process is alone."""
         self.sockets = sockets
         self.conversations = conversations
         self.metrics = metrics
         self.interval_s = interval_s
+        self.replicas = replicas
         self._started = time.monotonic()
-        # With replicas: every live replica's ``local`` numbers (set by the runtime).
-        self.replicas: Callable[[], Awaitable[list[dict[str, int]]]] | None = None
 
     def local(self, requests_in_flight: int) -> dict[str, int]:
         """This process's own numbers."""
@@ -47,7 +53,8 @@ class GatewayStatsFeed:
         }
 
     async def snapshot(self, requests_in_flight: int) -> GatewayStats:
-        each = await self.replicas() if self.replicas is not None else [self.local(requests_in_flight)]
+        mine = self.local(requests_in_flight)
+        each = await self.replicas.replica_stats(mine) if self.replicas is not None else [mine]
         total = {name: sum(numbers.get(name, 0) for numbers in each) for name in self.local(0)}
         return GatewayStats(
             users_online=total["users_online"],

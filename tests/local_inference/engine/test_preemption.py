@@ -1,0 +1,141 @@
+"""Priority beyond queue order, with the real tiny model: an owner request pauses a running API
+answer and takes its slot, and the paused answer resumes from its kept KV cells with the very text
+it would have had; while answers stream, a long prompt is read in budgeted chunks."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from pathlib import Path
+
+import pytest
+
+from aiclone_agent.core.config import ModelSection
+from aiclone_agent.engine.base import SamplingParams
+from aiclone_agent.engine.selector import load_engine
+from tests.support.engine_runs import prompt_for, run
+
+GREEDY = SamplingParams(max_tokens=64, temperature=0.0)
+LONG_ANSWER = "Count from 1 to 100, separated by commas."
+
+
+@pytest.fixture(scope="module")
+def one_slot_engine(model_path: Path):
+    """One slot: an owner request can only run if the API answer in it gives way."""
+    engine = load_engine(
+        ModelSection(base_model_path=str(model_path), n_ctx=2048, parallel=1, max_queue=4), model_path.parent
+    )
+    yield engine
+    asyncio.run(engine.close())
+
+
+async def test_an_owner_request_pauses_an_api_answer_which_resumes_with_the_same_text(one_slot_engine):
+    engine = one_slot_engine
+    api_prompt = prompt_for(engine, LONG_ANSWER)
+    await run(engine, api_prompt, GREEDY, "warm")  # the prefix cache holds the prompt, as it will below
+    alone, _ = await run(engine, api_prompt, GREEDY, "alone")
+    before = engine.stats()["preemptions"]
+
+    events: list[str] = []
+    api_chunks: list[str] = []
+    api = engine.generate(api_prompt, GREEDY, "api-1", "api")
+    async for chunk in api:
+        api_chunks.append(chunk.text)
+        if len(api_chunks) == 3:
+            break  # decoding: now the owner asks
+    owner_text, _ = await run(
+        engine,
+        prompt_for(engine, "Say hello."),
+        SamplingParams(max_tokens=8, temperature=0.0),
+        "owner-1",
+        "owner",
+    )
+    events.append("owner done")
+    async for chunk in api:
+        api_chunks.append(chunk.text)
+    events.append("api done")
+
+    assert engine.stats()["preemptions"] == before + 1
+    assert events == ["owner done", "api done"]
+    assert owner_text
+    assert "".join(api_chunks) == alone
+
+
+async def test_owner_requests_one_after_another_pause_it_a_bounded_number_of_times(one_slot_engine):
+    engine = one_slot_engine
+    api_prompt = prompt_for(engine, LONG_ANSWER)
+    await run(engine, api_prompt, GREEDY, "warm-2")
+    alone, _ = await run(engine, api_prompt, GREEDY, "alone-2")
+    before = engine.stats()["preemptions"]
+    api = engine.generate(api_prompt, GREEDY, "api-2", "api")
+    chunks = []
+    for i in range(6):  # each owner request arrives while the API answer runs (or waits for its end)
+        chunk = await anext(api, None)
+        if chunk is None:
+            break
+        chunks.append(chunk)
+        await run(
+            engine,
+            prompt_for(engine, f"Say {i}."),
+            SamplingParams(max_tokens=4, temperature=0.0),
+            f"o-{i}",
+            "owner",
+        )
+    chunks += [chunk async for chunk in api]
+    assert chunks[-1].finish_reason is not None
+    assert 1 <= engine.stats()["preemptions"] - before <= 3
+    assert "".join(c.text for c in chunks) == alone
+
+
+@pytest.fixture(scope="module")
+def budget_engine(model_path: Path):
+    """Two slots and a tiny step target: once a step is measured, a prompt beside a decoding answer
+    advances by the smallest budget, whatever the machine."""
+    engine = load_engine(
+        ModelSection(
+            base_model_path=str(model_path), n_ctx=4096, parallel=2, step_target_ms=0.001, step_prompt_share=0
+        ),
+        model_path.parent,
+    )
+    yield engine
+    asyncio.run(engine.close())
+
+
+async def test_a_long_prompt_beside_a_running_answer_is_read_in_budgeted_steps(budget_engine):
+    engine = budget_engine
+    events: list[str] = []
+    answering = asyncio.Event()
+    long_prompt = prompt_for(engine, "Summarize this. " + " ".join(f"Item {i} is fine." for i in range(120)))
+    n_long = engine.count_tokens(long_prompt)
+    whole_batch_steps = math.ceil(n_long / (engine.stats()["n_batch"] - 1))
+
+    async def running_answer() -> None:
+        async for chunk in engine.generate(
+            prompt_for(engine, LONG_ANSWER), SamplingParams(max_tokens=300, temperature=0.0), "run", "api"
+        ):
+            events.append("running")
+            answering.set()
+            if chunk.finish_reason:
+                events.append("running done")
+
+    async def long_request() -> str:
+        events.append("long sent")
+        text = ""
+        async for chunk in engine.generate(
+            long_prompt, SamplingParams(max_tokens=8, temperature=0.0), "long", "api"
+        ):
+            if not text:
+                events.append("long first")
+            text += chunk.text
+        return text
+
+    runner = asyncio.create_task(running_answer())
+    await answering.wait()  # the answer decodes before the long prompt arrives
+    text = await long_request()
+    await runner
+    assert text
+    during = events[events.index("long sent") : events.index("long first")].count("running")
+    # with the whole batch per step the prompt would take `whole_batch_steps` steps, one token of
+    # the running answer each; budgeted, the answer keeps flowing through many more
+    assert during > whole_batch_steps, (during, whole_batch_steps, n_long)
+    assert engine.stats()["last_prompt_budget"] < engine.stats()["n_batch"]
