@@ -101,3 +101,43 @@ async def test_the_lan_chat_page_is_served(home_lan: HomeLan):
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "LAN token" in page.text and "/api/lan/chat/stream" in page.text
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+
+
+async def test_each_lan_user_has_their_own_memories(home_lan: HomeLan):
+    await _chat(home_lan, home_lan.token, "Remember that my bike lock code is 3107.")
+    recalled = (await _chat(home_lan, home_lan.token, "What is my bike lock code?"))[-1]["memories"]
+    assert any("3107" in m["text"] for m in recalled), recalled
+    assert (await _chat(home_lan, home_lan.other_token, "What is my bike lock code?"))[-1]["memories"] == []
+
+    async with home_lan.lan(home_lan.token) as mine, home_lan.lan(home_lan.other_token) as theirs:
+        own = (await mine.get("/api/lan/me/memories")).json()
+        assert own["enabled"] is True and all(m["person"] is None for m in own["memories"])
+        fact = next(m for m in own["memories"] if "3107" in m["text"])
+        assert fact["channel"] == "lan" and fact["pinned"] is True
+        others = (await theirs.get("/api/lan/me/memories")).json()["memories"]
+        assert [m["text"].splitlines()[0] for m in others] == ["Q: What is my bike lock code?"]
+        found = (await mine.get("/api/lan/me/memories", params={"q": "lock code"})).json()["memories"]
+        assert fact["id"] in [m["id"] for m in found]
+
+        refused = await theirs.delete(f"/api/lan/me/memories/{fact['id']}")  # not theirs: as if absent
+        assert refused.status_code == 404 and refused.json()["error"]["code"] == "memory_not_found"
+        assert (await theirs.put("/api/lan/me/memory-settings", json={"enabled": False})).json() == {
+            "enabled": False
+        }
+        assert (await theirs.get("/api/lan/me/memory-settings")).json() == {"enabled": False}
+        await _chat(home_lan, home_lan.other_token, "My bike lock code is 9999.")  # switched off: not kept
+        assert len((await theirs.get("/api/lan/me/memories")).json()["memories"]) == 1
+
+        # the LAN token's OpenAI API is the same person
+        model = (await mine.get("/v1/models")).json()["data"][0]["id"]
+        body = {"model": model, "messages": [{"role": "user", "content": "What is my bike lock code?"}]}
+        answer = (await mine.post("/v1/chat/completions", json=body)).json()
+        assert fact["id"] in [m["id"] for m in answer["memories"]]
+
+        assert (await mine.delete(f"/api/lan/me/memories/{fact['id']}")).status_code == 204
+        erased = (await mine.delete("/api/lan/me/memories")).json()["deleted"]
+        assert erased >= 2 and (await mine.get("/api/lan/me/memories")).json()["memories"] == []
+        assert len((await theirs.get("/api/lan/me/memories")).json()["memories"]) == 1
+        assert (await mine.get("/api/lan/me/memories")).status_code == 200
+    async with home_lan.lan() as anonymous:
+        assert (await anonymous.get("/api/lan/me/memories")).status_code == 401
