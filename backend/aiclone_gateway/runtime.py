@@ -189,6 +189,7 @@ class GatewayRuntime:
                 hub,
                 settings.relay_idle_timeout_s,
                 local_stats=lambda: stats.local(hub.requests_in_flight),
+                local_users=sockets.user_ids,
                 on_user_event=ReplicaNews(chat, reception, revocation_push, sockets),
             )
             if cluster is not None

@@ -239,6 +239,18 @@ async def test_replicas_share_the_rate_limit_the_queue_the_api_a_lan_revocation_
                         if seen and seen["replicas"] == 2 and seen["users_online"] == 1:
                             break
                         await asyncio.sleep(0.2)
+            # the same person with the chat open on A too: two sockets, still one user online
+            same = ChatUser(a, "user@example.test")
+            await same.login()
+            async with same.socket(), httpx.AsyncClient(base_url=agent.url, timeout=10) as http:
+                async with asyncio.timeout(30):
+                    while True:
+                        seen = (await http.get("/api/overview")).json()["current"]["gateway"]
+                        if seen["chat_sockets"] == 2:
+                            break
+                        await asyncio.sleep(0.2)
+                assert seen["users_online"] == 1, seen
+            await same.close()
 
             key = (await user.http.post("/api/keys", json={"name": "script"})).json()["key"]
             client = openai.AsyncOpenAI(base_url=f"{b.url}/v1", api_key=key, max_retries=0)

@@ -94,6 +94,9 @@ class ChatSockets:
         """Distinct users with at least one chat socket open."""
         return len(self._by_user)
 
+    def user_ids(self) -> frozenset[str]:
+        return frozenset(self._by_user)
+
     @property
     def connections(self) -> int:
         return sum(len(connections) for connections in self._by_user.values())

@@ -4,13 +4,15 @@
 The agent keeps the history (its admin page charts the last hour); the gateway only says what it
 sees now: users with the public chat open, requests in flight, questions queued for the agent,
 relayed requests that failed since start, and how many gateway processes serve the clone.
-With replicas, the numbers are summed over every live replica (each publishes its own in Redis;
-a user with chats open on two replicas counts twice).
+With replicas, the numbers are summed over every live replica (each publishes its own in Redis),
+except users online: each replica publishes who chats there, and a person with the chat open on
+two replicas counts once.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from typing import Protocol
 
 from aiclone_gateway.chat.sockets import ChatSockets
@@ -23,6 +25,8 @@ class ReplicaNumbers(Protocol):
     """Every live replica's numbers (``cluster.node.ClusterNode``)."""
 
     async def replica_stats(self, mine: dict[str, int]) -> list[dict[str, int]]: ...
+
+    async def distinct_users(self, mine: Collection[str]) -> int: ...
 
 
 class GatewayStatsFeed:
@@ -56,6 +60,8 @@ class GatewayStatsFeed:
         mine = self.local(requests_in_flight)
         each = await self.replicas.replica_stats(mine) if self.replicas is not None else [mine]
         total = {name: sum(numbers.get(name, 0) for numbers in each) for name in self.local(0)}
+        if self.replicas is not None:
+            total["users_online"] = await self.replicas.distinct_users(self.sockets.user_ids())
         return GatewayStats(
             users_online=total["users_online"],
             chat_sockets=total["chat_sockets"],

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
 from aiclone_gateway.cluster.forwarding import RequestServer, RequestServing
@@ -43,12 +43,14 @@ class ReplicaDuties:
         idle_timeout_s: float,
         local_stats: Callable[[], dict[str, int]],
         on_user_event: Callable[[dict[str, Any]], None],
+        local_users: Callable[[], Collection[str]],
     ) -> None:
-        """``local_stats``: this replica's live numbers, published with each beat;
-        ``on_user_event``: applies an event another replica published."""
+        """``local_stats``: this replica's live numbers and ``local_users`` the users chatting
+        here, published with each beat; ``on_user_event``: applies an event another replica published."""
         self.node = node
         self.links = links
         self.local_stats = local_stats
+        self.local_users = local_users
         self.on_user_event = on_user_event
         self._server = RequestServer(node.redis, node.keys, node.replica, links, idle_timeout_s)
         self._tasks: list[asyncio.Task] = []
@@ -56,7 +58,7 @@ class ReplicaDuties:
     async def start(self) -> None:
         node = self.node
         await node.redis.ping()
-        await node.beat_alive(self.local_stats())
+        await node.beat_alive(self.local_stats(), self.local_users())
         self._tasks = [
             asyncio.create_task(self._beat(), name="cluster-beat"),
             asyncio.create_task(self._server.run(), name="cluster-requests"),
@@ -77,7 +79,7 @@ class ReplicaDuties:
         while True:
             await asyncio.sleep(BEAT_S)
             try:
-                await self.node.beat_alive(self.local_stats())
+                await self.node.beat_alive(self.local_stats(), self.local_users())
                 if loop.time() - renewed_at >= self.node.renew_every_s:
                     renewed_at = loop.time()
                     for agent_id in await self.node.renew(self.links.local_network):

@@ -31,6 +31,10 @@ class RedisKeys:
         """One relayed request's reply frames, in order, ending with end or error."""
         return f"{self.prefix}:reply:{request_id}"
 
+    def online(self, replica: str) -> str:
+        """The ids of the users with a chat open on ``replica`` (a set), expiring with its liveness."""
+        return f"{self.prefix}:replica:{replica}:online"
+
     def stats(self, replica: str) -> str:
         """``replica``'s live numbers (users, sockets, requests), expiring with its liveness."""
         return f"{self.prefix}:replica:{replica}:stats"

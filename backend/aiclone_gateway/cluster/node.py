@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -55,11 +55,29 @@ class ClusterNode:
     async def is_alive(self, replica: str) -> bool:
         return bool(await self.redis.exists(self.keys.alive(replica)))
 
-    async def beat_alive(self, stats: dict[str, int]) -> None:
-        """This replica is alive, with its live numbers now (both expire unless beaten again)."""
+    async def beat_alive(self, stats: dict[str, int], users: Collection[str] = ()) -> None:
+        """This replica is alive, with its live numbers and the users chatting here now (all
+        expire unless beaten again)."""
         ttl_ms = int(ALIVE_TTL_S * 1000)
-        await self.redis.set(self.keys.alive(self.replica), "1", px=ttl_ms)
-        await self.redis.set(self.keys.stats(self.replica), json.dumps(stats), px=ttl_ms)
+        online = self.keys.online(self.replica)
+        async with self.redis.pipeline(transaction=True) as beat:
+            beat.set(self.keys.alive(self.replica), "1", px=ttl_ms)
+            beat.set(self.keys.stats(self.replica), json.dumps(stats), px=ttl_ms)
+            beat.delete(online)
+            if users:
+                beat.sadd(online, *users)
+                beat.pexpire(online, ttl_ms)
+            await beat.execute()
+
+    async def distinct_users(self, mine: Collection[str]) -> int:
+        """Users with a chat open on any live replica, each counted once (``mine``: this
+        replica's, fresh): a person with the chat open on two replicas is one user online."""
+        everyone = set(mine)
+        for replica in await self.alive_replicas():
+            if replica != self.replica:
+                members = await self.redis.smembers(self.keys.online(replica))
+                everyone.update(str(member) for member in members)  # decode_responses: already str
+        return len(everyone)
 
     async def replica_stats(self, mine: dict[str, int]) -> list[dict[str, int]]:
         """The live numbers of every replica alive now (``mine``: this one's, fresh)."""
