@@ -45,7 +45,8 @@ _QUESTION_RU = re.compile(
 # Verbs that state a fact about the speaker, each mapped to one subject.
 _VERB_SUBJECTS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bI\s+(?:now\s+|still\s+)?(?:live|am\s+living|have\s+moved|moved|relocated)\b"
-                r"|\bwhere\s+do\s+I\s+live\b|\bwhere\s+I\s+live\b", re.I), "live"),
+                r"|\bwhere\s+do\s+I\s+live\b|\bwhere\s+I\s+live\b|\b(?:where|which\s+city)\s+am\s+I\s+(?:based|living)\b"
+                r"|\bwhich\s+city\s+do\s+I\s+live\b", re.I), "live"),
     (re.compile(r"\bI\s+(?:now\s+|still\s+)?(?:work|am\s+working|got\s+a\s+job|started\s+(?:a\s+new\s+job|working))\b"
                 r"|\bwhere\s+do\s+I\s+work\b|\bwhat\s+do\s+I\s+do\s+for\s+(?:a\s+)?(?:living|work)\b", re.I), "work"),
     (re.compile(r"\bI'?\s*a?m\s+called\b|\bmy\s+name\s+is\b|\bcall\s+me\b|\bwhat'?s?\s+(?:is\s+)?my\s+name\b", re.I), "self name"),
@@ -56,6 +57,11 @@ _VERB_SUBJECTS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<![а-яё])меня\s+зовут(?![а-яё])|(?<![а-яё])как\s+меня\s+зовут(?![а-яё])", re.I), "self name"),
 ]  # fmt: skip
 _NAME_WORDS = {"name", "имя", "зовут", "называ", "call", "nam"}
+# one fact, several words for it (stems, as the analyzer gives them)
+_SYNONYMS = {
+    "job": "work", "profess": "work", "occup": "work", "career": "work", "професс": "work", "работ": "work",
+    "hometown": "live", "citi": "live", "home": "live", "город": "live",
+}  # fmt: skip
 _FILLER_WORDS = {"now", "current", "new", "real", "actual", "still", "сейчас", "теперь", "нов", "настоящ"}
 
 
@@ -65,6 +71,8 @@ def _key(phrase: str, terms: Terms) -> str | None:
         for t in terms(phrase)
         if t not in _NAME_WORDS and t not in _FILLER_WORDS and t != "s" and len(t) > 1
     ]
+    if len(words) == 1 and words[0] in _SYNONYMS:
+        return _SYNONYMS[words[0]]
     return " ".join(words[:3]) if words else None
 
 

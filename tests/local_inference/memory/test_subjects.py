@@ -48,3 +48,16 @@ def test_another_persons_fact_is_not_the_speakers(statement):
 @pytest.mark.parametrize("text", ["Tell me a joke.", "How do I boil an egg?", "Расскажи анекдот."])
 def test_small_talk_states_nothing(text):
     assert stated_subject(text, TERMS) is None
+
+
+@pytest.mark.parametrize(
+    ("statement", "question"),
+    [
+        ("I work as a nurse.", "What's my profession?"),
+        ("My job is teaching.", "Where do I work?"),
+        ("Я работаю врачом.", "Какая у меня профессия?"),
+        ("I live in Riga.", "Which city am I based in these days?"),
+    ],
+)
+def test_other_words_for_the_same_fact_share_its_key(statement, question):
+    assert stated_subject(statement, TERMS) == asked_subject(question, TERMS) is not None
