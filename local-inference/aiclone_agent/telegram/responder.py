@@ -21,7 +21,7 @@ from aiclone_wire.memory import telegram_person
 CHANNEL = "telegram"
 HELP = (
     "Just write to me and I will answer.\n\n"
-    "/reset - start a new conversation (I forget what we said)\n"
+    "/reset - start a new conversation\n"
     "/memory - what I remember about you\n"
     "/forget - erase everything I remember about you\n"
     "/help - this message"
