@@ -26,7 +26,6 @@ from aiclone_agent.core.errors import register_exception_handlers
 from aiclone_agent.core.request_metrics import RequestMetricsMiddleware
 from aiclone_agent.core.security import LocalOnlyMiddleware
 from aiclone_agent.engine.base import EngineClient
-from aiclone_agent.errors import register_error_handlers
 from aiclone_agent.lan.app import create_lan_app
 from aiclone_agent.lan.listener import LanListener
 from aiclone_agent.openai_api import router as openai_router
@@ -61,7 +60,6 @@ def create_app(env: EnvSettings, config: ConfigStore, engine: EngineClient) -> F
     app = FastAPI(title="AI Clone agent", version=__version__, lifespan=lifespan)
     app.state.runtime = runtime
     register_exception_handlers(app)
-    register_error_handlers(app)
     for router in (status.router, overview.router, engine_settings.router, adapter.router, clone.router, channels.router, chat.router, conversations.router, gateway.router, rag.router, telegram.router, openai_router.router, admin_page.router):
         app.include_router(router)
     app.add_middleware(RequestMetricsMiddleware, metrics=runtime.metrics)

@@ -19,7 +19,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from tests.support.fixtures.agents import AgentProcess, write_config
 from tests.support.fixtures.gateways import GatewayProcess, create_agent_token, sign_up, wait_online
@@ -52,7 +52,7 @@ def fuzz(schema, base_url: str, headers: dict[str, str]) -> list[str]:
             case.call_and_validate(
                 base_url=base_url,
                 headers=headers,
-                checks=[not_a_server_error, response_schema_conformance],
+                checks=[not_a_server_error, status_code_conformance, response_schema_conformance],
                 timeout=60,
             )
 

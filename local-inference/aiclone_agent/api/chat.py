@@ -17,10 +17,9 @@ from aiclone_agent.api.deps import ChatDep, ConfigDep
 from aiclone_agent.api.sse import SSE_HEADERS, sse_data
 from aiclone_agent.chat.service import Author, ChatService, Generation
 from aiclone_agent.core.config import ConfigStore
-from aiclone_agent.core.errors import ApiError
-from aiclone_agent.errors import MAPPED, problem_of
+from aiclone_agent.core.errors import MAPPED, ApiError, error_responses, problem_of
 
-router = APIRouter(prefix="/api/chat", tags=["chat"])
+router = APIRouter(prefix="/api/chat", tags=["chat"], responses=error_responses(404, 503))
 CHANNEL = "owner"  # the admin's own test chat
 
 

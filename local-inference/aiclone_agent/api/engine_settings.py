@@ -7,9 +7,10 @@ import anyio
 from fastapi import APIRouter
 
 from aiclone_agent.api.deps import EngineSettingsDep
+from aiclone_agent.core.errors import error_responses
 from aiclone_agent.engine.settings import EngineSettings, EngineSettingsUpdate, ModelList
 
-router = APIRouter(prefix="/api/engine", tags=["engine"])
+router = APIRouter(prefix="/api/engine", tags=["engine"], responses=error_responses(503))
 
 
 @router.get("/settings")

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
 from pydantic import BaseModel
 
+from aiclone_agent.core.errors import error_responses
 from aiclone_agent.rag.service import RagService
 from aiclone_agent.rag.storage import Document, Status
 
@@ -46,7 +47,7 @@ class SearchHit(BaseModel):
     end: int
 
 
-@router.post("/documents", status_code=201)
+@router.post("/documents", status_code=201, responses=error_responses(415))
 async def upload_document(file: UploadFile, rag: RagDep) -> DocumentOut:
     data = await file.read(rag.max_upload_bytes + 1)  # one byte over the limit is enough to refuse
     document = await rag.upload(file.filename, data)
@@ -58,12 +59,12 @@ async def list_documents(rag: RagDep) -> list[DocumentOut]:
     return [DocumentOut.of(d) for d in rag.documents()]
 
 
-@router.get("/documents/{document_id}")
+@router.get("/documents/{document_id}", responses=error_responses(404))
 async def get_document(document_id: str, rag: RagDep) -> DocumentOut:
     return DocumentOut.of(rag.document(document_id))
 
 
-@router.delete("/documents/{document_id}", status_code=204)
+@router.delete("/documents/{document_id}", status_code=204, responses=error_responses(404))
 async def delete_document(document_id: str, rag: RagDep) -> None:
     await rag.delete(document_id)
 

@@ -22,6 +22,7 @@ from aiclone_agent.chat.template import Message, PromptRenderer
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.core.metrics import AgentMetrics
 from aiclone_agent.engine.base import EngineClient, GenerationChunk, SamplingParams
+from aiclone_wire.errors import Problem, ProblemError
 
 if TYPE_CHECKING:
     from aiclone_agent.rag.retrieval import RetrievedChunk
@@ -31,8 +32,11 @@ if TYPE_CHECKING:
 PARTIAL_SAVE_S = 1.0  # how often a streaming answer is written to the store
 
 
-class ConversationNotFoundError(LookupError):
-    pass
+class ConversationNotFoundError(ProblemError, LookupError):
+    """``args[0]``: the conversation's id."""
+
+    def problem(self) -> Problem:
+        return Problem(404, f"conversation {self.args[0]} not found", "conversation_not_found", "conversation_id")
 
 
 @dataclass(frozen=True)

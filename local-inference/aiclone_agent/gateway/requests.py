@@ -13,7 +13,7 @@ from collections.abc import Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
-from aiclone_agent.errors import MAPPED, problem_of
+from aiclone_agent.core.errors import MAPPED, problem_of
 from aiclone_agent.openai_api.protocol import ChatCompletionRequest
 from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_agent.telegram.responder import IncomingMessage

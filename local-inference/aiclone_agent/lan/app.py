@@ -12,11 +12,10 @@ from fastapi.responses import HTMLResponse
 
 from aiclone_agent import __version__
 from aiclone_agent.core.errors import register_exception_handlers
-from aiclone_agent.core.security import BodyLimitMiddleware
-from aiclone_agent.errors import register_error_handlers
 from aiclone_agent.lan import router as lan_router
 from aiclone_agent.lan.deps import RequireLanUser
 from aiclone_agent.openai_api.router import build_router
+from aiclone_wire.body_limit import BodyLimitMiddleware
 
 if TYPE_CHECKING:
     from aiclone_agent.runtime import AgentRuntime
@@ -46,9 +45,8 @@ def create_lan_app(runtime: AgentRuntime) -> FastAPI:
     )
     app.state.runtime = runtime
     register_exception_handlers(app)
-    register_error_handlers(app)
     app.include_router(build_router("lan", dependencies=[RequireLanUser]))
     app.include_router(lan_router.router)
     app.include_router(page_router)
-    app.add_middleware(BodyLimitMiddleware, max_body=runtime.config.current.limits.max_request_bytes)
+    app.add_middleware(BodyLimitMiddleware, default_limit=runtime.config.current.limits.max_request_bytes)
     return app

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from aiclone_agent.api.sse import sse_data
 from aiclone_agent.chat.service import ChatService, Generation
-from aiclone_agent.core.errors import ApiError
-from aiclone_agent.errors import MAPPED, problem_of
+from aiclone_agent.core.errors import MAPPED, ApiError, problem_of
 from aiclone_agent.openai_api.protocol import (
     ChatCompletionChunk,
     ChatCompletionRequest,
