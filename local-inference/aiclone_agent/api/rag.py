@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, UploadFile
 from pydantic import BaseModel
 
 from aiclone_agent.core.errors import error_responses
+from aiclone_agent.rag.retrieval import RetrievedChunk
 from aiclone_agent.rag.service import RagService
 from aiclone_agent.rag.storage import Document, Status
 
@@ -35,16 +36,6 @@ class DocumentOut(BaseModel):
     @classmethod
     def of(cls, document: Document) -> DocumentOut:
         return cls(**{name: getattr(document, name) for name in cls.model_fields})
-
-
-class SearchHit(BaseModel):
-    document_id: str
-    document_name: str
-    chunk_index: int
-    text: str
-    score: float
-    start: int
-    end: int
 
 
 @router.post("/documents", status_code=201, responses=error_responses(415))
@@ -77,6 +68,6 @@ async def reindex(rag: RagDep) -> list[DocumentOut]:
 @router.get("/search")
 async def search(
     rag: RagDep, q: Annotated[str, Query(min_length=1, max_length=2_000)], k: Annotated[int | None, Query(ge=1, le=50)] = None
-) -> list[SearchHit]:
-    return [SearchHit(**vars(hit)) for hit in await rag.search(q, k)]
+) -> list[RetrievedChunk]:
+    return await rag.search(q, k)
 
