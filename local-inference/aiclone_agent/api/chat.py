@@ -1,7 +1,7 @@
 """``/api/chat/test`` (whole answer) and ``/api/chat/stream`` (SSE) for the local test chat.
 
 The stream's events are the models below (``ChatEvent``); ``frontend/src/api/agentChatEvents.ts``
-is generated from them (``python -m aiclone_agent.api.chat_typescript``) and a test compares the two.
+is generated from them (``python scripts/typescript.py``) and a test compares the two.
 """
 
 from __future__ import annotations
