@@ -44,7 +44,8 @@ def error_response(
 
 def http_problem(exc: StarletteHTTPException) -> Problem:
     """An ``HTTPException`` (the framework's 404/405, the body limit's 413) in the one shape."""
-    return Problem(exc.status_code, str(exc.detail), getattr(exc, "code", None), headers=exc.headers)
+    headers = dict(exc.headers) if exc.headers else None
+    return Problem(exc.status_code, str(exc.detail), getattr(exc, "code", None), headers=headers)
 
 
 def register_error_handlers(app: FastAPI, extra: Mapping[type[Exception], Describe] | None = None) -> None:
