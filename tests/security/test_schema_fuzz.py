@@ -1,8 +1,10 @@
 """Schemathesis against both apps' OpenAPI schemas, on real processes (the agent with the tiny
 model; the gateway with a linked agent, as its owner): no request it can generate gets a 5xx, and
-every documented response matches its schema.
+every status it answers is declared for the operation (the error statuses with the error schema:
+``aiclone_wire.http_errors``) and every documented response matches its schema.
 
-Bounded: a few examples per operation (AICLONE_FUZZ_EXAMPLES, default 8). Left out: the routes
+Bounded: a few examples per operation (AICLONE_FUZZ_EXAMPLES, default 8; a run with 40 did not
+finish in 25 minutes on a loaded two-core machine, so 40 is for a quiet one). Left out: the routes
 that reach other servers (Telegram's Bot API, the gateway link) and the ones that restart the
 engine or swap the adapter (minutes each with random input, covered by their own tests).
 """
