@@ -21,7 +21,10 @@ from aiclone_gateway.core.errors import ApiError, error_responses
 # the rate limit (429) guards every route; a sign-in that fails is a 401, a blocked account a 403,
 # a name already taken a 409
 router = APIRouter(
-    prefix="/api/auth", tags=["auth"], dependencies=[RateLimited], responses=error_responses(401, 403, 409, 429)
+    prefix="/api/auth",
+    tags=["auth"],
+    dependencies=[RateLimited],
+    responses=error_responses(401, 403, 409, 429),
 )
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

@@ -13,7 +13,9 @@ from aiclone_gateway.api.deps import ConversationsDep, CurrentUser
 from aiclone_gateway.chat.store import ConversationNotFoundError
 from aiclone_gateway.core.errors import ApiError, error_responses
 
-router = APIRouter(prefix="/api/conversations", tags=["conversations"], responses=error_responses(401, 403, 404))
+router = APIRouter(
+    prefix="/api/conversations", tags=["conversations"], responses=error_responses(401, 403, 404)
+)
 
 
 def iso(ts: float) -> str:

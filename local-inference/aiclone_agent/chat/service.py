@@ -36,7 +36,9 @@ class ConversationNotFoundError(ProblemError, LookupError):
     """``args[0]``: the conversation's id."""
 
     def problem(self) -> Problem:
-        return Problem(404, f"conversation {self.args[0]} not found", "conversation_not_found", "conversation_id")
+        return Problem(
+            404, f"conversation {self.args[0]} not found", "conversation_not_found", "conversation_id"
+        )
 
 
 @dataclass(frozen=True)

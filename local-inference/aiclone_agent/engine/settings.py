@@ -48,7 +48,9 @@ class SettingRefusedError(ProblemError, ValueError):
         self.field = field
 
     def problem(self) -> Problem:
-        return Problem(400, f"{self.field}: {self}", "invalid_setting", self.field, fields={self.field: str(self)})
+        return Problem(
+            400, f"{self.field}: {self}", "invalid_setting", self.field, fields={self.field: str(self)}
+        )
 
 
 class EngineSettings(BaseModel):
