@@ -1,5 +1,5 @@
 // Generated from backend/aiclone_gateway/chat/protocol.py by
-// `python -m aiclone_gateway.chat.typescript`: do not edit by hand (a test compares them).
+// `python scripts/typescript.py`: do not edit by hand (a test compares them).
 
 /** A knowledge-base passage an answer cites: `text` is `[start:end]` of the document's text. Built from what the agent's `End` frame carries; keys a newer agent adds are dropped, and an older agent's missing offsets or text travel as `null` / `""`. */
 export interface Source {

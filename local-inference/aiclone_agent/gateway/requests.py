@@ -13,10 +13,9 @@ from collections.abc import Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
-from aiclone_agent.errors import MAPPED, problem_of
+from aiclone_agent.core.errors import MAPPED, problem_of
 from aiclone_agent.openai_api.protocol import ChatCompletionRequest
 from aiclone_agent.openai_api.serving import OpenAIServingChat
-from aiclone_agent.telegram.responder import IncomingMessage
 from aiclone_wire import Chunk, End, Error, Request, TelegramRequest, Usage
 
 if TYPE_CHECKING:
@@ -87,9 +86,6 @@ async def run_telegram_request(telegram: TelegramService | None, frame: Telegram
     if telegram is None or not telegram.serves(message.bot_id):
         send(Error(id=frame.id, code="unknown_bot", message=f"this clone has no Telegram bot {message.bot_id}", status=404))
         return
-    incoming = IncomingMessage(
-        bot_id=message.bot_id, chat_id=message.chat_id, user_id=message.user_id, text=message.text
-    )
-    for reply in await telegram.responder.respond(incoming):
+    for reply in await telegram.answer_relayed(message):
         send(Chunk(id=frame.id, delta=reply))
     send(End(id=frame.id, finish_reason="stop"))

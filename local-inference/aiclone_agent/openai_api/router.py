@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
+from aiclone_agent.core.errors import error_responses
 from aiclone_agent.core.sse import SSE_HEADERS
 from aiclone_agent.openai_api.protocol import ChatCompletionRequest, ChatCompletionResponse, ModelList
 from aiclone_agent.openai_api.serving import CHANNEL, OpenAIServingChat
@@ -24,7 +25,11 @@ ServingDep = Annotated[OpenAIServingChat, Depends(_serving)]
 
 
 def build_router(channel: str = CHANNEL, dependencies: Sequence[Any] = ()) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["openai"], dependencies=list(dependencies))
+    # a conversation that is gone: 404; the engine busy or down: 503 (the LAN's token check: 401)
+    statuses = (404, 503, 401) if dependencies else (404, 503)
+    router = APIRouter(
+        prefix="/v1", tags=["openai"], dependencies=list(dependencies), responses=error_responses(*statuses)
+    )
 
     @router.get("/models")
     async def list_models(serving: ServingDep) -> ModelList:

@@ -1,13 +1,11 @@
-"""What the clone says to a Telegram message, independent of how the message arrived.
-
-Polling (aiogram on the agent) and webhook delivery (the gateway relays the message over the
-link) both call ``TelegramResponder.respond`` and send back the returned texts in order.
+"""What the clone says on Telegram, independent of how a message arrived: one method per thing
+the bot can say. Which one a message gets is decided once, by the commands' router
+(``telegram/commands.py``); each returns the replies to send, in order.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from aiclone_agent.chat.context import ContextOverflowError
 from aiclone_agent.chat.service import ChatService, ConversationNotFoundError
@@ -26,45 +24,42 @@ NOT_ALLOWED = "Sorry, this bot only talks to people its owner has allowed."
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class IncomingMessage:
-    bot_id: int
-    chat_id: int
-    user_id: int | None
-    text: str | None
-
-
 class TelegramResponder:
     def __init__(self, chat: ChatService, store: TelegramStore, config: ConfigStore) -> None:
         self.chat = chat
         self.store = store
         self.config = config
 
-    async def respond(self, message: IncomingMessage) -> list[str]:
-        """The replies to send, each within Telegram's 4,096-character limit."""
+    def allows(self, user_id: int | None) -> bool:
         allowed = self.config.current.messengers.telegram.allowed_user_ids
-        if allowed and message.user_id not in allowed:
-            return [NOT_ALLOWED]
-        text = (message.text or "").strip()
-        if not text:
-            return ["I can only read text messages for now."]
-        command = text.split()[0].split("@")[0].lower() if text.startswith("/") else None
-        if command == "/start":
-            return [f"Hi! I'm {self.config.current.clone.name}. Ask me anything.\n\n{HELP}"]
-        if command == "/help":
-            return [HELP]
-        if command == "/reset":
-            await self.store.reset(message.bot_id, message.chat_id)
-            return ["Started a new conversation."]
-        if command is not None:
-            return [f"I don't know the command {command}.\n\n{HELP}"]
-        return await self._answer(message, text)
+        return not allowed or user_id in allowed
 
-    async def _answer(self, message: IncomingMessage, text: str) -> list[str]:
+    def not_allowed(self) -> list[str]:
+        return [NOT_ALLOWED]
+
+    def greeting(self) -> list[str]:
+        return [f"Hi! I'm {self.config.current.clone.name}. Ask me anything.\n\n{HELP}"]
+
+    def help(self) -> list[str]:
+        return [HELP]
+
+    def unknown_command(self, command: str) -> list[str]:
+        return [f"I don't know the command {command.lower()}.\n\n{HELP}"]
+
+    def text_only(self) -> list[str]:
+        return ["I can only read text messages for now."]
+
+    async def reset(self, bot_id: int, chat_id: int) -> list[str]:
+        await self.store.reset(bot_id, chat_id)
+        return ["Started a new conversation."]
+
+    async def answer(self, bot_id: int, chat_id: int, text: str) -> list[str]:
+        """The clone's answer to ``text`` in this chat's conversation, as replies within Telegram's
+        4,096-character limit."""
         limit = self.config.current.limits.max_message_chars
         if len(text) > limit:
             return [f"That message is too long for me ({len(text)} characters; the limit is {limit})."]
-        existing = await self.store.conversation_for(message.bot_id, message.chat_id)
+        existing = await self.store.conversation_for(bot_id, chat_id)
         params = self.chat.sampling_params()
         try:
             try:
@@ -83,5 +78,5 @@ class TelegramResponder:
         except EngineError as exc:
             log.warning("telegram answer failed: %s", exc)
             return ["Sorry, I can't answer right now. Please try again in a moment."]
-        await self.store.set_conversation(message.bot_id, message.chat_id, conversation_id)
+        await self.store.set_conversation(bot_id, chat_id, conversation_id)
         return split_message(generation.text) or ["…"]
