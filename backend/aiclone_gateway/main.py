@@ -21,12 +21,12 @@ from aiclone_gateway.api import (
     users,
 )
 from aiclone_gateway.api.deps import GatewayParts
-from aiclone_gateway.core.body_limit import BodyLimitMiddleware
 from aiclone_gateway.core.config import Settings
 from aiclone_gateway.core.errors import register_exception_handlers
 from aiclone_gateway.core.log_redaction import redact_tickets
 from aiclone_gateway.openai_api import router as openai_router
 from aiclone_gateway.runtime import GatewayRuntime
+from aiclone_wire.body_limit import BodyLimitMiddleware
 from aiclone_wire.startup import startup_phase
 
 

@@ -28,7 +28,6 @@ from aiclone_agent.core.errors import register_exception_handlers
 from aiclone_agent.core.request_metrics import RequestMetricsMiddleware
 from aiclone_agent.core.security import LocalOnlyMiddleware
 from aiclone_agent.engine.base import EngineClient
-from aiclone_agent.errors import register_error_handlers
 from aiclone_agent.openai_api import router as openai_router
 from aiclone_agent.runtime import build_runtime
 from aiclone_wire.startup import startup_phase
@@ -60,7 +59,6 @@ def create_app(env: EnvSettings, config: ConfigStore, engine: EngineClient) -> F
     app = FastAPI(title="AI Clone agent", version=__version__, lifespan=lifespan)
     app.state.runtime = runtime
     register_exception_handlers(app)
-    register_error_handlers(app)
     for router in (
         status.router,
         overview.router,

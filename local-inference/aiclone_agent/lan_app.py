@@ -18,11 +18,10 @@ from aiclone_agent.chat.service import ChatService
 from aiclone_agent.chat.store import ConversationStore
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.core.errors import register_exception_handlers
-from aiclone_agent.core.security import BodyLimitMiddleware
-from aiclone_agent.errors import register_error_handlers
 from aiclone_agent.lan.tokens import LanTokens
 from aiclone_agent.openai_api.router import build_router
 from aiclone_agent.openai_api.serving import OpenAIServingChat
+from aiclone_wire.body_limit import BodyLimitMiddleware
 
 PAGE = Path(__file__).resolve().parent / "static" / "lan.html"
 page_router = APIRouter(include_in_schema=False)
@@ -62,9 +61,8 @@ def create_lan_app(services: LanServices) -> FastAPI:
     )
     app.state.runtime = services
     register_exception_handlers(app)
-    register_error_handlers(app)
     app.include_router(build_router("lan", dependencies=[RequireLanUser], person=lan_person))
     app.include_router(lan_router.router)
     app.include_router(page_router)
-    app.add_middleware(BodyLimitMiddleware, max_body=services.config.current.limits.max_request_bytes)
+    app.add_middleware(BodyLimitMiddleware, default_limit=services.config.current.limits.max_request_bytes)
     return app

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
 import pytest
 
-from aiclone_wire.private_files import private_file, write_private_once
+from aiclone_wire.private_files import copy_sqlite, private_file, write_private_once
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
 
@@ -39,3 +40,20 @@ def test_the_first_writer_wins_and_leaves_no_partial_file(tmp_path: Path, loose_
     assert not write_private_once(path, "second\n")
     assert path.read_text() == "first\n"
     assert [p.name for p in tmp_path.iterdir()] == ["owner-setup-code"]
+
+
+def test_a_live_database_is_copied_whole_into_a_private_file_and_left_as_it_was(tmp_path: Path, loose_umask):
+    source = tmp_path / "live.sqlite3"
+    live = sqlite3.connect(source)
+    live.execute("PRAGMA journal_mode=WAL")
+    live.execute("CREATE TABLE t (x)")
+    live.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(100)])
+    live.commit()  # still open, as a running program holds it
+    copy_sqlite(source, tmp_path / "copy.sqlite3")
+    copy = sqlite3.connect(tmp_path / "copy.sqlite3")
+    assert copy.execute("SELECT count(*) FROM t").fetchone() == (100,)
+    assert _mode(tmp_path / "copy.sqlite3") == 0o600
+    live.execute("INSERT INTO t VALUES (100)")  # the source is still writable by its owner
+    live.commit()
+    copy.close()
+    live.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -46,3 +47,15 @@ def write_private_once(path: Path, text: str) -> bool:
     finally:
         partial.unlink(missing_ok=True)
     return True
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    """SQLite's online backup of ``source`` (opened read-only, so a live database stays untouched and
+    consistent: the copy is one snapshot) into ``target``, a private file. The gateway's backups and
+    restores and the agent's clone export use it."""
+    src, dst = sqlite3.connect(f"file:{source}?mode=ro", uri=True), sqlite3.connect(private_file(target))
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()

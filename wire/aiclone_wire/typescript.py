@@ -147,8 +147,28 @@ def write_or_check(target: Path, text: str, command: str, check: bool) -> int:
     return 0
 
 
-def generate_cli(target: Path, render: Callable[[], str], command: str, argv: list[str] | None = None) -> int:
-    """The generators' command line: write ``target`` from ``render()``, or with --check only compare."""
-    parser = argparse.ArgumentParser(prog=command, description=f"Regenerates {target.name} from its models.")
-    parser.add_argument("--check", action="store_true", help="only say whether the file is current")
-    return write_or_check(target, render(), command, parser.parse_args(argv).check)
+@dataclass(frozen=True)
+class Generated:
+    """One generated file: where it lives and how its text is made from the models."""
+
+    target: Path
+    render: Callable[[], str]
+
+
+# The one command line that regenerates every file (it knows both programs; this package does not).
+COMMAND = "python scripts/typescript.py"
+
+
+def header(source: str) -> str:
+    """The first lines of a generated file: where it comes from and how to regenerate it."""
+    return f"// Generated from {source} by\n// `{COMMAND}`: do not edit by hand (a test compares them).\n"
+
+
+def generate(files: list[Generated], argv: list[str] | None = None) -> int:
+    """The command line: write each file from its models, or with --check only compare (1: one differs)."""
+    parser = argparse.ArgumentParser(
+        prog=COMMAND, description="Regenerates the web UI's TypeScript from the models."
+    )
+    parser.add_argument("--check", action="store_true", help="only say whether the files are current")
+    check = parser.parse_args(argv).check
+    return max((write_or_check(file.target, file.render(), COMMAND, check) for file in files), default=0)

@@ -10,9 +10,9 @@ from starlette.websockets import WebSocketDisconnect
 from aiclone_gateway import __version__
 from aiclone_gateway.api.deps import RuntimeDep
 from aiclone_wire import PROTOCOL_VERSION, Error, Hello, WireError, decode, encode
+from aiclone_wire.dial import HELLO_TIMEOUT_S
 
 router = APIRouter(tags=["relay"])
-HELLO_TIMEOUT_S = 10
 
 
 @router.websocket("/agent/ws")

@@ -16,9 +16,16 @@ from aiclone_gateway.api.deps import (
     RuntimeDep,
 )
 from aiclone_gateway.auth.registration import RegistrationMode
-from aiclone_gateway.core.errors import ApiError
+from aiclone_gateway.core.errors import ApiError, error_responses
 
-router = APIRouter(prefix="/api/auth", tags=["auth"], dependencies=[RateLimited])
+# the rate limit (429) guards every route; a sign-in that fails is a 401, a blocked account a 403,
+# a name already taken a 409
+router = APIRouter(
+    prefix="/api/auth",
+    tags=["auth"],
+    dependencies=[RateLimited],
+    responses=error_responses(401, 403, 409, 429),
+)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 

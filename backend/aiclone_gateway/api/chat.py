@@ -16,8 +16,9 @@ from aiclone_gateway.api.deps import ChatDep, CurrentUser, RuntimeDep
 from aiclone_gateway.chat.protocol import CancelIn, ClientFrame, ErrorFrame, MessageIn, ServerFrame
 from aiclone_gateway.chat.service import ChatService
 from aiclone_gateway.chat.sockets import ChatConnection
+from aiclone_gateway.core.errors import error_responses
 
-router = APIRouter(tags=["chat"])
+router = APIRouter(tags=["chat"], responses=error_responses(401, 403, 503))
 log = logging.getLogger(__name__)
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 

@@ -11,9 +11,11 @@ from pydantic import BaseModel
 
 from aiclone_gateway.api.deps import ConversationsDep, CurrentUser
 from aiclone_gateway.chat.store import ConversationNotFoundError
-from aiclone_gateway.core.errors import ApiError
+from aiclone_gateway.core.errors import ApiError, error_responses
 
-router = APIRouter(prefix="/api/conversations", tags=["conversations"])
+router = APIRouter(
+    prefix="/api/conversations", tags=["conversations"], responses=error_responses(401, 403, 404)
+)
 
 
 def iso(ts: float) -> str:

@@ -6,9 +6,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from aiclone_gateway.api.deps import CredentialsDep, CurrentUser, HubDep, OwnerUser, ReceptionDep
-from aiclone_gateway.core.errors import ApiError
+from aiclone_gateway.core.errors import ApiError, error_responses
 
-router = APIRouter(tags=["credentials"])
+router = APIRouter(tags=["credentials"], responses=error_responses(401, 403))
 
 
 class NameIn(BaseModel):
@@ -55,7 +55,7 @@ async def list_agent_tokens(_: OwnerUser, credentials: CredentialsDep, hub: HubD
     ]
 
 
-@router.delete("/api/agents/{token_id}", status_code=204)
+@router.delete("/api/agents/{token_id}", status_code=204, responses=error_responses(404))
 async def revoke_agent_token(
     token_id: str, _: OwnerUser, credentials: CredentialsDep, reception: ReceptionDep
 ) -> None:
@@ -80,7 +80,7 @@ async def list_api_keys(user: CurrentUser, credentials: CredentialsDep) -> list[
     ]
 
 
-@router.delete("/api/keys/{key_id}", status_code=204)
+@router.delete("/api/keys/{key_id}", status_code=204, responses=error_responses(404))
 async def revoke_api_key(key_id: str, user: CurrentUser, credentials: CredentialsDep) -> None:
     if not await credentials.revoke_api_key(user.id, key_id):
         raise ApiError(404, f"API key {key_id} not found", code="not_found")

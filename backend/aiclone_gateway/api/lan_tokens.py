@@ -8,9 +8,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from aiclone_gateway.api.deps import CurrentUser, LanTokensDep
-from aiclone_gateway.core.errors import ApiError
+from aiclone_gateway.core.errors import ApiError, error_responses
 
-router = APIRouter(prefix="/api/lan-tokens", tags=["lan"])
+router = APIRouter(prefix="/api/lan-tokens", tags=["lan"], responses=error_responses(401, 403))
 
 
 class LanTokenIn(BaseModel):
@@ -47,7 +47,7 @@ async def list_lan_tokens(user: CurrentUser, lan_tokens: LanTokensDep) -> list[L
     ]
 
 
-@router.delete("/{token_id}", status_code=204)
+@router.delete("/{token_id}", status_code=204, responses=error_responses(404))
 async def revoke_lan_token(token_id: str, user: CurrentUser, lan_tokens: LanTokensDep) -> None:
     if not await lan_tokens.revoke(user.id, token_id):
         raise ApiError(404, f"LAN token {token_id} not found", code="not_found")

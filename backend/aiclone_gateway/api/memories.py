@@ -14,9 +14,8 @@ from aiclone_gateway.chat.protocol import Memory, recalled_memories
 from aiclone_gateway.core.errors import error_responses
 from aiclone_wire.memory import MAX_MEMORY_QUERY_CHARS
 
-router = APIRouter(prefix="/api/me", tags=["memories"])
-OFFLINE = {503: "the clone is offline (code agent_offline): memories live on it"}
-SIGNED_IN = {401: "not signed in"}
+# 401: not signed in; 503: the clone is offline (code agent_offline), and the memories live on it
+router = APIRouter(prefix="/api/me", tags=["memories"], responses=error_responses(401, 503))
 
 
 class MemoriesOut(BaseModel):
@@ -33,7 +32,7 @@ class MemorySettings(BaseModel):
     enabled: bool
 
 
-@router.get("/memories", responses=error_responses({**SIGNED_IN, **OFFLINE}))
+@router.get("/memories")
 async def list_memories(
     user: CurrentUser,
     memories: MemoriesDep,
@@ -47,25 +46,23 @@ async def list_memories(
 @router.delete(
     "/memories/{memory_id}",
     status_code=204,
-    responses=error_responses({**SIGNED_IN, 404: "no such memory of yours (memory_not_found)", **OFFLINE}),
+    responses=error_responses(404),  # no such memory of theirs (memory_not_found)
 )
 async def delete_memory(memory_id: str, user: CurrentUser, memories: MemoriesDep) -> None:
     await memories.delete(user.id, memory_id)
 
 
-@router.delete("/memories", responses=error_responses({**SIGNED_IN, **OFFLINE}))
+@router.delete("/memories")
 async def delete_all_memories(user: CurrentUser, memories: MemoriesDep) -> DeletedOut:
     return DeletedOut(deleted=await memories.delete_all(user.id))
 
 
-@router.get("/memory-settings", responses=error_responses({**SIGNED_IN, **OFFLINE}))
+@router.get("/memory-settings")
 async def get_memory_settings(user: CurrentUser, memories: MemoriesDep) -> MemorySettings:
     return MemorySettings(enabled=await memories.settings(user.id))
 
 
-@router.put(
-    "/memory-settings", responses=error_responses({**SIGNED_IN, 400: "not {enabled: bool}", **OFFLINE})
-)
+@router.put("/memory-settings")
 async def set_memory_settings(
     body: MemorySettings, user: CurrentUser, memories: MemoriesDep
 ) -> MemorySettings:

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from aiclone_gateway import __version__
 from aiclone_gateway.api.deps import RuntimeDep, bearer_token
-from aiclone_gateway.core.errors import ApiError
+from aiclone_gateway.core.errors import ApiError, error_responses
 
 router = APIRouter(tags=["status"])
 
@@ -60,7 +60,7 @@ async def _metrics_reader(request: Request, runtime: RuntimeDep) -> None:
     )
 
 
-@router.get("/metrics", dependencies=[Depends(_metrics_reader)])
+@router.get("/metrics", dependencies=[Depends(_metrics_reader)], responses=error_responses(401))
 async def metrics(runtime: RuntimeDep) -> Response:
     runtime.metrics.queue_length.set(await runtime.conversations.queue_length())
     return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)

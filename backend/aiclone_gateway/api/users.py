@@ -16,9 +16,9 @@ from aiclone_gateway.api.deps import (
 )
 from aiclone_gateway.auth.accounts import SettableRole
 from aiclone_gateway.auth.registration import RegistrationMode
-from aiclone_gateway.core.errors import ApiError
+from aiclone_gateway.core.errors import ApiError, error_responses
 
-router = APIRouter(tags=["users"])
+router = APIRouter(tags=["users"], responses=error_responses(401, 403))
 
 
 class MeOut(BaseModel):
@@ -71,7 +71,7 @@ async def list_users(_: OwnerUser, auth: AuthDep) -> list[MeOut]:
     return [MeOut(id=u.id, email=u.email, role=u.role, created_at=u.created_at) for u in await auth.users()]
 
 
-@router.patch("/api/admin/users/{user_id}")
+@router.patch("/api/admin/users/{user_id}", responses=error_responses(404))
 async def update_user(
     user_id: str, body: UserUpdate, owner: OwnerUser, accounts: AccountsDep, runtime: RuntimeDep
 ) -> MeOut:
@@ -89,7 +89,7 @@ async def update_user(
     return MeOut(id=user.id, email=user.email, role=user.role, created_at=user.created_at)
 
 
-@router.delete("/api/admin/users/{user_id}", status_code=204)
+@router.delete("/api/admin/users/{user_id}", status_code=204, responses=error_responses(404))
 async def delete_user(user_id: str, owner: OwnerUser, accounts: AccountsDep, runtime: RuntimeDep) -> None:
     """Delete a user with their conversations, API keys and sessions; their open chats close, their
     LAN tokens are revoked (the revocations outlive the account until the tokens expire) and their
@@ -127,7 +127,7 @@ async def list_invites(_: OwnerUser, registration: RegistrationDep) -> list[Invi
     ]
 
 
-@router.delete("/api/admin/invites/{invite_id}", status_code=204)
+@router.delete("/api/admin/invites/{invite_id}", status_code=204, responses=error_responses(404))
 async def revoke_invite(invite_id: str, _: OwnerUser, registration: RegistrationDep) -> None:
     if not await registration.revoke_invite(invite_id):
         raise ApiError(404, f"unused invite {invite_id} not found", code="not_found")

@@ -2,7 +2,7 @@
 and what the gateway sends back (socket frames, or SSE ``data:`` lines on the fallback).
 
 This is the browser contract; ``frontend/src/api/chatFrames.ts`` is generated from it
-(``python -m aiclone_gateway.chat.typescript``) and ``tests/backend/chat/test_frames_contract.py``
+(``python scripts/typescript.py``) and ``tests/backend/chat/test_frames_contract.py``
 fails when the two drift. Server frames always carry every field (``None`` travels as ``null``).
 """
 

@@ -285,15 +285,24 @@ class ChatService:
         """Answer queued questions, oldest first, while the agent stays linked."""
         while True:
             self._drain_again = False
-            while self.hub.linked_here and (answer := await self.store.next_queued(self._served)) is not None:
-                if not await self._answer_queued(answer):
+            while self.hub.linked_here and (
+                answer := await self.store.claim_next_queued(self.replica, self._served)
+            ):
+                try:
+                    answered = await self._answer_queued(answer)
+                except BaseException:  # cancelled (shutdown) or failed: give the question back now
+                    with anyio.CancelScope(shield=True):
+                        await self.store.requeue_pending(answer.id)
+                    raise
+                if not answered:
                     return
             if not self._drain_again:
                 return
 
     async def _answer_queued(self, answer: Message) -> bool:
-        """False when the link dropped (the question stays queued, unless it has now failed
-        ``max_queued_attempts`` times: then it ends as failed, with the reason, and the drain goes on)."""
+        """``answer``: claimed by this drain. False when the link dropped (the question goes back
+        to the queue, unless it has now failed ``max_queued_attempts`` times: then it ends as
+        failed, with the reason, and the drain goes on)."""
         body = await self._body(answer.conversation_id, before=answer.created_at)
         user_id = await self.store.owner_of(answer.conversation_id)
         parts: list[str] = []
@@ -312,19 +321,21 @@ class ChatService:
                         memories = recalled_memories(frame.memories)
                     elif isinstance(frame, Error):
                         if frame.code in ("agent_disconnected", "agent_timeout"):
-                            return self._queued_attempt_failed(answer, frame.code)
+                            return await self._queued_attempt_failed(answer, frame.code)
                         status, reason = "error", frame.code
                         parts = [frame.message]
         except AgentOfflineError:
+            await self.store.requeue(answer.id)
             return False
         self._failures.pop(answer.id, None)
         await self._deliver_queued(answer, "".join(parts), status, reason, sources, memories)
         return True
 
-    def _queued_attempt_failed(self, answer: Message, code: str) -> bool:
+    async def _queued_attempt_failed(self, answer: Message, code: str) -> bool:
         attempts = self._failures.get(answer.id, 0) + 1
         if attempts < self.limits.max_queued_attempts:
             self._failures[answer.id] = attempts
+            await self.store.requeue(answer.id)
             return False
         self._failures.pop(answer.id, None)
         message = f"the clone failed to answer this question {attempts} times ({code}); ask again"

@@ -190,6 +190,28 @@ class ConversationStore:
             )
             return (await session.scalars(query)).first()
 
+    async def claim_next_queued(
+        self, replica: str | None, last_served: dict[str, float] | None = None
+    ) -> Message | None:
+        """The next queued question (``next_queued``'s order), taken out of the queue for this
+        replica to answer: once claimed, no other drain (another replica holding the agent after
+        a move, or this one's next pass) can take it, so it is answered once. The claim is one
+        conditional UPDATE (``WHERE queued``), atomic on SQLite and PostgreSQL alike: of two
+        drains racing for a row, one changes it and the other sees 0 rows and takes the next.
+        A claimed answer is a pending answer of ``replica``: if the process dies while answering,
+        its restart (``requeue_interrupted``) queues it again; ``requeue`` gives it back."""
+        while (candidate := await self.next_queued(last_served)) is not None:
+            async with self.db() as session:
+                result = await session.execute(
+                    update(Message)
+                    .where(Message.id == candidate.id, Message.queued.is_(True), Message.status == "pending")
+                    .values(queued=False, replica=replica)
+                )
+                await session.commit()
+            if getattr(result, "rowcount", 0) == 1:
+                return candidate
+        return None
+
     async def queue_length(self) -> int:
         async with self.db() as session:
             query = (
@@ -217,6 +239,16 @@ class ConversationStore:
             result = await session.execute(update(Message).where(*cut).values(queued=True, content=""))
             await session.commit()
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def requeue_pending(self, message_id: str) -> None:
+        """Give a claimed answer back to the queue unless it was answered meanwhile."""
+        async with self.db() as session:
+            await session.execute(
+                update(Message)
+                .where(Message.id == message_id, Message.status == "pending")
+                .values(queued=True)
+            )
+            await session.commit()
 
     async def requeue(self, message_id: str) -> None:
         """The agent went away between the check and the relay: queue the answer after all."""

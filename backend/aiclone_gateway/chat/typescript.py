@@ -1,26 +1,20 @@
 """The public chat's frames (``chat/protocol.py``) as TypeScript, for the web UI.
 
-``python -m aiclone_gateway.chat.typescript`` rewrites ``frontend/src/api/chatFrames.ts``;
+``python scripts/typescript.py`` rewrites ``frontend/src/api/chatFrames.ts``;
 ``--check`` only says whether it is current (``tests/backend/chat/test_frames_contract.py`` runs
 the same comparison). How models become declarations: ``aiclone_wire.typescript``.
 """
 
 from __future__ import annotations
 
-import sys
-
 from pydantic import TypeAdapter
 
 from aiclone_gateway.chat.protocol import ClientFrame, ServerFrames
 from aiclone_gateway.core.config import REPO_ROOT
-from aiclone_wire.typescript import Union, generate_cli, render_module
+from aiclone_wire.typescript import Generated, Union, header, render_module
 
-COMMAND = "python -m aiclone_gateway.chat.typescript"
 TARGET = REPO_ROOT / "frontend" / "src" / "api" / "chatFrames.ts"
-HEADER = (
-    "// Generated from backend/aiclone_gateway/chat/protocol.py by\n"
-    f"// `{COMMAND}`: do not edit by hand (a test compares them).\n"
-)
+HEADER = header("backend/aiclone_gateway/chat/protocol.py")
 
 
 def render(server: TypeAdapter = ServerFrames, client: TypeAdapter = ClientFrame) -> str:
@@ -43,9 +37,4 @@ def render(server: TypeAdapter = ServerFrames, client: TypeAdapter = ClientFrame
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    return generate_cli(TARGET, render, COMMAND, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+GENERATED = Generated(TARGET, render)

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from aiclone_gateway.core.config import Settings
-from aiclone_wire.private_files import private_file
+from aiclone_wire.private_files import copy_sqlite
 
 PREFIX = "gateway-"
 
@@ -60,12 +60,7 @@ def backup(settings: Settings, folder: Path, keep: int = 14) -> Path:
         if not source.is_file():
             raise BackupError(f"no database at {source}: nothing to back up")
         target = folder / f"{PREFIX}{stamp}.sqlite3"
-        src, dst = sqlite3.connect(f"file:{source}?mode=ro", uri=True), sqlite3.connect(private_file(target))
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-            src.close()
+        copy_sqlite(source, target)
     else:
         target = folder / f"{PREFIX}{stamp}.pgdump"
         url, env = _libpq(settings.database_url)
@@ -92,15 +87,11 @@ def restore(settings: Settings, source: Path) -> None:
             src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
             try:
                 check = src.execute("PRAGMA integrity_check").fetchone()[0]
-                if check != "ok":
-                    raise BackupError(f"{source} is damaged: {check}")
-                dst = sqlite3.connect(private_file(target))
-                try:
-                    src.backup(dst)
-                finally:
-                    dst.close()
             finally:
                 src.close()
+            if check != "ok":
+                raise BackupError(f"{source} is damaged: {check}")
+            copy_sqlite(source, target)
         except sqlite3.DatabaseError as exc:
             raise BackupError(f"{source} is not a readable SQLite backup: {exc}") from exc
     elif source.suffix == ".pgdump":

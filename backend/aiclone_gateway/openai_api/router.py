@@ -9,11 +9,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.requests import HTTPConnection
 
 from aiclone_gateway.api.deps import ApiKeyUser
+from aiclone_gateway.core.errors import error_responses
 from aiclone_gateway.openai_api.serving import OpenAIRelay
 from aiclone_wire import user_person
 from aiclone_wire.openai import ChatCompletionBody
 
-router = APIRouter(prefix="/v1", tags=["openai"])
+router = APIRouter(prefix="/v1", tags=["openai"], responses=error_responses(401, 403))
 
 
 def _relay(connection: HTTPConnection) -> OpenAIRelay:

@@ -30,7 +30,6 @@ from aiclone_gateway import __version__
 from aiclone_gateway.core.tokens import TokenIssuer
 from aiclone_gateway.relay.direct_target import DirectTargetRefusedError, IPNetwork, checked_address
 from aiclone_wire import (
-    MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
     DirectChallenge,
     Error,
@@ -39,6 +38,7 @@ from aiclone_wire import (
     decode,
     encode,
 )
+from aiclone_wire.dial import DIAL_OPTIONS, HELLO_TIMEOUT_S
 from aiclone_wire.direct import (
     DirectAddress,
     DirectAddressError,
@@ -47,7 +47,6 @@ from aiclone_wire.direct import (
 )
 
 log = logging.getLogger(__name__)
-HELLO_TIMEOUT_S = 10
 
 
 class CertificatePinError(Exception):
@@ -184,12 +183,7 @@ class DirectDialer:
                     ssl=pinning_context(),
                     server_hostname=target.host,  # SNI only: the pin decides, not the name
                     create_connection=pinned(fingerprint),
-                    compression=None,
-                    ping_interval=None,
-                    close_timeout=2,
-                    open_timeout=HELLO_TIMEOUT_S,
-                    max_size=MAX_FRAME_BYTES,
-                    proxy=None,
+                    **DIAL_OPTIONS,
                 ) as ws:
                     hello = await self._prove(ws, agent_id)
                     attempt = 0

@@ -1,5 +1,5 @@
 // Generated from local-inference/aiclone_agent/api/chat.py by
-// `python -m aiclone_agent.api.chat_typescript`: do not edit by hand (a test compares them).
+// `python scripts/typescript.py`: do not edit by hand (a test compares them).
 
 export interface ErrorDetail {
   message: string

@@ -1,5 +1,5 @@
 // Generated from local-inference/aiclone_agent/overview/protocol.py by
-// `python -m aiclone_agent.overview.typescript`: do not edit by hand (a test compares them).
+// `python scripts/typescript.py`: do not edit by hand (a test compares them).
 
 /** What the gateway last told the agent about itself (`GatewayStats` on the link). */
 export interface GatewayNumbers {

@@ -1,5 +1,5 @@
 // Generated from backend/aiclone_gateway/chat/protocol.py by
-// `python -m aiclone_gateway.chat.typescript`: do not edit by hand (a test compares them).
+// `python scripts/typescript.py`: do not edit by hand (a test compares them).
 
 /** One of the asker's own memories the clone was given for this answer (a round kept from an earlier conversation: `at` is when it was said). */
 export interface Memory {

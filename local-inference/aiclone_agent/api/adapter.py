@@ -7,8 +7,9 @@ from fastapi import APIRouter
 
 from aiclone_agent.adapter.service import AdapterStatus
 from aiclone_agent.api.deps import AdapterDep
+from aiclone_agent.core.errors import error_responses
 
-router = APIRouter(prefix="/api/adapter", tags=["adapter"])
+router = APIRouter(prefix="/api/adapter", tags=["adapter"], responses=error_responses(409, 503))
 
 
 @router.get("")

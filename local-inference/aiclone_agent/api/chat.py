@@ -1,7 +1,7 @@
 """``/api/chat/test`` (whole answer) and ``/api/chat/stream`` (SSE) for the local test chat.
 
 The stream's events are the models below (``ChatEvent``); ``frontend/src/api/agentChatEvents.ts``
-is generated from them (``python -m aiclone_agent.api.chat_typescript``) and a test compares the two.
+is generated from them (``python scripts/typescript.py``) and a test compares the two.
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 from aiclone_agent.api.deps import ChatDep, ConfigDep
 from aiclone_agent.chat.service import Author, ChatService, Generation
 from aiclone_agent.core.config import ConfigStore
-from aiclone_agent.core.errors import ApiError
+from aiclone_agent.core.errors import MAPPED, ApiError, error_responses, problem_of
 from aiclone_agent.core.sse import SSE_HEADERS, sse_data
-from aiclone_agent.errors import MAPPED, problem_of
 from aiclone_wire.memory import OWNER_PERSON, MemoryRecord
 
-router = APIRouter(prefix="/api/chat", tags=["chat"])
+router = APIRouter(prefix="/api/chat", tags=["chat"], responses=error_responses(404, 503))
 CHANNEL = "owner"  # the admin's own test chat
 
 

@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aiclone_agent.api.deps import StoreDep
 from aiclone_agent.chat.store import Conversation, ConversationStore
-from aiclone_agent.core.errors import ApiError
+from aiclone_agent.core.errors import ApiError, error_responses
 
-router = APIRouter(prefix="/api/conversations", tags=["conversations"])
+router = APIRouter(prefix="/api/conversations", tags=["conversations"], responses=error_responses(404))
 
 
 class ConversationOut(BaseModel):

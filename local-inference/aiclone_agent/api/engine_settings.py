@@ -8,13 +8,13 @@ import anyio
 from fastapi import APIRouter
 
 from aiclone_agent.api.deps import AdapterDep, ConfigDep, EngineDep, EngineSettingsDep
-from aiclone_agent.core.errors import ApiError
+from aiclone_agent.core.errors import ApiError, error_responses
 from aiclone_agent.engine.base import EngineClient, EngineError
 from aiclone_agent.engine.reloadable import ReloadableEngine
 from aiclone_agent.engine.selector import load_engine
 from aiclone_agent.engine.settings import EngineSettings, EngineSettingsUpdate, ModelList
 
-router = APIRouter(prefix="/api/engine", tags=["engine"])
+router = APIRouter(prefix="/api/engine", tags=["engine"], responses=error_responses(503))
 
 
 @router.get("/settings")

@@ -15,9 +15,11 @@ from pydantic import BaseModel, ConfigDict
 
 from aiclone_agent.api.deps import MemoryDep
 from aiclone_agent.chat.memories import ChatMemory
+from aiclone_agent.core.errors import error_responses
 from aiclone_wire.memory import MAX_MEMORY_QUERY_CHARS, PERSON_KEY_PATTERN, MemoryRecord
 
-router = APIRouter(prefix="/api/memories", tags=["memories"])
+# 404: no such memory (memory_not_found); 503: the agent runs without a memory store
+router = APIRouter(prefix="/api/memories", tags=["memories"], responses=error_responses(404, 503))
 PersonQuery = Annotated[str, Query(min_length=1, max_length=128, pattern=PERSON_KEY_PATTERN)]
 EXPORT_LIMIT = 1_000_000  # a person's store is capped far below this
 

@@ -15,13 +15,12 @@ import hashlib
 import io
 import json
 import shutil
-import sqlite3
 import tarfile
 import tempfile
 from pathlib import Path, PurePosixPath
 
 from aiclone_agent.core.config import EnvSettings
-from aiclone_wire.private_files import private_file
+from aiclone_wire.private_files import copy_sqlite
 
 FORMAT = "aiclone-clone-archive"
 VERSION = 1
@@ -49,12 +48,7 @@ def _is_sqlite(path: Path) -> bool:
 def _copy(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     if _is_sqlite(source):
-        src, dst = sqlite3.connect(f"file:{source}?mode=ro", uri=True), sqlite3.connect(private_file(target))
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-            src.close()
+        copy_sqlite(source, target)
     else:
         shutil.copyfile(source, target)
 

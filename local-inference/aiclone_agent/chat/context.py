@@ -11,10 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiclone_agent.chat.template import Message, PromptRenderer
+from aiclone_wire.errors import Problem, ProblemError
 
 
-class ContextOverflowError(ValueError):
+class ContextOverflowError(ProblemError, ValueError):
     """Even the system prompt and the newest message do not fit the context window."""
+
+    def problem(self) -> Problem:
+        return Problem(400, str(self), "context_length_exceeded", "messages")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from aiclone_agent.chat.profiles import profile_for
 from aiclone_agent.chat.template import Message
 from aiclone_agent.core.config import ConfigStore
+from aiclone_wire.errors import Problem, ProblemError
 from aiclone_wire.memory import MemoryRecord
 
 if TYPE_CHECKING:
@@ -44,12 +45,18 @@ MEMORY_HEADER = "From earlier conversations with this person (use only what help
 FINISHED = ("stop", "length")
 
 
-class MemoryNotFoundError(LookupError):
+class MemoryNotFoundError(ProblemError, LookupError):
     """No memory with this id (or not the asking person's: it reads the same)."""
 
+    def problem(self) -> Problem:
+        return Problem(404, f"memory {self.args[0]} not found", "memory_not_found", "id")
 
-class MemoryUnavailableError(RuntimeError):
+
+class MemoryUnavailableError(ProblemError, RuntimeError):
     """The agent runs without a memory store."""
+
+    def problem(self) -> Problem:
+        return Problem(503, str(self), "memory_unavailable")
 
 
 def record_channel(channel: str) -> str:

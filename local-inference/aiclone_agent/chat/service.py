@@ -29,6 +29,7 @@ from aiclone_agent.engine.base import (
     GenerationStream,
     SamplingParams,
 )
+from aiclone_wire.errors import Problem, ProblemError
 from aiclone_wire.memory import MemoryRecord
 
 if TYPE_CHECKING:
@@ -39,8 +40,13 @@ if TYPE_CHECKING:
 PARTIAL_SAVE_S = 1.0  # how often a streaming answer is written to the store
 
 
-class ConversationNotFoundError(LookupError):
-    pass
+class ConversationNotFoundError(ProblemError, LookupError):
+    """``args[0]``: the conversation's id."""
+
+    def problem(self) -> Problem:
+        return Problem(
+            404, f"conversation {self.args[0]} not found", "conversation_not_found", "conversation_id"
+        )
 
 
 @dataclass(frozen=True)

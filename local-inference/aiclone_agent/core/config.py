@@ -29,6 +29,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from aiclone_agent.core.admin_password import check_hash_format
 from aiclone_wire.direct import DirectAddressError, parse_direct_address
+from aiclone_wire.errors import Problem, ProblemError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -39,8 +40,11 @@ Channel = Literal["owner", "web", "telegram", "api"]
 DEFAULT_CHANNEL_WEIGHTS: dict[Channel, int] = {"owner": 8, "web": 4, "telegram": 2, "api": 1}
 
 
-class ConfigError(Exception):
+class ConfigError(ProblemError):
     """The configuration file is missing, unreadable or invalid; the message says what to fix."""
+
+    def problem(self) -> Problem:
+        return Problem(400, f"configuration refused: {self}", "invalid_config")
 
 
 class _Section(BaseModel):

@@ -1,94 +1,61 @@
-"""One error shape for the whole agent, OpenAI's: {"error": {message, type, param, code}}."""
+"""The agent's one place for errors: which exception answers what, on every transport.
+
+HTTP (the app's exception handlers), SSE (an error event once a stream has started) and the relay
+(an ``error`` frame to the gateway) all ask ``problem_of``, so one failure reads the same on each.
+The agent's own exceptions carry their problem (``ProblemError.problem()``: status, code, message,
+param, Retry-After), each in its package; this table adds only the foreign ones (pydantic's
+``ValidationError``), so it imports nothing of the packages that raise them. The shape itself,
+OpenAI's, is the one both programs answer with: ``aiclone_wire.errors``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import FastAPI
+from pydantic import ValidationError
 
-_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    405: "invalid_request_error",
-    409: "conflict_error",
-    413: "invalid_request_error",
-    415: "invalid_request_error",
-    429: "rate_limit_error",
-    503: "service_unavailable",
+from aiclone_wire.errors import ApiError, Problem, ProblemError, error_body, validation_problem
+from aiclone_wire.http_errors import error_response, error_responses, register_error_handlers
+
+__all__ = [
+    "MAPPED",
+    "ApiError",
+    "Problem",
+    "ProblemError",
+    "error_body",
+    "error_response",
+    "error_responses",
+    "problem_for",
+    "problem_of",
+    "register_exception_handlers",
+]
+
+# The exceptions that are not the agent's own but answer as a client error.
+FOREIGN: dict[type[Exception], Callable[[Any], Problem]] = {
+    ValidationError: lambda exc: validation_problem(exc.errors(include_url=False)),
 }
+MAPPED: tuple[type[Exception], ...] = (ProblemError, *FOREIGN)
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, *, code: str | None = None, param: str | None = None):
-        super().__init__(message)
-        self.status, self.message, self.code, self.param = status, message, code, param
+def problem_for(exc: BaseException) -> Problem | None:
+    """The error ``exc`` answers with, or None for an exception nobody expects (a bug: a 500)."""
+    if isinstance(exc, ProblemError):
+        return exc.problem()
+    for kind, describe in FOREIGN.items():
+        if isinstance(exc, kind):
+            return describe(exc)
+    return None
 
 
-def error_body(
-    status: int, message: str, code: str | None = None, param: str | None = None, fields: dict[str, str] | None = None
-) -> dict:
-    """OpenAI's error object; ``fields`` (each bad field of a request -> what is wrong) when known."""
-    error: dict[str, object] = {
-        "message": message,
-        "type": _TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error"),
-        "param": param,
-        "code": code,
-    }
-    if fields:
-        error["fields"] = fields
-    return {"error": error}
-
-
-def error_response(
-    status: int, message: str, code: str | None = None, param: str | None = None, headers=None,
-    fields: dict[str, str] | None = None,
-) -> JSONResponse:
-    return JSONResponse(error_body(status, message, code, param, fields), status_code=status, headers=headers)
-
-
-def validation_fields(errors: Sequence[Any]) -> dict[str, str]:
-    """Top-level field -> its problems, for forms that show them beside each field."""
-    fields: dict[str, str] = {}
-    for item in errors:
-        loc = [str(p) for p in item.get("loc", ()) if p not in ("body",)]
-        if loc and item.get("type") != "json_invalid":
-            message = item.get("msg", "invalid value")
-            fields[loc[0]] = f"{fields[loc[0]]}; {message}" if loc[0] in fields else message
-    return fields
-
-
-def describe_validation(errors: Sequence[Any]) -> tuple[str, str | None]:
-    """One sentence for pydantic's error list (request bodies over HTTP or the relay), and the first field."""
-    problems = []
-    first_param = None
-    for item in errors:
-        loc = [str(p) for p in item.get("loc", ()) if p not in ("body",)]
-        where = ".".join(loc)
-        if item.get("type") == "json_invalid":
-            return "the request body is not valid JSON", None
-        if item.get("type") == "missing" and not where:
-            return "the request needs a JSON body", None
-        first_param = first_param or where or None
-        message = item.get("msg", "invalid value")
-        problems.append(f"{where}: {message}" if where else message)
-    return "; ".join(problems) or "invalid request", first_param
+def problem_of(exc: BaseException) -> Problem:
+    """The error of an exception caught as ``MAPPED``; any other one is re-raised (a bug: a 500)."""
+    problem = problem_for(exc)
+    if problem is None:
+        raise exc
+    return problem
 
 
 def register_exception_handlers(app: FastAPI) -> None:
-    """The framework's own errors in the OpenAI shape; the agent's exceptions: ``aiclone_agent.errors``."""
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError):
-        message, param = describe_validation(exc.errors())
-        return error_response(400, message, "invalid_request", param, fields=validation_fields(exc.errors()))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException):
-        code = getattr(exc, "code", None)
-        return error_response(exc.status_code, str(exc.detail), code, headers=getattr(exc, "headers", None))
+    register_error_handlers(app, FOREIGN)

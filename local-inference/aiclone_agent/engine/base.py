@@ -16,13 +16,17 @@ from typing import Any, Literal, Protocol, TypeVar
 
 import clone_core
 from aiclone_agent.engine.gpu_offload import OffloadPlan
+from aiclone_wire.errors import Problem, ProblemError
 
 FinishReason = Literal["stop", "length", "abort"]
 T = TypeVar("T")
 
 
-class EngineError(Exception):
+class EngineError(ProblemError):
     """The engine could not serve a request (bad prompt, model failure)."""
+
+    def problem(self) -> Problem:
+        return Problem(503, str(self), "engine_error")
 
 
 class PromptTooLongError(EngineError):
@@ -35,6 +39,9 @@ class EngineBusyError(EngineError):
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+    def problem(self) -> Problem:
+        return Problem(503, str(self), "engine_busy", retry_after_s=self.retry_after_s)
 
 
 @dataclass(frozen=True)

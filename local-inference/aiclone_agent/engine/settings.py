@@ -35,17 +35,23 @@ from aiclone_agent.core.config import (
     TopP,
 )
 from aiclone_agent.engine.base import EngineClient
+from aiclone_wire.errors import Problem, ProblemError
 
 LIVE_FIELDS = ("temperature", "top_p", "max_tokens")
 RESTART_FIELDS = ("base_model_path", "n_ctx", "n_threads", "n_gpu_layers", "parallel")
 
 
-class SettingRefusedError(ValueError):
+class SettingRefusedError(ProblemError, ValueError):
     """A value that passes its own range check but cannot be used; ``field`` names it."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+    def problem(self) -> Problem:
+        return Problem(
+            400, f"{self.field}: {self}", "invalid_setting", self.field, fields={self.field: str(self)}
+        )
 
 
 class EngineSettings(BaseModel):

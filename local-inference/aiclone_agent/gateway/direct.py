@@ -41,7 +41,6 @@ from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_wire import (
     DIRECT_PATH,
     DIRECT_TOKEN_TYPE,
-    MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
     DirectChallenge,
     Error,
@@ -50,6 +49,7 @@ from aiclone_wire import (
     decode,
     encode,
 )
+from aiclone_wire.dial import HELLO_TIMEOUT_S, SOCKET_OPTIONS
 from aiclone_wire.direct import DIRECT_NONCE_BYTES
 from aiclone_wire.paths import PathBoard, PathHealth
 
@@ -57,7 +57,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 log = logging.getLogger(__name__)
-HELLO_TIMEOUT_S = 10
 # Sockets still proving themselves at once; more are answered 503 (each holds a nonce and a timer).
 MAX_PENDING_HANDSHAKES = 16
 
@@ -124,10 +123,7 @@ class DirectListener:
             section.port,
             ssl=self.certificate.server_context(),
             process_request=self._route,
-            max_size=MAX_FRAME_BYTES,
-            compression=None,
-            ping_interval=None,
-            close_timeout=2,
+            **SOCKET_OPTIONS,
             server_header=None,
         )
         log.info(

@@ -27,7 +27,6 @@ from aiclone_agent.gateway.jwks import JwksCache
 from aiclone_agent.gateway.session import LinkSession, RunningRequests
 from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_wire import (
-    MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
     Error,
     GatewayStats,
@@ -36,6 +35,7 @@ from aiclone_wire import (
     decode,
     encode,
 )
+from aiclone_wire.dial import DIAL_OPTIONS, HELLO_TIMEOUT_S
 from aiclone_wire.paths import PathHealth
 
 if TYPE_CHECKING:
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from aiclone_agent.telegram.service import TelegramService
 
 log = logging.getLogger(__name__)
-HELLO_TIMEOUT_S = 10
 
 
 class LinkRefusedError(Exception):
@@ -168,12 +167,7 @@ class GatewayLink:
                 async with connect(
                     url,
                     additional_headers={"Authorization": f"Bearer {token}"},
-                    compression=None,
-                    ping_interval=None,
-                    close_timeout=2,
-                    open_timeout=HELLO_TIMEOUT_S,
-                    max_size=MAX_FRAME_BYTES,
-                    proxy=None,
+                    **DIAL_OPTIONS,
                 ) as ws:
                     await self._hello(ws)
                     attempt = 0

@@ -14,11 +14,9 @@ from collections.abc import Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
-from aiclone_agent.core.errors import ApiError
-from aiclone_agent.errors import MAPPED, problem_of
+from aiclone_agent.core.errors import MAPPED, ApiError, problem_of
 from aiclone_agent.openai_api.protocol import ChatCompletionRequest
 from aiclone_agent.openai_api.serving import OpenAIServingChat
-from aiclone_agent.telegram.responder import IncomingMessage
 from aiclone_wire import Chunk, End, Error, MemoryRequest, MemoryResult, Request, TelegramRequest, Usage
 from aiclone_wire.memory import MemoryRecord
 
@@ -93,10 +91,7 @@ async def run_telegram_request(telegram: TelegramService | None, frame: Telegram
     if telegram is None or not telegram.serves(message.bot_id):
         send(Error(id=frame.id, code="unknown_bot", message=f"this clone has no Telegram bot {message.bot_id}", status=404))
         return
-    incoming = IncomingMessage(
-        bot_id=message.bot_id, chat_id=message.chat_id, user_id=message.user_id, text=message.text
-    )
-    for reply in await telegram.responder.respond(incoming):
+    for reply in await telegram.answer_relayed(message):
         send(Chunk(id=frame.id, delta=reply))
     send(End(id=frame.id, finish_reason="stop"))
 

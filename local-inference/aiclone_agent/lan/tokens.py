@@ -8,10 +8,14 @@ from dataclasses import dataclass
 from aiclone_agent.gateway.jwks import GatewayTokenError, JwksCache
 from aiclone_agent.lan.revocations import RevokedLanTokens
 from aiclone_wire import LAN_TOKEN_AUDIENCE, LAN_TOKEN_TYPE
+from aiclone_wire.errors import Problem, ProblemError
 
 
-class LanTokenRefusedError(Exception):
+class LanTokenRefusedError(ProblemError):
     """No token, or one the LAN listener does not accept; the message says why."""
+
+    def problem(self) -> Problem:
+        return Problem(401, f"LAN token refused: {self}", "invalid_lan_token")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
+from aiclone_agent.core.errors import error_responses
 from aiclone_agent.core.sse import SSE_HEADERS
 from aiclone_agent.openai_api.protocol import ChatCompletionRequest, ChatCompletionResponse, ModelList
 from aiclone_agent.openai_api.serving import CHANNEL, OpenAIServingChat
@@ -33,7 +34,11 @@ def owner_person() -> str:
 def build_router(
     channel: str = CHANNEL, dependencies: Sequence[Any] = (), person: Callable[..., str | None] = owner_person
 ) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["openai"], dependencies=list(dependencies))
+    # a conversation that is gone: 404; the engine busy or down: 503 (the LAN's token check: 401)
+    statuses = (404, 503, 401) if dependencies else (404, 503)
+    router = APIRouter(
+        prefix="/v1", tags=["openai"], dependencies=list(dependencies), responses=error_responses(*statuses)
+    )
     whose = Depends(person)  # a default, not an annotation: annotations resolve in module globals
 
     @router.get("/models")

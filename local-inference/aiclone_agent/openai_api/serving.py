@@ -8,10 +8,9 @@ from pathlib import Path
 
 from aiclone_agent.chat.service import ChatService, Generation
 from aiclone_agent.chat.template import Message
-from aiclone_agent.core.errors import ApiError
+from aiclone_agent.core.errors import MAPPED, ApiError, problem_of
 from aiclone_agent.core.sse import sse_data
 from aiclone_agent.engine.base import FinishReason, SamplingParams
-from aiclone_agent.errors import MAPPED, problem_of
 from aiclone_agent.openai_api.protocol import (
     ChatCompletionChunk,
     ChatCompletionRequest,

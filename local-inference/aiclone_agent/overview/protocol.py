@@ -1,5 +1,5 @@
 """``GET /api/overview``'s shapes, rendered into ``frontend/src/api/agentOverview.ts``
-(``python -m aiclone_agent.overview.typescript``)."""
+(``python scripts/typescript.py``)."""
 
 from __future__ import annotations
 

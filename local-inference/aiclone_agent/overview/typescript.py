@@ -1,26 +1,20 @@
 """``GET /api/overview``'s models (``overview/protocol.py``) as TypeScript, for the admin panel.
 
-``python -m aiclone_agent.overview.typescript`` rewrites ``frontend/src/api/agentOverview.ts``;
+``python scripts/typescript.py`` rewrites ``frontend/src/api/agentOverview.ts``;
 ``--check`` only says whether it is current (``tests/local_inference/overview/test_contract.py``
 runs the same comparison). How models become declarations: ``aiclone_wire.typescript``.
 """
 
 from __future__ import annotations
 
-import sys
-
 from pydantic import BaseModel
 
 from aiclone_agent.core.config import REPO_ROOT
 from aiclone_agent.overview.protocol import OverviewResponse
-from aiclone_wire.typescript import generate_cli, interface
+from aiclone_wire.typescript import Generated, header, interface
 
-COMMAND = "python -m aiclone_agent.overview.typescript"
 TARGET = REPO_ROOT / "frontend" / "src" / "api" / "agentOverview.ts"
-HEADER = (
-    "// Generated from local-inference/aiclone_agent/overview/protocol.py by\n"
-    f"// `{COMMAND}`: do not edit by hand (a test compares them).\n"
-)
+HEADER = header("local-inference/aiclone_agent/overview/protocol.py")
 
 
 def render(response: type[BaseModel] = OverviewResponse) -> str:
@@ -32,9 +26,4 @@ def render(response: type[BaseModel] = OverviewResponse) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    return generate_cli(TARGET, render, COMMAND, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+GENERATED = Generated(TARGET, render)

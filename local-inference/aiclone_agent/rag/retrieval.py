@@ -17,6 +17,9 @@ CANDIDATES_PER_RESULT = 4
 
 @dataclass(frozen=True)
 class RetrievedChunk:
+    """A passage retrieval found: what ``GET /api/rag/search`` answers (FastAPI reads the dataclass
+    as its schema) and, through ``source()``, what an answer cites."""
+
     document_id: str
     document_name: str
     chunk_index: int

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 AIOGRAM_PARTS = (
     "aiclone_agent.telegram.bot_client",
     "aiclone_agent.telegram.middlewares",
-    "aiclone_agent.telegram.routers",
+    "aiclone_agent.telegram.commands",
+    "aiclone_agent.telegram.relayed",
 )
 
 
@@ -58,13 +59,14 @@ class Polling:
         from aiogram.exceptions import TelegramAPIError
 
         from aiclone_agent.telegram.bot_client import make_bot
-        from aiclone_agent.telegram.middlewares import HandleOnce
-        from aiclone_agent.telegram.routers import build_routers
+        from aiclone_agent.telegram.commands import build_router
+        from aiclone_agent.telegram.middlewares import HandleOnce, SendReplies
 
         await self.stop()
         dispatcher = Dispatcher()
         dispatcher.update.outer_middleware(HandleOnce(self.store))
-        dispatcher.include_routers(*build_routers())
+        dispatcher.message.middleware(SendReplies())
+        dispatcher.include_router(build_router())
         clients = [make_bot(b.token, api_url) for b in bots]
         for client in clients:  # getUpdates does not work while a webhook is set
             try:

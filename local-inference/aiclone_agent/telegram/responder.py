@@ -1,13 +1,11 @@
-"""What the clone says to a Telegram message, independent of how the message arrived.
-
-Polling (aiogram on the agent) and webhook delivery (the gateway relays the message over the
-link) both call ``TelegramResponder.respond`` and send back the returned texts in order.
+"""What the clone says on Telegram, independent of how a message arrived: one method per thing
+the bot can say. Which one a message gets is decided once, by the commands' router
+(``telegram/commands.py``); each returns the replies to send, in order.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from aiclone_agent.chat.context import ContextOverflowError
 from aiclone_agent.chat.memories import ChatMemory
@@ -33,12 +31,9 @@ NOT_ALLOWED = "Sorry, this bot only talks to people its owner has allowed."
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class IncomingMessage:
-    bot_id: int
-    chat_id: int
-    user_id: int | None
-    text: str | None
+def _person(bot_id: int, user_id: int | None) -> str | None:
+    """Whose memories: the author of the message (in a group too), per bot."""
+    return telegram_person(bot_id, user_id) if user_id is not None else None
 
 
 class TelegramResponder:
@@ -49,36 +44,32 @@ class TelegramResponder:
         self.store = store
         self.config = config
 
-    async def respond(self, message: IncomingMessage) -> list[str]:
-        """The replies to send, each within Telegram's 4,096-character limit."""
+    def allows(self, user_id: int | None) -> bool:
         allowed = self.config.current.messengers.telegram.allowed_user_ids
-        if allowed and message.user_id not in allowed:
-            return [NOT_ALLOWED]
-        text = (message.text or "").strip()
-        if not text:
-            return ["I can only read text messages for now."]
-        command = text.split()[0].split("@")[0].lower() if text.startswith("/") else None
-        if command == "/start":
-            return [f"Hi! I'm {self.config.current.clone.name}. Ask me anything.\n\n{HELP}"]
-        if command == "/help":
-            return [HELP]
-        if command == "/reset":
-            await self.store.reset(message.bot_id, message.chat_id)
-            return ["Started a new conversation."]
-        if command == "/memory":
-            return await self._memory(message)
-        if command == "/forget":
-            return await self._forget(message, text.split()[1:])
-        if command is not None:
-            return [f"I don't know the command {command}.\n\n{HELP}"]
-        return await self._answer(message, text)
+        return not allowed or user_id in allowed
 
-    def _person(self, message: IncomingMessage) -> str | None:
-        """Whose memories: the author of the message (in a group too), per bot."""
-        return telegram_person(message.bot_id, message.user_id) if message.user_id is not None else None
+    def not_allowed(self) -> list[str]:
+        return [NOT_ALLOWED]
 
-    async def _memory(self, message: IncomingMessage) -> list[str]:
-        person = self._person(message)
+    def greeting(self) -> list[str]:
+        return [f"Hi! I'm {self.config.current.clone.name}. Ask me anything.\n\n{HELP}"]
+
+    def help(self) -> list[str]:
+        return [HELP]
+
+    def unknown_command(self, command: str) -> list[str]:
+        return [f"I don't know the command {command.lower()}.\n\n{HELP}"]
+
+    def text_only(self) -> list[str]:
+        return ["I can only read text messages for now."]
+
+    async def reset(self, bot_id: int, chat_id: int) -> list[str]:
+        await self.store.reset(bot_id, chat_id)
+        return ["Started a new conversation."]
+
+    async def memories(self, bot_id: int, user_id: int | None) -> list[str]:
+        """/memory: what the clone remembers about the author, newest first."""
+        person = _person(bot_id, user_id)
         if person is None or not self.memory.on_for(person, CHANNEL):
             return ["I don't keep memories of conversations here."]
         records = await self.memory.records(person, limit=MEMORY_LIST)
@@ -92,8 +83,9 @@ class TelegramResponder:
             lines.append(f"{record.at:%Y-%m-%d}{' *' if record.pinned else ''} {text}")
         return split_message("What I remember about you (newest first):\n\n" + "\n\n".join(lines))
 
-    async def _forget(self, message: IncomingMessage, words: list[str]) -> list[str]:
-        person = self._person(message)
+    async def forget(self, bot_id: int, user_id: int | None, words: list[str]) -> list[str]:
+        """/forget: erase everything remembered about the author, once they confirm (``/forget yes``)."""
+        person = _person(bot_id, user_id)
         if person is None or self.memory.store is None:
             return ["I don't keep memories of conversations here."]
         if not words or words[0].lower() not in FORGET_WORDS:
@@ -101,20 +93,23 @@ class TelegramResponder:
         deleted = await self.memory.delete_all(person)
         return [f"Done: I forgot everything I remembered about you ({deleted})."]
 
-    async def _answer(self, message: IncomingMessage, text: str) -> list[str]:
+    async def answer(self, bot_id: int, chat_id: int, text: str, user_id: int | None = None) -> list[str]:
+        """The clone's answer to ``text`` in this chat's conversation, as replies within Telegram's
+        4,096-character limit; ``user_id``: the author, whose memories are recalled and written."""
+        person = _person(bot_id, user_id)
         limit = self.config.current.limits.max_message_chars
         if len(text) > limit:
             return [f"That message is too long for me ({len(text)} characters; the limit is {limit})."]
-        existing = await self.store.conversation_for(message.bot_id, message.chat_id)
+        existing = await self.store.conversation_for(bot_id, chat_id)
         params = self.chat.sampling_params()
         try:
             try:
                 conversation_id, generation = await self.chat.start_conversation_turn(
-                    text, existing, params, CHANNEL, person=self._person(message)
+                    text, existing, params, CHANNEL, person=person
                 )
             except ConversationNotFoundError:  # deleted in the admin panel: start afresh
                 conversation_id, generation = await self.chat.start_conversation_turn(
-                    text, None, params, CHANNEL, person=self._person(message)
+                    text, None, params, CHANNEL, person=person
                 )
             try:
                 async for _ in generation.chunks():
@@ -128,5 +123,5 @@ class TelegramResponder:
         except EngineError as exc:
             log.warning("telegram answer failed: %s", exc)
             return ["Sorry, I can't answer right now. Please try again in a moment."]
-        await self.store.set_conversation(message.bot_id, message.chat_id, conversation_id)
+        await self.store.set_conversation(bot_id, chat_id, conversation_id)
         return split_message(generation.text) or ["…"]

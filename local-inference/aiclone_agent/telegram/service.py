@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from aiclone_agent.chat.memories import ChatMemory
 from aiclone_agent.chat.service import ChatService
@@ -23,7 +23,10 @@ from aiclone_agent.telegram.polling import AIOGRAM_PARTS, Polling, import_off_lo
 from aiclone_agent.telegram.responder import TelegramResponder
 from aiclone_agent.telegram.store import TelegramStore
 from aiclone_wire import TelegramBot as WireBot
-from aiclone_wire import TelegramBots, TelegramStatus
+from aiclone_wire import TelegramBots, TelegramMessage, TelegramStatus
+
+if TYPE_CHECKING:
+    from aiogram import Dispatcher
 
 log = logging.getLogger(__name__)
 Send = Callable[[object], None]
@@ -71,6 +74,7 @@ class TelegramService:
         self._lock = asyncio.Lock()
         self._closed = False
         self._watcher = _ErrorWatcher(self)
+        self._relay_dispatcher: Dispatcher | None = None  # built on the first relayed message
         logging.getLogger("aiogram.dispatcher").addHandler(self._watcher)
         for bot in config.current.messengers.telegram.bots:
             redactor.add(bot.token)
@@ -93,6 +97,21 @@ class TelegramService:
 
     def _report_error(self, message: str) -> None:
         self.last_error = self.redactor.redact(message)
+
+    async def answer_relayed(self, message: TelegramMessage) -> list[str]:
+        """The replies to a message the gateway received by webhook for one of our bots (``serves``)."""
+        await import_off_loop(AIOGRAM_PARTS)
+        from aiclone_agent.telegram.bot_client import make_bot
+        from aiclone_agent.telegram.relayed import answer_relayed, relay_dispatcher
+
+        if self._relay_dispatcher is None:
+            self._relay_dispatcher = relay_dispatcher(self.responder)
+        token = next(b.token for b in self.settings.bots if b.bot_id == str(message.bot_id))
+        bot = make_bot(token, self.settings.api_url)
+        try:
+            return await answer_relayed(self._relay_dispatcher, bot, message)
+        finally:
+            await bot.session.close()
 
     async def identify(self, token: str, api_url: str) -> BotIdentity:
         """Ask the Bot API who this token belongs to (getMe); clear errors for bad tokens."""

@@ -28,8 +28,10 @@ async def test_register_errors_have_one_shape(gateway: GatewayProcess, owner: Ch
         bad = await http.post("/api/auth/register", json={"email": "not-an-email", "password": "x"})
         assert bad.status_code == 400
         error = bad.json()["error"]
-        assert set(error) == {"message", "type", "param", "code"}
+        # OpenAI's four keys, and (as on the agent) each bad field for the form beside it
+        assert set(error) == {"message", "type", "param", "code", "fields"}
         assert "email" in error["message"] and error["type"] == "invalid_request_error"
+        assert set(error["fields"]) == {"email", "password"}
         ok = await http.post("/api/auth/register", json={"email": email, "password": "long enough"})
         assert ok.status_code == 201 and ok.json()["role"] == "user"
         again = await http.post(
