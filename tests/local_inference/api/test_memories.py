@@ -9,14 +9,12 @@ import signal
 import httpx
 import pytest
 
-from aiclone_agent.telegram.responder import IncomingMessage
-
 
 async def _remember_for_others(agent) -> None:
     """Rounds of two Telegram users of one bot (the chat service writes them as for anyone)."""
     responder = agent.runtime.telegram.responder
     for user_id, text in ((7, "My favourite colour is teal."), (8, "I live in Tromsø.")):
-        await responder.respond(IncomingMessage(bot_id=42, chat_id=user_id, user_id=user_id, text=text))
+        await responder.answer(42, user_id, text, user_id)
 
 
 async def test_the_owner_lists_searches_pins_deletes_and_exports(agent):
