@@ -213,7 +213,7 @@ async def test_agent_errors_and_an_offline_agent_answer_in_the_gateway_error_sha
     spec = (await user.http.get("/openapi.json")).json()
     listed = spec["paths"]["/api/me/memories"]["get"]["responses"]
     assert "503" in listed and listed["503"]["content"]["application/json"]["schema"]["$ref"].endswith(
-        "ErrorEnvelope"
+        "ErrorResponse"
     )
 
 
