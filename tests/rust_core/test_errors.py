@@ -28,7 +28,7 @@ def test_gguf_without_tokenizer_metadata(tmp_path) -> None:
 def test_not_a_gguf_and_missing_file(tmp_path) -> None:
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"not a gguf at all")
-    with pytest.raises(clone_core.ModelFormatError, match="magic"):
+    with pytest.raises(clone_core.ModelFormatError, match=r"not a GGUF v2\+ file"):
         clone_core.Tokenizer.from_gguf(bad)
     with pytest.raises(clone_core.ModelFormatError, match=r"missing\.gguf"):
         clone_core.Tokenizer.from_gguf(tmp_path / "missing.gguf")
