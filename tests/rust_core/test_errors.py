@@ -8,6 +8,7 @@ import pytest
 
 import clone_core
 from clone_core import _core
+from tests.support.gguf_files import nested_arrays
 
 
 def gguf_without_tokenizer(path) -> None:
@@ -28,12 +29,26 @@ def test_gguf_without_tokenizer_metadata(tmp_path) -> None:
 def test_not_a_gguf_and_missing_file(tmp_path) -> None:
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"not a gguf at all")
-    with pytest.raises(clone_core.ModelFormatError, match="magic"):
+    with pytest.raises(clone_core.ModelFormatError, match=r"not a GGUF v2\+ file"):
         clone_core.Tokenizer.from_gguf(bad)
     with pytest.raises(clone_core.ModelFormatError, match=r"missing\.gguf"):
         clone_core.Tokenizer.from_gguf(tmp_path / "missing.gguf")
     with pytest.raises(clone_core.CoreError):
         clone_core.Tokenizer.from_file(bad)
+
+
+def test_the_header_reader_says_the_bare_reason_and_the_tokenizer_shares_its_bounds(tmp_path) -> None:
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"not a gguf at all")
+    with pytest.raises(clone_core.ModelFormatError, match=r"^not a GGUF v2\+ file$"):
+        clone_core.read_gguf_header(bad)
+    with pytest.raises(FileNotFoundError, match=r"missing\.gguf"):  # as open() would raise it
+        clone_core.read_gguf_header(tmp_path / "missing.gguf")
+    nested = nested_arrays(tmp_path)  # the tokenizer loads its vocabulary through the same scan
+    with pytest.raises(clone_core.ModelFormatError, match=r"'evil\.nested' nests arrays more than 3 deep"):
+        clone_core.read_gguf_header(nested)
+    with pytest.raises(clone_core.ModelFormatError, match=r"'evil\.nested' nests arrays more than 3 deep"):
+        clone_core.Tokenizer.from_gguf(nested)
 
 
 def test_invalid_ids_and_wrong_types(tok) -> None:

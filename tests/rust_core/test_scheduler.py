@@ -485,6 +485,8 @@ def test_every_accepted_request_is_eventually_admitted(config, answer_tokens, da
             group_of[op[1]] = op[4]
         elif op[0] == "admit":
             pending.difference_update(result)
+        elif op[0] == "preempt" and error is None:
+            pending.add(op[1])  # paused: back in its queue, admitted again later
         elif op[0] == "cancel":
             pending.discard(op[1])
     assert sched.stats().waiting == len(pending)

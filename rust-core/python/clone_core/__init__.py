@@ -1,4 +1,5 @@
-"""AI Clone Rust core: the model's own tokenizer, prompt fitting, chunking, streaming, BM25, scheduler.
+"""AI Clone Rust core: the model's own tokenizer, the GGUF header reader, prompt fitting, chunking,
+streaming, BM25, scheduler.
 
 Everything is implemented in the compiled module ``clone_core._core``; see ``_core.pyi``
 for the documented API. Character offsets are Python ``str`` indices (Unicode code points).
@@ -21,6 +22,7 @@ from clone_core._core import (
     StepPlan,
     StreamDecoder,
     Tokenizer,
+    read_gguf_header,
 )
 
 __all__ = [
@@ -40,4 +42,5 @@ __all__ = [
     "StepPlan",
     "StreamDecoder",
     "Tokenizer",
+    "read_gguf_header",
 ]

@@ -250,5 +250,17 @@ class Scheduler:
     @property
     def channel_weights(self) -> dict[str, int]: ...
 
+_GgufValue = int | float | bool | str | list[int] | list[float] | list[bool]
+
+def read_gguf_header(
+    path: str | PathLike[str],
+) -> tuple[dict[str, _GgufValue], list[tuple[str, int, tuple[int, ...]]]]:
+    """A GGUF file's metadata and its tensors ``(name, n_bytes, shape)``, read within bounds no
+    real model comes near (arrays 3 deep, 4 Mi items, 2**16 keys, 2**20 tensors of at most 4
+    dimensions, the first 256 MiB); string arrays, nested arrays and arrays of more than 4,096
+    scalars are their length, skipped without being built. The tensors must end within the
+    file. ModelFormatError (the bare reason) when the header is refused; OSError when the file
+    cannot be opened."""
+
 def _debug_panic() -> None:
     """Panics inside Rust; raises InternalError (tests the panic boundary)."""

@@ -6,6 +6,7 @@
 mod chunk;
 mod errors;
 mod fit;
+mod gguf;
 mod lexical;
 mod parallel;
 mod scheduler;
@@ -34,6 +35,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<scheduler::PyStepPlan>()?;
     m.add_class::<scheduler::PySchedulerStats>()?;
     m.add("DEFAULT_CONTEXT_HEADER", fit::DEFAULT_CONTEXT_HEADER)?;
+    m.add_function(wrap_pyfunction!(gguf::read_gguf_header, m)?)?;
     m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;
     Ok(())
 }
