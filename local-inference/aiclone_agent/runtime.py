@@ -84,7 +84,9 @@ def build_runtime(env: EnvSettings, config: ConfigStore, engine: EngineClient) -
     rag = RagService(env.data_dir / config.current.rag.db_path, config)
     # the knowledge base's embedder (none installed: BM25 + recency only, still working)
     memory = ChatMemory(
-        MemoryStore(env.data_dir / "memory", rag.embedder, text_limit=config.current.limits.max_message_chars),
+        MemoryStore(
+            env.data_dir / "memory", rag.embedder, text_limit=config.current.limits.max_message_chars
+        ),
         config,
     )
     chat = ChatService(engine, store, config, metrics, rag, memory)
@@ -92,7 +94,9 @@ def build_runtime(env: EnvSettings, config: ConfigStore, engine: EngineClient) -
     openai = OpenAIServingChat(chat, started_at)
     redactor = SecretRedactor()
     redactor.add(config.current.gateway.agent_token)
-    telegram = TelegramService(config, chat, memory, TelegramStore(env.data_dir / "telegram.sqlite3"), redactor)
+    telegram = TelegramService(
+        config, chat, memory, TelegramStore(env.data_dir / "telegram.sqlite3"), redactor
+    )
     jwks = JwksCache(env.data_dir / "gateway_jwks.json")
     revoked = RevokedLanTokens(env.data_dir / "lan_revocations.json")
     lan_tokens = LanTokens(jwks, revoked)

@@ -268,7 +268,14 @@ class RelayHub:
             raise AgentOfflineError
         path, link = route
         stream = RoutedStream(
-            self, agent_id, work, self.settings.max_relay_frame_bytes, path, link, channel=channel, person=person
+            self,
+            agent_id,
+            work,
+            self.settings.max_relay_frame_bytes,
+            path,
+            link,
+            channel=channel,
+            person=person,
         )
         try:
             yield stream
