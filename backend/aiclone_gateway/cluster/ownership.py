@@ -19,12 +19,12 @@ from redis.asyncio import Redis
 
 from aiclone_gateway.cluster.keys import RedisKeys
 
-# KEYS: owner, epoch, current. ARGV: agent id, record without epoch (JSON), ttl ms.
+# KEYS: owner, epoch, current. ARGV: agent id, record without epoch (a JSON object), ttl ms.
+# The epoch is spliced into the record's text rather than through cjson.decode/encode, which would
+# turn the hello's empty lists into objects (`"capabilities": {}`) that the other replicas refuse.
 _CLAIM = """
 local epoch = redis.call('INCR', KEYS[2])
-local record = cjson.decode(ARGV[2])
-record['epoch'] = epoch
-redis.call('SET', KEYS[1], cjson.encode(record), 'PX', ARGV[3])
+redis.call('SET', KEYS[1], '{"epoch": ' .. epoch .. ', ' .. string.sub(ARGV[2], 2), 'PX', ARGV[3])
 redis.call('SET', KEYS[3], ARGV[1])
 return epoch
 """
@@ -78,10 +78,12 @@ class AgentOwnership:
 
     async def claim(self, agent_id: str, hello: dict[str, Any], network: dict[str, Any]) -> OwnerRecord:
         """Take the agent for this replica (a newer epoch than any before) and make it current."""
-        record = OwnerRecord(agent_id, self.replica, 0, hello, network)
+        without_epoch = json.dumps(
+            {"agent_id": agent_id, "replica": self.replica, "hello": hello, "network": network}
+        )
         epoch = await self._claim(
             keys=[self.keys.owner(agent_id), self.keys.epoch(agent_id), self.keys.current_agent],
-            args=[agent_id, record.dumps(), self.ttl_ms],
+            args=[agent_id, without_epoch, self.ttl_ms],
         )
         return OwnerRecord(agent_id, self.replica, int(epoch), hello, network)
 

@@ -34,6 +34,16 @@ async def test_the_newest_claim_wins_and_fences_off_the_old_holder(redis, second
 
 
 @pytest.mark.process
+async def test_the_record_other_replicas_read_is_the_hello_as_claimed(redis, second_client, keys):
+    """Empty lists stay lists (a Lua cjson round trip made them objects, and the other replicas'
+    status page failed on the hello until the first renewal)."""
+    hello = {"clone_name": "Ada", "capabilities": [], "models": [], "jwks": {"keys": []}}
+    await AgentOwnership(redis, keys, "a", ttl_s=5).claim("agent-1", hello, NETWORK)
+    current = await AgentOwnership(second_client, keys, "b", ttl_s=5).current()
+    assert current is not None and current.hello == hello and current.epoch == 1
+
+
+@pytest.mark.process
 async def test_a_holder_that_stops_renewing_loses_the_agent(redis, keys):
     ownership = AgentOwnership(redis, keys, "a", ttl_s=0.2)
     await ownership.claim("agent-1", HELLO, NETWORK)
