@@ -93,10 +93,14 @@ class AgentReception:
             health=PathHealth(path),
             probe=self.hub.probe,
         )
+        wants_stats = path == "relay" and STATS_CAPABILITY in hello.capabilities
+        # the numbers as the agent found them, taken before the link counts as online (which
+        # starts the queue's drain): the first report says what waited for it
+        first = await self._snapshot(link) if wants_stats else None
         async with self.hub.holding(path, link):
             feed = None
-            if path == "relay" and STATS_CAPABILITY in hello.capabilities:
-                feed = asyncio.create_task(self._feed_stats(link), name="gateway-stats")
+            if wants_stats:
+                feed = asyncio.create_task(self._feed_stats(link, first), name="gateway-stats")
             try:
                 # news that changes the agent's security state (LAN revocations) travels on the
                 # relay link only: the agent ignores it on the direct path
@@ -108,14 +112,22 @@ class AgentReception:
                     feed.cancel()
                     await asyncio.gather(feed, return_exceptions=True)
 
-    async def _feed_stats(self, link: AgentLink) -> None:
-        """Tell the agent the gateway's numbers now (right after hello), then every interval."""
+    async def _snapshot(self, link: AgentLink) -> GatewayStats | None:
+        try:
+            return await self.stats.snapshot(self.hub.requests_in_flight)
+        except Exception:  # a database hiccup skips one report, never the link
+            log.exception("could not gather the gateway's numbers for agent %s", link.agent_id)
+            return None
+
+    async def _feed_stats(self, link: AgentLink, first: GatewayStats | None) -> None:
+        """Tell the agent the gateway's numbers as it found them (right after hello), then the
+        numbers now every interval."""
+        report = first
         while True:
-            try:
-                link.send(await self.stats.snapshot(self.hub.requests_in_flight))
-            except Exception:  # a database hiccup skips one report, never the link
-                log.exception("could not gather the gateway's numbers for agent %s", link.agent_id)
+            if report is not None:
+                link.send(report)
             await asyncio.sleep(self.stats.interval_s)
+            report = await self._snapshot(link)
 
     def disconnect(self, agent_id: str, reason: str = "agent token revoked") -> None:
         """Drop the agent's links to this process and stop dialing its direct path."""
