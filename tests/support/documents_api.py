@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 
 
-async def upload(client, name: str, data: bytes) -> dict:
+async def upload(client, name: str, data: bytes, visibility: str | None = None) -> dict:
+    """``visibility``: "owner" or "public"; None sends none (the agent's default: owner only)."""
     response = await client.post(
-        "/api/rag/documents", files={"file": (name, data, "application/octet-stream")}
+        "/api/rag/documents",
+        files={"file": (name, data, "application/octet-stream")},
+        data={"visibility": visibility} if visibility else None,
     )
     assert response.status_code == 201, response.text
     return response.json()

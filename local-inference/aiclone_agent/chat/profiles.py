@@ -28,11 +28,22 @@ def profile_name(channel: str) -> str:
     return PROFILE_OF_CHANNEL.get(channel, "api")  # an unknown caller gets the most guarded profile
 
 
+def is_public(channel: str) -> bool:
+    """Every profile but the owner's answers people other than the owner: they read only documents
+    open to everyone (``visibility: public``), never the owner's own."""
+    return profile_name(channel) != "owner"
+
+
 def profile_for(channels: ChannelsSection, channel: str) -> ChannelProfile:
     return getattr(channels, profile_name(channel))
 
 
-def allowed_knowledge(profile: ChannelProfile, chunks: list[RetrievedChunk]) -> list[RetrievedChunk]:
+def allowed_knowledge(
+    profile: ChannelProfile, chunks: list[RetrievedChunk], public: bool = False
+) -> list[RetrievedChunk]:
+    """What the profile may cite of ``chunks``; for a ``public`` channel, only documents open to everyone."""
+    if public:
+        chunks = [c for c in chunks if c.visibility == "public"]
     if profile.knowledge == "none":
         return []
     if profile.knowledge == "selected":

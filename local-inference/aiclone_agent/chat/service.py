@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 from aiclone_agent.chat.context import FittedPrompt
 from aiclone_agent.chat.fitting import PromptFitter
 from aiclone_agent.chat.memories import FINISHED, ChatMemory, prompt_text
-from aiclone_agent.chat.profiles import allowed_knowledge, profile_for, profile_name, profile_params
+from aiclone_agent.chat.profiles import (
+    allowed_knowledge,
+    is_public,
+    profile_for,
+    profile_name,
+    profile_params,
+)
 from aiclone_agent.chat.store import ConversationStore
 from aiclone_agent.chat.template import Message, PromptRenderer
 from aiclone_agent.core.config import ConfigStore
@@ -220,9 +226,12 @@ class ChatService:
         persona = self.config.current.clone.system_prompt.strip()
         return "\n\n".join(part for part in (persona, extra_system.strip()) if part)
 
-    async def retrieve(self, query: str) -> list[RetrievedChunk]:
-        """Knowledge-base chunks for ``query``, best first (none when RAG is off or empty)."""
-        return await self.rag.knowledge_for(query) if self.rag is not None else []
+    async def retrieve(self, query: str, channel: str) -> list[RetrievedChunk]:
+        """Knowledge-base chunks for ``query``, best first (none when RAG is off or empty): on a
+        public channel the best among documents open to everyone."""
+        if self.rag is None:
+            return []
+        return await self.rag.knowledge_for(query, public_only=is_public(channel))
 
     def prepare(
         self,
@@ -240,7 +249,7 @@ class ChatService:
         system message's context, memories first (their own block, ranked): the lowest-ranked
         go first."""
         profile = profile_for(self.config.current.channels, channel)
-        knowledge = allowed_knowledge(profile, knowledge or [])
+        knowledge = allowed_knowledge(profile, knowledge or [], is_public(channel))
         memories = memories or []
         params = profile_params(profile, params)
         extra_system = "\n\n".join(
@@ -318,7 +327,7 @@ class ChatService:
             if await self.store.get(conversation_id, author.id if author else None) is None:
                 raise ConversationNotFoundError(conversation_id)
             history = await self.store.history(conversation_id)
-        knowledge = await self.retrieve(message)
+        knowledge = await self.retrieve(message, channel)
         generation = await self.prepare_with_memory(
             [*history, Message("user", message)],
             params,

@@ -87,7 +87,7 @@ class OpenAIServingChat:
         ``person`` (the caller's person key, from whoever authenticated them; None: no memory)."""
         turns, params, system = self._checked(request)  # validation errors before any retrieval work
         question = next((m.text() for m in reversed(request.messages) if m.role == "user"), "")
-        knowledge = await self.chat.retrieve(question)
+        knowledge = await self.chat.retrieve(question, channel)
         return await self.chat.prepare_with_memory(
             turns, params, channel, extra_system=system, knowledge=knowledge, person=person
         )

@@ -8,7 +8,7 @@ from typing import Literal
 from aiclone_agent.rag.embeddings import Embedder
 from aiclone_agent.rag.index import VectorIndex
 from aiclone_agent.rag.lexical import LexicalIndex
-from aiclone_agent.rag.storage import DocumentStore
+from aiclone_agent.rag.storage import DocumentStore, Visibility
 
 Mode = Literal["hybrid", "dense", "lexical"]
 RRF_K = 60
@@ -27,6 +27,7 @@ class RetrievedChunk:
     score: float
     start: int
     end: int
+    visibility: Visibility = "owner"
 
     def source(self) -> dict:
         return {
@@ -67,20 +68,24 @@ class Retriever:
             return lexical
         return reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in lexical]])
 
-    def search(self, query: str, k: int, mode: Mode = "hybrid") -> list[RetrievedChunk]:
-        """Blocking (embeds the query): call it on a worker thread."""
+    def search(self, query: str, k: int, mode: Mode = "hybrid", public_only: bool = False) -> list[RetrievedChunk]:
+        """Blocking (embeds the query): call it on a worker thread. ``public_only``: the best ``k``
+        among documents open to everyone (what a public channel may read), never owner-only ones."""
         if not query.strip():
             return []
         ranked = self.ranked_ids(query, k, mode)
         # Ids whose document was deleted or is being re-indexed are skipped, never cited.
-        stored = self.store.chunks([chunk_id for chunk_id, _ in ranked[: k * CANDIDATES_PER_RESULT]])
+        stored = self.store.chunks(
+            [chunk_id for chunk_id, _ in ranked[: k * CANDIDATES_PER_RESULT]], public_only=public_only
+        )
         results = []
         for chunk_id, score in ranked:
             chunk = stored.get(chunk_id)
             if chunk is None:
                 continue
             results.append(RetrievedChunk(
-                chunk.document_id, chunk.document_name, chunk.chunk_index, chunk.text, round(score, 6), chunk.start, chunk.end
+                chunk.document_id, chunk.document_name, chunk.chunk_index, chunk.text, round(score, 6), chunk.start, chunk.end,
+                chunk.visibility,
             ))
             if len(results) == k:
                 break

@@ -19,7 +19,7 @@ from aiclone_agent.rag.parsers import ArchiveLimits, ParseError
 from aiclone_agent.rag.parsers.docx import check_archive
 from aiclone_agent.rag.retrieval import Mode, RetrievedChunk, Retriever
 from aiclone_agent.rag.sniffing import DocumentKind, UnsupportedDocumentError, sniff
-from aiclone_agent.rag.storage import Document, DocumentStore
+from aiclone_agent.rag.storage import VISIBILITY_NOTICE, Document, DocumentStore, Visibility
 
 MB = 1024 * 1024
 log = logging.getLogger(__name__)
@@ -94,9 +94,9 @@ class RagService:
             raise DocumentRejectedError(415, str(exc), code="unsafe_document", param="file") from exc
         return kind
 
-    async def upload(self, name: str | None, data: bytes) -> Document:
+    async def upload(self, name: str | None, data: bytes, visibility: Visibility = "owner") -> Document:
         kind = await anyio.to_thread.run_sync(self.check_upload, data)
-        document = await anyio.to_thread.run_sync(self.store.create, name or "", kind, data)
+        document = await anyio.to_thread.run_sync(self.store.create, name or "", kind, data, visibility)
         self.ingestor.enqueue(document.id)
         return document
 
@@ -108,6 +108,21 @@ class RagService:
         if document is None:
             raise DocumentNotFoundError(document_id)
         return document
+
+    def set_visibility(self, document_id: str, visibility: Visibility) -> Document:
+        """Takes effect with the next question: retrieval reads it from the store, nothing is re-embedded."""
+        self.document(document_id)
+        self.store.update(document_id, visibility=visibility)
+        return self.document(document_id)
+
+    def visibility_notice(self) -> int | None:
+        """How many documents the upgrade made public (every channel cited them before), until the owner has seen it."""
+        value = self.store.setting(VISIBILITY_NOTICE)
+        return int(value) if value and value != "seen" else None
+
+    def dismiss_visibility_notice(self) -> None:
+        if self.store.setting(VISIBILITY_NOTICE) is not None:
+            self.store.set_setting(VISIBILITY_NOTICE, "seen")
 
     async def delete(self, document_id: str) -> None:
         self.document(document_id)
@@ -125,16 +140,19 @@ class RagService:
                 self.ingestor.enqueue(document.id)
         return self.store.list()
 
-    async def search(self, query: str, k: int | None = None, mode: Mode = "hybrid") -> list[RetrievedChunk]:
+    async def search(
+        self, query: str, k: int | None = None, mode: Mode = "hybrid", public_only: bool = False
+    ) -> list[RetrievedChunk]:
         rag = self.config.current.rag
         if not rag.enabled or self.store.chunk_count() == 0:
             return []
-        return await anyio.to_thread.run_sync(self.retriever.search, query, k or rag.top_k, mode)
+        return await anyio.to_thread.run_sync(self.retriever.search, query, k or rag.top_k, mode, public_only)
 
-    async def knowledge_for(self, question: str) -> list[RetrievedChunk]:
-        """``search`` for the chat: a broken index degrades answers to no context, never fails them."""
+    async def knowledge_for(self, question: str, public_only: bool = False) -> list[RetrievedChunk]:
+        """``search`` for the chat: a broken index degrades answers to no context, never fails them.
+        ``public_only`` for a public channel's asker: only documents open to everyone."""
         try:
-            return await self.search(question)
+            return await self.search(question, public_only=public_only)
         except Exception:
             log.exception("knowledge-base retrieval failed; answering without it")
             return []

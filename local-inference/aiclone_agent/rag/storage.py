@@ -25,6 +25,10 @@ from aiclone_agent.rag.sniffing import DocumentKind
 from aiclone_wire.private_files import private_file
 
 Status = Literal["queued", "indexing", "ready", "failed"]
+# Who may read a document's passages: the owner only (the default for an upload), or everyone,
+# which is what public channels (the web chat, Telegram, API keys, the LAN) may retrieve and cite.
+Visibility = Literal["owner", "public"]
+VISIBILITY_NOTICE = "visibility_notice"  # settings key: documents made public by migration 2, not yet seen
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 1: the first schema
@@ -48,6 +52,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)
         """,
     ),
+    (  # 2: a visibility per document. Every channel cited the documents a store already holds,
+        # so they become public (their behaviour unchanged) and the owner is told once how many.
+        "ALTER TABLE documents ADD COLUMN visibility TEXT NOT NULL DEFAULT 'owner'",
+        "UPDATE documents SET visibility = 'public'",
+        f"INSERT INTO settings (key, value) SELECT '{VISIBILITY_NOTICE}', CAST(COUNT(*) AS TEXT) "
+        "FROM documents HAVING COUNT(*) > 0",
+    ),
 )
 
 
@@ -63,6 +74,7 @@ class Document:
     chunks: int
     attempts: int
     created_at: float
+    visibility: Visibility
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,7 @@ class StoredChunk:
     start: int
     end: int
     text: str
+    visibility: Visibility
 
 
 def display_name(uploaded: str | None) -> str:
@@ -113,18 +126,20 @@ class DocumentStore:
     def _rows(self, sql: str, args: tuple = ()) -> list[Document]:
         with self._lock:
             rows = self._db.execute(
-                f"SELECT id, name, size, kind, status, progress, error, chunks, attempts, created_at FROM documents {sql}",
+                f"SELECT id, name, size, kind, status, progress, error, chunks, attempts, created_at, visibility "
+                f"FROM documents {sql}",
                 args,
             ).fetchall()
         return [Document(*row) for row in rows]
 
-    def create(self, name: str, kind: DocumentKind, data: bytes) -> Document:
+    def create(self, name: str, kind: DocumentKind, data: bytes, visibility: Visibility = "owner") -> Document:
         document_id = uuid.uuid4().hex
         _atomic_write(self.files_dir / document_id, data)
         with self._lock:
             self._db.execute(
-                "INSERT INTO documents (id, name, size, kind, status, created_at) VALUES (?, ?, ?, ?, 'queued', ?)",
-                (document_id, display_name(name), len(data), kind, time.time()),
+                "INSERT INTO documents (id, name, size, kind, status, created_at, visibility) "
+                "VALUES (?, ?, ?, ?, 'queued', ?, ?)",
+                (document_id, display_name(name), len(data), kind, time.time(), visibility),
             )
         return self.get(document_id)  # type: ignore[return-value]
 
@@ -177,15 +192,17 @@ class DocumentStore:
                 (len(rows), document_id),
             )
 
-    def chunks(self, chunk_ids: builtins.list[str]) -> dict[str, StoredChunk]:
+    def chunks(self, chunk_ids: builtins.list[str], public_only: bool = False) -> dict[str, StoredChunk]:
+        """The ready ones of ``chunk_ids``; with ``public_only``, only those of documents open to everyone."""
         if not chunk_ids:
             return {}
         marks = ",".join("?" * len(chunk_ids))
+        only_public = " AND d.visibility = 'public'" if public_only else ""
         with self._lock:
             rows = self._db.execute(
-                f'SELECT c.chunk_id, c.document_id, d.name, c.chunk_index, c.start, c."end", c.text '
+                f'SELECT c.chunk_id, c.document_id, d.name, c.chunk_index, c.start, c."end", c.text, d.visibility '
                 f"FROM chunks c JOIN documents d ON d.id = c.document_id "
-                f"WHERE c.chunk_id IN ({marks}) AND d.status = 'ready'",
+                f"WHERE c.chunk_id IN ({marks}) AND d.status = 'ready'{only_public}",
                 tuple(chunk_ids),
             ).fetchall()
         return {row[0]: StoredChunk(*row) for row in rows}

@@ -138,7 +138,7 @@ async def test_answers_cite_the_clones_documents_in_the_end_frame(fresh_gateway:
     (user,) = await sign_up(fresh_gateway, 1)
     agent = own_agent(fresh_gateway, await create_agent_token(user))
     async with httpx.AsyncClient(base_url=agent.url, timeout=30) as http:
-        document = await upload(http, "lamps.txt", text_bytes(EN_FACTS))
+        document = await upload(http, "lamps.txt", text_bytes(EN_FACTS), "public")
         await wait_indexed(http)
     await wait_online(fresh_gateway)
     async with user.socket() as ws:

@@ -15,7 +15,11 @@ QUESTION = [{"role": "user", "content": "How long is the warranty on a ceramic l
 
 async def _index(agent_url: str) -> None:
     async with httpx.AsyncClient(base_url=agent_url, timeout=30) as http:
-        created = await http.post("/api/rag/documents", files={"file": ("lamps.txt", text_bytes(EN_FACTS))})
+        created = await http.post(  # open to everyone: API keys read only such documents
+            "/api/rag/documents",
+            files={"file": ("lamps.txt", text_bytes(EN_FACTS))},
+            data={"visibility": "public"},
+        )
         assert created.status_code == 201, created.text
         for _ in range(600):
             documents = (await http.get("/api/rag/documents")).json()

@@ -67,7 +67,8 @@ async def test_profiles_round_trip_and_refuse_bad_values(agent):
 
 async def test_each_channel_answers_with_its_own_profile(agent, spy_prompts):
     assert (await agent.client.put("/api/channels", json=PROFILES)).status_code == 200
-    document = await upload(agent.client, "lamps.txt", text_bytes(EN_FACTS))
+    # open to everyone: the public channels may cite it (owner-only ones: test_document_visibility)
+    document = await upload(agent.client, "lamps.txt", text_bytes(EN_FACTS), "public")
     await wait_indexed(agent.client)
     question = "How long is the warranty on a ceramic lamp?"
 

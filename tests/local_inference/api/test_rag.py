@@ -18,12 +18,12 @@ async def test_upload_list_search_delete_round_trip(agent):
     assert [(d["name"], d["status"], d["progress"]) for d in documents] == [
         ("ceny.docx", "ready", 1.0), ("studio.md", "ready", 1.0)
     ]
-    assert set(documents[0]) >= {"id", "name", "size", "chunks", "status", "progress", "error", "created_at"}
+    assert set(documents[0]) >= {"id", "name", "size", "chunks", "status", "progress", "error", "created_at", "visibility"}
 
     hits = (await client.get("/api/rag/search", params={"q": "Сколько дней идёт посылка в Новосибирск?", "k": 2})).json()
     assert len(hits) == 2
     assert hits[0]["document_name"] == "ceny.docx" and "шесть рабочих дней" in hits[0]["text"]
-    assert set(hits[0]) == {"document_id", "document_name", "chunk_index", "text", "score", "start", "end"}
+    assert set(hits[0]) == {"document_id", "document_name", "chunk_index", "text", "score", "start", "end", "visibility"}
 
     assert (await client.delete(f"/api/rag/documents/{created['id']}")).status_code == 204
     assert [d["name"] for d in (await client.get("/api/rag/documents")).json()] == ["studio.md"]
@@ -91,7 +91,8 @@ async def test_chat_without_documents_has_no_sources(agent):
 
 
 async def test_openai_api_carries_sources_in_an_extra_field(agent, spy_prompts):
-    document = await upload(agent.client, "studio.html", BUILDERS["html"](EN_FACTS))
+    # /v1 answers with the api profile, a public one: it reads only documents open to everyone
+    document = await upload(agent.client, "studio.html", BUILDERS["html"](EN_FACTS), "public")
     await wait_indexed(agent.client)
     request = {"model": "my-clone", "messages": [{"role": "user", "content": "When is the Riverside studio open?"}]}
     whole = (await agent.client.post("/v1/chat/completions", json=request)).json()
