@@ -33,7 +33,8 @@ from websockets.http11 import Request, Response
 
 from aiclone_agent import __version__
 from aiclone_agent.chat.memories import ChatMemory
-from aiclone_agent.core.config import ConfigStore
+from aiclone_agent.core.config import ConfigStore, DirectSection
+from aiclone_agent.core.listener_state import ListenerState
 from aiclone_agent.gateway.certificate import DirectCertificate, load_or_create_certificate
 from aiclone_agent.gateway.jwks import GatewayTokenError, JwksCache
 from aiclone_agent.gateway.session import LinkSession, RunningRequests
@@ -90,6 +91,8 @@ class DirectListener:
         self.ping_interval_s = ping_interval_s
         self.silence_timeout_s = silence_timeout_s
         self.last_error: str | None = None
+        self.state: ListenerState = "stopped"
+        self.applied: DirectSection | None = None  # the settings it was last started with
         self._server: Server | None = None
         self._session: tuple[LinkSession, asyncio.Task] | None = None
         self._certificate: DirectCertificate | None = None
@@ -115,17 +118,28 @@ class DirectListener:
 
     async def start(self) -> None:
         section = self.config.current.gateway.direct
-        if not section.enabled or self._server is not None:
+        if self._server is not None:
             return
-        self._server = await serve(
-            self._handle,
-            section.host,
-            section.port,
-            ssl=self.certificate.server_context(),
-            process_request=self._route,
-            **SOCKET_OPTIONS,
-            server_header=None,
-        )
+        self.applied = section
+        if not section.enabled:
+            self.state = "stopped"
+            return
+        try:
+            self._server = await serve(
+                self._handle,
+                section.host,
+                section.port,
+                ssl=self.certificate.server_context(),
+                process_request=self._route,
+                **SOCKET_OPTIONS,
+                server_header=None,
+            )
+        except OSError as exc:  # the agent keeps running; the admin shows why
+            self.last_error = f"cannot listen on {section.host}:{section.port}: {exc}"
+            self.state = "failed"
+            log.error("direct listener: %s", self.last_error)
+            return
+        self.state, self.last_error = "running", None
         log.info(
             "direct listener on %s:%d (TLS, certificate sha256 %s; advertised as %s)",
             section.host,
@@ -136,11 +150,30 @@ class DirectListener:
 
     async def stop(self) -> None:
         server, self._server = self._server, None
+        if self.state == "running":
+            self.state = "stopped"
         if server is not None:
             server.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 5)
         self.board.paths["direct"].down()
+
+    async def restart(self) -> None:
+        """Stop (a gateway session on it ends; the gateway redials) and start with the saved settings."""
+        self.state = "restarting"
+        await self.stop()
+        self.state = "stopped"
+        await self.start()
+
+    @property
+    def pending(self) -> bool:
+        """Saved settings the listener does not run with yet (``restart`` applies them)."""
+        return self.applied != self.config.current.gateway.direct
+
+    @property
+    def address(self) -> str | None:
+        section = self.applied
+        return f"{section.host}:{section.port}" if self._server is not None and section else None
 
     def _route(self, connection: ServerConnection, request: Request) -> Response | None:
         if request.path != DIRECT_PATH:

@@ -1,6 +1,7 @@
 """Runs the LAN app (``lan_app``) as a second HTTP server in the agent's process and event loop,
 on ``lan.host``:``lan.port``, beside the admin on loopback. A port that cannot be bound leaves the
-agent running and says why (``last_error``, in /api/status)."""
+agent running and says why (``last_error``, in /api/status). ``restart`` applies saved ``lan``
+settings in-process (``POST /api/listeners/lan/apply``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from collections.abc import Iterator
 import uvicorn
 from fastapi import FastAPI
 
-from aiclone_agent.core.config import ConfigStore
+from aiclone_agent.core.config import ConfigStore, LanSection
+from aiclone_agent.core.listener_state import ListenerState
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +33,18 @@ class LanListener:
         self.log_level = log_level
         self.last_error: str | None = None
         self.address: str | None = None
+        self.state: ListenerState = "stopped"
+        self.applied: LanSection | None = None  # the settings it was last started with
         self._server: _Server | None = None
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
         section = self.config.current.lan
-        if not section.enabled or self._task is not None:
+        if self._task is not None:
+            return
+        self.applied = section
+        if not section.enabled:
+            self.state, self.last_error = "stopped", None
             return
         try:
             family = socket.AF_INET6 if ":" in section.host else socket.AF_INET
@@ -45,6 +53,7 @@ class LanListener:
             sock.bind((section.host, section.port))
         except OSError as exc:
             self.last_error = f"cannot listen on {section.host}:{section.port}: {exc}"
+            self.state = "failed"
             log.error("LAN listener: %s", self.last_error)
             return
         config = uvicorn.Config(
@@ -54,6 +63,7 @@ class LanListener:
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="lan-listener")
         self.address = f"{section.host}:{section.port}"
         self.last_error = None
+        self.state = "running"
         log.info(
             "LAN listener on %s (OpenAI API and chat for LAN token holders; never the admin)", self.address
         )
@@ -62,11 +72,31 @@ class LanListener:
         server, task = self._server, self._task
         self._server = self._task = None
         self.address = None
+        if self.state == "running":
+            self.state = "stopped"
         if server is None or task is None:
             return
         server.should_exit = True
         with contextlib.suppress(Exception):
             await asyncio.wait_for(task, 10)
 
+    async def restart(self) -> None:
+        """Stop (open connections finish or are closed) and start again with the saved settings."""
+        self.state = "restarting"
+        await self.stop()
+        self.state = "stopped"
+        await self.start()
+
+    @property
+    def pending(self) -> bool:
+        """Saved settings the listener does not run with yet (``restart`` applies them)."""
+        return self.applied != self.config.current.lan
+
     def status(self) -> dict:
-        return {"enabled": self.config.current.lan.enabled, "address": self.address, "error": self.last_error}
+        return {
+            "enabled": self.config.current.lan.enabled,
+            "address": self.address,
+            "error": self.last_error,
+            "state": self.state,
+            "pending": self.pending,
+        }
