@@ -145,6 +145,24 @@ export interface RagDocument {
   progress: number
   error: string | null
   created_at: string | number
+  /** owner: only the owner's own chats read it; public: every channel may retrieve and cite it. */
+  visibility: DocumentVisibility
+}
+export type DocumentVisibility = 'owner' | 'public'
+/** Documents the upgrade to per-document visibility made public (null: nothing to tell). */
+export interface VisibilityNotice { made_public: number | null }
+
+/** A listener the admin restarts in-process (``/api/listeners/{lan,direct}``). */
+export type ListenerName = 'lan' | 'direct'
+export interface ListenerSettings { enabled: boolean; host: string; port: number; advertise_url?: string }
+export interface ListenerStatus {
+  settings: ListenerSettings
+  state: 'stopped' | 'restarting' | 'running' | 'failed'
+  address: string | null
+  /** Why the last start could not listen. */
+  error: string | null
+  /** Saved settings the listener does not run with yet. */
+  pending: boolean
 }
 export interface SearchHit extends Source { text: string; score: number }
 
@@ -233,6 +251,16 @@ export const agentApi = {
   deleteDocument: (id: string) => requestJson<void>(`/api/rag/documents/${encodeURIComponent(id)}`, { method: 'DELETE' }),
   search: (query: string, k = 5) => requestJson<SearchHit[]>(`/api/rag/search?q=${encodeURIComponent(query)}&k=${k}`),
   uploadDocument,
+  setDocumentVisibility: (id: string, visibility: DocumentVisibility) =>
+    requestJson<RagDocument>(`/api/rag/documents/${encodeURIComponent(id)}`, { method: 'PATCH', ...jsonBody({ visibility }) }),
+  getVisibilityNotice: () => requestJson<VisibilityNotice>('/api/rag/visibility-notice'),
+  dismissVisibilityNotice: () => requestJson<void>('/api/rag/visibility-notice', { method: 'DELETE' }),
+
+  getListener: (name: ListenerName) => requestJson<ListenerStatus>(`/api/listeners/${name}`),
+  updateListener: (name: ListenerName, settings: ListenerSettings) =>
+    requestJson<ListenerStatus>(`/api/listeners/${name}`, { method: 'PUT', ...jsonBody(settings) }),
+  /** Restarts the listener with its saved settings; answers how it went. */
+  applyListener: (name: ListenerName) => requestJson<ListenerStatus>(`/api/listeners/${name}/apply`, { method: 'POST' }),
 
   updateAdapter: (adapter: AdapterStatus) =>
     requestJson<AdapterStatus>('/api/adapter', { method: 'PUT', ...jsonBody(adapter) }),
@@ -253,7 +281,7 @@ export const agentApi = {
 }
 
 /** Multipart upload with progress (fetch has no upload progress, XMLHttpRequest does). */
-function uploadDocument(file: File, onProgress: (fraction: number) => void): Promise<RagDocument> {
+function uploadDocument(file: File, visibility: DocumentVisibility, onProgress: (fraction: number) => void): Promise<RagDocument> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest()
     xhr.open('POST', '/api/rag/documents')
@@ -275,6 +303,7 @@ function uploadDocument(file: File, onProgress: (fraction: number) => void): Pro
     xhr.onerror = () => reject(new ApiError(0, 'network error', 'network_error'))
     const form = new FormData()
     form.append('file', file)
+    form.append('visibility', visibility)
     xhr.send(form)
   })
 }
