@@ -80,10 +80,10 @@ export function documentVisibilityTests(ctx) {
         assert.match(await sees.innerText(), /shop\.txt/)
         assert.doesNotMatch(await sees.innerText(), /diary\.txt/)
         assert.match(await page.locator('[data-test=public-knowledge-hidden]').innerText(), /1 owner-only documents are never used here/)
-        await page.locator('[data-test=channel-owner]').check()
-        assert.equal(await page.locator('[data-test=public-knowledge]').count(), 0, 'the owner reads everything')
         await assertAccessible(page, 'persona with public knowledge 1280')
         await screenshot(page, 'docvis-persona-1280')
+        await page.locator('[data-test=channel-owner]').check()
+        assert.equal(await page.locator('[data-test=public-knowledge]').count(), 0, 'the owner reads everything')
 
         // changed on the Documents page: the diary opens to everyone, then closes again
         await page.goto('/documents')

@@ -1,5 +1,5 @@
 // The admin's Engine page (/status, "Engine & model"): the model's readable name, generation
-// defaults saved and used from the next answer, load settings marked "applies with Apply now" and
+// defaults saved and used from the next answer, load settings marked "applies with Apply" and
 // applied in-process by "Apply now", the model picker; at 1280 px and on a 360 px phone (in Russian), with axe checks.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
@@ -37,14 +37,14 @@ async function waitForValue(page, selector, expected) {
 
 export function engineTests(ctx) {
   describe('admin engine page (agent)', () => {
-    it('the owner edits the temperature, it survives a reload, and n_ctx applies with Apply now', TEST_TIMEOUT, async () => {
+    it('the owner edits the temperature, it survives a reload, and n_ctx applies with Apply', TEST_TIMEOUT, async () => {
       const original = await settings(ctx.agent)
       const { page, context } = await newPage(ctx.browser, { baseURL: ctx.agent.url, viewport: DESKTOP })
       try {
         await page.goto('/status')
         await waitForValue(page, '[data-test=setting-temperature]', String(original.temperature))
         assert.equal(await page.locator('[data-test=status-model]').innerText(), 'SmolLM2 135M Instruct · Q4_1')
-        assert.equal(await page.locator('[data-test=setting-n_ctx-when]').innerText(), 'applies with Apply now')
+        assert.equal(await page.locator('[data-test=setting-n_ctx-when]').innerText(), 'applies with Apply')
         assert.equal(await page.locator('[data-test=setting-temperature-when]').innerText(), 'applies to the next answer')
         await page.locator('[data-test=engine]').waitFor() // the batching numbers stay on the page
         const running = page.locator('[data-test=model]', { hasText: 'SmolLM2 135M Instruct · Q4_1' })
@@ -126,7 +126,7 @@ export function engineTests(ctx) {
         await page.goto('/status')
         await page.locator('[data-test=language]').selectOption('ru')
         await page.locator('[data-test=setting-n_ctx]').waitFor()
-        assert.equal(await page.locator('[data-test=setting-n_ctx-when]').innerText(), 'применяется кнопкой «Применить сейчас»')
+        assert.equal(await page.locator('[data-test=setting-n_ctx-when]').innerText(), 'по кнопке «Применить»')
         await page.locator('[data-test=model]').first().waitFor()
         assert.ok(await fitsViewport(page), 'the engine page fits 360 px')
         await assertAccessible(page, 'engine page 360 ru')
