@@ -22,6 +22,7 @@ def serve(settings: Settings) -> int:
     with startup_phase("imports"):
         import uvicorn
 
+        from aiclone_gateway.core.lean_websocket import LeanWebSocketProtocol
         from aiclone_gateway.main import create_app
     with startup_phase("migrations"):
         migrate(settings.database_url)
@@ -35,6 +36,7 @@ def serve(settings: Settings) -> int:
         log_level=settings.log_level,
         access_log=False,
         ws_ping_interval=None,
+        ws=LeanWebSocketProtocol,  # uvicorn's own, lighter per idle socket (tens of thousands may be open)
         # Chat frames are small JSON; permessage-deflate would keep a zlib compressor and
         # decompressor per socket (tens of KiB each once a frame went out) for every idle chat.
         ws_per_message_deflate=False,

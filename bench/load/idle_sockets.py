@@ -1,11 +1,13 @@
 """The gateway's memory per idle chat WebSocket: open many ``/ws/chat`` sockets through nginx
 (asyncio, ``websockets``; not Locust) and read the gateway processes' resident memory before and
-after (``VmRSS`` in ``/proc/<pid>/status``, summed over the replicas)."""
+after (``VmRSS`` in ``/proc/<pid>/status``, summed over the replicas), and their asyncio tasks
+(``aiclone_gateway_event_loop_tasks`` on each replica's ``/metrics``: an idle socket has one)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import ssl
 import time
 from dataclasses import dataclass
@@ -36,13 +38,24 @@ class IdleStep:
     rss_kib: int  # summed over the gateway processes
     kib_per_socket: float  # (rss - rss with none open) / sockets
     open_s: float  # time taken to open this step's new sockets
+    tasks_per_socket: float | None = None  # (event loop tasks - tasks with none open) / sockets
 
 
 class IdleSockets:
     """Idle chat sockets of one signed-in user, opened through the site at ``base_url``."""
 
-    def __init__(self, base_url: str, ca: ssl.SSLContext, access_token: str, gateway_pids: list[int]) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        ca: ssl.SSLContext,
+        access_token: str,
+        gateway_pids: list[int],
+        gateway_urls: list[str] | None = None,
+    ) -> None:
+        """``gateway_urls``: each replica's own address, where its ``/metrics`` is read (none: no
+        task counts)."""
         self.base_url = base_url
+        self.gateway_urls = gateway_urls or []
         self.ws_url = base_url.replace("https://", "wss://", 1)
         self.ca = ca
         self.access_token = access_token
@@ -51,6 +64,21 @@ class IdleSockets:
 
     def rss(self) -> int:
         return sum(rss_kib(pid) for pid in self.pids)
+
+    async def tasks(self) -> int | None:
+        """asyncio tasks alive in the replicas, summed (None without their addresses)."""
+        if not self.gateway_urls:
+            return None
+        total = 0
+        headers = {"Authorization": f"Bearer {self.access_token}"}  # the owner may read /metrics
+        async with httpx.AsyncClient(headers=headers, timeout=60) as http:
+            for url in self.gateway_urls:
+                text = (await http.get(f"{url}/metrics")).text
+                found = re.search(r"^aiclone_gateway_event_loop_tasks (\S+)$", text, re.MULTILINE)
+                if found is None:
+                    return None
+                total += int(float(found.group(1)))
+        return total
 
     async def _tickets(self, http: httpx.AsyncClient, count: int) -> list[str]:
         async def one() -> str:
@@ -87,6 +115,7 @@ class IdleSockets:
         )
         await asyncio.sleep(SETTLE_S)
         baseline = self.rss()
+        baseline_tasks = await self.tasks()
         results = []
         gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
         async with httpx.AsyncClient(
@@ -102,7 +131,13 @@ class IdleSockets:
                 opened = time.perf_counter() - started
                 await asyncio.sleep(SETTLE_S)
                 rss = self.rss()
-                results.append(IdleStep(len(self.sockets), rss, (rss - baseline) / len(self.sockets), opened))
+                tasks = await self.tasks()
+                per_socket = None
+                if tasks is not None and baseline_tasks is not None:
+                    per_socket = (tasks - baseline_tasks) / len(self.sockets)
+                results.append(
+                    IdleStep(len(self.sockets), rss, (rss - baseline) / len(self.sockets), opened, per_socket)
+                )
         return baseline, results
 
     async def still_open(self) -> int:

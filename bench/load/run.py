@@ -294,9 +294,10 @@ def summarize(entries: list[dict], users: int, duration: int, wall: float) -> di
 
 def measure_idle(stack: LoadStack, steps: list[int]) -> list[dict]:
     pids = [replica.pid for replica in stack.gateways]
+    urls = [replica.url for replica in stack.gateways]
 
     async def run() -> list[dict]:
-        client = IdleSockets(stack.proxy.url, stack.tls.client_context(), stack.owner_token, pids)
+        client = IdleSockets(stack.proxy.url, stack.tls.client_context(), stack.owner_token, pids, urls)
         try:
             baseline, results = await client.measure(steps)
             kept = await client.still_open()
@@ -346,7 +347,12 @@ def table(columns: dict[str, dict]) -> str:
             if index >= len(steps):
                 return "not measured"
             step = steps[index]
-            return f"{step['kib_per_socket']:.1f} KiB ({step['rss_kib'] / 1024:.0f} MiB RSS, opened in {step['open_s']:.0f} s)"
+            tasks = step.get("tasks_per_socket")
+            tasks_text = f", {tasks:.2f} tasks a socket" if tasks is not None else ""
+            return (
+                f"{step['kib_per_socket']:.1f} KiB ({step['rss_kib'] / 1024:.0f} MiB RSS, "
+                f"opened in {step['open_s']:.0f} s{tasks_text})"
+            )
 
         count = next(c["idle"][index]["sockets"] for c in columns.values() if len(c.get("idle", [])) > index)
         row(f"Gateway memory per idle WebSocket, {count:,} open", idle, "<= 20 KiB")

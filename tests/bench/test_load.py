@@ -46,10 +46,12 @@ def test_ten_users_are_held_with_no_errors_and_the_table_is_printed(model_path: 
     failed, total = map(int, re.match(r"(\d+) of (\d+)", row(table, "Errors")[1].replace(",", "")).groups())
     assert failed == 0 and total >= 10 * 4, table  # sign-up, sign-in, ticket, socket and answers
     assert float(row(table, "Answers/s")[1]) > 0, table
-    assert re.fullmatch(
-        r"\d+(\.\d)? KiB \(\d+ MiB RSS, opened in \d+ s\)",
+    idle = re.fullmatch(
+        r"\d+(\.\d)? KiB \(\d+ MiB RSS, opened in \d+ s, (\d+\.\d\d) tasks a socket\)",
         row(table, "Gateway memory per idle WebSocket, 100 open")[1],
     )
+    assert idle, table
+    assert float(idle.group(2)) < 1.5, table  # one task per idle socket (two would be a writer kept)
 
 
 def test_several_replicas_are_refused_with_the_reason_when_they_cannot_be_measured(model_path: Path):

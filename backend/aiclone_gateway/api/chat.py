@@ -1,18 +1,19 @@
-"""Public chat: ``POST /api/chat/ticket``, ``WS /ws/chat`` and the SSE fallback ``POST /api/chat/stream``."""
+"""Public chat: ``POST /api/chat/ticket``, ``WS /ws/chat`` (``chat_socket``, served by
+``main.GatewayApp``) and the SSE fallback ``POST /api/chat/stream``."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from contextlib import aclosing
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, WebSocket
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ValidationError
 from starlette.websockets import WebSocketDisconnect
 
-from aiclone_gateway.api.deps import ChatDep, CurrentUser, RuntimeDep
+from aiclone_gateway.api.deps import ChatDep, CurrentUser, GatewayParts, RuntimeDep
 from aiclone_gateway.chat.protocol import CancelIn, ClientFrame, ErrorFrame, MessageIn, ServerFrame
 from aiclone_gateway.chat.service import ChatService
 from aiclone_gateway.chat.sockets import ChatConnection
@@ -72,11 +73,17 @@ async def _answer(chat: ChatService, connection: ChatConnection, message: Messag
         )
 
 
-@router.websocket("/ws/chat")
-async def chat_socket(websocket: WebSocket, runtime: RuntimeDep, ticket: str = "") -> None:
+def _ticket(query_string: bytes) -> str:
+    return dict(parse_qsl(query_string.decode("latin-1"))).get("ticket", "")
+
+
+async def chat_socket(websocket: WebSocket, runtime: GatewayParts) -> None:
+    """``WS /ws/chat?ticket=...``: served by ``main.GatewayApp`` ahead of FastAPI's routing and
+    middleware, whose per-request objects an idle socket would otherwise keep for hours (there may
+    be tens of thousands open); so this handler reads its ticket and Origin itself."""
     # The ticket is spent before anything else is checked: one refused for a bad Origin (a page
     # on another site that got hold of it) can never be tried again from elsewhere.
-    user_id = await runtime.tickets.redeem(ticket)
+    user_id = await runtime.tickets.redeem(_ticket(websocket.scope["query_string"]))
     origin = websocket.headers.get("origin")
     if origin is None or origin not in runtime.settings.chat_origins:  # a missing Origin is refused too
         runtime.metrics.auth_failures.labels("origin").inc()
@@ -93,7 +100,6 @@ async def chat_socket(websocket: WebSocket, runtime: RuntimeDep, ticket: str = "
     await websocket.accept()
     connection = ChatConnection(websocket, user_id)
     runtime.sockets.add(connection)
-    pump = asyncio.create_task(connection.pump())
     connection.send(runtime.chat.status_frame())
     try:
         while True:
@@ -114,6 +120,4 @@ async def chat_socket(websocket: WebSocket, runtime: RuntimeDep, ticket: str = "
         pass  # running answers finish and are stored; the user sees them on return
     finally:
         runtime.sockets.remove(connection)
-        connection.close()
-        pump.cancel()
-        await asyncio.gather(pump, return_exceptions=True)
+        await connection.stop()

@@ -3,6 +3,7 @@ needs the scraper's ``metrics_token`` or the owner's access token."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 
 from fastapi import APIRouter, Depends, Request
@@ -63,6 +64,9 @@ async def _metrics_reader(request: Request, runtime: RuntimeDep) -> None:
 @router.get("/metrics", dependencies=[Depends(_metrics_reader)], responses=error_responses(401))
 async def metrics(runtime: RuntimeDep) -> Response:
     runtime.metrics.queue_length.set(await runtime.conversations.queue_length())
+    runtime.metrics.chat_sockets.set(runtime.sockets.connections)
+    runtime.metrics.chat_sockets_sending.set(runtime.sockets.sending)
+    runtime.metrics.event_loop_tasks.set(len(asyncio.all_tasks()))
     return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -15,11 +16,16 @@ from aiclone_gateway.chat.protocol import ServerFrame
 class ChatConnection:
     """One chat socket; frames go out through one writer task, so senders never interleave.
 
+    An idle socket costs the least it can (there may be tens of thousands): no writer task and no
+    queue of its own. Both are made when a frame is sent and dropped once it is out, so between
+    frames the socket's one task is the handler waiting for the client's next frame.
+
     An answer being streamed waits (``send_in_turn``) while the client is ``OUTBOX_LIMIT``
     frames behind, which holds back the agent through the link's credits; pushes that no
     request waits for (``send``) never block. Once closed, frames are dropped.
     """
 
+    __slots__ = ("_close_with", "_drained", "_outbox", "_writer", "closed", "user_id", "websocket")
     OUTBOX_LIMIT = 512
     _CLOSE = ""  # in the outbox: close the socket after what was queued before it
 
@@ -27,47 +33,79 @@ class ChatConnection:
         self.websocket = websocket
         self.user_id = user_id
         self.closed = False
-        self._outbox: asyncio.Queue[str] = asyncio.Queue()
-        self._drained = asyncio.Event()
-        self._drained.set()
+        self._outbox: deque[str] | None = None  # frames not yet written; None when there are none
+        self._writer: asyncio.Task | None = None  # writes the outbox; None when it is empty
+        self._drained: asyncio.Event | None = None  # made for a sender waiting on a full outbox
         self._close_with = (1000, "")
+
+    @property
+    def sending(self) -> bool:
+        """Whether frames are waiting to go out (a writer task and an outbox exist)."""
+        return self._writer is not None
 
     def send(self, frame: ServerFrame) -> None:
         self.send_text(frame.model_dump_json())
 
     def send_text(self, text: str) -> None:
         if not self.closed:
-            self._outbox.put_nowait(text)
+            self._queue(text)
+
+    def _queue(self, text: str) -> None:
+        if self._outbox is None:
+            self._outbox = deque()
+        self._outbox.append(text)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
 
     async def send_in_turn(self, frame: ServerFrame) -> None:
-        while not self.closed and self._outbox.qsize() >= self.OUTBOX_LIMIT:
-            self._drained.clear()
+        while not self.closed and self._outbox is not None and len(self._outbox) >= self.OUTBOX_LIMIT:
+            if self._drained is None:
+                self._drained = asyncio.Event()
             await self._drained.wait()
         self.send(frame)
 
     def close(self) -> None:
         self.closed = True
-        self._drained.set()
+        self._wake_senders()
 
     def end(self, code: int, reason: str) -> None:
         """Close the socket from the server side once the frames queued so far are out."""
         if self.closed:
             return
         self._close_with = (code, reason)
-        self._outbox.put_nowait(self._CLOSE)
+        self._queue(self._CLOSE)
         self.close()
 
-    async def pump(self) -> None:
-        with contextlib.suppress(Exception):
-            while True:
-                text = await self._outbox.get()
-                if text == self._CLOSE:
-                    code, reason = self._close_with
-                    await self.websocket.close(code=code, reason=reason)
-                    return
-                await self.websocket.send_text(text)
-                if self._outbox.qsize() < self.OUTBOX_LIMIT // 2:
-                    self._drained.set()
+    async def stop(self) -> None:
+        """The socket is gone: stop writing (frames still queued are dropped)."""
+        self.close()
+        writer = self._writer
+        if writer is not None:
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+
+    def _wake_senders(self) -> None:
+        if self._drained is not None:
+            self._drained.set()
+            self._drained = None
+
+    async def _write(self) -> None:
+        outbox = self._outbox
+        try:
+            with contextlib.suppress(Exception):
+                while outbox:
+                    text = outbox.popleft()
+                    if text == self._CLOSE:
+                        code, reason = self._close_with
+                        await self.websocket.close(code=code, reason=reason)
+                        return
+                    await self.websocket.send_text(text)
+                    if len(outbox) < self.OUTBOX_LIMIT // 2:
+                        self._wake_senders()
+        finally:  # nothing is awaited between the last look at the outbox and here
+            self._outbox = None
+            self._writer = None
+            self._wake_senders()
 
 
 class ChatSockets:
@@ -100,6 +138,11 @@ class ChatSockets:
     @property
     def connections(self) -> int:
         return sum(len(connections) for connections in self._by_user.values())
+
+    @property
+    def sending(self) -> int:
+        """Sockets with frames waiting to go out (an idle one has none, and no writer task)."""
+        return sum(connection.sending for connections in self._by_user.values() for connection in connections)
 
     def push(self, user_id: str, frame: ServerFrame) -> None:
         self._push_here(user_id, frame.model_dump_json())

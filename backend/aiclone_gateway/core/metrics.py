@@ -51,6 +51,20 @@ class GatewayMetrics:
             "Questions waiting for the agent (store-and-forward)",
             registry=self.registry,
         )
+        # Read at scrape time: what an open chat socket costs (bench/load measures the memory)
+        self.chat_sockets = Gauge(
+            "aiclone_gateway_chat_sockets", "Chat WebSockets open on this process", registry=self.registry
+        )
+        self.chat_sockets_sending = Gauge(
+            "aiclone_gateway_chat_sockets_sending",
+            "Chat WebSockets with frames waiting to go out (each has a writer task and a queue)",
+            registry=self.registry,
+        )
+        self.event_loop_tasks = Gauge(
+            "aiclone_gateway_event_loop_tasks",
+            "asyncio tasks alive in this process (an idle chat socket has one)",
+            registry=self.registry,
+        )
         self.relayed_chunks = Counter(
             "aiclone_gateway_relayed_chunks", "Answer chunks relayed from the agent", registry=self.registry
         )
