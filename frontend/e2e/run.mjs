@@ -11,6 +11,7 @@ import { chatTests } from './chat.spec.mjs'
 import { engineTests } from './engine.spec.mjs'
 import { lanTests } from './lan.spec.mjs'
 import { memoryTests } from './memory.spec.mjs'
+import { mobileTests } from './mobile.spec.mjs'
 import { overviewTests } from './overview.spec.mjs'
 import { ownerTests } from './owner.spec.mjs'
 import { startAgent } from './support/agent.mjs'
@@ -48,3 +49,4 @@ ownerTests(ctx)
 overviewTests(ctx)
 lanTests(ctx)
 memoryTests(ctx)
+mobileTests(ctx)
