@@ -363,6 +363,8 @@ export const en = {
 
   'testChat.hint': 'Talks to the local model directly, with the current persona.',
   'testChat.newChat': 'Clear',
+  // Issue 25 (phones, charts, pairing)
+  'overview.idle': 'idle',
 } as const
 
 export type MessageKey = keyof typeof en

@@ -365,4 +365,6 @@ export const ru: Record<MessageKey, string> = {
 
   'testChat.hint': 'Общение с локальной моделью напрямую, с текущей персоной.',
   'testChat.newChat': 'Очистить',
+  // Issue 25 (phones, charts, pairing)
+  'overview.idle': 'простаивает',
 }

@@ -1,0 +1,85 @@
+// The overview's charts as uPlot draws them (issue 25, item 10): a time axis in the reader's
+// clock and language, a value axis with units, a tooltip with the sample's time and value.
+// Pure functions building uPlot's options (Vitest covers them); TimeChart.vue draws.
+import type uPlot from 'uplot'
+import { niceMax, type SeriesPoint } from './sparkline'
+
+export interface ChartColors {
+  line: string
+  axis: string
+  grid: string
+}
+
+export interface TimeChartSpec {
+  label: string
+  /** the x axis's span (Unix seconds) and the values, read at each redraw (new data reuses the chart) */
+  view: () => { points: SeriesPoint[]; start: number; end: number }
+  /** a value as text, with its unit ("12 tok/s", "240 ms", "25%") */
+  format: (value: number) => string
+  /** the scale's top at least (1 for a fraction) */
+  floor?: number
+  locale: string
+  width: number
+  height: number
+  colors: ChartColors
+}
+
+/** Clock times for the x axis's ticks: with seconds when the chart spans under ten minutes. */
+export function timeTicks(splits: number[], spanS: number, locale: string): string[] {
+  const withSeconds = spanS < 600
+  const clock = new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', second: withSeconds ? '2-digit' : undefined })
+  return splits.map((at) => clock.format(at * 1000))
+}
+
+/** The tooltip's text for one sample: its clock time and its value with the unit. */
+export function tooltipText(at: number, value: number | null, format: (value: number) => string, locale: string, none = '—'): string {
+  const clock = new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(at * 1000)
+  return `${clock} · ${value === null || !Number.isFinite(value) ? none : format(value)}`
+}
+
+/** The columns uPlot draws: times, then values (null leaves a gap in the line). */
+export function chartData(points: SeriesPoint[], start: number): uPlot.AlignedData {
+  const kept = points.filter((p) => p.at >= start)
+  return [kept.map((p) => p.at), kept.map((p) => (p.value !== null && Number.isFinite(p.value) ? p.value : null))]
+}
+
+/** uPlot's options for one chart: fixed time span, a zero-based value scale rounded to a
+ * readable top, both axes labelled in the reader's language, a gap wherever nothing was measured. */
+export function chartOptions(spec: TimeChartSpec): uPlot.Options {
+  const top = () => niceMax(spec.view().points.map((p) => p.value), spec.floor ?? 0)
+  const font = '11px system-ui, sans-serif'
+  return {
+    width: spec.width,
+    height: spec.height,
+    legend: { show: false },
+    cursor: { drag: { x: false, y: false }, points: { size: 6 } },
+    scales: {
+      x: { time: true, range: () => [spec.view().start, spec.view().end] },
+      y: { range: () => [0, top()] },
+    },
+    axes: [
+      {
+        stroke: spec.colors.axis,
+        font,
+        size: 28,
+        grid: { stroke: spec.colors.grid, width: 1 },
+        ticks: { stroke: spec.colors.grid, width: 1, size: 4 },
+        values: (_u, splits) => timeTicks(splits, spec.view().end - spec.view().start, spec.locale),
+        space: 70,
+      },
+      {
+        stroke: spec.colors.axis,
+        font,
+        size: 64,
+        grid: { stroke: spec.colors.grid, width: 1 },
+        ticks: { show: false },
+        splits: () => [0, top() / 2, top()],
+        values: (_u, splits) => splits.map((v) => spec.format(v)),
+      },
+    ],
+    series: [
+      {},
+      { label: spec.label, stroke: spec.colors.line, width: 2, spanGaps: false, points: { show: false } },
+    ],
+  }
+}
