@@ -43,7 +43,7 @@ async function waitForLineAboveZero(page, chart) {
 async function tooltipAt(page, chart) {
   const plot = page.locator(`[data-test=chart-${chart}] .u-over`)
   const box = await plot.boundingBox()
-  await page.mouse.move(box.x + box.width - 4, box.y + box.height / 2)
+  await plot.hover({ position: { x: box.width - 4, y: box.height / 2 } }) // scrolled into view first
   const tip = page.locator(`[data-test=chart-${chart}] [data-test=chart-tip]`)
   await tip.waitFor()
   return tip.innerText()

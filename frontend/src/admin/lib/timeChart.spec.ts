@@ -12,11 +12,24 @@ const spec = {
 }
 
 describe('overview time charts', () => {
-  it('labels the time axis with clock times, with seconds for a short span', () => {
+  it('labels the time axis with clock times, with seconds only when a tick needs them', () => {
     process.env.TZ = 'UTC'
-    expect(timeTicks([AT], 120, 'en-GB')).toEqual(['03:04:05'])
-    expect(timeTicks([AT], 3600, 'en-GB')).toEqual(['03:04'])
-    expect(timeTicks([AT], 3600, 'ru')).toEqual(['03:04'])
+    const minute = AT - 5 // 03:04:00
+    expect(timeTicks([minute, minute + 60], 'en-GB')).toEqual(['03:04', '03:05'])
+    expect(timeTicks([minute, minute + 30], 'en-GB')).toEqual(['03:04:00', '03:04:30'])
+    expect(timeTicks([minute], 'ru')).toEqual(['03:04'])
+  })
+
+  it('marks a count in whole numbers only (never "1" twice)', () => {
+    const count = (v: number) => formatValue(v, 'count', 'en')
+    const splitsFor = (values: number[]) => {
+      const axis = chartOptions({ ...spec, format: count, whole: true, view: () => ({ points: values.map((value, i) => ({ at: AT + i, value })), start: AT, end: AT + 9 }) }).axes![1]
+      return (axis.values as (u: unknown, s: number[]) => string[])(null, (axis.splits as () => number[])())
+    }
+    expect(splitsFor([0, 1])).toEqual(['0', '1'])
+    expect(splitsFor([0, 0])).toEqual(['0', '1'])
+    expect(splitsFor([3, 4])).toEqual(['0', '5']) // top 5: no 2.5 mark
+    expect(splitsFor([7])).toEqual(['0', '5', '10'])
   })
 
   it('labels the value axis with units: zero, the middle and a readable top', () => {

@@ -18,15 +18,17 @@ export interface TimeChartSpec {
   format: (value: number) => string
   /** the scale's top at least (1 for a fraction) */
   floor?: number
+  /** whole numbers only (a count): no "0.5 users" mark, no two marks both reading "1" */
+  whole?: boolean
   locale: string
   width: number
   height: number
   colors: ChartColors
 }
 
-/** Clock times for the x axis's ticks: with seconds when the chart spans under ten minutes. */
-export function timeTicks(splits: number[], spanS: number, locale: string): string[] {
-  const withSeconds = spanS < 600
+/** Clock times for the x axis's ticks: with seconds only when a tick is not on a whole minute. */
+export function timeTicks(splits: number[], locale: string): string[] {
+  const withSeconds = splits.some((at) => at % 60 !== 0)
   const clock = new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', second: withSeconds ? '2-digit' : undefined })
   return splits.map((at) => clock.format(at * 1000))
 }
@@ -46,7 +48,15 @@ export function chartData(points: SeriesPoint[], start: number): uPlot.AlignedDa
 /** uPlot's options for one chart: fixed time span, a zero-based value scale rounded to a
  * readable top, both axes labelled in the reader's language, a gap wherever nothing was measured. */
 export function chartOptions(spec: TimeChartSpec): uPlot.Options {
-  const top = () => niceMax(spec.view().points.map((p) => p.value), spec.floor ?? 0)
+  const top = () => {
+    const nice = niceMax(spec.view().points.map((p) => p.value), spec.floor ?? 0)
+    return spec.whole ? Math.ceil(nice) : nice
+  }
+  // zero, the middle and the top; a count's middle only where it is a whole number
+  const marks = () => {
+    const t = top()
+    return spec.whole && t % 2 !== 0 ? [0, t] : [0, t / 2, t]
+  }
   const font = '11px system-ui, sans-serif'
   return {
     width: spec.width,
@@ -64,8 +74,8 @@ export function chartOptions(spec: TimeChartSpec): uPlot.Options {
         size: 28,
         grid: { stroke: spec.colors.grid, width: 1 },
         ticks: { stroke: spec.colors.grid, width: 1, size: 4 },
-        values: (_u, splits) => timeTicks(splits, spec.view().end - spec.view().start, spec.locale),
-        space: 70,
+        values: (_u, splits) => timeTicks(splits, spec.locale),
+        space: 60,
       },
       {
         stroke: spec.colors.axis,
@@ -73,7 +83,7 @@ export function chartOptions(spec: TimeChartSpec): uPlot.Options {
         size: 64,
         grid: { stroke: spec.colors.grid, width: 1 },
         ticks: { show: false },
-        splits: () => [0, top() / 2, top()],
+        splits: marks,
         values: (_u, splits) => splits.map((v) => spec.format(v)),
       },
     ],
