@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { assertAccessible } from './support/a11y.mjs'
-import { newPage, screenshot } from './support/browser.mjs'
+import { PHONE, newPage, screenshot } from './support/browser.mjs'
 
 const TEST_TIMEOUT = { timeout: 180_000 }
 
@@ -27,6 +27,21 @@ export function lanTests(ctx) {
         await page.locator('[data-test=lan-row]', { hasText: 'kitchen tablet' }).waitFor()
         await screenshot(page, 'use-at-home-1280')
         await assertAccessible(page, 'use at home 1280')
+
+        // the page says where the clone answers at home (the agent reported it) and shows a QR code
+        // that opens the LAN page there already signed in: a second device with no token to paste
+        assert.equal(await page.locator('[data-test=lan-address] a').getAttribute('href'), ctx.agent.lanUrl)
+        const link = await page.locator('[data-test=lan-qr] [data-test=qr-code]').getAttribute('data-value')
+        assert.equal(link, `${ctx.agent.lanUrl}/#token=${encodeURIComponent(token)}`)
+        const phone = await newPage(ctx.browser, { viewport: PHONE })
+        try {
+          await phone.page.goto(link)
+          await phone.page.locator('#who', { hasText: email }).waitFor()
+          assert.equal(new URL(phone.page.url()).hash, '') // the token leaves the address bar
+          await screenshot(phone.page, 'lan-from-qr-360')
+        } finally {
+          await phone.context.close()
+        }
 
         await page.goto(ctx.agent.lanUrl)
         await page.locator('#token').fill(token)
