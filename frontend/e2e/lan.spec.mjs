@@ -39,6 +39,25 @@ export function lanTests(ctx) {
           await phone.page.locator('#who', { hasText: email }).waitFor()
           assert.equal(new URL(phone.page.url()).hash, '') // the token leaves the address bar
           await screenshot(phone.page, 'lan-from-qr-360')
+          // that phone pairs a third device with a short one-time code instead of the token
+          await phone.page.locator('#pair-device').click()
+          const code = (await phone.page.locator('#pairing-code').innerText()).trim()
+          assert.match(code, /^[A-Z2-9]{4}-[A-Z2-9]{4}$/)
+          await screenshot(phone.page, 'lan-pairing-code-360')
+          const tablet = await newPage(ctx.browser, { viewport: PHONE })
+          try {
+            await tablet.page.goto(ctx.agent.lanUrl)
+            await tablet.page.locator('#code').fill(code.toLowerCase())
+            await assertAccessible(tablet.page, 'LAN sign-in with a pairing code')
+            await tablet.page.locator('#pair').click()
+            await tablet.page.locator('#who', { hasText: email }).waitFor()
+            await tablet.page.locator('#signout').click() // the code was good once: a second try is refused
+            await tablet.page.locator('#code').fill(code)
+            await tablet.page.locator('#pair').click()
+            await tablet.page.locator('#signin-error', { hasText: 'pairing code refused' }).waitFor()
+          } finally {
+            await tablet.context.close()
+          }
         } finally {
           await phone.context.close()
         }
