@@ -1,23 +1,26 @@
-// Every page of both apps on a 360 px phone, in Russian and in English (issue 25, item 6):
+// Every page of both apps on a 360 px phone, in Russian and in English (issue 25, item 6), and the
+// same checks on a 1280 px screen:
 // nothing scrolls sideways, no text overflows or is clipped by its box (the clone's name in the
 // chat header included), no word is broken in the middle, tables stack as cards whose cells name
 // their column, <html lang> follows the chosen language (so the browser hyphenates in that
 // language), and the admin's test chat grows with the page instead of scrolling inside itself.
-// Each page passes axe and leaves a screenshot: test-results/screenshots/mobile-<page>-<lang>.png.
+// Each page passes axe and leaves a screenshot: test-results/screenshots/{mobile,wide}-<page>-<lang>.png.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { assertAccessible } from './support/a11y.mjs'
-import { PHONE, screenshot } from './support/browser.mjs'
+import { DESKTOP, PHONE, screenshot } from './support/browser.mjs'
 import { brokenWords, layoutProblems, unlabelledCells } from './support/layout.mjs'
 
 const TEST_TIMEOUT = { timeout: 300_000 }
 const LANGUAGES = ['en', 'ru']
+// the phone the issue was about, and a desktop screen (the same checks, screenshots named wide-…)
+const SCREENS = [{ name: 'mobile', viewport: PHONE }, { name: 'wide', viewport: DESKTOP }]
 const ADMIN_PAGES = ['persona', 'chat', 'documents', 'memories', 'status', 'overview', 'gateway', 'telegram']
 const CHAT_PAGES = ['keys', 'home', 'memories', 'owner']
 
 /** A phone-sized context whose pages start in ``lang`` (the apps keep the choice in localStorage). */
-async function phonePage(browser, baseURL, lang) {
-  const context = await browser.newContext({ baseURL, viewport: PHONE, locale: lang === 'ru' ? 'ru-RU' : 'en-US' })
+async function phonePage(browser, baseURL, lang, viewport = PHONE) {
+  const context = await browser.newContext({ baseURL, viewport, locale: lang === 'ru' ? 'ru-RU' : 'en-US' })
   context.setDefaultTimeout(20_000)
   await context.addInitScript((chosen) => localStorage.setItem('aiclone.locale', chosen), lang)
   const page = await context.newPage()
@@ -33,7 +36,7 @@ async function settle(page) {
 }
 
 /** Checks one page, screenshots it, and returns what is wrong with it (empty: nothing). */
-async function checkPage(page, name, lang) {
+async function checkPage(page, name, lang, screen) {
   const problems = []
   const htmlLang = await page.evaluate(() => document.documentElement.lang)
   if (htmlLang !== lang) problems.push(`<html lang="${htmlLang}">, the page is in ${lang}`)
@@ -41,9 +44,9 @@ async function checkPage(page, name, lang) {
   const broken = await brokenWords(page)
   if (broken.length) problems.push(`words broken mid-word: ${broken.join(', ')}`)
   problems.push(...(await unlabelledCells(page)))
-  await screenshot(page, `mobile-${name}-${lang}`)
-  await assertAccessible(page, `${name} 360 px ${lang}`)
-  return problems.map((p) => `${name} (${lang}): ${p}`)
+  await screenshot(page, `${screen.name}-${name}-${lang}`)
+  await assertAccessible(page, `${name} ${screen.viewport.width} px ${lang}`)
+  return problems.map((p) => `${name} (${lang}, ${screen.viewport.width} px): ${p}`)
 }
 
 async function uploadDocument(agentUrl) {
@@ -54,10 +57,11 @@ async function uploadDocument(agentUrl) {
 }
 
 export function mobileTests(ctx) {
-  describe('every page at 360 px, in Russian and English', () => {
-    for (const lang of LANGUAGES) {
-      it(`the admin's pages fit a 360 px phone (${lang})`, TEST_TIMEOUT, async () => {
-        const { page, context } = await phonePage(ctx.browser, ctx.agent.url, lang)
+  describe('every page at 360 px and 1280 px, in Russian and English', () => {
+    for (const screen of SCREENS) for (const lang of LANGUAGES) {
+      const size = `${screen.viewport.width} px ${screen.name === 'mobile' ? 'phone' : 'screen'}`
+      it(`the admin's pages fit a ${size} (${lang})`, TEST_TIMEOUT, async () => {
+        const { page, context } = await phonePage(ctx.browser, ctx.agent.url, lang, screen.viewport)
         const problems = []
         let documentId = null
         try {
@@ -70,14 +74,14 @@ export function mobileTests(ctx) {
               await page.locator('.message-assistant[data-status=done]').last().waitFor({ timeout: 90_000 })
               // the test chat is part of the page on a phone: one scroll, not a box scrolling inside it
               const inner = await page.locator('.test-chat .message-list').evaluate((el) => ({ overflow: getComputedStyle(el).overflowY, scroll: el.scrollHeight, height: el.clientHeight }))
-              if (inner.overflow !== 'visible' || inner.scroll > inner.height + 1) problems.push(`chat (${lang}): the test chat scrolls inside itself (${JSON.stringify(inner)})`)
+              if (screen.name === 'mobile' && (inner.overflow !== 'visible' || inner.scroll > inner.height + 1)) problems.push(`chat (${lang}): the test chat scrolls inside itself (${JSON.stringify(inner)})`)
             }
             if (name === 'documents') {
               documentId = await uploadDocument(ctx.agent.url) // a row in the table, after the chat
               await page.reload()
               await page.locator('[data-test=document]').first().waitFor()
             }
-            problems.push(...(await checkPage(page, `admin-${name}`, lang)))
+            problems.push(...(await checkPage(page, `admin-${name}`, lang, screen)))
           }
           assert.deepEqual(page.errors, [])
         } finally {
@@ -87,22 +91,22 @@ export function mobileTests(ctx) {
         assert.deepEqual(problems, [])
       })
 
-      it(`the public chat's pages fit a 360 px phone (${lang})`, TEST_TIMEOUT, async () => {
-        const { page, context } = await phonePage(ctx.browser, ctx.front.url, lang)
+      it(`the public chat's pages fit a ${size} (${lang})`, TEST_TIMEOUT, async () => {
+        const { page, context } = await phonePage(ctx.browser, ctx.front.url, lang, screen.viewport)
         const problems = []
         try {
           await page.goto('/register')
           await settle(page)
-          problems.push(...(await checkPage(page, 'chat-register', lang)))
+          problems.push(...(await checkPage(page, 'chat-register', lang, screen)))
           await page.goto('/login')
           await settle(page)
-          problems.push(...(await checkPage(page, 'chat-login', lang)))
+          problems.push(...(await checkPage(page, 'chat-login', lang, screen)))
           await page.locator('[data-test=email]').fill(ctx.owner.email)
           await page.locator('[data-test=password]').fill(ctx.owner.password)
           await page.locator('[data-test=auth-submit]').click()
           await page.locator('[data-test=composer-input]').waitFor()
           await page.locator('[data-test=clone-status].badge-ok').waitFor({ timeout: 60_000 })
-          problems.push(...(await checkPage(page, 'chat-chat', lang)))
+          problems.push(...(await checkPage(page, 'chat-chat', lang, screen)))
           for (const name of CHAT_PAGES) {
             await page.goto(`/${name}`)
             await settle(page)
@@ -118,7 +122,7 @@ export function mobileTests(ctx) {
               await page.locator('[data-test=lan-row]').first().waitFor()
             }
             if (name === 'owner') await page.locator('[data-test=user-row]').first().waitFor()
-            problems.push(...(await checkPage(page, `chat-${name}`, lang)))
+            problems.push(...(await checkPage(page, `chat-${name}`, lang, screen)))
           }
           assert.deepEqual(page.errors, [])
         } finally {
