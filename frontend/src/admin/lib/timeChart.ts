@@ -26,6 +26,9 @@ export interface TimeChartSpec {
   colors: ChartColors
 }
 
+/** The time axis's tick steps, seconds: 1 s to a day. */
+export const TIME_STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400]
+
 /** Clock times for the x axis's ticks: with seconds only when a tick is not on a whole minute. */
 export function timeTicks(splits: number[], locale: string): string[] {
   const withSeconds = splits.some((at) => at % 60 !== 0)
@@ -75,7 +78,9 @@ export function chartOptions(spec: TimeChartSpec): uPlot.Options {
         grid: { stroke: spec.colors.grid, width: 1 },
         ticks: { stroke: spec.colors.grid, width: 1, size: 4 },
         values: (_u, splits) => timeTicks(splits, spec.locale),
-        space: 60,
+        // uPlot's own steps jump from 1 to 5 minutes: a young agent's few minutes got one tick
+        incrs: TIME_STEPS_S,
+        space: 55,
       },
       {
         stroke: spec.colors.axis,
@@ -89,7 +94,8 @@ export function chartOptions(spec: TimeChartSpec): uPlot.Options {
     ],
     series: [
       {},
-      { label: spec.label, stroke: spec.colors.line, width: 2, spanGaps: false, points: { show: false } },
+      // dots as well as the line: a value between two gaps (one slow first token) still shows
+      { label: spec.label, stroke: spec.colors.line, width: 2, spanGaps: false, points: { show: true, size: 3, fill: spec.colors.line } },
     ],
   }
 }
