@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { assertAccessible } from './support/a11y.mjs'
-import { newPage, screenshot } from './support/browser.mjs'
+import { PHONE, newPage, screenshot } from './support/browser.mjs'
 
 const TEST_TIMEOUT = { timeout: 180_000 }
 
@@ -27,6 +27,40 @@ export function lanTests(ctx) {
         await page.locator('[data-test=lan-row]', { hasText: 'kitchen tablet' }).waitFor()
         await screenshot(page, 'use-at-home-1280')
         await assertAccessible(page, 'use at home 1280')
+
+        // the page says where the clone answers at home (the agent reported it) and shows a QR code
+        // that opens the LAN page there already signed in: a second device with no token to paste
+        assert.equal(await page.locator('[data-test=lan-address] a').getAttribute('href'), ctx.agent.lanUrl)
+        const link = await page.locator('[data-test=lan-qr] [data-test=qr-code]').getAttribute('data-value')
+        assert.equal(link, `${ctx.agent.lanUrl}/#token=${encodeURIComponent(token)}`)
+        const phone = await newPage(ctx.browser, { viewport: PHONE })
+        try {
+          await phone.page.goto(link)
+          await phone.page.locator('#who', { hasText: email }).waitFor()
+          assert.equal(new URL(phone.page.url()).hash, '') // the token leaves the address bar
+          await screenshot(phone.page, 'lan-from-qr-360')
+          // that phone pairs a third device with a short one-time code instead of the token
+          await phone.page.locator('#pair-device').click()
+          const code = (await phone.page.locator('#pairing-code').innerText()).trim()
+          assert.match(code, /^[A-Z2-9]{4}-[A-Z2-9]{4}$/)
+          await screenshot(phone.page, 'lan-pairing-code-360')
+          const tablet = await newPage(ctx.browser, { viewport: PHONE })
+          try {
+            await tablet.page.goto(ctx.agent.lanUrl)
+            await tablet.page.locator('#code').fill(code.toLowerCase())
+            await assertAccessible(tablet.page, 'LAN sign-in with a pairing code')
+            await tablet.page.locator('#pair').click()
+            await tablet.page.locator('#who', { hasText: email }).waitFor()
+            await tablet.page.locator('#signout').click() // the code was good once: a second try is refused
+            await tablet.page.locator('#code').fill(code)
+            await tablet.page.locator('#pair').click()
+            await tablet.page.locator('#signin-error', { hasText: 'pairing code refused' }).waitFor()
+          } finally {
+            await tablet.context.close()
+          }
+        } finally {
+          await phone.context.close()
+        }
 
         await page.goto(ctx.agent.lanUrl)
         await page.locator('#token').fill(token)

@@ -7,7 +7,6 @@ import { assertAccessible } from './support/a11y.mjs'
 import { DESKTOP, PHONE, fitsViewport, newPage, screenshot } from './support/browser.mjs'
 
 const TEST_TIMEOUT = { timeout: 180_000 }
-const CHART_HEIGHT = 60 // SparkChart's viewBox: a point above the baseline has y < 60
 
 async function chatAsNewUser(browser, front) {
   const { page, context } = await newPage(browser, { baseURL: front.url })
@@ -24,19 +23,30 @@ async function chatAsNewUser(browser, front) {
   return { page, context }
 }
 
-/** The y coordinates of a chart's line (empty: nothing drawn yet). */
-async function lineHeights(page, chart) {
-  const d = (await page.locator(`[data-test=chart-${chart}] path.spark-line`).getAttribute('d')) ?? ''
-  return [...d.matchAll(/[ML][\d.]+ ([\d.]+)/g)].map((m) => Number(m[1]))
+/** The highest value a chart draws (null: nothing drawn yet); uPlot draws on a canvas, the
+ * chart says its peak in data-peak. */
+async function peak(page, chart) {
+  const value = await page.locator(`[data-test=chart-${chart}]`).getAttribute('data-peak')
+  return value ? Number(value) : null
 }
 
 async function waitForLineAboveZero(page, chart) {
   const deadline = Date.now() + 30_000
   while (Date.now() < deadline) {
-    if ((await lineHeights(page, chart)).some((y) => y < CHART_HEIGHT)) return
+    if ((await peak(page, chart)) > 0) return
     await page.waitForTimeout(500)
   }
-  assert.fail(`the ${chart} chart never rose above zero: ${await lineHeights(page, chart)}`)
+  assert.fail(`the ${chart} chart never rose above zero: ${await peak(page, chart)}`)
+}
+
+/** Points at the middle of a chart's plot and returns its tooltip's text. */
+async function tooltipAt(page, chart) {
+  const plot = page.locator(`[data-test=chart-${chart}] .u-over`)
+  const box = await plot.boundingBox()
+  await plot.hover({ position: { x: box.width - 4, y: box.height / 2 } }) // scrolled into view first
+  const tip = page.locator(`[data-test=chart-${chart}] [data-test=chart-tip]`)
+  await tip.waitFor()
+  return tip.innerText()
 }
 
 export function overviewTests(ctx) {
@@ -51,6 +61,9 @@ export function overviewTests(ctx) {
         await waitForLineAboveZero(page, 'tps') // the answer's decode speed
         await waitForLineAboveZero(page, 'users')
         assert.match(await page.locator('[data-test=chart-ttft] strong').innerText(), /\d+(\.\d+)? (ms|sec)$/)
+        // uPlot's charts: a time axis, units on the value axis, a tooltip saying when and how much
+        assert.match(await tooltipAt(page, 'ttft'), /^\d\d:\d\d:\d\d [AP]M · (—|\d+(\.\d+)? (ms|sec))$/)
+        assert.match(await tooltipAt(page, 'users'), /^\d\d:\d\d:\d\d [AP]M · \d+$/)
         assert.equal(await page.locator('[data-test=chart-queue] strong').innerText(), '0')
         assert.match(await page.locator('[data-test=overview-gateway-facts]').innerText(), /Gateway processes: 1/)
         assert.equal(await page.locator('[data-test=overview-gateway-missing]').count(), 0)
@@ -73,7 +86,8 @@ export function overviewTests(ctx) {
         await page.locator('[data-test=language]').selectOption('ru')
         await page.locator('[data-test=overview-mode]', { hasText: 'ретранслятор' }).waitFor()
         await page.locator('[data-test=chart-tps] figcaption', { hasText: 'Скорость генерации' }).waitFor()
-        assert.match(await page.locator('[data-test=chart-tps] strong').innerText(), /ток\/с$/)
+        assert.match(await page.locator('[data-test=chart-tps] strong').innerText(), /(ток\/с|простаивает)$/) // never "0 ток/с"
+        assert.doesNotMatch(await page.locator('[data-test=chart-tps] strong').innerText(), /^0 /)
         assert.ok(await fitsViewport(page), 'the overview fits 360 px')
         await assertAccessible(page, 'overview 360 ru')
         await screenshot(page, 'admin-overview-360-ru')

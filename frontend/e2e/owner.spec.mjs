@@ -52,7 +52,11 @@ export function ownerTests(ctx) {
         await page.locator('[data-test=user-row]', { hasText: ctx.owner.email }).waitFor()
         await page.locator('[data-test=token-name]').fill('laptop')
         await page.locator('[data-test=token-create]').click()
-        assert.match(await secret(page), /^agt_/)
+        // the token comes with this gateway's address, in one line the agent's Gateway page takes whole
+        const pairing = new URL(await secret(page))
+        assert.equal(pairing.protocol, 'aiclone:')
+        assert.equal(pairing.searchParams.get('gateway'), ctx.gateway.url)
+        assert.match(pairing.searchParams.get('token'), /^agt_/)
         const tokenRow = page.locator('[data-test=token-row]', { hasText: 'laptop' })
         await tokenRow.waitFor()
         await page.locator('[data-test=secret-done]').click()

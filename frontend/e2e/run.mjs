@@ -12,6 +12,7 @@ import { documentVisibilityTests } from './docvis.spec.mjs'
 import { engineTests } from './engine.spec.mjs'
 import { lanTests } from './lan.spec.mjs'
 import { memoryTests } from './memory.spec.mjs'
+import { mobileTests } from './mobile.spec.mjs'
 import { overviewTests } from './overview.spec.mjs'
 import { ownerTests } from './owner.spec.mjs'
 import { startAgent } from './support/agent.mjs'
@@ -50,3 +51,4 @@ overviewTests(ctx)
 lanTests(ctx)
 memoryTests(ctx)
 documentVisibilityTests(ctx)
+mobileTests(ctx)

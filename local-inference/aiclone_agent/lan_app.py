@@ -1,6 +1,6 @@
 """The LAN listener's own FastAPI app: the OpenAI API, the LAN chat and its page. Nothing of the
 admin app is mounted here, so every admin route is a 404 on the LAN; every route but the page
-needs a LAN token (``api.deps.RequireLanUser``)."""
+and the one-time pairing code's exchange (``/api/lan/pair``) needs a LAN token."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from aiclone_agent.chat.service import ChatService
 from aiclone_agent.chat.store import ConversationStore
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.core.errors import register_exception_handlers
+from aiclone_agent.lan.pairing import PairingCodes
 from aiclone_agent.lan.tokens import LanTokens
 from aiclone_agent.openai_api.router import build_router
 from aiclone_agent.openai_api.serving import OpenAIServingChat
@@ -53,6 +54,7 @@ class LanServices:
     store: ConversationStore
     openai: OpenAIServingChat
     lan_tokens: LanTokens
+    pairing: PairingCodes
 
 
 def create_lan_app(services: LanServices) -> FastAPI:

@@ -26,6 +26,7 @@ from aiclone_agent.gateway.jwks import JwksCache
 from aiclone_agent.gateway.link import AgentIdentity, GatewayLink
 from aiclone_agent.gateway.network import NetworkPaths
 from aiclone_agent.lan.listener import LanListener
+from aiclone_agent.lan.pairing import PairingCodes
 from aiclone_agent.lan.revocations import RevokedLanTokens
 from aiclone_agent.lan.tokens import LanTokens
 from aiclone_agent.lan_app import LanServices, create_lan_app
@@ -131,7 +132,7 @@ def build_runtime(env: EnvSettings, config: ConfigStore, engine: EngineClient) -
         direct_url=direct.advertise_url,
         direct_fingerprint=direct.fingerprint,
     )
-    lan_app = create_lan_app(LanServices(config, chat, memory, store, openai, lan_tokens))
+    lan_app = create_lan_app(LanServices(config, chat, memory, store, openai, lan_tokens, PairingCodes()))
     return AgentRuntime(
         env=env,
         config=config,

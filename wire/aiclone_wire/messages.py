@@ -74,6 +74,9 @@ class Hello(_Frame):
     # agent -> gateway (relay link only): SHA-256 of the direct listener's certificate (DER), hex;
     # the gateway dials ``direct_url`` only when the listener shows exactly this certificate
     direct_fingerprint: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    # agent -> gateway: where people at home open the LAN chat page (``http://192.168.1.20:3080``);
+    # the gateway shows it to signed-in users on its "Use at home" page, never to the public
+    lan_url: str | None = Field(default=None, max_length=2_000)
     # gateway -> agent: the public keys of the gateway's access tokens (JWKS), for offline checks
     jwks: dict[str, Any] | None = None
     # gateway -> agent: the ``iss`` of the gateway's tokens (checked with the JWKS, offline too)

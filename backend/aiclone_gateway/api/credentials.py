@@ -5,8 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from aiclone_gateway.api.deps import CredentialsDep, CurrentUser, HubDep, OwnerUser, ReceptionDep
+from aiclone_gateway.api.deps import (
+    CredentialsDep,
+    CurrentUser,
+    HubDep,
+    OwnerUser,
+    ReceptionDep,
+    RuntimeDep,
+)
 from aiclone_gateway.core.errors import ApiError, error_responses
+from aiclone_wire.pairing import pairing_string
 
 router = APIRouter(tags=["credentials"], responses=error_responses(401, 403))
 
@@ -25,6 +33,8 @@ class AgentTokenOut(BaseModel):
 
 class AgentTokenCreated(AgentTokenOut):
     token: str
+    # this gateway's public address and the token in one line, for the agent's Gateway page
+    pairing: str
 
 
 class ApiKeyOut(BaseModel):
@@ -40,10 +50,16 @@ class ApiKeyCreated(ApiKeyOut):
 
 @router.post("/api/agents", status_code=201)
 async def create_agent_token(
-    _: OwnerUser, credentials: CredentialsDep, body: NameIn | None = None
+    _: OwnerUser, credentials: CredentialsDep, runtime: RuntimeDep, body: NameIn | None = None
 ) -> AgentTokenCreated:
     row, token = await credentials.create_agent_token((body or NameIn()).name)
-    return AgentTokenCreated(id=row.id, name=row.name, created_at=row.created_at, token=token)
+    return AgentTokenCreated(
+        id=row.id,
+        name=row.name,
+        created_at=row.created_at,
+        token=token,
+        pairing=pairing_string(runtime.settings.public_url, token),
+    )
 
 
 @router.get("/api/agents")

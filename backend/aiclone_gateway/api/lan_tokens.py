@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from aiclone_gateway.api.deps import CurrentUser, LanTokensDep
+from aiclone_gateway.api.deps import CurrentUser, HubDep, LanTokensDep
 from aiclone_gateway.core.errors import ApiError, error_responses
 
 router = APIRouter(prefix="/api/lan-tokens", tags=["lan"], responses=error_responses(401, 403))
@@ -37,6 +37,19 @@ async def create_lan_token(
     return LanTokenCreated(
         id=row.id, name=row.name, created_at=row.created_at, expires_at=row.expires_at, token=token
     )
+
+
+class LanAddress(BaseModel):
+    # the LAN chat page's address as the linked agent reported it (None: no agent, or no listener)
+    url: str | None
+
+
+@router.get("/address")
+async def lan_address(_: CurrentUser, hub: HubDep) -> LanAddress:
+    """Where the clone answers at home, for the signed-in "Use at home" page (a private address:
+    not in the public ``/api/status``)."""
+    hello = hub.last_hello
+    return LanAddress(url=hello.lan_url if hello else None)
 
 
 @router.get("")

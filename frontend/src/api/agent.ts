@@ -272,7 +272,8 @@ export const agentApi = {
   reloadEngine: () => requestJson<EngineReload>('/api/engine/reload', { method: 'POST' }),
 
   getGateway: () => requestJson<GatewayLink>('/api/gateway'),
-  updateGateway: (changes: { url: string; agent_token?: string }) =>
+  /** url (+ agent_token, or none to keep it), or the gateway's pairing string alone */
+  updateGateway: (changes: { url: string; agent_token?: string } | { pairing: string }) =>
     requestJson<GatewayLink>('/api/gateway', { method: 'PUT', ...jsonBody(changes) }),
 
   getTelegram: () => requestJson<TelegramSettings>('/api/messengers/telegram'),

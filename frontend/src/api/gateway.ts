@@ -63,6 +63,8 @@ export const gatewayApi = {
   revokeApiKey: (token: string, id: string) =>
     requestJson<void>(`/api/keys/${encodeURIComponent(id)}`, { method: 'DELETE', headers: bearer(token) }),
   // LAN tokens (any signed-in user: to chat with the clone at home when the VDS is out of reach)
+  /** where the clone answers at home, as the linked agent reported it (null: not known) */
+  lanAddress: (token: string) => requestJson<{ url: string | null }>('/api/lan-tokens/address', { headers: bearer(token) }),
   lanTokens: (token: string) => requestJson<LanToken[]>('/api/lan-tokens', { headers: bearer(token) }),
   createLanToken: (token: string, name: string) =>
     requestJson<LanToken & { token: string }>('/api/lan-tokens', { method: 'POST', ...withBearer(token, { name }) }),
@@ -71,7 +73,7 @@ export const gatewayApi = {
   // The owner's pages
   agentTokens: (token: string) => requestJson<AgentToken[]>('/api/agents', { headers: bearer(token) }),
   createAgentToken: (token: string, name: string) =>
-    requestJson<AgentToken & { token: string }>('/api/agents', { method: 'POST', ...withBearer(token, { name }) }),
+    requestJson<AgentToken & { token: string; pairing: string }>('/api/agents', { method: 'POST', ...withBearer(token, { name }) }),
   revokeAgentToken: (token: string, id: string) =>
     requestJson<void>(`/api/agents/${encodeURIComponent(id)}`, { method: 'DELETE', headers: bearer(token) }),
   users: (token: string) => requestJson<AccountUser[]>('/api/admin/users', { headers: bearer(token) }),

@@ -25,6 +25,7 @@ from aiclone_agent.gateway.direct import DirectListener
 from aiclone_agent.gateway.link import GatewayLink
 from aiclone_agent.gateway.network import NetworkPaths
 from aiclone_agent.lan.listener import LanListener
+from aiclone_agent.lan.pairing import PairingCodes
 from aiclone_agent.lan.tokens import LanTokens, LanUser
 from aiclone_agent.overview.sampler import OverviewSampler
 from aiclone_agent.rag.service import RagService
@@ -99,6 +100,10 @@ def _started_at(request: Request) -> float:
     return request.app.state.runtime.started_at
 
 
+def _pairing(request: Request) -> PairingCodes:
+    return request.app.state.runtime.pairing
+
+
 def _lan_user(request: Request, tokens: Annotated[LanTokens, Depends(_lan_tokens)]) -> LanUser:
     """The LAN listener's caller: the user of the LAN token in the Authorization header, checked offline."""
     return tokens.user(request.headers.get("authorization"))
@@ -122,6 +127,7 @@ LanTokensDep = Annotated[LanTokens, Depends(_lan_tokens)]
 RedactorDep = Annotated[SecretRedactor, Depends(_redactor)]
 StartedAtDep = Annotated[float, Depends(_started_at)]
 LanUserDep = Annotated[LanUser, Depends(_lan_user)]
+PairingDep = Annotated[PairingCodes, Depends(_pairing)]
 RequireLanUser = Depends(_lan_user)
 
 

@@ -6,11 +6,12 @@ A change restarts the link at once. The token is never echoed back whole.
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aiclone_agent.api.deps import ConfigDep, GatewayDep, RedactorDep
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.gateway.link import GatewayLink
+from aiclone_wire.pairing import parse_pairing
 
 router = APIRouter(prefix="/api/gateway", tags=["gateway"])
 
@@ -24,11 +25,29 @@ class GatewayOut(BaseModel):
 
 
 class GatewayUpdate(BaseModel):
+    """Either ``url`` (and a new ``agent_token``, or none to keep the current one), or ``pairing``:
+    the one line the gateway showed with a new agent token (``aiclone_wire.pairing``)."""
+
     model_config = ConfigDict(extra="forbid")
-    url: str = Field(max_length=2_000)
+    url: str | None = Field(default=None, max_length=2_000)
     agent_token: str | None = Field(
         default=None, max_length=512, description="omit to keep the current token"
     )
+    pairing: str | None = Field(default=None, max_length=3_000, repr=False)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> GatewayUpdate:
+        if self.pairing is None:
+            if self.url is None:
+                raise ValueError("send url (and agent_token), or pairing")
+            return self
+        if self.url is not None or self.agent_token is not None:
+            raise ValueError("send pairing alone: it holds the address and the token")
+        pairing = parse_pairing(self.pairing)
+        if len(pairing.gateway_url) > 2_000 or len(pairing.agent_token) > 512:
+            raise ValueError("the pairing string's address or token is too long")
+        self.url, self.agent_token, self.pairing = pairing.gateway_url, pairing.agent_token, None
+        return self
 
 
 def mask(token: str) -> str:
@@ -56,7 +75,7 @@ async def get_gateway(config: ConfigDep, gateway: GatewayDep) -> GatewayOut:
 async def update_gateway(
     body: GatewayUpdate, config: ConfigDep, gateway: GatewayDep, redactor: RedactorDep
 ) -> GatewayOut:
-    changes = body.model_dump(exclude_none=True)
+    changes = body.model_dump(exclude_none=True, exclude={"pairing"})
 
     def apply(data: dict) -> None:
         data["gateway"].update(changes)

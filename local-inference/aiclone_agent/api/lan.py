@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from aiclone_agent.api.chat import ChatRequest, start_turn, stream_turn
 from aiclone_agent.api.conversations import ConversationDetail, ConversationOut, conversation_detail
-from aiclone_agent.api.deps import ChatDep, ConfigDep, LanUserDep, MemoryDep, StoreDep
+from aiclone_agent.api.deps import ChatDep, ConfigDep, LanUserDep, MemoryDep, PairingDep, StoreDep
 from aiclone_agent.chat.service import Author, ConversationNotFoundError
 from aiclone_wire.memory import MAX_MEMORY_QUERY_CHARS, MemoryRecord, user_person
 
@@ -39,6 +39,35 @@ async def me(user: LanUserDep, config: ConfigDep) -> LanMe:
         expires_at=user.expires_at,
         clone_name=config.current.clone.name,
     )
+
+
+class PairingCode(BaseModel):
+    code: str  # XXXX-XXXX
+    expires_in_s: float
+
+
+class PairIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=1, max_length=32)
+
+
+class Paired(BaseModel):
+    token: str
+
+
+@router.post("/pairing-codes", status_code=201)
+async def new_pairing_code(
+    _: LanUserDep, pairing: PairingDep, authorization: Annotated[str, Header()]
+) -> PairingCode:
+    """A one-time code another device at home exchanges for this device's LAN token."""
+    code, ttl_s = pairing.issue(authorization.partition(" ")[2].strip())
+    return PairingCode(code=code, expires_in_s=ttl_s)
+
+
+@router.post("/pair")
+async def pair(body: PairIn, pairing: PairingDep) -> Paired:
+    """A pairing code for its LAN token (no token needed: the code is the proof, once)."""
+    return Paired(token=pairing.redeem(body.code))
 
 
 @router.post("/chat/stream")

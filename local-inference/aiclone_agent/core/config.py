@@ -270,6 +270,9 @@ class LanSection(_Section):
     enabled: bool = False
     host: str = Field(default="0.0.0.0", min_length=1, max_length=255)
     port: int = Field(default=3080, ge=1, le=65_535)
+    # the address people at home open, told to the gateway for its "Use at home" page; empty: this
+    # PC's own LAN address and ``port`` (``lan.address``)
+    advertise_url: str = Field(default="", max_length=2_000, pattern=r"^(https?://\S+)?$")
 
 
 class LimitsSection(_Section):

@@ -25,6 +25,7 @@ from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.gateway.backoff import Backoff
 from aiclone_agent.gateway.jwks import JwksCache
 from aiclone_agent.gateway.session import LinkSession, RunningRequests
+from aiclone_agent.lan.address import lan_url
 from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_wire import (
     PROTOCOL_VERSION,
@@ -203,6 +204,7 @@ class GatewayLink:
                     models=self.serving.model_ids(),
                     direct_url=self.direct_url,
                     direct_fingerprint=self.direct_fingerprint if self.direct_url else None,
+                    lan_url=lan_url(self.config.current.lan),
                 )
             )
         )

@@ -7,8 +7,10 @@ import time
 
 import httpx
 import jwt
+import websockets
 
-from tests.support.fixtures.gateways import ChatUser, GatewayProcess, sign_up
+from aiclone_wire import Hello, decode, encode
+from tests.support.fixtures.gateways import ChatUser, GatewayProcess, create_agent_token, sign_up, wait_online
 
 THIRTY_DAYS_S = 30 * 86_400
 
@@ -72,3 +74,28 @@ async def test_a_new_password_revokes_every_lan_token_and_they_are_capped(
     assert (await user.http.get("/api/lan-tokens")).json() == []
     assert (await user.http.post("/api/lan-tokens")).status_code == 201  # room again
     await user.close()
+
+
+async def test_the_use_at_home_page_hears_the_lan_address_the_agent_reported(tmp_path):
+    """The agent's hello names its LAN chat page; signed-in users read it, the public never does."""
+    gateway = GatewayProcess(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'gateway.sqlite3'}").start()
+    owner, user = await sign_up(gateway, 2)
+    try:
+        assert (await user.http.get("/api/lan-tokens/address")).json() == {"url": None}  # no agent yet
+        token = await create_agent_token(owner)
+        ws = await websockets.connect(
+            f"{gateway.ws_url}/agent/ws", additional_headers={"Authorization": f"Bearer {token}"}
+        )
+        hello = Hello(role="agent", clone_name="Home", capabilities=["x"], lan_url="http://192.168.1.20:3080")
+        await ws.send(encode(hello))
+        assert isinstance(decode(await ws.recv()), Hello)
+        await wait_online(gateway)
+        assert (await user.http.get("/api/lan-tokens/address")).json() == {"url": "http://192.168.1.20:3080"}
+        async with httpx.AsyncClient(base_url=gateway.url) as anonymous:
+            assert (await anonymous.get("/api/lan-tokens/address")).status_code == 401
+            assert "192.168.1.20" not in (await anonymous.get("/api/status")).text
+        await ws.close()
+    finally:
+        await owner.close()
+        await user.close()
+        gateway.stop()

@@ -7,6 +7,7 @@ import uuid
 
 import httpx
 
+from aiclone_wire.pairing import parse_pairing
 from tests.support.fixtures.gateways import ChatUser, GatewayProcess
 
 
@@ -133,6 +134,15 @@ async def test_agent_tokens_are_shown_once_and_revoked(owner: ChatUser):
     assert (await owner.http.delete(f"/api/agents/{created['id']}")).status_code == 204
     assert created["id"] not in [t["id"] for t in (await owner.http.get("/api/agents")).json()]
     assert (await owner.http.delete(f"/api/agents/{created['id']}")).status_code == 404
+
+
+async def test_a_new_agent_token_comes_with_its_pairing_string(owner: ChatUser, gateway: GatewayProcess):
+    created = (await owner.http.post("/api/agents", json={"name": "pairing"})).json()
+    assert created["pairing"].startswith("aiclone://pair?")
+    assert parse_pairing(created["pairing"]) == (gateway.url, created["token"])  # this gateway's public_url
+    listed = (await owner.http.get("/api/agents")).json()
+    assert all("pairing" not in t and "token" not in t for t in listed)  # shown once, as the token
+    await owner.http.delete(f"/api/agents/{created['id']}")
 
 
 async def test_a_user_row_round_trips_and_only_its_role_changes(owner: ChatUser, users: list[ChatUser]):

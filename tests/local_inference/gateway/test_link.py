@@ -22,7 +22,8 @@ async def _until(check, timeout: float = 20) -> None:
 
 
 @pytest.fixture
-async def gateway_and_token(tmp_path: Path) -> AsyncIterator[tuple[GatewayProcess, str]]:
+async def gateway_and_created(tmp_path: Path) -> AsyncIterator[tuple[GatewayProcess, dict]]:
+    """A gateway and the agent token its owner just made (``token`` and ``pairing``)."""
     gateway = GatewayProcess(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'gw.sqlite3'}").start()
     async with httpx.AsyncClient(base_url=gateway.url) as http:
         credentials = {"email": "owner@example.test", "password": "correct horse battery"}
@@ -31,8 +32,14 @@ async def gateway_and_token(tmp_path: Path) -> AsyncIterator[tuple[GatewayProces
         created = await http.post(
             "/api/agents", json={"name": "pc"}, headers={"Authorization": f"Bearer {access}"}
         )
-    yield gateway, created.json()["token"]
+    yield gateway, created.json()
     gateway.stop()
+
+
+@pytest.fixture
+def gateway_and_token(gateway_and_created) -> tuple[GatewayProcess, str]:
+    gateway, created = gateway_and_created
+    return gateway, created["token"]
 
 
 @pytest.fixture
@@ -115,6 +122,45 @@ async def test_a_wrong_token_is_reported_and_the_agent_stays_offline(agent, gate
         assert (await _status(agent))["network_mode"] == "offline"
     finally:
         await agent.runtime.gateway.stop()
+
+
+@pytest.mark.process
+async def test_the_pairing_string_the_gateway_shows_links_the_agent_in_one_field(agent, gateway_and_created):
+    gateway, created = gateway_and_created
+    try:
+        response = await agent.client.put("/api/gateway", json={"pairing": created["pairing"]})
+        assert response.status_code == 200, response.text
+        assert response.json()["url"] == gateway.url
+        await _until(lambda: _gateway_connected(agent))
+        saved = yaml.safe_load(agent.config_path.read_text())["gateway"]
+        assert (saved["url"], saved["agent_token"]) == (gateway.url, created["token"])
+    finally:
+        await agent.runtime.gateway.stop()
+
+
+async def test_a_pairing_string_comes_alone_and_whole(agent):
+    token = "agt_" + "x" * 40
+    cases = [
+        (
+            {
+                "pairing": f"aiclone://pair?gateway=https%3A%2F%2Fgw.example&token={token}",
+                "url": "https://gw.example",
+            },
+            "alone",
+        ),
+        ({"pairing": f"https://gw.example/?token={token}"}, "aiclone://pair"),
+        ({"pairing": "aiclone://pair?gateway=https%3A%2F%2Fgw.example"}, "token="),
+        ({"pairing": f"aiclone://pair?gateway=ftp%3A%2F%2Fgw.example&token={token}"}, "http(s)://"),
+        ({}, "pairing"),
+    ]
+    for body, reason in cases:
+        response = await agent.client.put("/api/gateway", json=body)
+        assert response.status_code == 400 and reason in response.json()["error"]["message"], (
+            body,
+            response.text,
+        )
+    shown = (await agent.client.get("/api/gateway")).json()
+    assert shown["url"] == "" and token not in json.dumps(shown)
 
 
 async def test_bad_gateway_urls_are_refused(agent):

@@ -141,3 +141,26 @@ async def test_each_lan_user_has_their_own_memories(home_lan: HomeLan):
         assert (await mine.get("/api/lan/me/memories")).status_code == 200
     async with home_lan.lan() as anonymous:
         assert (await anonymous.get("/api/lan/me/memories")).status_code == 401
+
+
+async def test_a_pairing_code_signs_in_a_second_device_once(home_lan: HomeLan):
+    """A device with a LAN token asks for a one-time code; another trades it for the same token,
+    once; codes are handed out to token holders only, and guessing is throttled."""
+    async with home_lan.lan(home_lan.token) as device:
+        created = await device.post("/api/lan/pairing-codes")
+        assert created.status_code == 201, created.text
+        code = created.json()["code"]
+        assert created.json()["expires_in_s"] == 600
+    async with home_lan.lan() as second:
+        paired = await second.post("/api/lan/pair", json={"code": code})
+        assert paired.json() == {"token": home_lan.token}
+        again = await second.post("/api/lan/pair", json={"code": code})
+        assert again.status_code == 400 and again.json()["error"]["code"] == "invalid_pairing_code"
+        assert (await second.post("/api/lan/pairing-codes")).status_code == 401
+        async with home_lan.lan(home_lan.revoked_token) as revoked:
+            assert (await revoked.post("/api/lan/pairing-codes")).status_code == 401
+        for guess in range(9):  # ten wrong codes a minute at most (the spent one above was the first)
+            wrong = await second.post("/api/lan/pair", json={"code": f"AAAA-AAA{guess + 2}"})
+            assert wrong.status_code == 400, wrong.text
+        throttled = await second.post("/api/lan/pair", json={"code": "AAAA-AAAA"})
+        assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) >= 1

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatValue, linePath, modeSegments, niceMax } from './sparkline'
+import { formatValue, modeSegments, niceMax } from './sparkline'
 
 const box = { width: 100, height: 20, start: 0, end: 10 }
 
@@ -11,26 +11,6 @@ describe('sparkline scale', () => {
     expect(niceMax([2.2])).toBe(2.5)
     expect(niceMax([0, null])).toBe(1) // an idle series still has a scale
     expect(niceMax([0.2], 1)).toBe(1) // a fraction keeps its 0..1 scale
-  })
-
-  it('places samples by time and value, breaking the line where nothing was measured', () => {
-    const path = linePath(
-      [
-        { at: 0, value: 0 },
-        { at: 5, value: 10 },
-        { at: 6, value: null },
-        { at: 10, value: 5 },
-      ],
-      box,
-      10,
-    )
-    expect(path).toBe('M0 20 h0.01 L50 0 M100 10 h0.01')
-  })
-
-  it('clamps values outside the scale and drops samples older than the window', () => {
-    expect(linePath([{ at: -1, value: 3 }, { at: 10, value: 50 }], box, 10)).toBe('M100 0 h0.01')
-    expect(linePath([{ at: 2, value: -4 }], box, 10)).toBe('M20 20 h0.01')
-    expect(linePath([], box, 10)).toBe('')
   })
 })
 

@@ -1,5 +1,5 @@
-// The overview page's small charts: where each sample goes in the SVG, the scale's top, and
-// the value as the reader sees it. Pure functions (Vitest covers them); SparkChart.vue draws.
+// The overview page's charts: the scale's top, the value as the reader sees it, the mode strip.
+// Pure functions (Vitest covers them); TimeChart.vue draws with uPlot (lib/timeChart.ts).
 import type { OverviewSample } from '@/api/agentOverview'
 
 type NetworkMode = OverviewSample['mode']
@@ -26,31 +26,6 @@ export function niceMax(values: (number | null)[], floor = 0): number {
   const magnitude = 10 ** Math.floor(Math.log10(largest))
   const step = [1, 2, 2.5, 5, 10].find((s) => s * magnitude >= largest) ?? 10
   return step * magnitude
-}
-
-function round(n: number): number {
-  return Math.round(n * 100) / 100
-}
-
-/** The SVG path of a series over ``box``, scaled to ``max``; a missing value ends one stretch of
- * line and the next value starts another. A lone value between gaps is drawn as a dot-sized line. */
-export function linePath(points: SeriesPoint[], box: ChartBox, max: number): string {
-  const span = Math.max(box.end - box.start, 1e-9)
-  const parts: string[] = []
-  let drawing = false
-  for (const point of points) {
-    if (point.value === null || !Number.isFinite(point.value) || point.at < box.start) {
-      drawing = false
-      continue
-    }
-    const x = round(((point.at - box.start) / span) * box.width)
-    const clamped = Math.min(Math.max(point.value, 0), max)
-    const y = round(box.height - (clamped / max) * box.height)
-    parts.push(`${drawing ? 'L' : 'M'}${x} ${y}`)
-    if (!drawing) parts.push(`h0.01`)
-    drawing = true
-  }
-  return parts.join(' ')
 }
 
 export type ValueKind = 'rate' | 'ms' | 'fraction' | 'count'

@@ -43,8 +43,25 @@ export const useGatewayStore = defineStore('gateway', () => {
     }
   }
 
+  /** Link with the pairing string the gateway showed (its address and a new agent token). */
+  async function pair(pairing: string) {
+    saving.value = true
+    error.value = null
+    savedAt.value = null
+    try {
+      link.value = await agentApi.updateGateway({ pairing: pairing.trim() })
+      savedAt.value = Date.now()
+      return true
+    } catch (cause) {
+      fail(cause)
+      return false
+    } finally {
+      saving.value = false
+    }
+  }
+
   /** Drop the link and forget the address (the token stays for the next connect). */
   const disconnect = () => save('', '')
 
-  return { link, available, error, saving, savedAt, networkMode, load, save, disconnect }
+  return { link, available, error, saving, savedAt, networkMode, load, save, pair, disconnect }
 })

@@ -13,6 +13,7 @@ export const useOwnerStore = defineStore('owner', () => {
   const apiKeys = ref<ApiKey[]>([])
   const agentTokens = ref<AgentToken[]>([])
   const lanTokens = ref<LanToken[]>([])
+  const lanUrl = ref<string | null>(null)
   const users = ref<AccountUser[]>([])
   const invites = ref<Invite[]>([])
   const mode = ref<RegistrationMode | null>(null)
@@ -46,6 +47,8 @@ export const useOwnerStore = defineStore('owner', () => {
 
   async function loadLanTokens() {
     lanTokens.value = (await run(gatewayApi.lanTokens)) ?? lanTokens.value
+    // unknown rather than an error: an older gateway has no address to give
+    lanUrl.value = await auth.withAuth(gatewayApi.lanAddress).then((found) => found.url, () => null)
   }
   async function createLanToken(name: string) {
     const created = await run((token) => gatewayApi.createLanToken(token, name))
@@ -74,7 +77,8 @@ export const useOwnerStore = defineStore('owner', () => {
   async function createAgentToken(name: string) {
     const created = await run((token) => gatewayApi.createAgentToken(token, name))
     if (created) {
-      secret.value = { kind: 'token', value: created.token }
+      // the gateway's address and the token in one line: the agent's Gateway page takes it whole
+      secret.value = { kind: 'token', value: created.pairing }
       agentTokens.value = (await run(gatewayApi.agentTokens)) ?? agentTokens.value
     }
   }
@@ -108,7 +112,7 @@ export const useOwnerStore = defineStore('owner', () => {
   }
 
   return {
-    apiKeys, agentTokens, lanTokens, users, invites, mode, secret, error,
+    apiKeys, agentTokens, lanTokens, lanUrl, users, invites, mode, secret, error,
     loadKeys, createKey, revokeKey, loadLanTokens, createLanToken, revokeLanToken, loadOwner, createAgentToken, revokeAgentToken, setMode, createInvite, revokeInvite,
     setUserRole, deleteUser,
   }

@@ -11,11 +11,13 @@ const json = (status: number, body: unknown) =>
 describe('Use at home (LAN tokens)', () => {
   let fetchMock: ReturnType<typeof vi.fn>
   let tokens: { id: string; name: string; created_at: number; expires_at: number }[]
+  let lanUrl: string | null
 
   beforeEach(() => {
     useI18n().setLocale('en')
     setActivePinia(createPinia())
     tokens = []
+    lanUrl = null
     // the gateway's /api/lan-tokens as the test keeps it; the user's own account otherwise
     fetchMock = vi.fn(async (url: string, init: RequestInit = {}) => {
       const method = init.method ?? 'GET'
@@ -25,6 +27,7 @@ describe('Use at home (LAN tokens)', () => {
         return json(201, { ...row, token: `eyJ.lan-${row.id}.sig` })
       }
       if (url === '/api/lan-tokens') return json(200, tokens)
+      if (url === '/api/lan-tokens/address') return json(200, { url: lanUrl })
       if (url.startsWith('/api/lan-tokens/') && method === 'DELETE') {
         tokens = tokens.filter((row) => row.id !== url.split('/').pop())
         return new Response(null, { status: 204 })
@@ -64,4 +67,35 @@ describe('Use at home (LAN tokens)', () => {
     expect(wrapper.findAll('[data-test=lan-row]')).toHaveLength(0)
     expect(tokens).toEqual([])
   })
+
+  it('shows the home address the agent reported and, for a new token, a QR code that opens the home chat signed in', async () => {
+    lanUrl = 'http://192.168.1.20:3080'
+    localStorage.setItem('aiclone.refresh_token', 'refresh-1')
+    const routes = ['home', 'chat', 'keys', 'memories', 'owner'].map((name) => ({ path: `/${name}`, name, component: HomeLanView }))
+    const router = createRouter({ history: createMemoryHistory(), routes })
+    await router.push('/home')
+    const wrapper = mount(HomeLanView, { global: { plugins: [router] } })
+    await flushPromises()
+    expect(wrapper.find('[data-test=lan-address] a').attributes('href')).toBe('http://192.168.1.20:3080')
+    expect(wrapper.find('[data-test=lan-qr]').exists()).toBe(false) // no token to put in one yet
+    await wrapper.find('[data-test=lan-name]').setValue('phone')
+    await wrapper.find('form').trigger('submit')
+    await flushPromises()
+    const qr = wrapper.find('[data-test=lan-qr] [data-test=qr-code]')
+    expect(qr.attributes('data-value')).toBe('http://192.168.1.20:3080/#token=eyJ.lan-t1.sig')
+    expect(qr.find('path').attributes('d')).toMatch(/^M\d+ \d+h1v1h-1z/)
+    await wrapper.find('[data-test=secret-done]').trigger('click')
+    expect(wrapper.find('[data-test=lan-qr]').exists()).toBe(false) // shown once, like the token
+  })
+
+  it('says the home address is unknown when no agent reported one', async () => {
+    localStorage.setItem('aiclone.refresh_token', 'refresh-1')
+    const routes = ['home', 'chat', 'keys', 'memories', 'owner'].map((name) => ({ path: `/${name}`, name, component: HomeLanView }))
+    const router = createRouter({ history: createMemoryHistory(), routes })
+    await router.push('/home')
+    const wrapper = mount(HomeLanView, { global: { plugins: [router] } })
+    await flushPromises()
+    expect(wrapper.find('[data-test=lan-address-unknown]').exists()).toBe(true)
+  })
+
 })

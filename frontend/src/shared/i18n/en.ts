@@ -403,6 +403,17 @@ export const en = {
   'docvis.listener.pending': 'Saved, not applied yet: press Apply to restart the listener with these settings.',
   'docvis.listener.apply': 'Apply',
   'docvis.listener.applying': 'Applying…',
+  // Issue 25 (phones, charts, pairing)
+  'overview.idle': 'idle',
+  'pairing.newString': 'Your new agent token, with this gateway\'s address: paste this one line on your PC\'s admin, Gateway page.',
+  'pairing.field': 'Pairing string',
+  'pairing.fieldHint': 'The line the gateway showed when you made an agent token (owner page, "aiclone://pair?…"): it holds the gateway\'s address and the token.',
+  'pairing.link': 'Link',
+  'pairing.orByHand': 'Or the address and token separately',
+  'pairing.lanAddress': 'At home, the clone answers at',
+  'pairing.lanAddressUnknown': 'The clone\'s PC has not told the gateway its home address (its LAN listener is off, or it has not linked yet).',
+  'pairing.qrLabel': 'QR code: the home chat, signed in with this token',
+  'pairing.qrHint': 'Scan this with the phone or tablet at home (on the same Wi-Fi as the clone\'s PC): it opens the home chat already signed in, no token to paste. The code holds the token: show it to no one else.',
 } as const
 
 export type MessageKey = keyof typeof en
