@@ -363,6 +363,25 @@ export const en = {
 
   'testChat.hint': 'Talks to the local model directly, with the current persona.',
   'testChat.newChat': 'Clear',
+
+  // several PCs serve one clone (issue 26): the owner page's agents table
+  'owner.mode': 'Mode',
+  'owner.modeRelay': 'relay',
+  'owner.modeDirect': 'direct',
+  'owner.modeHybrid': 'hybrid',
+  'owner.load': 'Load',
+  'owner.loadValue': '{running}/{parallel} running, {waiting} waiting',
+  'owner.tokensPerS': 'Tokens/s',
+  'owner.serves': 'Serves',
+  'owner.noAdapter': 'no adapter',
+  'owner.persona': 'persona',
+  'owner.documents': 'documents',
+  'owner.agentsDiffer': 'Your linked PCs serve different {fields}: the clone may answer differently depending on which PC takes a conversation.',
+  'owner.fingerprint.model': 'models',
+  'owner.fingerprint.adapter': 'adapters',
+  'owner.fingerprint.persona': 'personas',
+  'owner.fingerprint.documents': 'documents',
+  'chat.retry': 'Ask again',
 } as const
 
 export type MessageKey = keyof typeof en

@@ -365,4 +365,23 @@ export const ru: Record<MessageKey, string> = {
 
   'testChat.hint': 'Общение с локальной моделью напрямую, с текущей персоной.',
   'testChat.newChat': 'Очистить',
+
+  // several PCs serve one clone (issue 26): the owner page's agents table
+  'owner.mode': 'Режим',
+  'owner.modeRelay': 'relay',
+  'owner.modeDirect': 'direct',
+  'owner.modeHybrid': 'hybrid',
+  'owner.load': 'Нагрузка',
+  'owner.loadValue': 'идёт {running} из {parallel}, ждут {waiting}',
+  'owner.tokensPerS': 'Токенов/с',
+  'owner.serves': 'Что обслуживает',
+  'owner.noAdapter': 'без адаптера',
+  'owner.persona': 'персона',
+  'owner.documents': 'документы',
+  'owner.agentsDiffer': 'Подключённые ПК различаются ({fields}): клон может отвечать по-разному в зависимости от того, какой ПК взял разговор.',
+  'owner.fingerprint.model': 'модели',
+  'owner.fingerprint.adapter': 'адаптеры',
+  'owner.fingerprint.persona': 'персоны',
+  'owner.fingerprint.documents': 'документы',
+  'chat.retry': 'Спросить снова',
 }
