@@ -17,6 +17,9 @@ from tests.support.fixtures.cluster import redis_url
 from tests.support.fixtures.gateways import ChatUser, GatewayProcess, _new_database
 from tests.support.fixtures.several_agents import counts, listed_agents, shares, start_agent, until
 
+# real agents and gateways (two replicas on PostgreSQL and Redis)
+pytestmark = [pytest.mark.process, pytest.mark.slow]
+
 
 @pytest.fixture
 async def postgres(tmp_path: Path) -> AsyncIterator[str]:

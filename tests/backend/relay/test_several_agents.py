@@ -19,6 +19,9 @@ from tests.support.fixtures.agents import AgentProcess
 from tests.support.fixtures.gateways import ChatUser, GatewayProcess, sign_up
 from tests.support.fixtures.several_agents import counts, listed_agents, served, shares, start_agent, until
 
+# real agents and gateways, a kill -9 among them
+pytestmark = [pytest.mark.process, pytest.mark.slow]
+
 LONG_QUESTION = "Write a very long story about a dragon who learns to bake bread. Make it as long as you can."
 
 
