@@ -50,6 +50,12 @@ export function ownerTests(ctx) {
 
         await page.locator('[data-test=nav-owner]').click()
         await page.locator('[data-test=user-row]', { hasText: ctx.owner.email }).waitFor()
+        // the test agent is linked: its row shows how (mode), how busy it is and what it serves
+        const linkedRow = page.locator('[data-test=token-row][data-linked=true]').first()
+        await linkedRow.waitFor()
+        assert.match(await linkedRow.locator('[data-test=token-mode]').innerText(), /^(relay|direct|hybrid)$/)
+        assert.match(await linkedRow.locator('[data-test=token-load]').innerText(), /running/)
+        assert.match(await linkedRow.locator('[data-test=token-serves]').innerText(), /persona [0-9a-f]{6}/)
         await page.locator('[data-test=token-name]').fill('laptop')
         await page.locator('[data-test=token-create]').click()
         // the token comes with this gateway's address, in one line the agent's Gateway page takes whole

@@ -24,6 +24,7 @@ from aiclone_agent.engine.settings import EngineSettingsService
 from aiclone_agent.gateway.direct import DirectListener
 from aiclone_agent.gateway.jwks import JwksCache
 from aiclone_agent.gateway.link import AgentIdentity, GatewayLink
+from aiclone_agent.gateway.load import AgentLoadReport
 from aiclone_agent.gateway.network import NetworkPaths
 from aiclone_agent.lan.listener import LanListener
 from aiclone_agent.lan.pairing import PairingCodes
@@ -117,6 +118,14 @@ def build_runtime(env: EnvSettings, config: ConfigStore, engine: EngineClient) -
         tls_dir=env.data_dir,
     )
     gateway_stats = LatestGatewayStats()
+    adapter = AdapterService(engine, config, env.models_dir / "lora", env.data_dir / "adapters")
+    load = AgentLoadReport(
+        engine,
+        config,
+        model=lambda: openai.model_ids()[-1],
+        adapter=lambda: _adapter_name(adapter),
+        documents=lambda: [document.id for document in rag.documents()],
+    )
     gateway = GatewayLink(
         openai,
         memory,
@@ -129,6 +138,7 @@ def build_runtime(env: EnvSettings, config: ConfigStore, engine: EngineClient) -
         on_connected=lambda linked: network.evaluate(),
         health=network.relay,
         running=network.running,
+        load=load,
         direct_url=direct.advertise_url,
         direct_fingerprint=direct.fingerprint,
     )
@@ -145,7 +155,7 @@ def build_runtime(env: EnvSettings, config: ConfigStore, engine: EngineClient) -
         redactor=redactor,
         rag=rag,
         engine_settings=EngineSettingsService(config, engine, env.models_dir),
-        adapter=AdapterService(engine, config, env.models_dir / "lora", env.data_dir / "adapters"),
+        adapter=adapter,
         telegram=telegram,
         lan_tokens=lan_tokens,
         network=network,
@@ -155,3 +165,10 @@ def build_runtime(env: EnvSettings, config: ConfigStore, engine: EngineClient) -
         overview=OverviewSampler(engine, metrics, network, gateway, gateway_stats, env.overview_interval_s),
         memory=memory,
     )
+
+
+def _adapter_name(adapter: AdapterService) -> str:
+    """The adapter the clone answers with, as the gateway's owner page compares agents: its name
+    and scale, or "" for the base model alone."""
+    status = adapter.status
+    return f"{status.name or status.path}@{status.scale:g}" if status.state == "applied" else ""

@@ -23,6 +23,9 @@ security state (``lan_revocations``) and the Telegram hand-over travel on the re
 revoked before its expiry: the agent's LAN listener, which checks those tokens offline, refuses them.
 ``gateway_stats`` (gateway -> agent, relay link only) carries the gateway's live numbers for the
 owner's overview page: right after hello, then every ``interval_s``.
+``agent_load`` (agent -> gateway, relay link only) says how busy the agent is and what it serves,
+right after hello and whenever that changes (at most a few times a second): a gateway with several
+agents of one clone sends each new conversation to the one with the most free capacity.
 ``memory_request`` / ``memory_result`` (see ``aiclone_wire.memory``) let a signed-in user list and
 erase their own long-term memories on the agent; ``request`` carries the ``person`` the gateway
 authenticated and ``end`` the ``memories`` its answer was given.
@@ -231,6 +234,30 @@ class GatewayStats(_Frame):
     interval_s: float = Field(gt=0)
 
 
+class AgentFingerprint(_Frame):
+    """What an agent serves, so the owner sees when two agents of one clone would answer
+    differently: the base model's id, the adapter's name and scale, and short hashes of the
+    persona (system prompt and channel profiles) and of the knowledge base's documents."""
+
+    model: str = ""
+    adapter: str = ""
+    persona: str = ""
+    documents: str = ""
+
+
+class AgentLoad(_Frame):
+    """agent -> gateway: the engine's load now and what the agent serves (``fingerprint``)."""
+
+    type: Literal["agent_load"] = "agent_load"
+    # sequences decoding now, requests waiting for a slot, and how many slots there are
+    running: int = Field(ge=0)
+    waiting: int = Field(ge=0)
+    parallel: int = Field(ge=1)
+    # decoded tokens per second over the last report interval
+    tokens_per_s: float = Field(default=0, ge=0)
+    fingerprint: AgentFingerprint = Field(default_factory=AgentFingerprint)
+
+
 class Ping(_Frame):
     type: Literal["ping"] = "ping"
     sent_at: float
@@ -244,6 +271,7 @@ class Pong(_Frame):
 Frame = Annotated[
     Hello | Request | TelegramRequest | Chunk | End | Error | Cancel | Credit | Ping | Pong | TelegramBots | TelegramStatus
     | GatewayStats
+    | AgentLoad
     | LanRevocations
     | DirectChallenge
     | MemoryRequest

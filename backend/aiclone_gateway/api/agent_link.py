@@ -47,7 +47,7 @@ async def agent_link(websocket: WebSocket, runtime: RuntimeDep) -> None:
             Hello(
                 role="gateway",
                 software_version=__version__,
-                capabilities=["chat", "openai", "credit"],
+                capabilities=["chat", "openai", "credit", "agent_load"],
                 jwks=runtime.tokens.jwks(),
                 jwt_issuer=runtime.tokens.issuer,
                 agent_id=agent.id,

@@ -24,11 +24,34 @@ class NameIn(BaseModel):
     name: str = Field(default="default", min_length=1, max_length=120)
 
 
+class AgentFingerprintOut(BaseModel):
+    """What the agent serves: model, adapter (name@scale, "" for none), persona and documents hashes."""
+
+    model: str
+    adapter: str
+    persona: str
+    documents: str
+
+
 class AgentTokenOut(BaseModel):
+    """One agent token, and while its agent is linked (to any replica) how it is doing."""
+
     id: str
     name: str
     created_at: float
     linked: bool = False
+    mode: str = "offline"
+    # sequences decoding, requests waiting for a slot (as the agent last reported) and its slots
+    running: int = 0
+    waiting: int = 0
+    parallel: int | None = None
+    # this replica's requests open to the agent now
+    in_flight: int = 0
+    tokens_per_s: float | None = None
+    rtt_ms: float | None = None
+    fingerprint: AgentFingerprintOut | None = None
+    # the replica holding the link when another one does (None: this one, or not linked)
+    replica: str | None = None
 
 
 class AgentTokenCreated(AgentTokenOut):
@@ -64,9 +87,11 @@ async def create_agent_token(
 
 @router.get("/api/agents")
 async def list_agent_tokens(_: OwnerUser, credentials: CredentialsDep, hub: HubDep) -> list[AgentTokenOut]:
-    linked = hub.linked_agent_id
+    live = hub.agents()
     return [
-        AgentTokenOut(id=r.id, name=r.name, created_at=r.created_at, linked=r.id == linked)
+        AgentTokenOut(
+            id=r.id, name=r.name, created_at=r.created_at, linked=r.id in live, **live.get(r.id, {})
+        )
         for r in await credentials.agent_tokens()
     ]
 

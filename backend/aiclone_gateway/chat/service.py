@@ -189,7 +189,9 @@ class ChatService:
             return
         body = await self._body(conversation.id, before=answer.created_at)
         try:
-            async with self.hub.stream(body, channel="web", person=user_person(user_id)) as stream:
+            async with self.hub.stream(
+                body, channel="web", person=user_person(user_id), conversation=conversation.id
+            ) as stream:
                 self._live[request_id] = (user_id, stream)
                 yield AcceptedFrame(
                     request_id=request_id,
@@ -312,7 +314,9 @@ class ChatService:
         reason = "no_answer"
         try:
             person = user_person(user_id) if user_id is not None else None
-            async with self.hub.stream(body, channel="web", person=person) as stream:
+            async with self.hub.stream(
+                body, channel="web", person=person, conversation=answer.conversation_id
+            ) as stream:
                 async for frame in stream.frames(self.idle_timeout_s):
                     if isinstance(frame, Chunk):
                         parts.append(frame.delta)

@@ -53,7 +53,13 @@ class RequestServing(Protocol):
     def linked_here(self) -> bool: ...
 
     def stream(
-        self, work: Streamed, channel: Channel = ..., local_only: bool = ..., person: str | None = ...
+        self,
+        work: Streamed,
+        channel: Channel = ...,
+        local_only: bool = ...,
+        person: str | None = ...,
+        conversation: str | None = ...,
+        agent: str | None = ...,
     ) -> AbstractAsyncContextManager[ReplyStream]: ...
 
     async def ask(self, request: MemoryRequest, local_only: bool = ...) -> MemoryResult | Error: ...
@@ -102,13 +108,18 @@ class RemoteStream:
         self._last_entry = "0-0"
         self._tasks: set[asyncio.Task] = set()
 
-    async def open(self, work: Work, channel: Channel, person: str | None = None) -> None:
-        """Send the request (``person``: the asker's memory key, stamped by this replica); returns
+    async def open(
+        self, work: Work, channel: Channel, person: str | None = None, agent_id: str | None = None
+    ) -> None:
+        """Send the request (``person``: the asker's memory key, stamped by this replica;
+        ``agent_id``: the agent this replica chose, which the owner serves it on); returns
         once the owner's link took it. Raises ``AgentOfflineError`` when the owner has no link (or
         is gone) and ``FrameTooLargeError`` as the link would."""
         request: dict[Any, Any] = {"id": self.id, "channel": channel, **_work_fields(work)}
         if person is not None:
             request["person"] = person
+        if agent_id is not None:
+            request["agent"] = agent_id
         await self.redis.xadd(
             self.keys.requests(self.owner),
             request,
@@ -278,7 +289,11 @@ class RequestServer:
                 await self._ask(work, put)
                 return
             async with self.links.stream(
-                work, _channel(fields), local_only=True, person=fields.get("person")
+                work,
+                _channel(fields),
+                local_only=True,
+                person=fields.get("person"),
+                agent=fields.get("agent"),
             ) as stream:
                 self._live[request_id] = stream
                 await put("opened")

@@ -14,6 +14,12 @@ class RedisKeys:
         """The most recently claimed agent's id (requests go to it)."""
         return f"{self.prefix}:agent:current"
 
+    @property
+    def agents(self) -> str:
+        """The ids of every agent ever claimed (a set; each one's owner record says whether and
+        where it is linked now)."""
+        return f"{self.prefix}:agents"
+
     def owner(self, agent_id: str) -> str:
         return f"{self.prefix}:agent:{agent_id}:owner"
 

@@ -39,7 +39,8 @@ class ClusterNode:
         self.replica = replica
         self.ownership = AgentOwnership(redis, keys, replica, owner_ttl_s)
         self.renew_every_s = owner_ttl_s / 3
-        self.remote: OwnerRecord | None = None  # the current agent, held by another live replica
+        self.remote: OwnerRecord | None = None  # the newest agent, held by another live replica
+        self.remotes: dict[str, OwnerRecord] = {}  # every agent another live replica holds
         self.held: dict[str, OwnerRecord] = {}
         self._background: set[asyncio.Task] = set()
 
@@ -124,31 +125,42 @@ class ClusterNode:
         return fenced
 
     async def look(self) -> bool:
-        """Read who holds the current agent; True when the agent held elsewhere appeared,
-        vanished or changed mode."""
-        record = await self.ownership.current()
-        if record is not None and (record.replica == self.replica or not await self.is_alive(record.replica)):
-            record = None
-        before, self.remote = self.remote, record
-        return (before is None) != (record is not None) or (
-            before is not None
-            and record is not None
-            and (before.network.get("network_mode"), before.epoch)
-            != (record.network.get("network_mode"), record.epoch)
+        """Read which agents other live replicas hold; True when one appeared, vanished or
+        changed mode (or the newest one changed)."""
+        alive: dict[str, bool] = {}
+        remotes: dict[str, OwnerRecord] = {}
+        for record in await self.ownership.holders():
+            if record.replica == self.replica or record.agent_id in self.held:
+                continue
+            if record.replica not in alive:
+                alive[record.replica] = await self.is_alive(record.replica)
+            if alive[record.replica]:
+                remotes[record.agent_id] = record
+        current = await self.ownership.current()
+        newest = remotes.get(current.agent_id) if current is not None else None
+        if newest is None and remotes:
+            newest = max(remotes.values(), key=lambda record: record.epoch)
+        before, self.remote = self.remote, newest
+        before_all, self.remotes = self.remotes, remotes
+        return (
+            _shape(before_all) != _shape(remotes)
+            or (before is None) != (newest is None)
+            or (before is not None and newest is not None and before.agent_id != newest.agent_id)
         )
 
     # -- requests for the agent another replica holds ---------------------------------------
 
     @asynccontextmanager
     async def relay(
-        self, work: Work, channel: Channel, person: str | None = None
+        self, work: Work, channel: Channel, person: str | None = None, agent_id: str | None = None
     ) -> AsyncIterator[RemoteStream]:
-        remote = self.remote
+        """Serve ``work`` through the replica holding ``agent_id`` (None: the newest remote agent)."""
+        remote = self.remote if agent_id is None else self.remotes.get(agent_id)
         if remote is None:
             raise AgentOfflineError
         owner = remote.replica
         stream = RemoteStream(self.redis, self.keys, owner, lambda: self.is_alive(owner))
-        await stream.open(work, channel, person)
+        await stream.open(work, channel, person, agent_id)
         try:
             yield stream
         finally:
@@ -180,3 +192,11 @@ class ClusterNode:
         with contextlib.suppress(Exception):
             await self.redis.delete(self.keys.alive(self.replica))
         await self.redis.aclose()
+
+
+def _shape(remotes: dict[str, OwnerRecord]) -> dict[str, tuple[str, int, Any]]:
+    """What a change of the remote agents is judged by: who holds each, its epoch and mode."""
+    return {
+        agent_id: (record.replica, record.epoch, record.network.get("network_mode"))
+        for agent_id, record in remotes.items()
+    }

@@ -7,6 +7,9 @@ once another replica has claimed the agent (the agent relinked there), the old h
 and its release are refused, so a slow or paused replica can never take the agent back. A dead
 holder stops renewing and its record expires: requests then find no owner (the agent is offline
 until it relinks somewhere).
+
+Several agents (PCs) may serve one clone: each has its own record, and the set of agent ids ever
+claimed (``linked``) lets every replica find them all; an id whose record expired is skipped.
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ from redis.asyncio import Redis
 
 from aiclone_gateway.cluster.keys import RedisKeys
 
-# KEYS: owner, epoch, current. ARGV: agent id, record without epoch (a JSON object), ttl ms.
+# KEYS: owner, epoch, current, agents. ARGV: agent id, record without epoch (a JSON object), ttl ms.
 # The epoch is spliced into the record's text rather than through cjson.decode/encode, which would
 # turn the hello's empty lists into objects (`"capabilities": {}`) that the other replicas refuse.
 _CLAIM = """
 local epoch = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], '{"epoch": ' .. epoch .. ', ' .. string.sub(ARGV[2], 2), 'PX', ARGV[3])
 redis.call('SET', KEYS[3], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[1])
 return epoch
 """
 # KEYS: owner, epoch. ARGV: epoch, record (JSON, with epoch), ttl ms. 1: renewed, 0: fenced off.
@@ -82,7 +86,12 @@ class AgentOwnership:
             {"agent_id": agent_id, "replica": self.replica, "hello": hello, "network": network}
         )
         epoch = await self._claim(
-            keys=[self.keys.owner(agent_id), self.keys.epoch(agent_id), self.keys.current_agent],
+            keys=[
+                self.keys.owner(agent_id),
+                self.keys.epoch(agent_id),
+                self.keys.current_agent,
+                self.keys.agents,
+            ],
             args=[agent_id, without_epoch, self.ttl_ms],
         )
         return OwnerRecord(agent_id, self.replica, int(epoch), hello, network)
@@ -110,3 +119,11 @@ class AgentOwnership:
             return None
         text = await self.redis.get(self.keys.owner(str(agent_id)))
         return OwnerRecord.loads(str(text)) if text is not None else None
+
+    async def holders(self) -> list[OwnerRecord]:
+        """The owner records of every agent some replica holds now (expired ones are skipped)."""
+        agent_ids = sorted(str(agent_id) for agent_id in await self.redis.smembers(self.keys.agents))
+        if not agent_ids:
+            return []
+        texts = await self.redis.mget([self.keys.owner(agent_id) for agent_id in agent_ids])
+        return [OwnerRecord.loads(str(text)) for text in texts if text is not None]

@@ -9,9 +9,17 @@ before the first chunk. A watch loop logs mode transitions with their reason and
 New requests avoid a path as soon as it misses its probes; the link itself is dropped at the
 heartbeat timeout, failing its requests over (no chunk yet) or ending them with an error.
 
-With several replicas (``replicas``), ``online`` also counts an agent linked to another live
-replica, and ``stream`` relays a request there over Redis Streams when this one has no link;
-``linked_here`` says whether this process holds the link (then it drains the queue).
+Several agents (PCs) may serve one clone, each with its own agent token and paths: ``stream``
+sends a new conversation to the one with the most free capacity and keeps a conversation on its
+agent while that agent is healthy (``relay.balancer``); a request whose agent fails before the
+first chunk is retried on the agent's other path, then on another agent, under the same request
+id. ``online``, ``linked_here`` and the network mode mean "any agent"; the status shows the
+newest one's mode.
+
+With several replicas (``replicas``), ``online`` also counts agents linked to other live
+replicas, and ``stream`` relays a request over Redis Streams to the replica holding the agent
+the balancer chose; ``linked_here`` says whether this process holds a link (then it drains the
+queue).
 """
 
 from __future__ import annotations
@@ -25,11 +33,12 @@ from typing import Any
 
 from aiclone_gateway.core.config import Settings
 from aiclone_gateway.core.metrics import GatewayMetrics
+from aiclone_gateway.relay.balancer import Balancer, Candidate, conversation_of
 from aiclone_gateway.relay.link import AgentLink
 from aiclone_gateway.relay.replicas import Replicas
 from aiclone_gateway.relay.routing import RoutedStream
 from aiclone_gateway.relay.streams import AgentOfflineError, Channel, ReplyStream, Streamed
-from aiclone_wire import Error, Hello, MemoryRequest, MemoryResult, TelegramMessage
+from aiclone_wire import AgentLoad, Error, Hello, MemoryRequest, MemoryResult, TelegramMessage
 from aiclone_wire.paths import PATH_NAMES, NetworkMode, PathBoard, PathName, ProbePolicy
 
 log = logging.getLogger(__name__)
@@ -49,7 +58,12 @@ class RelayHub:
         self._boards: dict[str, PathBoard] = {}
         self._listeners: list[Callable[[bool], None]] = []
         self._mode_listeners: list[Callable[[NetworkMode], None]] = []
+        # the newest linked agent: the status shows its network mode, memory requests go to it
         self._agent: str | None = None
+        self.balancer = Balancer()
+        # this replica's requests open to agents other replicas hold, by agent (live sets: their
+        # sizes are the agents' in-flight counts here, never negative)
+        self._remote_streams: dict[str, set[str]] = {}
         self._watch: asyncio.Task | None = None
         # The newest agent's hello, kept while it is away (clone name, models).
         self._hello: Hello | None = None
@@ -60,13 +74,60 @@ class RelayHub:
 
     @property
     def linked_here(self) -> bool:
-        """The agent is linked to this process (it may hold the queue drain and the bots)."""
+        """An agent is linked to this process (it may hold the queue drain and the bots)."""
         return any(self._paths[name] for name in PATH_NAMES)
 
     @property
     def online(self) -> bool:
-        """The agent can answer through this process: linked here, or to another live replica."""
+        """An agent can answer through this process: linked here, or to another live replica."""
         return self.linked_here or (self.replicas is not None and self.replicas.remote is not None)
+
+    def agents_here(self) -> list[str]:
+        """The agents linked to this process, oldest link first."""
+        found: dict[str, None] = {}
+        for name in PATH_NAMES:
+            found.update(dict.fromkeys(self._paths[name]))
+        return list(found)
+
+    def load(self, agent_id: str) -> AgentLoad | None:
+        """``agent_id``'s last load report on its relay link here (None: none yet)."""
+        link = self._paths["relay"].get(agent_id)
+        return link.load if link is not None else None
+
+    def in_flight(self, agent_id: str) -> int:
+        """This process's requests open to ``agent_id`` now, over its links or relayed to the
+        replica holding it."""
+        here = sum(
+            len(self._paths[name][agent_id].streams) for name in PATH_NAMES if agent_id in self._paths[name]
+        )
+        return here + len(self._remote_streams.get(agent_id, ()))
+
+    def agents(self) -> dict[str, dict[str, Any]]:
+        """Every agent linked to this process or another live replica, as the owner's page shows
+        it: network mode, load, tokens per second, round trip and fingerprint."""
+        now = time.monotonic()
+        found: dict[str, dict[str, Any]] = {}
+        remotes = self.replicas.remotes if self.replicas is not None else {}
+        for agent_id, remote in remotes.items():
+            load = remote.network.get("load")
+            found[agent_id] = _agent_view(
+                remote.network.get("network_mode", "relay"),
+                AgentLoad.model_validate(load) if load else None,
+                self.in_flight(agent_id),
+                remote.network.get("rtt_ms"),
+                remote.replica,
+            )
+        for agent_id in self.agents_here():
+            route = self._route(agent_id)
+            rtt = route[1].health.rtt_s if route is not None else None
+            found[agent_id] = _agent_view(
+                self.board(agent_id).current_mode(now),
+                self.load(agent_id),
+                self.in_flight(agent_id),
+                None if rtt is None else round(rtt * 1000, 3),
+                None,
+            )
+        return found
 
     @property
     def last_hello(self) -> Hello | None:
@@ -83,10 +144,19 @@ class RelayHub:
         return remote.agent_id if remote is not None else None
 
     def local_network(self, agent_id: str) -> dict[str, Any]:
-        """The network state of ``agent_id``'s paths to this process (recorded for the other replicas)."""
+        """The network state of ``agent_id``'s paths to this process and its load (recorded for
+        the other replicas, which route on it)."""
         now = time.monotonic()
         board = self.board(agent_id)
-        return {"network_mode": board.current_mode(now), "paths": board.describe(now)}
+        load = self.load(agent_id)
+        route = self._route(agent_id)
+        rtt = route[1].health.rtt_s if route is not None else None
+        return {
+            "network_mode": board.current_mode(now),
+            "paths": board.describe(now),
+            "load": load.model_dump(mode="json") if load is not None else None,
+            "rtt_ms": None if rtt is None else round(rtt * 1000, 3),
+        }
 
     def remote_changed(self) -> None:
         """The cluster saw the agent appear, vanish or change mode on another replica."""
@@ -226,45 +296,119 @@ class RelayHub:
             return choice, self._paths[choice][agent_id]
         # no path trusted yet (e.g. just linked): any live link beats answering "offline"
         for name in PATH_NAMES:
-            if agent_id in self._paths[name]:
-                return name, self._paths[name][agent_id]
+            link = self._paths[name].get(agent_id)
+            if link is not None and not link.closed:
+                return name, link
         return None
 
-    def failover(self, agent_id: str, failed: PathName) -> tuple[PathName, AgentLink] | None:
-        return self._route(agent_id, avoid=failed)
+    def failover(
+        self,
+        agent_id: str,
+        failed: PathName,
+        tried: set[str],
+        telegram: bool,
+        conversation: str | None = None,
+    ) -> tuple[str, PathName, AgentLink] | None:
+        """Where a request goes after ``agent_id``'s ``failed`` path lost it before its first
+        chunk: that agent's other path, else another agent linked here (``tried``: the agents
+        that already failed it). None: nowhere left."""
+        if not telegram:
+            route = self._route(agent_id, avoid=failed)
+            if route is not None:
+                return (agent_id, *route)
+        tried.add(agent_id)
+        chosen = self.balancer.choose(self._local_candidates(telegram), conversation, exclude=tried)
+        if chosen is None:
+            return None
+        route = self._route_for(chosen.agent_id, telegram)
+        return (chosen.agent_id, *route) if route is not None else None
+
+    def _route_for(self, agent_id: str, telegram: bool) -> tuple[PathName, AgentLink] | None:
+        if telegram:  # the agent's Telegram bots are handed over on its relay link only: never direct
+            link = self._paths["relay"].get(agent_id)
+            return ("relay", link) if link is not None and not link.closed else None
+        return self._route(agent_id)
+
+    def _local_candidates(self, telegram: bool) -> list[Candidate]:
+        found = []
+        for agent_id in self.agents_here():
+            route = self._route_for(agent_id, telegram)
+            if route is None:
+                continue
+            load = self.load(agent_id)
+            found.append(
+                Candidate(
+                    agent_id,
+                    in_flight=self.in_flight(agent_id),
+                    running=load.running if load else 0,
+                    waiting=load.waiting if load else 0,
+                    parallel=load.parallel if load else 1,
+                    rtt_s=route[1].health.rtt_s,
+                )
+            )
+        return found
+
+    def _remote_candidates(self) -> list[Candidate]:
+        if self.replicas is None:
+            return []
+        here = set(self.agents_here())
+        found = []
+        for agent_id, remote in self.replicas.remotes.items():
+            if agent_id in here:
+                continue
+            load = remote.network.get("load") or {}
+            rtt_ms = remote.network.get("rtt_ms")
+            found.append(
+                Candidate(
+                    agent_id,
+                    in_flight=self.in_flight(agent_id),
+                    running=int(load.get("running", 0)),
+                    waiting=int(load.get("waiting", 0)),
+                    parallel=int(load.get("parallel", 1)),
+                    rtt_s=None if rtt_ms is None else rtt_ms / 1000,
+                )
+            )
+        return found
 
     @asynccontextmanager
     async def stream(
-        self, work: Streamed, channel: Channel = "api", local_only: bool = False, person: str | None = None
+        self,
+        work: Streamed,
+        channel: Channel = "api",
+        local_only: bool = False,
+        person: str | None = None,
+        conversation: str | None = None,
+        agent: str | None = None,
     ) -> AsyncIterator[ReplyStream]:
         """Relay one request (``channel``: ``web`` for the public chat, ``api`` for API clients, which
-        the agent's scheduler weighs) over the best trusted path; leaving the block early cancels
-        it at the agent. ``person``: the authenticated asker's memory key (``user:<id>``), never
-        taken from the body.
+        the agent's scheduler weighs) to one agent over its best trusted path; leaving the block
+        early cancels it at the agent. ``person``: the authenticated asker's memory key
+        (``user:<id>``), never taken from the body. ``conversation``: what the request continues
+        (a chat conversation, a Telegram chat, an API conversation's opening), which sticks to
+        its agent; ``agent``: the agent another replica chose (when it is still linked here).
 
         Raises ``AgentOfflineError`` without a link and ``FrameTooLargeError`` for a request
         over the link's frame limit (it is never sent, so it cannot drop the link). With replicas,
         a request for an agent linked to another replica is relayed there (``replicas.relay``)
         unless ``local_only`` (a request another replica relayed here)."""
-        agent_id = self._agent
-        route: tuple[PathName, AgentLink] | None = None
-        if agent_id is not None and isinstance(work, TelegramMessage):
-            # the agent's Telegram bots are handed over on its relay link only: never direct
-            link = self._paths["relay"].get(agent_id)
-            route = ("relay", link) if link is not None else None
-        elif agent_id is not None:
-            route = self._route(agent_id)
-        if (
-            route is None
-            and not local_only
-            and self.replicas is not None
-            and self.replicas.remote is not None
-        ):
-            async with self.replicas.relay(work, channel, person) as remote:
+        telegram = isinstance(work, TelegramMessage)
+        conversation = conversation or conversation_of(work, person)
+        candidates = self._local_candidates(telegram)
+        chosen = next((c for c in candidates if c.agent_id == agent), None) if agent is not None else None
+        if chosen is None:
+            if not local_only:
+                candidates += self._remote_candidates()
+            chosen = self.balancer.choose(candidates, conversation)
+        if chosen is None:
+            raise AgentOfflineError
+        agent_id = chosen.agent_id
+        route = self._route_for(agent_id, telegram)
+        if route is None and self.replicas is not None:
+            async with self._relayed(work, channel, person, agent_id) as remote:
                 yield remote
             self.metrics.relayed_requests.labels("finished" if remote.finished else "cancelled").inc()
             return
-        if route is None or agent_id is None:
+        if route is None:
             raise AgentOfflineError
         path, link = route
         stream = RoutedStream(
@@ -276,6 +420,7 @@ class RelayHub:
             link,
             channel=channel,
             person=person,
+            conversation=conversation,
         )
         try:
             yield stream
@@ -283,6 +428,23 @@ class RelayHub:
             if not stream.finished:
                 stream.cancel()
             self.metrics.relayed_requests.labels("finished" if stream.finished else "cancelled").inc()
+
+    @asynccontextmanager
+    async def _relayed(
+        self, work: Streamed, channel: Channel, person: str | None, agent_id: str
+    ) -> AsyncIterator[ReplyStream]:
+        """One request relayed to the replica holding ``agent_id``, counted in its in-flight here
+        while it is open."""
+        assert self.replicas is not None
+        async with self.replicas.relay(work, channel, person, agent_id) as remote:
+            live = self._remote_streams.setdefault(agent_id, set())
+            live.add(remote.id)
+            try:
+                yield remote
+            finally:
+                live.discard(remote.id)
+                if not live:
+                    self._remote_streams.pop(agent_id, None)
 
     async def ask(self, request: MemoryRequest, local_only: bool = False) -> MemoryResult | Error:
         """One memory request, answered by the agent's ``memory_result`` or ``error``; on the
@@ -307,10 +469,13 @@ class RelayHub:
         self._evaluate()
 
     def _evaluate(self) -> None:
+        now = time.monotonic()
+        for agent_id in self.agents_here():
+            if agent_id != self._agent:
+                self.board(agent_id).evaluate(now)  # its routing; the status shows the newest agent's
         if self._agent is None:
             return
         board = self.board(self._agent)
-        now = time.monotonic()
         change = board.evaluate(now)
         for name in PATH_NAMES:
             self.metrics.path_up.labels(name).set(1 if board.paths[name].trusted(now, self.probe) else 0)
@@ -327,3 +492,19 @@ class RelayHub:
         if self._watch is not None:
             self._watch.cancel()
             await asyncio.gather(self._watch, return_exceptions=True)
+
+
+def _agent_view(
+    mode: str, load: AgentLoad | None, in_flight: int, rtt_ms: float | None, replica: str | None
+) -> dict[str, Any]:
+    return {
+        "mode": mode,
+        "running": load.running if load else 0,
+        "waiting": load.waiting if load else 0,
+        "parallel": load.parallel if load else None,
+        "in_flight": in_flight,
+        "tokens_per_s": load.tokens_per_s if load else None,
+        "rtt_ms": rtt_ms,
+        "fingerprint": load.fingerprint.model_dump() if load else None,
+        "replica": replica,
+    }

@@ -24,6 +24,7 @@ from aiclone_gateway.relay.streams import Channel, FrameTooLargeError, ReplyFram
 from aiclone_wire import (
     DEFAULT_CREDIT,
     MAX_REQUEST_FRAME_BYTES,
+    AgentLoad,
     Cancel,
     Chunk,
     Credit,
@@ -121,12 +122,18 @@ class AgentLink:
         self.heartbeat_timeout_s = heartbeat_timeout_s
         self.rtt_s: float | None = None
         self.streams: dict[str, RelayStream] = {}
+        # the agent's last ``agent_load`` report (relay link only; None until the first, or from
+        # an agent too old to send one)
+        self.load: AgentLoad | None = None
         self._outbox: asyncio.Queue[str] = asyncio.Queue()
         # memory requests waiting for their one answer (a memory_result or an error), by id
         self._questions: dict[str, asyncio.Future[MemoryResult | Error]] = {}
         self._last_heard = time.monotonic()
         self._stop = asyncio.Event()
         self.close_reason = "closed"
+        # set once the link has ended (its requests failed over), though the hub may hold it a
+        # moment longer: no new request may be opened on it then
+        self.closed = False
 
     def send(self, frame: Any) -> None:
         self._outbox.put_nowait(encode(frame))
@@ -201,6 +208,7 @@ class AgentLink:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             self.health.down()
+            self.closed = True
             self._fail_open_streams()
             with contextlib.suppress(Exception):
                 code = 4000 if self.close_reason == "replaced" else 1001
@@ -266,6 +274,8 @@ class AgentLink:
                 task = asyncio.create_task(self._telegram(frame))
                 self._side_tasks.add(task)
                 task.add_done_callback(self._side_tasks.discard)
+        elif isinstance(frame, AgentLoad):
+            self.load = frame
         elif isinstance(frame, Ping):
             self.send(Pong(sent_at=frame.sent_at))
         elif isinstance(frame, Pong):

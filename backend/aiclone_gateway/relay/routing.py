@@ -1,6 +1,9 @@
-"""One relayed request over the agent's best path, retried once on the other path when its path
-fails before the first chunk (same request id: the agent's idempotency key, so it is never
-answered twice). Once a chunk has arrived, a lost path ends the stream with its explicit error."""
+"""One relayed request over the agent's best path, retried when its path fails before the first
+chunk: on the agent's other path (same request id: the agent's idempotency key, so it drops the
+first run and never answers twice), else on another agent of the clone linked here (the failed
+agent's link is gone, and with it that agent's run: an agent cancels a link's requests when the
+link drops). Each agent and path is tried once. Once a chunk has arrived, a lost path ends the
+stream with its explicit error (the client offers to ask again)."""
 
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ from aiclone_wire.paths import PathName
 log = logging.getLogger(__name__)
 # The error code a request gets when its link drops (AgentLink._fail_open_streams).
 PATH_LOST = "agent_disconnected"
+# An agent without the Telegram bot the message came to (another agent of the clone may have it).
+UNKNOWN_BOT = "unknown_bot"
 
 
 class Paths(Protocol):
@@ -25,8 +30,16 @@ class Paths(Protocol):
 
     metrics: GatewayMetrics
 
-    def failover(self, agent_id: str, failed: PathName) -> tuple[PathName, AgentLink] | None:
-        """The agent's other path and its link, when it is up."""
+    def failover(
+        self,
+        agent_id: str,
+        failed: PathName,
+        tried: set[str],
+        telegram: bool,
+        conversation: str | None = None,
+    ) -> tuple[str, PathName, AgentLink] | None:
+        """Where the request goes next: the agent's other path when it is up, else another agent
+        (none of ``tried``, to which ``agent_id`` is added) and its path."""
 
 
 class RoutedStream:
@@ -40,6 +53,7 @@ class RoutedStream:
         link: AgentLink,
         channel: Channel = "api",
         person: str | None = None,
+        conversation: str | None = None,
     ) -> None:
         self.hub = hub
         self.agent_id = agent_id
@@ -47,13 +61,18 @@ class RoutedStream:
         self.max_frame_bytes = max_frame_bytes
         self.channel = channel
         self.person = person
+        self.conversation = conversation
         self.id = uuid.uuid4().hex
         self.path = path
         # Telegram messages are served on the relay link only (the bots were handed over there)
-        self.retried = isinstance(work, TelegramMessage)
+        self.telegram = isinstance(work, TelegramMessage)
+        self.tried: set[str] = set()
         self._stream: RelayStream = link.open(
             work, max_frame_bytes=max_frame_bytes, channel=channel, request_id=self.id, person=person
         )
+
+    def _retriable(self, error: Error) -> bool:
+        return error.code == PATH_LOST or (self.telegram and error.code == UNKNOWN_BOT)
 
     @property
     def finished(self) -> bool:
@@ -66,25 +85,29 @@ class RoutedStream:
         started = False
         while True:
             retry = None
+            reason = ""
             async for frame in self._stream.frames(idle_timeout_s):
                 if isinstance(frame, Chunk):
                     started = True
-                elif (
-                    isinstance(frame, Error) and frame.code == PATH_LOST and not started and not self.retried
-                ):
-                    retry = self.hub.failover(self.agent_id, self.path)
+                elif isinstance(frame, Error) and not started and self._retriable(frame):
+                    retry = self.hub.failover(
+                        self.agent_id, self.path, self.tried, self.telegram, self.conversation
+                    )
                     if retry is not None:
+                        reason = frame.code
                         break
                 yield frame
             if retry is None:
                 return
-            failed, (self.path, link) = self.path, retry
-            self.retried = True
+            failed = (self.agent_id, self.path)
+            self.agent_id, self.path, link = retry
             self.hub.metrics.path_failovers.inc()
             log.info(
-                "request %s: %s path lost before its first chunk, retrying over %s",
+                "request %s: agent %s's %s path lost it before its first chunk (%s), retrying on agent %s over %s",
                 self.id,
-                failed,
+                *failed,
+                reason,
+                self.agent_id,
                 self.path,
             )
             self._stream = link.open(

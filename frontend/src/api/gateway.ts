@@ -26,7 +26,24 @@ export interface AccountUser extends User { created_at: number }
 export interface ApiKey { id: string; name: string; prefix: string; created_at: number }
 /** A pass for the agent's LAN listener at home (the token itself is shown once, at creation). */
 export interface LanToken { id: string; name: string; created_at: number; expires_at: number }
-export interface AgentToken { id: string; name: string; created_at: number; linked: boolean }
+/** What a linked agent serves: the base model, the adapter (name@scale, "" for none), hashes of its persona and documents. */
+export interface AgentFingerprint { model: string; adapter: string; persona: string; documents: string }
+/** An agent token, and while its agent (one of the clone's PCs) is linked: its network mode and load. */
+export interface AgentToken {
+  id: string
+  name: string
+  created_at: number
+  linked: boolean
+  mode?: string
+  running?: number
+  waiting?: number
+  parallel?: number | null
+  in_flight?: number
+  tokens_per_s?: number | null
+  rtt_ms?: number | null
+  fingerprint?: AgentFingerprint | null
+  replica?: string | null
+}
 export interface Invite { id: string; created_at: number; used_at: number | null; used_by: string | null }
 /** What the clone remembers about the signed-in user (kept on the owner's PC, relayed). */
 export interface MyMemories { memories: Memory[]; enabled: boolean }

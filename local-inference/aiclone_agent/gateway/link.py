@@ -24,6 +24,7 @@ from aiclone_agent.chat.memories import ChatMemory
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.gateway.backoff import Backoff
 from aiclone_agent.gateway.jwks import JwksCache
+from aiclone_agent.gateway.load import LOAD_CAPABILITY, AgentLoadReport
 from aiclone_agent.gateway.session import LinkSession, RunningRequests
 from aiclone_agent.lan.address import lan_url
 from aiclone_agent.openai_api.serving import OpenAIServingChat
@@ -105,6 +106,7 @@ class GatewayLink:
         on_connected: Callable[[bool], object],
         health: PathHealth,
         running: RunningRequests,
+        load: AgentLoadReport | None = None,
         direct_url: str | None = None,
         direct_fingerprint: str | None = None,
         backoff: Backoff | None = None,
@@ -126,6 +128,9 @@ class GatewayLink:
         self.on_connected = on_connected
         self.health = health
         self.running = running
+        # the agent's load, told to a gateway that takes it (several agents of one clone share its work)
+        self.load = load
+        self._gateway_takes_load = False
         # what the hello announces: the direct listener's URL (None: no direct path) and the SHA-256
         # of its certificate, which the gateway pins when it dials that URL
         self.direct_url = direct_url
@@ -217,6 +222,7 @@ class GatewayLink:
             self.jwks.save(reply.jwks, reply.jwt_issuer)
         if reply.agent_id:
             self.identity.agent_id = reply.agent_id
+        self._gateway_takes_load = LOAD_CAPABILITY in reply.capabilities
 
     async def _serve(self, ws: ClientConnection) -> None:
         session = LinkSession(
@@ -230,6 +236,7 @@ class GatewayLink:
             telegram=self.telegram,
             lan_revocations=self.lan_revocations,
             on_gateway_stats=self.on_gateway_stats,
+            load=self.load if self._gateway_takes_load else None,
         )
         try:
             await session.serve()

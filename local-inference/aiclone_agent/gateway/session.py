@@ -5,7 +5,8 @@ direct listener) speak the same frames after hello, so both run a ``LinkSession`
 WebSocket (``websockets`` client or server connection: same API). Requests run concurrently;
 a request id the agent already runs on another path (the gateway retrying on the other path after
 a failure before the first chunk) replaces the old run, so an answer is never sent twice.
-Only a session given a store acts on the frames that change the agent's security state (LAN
+The relay link's session also tells the gateway the agent's load (``gateway.load``) when the
+gateway takes it. Only a session given a store acts on the frames that change the agent's security state (LAN
 revocations) or its bots: the relay link's; the direct path's session is given none.
 """
 
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiclone_agent.chat.memories import ChatMemory
+from aiclone_agent.gateway.load import CHECK_INTERVAL_S, REFRESH_INTERVAL_S, AgentLoadReport, changed
 from aiclone_agent.gateway.requests import CreditWindow, run_memory_request, run_request, run_telegram_request
 from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_wire import (
@@ -90,8 +92,11 @@ class LinkSession:
         telegram: TelegramService | None = None,
         lan_revocations: RevokedLanTokens | None = None,
         on_gateway_stats: Callable[[GatewayStats], None] | None = None,
+        load: AgentLoadReport | None = None,
     ) -> None:
+        """``load``: reports the agent's load on this link (None: the gateway does not take it)."""
         self.ws = ws
+        self.load = load
         # answers the gateway's memory_request frames (a signed-in user's own memories)
         self.memory = memory
         self.lan_revocations = lan_revocations
@@ -116,6 +121,8 @@ class LinkSession:
         tasks = [asyncio.create_task(coro) for coro in (self._read(), self._write(), self._ping())]
         if self.telegram is not None:
             self._side.append(asyncio.create_task(self.telegram.link_up(self.send)))
+        if self.load is not None:
+            tasks.append(asyncio.create_task(self._report_load(self.load), name="agent-load"))
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in tasks:
@@ -131,6 +138,23 @@ class LinkSession:
                 await self.telegram.link_down()
             with contextlib.suppress(Exception):
                 await self.ws.close()
+
+    async def _report_load(self, load: AgentLoadReport) -> None:
+        """Tell the gateway the load now, then whenever it changes (checked every
+        ``CHECK_INTERVAL_S``, so bursts are rate-limited) and every ``REFRESH_INTERVAL_S`` anyway."""
+        sent = None
+        sent_at = 0.0
+        while True:
+            try:
+                report = load.report()
+            except Exception:  # a report is news, never a reason to drop the link
+                log.exception("could not measure the agent's load")
+                report = None
+            now = time.monotonic()
+            if report is not None and (changed(sent, report) or now - sent_at >= REFRESH_INTERVAL_S):
+                self.send(report)
+                sent, sent_at = report, now
+            await asyncio.sleep(CHECK_INTERVAL_S)
 
     async def _write(self) -> None:
         while True:

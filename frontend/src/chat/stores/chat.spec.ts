@@ -89,6 +89,22 @@ describe('chat store', () => {
     expect(chat.messages[1]).toMatchObject({ status: 'error', error: 'model crashed' })
   })
 
+  it('a failed answer is asked again as a new turn of its conversation', () => {
+    const chat = useChatStore()
+    const { transport, sent } = fakeTransport()
+    chat.attach(transport)
+    chat.send('Tell me a story')
+    chat.handleFrame({ type: 'accepted', request_id: 'r4', conversation_id: 'c1', client_id: sent[0].client_id, message_id: 'm' })
+    chat.handleFrame({ type: 'chunk', request_id: 'r4', delta: 'Once upon' })
+    chat.handleFrame({ type: 'error', request_id: 'r4', code: 'agent_disconnected', message: 'the link to the clone was lost; please retry', retry_after: null })
+    chat.retry(1)
+    expect(sent).toHaveLength(2)
+    expect(sent[1]).toMatchObject({ type: 'message', conversation_id: 'c1', text: 'Tell me a story' })
+    expect(chat.messages.map((m) => [m.role, m.status])).toEqual([['user', 'done'], ['assistant', 'streaming']])
+    chat.retry(1) // only a failed answer, never one on its way
+    expect(sent).toHaveLength(2)
+  })
+
   it('ignores answers to other conversations', () => {
     const chat = useChatStore()
     chat.attach(fakeTransport().transport)

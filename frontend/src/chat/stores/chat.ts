@@ -73,6 +73,16 @@ export const useChatStore = defineStore('chat', () => {
     transport.send({ type: 'message', conversation_id: currentId.value, text, client_id: clientId })
   }
 
+  /** Ask a failed answer's question again (e.g. a stream the clone's PC dropped mid-way): the
+   *  failed pair leaves the view and the question is sent as a new turn of the conversation. */
+  function retry(index: number) {
+    const failed = messages.value[index]
+    const question = messages.value[index - 1]
+    if (failed?.role !== 'assistant' || failed.status !== 'error' || question?.role !== 'user' || busy.value) return
+    messages.value.splice(index - 1, 2)
+    send(question.content)
+  }
+
   function stop() {
     const message = active.value
     if (!message) return
@@ -167,7 +177,7 @@ export const useChatStore = defineStore('chat', () => {
   }
 
   return {
-    conversations, currentId, messages, agentOnline, networkMode, cloneName, lastError, busy, hasPending,
+    conversations, currentId, messages, agentOnline, networkMode, cloneName, lastError, busy, hasPending, retry,
     attach, loadStatus, loadConversations, openConversation, startNew, send, stop, handleFrame,
   }
 })

@@ -1,12 +1,21 @@
 // The account pages: API keys and LAN tokens (any user); the owner's agent tokens, users, who may
 // sign up and invite links.
 // A created secret (key, token, invite link) is kept only until the page is left: shown once.
-import { ref } from 'vue'
+import { computed, ref } from 'vue'
 import { defineStore } from 'pinia'
-import { gatewayApi, type AccountUser, type AgentToken, type ApiKey, type Invite, type LanToken, type RegistrationMode } from '@/api/gateway'
+import { gatewayApi, type AccountUser, type AgentFingerprint, type AgentToken, type ApiKey, type Invite, type LanToken, type RegistrationMode } from '@/api/gateway'
 import { useAuthStore } from './auth'
 
 export interface Secret { kind: 'key' | 'token' | 'invite' | 'lan'; value: string }
+
+const FINGERPRINT_FIELDS = ['model', 'adapter', 'persona', 'documents'] as const
+export type FingerprintField = (typeof FINGERPRINT_FIELDS)[number]
+
+/** What the linked agents serve differently (several PCs of one clone should answer alike). */
+export function differingFingerprints(tokens: AgentToken[]): FingerprintField[] {
+  const prints = tokens.filter((t) => t.linked && t.fingerprint).map((t) => t.fingerprint as AgentFingerprint)
+  return FINGERPRINT_FIELDS.filter((field) => new Set(prints.map((p) => p[field])).size > 1)
+}
 
 export const useOwnerStore = defineStore('owner', () => {
   const auth = useAuthStore()
@@ -19,6 +28,7 @@ export const useOwnerStore = defineStore('owner', () => {
   const mode = ref<RegistrationMode | null>(null)
   const secret = ref<Secret | null>(null)
   const error = ref<string | null>(null)
+  const agentsDiffer = computed(() => differingFingerprints(agentTokens.value))
 
   async function run<T>(call: (token: string) => Promise<T>): Promise<T | undefined> {
     error.value = null
@@ -74,6 +84,10 @@ export const useOwnerStore = defineStore('owner', () => {
     mode.value = registration?.mode ?? mode.value
     invites.value = links ?? invites.value
   }
+  /** The agents' live numbers (load, tokens per second) change all the time: the page refreshes them. */
+  async function refreshAgents() {
+    agentTokens.value = (await run(gatewayApi.agentTokens)) ?? agentTokens.value
+  }
   async function createAgentToken(name: string) {
     const created = await run((token) => gatewayApi.createAgentToken(token, name))
     if (created) {
@@ -112,8 +126,8 @@ export const useOwnerStore = defineStore('owner', () => {
   }
 
   return {
-    apiKeys, agentTokens, lanTokens, lanUrl, users, invites, mode, secret, error,
-    loadKeys, createKey, revokeKey, loadLanTokens, createLanToken, revokeLanToken, loadOwner, createAgentToken, revokeAgentToken, setMode, createInvite, revokeInvite,
+    apiKeys, agentTokens, lanTokens, lanUrl, users, invites, mode, secret, error, agentsDiffer,
+    loadKeys, createKey, revokeKey, loadLanTokens, createLanToken, revokeLanToken, loadOwner, refreshAgents, createAgentToken, revokeAgentToken, setMode, createInvite, revokeInvite,
     setUserRole, deleteUser,
   }
 })

@@ -414,6 +414,24 @@ export const en = {
   'pairing.lanAddressUnknown': 'The clone\'s PC has not told the gateway its home address (its LAN listener is off, or it has not linked yet).',
   'pairing.qrLabel': 'QR code: the home chat, signed in with this token',
   'pairing.qrHint': 'Scan this with the phone or tablet at home (on the same Wi-Fi as the clone\'s PC): it opens the home chat already signed in, no token to paste. The code holds the token: show it to no one else.',
+  // several PCs serve one clone (issue 26): the owner page's agents table
+  'owner.mode': 'Mode',
+  'owner.modeRelay': 'relay',
+  'owner.modeDirect': 'direct',
+  'owner.modeHybrid': 'hybrid',
+  'owner.load': 'Load',
+  'owner.loadValue': '{running}/{parallel} running, {waiting} waiting',
+  'owner.tokensPerS': 'Tokens/s',
+  'owner.serves': 'Serves',
+  'owner.noAdapter': 'no adapter',
+  'owner.persona': 'persona',
+  'owner.documents': 'documents',
+  'owner.agentsDiffer': 'Your linked PCs serve different {fields}: the clone may answer differently depending on which PC takes a conversation.',
+  'owner.fingerprint.model': 'models',
+  'owner.fingerprint.adapter': 'adapters',
+  'owner.fingerprint.persona': 'personas',
+  'owner.fingerprint.documents': 'documents',
+  'chat.retry': 'Ask again',
 } as const
 
 export type MessageKey = keyof typeof en

@@ -1,0 +1,125 @@
+"""Two gateway replicas on one PostgreSQL and one Redis, each holding the link of one agent of the
+same clone (real processes): a batch asked on either replica is answered by both agents, each
+replica's owner page lists both agents, and the owner records in Redis are one per agent."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from tests.support.fixtures.cluster import redis_url
+from tests.support.fixtures.gateways import ChatUser, GatewayProcess, _new_database
+from tests.support.fixtures.several_agents import counts, listed_agents, shares, start_agent, until
+
+# real agents and gateways (two replicas on PostgreSQL and Redis)
+pytestmark = [pytest.mark.process, pytest.mark.slow]
+
+
+@pytest.fixture
+async def postgres(tmp_path: Path) -> AsyncIterator[str]:
+    async for url in _new_database("postgresql", tmp_path):
+        yield url
+
+
+@pytest.fixture
+async def prefix() -> AsyncIterator[str]:
+    """The replicas' Redis keys, deleted afterwards."""
+    name = f"agents-{uuid.uuid4().hex[:10]}"
+    yield name
+    redis = Redis.from_url(redis_url(), decode_responses=True)
+    stale = [key async for key in redis.scan_iter(match=f"{name}:*")]
+    if stale:
+        await redis.delete(*stale)
+    await redis.aclose()
+
+
+def replica(tmp_path: Path, name: str, database: str, prefix: str) -> GatewayProcess:
+    (tmp_path / name).mkdir(exist_ok=True)
+    return GatewayProcess(
+        tmp_path / name,
+        database,
+        redis_url=redis_url(),
+        redis_prefix=prefix,
+        replica_id=name,
+        jwt_key_file=tmp_path / "jwt_ed25519.pem",  # one signing key for the whole deployment
+        cluster_owner_ttl_s=3,
+    )
+
+
+async def ask_batch(gateway: GatewayProcess, key: str, count: int) -> None:
+    async def one(n: int) -> None:
+        async with httpx.AsyncClient(base_url=gateway.url, timeout=300) as http:
+            response = await http.post(
+                "/v1/chat/completions",
+                headers={"Authorization": f"Bearer {key}"},
+                json={
+                    "model": "my-clone",
+                    "messages": [{"role": "user", "content": f"Say the number {n}."}],
+                    "max_tokens": 6,
+                },
+            )
+        assert response.status_code == 200, response.text
+
+    await asyncio.gather(*(one(n) for n in range(count)))
+
+
+async def test_a_batch_on_either_replica_is_answered_by_the_agents_linked_to_both(
+    tmp_path: Path, model_path: Path, postgres: str, prefix: str
+):
+    a = replica(tmp_path, "a", postgres, prefix).start()
+    b = replica(tmp_path, "b", postgres, prefix)
+    agents = {}
+    try:
+        owner = ChatUser(a, "owner@example.test")
+        assert (await owner.register())["role"] == "owner"
+        await owner.login()
+        created = [(await owner.http.post("/api/agents", json={"name": f"pc {n}"})).json() for n in range(2)]
+        key = (await owner.http.post("/api/keys", json={"name": "k"})).json()["key"]
+        b.start()
+        # PC 0 links to replica a, PC 1 to replica b
+        started = await asyncio.gather(
+            asyncio.to_thread(start_agent, tmp_path / "pc-0", model_path, a, created[0]["token"]),
+            asyncio.to_thread(start_agent, tmp_path / "pc-1", model_path, b, created[1]["token"]),
+        )
+        agents = {item["id"]: agent for item, agent in zip(created, started, strict=True)}
+        owner_on_b = ChatUser(b, "owner@example.test")
+        await owner_on_b.login()
+
+        async def both_seen_with_their_load(user: ChatUser) -> bool:
+            listed = await listed_agents(user)
+            return all(
+                listed[agent_id]["linked"] and listed[agent_id]["parallel"] == 1 for agent_id in agents
+            )
+
+        for user in (owner, owner_on_b):
+            await until(
+                lambda user=user: both_seen_with_their_load(user), what="both agents on both replicas"
+            )
+        on_a = await listed_agents(owner)
+        assert on_a[created[1]["id"]]["replica"] == "b" and on_a[created[0]["id"]]["replica"] is None
+
+        redis = Redis.from_url(redis_url(), decode_responses=True)
+        try:
+            owners = {agent_id: await redis.get(f"{prefix}:agent:{agent_id}:owner") for agent_id in agents}
+        finally:
+            await redis.aclose()
+        assert all(owners.values()), owners  # one owner record per agent
+
+        for gateway in (a, b):
+            before = await counts(agents)
+            await ask_batch(gateway, key, 6)
+            share = await shares(agents, before)
+            assert sum(share.values()) == 6 and all(n >= 2 for n in share.values()), (gateway.port, share)
+        await owner.close()
+        await owner_on_b.close()
+    finally:
+        for agent in agents.values():
+            agent.stop()
+        b.stop()
+        a.stop()
