@@ -8,6 +8,7 @@ import path from 'node:path'
 import { after, before } from 'node:test'
 import { adminTests } from './admin.spec.mjs'
 import { chatTests } from './chat.spec.mjs'
+import { chatuxTests } from './chatux.spec.mjs'
 import { engineTests } from './engine.spec.mjs'
 import { lanTests } from './lan.spec.mjs'
 import { memoryTests } from './memory.spec.mjs'
@@ -48,3 +49,4 @@ ownerTests(ctx)
 overviewTests(ctx)
 lanTests(ctx)
 memoryTests(ctx)
+chatuxTests(ctx)
