@@ -16,8 +16,7 @@ export function adminTests(ctx) {
     it('the owner edits the prompt, it is saved, and the test chat answers', TEST_TIMEOUT, async () => {
       const { page, context } = await newPage(ctx.browser, { baseURL: ctx.agent.url })
       try {
-        await page.goto('/')
-        await page.waitForURL('**/persona')
+        await page.goto('/persona')
         const name = page.locator('[data-test=persona-name]')
         await waitForValue(page, '[data-test=persona-name]', 'E2E Clone')
         await name.fill('Ada')
@@ -113,6 +112,7 @@ export function adminTests(ctx) {
 
     it('every screen fits a 360 px phone and a 1280 px desktop', TEST_TIMEOUT, async () => {
       const screens = [
+        { path: '/', ready: '[data-test=checklist]' },
         { path: '/persona', ready: '[data-test=persona-name]' },
         { path: '/chat', ready: '[data-test=composer-input]' },
         { path: '/documents', ready: '[data-test=upload-input]' },

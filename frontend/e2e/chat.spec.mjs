@@ -40,7 +40,7 @@ export function chatTests(ctx) {
         await answer.waitFor({ timeout: 90_000 })
         const text = (await answer.innerText()).trim()
         assert.ok(text.length > 0)
-        await page.waitForURL(/\/c\/[^/]+$/)
+        await page.waitForURL(/\/chat\/[^/]+$/)
         await page.locator('[data-test=conversation]').first().waitFor()
         await screenshot(page, 'chat-answer-1280')
 
@@ -96,7 +96,7 @@ export function chatTests(ctx) {
         await ask(page, 'Hello over SSE!')
         await page.locator('.message-assistant[data-status=done]').waitFor({ timeout: 90_000 })
         assert.ok((await page.locator('.message-assistant').innerText()).trim().length > 0)
-        await page.waitForURL(/\/c\/[^/]+$/)
+        await page.waitForURL(/\/chat\/[^/]+$/)
 
         await ask(page, 'Write a long story about a lighthouse keeper and the sea.')
         await page.locator('[data-test=stop]').click({ timeout: 30_000 })

@@ -9,6 +9,7 @@ import { after, before } from 'node:test'
 import { adminTests } from './admin.spec.mjs'
 import { chatTests } from './chat.spec.mjs'
 import { documentVisibilityTests } from './docvis.spec.mjs'
+import { chatuxTests } from './chatux.spec.mjs'
 import { engineTests } from './engine.spec.mjs'
 import { lanTests } from './lan.spec.mjs'
 import { memoryTests } from './memory.spec.mjs'
@@ -52,3 +53,4 @@ lanTests(ctx)
 memoryTests(ctx)
 documentVisibilityTests(ctx)
 mobileTests(ctx)
+chatuxTests(ctx)

@@ -15,6 +15,7 @@ from aiclone_gateway.api.deps import (
     RegistrationDep,
     RuntimeDep,
 )
+from aiclone_gateway.auth.password_policy import MIN_LENGTH
 from aiclone_gateway.auth.registration import RegistrationMode
 from aiclone_gateway.core.errors import ApiError, error_responses
 
@@ -57,6 +58,9 @@ class SignUpInfo(BaseModel):
     mode: RegistrationMode
     # The first sign-up must bring the one-time setup code (a production gateway without owner).
     needs_setup_code: bool
+    # The password rule the form says before submitting: this many characters at least, and not
+    # one of the common passwords the gateway ships (``auth/common_passwords.txt``).
+    password_min_length: int = MIN_LENGTH
 
 
 class UserOut(BaseModel):

@@ -18,7 +18,7 @@ SettableRole = Literal["user", "blocked"]
 
 
 def account_blocked() -> ApiError:
-    return ApiError(403, "this account is blocked by the gateway's owner", code="account_blocked")
+    return ApiError(403, "this account is blocked by the clone's owner", code="account_blocked")
 
 
 def ensure_active(user: User) -> User:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from aiclone_gateway.auth.accounts import ensure_active
 from aiclone_gateway.auth.owner_setup import OwnerSetupCode
+from aiclone_gateway.auth.password_policy import check_password
 from aiclone_gateway.auth.registration import RegistrationMode, RegistrationPolicy
 from aiclone_gateway.core.config import Settings
 from aiclone_gateway.core.errors import ApiError
@@ -70,6 +71,7 @@ class AuthService:
         In production it must bring the one-time setup code: checked inside the transaction that
         claims the ownership, so of concurrent sign-ups only one with the right code becomes the
         owner and one without it creates nothing."""
+        check_password(password)
         password_hash = await self.passwords.hash(password)
         async with self.db() as session:
             user = User(email=email.lower(), password_hash=password_hash, role="user")
@@ -218,6 +220,7 @@ class AuthService:
             raise ApiError(
                 403, "the current password is wrong", code="wrong_password", param="current_password"
             )
+        check_password(new_password, "new_password")
         password_hash = await self.passwords.hash(new_password)
         async with self.db() as session:
             await session.execute(update(User).where(User.id == user.id).values(password_hash=password_hash))

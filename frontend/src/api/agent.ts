@@ -16,7 +16,7 @@ export interface AgentStatus {
   uptime_s: number
   network_mode: string
   clone: { id: string; name: string }
-  gateway?: { url: string; connected: boolean; rtt_ms: number | null }
+  gateway?: { url: string; connected: boolean; rtt_ms: number | null; direct_url?: string | null }
   gpu?: GpuStatus | null
   rag?: { search: 'hybrid' | 'lexical'; note: string | null }
   engine?: EngineStats | null
@@ -216,11 +216,12 @@ export const agentApi = {
     return response.text()
   },
 
-  async *streamChat(message: string, conversationId: string | null, signal: AbortSignal): AsyncGenerator<AgentChatEvent> {
+  /** ``channel``: answer with that channel's persona (the owner's preview); none: the owner's own. */
+  async *streamChat(message: string, conversationId: string | null, signal: AbortSignal, channel: ChannelName | null = null): AsyncGenerator<AgentChatEvent> {
     const response = await fetch('/api/chat/stream', {
       method: 'POST',
       signal,
-      ...jsonBody({ message, conversation_id: conversationId ?? undefined }),
+      ...jsonBody({ message, conversation_id: conversationId ?? undefined, channel: channel ?? undefined }),
     })
     if (!response.ok || !response.body) throw await errorFrom(response)
     for await (const event of readSseJson(response.body)) yield event as AgentChatEvent

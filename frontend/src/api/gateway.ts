@@ -9,7 +9,7 @@ export type { ServerFrame } from './chatFrames'
 export interface TokenPair { access_token: string; refresh_token: string; token_type: string; expires_in: number }
 export interface User { id: string; email: string; role: string }
 export type NetworkMode = StatusFrame['network_mode']
-export interface PublicStatus { agent_online: boolean; network_mode?: NetworkMode; clone: { name: string } }
+export interface PublicStatus { agent_online: boolean; network_mode?: NetworkMode; clone: { name: string | null } }
 export interface ConversationSummary { id: string; title: string; updated_at: string }
 export interface StoredMessage {
   id: string
@@ -21,7 +21,8 @@ export interface StoredMessage {
 }
 export interface Conversation { id: string; title: string; messages: StoredMessage[] }
 export type RegistrationMode = 'open' | 'invite' | 'closed'
-export interface SignUpInfo { needs_owner: boolean; mode: RegistrationMode; needs_setup_code: boolean }
+/** ``password_min_length``: the gateway's password rule (it also refuses common passwords). */
+export interface SignUpInfo { needs_owner: boolean; mode: RegistrationMode; needs_setup_code: boolean; password_min_length?: number }
 export interface AccountUser extends User { created_at: number }
 export interface ApiKey { id: string; name: string; prefix: string; created_at: number }
 /** A pass for the agent's LAN listener at home (the token itself is shown once, at creation). */

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from aiclone_agent.api.deps import ChatDep, ConfigDep
 from aiclone_agent.chat.service import Author, ChatService, Generation
-from aiclone_agent.core.config import ConfigStore
+from aiclone_agent.core.config import Channel, ConfigStore
 from aiclone_agent.core.errors import MAPPED, ApiError, error_responses, problem_of
 from aiclone_agent.core.sse import SSE_HEADERS, sse_data
 from aiclone_wire.memory import OWNER_PERSON, MemoryRecord
@@ -36,6 +36,14 @@ class ChatRequest(BaseModel):
         if not value.strip():
             raise ValueError("message must not be empty")
         return value
+
+
+class OwnerChatRequest(ChatRequest):
+    """The admin's test chat may preview another channel's persona (its prompt addition, answer
+    length, adapter scale, knowledge scope): only here, never on the LAN chat, whose users are not
+    the owner. The turn stays the owner's (scheduling, memory, the stored conversation)."""
+
+    channel: Channel | None = None
 
 
 class Source(BaseModel):
@@ -124,11 +132,14 @@ async def start_turn(
     if len(body.message) > limit:
         raise ApiError(400, f"message is {len(body.message)} characters; the limit is {limit}", code="message_too_long", param="message")
     params = chat.sampling_params(max_tokens=body.max_tokens)
-    return await chat.start_conversation_turn(body.message, body.conversation_id, params, channel, author, person)
+    persona = body.channel if isinstance(body, OwnerChatRequest) else None
+    return await chat.start_conversation_turn(
+        body.message, body.conversation_id, params, channel, author, person, persona
+    )
 
 
 @router.post("/test")
-async def chat_test(body: ChatRequest, chat: ChatDep, config: ConfigDep) -> ChatResponse:
+async def chat_test(body: OwnerChatRequest, chat: ChatDep, config: ConfigDep) -> ChatResponse:
     conversation_id, generation = await start_turn(body, chat, config)
     try:
         async for _ in generation.chunks():
@@ -147,7 +158,7 @@ async def chat_test(body: ChatRequest, chat: ChatDep, config: ConfigDep) -> Chat
 
 
 @router.post("/stream")
-async def chat_stream(body: ChatRequest, chat: ChatDep, config: ConfigDep) -> StreamingResponse:
+async def chat_stream(body: OwnerChatRequest, chat: ChatDep, config: ConfigDep) -> StreamingResponse:
     conversation_id, generation = await start_turn(body, chat, config)  # queued: a full queue is a 503 here
     return stream_turn(chat, conversation_id, generation)
 

@@ -243,13 +243,16 @@ class ChatService:
         *,
         person: str | None = None,
         memories: list[MemoryRecord] | None = None,
+        persona: str | None = None,
     ) -> Generation:
         """Fit persona + the channel's profile + recalled memories + retrieved chunks + messages
         into the context window (raises ``ContextOverflowError``). Memories and chunks share the
         system message's context, memories first (their own block, ranked): the lowest-ranked
-        go first."""
-        profile = profile_for(self.config.current.channels, channel)
-        knowledge = allowed_knowledge(profile, knowledge or [], is_public(channel))
+        go first. ``persona``: answer with that channel's profile instead (the owner's preview of
+        another channel, which also sees only what that channel may read); the request stays
+        ``channel``'s for scheduling and memory."""
+        profile = profile_for(self.config.current.channels, persona or channel)
+        knowledge = allowed_knowledge(profile, knowledge or [], is_public(persona or channel))
         memories = memories or []
         params = profile_params(profile, params)
         extra_system = "\n\n".join(
@@ -288,10 +291,13 @@ class ChatService:
         *,
         person: str | None = None,
         conversation_id: str | None = None,
+        persona: str | None = None,
     ) -> Generation:
         """``prepare``, with the person's memories recalled for the newest message when the
         channel and the person remember: what the window without them would not already hold."""
-        generation = self.prepare(messages, params, channel, extra_system, knowledge, person=person)
+        generation = self.prepare(
+            messages, params, channel, extra_system, knowledge, person=person, persona=persona
+        )
         if not self.memory.on_for(person, channel):
             return generation
         memories = await self.memory.recall(
@@ -305,7 +311,14 @@ class ChatService:
         if not memories:
             return generation
         return self.prepare(
-            messages, params, channel, extra_system, knowledge, person=person, memories=memories
+            messages,
+            params,
+            channel,
+            extra_system,
+            knowledge,
+            person=person,
+            memories=memories,
+            persona=persona,
         )
 
     async def start_conversation_turn(
@@ -316,11 +329,13 @@ class ChatService:
         channel: str,
         author: Author | None = None,
         person: str | None = None,
+        persona: str | None = None,
     ) -> tuple[str, Generation]:
         """Validate, fit and record the user's message; return the conversation id and the
         generation that answers it. With ``author`` (a LAN user) the conversation is theirs: a new
         one records them, and only their own can be continued. ``person`` (the caller's person
-        key) is whose memories are recalled and who the finished turn is remembered for."""
+        key) is whose memories are recalled and who the finished turn is remembered for;
+        ``persona``: another channel's profile to answer with (see ``prepare``)."""
         if conversation_id is None:
             history: list[Message] = []
         else:
@@ -335,6 +350,7 @@ class ChatService:
             knowledge=knowledge,
             person=person,
             conversation_id=conversation_id,
+            persona=persona,
         )
         generation.start()  # a full queue refuses the turn before anything is stored
         if conversation_id is None:

@@ -30,6 +30,7 @@ async def test_first_setup_chooses_invitations_and_each_invite_lets_exactly_one_
             "needs_owner": True,
             "needs_setup_code": False,
             "mode": "open",
+            "password_min_length": 8,
         }
     owner = ChatUser(fresh_gateway, _email("owner"))
     created = await _sign_up(fresh_gateway, owner.email, registration="invite")
@@ -40,6 +41,7 @@ async def test_first_setup_chooses_invitations_and_each_invite_lets_exactly_one_
             "needs_owner": False,
             "needs_setup_code": False,
             "mode": "invite",
+            "password_min_length": 8,
         }
     assert (await owner.http.get("/api/admin/registration")).json() == {"mode": "invite"}
 

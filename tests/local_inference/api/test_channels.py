@@ -117,3 +117,18 @@ async def test_selected_documents_limit_what_a_channel_may_cite(agent, spy_promp
     ).json()
     assert answer["sources"] and {s["document_id"] for s in answer["sources"]} == {wanted["id"]}
     assert "other.txt" not in spy_prompts[-1]
+
+
+async def test_the_test_chat_previews_another_channels_persona(agent, spy_prompts):
+    """The owner asks as the web chat would be answered (its prompt addition and length cap); the
+    request is still the owner's."""
+    assert (await agent.client.put("/api/channels", json=PROFILES)).status_code == 200
+    preview = await agent.client.post("/api/chat/test", json={"message": "Hello there", "channel": "web"})
+    assert preview.status_code == 200, preview.text
+    _only(spy_prompts, "web")
+    assert preview.json()["usage"]["completion_tokens"] <= 3  # the web profile's max_tokens
+    plain = await agent.client.post("/api/chat/test", json={"message": "Hello there"})
+    assert plain.status_code == 200
+    _only(spy_prompts, "owner")
+    bad = await agent.client.post("/api/chat/test", json={"message": "Hello", "channel": "fax"})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "channel"

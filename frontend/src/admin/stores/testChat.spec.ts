@@ -57,11 +57,11 @@ describe('test chat store', () => {
     expect(streams[1].body).toEqual({ message: 'Again', conversation_id: 'conv-1' })
   })
 
-  it('reopens the conversation that was open before a reload, with its sources', async () => {
+  it('shows the conversation in the address, with its sources, and remembers it', async () => {
     fakeAgent()
-    localStorage.setItem('aiclone.admin.conversation', 'conv-1')
     const chat = useTestChatStore()
-    await chat.restore()
+    await chat.show('conv-1')
+    expect(localStorage.getItem('aiclone.admin.conversation')).toBe('conv-1')
     expect(chat.messages.map((m) => m.content)).toEqual(['Hi', 'Hello'])
     expect(chat.messages[1].sources[0].text).toBe('A')
     expect(chat.conversationId).toBe('conv-1')
@@ -106,5 +106,33 @@ describe('test chat store', () => {
     await sending
     expect(chat.messages[1].status).toBe('stopped')
     expect(chat.busy).toBe(false)
+  })
+
+  it('marks a last question with no answer, and regenerating it asks again', async () => {
+    const calls = fakeAgent()
+    const stored = {
+      id: 'conv-2', title: 'Q', channel: 'local', created_at: 1, updated_at: 2, message_count: 1,
+      messages: [{ role: 'user', content: 'Lost question', created_at: 1, finish_reason: null, sources: [] }],
+    }
+    const agent = vi.mocked(fetch).getMockImplementation()!
+    vi.stubGlobal('fetch', vi.fn(async (url: string, init: RequestInit = {}) => {
+      if (url === '/api/conversations/conv-2') return json(stored)
+      if (url.startsWith('/api/conversations/conv-2/messages')) return json(null, 204)
+      return agent(url, init)
+    }))
+    const chat = useTestChatStore()
+    await chat.show('conv-2')
+    expect(chat.messages.map((m) => [m.role, m.status])).toEqual([['user', 'done'], ['assistant', 'unanswered']])
+    await chat.regenerate(1)
+    expect(chat.messages.map((m) => [m.content, m.status])).toEqual([['Lost question', 'done'], ['ok', 'done']])
+    expect(calls.filter((c) => c.url === '/api/chat/stream').at(-1)?.body).toEqual({ message: 'Lost question', conversation_id: 'conv-2' })
+  })
+
+  it('previews another channel\'s persona when one is chosen', async () => {
+    const calls = fakeAgent()
+    const chat = useTestChatStore()
+    chat.previewChannel = 'web'
+    await chat.send('Hi')
+    expect(calls.find((c) => c.url === '/api/chat/stream')?.body).toEqual({ message: 'Hi', channel: 'web' })
   })
 })

@@ -1,13 +1,15 @@
 // The admin's test chat: conversations stored by the agent (list, search, open, rename, delete),
-// the open one remembered across reloads; answers stream from /api/chat/stream (SSE). Stop aborts
+// the open one in the address (/chat/<id>) and remembered for the next visit (router: /chat reopens
+// it); a last question with no answer shows a marker to regenerate; answers stream from
+// /api/chat/stream (SSE), as the owner or previewing another channel's persona. Stop aborts
 // the request (the agent cancels the generation); regenerate and edit-and-resend cut the stored
 // conversation after the question and ask again.
 import { computed, ref } from 'vue'
 import { defineStore } from 'pinia'
-import { agentApi, type AgentConversation, type AgentStoredMessage } from '@/api/agent'
-import { messageKey, type ChatMessage } from '@/shared/types/chat'
+import { agentApi, type AgentConversation, type AgentStoredMessage, type ChannelName } from '@/api/agent'
+import { markUnanswered, messageKey, type ChatMessage } from '@/shared/types/chat'
 
-const CURRENT_KEY = 'aiclone.admin.conversation'
+export const CURRENT_KEY = 'aiclone.admin.conversation'
 
 function fromStored(message: AgentStoredMessage): ChatMessage {
   return {
@@ -26,6 +28,8 @@ export const useTestChatStore = defineStore('testChat', () => {
   const conversations = ref<AgentConversation[]>([])
   const query = ref('')
   const error = ref<string | null>(null)
+  // "Preview as channel": whose persona answers (null: the owner's own test-chat persona)
+  const previewChannel = ref<ChannelName | null>(null)
   let controller: AbortController | null = null
   const busy = computed(() => messages.value.some((m) => m.status === 'streaming'))
 
@@ -59,7 +63,7 @@ export const useTestChatStore = defineStore('testChat', () => {
     stop()
     try {
       const detail = await agentApi.getConversation(id)
-      messages.value = detail.messages.map(fromStored)
+      messages.value = markUnanswered(detail.messages.map(fromStored))
       remember(detail.id)
     } catch {
       // deleted meanwhile (or another agent's data): start fresh
@@ -68,11 +72,11 @@ export const useTestChatStore = defineStore('testChat', () => {
     }
   }
 
-  /** On page load: the conversation list and the one that was open before the reload. */
-  async function restore() {
-    await loadConversations()
-    const saved = globalThis.localStorage?.getItem(CURRENT_KEY)
-    if (saved && messages.value.length === 0) await open(saved)
+  /** The page's conversation: the one in the address (``id``), or a fresh one. */
+  async function show(id: string | null) {
+    if (id === null) {
+      if (conversationId.value !== null) startNew()
+    } else if (id !== conversationId.value || messages.value.length === 0) await open(id)
   }
 
   async function rename(id: string, title: string) {
@@ -97,7 +101,7 @@ export const useTestChatStore = defineStore('testChat', () => {
     controller = new AbortController()
     const isNew = conversationId.value === null
     try {
-      for await (const event of agentApi.streamChat(text, conversationId.value, controller.signal)) {
+      for await (const event of agentApi.streamChat(text, conversationId.value, controller.signal, previewChannel.value)) {
         if ('delta' in event) answer.content += event.delta
         else if ('sources' in event) answer.sources = event.sources
         else if ('done' in event) {
@@ -151,8 +155,8 @@ export const useTestChatStore = defineStore('testChat', () => {
   }
 
   return {
-    messages, conversationId, conversations, query, error, busy,
-    loadConversations, search, open, restore, rename, remove, send, resend, regenerate, stop, startNew,
+    messages, conversationId, conversations, query, error, busy, previewChannel,
+    loadConversations, search, open, show, rename, remove, send, resend, regenerate, stop, startNew,
     clear: startNew,
   }
 })

@@ -44,7 +44,7 @@ describe('OverviewView', () => {
     expect(now('ttft')).toBe('240 ms')
     expect(now('kv')).toBe('25%')
     expect(now('relay-rtt')).toBe('3.2 ms')
-    expect(now('direct-rtt')).toBe('down')
+    expect(now('direct-rtt')).toBe('not set up') // never configured: not an outage (issue 25)
     expect(now('reconnects')).toBe('2')
     expect(now('users')).toBe('3')
     expect(now('errors')).toBe('5')
@@ -87,6 +87,10 @@ describe('OverviewView', () => {
     const unset = mountView()
     await flushPromises()
     expect(unset.find('[data-test=overview-gateway-missing]').text()).toContain('no gateway is set up')
+    // local-only is the owner's choice: no "offline" alarm, no red strip, no path "down" (issue 25)
+    expect(unset.find('[data-test=overview-mode]').text()).toBe('this computer only')
+    expect(unset.findAll('.mode-strip rect').every((rect) => rect.classes('mode-local'))).toBe(true)
+    expect(unset.find('[data-test=chart-relay-rtt] strong').text()).toBe('not set up')
   })
 
   it('polls every few seconds while shown and stops when left', async () => {

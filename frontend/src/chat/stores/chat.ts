@@ -3,7 +3,7 @@
 import { computed, ref } from 'vue'
 import { defineStore } from 'pinia'
 import { gatewayApi, type ConversationSummary, type NetworkMode, type OutgoingMessage, type ServerFrame, type StoredMessage } from '@/api/gateway'
-import { messageKey, newId, type ChatMessage } from '@/shared/types/chat'
+import { markUnanswered, messageKey, newId, type ChatMessage } from '@/shared/types/chat'
 import { useAuthStore } from './auth'
 
 export interface ChatTransport {
@@ -21,6 +21,9 @@ function fromStored(stored: StoredMessage): ChatMessage {
     sources: stored.sources ?? [],
   }
 }
+
+/** The conversation open last, reopened when the chat is opened again (router). */
+export const LAST_CONVERSATION_KEY = 'aiclone.chat.conversation'
 
 export const useChatStore = defineStore('chat', () => {
   const auth = useAuthStore()
@@ -47,21 +50,32 @@ export const useChatStore = defineStore('chat', () => {
     agentOnline.value = status.agent_online
     networkMode.value = status.network_mode ?? null
     cloneName.value = status.clone?.name || cloneName.value
+    if (globalThis.document) document.title = cloneName.value // the tab says whose chat this is
   }
 
   async function loadConversations() {
     conversations.value = await auth.withAuth((token) => gatewayApi.conversations(token))
   }
 
+  function remember(id: string | null) {
+    if (id) globalThis.localStorage?.setItem(LAST_CONVERSATION_KEY, id)
+    else globalThis.localStorage?.removeItem(LAST_CONVERSATION_KEY)
+  }
+
   async function openConversation(id: string) {
     currentId.value = id
-    const conversation = await auth.withAuth((token) => gatewayApi.conversation(token, id))
-    if (currentId.value === id) messages.value = conversation.messages.map(fromStored)
+    const conversation = await auth.withAuth((token) => gatewayApi.conversation(token, id)).catch((cause: unknown) => {
+      if (currentId.value === id) remember(null)
+      throw cause
+    })
+    remember(id)
+    if (currentId.value === id) messages.value = markUnanswered(conversation.messages.map(fromStored))
   }
 
   function startNew() {
     currentId.value = null
     messages.value = []
+    remember(null)
   }
 
   function send(text: string) {
@@ -103,6 +117,7 @@ export const useChatStore = defineStore('chat', () => {
   function adoptConversation(conversationId: string) {
     if (currentId.value === null) {
       currentId.value = conversationId
+      remember(conversationId)
       void loadConversations().catch(() => undefined)
     }
   }

@@ -25,7 +25,9 @@ export interface Memory {
   person?: string | null
 }
 
-export type MessageStatus = 'streaming' | 'done' | 'pending' | 'error' | 'stopped'
+/** ``unanswered``: a stored question with no answer after it (the page was reloaded before the
+ * first token, or the answer was lost): shown as a marker the asker can regenerate. */
+export type MessageStatus = 'streaming' | 'done' | 'pending' | 'error' | 'stopped' | 'unanswered'
 
 export interface ChatMessage {
   key: string
@@ -45,6 +47,13 @@ let counter = 0
 export function messageKey(): string {
   counter += 1
   return `m${Date.now().toString(36)}-${counter}`
+}
+
+/** A conversation as stored, with a ``no answer`` marker after a last question nobody answered. */
+export function markUnanswered(messages: ChatMessage[]): ChatMessage[] {
+  const last = messages[messages.length - 1]
+  if (last?.role !== 'user') return messages
+  return [...messages, { key: messageKey(), role: 'assistant', content: '', status: 'unanswered', sources: [] }]
 }
 
 export function newId(): string {
