@@ -22,6 +22,8 @@ export default defineConfig(({ mode }) => {
     base: '/',
     plugins: app === 'chat' ? [vue(), serviceWorker()] : [vue()],
     resolve: { alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) } },
+    // vue-i18n's build flags: the Composition API only (no legacy API), no devtools hooks in production
+    define: { __VUE_I18N_FULL_INSTALL__: 'false', __VUE_I18N_LEGACY_API__: 'false', __INTLIFY_PROD_DEVTOOLS__: 'false' },
     build: {
       outDir: fileURLToPath(new URL(`./dist/${app}`, import.meta.url)),
       emptyOutDir: true,
