@@ -11,6 +11,7 @@ import { chatTests } from './chat.spec.mjs'
 import { documentVisibilityTests } from './docvis.spec.mjs'
 import { chatuxTests } from './chatux.spec.mjs'
 import { engineTests } from './engine.spec.mjs'
+import { errorTests } from './errors.spec.mjs'
 import { lanTests } from './lan.spec.mjs'
 import { memoryTests } from './memory.spec.mjs'
 import { mobileTests } from './mobile.spec.mjs'
@@ -36,7 +37,8 @@ before(async () => {
   ctx.front = ctx.gateway.servesChat ? { url: ctx.gateway.url, stop: async () => undefined } : await startFront(frontPort, ctx.gateway.port)
   // The gateway's first account owns it; made here so every test's sign-ups are plain users.
   ctx.owner = await registerOwner(ctx.gateway.url)
-  ctx.agent = await startAgent(ctx.workDir, { gateway: { url: ctx.gateway.url, agentToken: ctx.gateway.agentToken }, lan: true })
+  const unreachable = `http://127.0.0.1:${await freePort()}` // the Telegram Bot API, as when the PC is offline
+  ctx.agent = await startAgent(ctx.workDir, { gateway: { url: ctx.gateway.url, agentToken: ctx.gateway.agentToken }, lan: true, telegramApiUrl: unreachable })
   ctx.browser = await browser
 }, { timeout: 180_000 })
 
@@ -54,3 +56,4 @@ memoryTests(ctx)
 documentVisibilityTests(ctx)
 mobileTests(ctx)
 chatuxTests(ctx)
+errorTests(ctx)

@@ -23,6 +23,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from aiclone_wire.error_codes import field_error
+
 # OpenAI's error ``type`` per status; every other 4xx is ``invalid_request_error`` (400, 405, 413,
 # 415 ...) and every 5xx ``server_error``.
 TYPES = {
@@ -45,12 +47,27 @@ def error_body(
     code: str | None = None,
     param: str | None = None,
     fields: dict[str, str] | None = None,
+    params: dict[str, Any] | None = None,
+    field_codes: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """OpenAI's error object; ``fields`` (each bad field of a request -> what is wrong) when known."""
+    """OpenAI's error object; with ``params`` (what the UIs fill into the code's sentence,
+    ``aiclone_wire.error_codes``) and ``fields`` / ``field_codes`` (each bad field of a request ->
+    what is wrong, in English and as a code) when known."""
     error: dict[str, Any] = {"message": message, "type": error_type(status), "param": param, "code": code}
+    if params:
+        error["params"] = params
     if fields:
         error["fields"] = fields
+    if field_codes:
+        error["field_codes"] = field_codes
     return {"error": error}
+
+
+class FieldError(BaseModel):
+    """What is wrong with one field, as a code the UIs translate and its values."""
+
+    code: str
+    params: dict[str, Any]
 
 
 class ErrorObject(BaseModel):
@@ -62,8 +79,12 @@ class ErrorObject(BaseModel):
     type: str
     param: str | None
     code: str | None
+    # the values the code's sentence names (``aiclone_wire.error_codes.ERROR_CODES``)
+    params: dict[str, Any] | None = None
     # a request that failed validation: each top-level field -> what is wrong with it (forms)
     fields: dict[str, str] | None = None
+    # ... and the same as ``{"code", "params"}`` (``aiclone_wire.error_codes.FIELD_CODES``)
+    field_codes: dict[str, FieldError] | None = None
 
 
 class ErrorResponse(BaseModel):
@@ -81,6 +102,8 @@ class Problem:
     retry_after_s: int | None = None
     fields: dict[str, str] | None = None  # each bad field -> what is wrong (forms show them per field)
     headers: dict[str, str] | None = None  # any other header the answer carries (WWW-Authenticate)
+    params: dict[str, Any] | None = None  # the values the code's sentence names (error_codes)
+    field_codes: dict[str, dict[str, Any]] | None = None  # each bad field -> {code, params}
 
     def response_headers(self) -> dict[str, str] | None:
         headers = dict(self.headers or {})
@@ -89,7 +112,9 @@ class Problem:
         return headers or None
 
     def body(self) -> dict[str, Any]:
-        return error_body(self.status, self.message, self.code, self.param, self.fields)
+        return error_body(
+            self.status, self.message, self.code, self.param, self.fields, self.params, self.field_codes
+        )
 
 
 class ProblemError(Exception):
@@ -110,12 +135,16 @@ class ApiError(ProblemError):
         code: str | None = None,
         param: str | None = None,
         headers: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.message, self.code, self.param, self.headers = status, message, code, param, headers
+        self.params = params
 
     def problem(self) -> Problem:
-        return Problem(self.status, self.message, self.code, self.param, headers=self.headers)
+        return Problem(
+            self.status, self.message, self.code, self.param, headers=self.headers, params=self.params
+        )
 
 
 def describe_validation(errors: Sequence[Any]) -> tuple[str, str | None]:
@@ -145,7 +174,24 @@ def validation_fields(errors: Sequence[Any]) -> dict[str, str]:
     return fields
 
 
+def validation_field_codes(errors: Sequence[Any]) -> dict[str, dict[str, Any]]:
+    """Top-level field -> its first problem as ``{"code", "params"}`` (``error_codes.field_error``)."""
+    codes: dict[str, dict[str, Any]] = {}
+    for item in errors:
+        loc = [str(p) for p in item.get("loc", ()) if p != "body"]
+        if loc and item.get("type") != "json_invalid":
+            codes.setdefault(loc[0], field_error(item))
+    return codes
+
+
 def validation_problem(errors: Sequence[Any]) -> Problem:
     """A request that failed validation: a 400 naming its first bad field (and each of them)."""
     message, param = describe_validation(errors)
-    return Problem(400, message, "invalid_request", param, fields=validation_fields(errors) or None)
+    return Problem(
+        400,
+        message,
+        "invalid_request",
+        param,
+        fields=validation_fields(errors) or None,
+        field_codes=validation_field_codes(errors) or None,
+    )

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from aiclone_wire.error_codes import ERROR_CODES, FIELD_CODES
 from aiclone_wire.errors import ErrorResponse, Problem, ProblemError, validation_problem
 
 Describe = Callable[[Any], Problem]
@@ -97,6 +98,11 @@ def document_errors(app: FastAPI) -> None:
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(defs["$defs"])
+        # the codes an answer's ``code`` (and each field's) may carry, with their params' names
+        components["ErrorObject"]["x-error-codes"] = {
+            code: list(names) for code, names in ERROR_CODES.items()
+        }
+        components["FieldError"]["x-field-codes"] = {code: list(names) for code, names in FIELD_CODES.items()}
         content = {"application/json": {"schema": refs[(ErrorResponse, "serialization")]}}
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():

@@ -72,6 +72,7 @@ class CredentialStore:
                     409,
                     f"you have {self.max_api_keys_per_user} API keys, the most allowed: revoke one first",
                     code="too_many_api_keys",
+                    params={"limit": self.max_api_keys_per_user},
                 )
             session.add(row)
             await session.commit()

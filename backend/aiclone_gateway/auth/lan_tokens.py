@@ -54,6 +54,7 @@ class LanTokenService:
                     409,
                     f"you have {self.max_per_user} LAN tokens, the most allowed: revoke one first",
                     code="too_many_lan_tokens",
+                    params={"limit": self.max_per_user},
                 )
             session.add(row)
             await session.commit()

@@ -6,7 +6,7 @@ import { ServerProcess, freePort, waitHttpOk } from './processes.mjs'
 
 const START_TIMEOUT_MS = 90_000
 
-export async function startAgent(workDir, { gateway, lan = false } = {}) {
+export async function startAgent(workDir, { gateway, lan = false, telegramApiUrl = null } = {}) {
   const port = await freePort()
   const lanPort = lan ? await freePort() : null
   const dir = path.join(workDir, 'agent')
@@ -18,6 +18,8 @@ export async function startAgent(workDir, { gateway, lan = false } = {}) {
   ]
   if (lanPort) lines.push(`lan: {enabled: true, host: 127.0.0.1, port: ${lanPort}}`)
   if (gateway) lines.push(`gateway: {url: ${JSON.stringify(gateway.url)}, agent_token: ${JSON.stringify(gateway.agentToken)}}`)
+  // where the bot's token is checked (getMe): a port nothing listens on makes an unreachable Bot API
+  if (telegramApiUrl) lines.push(`messengers: {telegram: {api_url: ${JSON.stringify(telegramApiUrl)}}}`)
   writeFileSync(config, `${lines.join('\n')}\n`)
   const server = new ServerProcess('agent', PYTHON, ['-m', 'aiclone_agent', 'serve'], {
     cwd: REPO,

@@ -1,6 +1,6 @@
 // Client for the local agent's admin API (same origin: the agent serves the admin panel).
 import type { Memory, Source } from '@/shared/types/chat'
-import { ApiError, errorFrom, jsonBody, requestJson } from './http'
+import { ApiError, errorFrom, errorFromBody, jsonBody, requestJson } from './http'
 import { readSseJson } from './sse'
 import type { AgentChatEvent } from './agentChatEvents'
 import type { OverviewResponse } from './agentOverview'
@@ -182,6 +182,7 @@ export interface TelegramSettings {
   delivery: 'webhook' | 'polling' | string
   status: string
   last_error: string | null
+  last_error_code?: string | null
   allowed_user_ids?: number[]
 }
 
@@ -298,8 +299,7 @@ function uploadDocument(file: File, visibility: DocumentVisibility, onProgress: 
         onProgress(1)
         resolve(body as RagDocument)
       } else {
-        const message = (body as { error?: { message?: string } } | null)?.error?.message ?? `${xhr.status} ${xhr.statusText}`
-        reject(new ApiError(xhr.status, message))
+        reject(errorFromBody(xhr.status, xhr.statusText, body))
       }
     }
     xhr.onerror = () => reject(new ApiError(0, 'network error', 'network_error'))

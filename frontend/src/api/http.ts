@@ -1,42 +1,71 @@
 // Shared HTTP plumbing for both API clients: one error type, JSON requests, the error envelope
-// {"error": {"message", "type", "param", "code"}} that the agent and the gateway both use.
+// {"error": {"message", "type", "param", "code", "params", "fields", "field_codes"}} that the agent
+// and the gateway both use.
+import { errorSentence, fieldSentence, type ErrorParams, type FieldError } from '@/shared/i18n/errors'
 
+/** A refusal: `message` is the sentence a person reads, in the page's language, from `code` and
+ * `params` (the server's English text is kept in `serverMessage`, for the console only). */
 export class ApiError extends Error {
   readonly status: number
   readonly code: string | null
-  /** The request's bad fields and what is wrong with each (from the envelope's ``fields``/``param``). */
+  readonly params: ErrorParams
+  readonly serverMessage: string
+  /** The request's bad fields and what is wrong with each, in the page's language. */
   readonly fields: Record<string, string>
 
-  constructor(status: number, message: string, code: string | null = null, fields: Record<string, string> = {}) {
-    super(message)
+  constructor(status: number, serverMessage: string, code: string | null = null, fields: Record<string, string> = {}, params: ErrorParams = {}) {
+    super(errorSentence(code, status, params))
     this.name = 'ApiError'
     this.status = status
     this.code = code
+    this.params = params
+    this.serverMessage = serverMessage
     this.fields = fields
   }
 }
 
+interface ErrorObject {
+  message?: string
+  code?: string | null
+  param?: string | null
+  params?: ErrorParams
+  fields?: Record<string, string>
+  field_codes?: Record<string, FieldError>
+}
+
 interface ErrorEnvelope {
-  error?: { message?: string; code?: string | null; param?: string | null; fields?: Record<string, string> } | string
+  error?: ErrorObject | string
   detail?: unknown
 }
 
-export async function errorFrom(response: Response): Promise<ApiError> {
-  let message = `${response.status} ${response.statusText}`.trim()
-  let code: string | null = null
-  let fields: Record<string, string> = {}
-  try {
-    const body = (await response.json()) as ErrorEnvelope
-    if (typeof body.error === 'string') message = body.error
-    else if (body.error?.message) {
-      message = body.error.message
-      code = body.error.code ?? null
-      fields = body.error.fields ?? (body.error.param ? { [body.error.param]: message } : {})
-    } else if (typeof body.detail === 'string') message = body.detail
-  } catch {
-    // not JSON: keep the status line
+/** Each bad field's sentence: from its code; a field named without one reads as a plain "not valid". */
+function fieldSentences(error: ErrorObject): Record<string, string> {
+  const names = new Set([...Object.keys(error.fields ?? {}), ...Object.keys(error.field_codes ?? {})])
+  if (error.param && names.size === 0) names.add(error.param)
+  const out: Record<string, string> = {}
+  for (const name of names) out[name] = fieldSentence(error.field_codes?.[name] ?? { code: 'invalid_value' })
+  return out
+}
+
+/** An ApiError from an error answer's status and JSON body (or null when the body was not JSON). */
+export function errorFromBody(status: number, statusText: string, body: unknown): ApiError {
+  const envelope = (body ?? {}) as ErrorEnvelope
+  const error = envelope.error
+  if (error && typeof error === 'object' && error.message) {
+    return new ApiError(status, error.message, error.code ?? null, fieldSentences(error), error.params ?? {})
   }
-  return new ApiError(response.status, message, code, fields)
+  const text = typeof error === 'string' ? error : typeof envelope.detail === 'string' ? envelope.detail : `${status} ${statusText}`.trim()
+  return new ApiError(status, text)
+}
+
+export async function errorFrom(response: Response): Promise<ApiError> {
+  let body: unknown = null
+  try {
+    body = await response.json()
+  } catch {
+    // not JSON: the status says it
+  }
+  return errorFromBody(response.status, response.statusText, body)
 }
 
 export async function requestJson<T>(url: string, init: RequestInit = {}): Promise<T> {

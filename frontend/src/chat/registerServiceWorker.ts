@@ -1,4 +1,4 @@
-// Registers the offline app shell (sw.js is emitted by the build; absent in `vite dev`).
+// Registers the offline app shell (sw.js is Workbox's, emitted by vite-plugin-pwa in the build; absent in `vite dev`).
 export function registerServiceWorker() {
   if (!import.meta.env.PROD || !('serviceWorker' in navigator)) return
   window.addEventListener('load', () => {

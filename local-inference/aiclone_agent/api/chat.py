@@ -130,7 +130,7 @@ async def start_turn(
     """Start a turn of the test chat (the owner's) or the LAN chat (``author``, ``person``: its user)."""
     limit = config.current.limits.max_message_chars
     if len(body.message) > limit:
-        raise ApiError(400, f"message is {len(body.message)} characters; the limit is {limit}", code="message_too_long", param="message")
+        raise ApiError(400, f"message is {len(body.message)} characters; the limit is {limit}", code="message_too_long", param="message", params={"length": len(body.message), "limit": limit})
     params = chat.sampling_params(max_tokens=body.max_tokens)
     persona = body.channel if isinstance(body, OwnerChatRequest) else None
     return await chat.start_conversation_turn(

@@ -42,6 +42,7 @@ async def update_clone(body: CloneUpdate, config: ConfigDep, chat: ChatDep) -> C
                 f"and {chat.MIN_CONVERSATION_TOKENS} for the conversation; shorten it",
                 code="system_prompt_too_long",
                 param="system_prompt",
+                params={"used": used, "most": most},
             )
 
     def apply(data: dict) -> None:

@@ -38,7 +38,9 @@ async def reload_engine(
 ) -> dict[str, object]:
     """Reload the engine with the saved settings; progress in ``/api/status.engine_reload``."""
     if not isinstance(engine, ReloadableEngine):
-        raise ApiError(409, "this engine cannot be reloaded in-process; restart the agent")
+        raise ApiError(
+            409, "this engine cannot be reloaded in-process; restart the agent", code="engine_not_reloadable"
+        )
     model = config.current.model
     models_dir = settings.base_dir.parent
 
@@ -52,4 +54,4 @@ async def reload_engine(
     try:
         return engine.start_reload(load, after).as_dict()
     except EngineError as exc:
-        raise ApiError(409, str(exc)) from exc
+        raise ApiError(409, str(exc), code="engine_reload_failed") from exc

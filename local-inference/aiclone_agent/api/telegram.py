@@ -33,7 +33,8 @@ class TelegramOut(BaseModel):
     bots: list[BotOut]
     delivery: Literal["webhook", "polling"]
     status: str
-    last_error: str | None
+    last_error: str | None  # the library's words, for the log; the admin shows last_error_code
+    last_error_code: str | None
     api_url: str
     allowed_user_ids: list[int]
 
@@ -65,6 +66,7 @@ class TelegramUpdate(BaseModel):
     delivery: Literal["webhook", "polling"] | None = Field(default=None, json_schema_extra=READ_ONLY)
     status: str | None = Field(default=None, max_length=200, json_schema_extra=READ_ONLY)
     last_error: str | None = Field(default=None, max_length=4000, json_schema_extra=READ_ONLY)
+    last_error_code: str | None = Field(default=None, max_length=64, json_schema_extra=READ_ONLY)
     api_url: str | None = Field(default=None, max_length=2048, json_schema_extra=READ_ONLY)
 
 
@@ -79,6 +81,7 @@ def _view(service: TelegramService) -> TelegramOut:
         delivery=service.delivery,
         status=service.status,
         last_error=service.last_error,
+        last_error_code=service.last_error_code,
         api_url=settings.api_url,
         allowed_user_ids=settings.allowed_user_ids,
     )
@@ -112,5 +115,5 @@ async def put_telegram(body: TelegramUpdate, service: TelegramDep) -> TelegramOu
     try:
         await service.configure(body.enabled, tokens, body.allowed_user_ids)
     except TelegramConfigError as exc:
-        raise ApiError(400, str(exc), code="telegram_config", param="bots") from exc
+        raise ApiError(400, str(exc), code=exc.code, param="bots", params=exc.params) from exc
     return _view(service)

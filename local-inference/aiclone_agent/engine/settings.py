@@ -42,15 +42,24 @@ RESTART_FIELDS = ("base_model_path", "n_ctx", "n_threads", "n_gpu_layers", "para
 
 
 class SettingRefusedError(ProblemError, ValueError):
-    """A value that passes its own range check but cannot be used; ``field`` names it."""
+    """A value that passes its own range check but cannot be used; ``field`` names it, ``code`` and
+    ``params`` say why for the admin to translate (``aiclone_wire.error_codes.FIELD_CODES``)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(
+        self, field: str, message: str, code: str = "refused", params: dict[str, object] | None = None
+    ) -> None:
         super().__init__(message)
-        self.field = field
+        self.field, self.code, self.params = field, code, params or {}
 
     def problem(self) -> Problem:
         return Problem(
-            400, f"{self.field}: {self}", "invalid_setting", self.field, fields={self.field: str(self)}
+            400,
+            f"{self.field}: {self}",
+            "invalid_setting",
+            self.field,
+            fields={self.field: str(self)},
+            params={"field": self.field},
+            field_codes={self.field: {"code": self.code, "params": self.params}},
         )
 
 
@@ -164,13 +173,18 @@ class EngineSettingsService:
         running = self.engine.info.n_ctx
         if max_tokens >= n_ctx:
             raise SettingRefusedError(
-                "max_tokens", f"must be below the context size ({n_ctx} tokens), which also holds the prompt"
+                "max_tokens",
+                f"must be below the context size ({n_ctx} tokens), which also holds the prompt",
+                "must_be_below",
+                {"limit": n_ctx},
             )
         if max_tokens >= running:
             raise SettingRefusedError(
                 "max_tokens",
                 f"must be below the context size the engine runs with now ({running} tokens) until a "
                 "restart applies the new n_ctx",
+                "below_running_context",
+                {"limit": running},
             )
 
     @staticmethod
@@ -178,9 +192,11 @@ class EngineSettingsService:
         try:
             describe_model_file(resolve_bundle_path(path))
         except NotAModelError as exc:
-            raise SettingRefusedError("base_model_path", str(exc)) from exc
+            raise SettingRefusedError("base_model_path", str(exc), "not_a_model", {"path": path}) from exc
         except RuntimeError as exc:  # ``~someone/...`` whose home directory is unknown
-            raise SettingRefusedError("base_model_path", f"{path} cannot be resolved ({exc})") from exc
+            raise SettingRefusedError(
+                "base_model_path", f"{path} cannot be resolved ({exc})", "path_unresolved", {"path": path}
+            ) from exc
 
     def models(self) -> ModelList:
         saved = self.config.current.model.base_model_path

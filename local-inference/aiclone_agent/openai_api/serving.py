@@ -60,17 +60,17 @@ class OpenAIServingChat:
     def _checked(self, request: ChatCompletionRequest) -> tuple[list[Message], SamplingParams, str]:
         """The request's turns, sampling parameters and system text, or the error it answers with."""
         if request.model not in self.model_ids():
-            raise ApiError(404, f"The model '{request.model}' does not exist; available: {', '.join(self.model_ids())}", code="model_not_found", param="model")
+            raise ApiError(404, f"The model '{request.model}' does not exist; available: {', '.join(self.model_ids())}", code="model_not_found", param="model", params={"model": request.model})
         limit = self.chat.config.current.limits.max_message_chars
         for message in request.messages:
             if len(message.text()) > limit:
-                raise ApiError(400, f"a message is {len(message.text())} characters; the limit is {limit}", code="message_too_long", param="messages")
+                raise ApiError(400, f"a message is {len(message.text())} characters; the limit is {limit}", code="message_too_long", param="messages", params={"length": len(message.text()), "limit": limit})
         system, turns = request.split_messages()
         if not turns:
-            raise ApiError(400, "messages must contain at least one user message", param="messages")
+            raise ApiError(400, "messages must contain at least one user message", code="no_user_message", param="messages")
         max_tokens = request.requested_max_tokens
         if max_tokens is not None and max_tokens >= self.chat.engine.info.n_ctx:
-            raise ApiError(400, f"max_tokens ({max_tokens}) must be below the context window ({self.chat.engine.info.n_ctx} tokens)", code="invalid_max_tokens", param="max_tokens")
+            raise ApiError(400, f"max_tokens ({max_tokens}) must be below the context window ({self.chat.engine.info.n_ctx} tokens)", code="invalid_max_tokens", param="max_tokens", params={"max_tokens": max_tokens, "n_ctx": self.chat.engine.info.n_ctx})
         params = self.chat.sampling_params(
             max_tokens=max_tokens,
             temperature=request.temperature,

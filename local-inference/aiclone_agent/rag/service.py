@@ -80,7 +80,8 @@ class RagService:
         """The document's kind, decided from its bytes; raises ``DocumentRejectedError``."""
         if len(data) > self.max_upload_bytes:
             raise DocumentRejectedError(
-                413, f"the file is over the {self.config.current.rag.max_upload_mb} MB limit", code="file_too_large", param="file"
+                413, f"the file is over the {self.config.current.rag.max_upload_mb} MB limit", code="file_too_large", param="file",
+                params={"max_mb": self.config.current.rag.max_upload_mb},
             )
         try:
             kind = sniff(data)

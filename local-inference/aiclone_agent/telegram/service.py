@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -33,7 +34,23 @@ Send = Callable[[object], None]
 
 
 class TelegramConfigError(ValueError):
-    """A token or setting was refused; the message tells the owner what to do."""
+    """A token or setting was refused; the message tells the owner what to do, ``code`` (with
+    ``params``, ``aiclone_wire.error_codes``) is what the admin translates."""
+
+    def __init__(self, message: str, code: str = "telegram_config", params: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.code, self.params = code, params
+
+
+def telegram_error_code(text: str) -> str:
+    """The code of a bot's error as aiogram or the gateway reported it (its text goes to the log only)."""
+    if re.search(r"unauthori[sz]ed|not a bot token", text, re.IGNORECASE):
+        return "telegram_token_rejected"
+    if re.search(r"conflict|terminated by other", text, re.IGNORECASE):
+        return "telegram_conflict"
+    if re.search(r"network|connect|timeout|resolve|unreachable|dns", text, re.IGNORECASE):
+        return "telegram_unreachable"
+    return "telegram_failed"
 
 
 @dataclass(frozen=True)
@@ -52,7 +69,7 @@ class _ErrorWatcher(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         message = self.service.redactor.redact(record.getMessage())
         if record.levelno >= logging.ERROR:
-            self.service.last_error = message
+            self.service.last_error, self.service.last_error_code = message, telegram_error_code(message)
             self.service.status = "error"
         elif message.startswith("Connection established") and self.service.status == "error":
             self.service.status = "running"
@@ -66,7 +83,8 @@ class TelegramService:
         self.store = store
         self.redactor = redactor
         self.status = "disabled"
-        self.last_error: str | None = None
+        self.last_error: str | None = None  # as the library said it: for the log and the API, not the admin
+        self.last_error_code: str | None = None  # what the admin shows (``telegram_error_code``)
         self.responder = TelegramResponder(chat, memory, store, config)
         self.polling = Polling(store, self.responder, self._report_error)
         self._link_send: Send | None = None  # set while linked to a gateway
@@ -95,8 +113,10 @@ class TelegramService:
     def delivery(self) -> Literal["webhook", "polling"]:
         return "webhook" if self._webhook else "polling"
 
-    def _report_error(self, message: str) -> None:
+    def _report_error(self, message: str, code: str | None = None) -> None:
         self.last_error = self.redactor.redact(message)
+        self.last_error_code = code or telegram_error_code(message)
+        log.warning("telegram: %s", self.last_error)
 
     async def answer_relayed(self, message: TelegramMessage) -> list[str]:
         """The replies to a message the gateway received by webhook for one of our bots (``serves``)."""
@@ -126,15 +146,31 @@ class TelegramService:
         try:
             bot = make_bot(token, api_url)
         except TokenValidationError as exc:
-            raise TelegramConfigError("that is not a bot token: it looks like 123456789:ABC-DEF..., copy it from @BotFather") from exc
+            raise TelegramConfigError(
+                "that is not a bot token: it looks like 123456789:ABC-DEF..., copy it from @BotFather",
+                "telegram_token_malformed",
+            ) from exc
         try:
             me = await bot.get_me()
         except TelegramUnauthorizedError as exc:
-            raise TelegramConfigError("Telegram rejected this bot token (Unauthorized): copy it again from @BotFather") from exc
+            raise TelegramConfigError(
+                "Telegram rejected this bot token (Unauthorized): copy it again from @BotFather",
+                "telegram_token_rejected",
+            ) from exc
         except TelegramNetworkError as exc:
-            raise TelegramConfigError(f"could not reach the Telegram Bot API at {api_url}: {self.redactor.redact(str(exc))}") from exc
+            # the library's words (aiohttp's "Cannot connect to host ...") are for the log only
+            log.warning("telegram: getMe at %s failed: %s", api_url, self.redactor.redact(str(exc)))
+            raise TelegramConfigError(
+                f"could not reach the Telegram Bot API at {api_url}: check this PC's internet connection "
+                "(and messengers.telegram.api_url in config.yaml), then save again",
+                "telegram_unreachable",
+                {"api_url": api_url},
+            ) from exc
         except TelegramAPIError as exc:
-            raise TelegramConfigError(f"the Telegram Bot API refused the token: {self.redactor.redact(exc.message)}") from exc
+            log.warning("telegram: the Bot API refused the token: %s", self.redactor.redact(exc.message))
+            raise TelegramConfigError(
+                "the Telegram Bot API refused this token: check it with @BotFather", "telegram_refused"
+            ) from exc
         finally:
             await bot.session.close()
         return BotIdentity(me.id, me.username or "")
@@ -151,7 +187,7 @@ class TelegramService:
             await self._hand_over(self._link_send)
         elif self.active:
             await self.polling.start(self.settings.bots, self.settings.api_url)
-            self.status, self.last_error = "running", None
+            self.status, self.last_error, self.last_error_code = "running", None, None
         else:
             await self.polling.stop()
             self.status = "disabled"
@@ -177,7 +213,8 @@ class TelegramService:
             failed = [b for b in frame.bots if not b.ok]
             if failed or (self.active and not frame.bots):
                 self._webhook = False
-                self._report_error("; ".join(f"bot {b.bot_id}: {b.error}" for b in failed) or "the gateway did not take the bots")
+                reason = "; ".join(f"bot {b.bot_id}: {b.error}" for b in failed)
+                self._report_error(reason or "the gateway did not take the bots", None if reason else "telegram_not_taken")
                 if self.active:
                     await self.polling.start(self.settings.bots, self.settings.api_url)
                     self.status = "running"
@@ -185,7 +222,7 @@ class TelegramService:
             self._webhook = bool(frame.bots)
             self.status = "running" if self._webhook else "disabled"
             if self._webhook:
-                self.last_error = None
+                self.last_error, self.last_error_code = None, None
                 log.info("telegram: the gateway delivers %d bot(s) by webhook", len(frame.bots))
 
     async def link_down(self) -> None:

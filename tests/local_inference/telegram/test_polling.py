@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import yaml
 
 from aiclone_agent.chat.memories import MEMORY_HEADER
 from aiclone_agent.engine.base import GenerationChunk
-from tests.support.fixtures.telegram import TOKEN
+from tests.support.fixtures.telegram import OTHER_TOKEN, TOKEN
 
 CHAT = 501
 
@@ -138,19 +139,54 @@ async def test_put_accepts_what_get_returns(tg_agent, bot_api):
 async def test_bad_tokens_are_clear_errors_and_change_nothing(tg_agent, bot_api):
     original = tg_agent.config_path.read_bytes()
     cases = [
-        ("555:unknown-token-abcdefghijklmnopqrstuvwxyz", "rejected this bot token"),
-        ("not a token", "not a bot token"),
+        (
+            "555:unknown-token-abcdefghijklmnopqrstuvwxyz",
+            "rejected this bot token",
+            "telegram_token_rejected",
+        ),
+        ("not a token", "not a bot token", "telegram_token_malformed"),
     ]
-    for token, needle in cases:
+    for token, needle, code in cases:
         response = await tg_agent.client.put(
             "/api/messengers/telegram", json={"enabled": True, "bots": [{"token": token}]}
         )
         assert response.status_code == 400
         assert needle in response.json()["error"]["message"]
+        assert response.json()["error"]["code"] == code  # what the admin translates
     response = await tg_agent.client.put("/api/messengers/telegram", json={"enabled": True, "bots": []})
     assert response.status_code == 400
     assert tg_agent.config_path.read_bytes() == original
     assert (await tg_agent.client.get("/api/messengers/telegram")).json()["status"] == "disabled"
+
+
+async def test_an_unreachable_bot_api_is_a_code_and_aiohttps_words_go_to_the_log(tg_agent, bot_api, caplog):
+    """The admin shows a sentence for ``telegram_unreachable``; "Cannot connect to host ..." (aiohttp,
+    through aiogram) is for the log, never in the answer or the status a page reads."""
+    await enable(tg_agent)
+    await bot_api.wait_for(lambda: bot_api.calls_of("getUpdates"))  # polling runs
+    await bot_api.stop()  # the Bot API is gone: the token check and the running bot cannot reach it
+    with caplog.at_level(logging.WARNING, logger="aiclone_agent.telegram.service"):
+        refused = await tg_agent.client.put(
+            "/api/messengers/telegram", json={"enabled": True, "bots": [{"token": OTHER_TOKEN}]}
+        )
+    error = refused.json()["error"]
+    assert (refused.status_code, error["code"], error["params"]) == (
+        400,
+        "telegram_unreachable",
+        {"api_url": bot_api.url},
+    )
+    assert "Cannot connect" not in error["message"] and "Client" not in error["message"]
+    assert any("Cannot connect" in record.getMessage() for record in caplog.records)
+
+    async def polling_failed() -> dict:
+        for _ in range(600):
+            shown = (await tg_agent.client.get("/api/messengers/telegram")).json()
+            if shown["last_error_code"]:
+                return shown
+            await asyncio.sleep(0.1)
+        raise AssertionError("the running bot never reported the Bot API unreachable")
+
+    assert (await polling_failed())["last_error_code"] == "telegram_unreachable"
 
 
 async def test_allowlist_refuses_strangers(tg_agent, bot_api):

@@ -1,12 +1,13 @@
 // Number formatting for the admin screens, in the page's language (Intl: "1.5 MB" / "1,5 МБ").
-import { currentLocale } from '@/shared/composables/useI18n'
+import { currentLocale, translate, type Locale } from '@/shared/composables/useI18n'
 
 function unit(value: number, name: string, locale: string, digits = 0): string {
   return new Intl.NumberFormat(locale, { style: 'unit', unit: name, unitDisplay: 'short', maximumFractionDigits: digits }).format(value)
 }
 
 export function formatBytes(bytes: number, locale: string = currentLocale()): string {
-  if (bytes < 1024) return unit(bytes, 'byte', locale)
+  // Intl's short 'byte' has no plural ("483 byte"): the catalogue's plural forms say it
+  if (bytes < 1024) return translate(locale as Locale, 'format.bytes', { size: bytes.toLocaleString(locale), count: bytes })
   const units = ['kilobyte', 'megabyte', 'gigabyte']
   let value = bytes / 1024
   let index = 0

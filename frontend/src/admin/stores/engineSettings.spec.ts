@@ -36,20 +36,18 @@ describe('engine settings store', () => {
     expect(store.fieldErrors).toEqual({})
   })
 
-  it('shows each refused field with the agent\'s message and keeps the saved settings', async () => {
+  it('shows each refused field from its code, in the page\'s language, and keeps the saved settings', async () => {
     const store = useEngineSettingsStore()
     fetchMock.mockResolvedValueOnce(json(400, {
       error: {
         message: 'temperature: Input should be less than or equal to 2; parallel: Input should be greater than or equal to 1',
         type: 'invalid_request_error', param: 'temperature', code: 'invalid_request',
         fields: { temperature: 'Input should be less than or equal to 2', parallel: 'Input should be greater than or equal to 1' },
+        field_codes: { temperature: { code: 'too_large', params: { max: 2 } }, parallel: { code: 'too_small', params: { min: 1 } } },
       },
     }))
     await store.save({ ...draftFrom(SAVED), temperature: 9, parallel: 0 })
-    expect(store.fieldErrors).toEqual({
-      temperature: 'Input should be less than or equal to 2',
-      parallel: 'Input should be greater than or equal to 1',
-    })
+    expect(store.fieldErrors).toEqual({ temperature: 'At most 2.', parallel: 'At least 1.' })
     expect(store.error).toBeNull()
     expect(store.savedAt).toBeNull()
     expect(store.settings).toEqual(SAVED)
@@ -58,11 +56,15 @@ describe('engine settings store', () => {
   it('says why a model file is refused', async () => {
     const store = useEngineSettingsStore()
     const message = 'broken.gguf is not a valid GGUF model (not a GGUF v2+ file): pick another file'
+    const path = 'models/base/broken.gguf'
     fetchMock.mockResolvedValueOnce(json(400, {
-      error: { message: `base_model_path: ${message}`, type: 'invalid_request_error', param: 'base_model_path', code: 'invalid_setting', fields: { base_model_path: message } },
+      error: {
+        message: `base_model_path: ${message}`, type: 'invalid_request_error', param: 'base_model_path', code: 'invalid_setting',
+        fields: { base_model_path: message }, field_codes: { base_model_path: { code: 'not_a_model', params: { path } } },
+      },
     }))
-    await store.pickModel('models/base/broken.gguf')
-    expect(store.modelError).toBe(message)
+    await store.pickModel(path)
+    expect(store.modelError).toBe(`${path} is not a model file this engine can load. Pick another file.`)
     expect(store.settings?.base_model_path).toBe('')
   })
   it('Apply now follows the reload to its end and then shows the settings it left', async () => {

@@ -90,7 +90,7 @@ describe('test chat store', () => {
     fakeAgent([{ error: { message: 'engine down', code: 'engine_error' } }])
     const chat = useTestChatStore()
     await chat.send('Hi')
-    expect(chat.messages[1]).toMatchObject({ status: 'error', error: 'engine down' })
+    expect(chat.messages[1]).toMatchObject({ status: 'error', error: 'The model failed. Check the Engine page and try again.' })
   })
 
   it('stop aborts the request', async () => {

@@ -8,6 +8,7 @@ import { computed, ref } from 'vue'
 import { defineStore } from 'pinia'
 import { agentApi, type AgentConversation, type AgentStoredMessage, type ChannelName } from '@/api/agent'
 import { markUnanswered, messageKey, type ChatMessage } from '@/shared/types/chat'
+import { errorSentence } from '@/shared/i18n/errors'
 
 export const CURRENT_KEY = 'aiclone.admin.conversation'
 
@@ -110,7 +111,7 @@ export const useTestChatStore = defineStore('testChat', () => {
           answer.memories = event.memories ?? [] // the owner's own memories the answer was given
         } else if ('error' in event) {
           answer.status = 'error'
-          answer.error = event.error.message
+          answer.error = errorSentence(event.error.code, 500, event.error.params)
         }
       }
       if (answer.status === 'streaming') answer.status = 'done'

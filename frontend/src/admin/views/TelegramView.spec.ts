@@ -21,7 +21,7 @@ describe('TelegramView', () => {
   })
 
   it('shows the settings and saves a new token', async () => {
-    const settings = { enabled: false, bots: [], delivery: 'polling', status: 'stopped', last_error: 'Unauthorized' }
+    const settings = { enabled: false, bots: [], delivery: 'polling', status: 'stopped', last_error: 'Unauthorized', last_error_code: 'telegram_token_rejected' }
     const fetchMock = vi.fn()
       .mockResolvedValueOnce(json(200, settings))
       .mockResolvedValueOnce(json(200, { ...settings, enabled: true, status: 'running', bots: [{ bot_id: 1, token: '123:***', linked_clone_id: 'c' }] }))
@@ -31,7 +31,7 @@ describe('TelegramView', () => {
     expect(wrapper.find('[data-test=telegram-error]').text()).toBe(
       'Telegram does not accept this bot token. Copy it again from @BotFather and save.',
     )
-    expect(wrapper.text()).toContain('Unauthorized') // the raw text stays under "Technical details"
+    expect(wrapper.text()).not.toContain('Unauthorized') // the library's words are in the agent's log only
     await wrapper.find('[data-test=telegram-enabled]').setValue(true)
     await wrapper.find('[data-test=telegram-token]').setValue(' 123:abc ')
     await wrapper.find('form').trigger('submit')
@@ -56,7 +56,7 @@ describe('TelegramView', () => {
     const settings = { enabled: false, bots: [], delivery: 'polling', status: 'disabled', last_error: null, allowed_user_ids: [42] }
     const fetchMock = vi.fn()
       .mockResolvedValueOnce(json(200, settings))
-      .mockResolvedValueOnce(json(400, { error: { message: 'Telegram rejected this bot token (Unauthorized)', code: 'telegram_config' } }))
+      .mockResolvedValueOnce(json(400, { error: { message: 'Telegram rejected this bot token (Unauthorized)', code: 'telegram_token_rejected' } }))
     vi.stubGlobal('fetch', fetchMock)
     const wrapper = mount(TelegramView)
     await flushPromises()
@@ -72,6 +72,6 @@ describe('TelegramView', () => {
     await flushPromises()
     expect(JSON.parse(fetchMock.mock.calls[1][1].body)).toEqual({ enabled: true, bots: [{ token: 'bad' }], allowed_user_ids: [42, 7] })
     expect((wrapper.find('[data-test=telegram-enabled]').element as HTMLInputElement).checked).toBe(false)
-    expect(wrapper.find('[role=alert]').text()).toContain('Unauthorized')
+    expect(wrapper.find('[role=alert]').text()).toBe('Telegram does not accept this bot token. Copy it again from @BotFather and save.')
   })
 })

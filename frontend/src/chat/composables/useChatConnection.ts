@@ -3,6 +3,7 @@
 // and polls the clone's status so queued answers still show up.
 import { onBeforeUnmount, onMounted, ref } from 'vue'
 import { chatSocketUrl, gatewayApi, type OutgoingMessage, type ServerFrame } from '@/api/gateway'
+import { ApiError } from '@/api/http'
 import { useAuthStore } from '../stores/auth'
 import { useChatStore, type ChatTransport } from '../stores/chat'
 
@@ -57,8 +58,8 @@ export function useChatConnection() {
           }
         } catch (error) {
           if (!controller.signal.aborted) {
-            const text = error instanceof Error ? error.message : String(error)
-            chat.handleFrame({ type: 'error', request_id: null, code: 'stream_failed', message: text, retry_after: null })
+            const code = error instanceof ApiError && error.code ? error.code : 'network_error'
+            chat.handleFrame({ type: 'error', request_id: null, code, message: String(error), retry_after: null })
           }
         } finally {
           sseRequests.delete(message.client_id)

@@ -59,7 +59,7 @@ describe('auth store', () => {
     localStorage.setItem('aiclone.refresh_token', 'stolen-and-reused')
     const auth = useAuthStore()
     fetchMock.mockResolvedValueOnce(json(401, { error: { message: 'refresh token reused', code: 'token_reused' } }))
-    await expect(auth.withAuth(async (token) => token)).rejects.toThrow('refresh token reused')
+    await expect(auth.withAuth(async (token) => token)).rejects.toThrow('This sign-in was used elsewhere and is closed for safety. Sign in again.')
     expect(auth.isAuthenticated).toBe(false)
     expect(auth.sessionExpired).toBe(true)
   })

@@ -86,7 +86,7 @@ describe('chat store', () => {
     chat.send('Hi')
     chat.handleFrame({ type: 'accepted', request_id: 'r3', conversation_id: 'c1', client_id: sent[0].client_id, message_id: 'm' })
     chat.handleFrame({ type: 'error', request_id: 'r3', code: 'engine_error', message: 'model crashed', retry_after: null })
-    expect(chat.messages[1]).toMatchObject({ status: 'error', error: 'model crashed' })
+    expect(chat.messages[1]).toMatchObject({ status: 'error', error: 'The model failed. Check the Engine page and try again.' })
   })
 
   it('a failed answer is asked again as a new turn of its conversation', () => {

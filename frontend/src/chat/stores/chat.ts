@@ -4,6 +4,7 @@ import { computed, ref } from 'vue'
 import { defineStore } from 'pinia'
 import { gatewayApi, type ConversationSummary, type NetworkMode, type OutgoingMessage, type ServerFrame, type StoredMessage } from '@/api/gateway'
 import { markUnanswered, messageKey, newId, type ChatMessage } from '@/shared/types/chat'
+import { errorSentence } from '@/shared/i18n/errors'
 import { useAuthStore } from './auth'
 
 export interface ChatTransport {
@@ -155,12 +156,13 @@ export const useChatStore = defineStore('chat', () => {
       }
       case 'error': {
         const message = target(frame.request_id ?? null)
+        const sentence = errorSentence(frame.code, 500) // never the gateway's English text
         if (message && (message.status === 'streaming' || message.status === 'pending')) {
           message.status = 'error'
-          message.error = frame.message
+          message.error = sentence
           message.requestId = message.requestId ?? frame.request_id ?? undefined
         } else {
-          lastError.value = frame.message
+          lastError.value = sentence
         }
         return
       }

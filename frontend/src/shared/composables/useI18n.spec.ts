@@ -21,3 +21,12 @@ describe('i18n', () => {
     expect(t('common.send')).toBe('Send')
   })
 })
+
+describe('i18n on vue-i18n', () => {
+  it('picks each language\'s plural form and keeps "@" literal', () => {
+    const size = (count: number, locale: 'en' | 'ru') => translate(locale, 'format.bytes', { size: count, count })
+    expect([1, 2, 483].map((n) => size(n, 'en'))).toEqual(['1 byte', '2 bytes', '483 bytes'])
+    expect([1, 3, 5, 21, 483].map((n) => size(n, 'ru'))).toEqual(['1 байт', '3 байта', '5 байт', '21 байт', '483 байта'])
+    expect(translate('en', 'error.telegram_token_rejected')).toContain('@BotFather')
+  })
+})
