@@ -8,6 +8,7 @@ export default defineConfig({
   test: {
     environment: 'jsdom',
     include: ['src/**/*.spec.ts'],
+    setupFiles: ['./vitest.setup.ts'],
     restoreMocks: true,
     testTimeout: 10_000,
   },

@@ -42,6 +42,7 @@ CODE_ARGUMENT = {
     "_report_error": 1,
     "SettingRefusedError": 2,
     "TelegramConfigError": 1,
+    "WeakPasswordError": 0,
 }
 
 

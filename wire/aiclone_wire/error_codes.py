@@ -47,6 +47,8 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "invite_required": (),
     "invite_invalid": (),
     "setup_code_required": (),
+    "password_too_short": ("min",),
+    "password_too_common": (),
     "too_many_api_keys": ("limit",),
     "too_many_lan_tokens": ("limit",),
     "invalid_lan_token": (),
@@ -81,6 +83,9 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "unsafe_document": (),
     "memory_not_found": (),
     "memory_unavailable": (),
+    # the LAN page's one-time pairing codes
+    "invalid_pairing_code": (),
+    "pairing_rate_limited": (),
     # Telegram: a refused token (PUT /api/telegram) and a running bot's last error (its status)
     "telegram_config": (),
     "unknown_bot": (),
@@ -116,6 +121,7 @@ FIELD_CODES: dict[str, tuple[str, ...]] = {
     "not_a_model": ("path",),
     "path_unresolved": ("path",),
     "invalid_value": (),
+    "not_a_pairing_string": (),  # the agent's Gateway page: not the whole aiclone://pair? line
 }
 
 # pydantic's error type -> (our field code, {our param: pydantic's context key})
@@ -155,7 +161,10 @@ def _plain(value: Any) -> Any:
 
 def field_error(item: Mapping[str, Any]) -> dict[str, Any]:
     """One pydantic error as ``{"code", "params"}``; an unknown type is ``invalid_value``."""
-    code, names = _PYDANTIC.get(str(item.get("type", "")), ("invalid_value", {}))
+    kind = str(item.get("type", ""))
     context = item.get("ctx") or {}
+    if kind in FIELD_CODES:  # a validator of ours raised PydanticCustomError with our own code
+        return {"code": kind, "params": {name: _plain(context[name]) for name in FIELD_CODES[kind] if name in context}}
+    code, names = _PYDANTIC.get(kind, ("invalid_value", {}))
     params = {ours: _plain(context[theirs]) for ours, theirs in names.items() if theirs in context}
     return {"code": code, "params": params}

@@ -24,7 +24,16 @@ class WeakPasswordError(ProblemError):
         self.code, self.message, self.param = code, message, param
 
     def problem(self) -> Problem:
-        return Problem(400, self.message, self.code, self.param, fields={self.param: self.message})
+        params = {"min": MIN_LENGTH} if self.code == "password_too_short" else {}
+        return Problem(
+            400,
+            self.message,
+            self.code,
+            self.param,
+            fields={self.param: self.message},
+            params=params,
+            field_codes={self.param: {"code": self.code, "params": params}},
+        )
 
 
 @cache

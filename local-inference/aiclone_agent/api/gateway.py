@@ -6,7 +6,8 @@ A change restarts the link at once. The token is never echoed back whole.
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from aiclone_agent.api.deps import ConfigDep, GatewayDep, RedactorDep
 from aiclone_agent.core.config import ConfigStore
@@ -34,6 +35,18 @@ class GatewayUpdate(BaseModel):
         default=None, max_length=512, description="omit to keep the current token"
     )
     pairing: str | None = Field(default=None, max_length=3_000, repr=False)
+
+    @field_validator("pairing")
+    @classmethod
+    def _whole_pairing(cls, value: str | None) -> str | None:
+        """A broken pairing string is that field's problem (``not_a_pairing_string``), so the page
+        can say so beside the field in its own language."""
+        if value is not None:
+            try:
+                parse_pairing(value)
+            except ValueError as exc:
+                raise PydanticCustomError("not_a_pairing_string", str(exc)) from None
+        return value
 
     @model_validator(mode="after")
     def _one_way(self) -> GatewayUpdate:

@@ -13,6 +13,7 @@ export const useGatewayStore = defineStore('gateway', () => {
 
   function fail(cause: unknown) {
     if (cause instanceof ApiError && cause.status === 404) available.value = false
+    else if (cause instanceof ApiError && Object.keys(cause.fields).length) error.value = Object.values(cause.fields).join(' ')
     else error.value = cause instanceof Error ? cause.message : String(cause)
   }
 

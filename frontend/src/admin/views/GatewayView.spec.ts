@@ -39,7 +39,7 @@ describe('GatewayView pairing', () => {
   })
 
   it('keeps the string and shows why when the agent refuses it', async () => {
-    vi.stubGlobal('fetch', agentApi(() => json(400, { error: { message: 'a pairing string starts with aiclone://pair?', code: 'invalid_request' } })))
+    vi.stubGlobal('fetch', agentApi(() => json(400, { error: { message: 'a pairing string starts with aiclone://pair?', code: 'invalid_request', param: 'pairing', field_codes: { pairing: { code: 'not_a_pairing_string', params: {} } } } })))
     const wrapper = mount(GatewayView)
     await flushPromises()
     await wrapper.find('[data-test=gateway-pairing]').setValue('agt_only_a_token')

@@ -5,13 +5,6 @@ import type { OverviewResponse, OverviewSample } from '@/api/agentOverview'
 import { useI18n } from '@/shared/composables/useI18n'
 import OverviewView from './OverviewView.vue'
 
-// uPlot asks matchMedia for the pixel ratio when it loads; jsdom has none (nor a canvas: the
-// charts show their label and value, the plot is left undrawn).
-vi.hoisted(() => {
-  globalThis.matchMedia ??= (() => ({ matches: false, addEventListener() {}, removeEventListener() {} })) as unknown as typeof matchMedia
-  HTMLCanvasElement.prototype.getContext = (() => null) as never
-})
-
 const json = (body: unknown) => new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } })
 
 function sample(at: number, linked: boolean): OverviewSample {
