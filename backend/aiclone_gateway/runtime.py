@@ -134,6 +134,7 @@ class GatewayRuntime:
             api_url=settings.telegram_api_url,
             seen_updates_ttl_s=settings.telegram_seen_updates_ttl_s,
             in_progress=metrics.telegram_in_progress,
+            replica=settings.replica_id,
         )
 
         async def revocations() -> LanRevocations:
@@ -242,6 +243,7 @@ class GatewayRuntime:
             others = await self.cluster.alive_replicas() - {self.settings.replica_id}
             self._tasks.append(asyncio.create_task(self._drain_now_and_then(), name="cluster-drain"))
         await self.chat.recover(others)
+        await self.telegram.recover(others)
 
     async def _drain_now_and_then(self) -> None:
         """With replicas, a question queued on another replica (its relay failed) is answered by
