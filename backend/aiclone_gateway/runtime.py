@@ -192,6 +192,7 @@ class GatewayRuntime:
                 local_stats=lambda: stats.local(hub.requests_in_flight),
                 local_users=sockets.user_ids,
                 on_user_event=ReplicaNews(chat, reception, revocation_push, sockets),
+                waiting_for_reader=metrics.relay_waiting_for_reader,
             )
             if cluster is not None
             else None
