@@ -88,9 +88,11 @@ def _work_fields(work: Work) -> dict[str, str]:
 
 
 def _work(fields: dict[str, str]) -> Work:
-    if fields["kind"] in ("telegram", "memory"):
+    if fields["kind"] == "telegram":  # a message inside a frame, not a frame: it has no type tag
+        return TelegramMessage.model_validate_json(fields["work"])
+    if fields["kind"] == "memory":
         message = decode(fields["work"])
-        assert isinstance(message, TelegramMessage | MemoryRequest)
+        assert isinstance(message, MemoryRequest)
         return message
     work: dict[str, Any] = json.loads(fields["work"])
     return work
