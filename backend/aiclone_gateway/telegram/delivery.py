@@ -58,6 +58,8 @@ OFFLINE_REPLY = "I'm offline right now. Your message is saved and I will answer 
 FAILED_REPLY = "Sorry, I can't answer right now. Please try again in a moment."
 ALLOWED_UPDATES = ["message"]
 TYPING_EVERY_S = 4.0
+# A reply whose sendMessage a crash left unconfirmed: it may or may not have reached the chat.
+CUT_REPLY_LOG = "telegram: a reply cut by a restart during its sendMessage is not sent again"
 
 
 @dataclass
@@ -269,8 +271,10 @@ class TelegramDelivery:
             if not replies:  # not answered yet (a restart may have cut an answer after this point)
                 replies = await self.outbox.keep(question.id, await self._ask(live, question))
             for reply in replies:
-                if reply.state == "pending":  # "sending": an earlier try may have sent it: never again
+                if reply.state == "pending":
                     await self._send_reply(live, question.chat_id, reply)
+                elif reply.state == "sending":  # an earlier try may have sent it: never again
+                    log.warning("%s (bot %s)", CUT_REPLY_LOG, live.bot_id)
         except BaseException:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.outbox.release(question.id))
