@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.support.fixtures.lan",
     "tests.support.fixtures.telegram",
     "tests.support.fixtures.cluster",
+    "tests.support.fixtures.replicas",
     "tests.support.fixtures.deploy",
 ]
 

@@ -134,6 +134,7 @@ class GatewayRuntime:
             api_url=settings.telegram_api_url,
             seen_updates_ttl_s=settings.telegram_seen_updates_ttl_s,
             in_progress=metrics.telegram_in_progress,
+            replica=settings.replica_id,
         )
 
         async def revocations() -> LanRevocations:
@@ -191,6 +192,7 @@ class GatewayRuntime:
                 local_stats=lambda: stats.local(hub.requests_in_flight),
                 local_users=sockets.user_ids,
                 on_user_event=ReplicaNews(chat, reception, revocation_push, sockets),
+                waiting_for_reader=metrics.relay_waiting_for_reader,
             )
             if cluster is not None
             else None
@@ -242,6 +244,7 @@ class GatewayRuntime:
             others = await self.cluster.alive_replicas() - {self.settings.replica_id}
             self._tasks.append(asyncio.create_task(self._drain_now_and_then(), name="cluster-drain"))
         await self.chat.recover(others)
+        await self.telegram.recover(others)
 
     async def _drain_now_and_then(self) -> None:
         """With replicas, a question queued on another replica (its relay failed) is answered by

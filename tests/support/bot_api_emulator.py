@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,9 @@ class BotApiEmulator:
         self._webhook_tasks: set[asyncio.Task] = set()
         self.url = ""
         self._closing = False
+        # Called with each message sendMessage stored, before the caller hears back (a test kills
+        # the gateway here: the message went out, the gateway never learned it did).
+        self.on_sent: Callable[[dict], None] | None = None
 
     def add_bot(self, token: str, username: str = "clone_test_bot", first_name: str = "Clone") -> BotState:
         bot_id = int(token.split(":", 1)[0])
@@ -111,6 +115,17 @@ class BotApiEmulator:
         if state.webhook_url:
             self._spawn_webhook_delivery(state, update)
         return update_id
+
+    async def deliver_again(self, token: str, update_id: int) -> int:
+        """Post an update to the webhook once more, as Telegram does when it did not get the 200
+        (its status code)."""
+        state = self.bots[token]
+        (update,) = [u for u in state.updates if u["update_id"] == update_id]
+        headers = {"X-Telegram-Bot-Api-Secret-Token": state.webhook_secret}
+        async with aiohttp.ClientSession() as session, session.post(
+            state.webhook_url, json=update, headers=headers, timeout=aiohttp.ClientTimeout(total=30)
+        ) as response:
+            return response.status
 
     def calls_of(self, method: str, token: str | None = None) -> list[Call]:
         return [c for c in self.calls if c.method.lower() == method.lower() and (token is None or c.token == token)]
@@ -217,6 +232,8 @@ class BotApiEmulator:
             raise ValueError("this emulator accepts plain text only")
         message = self._message(state, int(params["chat_id"]), text)
         self.sent.append(message)
+        if self.on_sent is not None:
+            self.on_sent(message)
         return message
 
     async def _api_sendchataction(self, state: BotState, params: dict) -> bool:

@@ -164,7 +164,10 @@ def field_error(item: Mapping[str, Any]) -> dict[str, Any]:
     kind = str(item.get("type", ""))
     context = item.get("ctx") or {}
     if kind in FIELD_CODES:  # a validator of ours raised PydanticCustomError with our own code
-        return {"code": kind, "params": {name: _plain(context[name]) for name in FIELD_CODES[kind] if name in context}}
+        return {
+            "code": kind,
+            "params": {name: _plain(context[name]) for name in FIELD_CODES[kind] if name in context},
+        }
     code, names = _PYDANTIC.get(kind, ("invalid_value", {}))
     params = {ours: _plain(context[theirs]) for ours, theirs in names.items() if theirs in context}
     return {"code": code, "params": params}

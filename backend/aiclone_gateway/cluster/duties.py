@@ -16,6 +16,8 @@ import logging
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
+from prometheus_client import Gauge
+
 from aiclone_gateway.cluster.forwarding import RequestServer, RequestServing
 from aiclone_gateway.cluster.node import ClusterNode
 from aiclone_gateway.cluster.streams import follow
@@ -44,15 +46,19 @@ class ReplicaDuties:
         local_stats: Callable[[], dict[str, int]],
         on_user_event: Callable[[dict[str, Any]], None],
         local_users: Callable[[], Collection[str]],
+        waiting_for_reader: Gauge,
     ) -> None:
         """``local_stats``: this replica's live numbers and ``local_users`` the users chatting
-        here, published with each beat; ``on_user_event``: applies an event another replica published."""
+        here, published with each beat; ``on_user_event``: applies an event another replica
+        published; ``waiting_for_reader``: relayed answers held back by a slow reader now."""
         self.node = node
         self.links = links
         self.local_stats = local_stats
         self.local_users = local_users
         self.on_user_event = on_user_event
-        self._server = RequestServer(node.redis, node.keys, node.replica, links, idle_timeout_s)
+        self._server = RequestServer(
+            node.redis, node.keys, node.replica, links, idle_timeout_s, waiting_for_reader
+        )
         self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:

@@ -9,6 +9,13 @@ so no chunk is silently dropped; a gap in the sequence numbers still ends the an
 error. Both streams are trimmed (``MAXLEN ~``) and a reply stream expires once nobody reads it.
 If A dies, its liveness key lapses within a few seconds and B ends the answer with an explicit
 ``agent_disconnected`` error instead of waiting out the idle timeout.
+
+Backpressure crosses replicas as it crosses the link: B grants credit back over a stream of its
+own (``RedisKeys.credits``) each time its client has taken half a window of entries, and trims
+what it read off the reply stream. A writes at most ``RELAY_WINDOW`` entries ahead of B's grants;
+while it waits it reads nothing more from the agent, so the agent's own credits run out and it
+pauses, exactly as for a slow client of A's. A reader that grants nothing for ``REPLY_TTL_S`` is
+gone: A cancels the agent's work.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+from prometheus_client import Gauge
 from redis.asyncio import Redis
 
 from aiclone_gateway.cluster.keys import RedisKeys
@@ -36,7 +44,17 @@ from aiclone_gateway.relay.streams import (
     Streamed,
     Work,
 )
-from aiclone_wire import Chunk, End, Error, MemoryRequest, MemoryResult, TelegramMessage, decode, encode
+from aiclone_wire import (
+    DEFAULT_CREDIT,
+    Chunk,
+    End,
+    Error,
+    MemoryRequest,
+    MemoryResult,
+    TelegramMessage,
+    decode,
+    encode,
+)
 
 log = logging.getLogger(__name__)
 REQUESTS_MAXLEN = 10_000
@@ -44,6 +62,8 @@ REPLIES_MAXLEN = 50_000
 REPLY_TTL_S = 300  # a reply stream nobody reads any more is gone this long after its last frame
 POLL_MS = 500  # how long one read blocks before the owner's liveness is checked again
 OPEN_TIMEOUT_S = 10  # an owner that never acknowledges a request is treated as gone
+RELAY_WINDOW = DEFAULT_CREDIT  # reply entries the owner writes ahead of the reader, as the link's window
+CREDITS_MAXLEN = 100
 
 
 class RequestServing(Protocol):
@@ -74,9 +94,11 @@ def _work_fields(work: Work) -> dict[str, str]:
 
 
 def _work(fields: dict[str, str]) -> Work:
-    if fields["kind"] in ("telegram", "memory"):
+    if fields["kind"] == "telegram":  # a message inside a frame, not a frame: it has no type tag
+        return TelegramMessage.model_validate_json(fields["work"])
+    if fields["kind"] == "memory":
         message = decode(fields["work"])
-        assert isinstance(message, TelegramMessage | MemoryRequest)
+        assert isinstance(message, MemoryRequest)
         return message
     work: dict[str, Any] = json.loads(fields["work"])
     return work
@@ -106,6 +128,7 @@ class RemoteStream:
         self._cancelled = False
         self._next_seq = 0
         self._last_entry = "0-0"
+        self._granted = 0  # reply entries read when credit was last granted to the owner
         self._tasks: set[asyncio.Task] = set()
 
     async def open(
@@ -160,6 +183,19 @@ class RemoteStream:
         self._next_seq += 1
         return fields
 
+    async def _grant(self) -> None:
+        """Tell the owner how far this side has read once half a window was taken since the last
+        grant (the link's rhythm), and drop what was read from the reply stream."""
+        if (self._next_seq - self._granted) * 2 < RELAY_WINDOW:
+            return
+        self._granted = self._next_seq
+        credits, replies = self.keys.credits(self.id), self.keys.replies(self.id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(credits, {"read": self._next_seq}, maxlen=CREDITS_MAXLEN, approximate=True)
+            pipe.expire(credits, REPLY_TTL_S)
+            pipe.xtrim(replies, minid=self._last_entry, approximate=False)
+            await pipe.execute()
+
     def cancel(self) -> None:
         """Stop the agent's work (through the owner) and end this stream with ``cancelled``."""
         if self.finished or self._cancelled:
@@ -201,6 +237,7 @@ class RemoteStream:
                     yield End(id=self.id, finish_reason="cancelled")
                     return
                 try:
+                    await self._grant()  # the consumer came back for more: it took what it had
                     entry = await self._read_one(POLL_MS)
                 except _SequenceGap as gap:
                     self.cancel()
@@ -234,26 +271,79 @@ class RemoteStream:
                 yield frame
         finally:
             with contextlib.suppress(Exception):
-                await asyncio.shield(self.redis.delete(self.keys.replies(self.id)))
+                await asyncio.shield(
+                    self.redis.delete(self.keys.replies(self.id), self.keys.credits(self.id))
+                )
 
 
 class _SequenceGap(Exception):
     pass
 
 
+class ReaderCredit:
+    """The owner's view of how far the reading replica has read one reply stream."""
+
+    def __init__(self, redis: Redis, keys: RedisKeys, request_id: str, waiting: Gauge) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.request_id = request_id
+        self.waiting = waiting
+        self.granted = 0  # reply entries the reader has read, as it last said
+        self._last_grant = "0-0"
+        self._cancelled = asyncio.Event()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    async def room_for(self, seq: int) -> bool:
+        """Wait until entry ``seq`` is within the window ahead of the reader; False when the
+        request was cancelled meanwhile or the reader granted nothing for ``REPLY_TTL_S`` (gone)."""
+        if seq - self.granted < RELAY_WINDOW:
+            return not self._cancelled.is_set()
+        self.waiting.inc()
+        try:
+            heard = time.monotonic()
+            while seq - self.granted >= RELAY_WINDOW:
+                if self._cancelled.is_set() or time.monotonic() - heard > REPLY_TTL_S:
+                    return False
+                answer = await self.redis.xread(
+                    {self.keys.credits(self.request_id): self._last_grant},
+                    count=CREDITS_MAXLEN,
+                    block=POLL_MS,
+                )
+                for entry_id, fields in stream_entries(answer):
+                    self._last_grant = entry_id
+                    self.granted = max(self.granted, int(fields["read"]))
+                    heard = time.monotonic()
+                # what the reader has not read yet must outlive the wait
+                await self.redis.expire(self.keys.replies(self.request_id), REPLY_TTL_S)
+            return not self._cancelled.is_set()
+        finally:
+            self.waiting.dec()
+
+
 class RequestServer:
     """The owning side: serves the requests other replicas append to this replica's stream over
-    this replica's own agent link."""
+    this replica's own agent link. ``waiting``: how many of them wait for their reader's credit
+    now (a slow client on the other replica holds the agent back, as a local one does)."""
 
     def __init__(
-        self, redis: Redis, keys: RedisKeys, replica: str, links: RequestServing, idle_timeout_s: float
+        self,
+        redis: Redis,
+        keys: RedisKeys,
+        replica: str,
+        links: RequestServing,
+        idle_timeout_s: float,
+        waiting: Gauge,
     ) -> None:
         self.redis = redis
         self.keys = keys
         self.replica = replica
         self.links = links
         self.idle_timeout_s = idle_timeout_s
+        self.waiting = waiting
         self._live: dict[str, ReplyStream] = {}
+        self._credits: dict[str, ReaderCredit] = {}
         self._tasks: set[asyncio.Task] = set()
 
     async def run(self) -> None:
@@ -264,6 +354,9 @@ class RequestServer:
             live = self._live.get(fields["cancel"])
             if live is not None:
                 live.cancel()
+            credit = self._credits.get(fields["cancel"])
+            if credit is not None:
+                credit.cancel()
             return
         task = asyncio.create_task(self._serve(fields), name=f"relayed-{fields['id']}")
         self._tasks.add(task)
@@ -272,6 +365,7 @@ class RequestServer:
     async def _serve(self, fields: dict[str, str]) -> None:
         request_id = fields["id"]
         reply = self.keys.replies(request_id)
+        credit = self._credits[request_id] = ReaderCredit(self.redis, self.keys, request_id, self.waiting)
         seq = 0
 
         async def put(kind: str, **extra: str) -> None:
@@ -299,6 +393,8 @@ class RequestServer:
                 await put("opened")
                 frame: ReplyFrame
                 async for frame in stream.frames(self.idle_timeout_s):
+                    if not await credit.room_for(seq):
+                        return  # cancelled, or the reader is gone: leaving cancels the agent's work
                     await put("frame", frame=encode(frame))
         except AgentOfflineError:
             await put("offline")
@@ -311,6 +407,7 @@ class RequestServer:
                 await put("frame", frame=encode(error))
         finally:
             self._live.pop(request_id, None)
+            self._credits.pop(request_id, None)
 
     async def _ask(self, request: MemoryRequest, put: Callable[..., Awaitable[None]]) -> None:
         """A memory request: one answer frame after ``opened`` (a link lost meanwhile answers

@@ -37,6 +37,11 @@ class RedisKeys:
         """One relayed request's reply frames, in order, ending with end or error."""
         return f"{self.prefix}:reply:{request_id}"
 
+    def credits(self, request_id: str) -> str:
+        """How far the replica that relayed ``request_id`` has read its reply stream (a stream of
+        grants, the owner's flow control: it writes at most a window ahead of the reader)."""
+        return f"{self.prefix}:credit:{request_id}"
+
     def online(self, replica: str) -> str:
         """The ids of the users with a chat open on ``replica`` (a set), expiring with its liveness."""
         return f"{self.prefix}:replica:{replica}:online"

@@ -41,6 +41,11 @@ class GatewayMetrics:
             "Requests relayed to the agent and not finished",
             registry=self.registry,
         )
+        self.relay_waiting_for_reader = Gauge(
+            "aiclone_gateway_relay_waiting_for_reader",
+            "Answers relayed for another replica that wait for its client to read (backpressure)",
+            registry=self.registry,
+        )
         self.telegram_in_progress = Gauge(
             "aiclone_gateway_telegram_in_progress",
             "Telegram work under way: webhook updates being answered and drains of stored questions",

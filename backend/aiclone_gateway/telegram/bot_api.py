@@ -13,10 +13,10 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.types import Message
 
-__all__ = ["Bot", "TelegramAPIError", "build_dispatcher", "make_bot"]
+__all__ = ["Bot", "TelegramAPIError", "TelegramNetworkError", "build_dispatcher", "make_bot"]
 
 RelayMessage = Callable[[str, "int | None"], Awaitable[None]]
 

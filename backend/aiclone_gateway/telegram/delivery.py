@@ -7,9 +7,12 @@ update id and its message stored in ``telegram_pending`` in the same commit, and
 acknowledged; then it is fed to an aiogram Dispatcher in the background (``bot_api``): the
 text goes to the agent in a ``telegram_request`` frame (only this code makes one), the agent's
 replies come back as chunks, one message each, sent as plain text with a typing action while the
-agent works, and the stored question is deleted once answered. While the agent is away the user
-gets a polite note and the question waits, answered in order on its return; one whose answer a
-gateway restart interrupted is answered the same way.
+agent works, and the stored question is deleted once answered. Each answer is sent at most once
+(``outbox``): the question is claimed before the agent is asked, the replies are stored before the
+first is sent, and each is marked before sendMessage, so a repeated delivery, a restart between
+sendMessage and the bookkeeping, or another replica never sends it again. While the agent is away
+the user gets a polite note and the question waits, answered in order on its return; one whose
+answer a gateway restart interrupted goes on from its stored replies.
 
 The Bot API address is the gateway's own setting (``telegram_api_url``), never one an agent
 sends, and the Bot API's error text is never reflected to the agent: an agent token must not turn
@@ -39,7 +42,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from aiclone_gateway.relay.hub import RelayHub
 from aiclone_gateway.relay.streams import AgentOfflineError
-from aiclone_gateway.telegram.models import TelegramBot, TelegramPending, TelegramSeenUpdate
+from aiclone_gateway.telegram.models import TelegramBot, TelegramPending, TelegramReply, TelegramSeenUpdate
+from aiclone_gateway.telegram.outbox import TelegramOutbox
 from aiclone_gateway.telegram.vault import TokenVault
 from aiclone_wire import Chunk, End, Error, TelegramBots, TelegramBotState, TelegramMessage, TelegramStatus
 from aiclone_wire.messages import TELEGRAM_TEXT_LIMIT
@@ -54,6 +58,8 @@ OFFLINE_REPLY = "I'm offline right now. Your message is saved and I will answer 
 FAILED_REPLY = "Sorry, I can't answer right now. Please try again in a moment."
 ALLOWED_UPDATES = ["message"]
 TYPING_EVERY_S = 4.0
+# A reply whose sendMessage a crash left unconfirmed: it may or may not have reached the chat.
+CUT_REPLY_LOG = "telegram: a reply cut by a restart during its sendMessage is not sent again"
 
 
 @dataclass
@@ -74,13 +80,14 @@ class TelegramDelivery:
         api_url: str,
         seen_updates_ttl_s: float,
         in_progress: Gauge,
+        replica: str,
     ) -> None:
         self.db = db
+        self.outbox = TelegramOutbox(db, replica)
         self.in_progress = in_progress
         self.api_url = api_url
         self.seen_updates_ttl_s = seen_updates_ttl_s
         self._pruned_at = 0.0
-        self._answering: set[int] = set()  # stored questions the live path is answering now
         self.hub = hub
         self.vault = vault
         self.public_url = public_url.rstrip("/")
@@ -222,8 +229,6 @@ class TelegramDelivery:
         live = self._bots.get(bot_id)
         if live is None:
             return
-        if question_id is not None:
-            self._answering.add(question_id)
         self._track(asyncio.create_task(self._feed(live, update, question_id)))
 
     def _track(self, task: asyncio.Task) -> None:
@@ -242,31 +247,42 @@ class TelegramDelivery:
             await self._dispatcher.feed_webhook_update(live.bot, update, question_id=question_id)
         except Exception:
             log.exception("telegram: an update for bot %s failed", live.bot_id)
-        finally:
-            self._answering.discard(question_id or 0)
 
     async def relay_message(self, bot_id: str, question_id: int | None) -> None:
         """Answer one stored message through the agent, then forget it; while the agent is away
-        the question stays stored and the user gets a polite note."""
+        the question stays stored and the user gets a polite note. A question a drain claimed
+        first is left to it."""
         live = self._bots.get(bot_id)
-        if live is None or question_id is None:
+        if live is None or question_id is None or not await self.outbox.claim(question_id):
             return
-        async with self.db() as session:
-            question = await session.get(TelegramPending, question_id)
+        question = await self.outbox.question(question_id)
         if question is None:
             return
         try:
-            await self._answer(live, question)
+            await self._answer_claimed(live, question)
         except AgentOfflineError:
             await self._send(live, question.chat_id, OFFLINE_REPLY)
-            return
-        await self._forget_question(question_id)
 
-    async def _forget_question(self, question_id: int) -> None:
-        async with self.db() as session, session.begin():
-            await session.execute(delete(TelegramPending).where(TelegramPending.id == question_id))
+    async def _answer_claimed(self, live: LiveBot, question: TelegramPending) -> None:
+        """Answer a question this replica claimed, and forget it; whatever stops the answer
+        (the agent gone, a failure, shutdown) gives the claim back for the next drain."""
+        try:
+            replies = await self.outbox.replies(question.id)
+            if not replies:  # not answered yet (a restart may have cut an answer after this point)
+                replies = await self.outbox.keep(question.id, await self._ask(live, question))
+            for reply in replies:
+                if reply.state == "pending":
+                    await self._send_reply(live, question.chat_id, reply)
+                elif reply.state == "sending":  # an earlier try may have sent it: never again
+                    log.warning("%s (bot %s)", CUT_REPLY_LOG, live.bot_id)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.outbox.release(question.id))
+            raise
+        await self.outbox.finish(question.id)
 
-    async def _answer(self, live: LiveBot, question: TelegramPending) -> None:
+    async def _ask(self, live: LiveBot, question: TelegramPending) -> list[str]:
+        """The agent's replies to the question, in order (``FAILED_REPLY`` when it could not answer)."""
         message = TelegramMessage(
             bot_id=int(live.bot_id),
             chat_id=question.chat_id,
@@ -290,8 +306,7 @@ class TelegramDelivery:
                         break
         finally:
             typing.cancel()
-        for reply in replies:
-            await self._send(live, question.chat_id, reply)
+        return replies
 
     async def _typing(self, live: LiveBot, chat_id: int) -> None:
         with contextlib.suppress(_aiogram().TelegramAPIError, asyncio.CancelledError):
@@ -305,32 +320,52 @@ class TelegramDelivery:
         except _aiogram().TelegramAPIError as exc:
             log.warning("telegram: sendMessage to a chat of bot %s failed: %s", live.bot_id, exc.message)
 
+    async def _send_reply(self, live: LiveBot, chat_id: int, reply: TelegramReply) -> None:
+        """Send one stored reply at most once: marked before sendMessage, confirmed after."""
+        if not await self.outbox.sending(reply.id):
+            return
+        bot_api = _aiogram()
+        try:
+            sent = await live.bot.send_message(chat_id, reply.text, parse_mode=None)
+        except bot_api.TelegramNetworkError as exc:
+            # It may have reached the chat before the connection failed: left "sending", never resent.
+            log.warning(
+                "telegram: sendMessage to a chat of bot %s went unconfirmed: %s", live.bot_id, exc.message
+            )
+            return
+        except bot_api.TelegramAPIError as exc:
+            log.warning("telegram: sendMessage to a chat of bot %s failed: %s", live.bot_id, exc.message)
+            await self.outbox.failed(reply.id)
+            return
+        await self.outbox.sent(reply.id, sent.message_id)
+
     # --- store-and-forward ---------------------------------------------------------------
 
     def _agent_changed(self, online: bool) -> None:
         if online and self.hub.linked_here:  # with replicas, the one holding the link drains
             self._track(asyncio.create_task(self.drain()))
 
+    async def recover(self, other_live_replicas: set[str]) -> None:
+        """At start: answers this process (or a dead replica) was sending when it died are
+        claimed again by the next drain, which goes on from their stored replies."""
+        released = await self.outbox.release_interrupted(spare=other_live_replicas)
+        if released:
+            log.info("telegram: %d interrupted answer(s) will be finished by the next drain", released)
+
     async def drain(self) -> None:
-        """Answer the questions that waited for the agent, oldest first."""
+        """Answer the questions that waited for the agent, oldest first (those nobody claimed:
+        a webhook delivery or another replica answering one right now keeps it)."""
         async with self._drain_lock:
-            async with self.db() as session:
-                waiting = (
-                    (await session.execute(select(TelegramPending).order_by(TelegramPending.id)))
-                    .scalars()
-                    .all()
-                )
-            for question in waiting:
-                if question.id in self._answering:
-                    continue  # its webhook delivery is answering it right now
+            for question in await self.outbox.unclaimed():
                 live = self._bots.get(question.bot_id)
                 if live is None:
                     continue  # not delivered here now: it waits until the agent hands the bot over again
+                if not await self.outbox.claim(question.id):
+                    continue
                 try:
-                    await self._answer(live, question)
+                    await self._answer_claimed(live, question)
                 except AgentOfflineError:
                     return  # gone again: the rest waits for the next link
-                await self._forget_question(question.id)
 
     async def close(self) -> None:
         for task in list(self._tasks):
