@@ -205,12 +205,16 @@ export function ownerTests(ctx) {
             `Colours ${label}`,
           )
 
+          // The old answer is `done` until the new one starts: wait for the new one's "Thinking"
+          // (the route above holds each stream back) before waiting for it to finish.
           await page.locator('[data-test=regenerate]').click()
+          await page.locator('[data-test=thinking]').waitFor()
           await page.locator('.message-assistant[data-status=done]').waitFor({ timeout: 90_000 })
           await page.locator('.message-user [data-test=edit]').click()
           await page.locator('[data-test=edit-input]').fill(`Name a fruit (${label})`)
           await page.locator('[data-test=edit-send]').click()
           await page.locator('.message-user', { hasText: 'Name a fruit' }).waitFor()
+          await page.locator('[data-test=thinking]').waitFor()
           await page.locator('.message-assistant[data-status=done]').waitFor({ timeout: 90_000 })
           const conversations = await (await fetch(`${ctx.agent.url}/api/conversations?q=${encodeURIComponent(`Colours ${label}`)}`)).json()
           const stored = await (await fetch(`${ctx.agent.url}/api/conversations/${conversations[0].id}`)).json()
