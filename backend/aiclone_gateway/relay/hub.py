@@ -27,13 +27,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from aiclone_gateway.core.config import Settings
 from aiclone_gateway.core.metrics import GatewayMetrics
 from aiclone_gateway.relay.balancer import Balancer, Candidate, conversation_of
+from aiclone_gateway.relay.failover import FailoverStream
 from aiclone_gateway.relay.link import AgentLink
 from aiclone_gateway.relay.replicas import Replicas
 from aiclone_gateway.relay.routing import RoutedStream
@@ -401,12 +403,51 @@ class RelayHub:
             chosen = self.balancer.choose(candidates, conversation)
         if chosen is None:
             raise AgentOfflineError
-        agent_id = chosen.agent_id
+        if self.replicas is not None and not local_only and not telegram:
+            # other agents may be linked to other replicas: a request its agent fails before the
+            # first chunk moves to one of them (relay.failover)
+            async with AsyncExitStack() as stack:
+                failover = FailoverStream(
+                    stack,
+                    lambda agent_id: self._served_by(agent_id, work, channel, person, conversation),
+                    lambda tried: self._next_agent(conversation, tried),
+                )
+                await failover.start(chosen.agent_id)
+                try:
+                    yield failover
+                finally:
+                    self.metrics.relayed_requests.labels(
+                        "finished" if failover.finished else "cancelled"
+                    ).inc()
+            return
+        async with self._served_by(chosen.agent_id, work, channel, person, conversation, telegram) as stream:
+            try:
+                yield stream
+            finally:
+                self.metrics.relayed_requests.labels("finished" if stream.finished else "cancelled").inc()
+
+    def _next_agent(self, conversation: str | None, tried: set[str]) -> str | None:
+        """The agent a request goes to after ``tried`` failed it, linked here or elsewhere."""
+        candidates = self._local_candidates(False) + self._remote_candidates()
+        chosen = self.balancer.choose(candidates, conversation, exclude=tried)
+        return chosen.agent_id if chosen is not None else None
+
+    @asynccontextmanager
+    async def _served_by(
+        self,
+        agent_id: str,
+        work: Streamed,
+        channel: Channel,
+        person: str | None,
+        conversation: str | None,
+        telegram: bool = False,
+    ) -> AsyncIterator[ReplyStream]:
+        """The request served by ``agent_id``: over its link here, else through the replica that
+        holds it. Raises ``AgentOfflineError`` when neither has it."""
         route = self._route_for(agent_id, telegram)
         if route is None and self.replicas is not None:
             async with self._relayed(work, channel, person, agent_id) as remote:
                 yield remote
-            self.metrics.relayed_requests.labels("finished" if remote.finished else "cancelled").inc()
             return
         if route is None:
             raise AgentOfflineError
@@ -427,24 +468,26 @@ class RelayHub:
         finally:
             if not stream.finished:
                 stream.cancel()
-            self.metrics.relayed_requests.labels("finished" if stream.finished else "cancelled").inc()
 
     @asynccontextmanager
     async def _relayed(
         self, work: Streamed, channel: Channel, person: str | None, agent_id: str
     ) -> AsyncIterator[ReplyStream]:
         """One request relayed to the replica holding ``agent_id``, counted in its in-flight here
-        while it is open."""
+        from the moment it is chosen: opening waits for the other replica, and requests chosen
+        meanwhile must see this one (counted only once opened, a burst all went to the agent
+        whose opening was slowest)."""
         assert self.replicas is not None
-        async with self.replicas.relay(work, channel, person, agent_id) as remote:
-            live = self._remote_streams.setdefault(agent_id, set())
-            live.add(remote.id)
-            try:
+        mark = uuid.uuid4().hex
+        live = self._remote_streams.setdefault(agent_id, set())
+        live.add(mark)
+        try:
+            async with self.replicas.relay(work, channel, person, agent_id) as remote:
                 yield remote
-            finally:
-                live.discard(remote.id)
-                if not live:
-                    self._remote_streams.pop(agent_id, None)
+        finally:
+            live.discard(mark)
+            if not live and self._remote_streams.get(agent_id) is live:
+                del self._remote_streams[agent_id]
 
     async def ask(self, request: MemoryRequest, local_only: bool = False) -> MemoryResult | Error:
         """One memory request, answered by the agent's ``memory_result`` or ``error``; on the

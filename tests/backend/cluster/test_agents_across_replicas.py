@@ -1,10 +1,13 @@
 """Two gateway replicas on one PostgreSQL and one Redis, each holding the link of one agent of the
 same clone (real processes): a batch asked on either replica is answered by both agents, each
-replica's owner page lists both agents, and the owner records in Redis are one per agent."""
+replica's owner page lists both agents, and the owner records in Redis are one per agent; when
+the agent on one replica dies, the requests the other replica had sent it that had not started
+streaming are answered by the agent linked to the other replica."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,7 +18,15 @@ from redis.asyncio import Redis
 
 from tests.support.fixtures.cluster import redis_url
 from tests.support.fixtures.gateways import ChatUser, GatewayProcess, _new_database
-from tests.support.fixtures.several_agents import counts, listed_agents, shares, start_agent, until
+from tests.support.fixtures.several_agents import (
+    counts,
+    listed_agents,
+    served,
+    shares,
+    start_agent,
+    stream_completion,
+    until,
+)
 
 # real agents and gateways (two replicas on PostgreSQL and Redis)
 pytestmark = [pytest.mark.process, pytest.mark.slow]
@@ -69,7 +80,7 @@ async def ask_batch(gateway: GatewayProcess, key: str, count: int) -> None:
     await asyncio.gather(*(one(n) for n in range(count)))
 
 
-async def test_a_batch_on_either_replica_is_answered_by_the_agents_linked_to_both(
+async def test_a_batch_on_either_replica_is_answered_by_the_agents_linked_to_both_and_survives_one(
     tmp_path: Path, model_path: Path, postgres: str, prefix: str
 ):
     a = replica(tmp_path, "a", postgres, prefix).start()
@@ -116,6 +127,32 @@ async def test_a_batch_on_either_replica_is_answered_by_the_agents_linked_to_bot
             await ask_batch(gateway, key, 6)
             share = await shares(agents, before)
             assert sum(share.values()) == 6 and all(n >= 2 for n in share.values()), (gateway.port, share)
+
+        # PC 0 (on replica a) dies while requests asked on b wait for it: those that had not
+        # started streaming move to PC 1 (linked to b), the client none the wiser
+        (victim_id, victim), (_, survivor) = list(agents.items())
+        before = await served(survivor)
+        chunks_at_kill: dict[int, int] = {}
+        killed = asyncio.Event()
+        streams = [
+            asyncio.create_task(stream_completion(b.url, key, n, chunks_at_kill, killed)) for n in range(6)
+        ]
+
+        async def victim_has_queued_work() -> bool:
+            return (await listed_agents(owner_on_b))[victim_id]["in_flight"] >= 2
+
+        await until(victim_has_queued_work, what="requests from b waiting at the agent on a")
+        victim.stop(signal.SIGKILL)
+        killed.set()
+        results = await asyncio.gather(*streams)
+        cut = [n for n, result in enumerate(results) if "error" in result]
+        for n in cut:  # only a stream the victim had started may fail, and it says so
+            assert chunks_at_kill.get(n, 0) > 0, results[n]
+        not_started = [
+            n for n, result in enumerate(results) if "text" in result and not chunks_at_kill.get(n)
+        ]
+        assert len(cut) <= 1 and len(not_started) >= 1, results
+        assert await served(survivor) - before >= len(not_started)
         await owner.close()
         await owner_on_b.close()
     finally:

@@ -6,7 +6,6 @@ streaming: those are answered by the other, a stream cut mid-way ends with an ex
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,12 +16,18 @@ import pytest
 
 from tests.support.fixtures.agents import AgentProcess
 from tests.support.fixtures.gateways import ChatUser, GatewayProcess, sign_up
-from tests.support.fixtures.several_agents import counts, listed_agents, served, shares, start_agent, until
+from tests.support.fixtures.several_agents import (
+    counts,
+    listed_agents,
+    served,
+    shares,
+    start_agent,
+    stream_completion,
+    until,
+)
 
 # real agents and gateways, a kill -9 among them
 pytestmark = [pytest.mark.process, pytest.mark.slow]
-
-LONG_QUESTION = "Write a very long story about a dragon who learns to bake bread. Make it as long as you can."
 
 
 @dataclass
@@ -121,49 +126,18 @@ async def test_a_conversation_stays_on_its_agent(two_agents: TwoAgents):
     assert sorted(share.values()) == [0, 4], share
 
 
-async def _stream(setup: TwoAgents, n: int, chunks_at_kill: dict[int, int], killed: asyncio.Event) -> dict:
-    """One streamed completion: its text, and whether it ended with an error (and after how many
-    chunks, of which ``chunks_at_kill[n]`` had arrived before the kill)."""
-    text, chunks = [], 0
-    async with (
-        httpx.AsyncClient(base_url=setup.gateway.url, timeout=300) as http,
-        http.stream(
-            "POST",
-            "/v1/chat/completions",
-            headers={"Authorization": f"Bearer {setup.api_key}"},
-            json={
-                "model": "my-clone",
-                "messages": [{"role": "user", "content": f"{LONG_QUESTION} ({n})"}],
-                "max_tokens": 40,
-                "temperature": 0,
-                "stream": True,
-            },
-        ) as response,
-    ):
-        if response.status_code != 200:
-            return {"status": response.status_code, "error": (await response.aread()).decode()}
-        async for line in response.aiter_lines():
-            if not line.startswith("data: ") or line == "data: [DONE]":
-                continue
-            event = json.loads(line[len("data: ") :])
-            if "error" in event:
-                return {"status": 200, "error": event["error"], "chunks": chunks}
-            for choice in event["choices"]:
-                if choice["delta"].get("content"):
-                    chunks += 1
-                    text.append(choice["delta"]["content"])
-                    if not killed.is_set():
-                        chunks_at_kill[n] = chunks
-    return {"status": 200, "text": "".join(text), "chunks": chunks}
-
-
 async def test_killing_one_agent_loses_no_request_that_had_not_started_streaming(two_agents: TwoAgents):
     """Last in this module: it kills one of the agents."""
     (victim_id, victim), (survivor_id, survivor) = list(two_agents.agents.items())
     before = await served(survivor)
     chunks_at_kill: dict[int, int] = {}
     killed = asyncio.Event()
-    streams = [asyncio.create_task(_stream(two_agents, n, chunks_at_kill, killed)) for n in range(6)]
+    streams = [
+        asyncio.create_task(
+            stream_completion(two_agents.gateway.url, two_agents.api_key, n, chunks_at_kill, killed)
+        )
+        for n in range(6)
+    ]
 
     async def victim_has_queued_work() -> bool:
         # one slot: of two or more requests, one at least waits for it (not started streaming)
