@@ -72,6 +72,11 @@ class LlamaContext:
         params.n_batch = shape.n_batch
         params.n_ubatch = shape.n_batch
         params.n_seq_max = shape.n_seq
+        # Logits for one token per sequence at most (its next token), as llama-server reserves
+        # (n_outputs_max = its n_seq_max): the default (n_batch) reserves a logits row per batch
+        # token, 512 x the vocabulary (100 MB of compute buffer for a 49k vocabulary) never used.
+        params.n_outputs_max = shape.n_seq
+        params.n_outputs_max_per_seq = 1
         params.kv_unified = True  # one pool of cells: sequences share a copied prefix's cells
         threads = n_threads or os.cpu_count() or 1
         params.n_threads = threads
@@ -147,7 +152,8 @@ class LlamaContext:
 
     # -- one step ---------------------------------------------------------------------------
     def decode(self, entries: list[tuple[int, int, int, bool]]) -> None:
-        """``entries``: (token, position, sequence, wants_logits); raises ``DecodeError``."""
+        """``entries``: (token, position, sequence, wants_logits); raises ``DecodeError``, and
+        ``EngineError`` for more logits than the context reserves (llama.cpp would abort the process)."""
         batch = self._batch
         token, pos, n_seq_id, seq_id, logits = (
             batch.token,
@@ -163,6 +169,9 @@ class LlamaContext:
             seq_id[i][0] = seq
             logits[i] = want
         batch.n_tokens = len(entries)
+        outputs = sum(1 for entry in entries if entry[3])
+        if outputs > self.shape.n_seq:
+            raise EngineError(f"a step asked for {outputs} logits; the context reserves {self.shape.n_seq}")
         code = llama_cpp.llama_decode(self.ctx, batch)
         if code != 0:
             raise DecodeError(code)

@@ -1,0 +1,33 @@
+"""The llama.cpp context the batching engine decodes in, with the real tiny model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aiclone_agent.engine.base import EngineError
+from aiclone_agent.engine.llama_batch.context import DecodeError, LlamaContext
+
+
+@pytest.fixture(scope="module")
+def two_slots(model_path: Path):
+    context = LlamaContext.load(model_path, n_ctx=512, n_batch=64, parallel=2, n_gpu_layers=0, n_threads=1)
+    yield context
+    context.close()
+
+
+def test_logits_are_reserved_for_one_token_per_sequence(two_slots: LlamaContext):
+    """As llama-server reserves: a step samples at most one token per sequence, so the context
+    keeps logits rows for ``n_seq`` tokens, not one per batch token (n_batch)."""
+    n_seq = two_slots.shape.n_seq
+    assert n_seq < two_slots.shape.n_batch
+    token = 1
+    two_slots.decode([(token, 0, seq, True) for seq in range(n_seq)])  # one per sequence: fine
+    for seq in range(n_seq):
+        two_slots.seq_rm(seq)
+    too_many = [(token, position, 0, True) for position in range(n_seq + 1)]
+    with pytest.raises(EngineError) as raised:  # refused here; llama.cpp itself would abort the process
+        two_slots.decode(too_many)
+    assert not isinstance(raised.value, DecodeError)
+    two_slots.decode([(token, position, 0, position == n_seq) for position in range(n_seq + 1)])
