@@ -83,6 +83,12 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "unsafe_document": (),
     "memory_not_found": (),
     "memory_unavailable": (),
+    # the agent's link to its gateway (the admin's Gateway page: last_error_code)
+    "gateway_unreachable": (),
+    "gateway_token_refused": (),
+    "gateway_refused": (),
+    "gateway_closed": (),
+    "gateway_link_lost": (),
     # the LAN page's one-time pairing codes
     "invalid_pairing_code": (),
     "pairing_rate_limited": (),

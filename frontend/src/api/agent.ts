@@ -173,6 +173,8 @@ export interface GatewayLink {
   connected: boolean
   rtt_ms: number | null
   last_error?: string | null
+  /** The same as a code the page says in its language (the words above are for the log). */
+  last_error_code?: string | null
 }
 
 export interface TelegramBot { bot_id: string | number | null; token: string; linked_clone_id: string | null }

@@ -23,6 +23,8 @@ class GatewayOut(BaseModel):
     connected: bool
     rtt_ms: float | None
     last_error: str | None
+    # the same, as a code the admin page says in its language (aiclone_wire.error_codes)
+    last_error_code: str | None = None
 
 
 class GatewayUpdate(BaseModel):
@@ -76,6 +78,7 @@ def _out(config: ConfigStore, gateway: GatewayLink) -> GatewayOut:
         connected=status.connected,
         rtt_ms=status.rtt_ms,
         last_error=status.last_error,
+        last_error_code=status.last_error_code,
     )
 
 

@@ -60,11 +60,24 @@ def link_url(url: str) -> str:
     return url if url.endswith("/agent/ws") else f"{url}/agent/ws"
 
 
+def link_error_code(exc: BaseException) -> str:
+    """Why the link could not be made, as a code the admin page says in its language (the
+    exception's own words stay in ``last_error`` and the log)."""
+    if isinstance(exc, InvalidStatus):
+        return "gateway_token_refused" if exc.response.status_code in (401, 403) else "gateway_refused"
+    if isinstance(exc, LinkRefusedError):
+        return "gateway_refused"
+    if isinstance(exc, (OSError, asyncio.TimeoutError)):
+        return "gateway_unreachable"
+    return "gateway_link_lost"
+
+
 @dataclass
 class LinkStatus:
     url: str = ""
     connected: bool = False
-    last_error: str | None = None
+    last_error: str | None = None  # for the log and API clients: may carry a library's words
+    last_error_code: str | None = None  # what the admin page says, in its language (error_codes)
     health: PathHealth | None = None
     # links made since the agent started (each one after the first is a reconnect)
     links: int = 0
@@ -177,18 +190,23 @@ class GatewayLink:
                 ) as ws:
                     await self._hello(ws)
                     attempt = 0
-                    self.status.last_error = None
+                    self.status.last_error = self.status.last_error_code = None
                     self.status.links += 1
                     self.health.up(time.monotonic())  # trusted from the hello on
                     self._set_connected(True)
                     log.info("linked to gateway %s", url)
                     await self._serve(ws)
                     self.status.last_error = self.status.last_error or "the gateway closed the link"
+                    self.status.last_error_code = self.status.last_error_code or "gateway_closed"
             except InvalidStatus as exc:
                 status = exc.response.status_code
-                self.status.last_error = f"the gateway refused the link (HTTP {status}): check gateway.agent_token"
+                self.status.last_error = (
+                    f"the gateway refused the link (HTTP {status}): check gateway.agent_token"
+                )
+                self.status.last_error_code = link_error_code(exc)
             except (OSError, asyncio.TimeoutError, WebSocketException, WireError, LinkRefusedError) as exc:
                 self.status.last_error = f"{exc.__class__.__name__}: {exc}"
+                self.status.last_error_code = link_error_code(exc)
             finally:
                 self._set_connected(False)
             delay = self.backoff.delay(attempt)
@@ -243,3 +261,4 @@ class GatewayLink:
         finally:
             if session.close_reason:
                 self.status.last_error = session.close_reason
+                self.status.last_error_code = "gateway_link_lost"

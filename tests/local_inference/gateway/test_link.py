@@ -120,6 +120,8 @@ async def test_a_wrong_token_is_reported_and_the_agent_stays_offline(agent, gate
 
         await _until(refused)
         assert (await _status(agent))["network_mode"] == "offline"
+        # the admin page says it from the code, in its language, with what to do
+        assert (await agent.client.get("/api/gateway")).json()["last_error_code"] == "gateway_token_refused"
     finally:
         await agent.runtime.gateway.stop()
 

@@ -49,3 +49,23 @@ describe('GatewayView pairing', () => {
     expect((wrapper.find('[data-test=gateway-pairing]').element as HTMLInputElement).value).toBe('agt_only_a_token')
   })
 })
+
+describe('GatewayView link errors', () => {
+  beforeEach(() => {
+    setActivePinia(createPinia())
+  })
+
+  it('says why the link failed from its code in the page language, never the library words', async () => {
+    const failed = { ...unlinked, url: 'https://clone.example', last_error: 'ConnectionRefusedError: [Errno 111] Connect call failed', last_error_code: 'gateway_unreachable' }
+    vi.stubGlobal('fetch', vi.fn(async (url: string) => (url.endsWith('/api/status') ? json(200, { network_mode: 'offline' }) : json(200, failed))))
+    for (const [locale, words] of [['en', 'cannot be reached'], ['ru', 'Шлюз недоступен']] as const) {
+      useI18n().setLocale(locale)
+      const wrapper = mount(GatewayView)
+      await flushPromises()
+      const said = wrapper.find('[data-test=gateway-last-error]').text()
+      expect(said).toContain(words)
+      expect(said).not.toContain('ConnectionRefusedError')
+      wrapper.unmount()
+    }
+  })
+})
