@@ -76,6 +76,8 @@ def ts_type(schema: dict[str, Any]) -> str:
         and isinstance(schema.get("additionalProperties"), dict)
     ):
         return f"Record<string, {ts_type(schema['additionalProperties'])}>"
+    if kind == "object" and "properties" not in schema and schema.get("additionalProperties", True) is True:
+        return "Record<string, unknown>"  # dict[str, Any]
     raise UnsupportedSchemaError(f"no TypeScript for the schema {schema}")
 
 

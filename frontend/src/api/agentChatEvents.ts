@@ -6,7 +6,7 @@ export interface ErrorDetail {
   type: string
   param: string | null
   code: string | null
-  params?: Record<string, unknown>
+  params: Record<string, unknown>
 }
 
 /** One remembered round, as every list and every answer's `memories` carries it. */

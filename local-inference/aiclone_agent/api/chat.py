@@ -6,7 +6,7 @@ is generated from them (``python scripts/typescript.py``) and a test compares th
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import anyio
 from fastapi import APIRouter
@@ -99,6 +99,8 @@ class ErrorDetail(_Event):
     type: str
     param: str | None
     code: str | None
+    # the values the code's sentence names (aiclone_wire.error_codes), when it names any
+    params: dict[str, Any] = {}
 
 
 class StreamErrorEvent(_Event):

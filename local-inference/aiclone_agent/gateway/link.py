@@ -24,9 +24,9 @@ from aiclone_agent.chat.memories import ChatMemory
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.gateway.backoff import Backoff
 from aiclone_agent.gateway.jwks import JwksCache
+from aiclone_agent.gateway.lan_address import lan_url
 from aiclone_agent.gateway.load import LOAD_CAPABILITY, AgentLoadReport
 from aiclone_agent.gateway.session import LinkSession, RunningRequests
-from aiclone_agent.lan.address import lan_url
 from aiclone_agent.openai_api.serving import OpenAIServingChat
 from aiclone_wire import (
     PROTOCOL_VERSION,

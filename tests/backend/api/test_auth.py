@@ -28,10 +28,11 @@ async def test_register_errors_have_one_shape(gateway: GatewayProcess, owner: Ch
         bad = await http.post("/api/auth/register", json={"email": "not-an-email", "password": "x"})
         assert bad.status_code == 400
         error = bad.json()["error"]
-        # OpenAI's four keys, and (as on the agent) each bad field for the form beside it
-        assert set(error) == {"message", "type", "param", "code", "fields"}
+        # OpenAI's four keys, and (as on the agent) each bad field for the form beside it, in
+        # words and as a code the UIs say in their language
+        assert set(error) == {"message", "type", "param", "code", "fields", "field_codes"}
         assert "email" in error["message"] and error["type"] == "invalid_request_error"
-        assert set(error["fields"]) == {"email", "password"}
+        assert set(error["fields"]) == set(error["field_codes"]) == {"email", "password"}
         ok = await http.post("/api/auth/register", json={"email": email, "password": "long enough"})
         assert ok.status_code == 201 and ok.json()["role"] == "user"
         again = await http.post(

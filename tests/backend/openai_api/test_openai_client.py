@@ -75,9 +75,15 @@ async def test_agent_errors_keep_their_status_and_shape(client: openai.AsyncOpen
         await client.chat.completions.create(**request)
     assert info.value.status_code == status
     body = info.value.body
-    assert needle in body["message"] and set(body) - {"fields"} == {"message", "type", "param", "code"}
-    if "fields" in body:  # a validation error names each bad field, as both programs' errors do
-        assert needle in body["fields"], body
+    assert needle in body["message"] and set(body) - {"fields", "field_codes"} == {
+        "message",
+        "type",
+        "param",
+        "code",
+    }
+    if "fields" in body:  # a validation error names each bad field, as both programs' errors do,
+        # with a code the UIs translate (aiclone_wire.error_codes)
+        assert needle in body["fields"] and body["field_codes"][needle]["code"], body
 
 
 async def test_keys_are_listed_without_secret_and_revocable(users: list[ChatUser], api_key: str, client):

@@ -1,4 +1,4 @@
-"""Where people at home reach the LAN listener, as the gateway's "Use at home" page shows it
+"""Where people at home reach the LAN listener, told to the gateway in the hello for its "Use at home" page
 (issue 25): ``lan.advertise_url`` when set, else ``http://<this PC's LAN address>:<lan.port>``.
 With the listener on every interface (``0.0.0.0``) the LAN address is the one the system would
 send from towards the internet: a UDP socket's ``connect`` picks it without sending a packet."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from aiclone_agent.core.config import LanSection
-from aiclone_agent.lan.address import lan_url, primary_address
+from aiclone_agent.gateway.lan_address import lan_url, primary_address
 
 
 def test_the_advertised_address_wins_and_a_bound_host_is_used_as_it_is():
