@@ -8,7 +8,7 @@ import { assertAccessible } from './support/a11y.mjs'
 import { newPage, screenshot } from './support/browser.mjs'
 
 const TEST_TIMEOUT = { timeout: 150_000 }
-const ERRORS = '[role=alert], .error-text, [data-test$=-error]'
+const ERRORS = '[role=alert], .error-text, [data-test$=-error], [data-test=registration-closed]'
 
 /** The English in `text`: three Latin words in a row, or an English function word. A Russian
  * sentence may name txt, @BotFather or 123456789:ABC-DEF, never a sentence of English. */
@@ -121,11 +121,13 @@ export function errorTests(ctx) {
         await page.locator('[data-test=password]').fill('correct-horse-42')
         await refusedWith('нужна ссылка-приглашение', 'sign-up without an invite')
 
+        // closed: the form is disabled before anyone types, with the sentence in Russian
         await setRegistration(ctx, 'closed')
         await page.reload()
-        await page.locator('[data-test=email]').fill(`closed-${Date.now()}@example.com`)
-        await page.locator('[data-test=password]').fill('correct-horse-42')
-        await refusedWith('Регистрация закрыта', 'closed sign-up')
+        await page.locator('[data-test=registration-closed]', { hasText: 'Регистрация закрыта' }).waitFor()
+        assert.ok(await page.locator('[data-test=auth-submit]').isDisabled(), 'closed: nothing to submit')
+        await assertRussianErrors(page, 'closed sign-up')
+        await assertAccessible(page, 'closed sign-up ru')
         await screenshot(page, 'errors-register-closed-ru')
         assert.deepEqual(page.errors, [])
       } finally {
