@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -17,7 +15,8 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.support.fixtures.cluster import redis_url
-from tests.support.fixtures.gateways import ChatUser, GatewayProcess, _new_database
+from tests.support.fixtures.gateways import ChatUser, GatewayProcess
+from tests.support.fixtures.replicas import replica_process
 from tests.support.fixtures.several_agents import (
     counts,
     listed_agents,
@@ -30,37 +29,6 @@ from tests.support.fixtures.several_agents import (
 
 # real agents and gateways (two replicas on PostgreSQL and Redis)
 pytestmark = [pytest.mark.process, pytest.mark.slow]
-
-
-@pytest.fixture
-async def postgres(tmp_path: Path) -> AsyncIterator[str]:
-    async for url in _new_database("postgresql", tmp_path):
-        yield url
-
-
-@pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    """The replicas' Redis keys, deleted afterwards."""
-    name = f"agents-{uuid.uuid4().hex[:10]}"
-    yield name
-    redis = Redis.from_url(redis_url(), decode_responses=True)
-    stale = [key async for key in redis.scan_iter(match=f"{name}:*")]
-    if stale:
-        await redis.delete(*stale)
-    await redis.aclose()
-
-
-def replica(tmp_path: Path, name: str, database: str, prefix: str) -> GatewayProcess:
-    (tmp_path / name).mkdir(exist_ok=True)
-    return GatewayProcess(
-        tmp_path / name,
-        database,
-        redis_url=redis_url(),
-        redis_prefix=prefix,
-        replica_id=name,
-        jwt_key_file=tmp_path / "jwt_ed25519.pem",  # one signing key for the whole deployment
-        cluster_owner_ttl_s=3,
-    )
 
 
 async def ask_batch(gateway: GatewayProcess, key: str, count: int) -> None:
@@ -81,10 +49,11 @@ async def ask_batch(gateway: GatewayProcess, key: str, count: int) -> None:
 
 
 async def test_a_batch_on_either_replica_is_answered_by_the_agents_linked_to_both_and_survives_one(
-    tmp_path: Path, model_path: Path, postgres: str, prefix: str
+    tmp_path: Path, model_path: Path, cluster_database: str, cluster_prefix: str
 ):
-    a = replica(tmp_path, "a", postgres, prefix).start()
-    b = replica(tmp_path, "b", postgres, prefix)
+    prefix = cluster_prefix
+    a = replica_process(tmp_path, "a", cluster_database, prefix).start()
+    b = replica_process(tmp_path, "b", cluster_database, prefix)
     agents = {}
     try:
         owner = ChatUser(a, "owner@example.test")
