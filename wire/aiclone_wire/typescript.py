@@ -76,8 +76,8 @@ def ts_type(schema: dict[str, Any]) -> str:
         and isinstance(schema.get("additionalProperties"), dict)
     ):
         return f"Record<string, {ts_type(schema['additionalProperties'])}>"
-    if kind == "object" and "properties" not in schema and schema.get("additionalProperties", True) is True:
-        return "Record<string, unknown>"  # dict[str, Any]
+    if kind == "object" and "properties" not in schema and schema.get("additionalProperties") is True:
+        return "Record<string, unknown>"  # dict[str, Any], said so (a bare object stays refused)
     raise UnsupportedSchemaError(f"no TypeScript for the schema {schema}")
 
 

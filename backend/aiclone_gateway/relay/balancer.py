@@ -11,8 +11,8 @@ by round trip (a difference under ``rtt_tolerance_s`` is noise), then by whichev
 least recently, so equal PCs share the work evenly even when requests come one at a time.
 
 A conversation sticks to the agent that answered it (that agent's KV cache holds its history)
-while the agent is among the healthy candidates and has a free sequence slot, or no other agent
-has one; otherwise the conversation moves and sticks to the new one (the request would wait for a
+while the agent is among the healthy candidates and is not over capacity (requests already waiting
+for its slots) while another agent has a free slot; otherwise the conversation moves and sticks to the new one (the request would wait for a
 slot there, and an API opening that many clients share would pin them all to one agent). The stickiness map is bounded (least recently used conversations go).
 The public chat names its conversations; a Telegram chat is one conversation; an OpenAI API
 conversation is known by its opening (``conversation_of``), which every later turn repeats.
@@ -105,7 +105,9 @@ class Balancer:
             return None
         held = self._sticky.get(conversation) if conversation is not None else None
         sticky = next((c for c in pool if c.agent_id == held), None)
-        spills = sticky is not None and sticky.utilisation >= 1 and any(c.utilisation < 1 for c in pool)
+        # over capacity, not at it: an agent's load report lags its answers by up to a beat, and
+        # one that just finished a turn still reads "every slot busy" for a moment
+        spills = sticky is not None and sticky.utilisation > 1 and any(c.utilisation < 1 for c in pool)
         if sticky is not None and not spills:
             log.debug("conversation %s stays on agent %s (its cache holds the history)", conversation, held)
             return self._chose(sticky, conversation)
@@ -113,7 +115,12 @@ class Balancer:
         if spills:
             # waiting for a slot costs more than reading the history again elsewhere; and an API
             # opening many clients share would otherwise pin them all to one agent
-            log.info("conversation %s moves from agent %s (every slot busy) to %s", conversation, held, why)
+            log.info(
+                "conversation %s moves from agent %s (requests wait for its slots) to %s",
+                conversation,
+                held,
+                why,
+            )
         elif held is not None:
             log.info("conversation %s moves from agent %s (not available) to %s", conversation, held, why)
         else:

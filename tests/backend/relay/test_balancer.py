@@ -58,22 +58,26 @@ def test_a_conversation_stays_on_its_agent_while_it_is_healthy_even_when_another
     assert balancer.choose(loaded, "c2").agent_id == "b"
 
 
-def test_a_conversation_leaves_an_agent_with_every_slot_busy_for_one_with_a_free_slot():
+def test_a_conversation_leaves_an_agent_over_capacity_for_one_with_a_free_slot():
     balancer = Balancer()
     assert balancer.choose([Candidate("a", parallel=2), Candidate("b", parallel=2)], "c1").agent_id == "a"
-    full = Candidate("a", running=2, parallel=2)  # it would have to wait for a slot on a
-    assert balancer.choose([full, Candidate("b", running=1, parallel=2)], "c1").agent_id == "b"
+    # every slot busy (or a lagging report of a turn just finished): it stays with its history
+    at_capacity = Candidate("a", running=2, parallel=2)
+    assert balancer.choose([at_capacity, Candidate("b", running=1, parallel=2)], "c1").agent_id == "a"
+    # requests already wait for a's slots while b has one free: it moves, and sticks there
+    over = Candidate("a", running=2, waiting=1, parallel=2)
+    assert balancer.choose([over, Candidate("b", running=1, parallel=2)], "c1").agent_id == "b"
     assert balancer.agent_of("c1") == "b"
-    # when every agent is full it stays where its history is
-    both_full = [Candidate("a", running=2, parallel=2), Candidate("b", running=3, parallel=2)]
-    assert balancer.choose(both_full, "c1").agent_id == "b"
+    # when every agent is over capacity it stays where its history is
+    both_over = [Candidate("a", running=2, parallel=2), Candidate("b", running=3, parallel=2)]
+    assert balancer.choose(both_over, "c1").agent_id == "b"
     # one API opening sent by many clients at once spreads instead of queueing on one agent
     spread = Balancer()
     counts: Counter[str] = Counter()
     for _ in range(8):
         agents = [Candidate(a, in_flight=counts[a], parallel=2) for a in ("a", "b", "c", "d")]
         counts[spread.choose(agents, "same opening").agent_id] += 1
-    assert sorted(counts.values()) == [2, 2, 2, 2], counts
+    assert max(counts.values()) <= 3 and len(counts) >= 3, counts  # at most one waits anywhere
 
 
 def test_a_conversation_moves_when_its_agent_is_not_healthy_and_sticks_to_the_new_one():
