@@ -5,15 +5,14 @@ again once it is out. bench/load measures the memory this keeps down; this catch
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import time
 from contextlib import AsyncExitStack
 
 import httpx
 
 from tests.support.fixtures.gateways import METRICS_HEADERS, ChatUser, GatewayProcess, next_frame
+from tests.support.fixtures.several_agents import until
 
 SOCKETS = 20
 BOUND_S = 60  # the shared machine may be slow; the conditions are polled, never waited for
@@ -30,14 +29,15 @@ async def gauges(gateway: GatewayProcess) -> dict[str, float]:
 
 
 async def settled(gateway: GatewayProcess, sockets: int) -> dict[str, float]:
-    """The gauges once ``sockets`` are open and none has a frame waiting to go out."""
-    deadline = time.monotonic() + BOUND_S
-    while True:
-        now = await gauges(gateway)
-        if now["chat_sockets"] == sockets and now["chat_sockets_sending"] == 0:
-            return now
-        assert time.monotonic() < deadline, f"never {sockets} idle sockets: {now}"
-        await asyncio.sleep(0.05)
+    """The gauges once ``sockets`` are open and none has a frame waiting to go out (polled)."""
+    seen: dict[str, float] = {}
+
+    async def idle() -> bool:
+        seen.update(await gauges(gateway))
+        return seen["chat_sockets"] == sockets and seen["chat_sockets_sending"] == 0
+
+    await until(idle, timeout=BOUND_S, what=f"{sockets} idle sockets")
+    return seen
 
 
 async def test_an_idle_socket_keeps_one_task_and_no_writer(gateway: GatewayProcess, users: list[ChatUser]):
