@@ -41,6 +41,8 @@ export function lanTests(ctx) {
           await screenshot(phone.page, 'lan-from-qr-360')
           // that phone pairs a third device with a short one-time code instead of the token
           await phone.page.locator('#pair-device').click()
+          // the code arrives from the agent after the click: wait for it, then read it
+          await phone.page.locator('#pairing-code', { hasText: /^[A-Z2-9]{4}-[A-Z2-9]{4}$/ }).waitFor()
           const code = (await phone.page.locator('#pairing-code').innerText()).trim()
           assert.match(code, /^[A-Z2-9]{4}-[A-Z2-9]{4}$/)
           await screenshot(phone.page, 'lan-pairing-code-360')

@@ -77,6 +77,16 @@ async def _next_request(ws) -> Request:
                 return frame
 
 
+async def _answer_frame(chat) -> dict:
+    """The chat socket's next frame of the answer: ``status`` frames (the clone's online state,
+    broadcast whenever a link comes or goes, as the relink here does) may arrive between them."""
+    async with asyncio.timeout(30):
+        while True:
+            frame = json.loads(await chat.recv())
+            if frame["type"] != "status":
+                return frame
+
+
 async def test_unknown_agent_tokens_are_refused(link_gateway: GatewayProcess):
     refused_before = await _agent_token_failures(link_gateway)
     for headers in ({"Authorization": "Bearer agt_forged"}, {}):
@@ -115,7 +125,7 @@ async def test_a_new_link_replaces_the_old_one_and_fails_its_requests(
         assert request.body["messages"] == [{"role": "user", "content": "hello"}]
         await old.send(encode(Chunk(id=request.id, delta="Hi")))
         new, _ = await _link(link_gateway, token)  # same agent, e.g. after its network changed
-        frames = [json.loads(await chat.recv()) for _ in range(3)]
+        frames = [await _answer_frame(chat) for _ in range(3)]
         assert [f["type"] for f in frames] == ["accepted", "chunk", "error"]
         assert frames[2]["code"] == "agent_disconnected"
         with pytest.raises(websockets.ConnectionClosed) as closed:
@@ -125,8 +135,8 @@ async def test_a_new_link_replaces_the_old_one_and_fails_its_requests(
         await chat.send(json.dumps({"type": "message", "text": "again"}))
         request = await _next_request(new)  # the new link serves
         await new.send(encode(End(id=request.id, finish_reason="stop")))
-        assert json.loads(await chat.recv())["type"] == "accepted"
-        assert json.loads(await chat.recv())["type"] == "end"
+        assert (await _answer_frame(chat))["type"] == "accepted"
+        assert (await _answer_frame(chat))["type"] == "end"
     await new.close()
 
 
