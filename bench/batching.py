@@ -72,6 +72,7 @@ class Server:
     model = ""
     sends_persona = True  # the agent adds its own persona
     batches = True  # runs several streams side by side
+    reports_usage = True  # answers ``stream_options.include_usage`` with the tokens generated
 
     def __init__(self) -> None:
         self.port = free_port()
@@ -116,10 +117,20 @@ class Server:
     def stream(
         self, turns: list[ChatCompletionMessageParam], max_tokens: int, seed: int = 1, on_token=None
     ) -> tuple[float, float, list[float], str]:
-        """(start, first-token time, token times, text) of one streamed answer."""
+        """(start, first-token time, text-delta times, text) of one streamed answer."""
+        start, first, times, text, _ = self.stream_counted(turns, max_tokens, seed, on_token)
+        return start, first, times, text
+
+    def stream_counted(
+        self, turns: list[ChatCompletionMessageParam], max_tokens: int, seed: int = 1, on_token=None
+    ) -> tuple[float, float, list[float], str, int]:
+        """``stream`` and the tokens generated: the server's ``usage`` where it reports it (a text
+        delta may carry several tokens, so counting deltas would favour a server that sends one per
+        token), else the deltas."""
         start = time.perf_counter()
         times: list[float] = []
         parts: list[str] = []
+        generated = 0
         response = self.client.chat.completions.create(
             model=self.model,
             messages=self.messages(turns),
@@ -127,14 +138,18 @@ class Server:
             max_tokens=max_tokens,
             temperature=0.0,
             seed=seed,
+            stream_options={"include_usage": True} if self.reports_usage else None,
         )
         for chunk in response:
+            if chunk.usage is not None:
+                generated = chunk.usage.completion_tokens
             if chunk.choices and chunk.choices[0].delta.content:
                 times.append(time.perf_counter())
                 parts.append(chunk.choices[0].delta.content)
                 if on_token is not None:
                     on_token()
-        return start, (times[0] if times else time.perf_counter()), times, "".join(parts)
+        first = times[0] if times else time.perf_counter()
+        return start, first, times, "".join(parts), generated or len(times)
 
     def owner_ttft(self, question: str, max_tokens: int) -> float:
         """Time to the first token of a request from the owner (a server without channels: any request)."""
@@ -230,7 +245,7 @@ class LlamaServer(Server):
 
 
 class LlamaCppPythonServer(Server):
-    name, model, batches = "python -m llama_cpp.server", "model", False
+    name, model, batches, reports_usage = "python -m llama_cpp.server", "model", False, False
 
     def command(self) -> list[str]:
         return [
@@ -335,19 +350,19 @@ def concurrent_streams(server: Server, n: int, max_tokens: int) -> dict[str, flo
         begin = time.perf_counter()
         results = list(
             pool.map(
-                lambda i: server.stream(
+                lambda i: server.stream_counted(
                     [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}], max_tokens, seed=i
                 ),
                 range(n),
             )
         )
         end = time.perf_counter()
-    tokens = sum(len(r[2]) for r in results)
-    rates = [(len(t) - 1) / (t[-1] - t[0]) for _, _, t, _ in results if len(t) > 1 and t[-1] > t[0]]
+    tokens = sum(r[4] for r in results)
+    rates = [(n - 1) / (t[-1] - first) for _, first, t, _, n in results if n > 1 and t and t[-1] > first]
     return {
         "aggregate": tokens / (end - begin),
         "per_stream": statistics.median(rates) if rates else 0.0,
-        "ttft": statistics.median(first - start for start, first, _, _ in results),
+        "ttft": statistics.median(first - start for start, first, _, _, _ in results),
     }
 
 
@@ -374,13 +389,16 @@ def interleaved_conversations(server: Server, turns: int, answer_tokens: int) ->
     return ttft
 
 
-def long_text() -> str:
-    return " ".join(note(k) for k in range(30))  # ~3,000 tokens
+def long_text(opening: str = "") -> str:
+    """~3,000 tokens; a different ``opening`` makes a prompt no server has a cached prefix of."""
+    return opening + " ".join(note(k) for k in range(30))
 
 
 def long_prompt_alone(server: Server) -> float:
-    """TTFT (s) of the ~3,000-token prompt with nothing else running (prefill speed)."""
-    start, first, _, _ = server.stream([{"role": "user", "content": long_text()}], 1)
+    """TTFT (s) of a ~3,000-token prompt with nothing else running (prefill speed). It opens with
+    a line of its own: the same text was just read beside the running streams, and a prefix cache
+    (both servers have one) would answer it from there instead of reading it."""
+    start, first, _, _ = server.stream([{"role": "user", "content": long_text("Read alone. ")}], 1)
     return first - start
 
 

@@ -131,5 +131,10 @@ class _EngineCollector(Collector):
             ("aiclone_engine_prefix_cache_miss_tokens", "miss_tokens", "Prompt tokens that had to be computed"),
             ("aiclone_engine_prefix_cache_hits", "hits", "Requests that reused a cached prefix"),
             ("aiclone_engine_prefix_cache_misses", "misses", "Requests that found no cached prefix"),
+            (
+                "aiclone_engine_prefix_cache_cleared_for_long_prompts",
+                "cleared_for_long_prompts",
+                "Kept conversations cleared before a long prompt was read",
+            ),
         ):
             yield CounterMetricFamily(name, help_text, value=cache[key])

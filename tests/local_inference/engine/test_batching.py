@@ -178,3 +178,32 @@ async def _until(condition, timeout: float = 20.0) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("condition not reached")
+
+
+async def test_a_long_prompt_clears_the_kept_conversations_before_it_is_read(wide_engine):
+    """Every chunk of a long prompt scans every kept conversation's cells (masked, still read): a
+    prompt with more new tokens than one step takes clears them first; a short one keeps them."""
+    greedy = SamplingParams(max_tokens=4, temperature=0.0)
+    for name in ("alice", "bob"):
+        await run(wide_engine, prompt_for(wide_engine, f"{name} says hello"), greedy, f"kept-{name}", "web")
+    before = wide_engine.stats()
+    assert before["cached_sequences"] >= 2
+    await run(wide_engine, prompt_for(wide_engine, "carol says hello too"), greedy, "short", "web")
+    after_short = wide_engine.stats()
+    assert (
+        after_short["prefix_cache"]["cleared_for_long_prompts"]
+        == before["prefix_cache"]["cleared_for_long_prompts"]
+    )
+    assert after_short["cached_sequences"] >= before["cached_sequences"]
+
+    text = " ".join(f"Line {i}: the quick brown fox jumps over the lazy dog." for i in range(80))
+    long_prompt = prompt_for(wide_engine, text)
+    assert wide_engine.count_tokens(long_prompt) > before["n_batch"]
+    await run(wide_engine, long_prompt, greedy, "long", "web")
+    after_long = wide_engine.stats()
+    cleared = (
+        after_long["prefix_cache"]["cleared_for_long_prompts"]
+        - before["prefix_cache"]["cleared_for_long_prompts"]
+    )
+    assert cleared >= after_short["cached_sequences"] - 1  # one may have made room for its own slot
+    assert after_long["cached_sequences"] == 1  # the long prompt's own conversation, kept for its next turn

@@ -320,6 +320,8 @@ class DecodeLoop:
             request.sampler = SamplerChain(request.params, request.prompt, self.context.n_vocab)
         request.seq, reused = self.slots.acquire(request.feed, request.group)
         request.prefilled = reused
+        if len(request.feed) - reused > self.context.shape.n_batch:
+            self.slots.clear_idle()  # a long read: kept conversations would slow each of its chunks
         if reused:
             with self.lock:
                 self.scheduler.set_remaining(request.id, len(request.feed) - reused)

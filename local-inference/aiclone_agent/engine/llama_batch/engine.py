@@ -250,6 +250,7 @@ class LlamaBatchEngine(EngineClient):
                 "miss_tokens": cache.miss_tokens,
                 "hits": cache.hits,
                 "misses": cache.misses,
+                "cleared_for_long_prompts": cache.cleared_for_long_prompts,
             },
             "wait_seconds_by_channel": {
                 channel: {"count": int(n), "sum": round(total, 4), "max": round(worst, 4)}

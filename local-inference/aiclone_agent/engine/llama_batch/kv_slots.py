@@ -9,6 +9,13 @@ its slot keeps prompt + answer for the next turn; least recently used slots are 
 (``llama_memory_seq_rm``) when a slot or cells are needed. Cells are computed under one adapter
 setting (the request's group): a prefix is only lent between sequences of the same group.
 
+Kept cells are not free to keep: in one unified cache every step's attention walks all cells up
+to the highest one in use, a kept conversation's masked out but still scanned, so a 3,000-token
+prompt read beside 48 kept conversations took 1.3x as long as on an empty cache (and 1.55x
+llama-server's time in bench/batching.py). Before a long prompt is read (more new tokens than one
+step takes), ``clear_idle`` clears every kept conversation: each would save at most its own
+length once, the long prompt pays for all of them in each of its chunks.
+
 Cells are mirrored here (an id per computed token, shared by copies, counted by reference), so the
 number of cells in use is exact without asking llama.cpp.
 """
@@ -36,6 +43,7 @@ class PrefixCacheCounters:
     miss_tokens: int = 0  # prompt tokens computed
     hits: int = 0  # requests that reused at least one token
     misses: int = 0
+    cleared_for_long_prompts: int = 0  # kept conversations cleared before a long prompt was read
 
 
 class KvSlots:
@@ -131,6 +139,14 @@ class KvSlots:
             if not self.evict_idle():
                 return False
         return True
+
+    def clear_idle(self) -> int:
+        """Clear every idle (kept) slot, before a long prompt is read; how many there were."""
+        idle = [seq for seq, held in enumerate(self.tokens) if held and seq not in self._active]
+        for seq in idle:
+            self._clear(seq)
+        self.counters.cleared_for_long_prompts += len(idle)
+        return len(idle)
 
     def evict_idle(self) -> bool:
         """Clear the least recently used idle slot; False when there is none."""
