@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 import numpy as np
 
 from tests.local_inference.rag.documents import EN_FACTS, RU_FACTS
@@ -31,3 +34,20 @@ def test_a_question_finds_the_answer_written_in_the_other_language(embedder):
     assert int(np.argmax(english @ embedder.embed_query("Какая гарантия на лампы?"))) == 1
     assert int(np.argmax(russian @ embedder.embed_query("How long is the warranty on the vases?"))) == 1
     assert int(np.argmax(russian @ embedder.embed_query("When does the workshop open?"))) == 0
+
+
+def test_an_embedding_runs_on_its_callers_thread_alone(embedder):
+    """The engine's OpenMP threads take the cores while answers stream: an embedding (a memory
+    recall, a search) adds no team of its own beside them, it runs on its caller's thread."""
+    counts: dict[str, int] = {}
+
+    def embed() -> None:  # a fresh thread, as the recall's worker is
+        counts["before"] = len(os.listdir("/proc/self/task"))
+        embedder.embed_passages(EN_FACTS * 4)
+        embedder.embed_query("When can I visit the studio?")
+        counts["after"] = len(os.listdir("/proc/self/task"))
+
+    thread = threading.Thread(target=embed)
+    thread.start()
+    thread.join()
+    assert counts["after"] == counts["before"], counts
