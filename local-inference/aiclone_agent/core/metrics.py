@@ -122,6 +122,11 @@ class _EngineCollector(Collector):
                 "Running sequences paused for a heavier channel's request",
                 value=stats["preemptions"],
             )
+            yield CounterMetricFamily(
+                "aiclone_engine_priority_prompt_steps",
+                "Steps that ended a heavier channel's prompt without decoding lighter answers",
+                value=stats["priority_prompt_steps"],
+            )
         yield CounterMetricFamily(
             "aiclone_engine_prompt_tokens_computed", "Prompt tokens prefilled", value=stats["prompt_tokens_computed"]
         )

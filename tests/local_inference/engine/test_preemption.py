@@ -29,6 +29,36 @@ def one_slot_engine(model_path: Path):
     asyncio.run(engine.close())
 
 
+@pytest.fixture(scope="module")
+def two_slot_engine(model_path: Path):
+    """Two slots: an owner request finds a free one beside a streaming API answer."""
+    engine = load_engine(
+        ModelSection(base_model_path=str(model_path), n_ctx=2048, parallel=2, max_queue=4), model_path.parent
+    )
+    yield engine
+    asyncio.run(engine.close())
+
+
+async def test_an_owner_prompt_ends_in_a_step_of_its_own_beside_a_streaming_api_answer(two_slot_engine):
+    """The step that reads the end of the owner's prompt decodes no API token: the owner's first
+    token waits for no stranger's (they wait one short step); between equals nothing changes."""
+    engine = two_slot_engine
+    short = SamplingParams(max_tokens=4, temperature=0.0)
+    before = engine.stats()["priority_prompt_steps"]
+    api = engine.generate(prompt_for(engine, LONG_ANSWER), GREEDY, "api-beside", "api")
+    for _ in range(3):
+        await anext(api)  # decoding
+    owner_text, _ = await run(engine, prompt_for(engine, "Say hello."), short, "owner-beside", "owner")
+    assert owner_text
+    assert engine.stats()["priority_prompt_steps"] == before + 1
+    # another API request beside the API answer gets no step of its own
+    other_text, _ = await run(engine, prompt_for(engine, "Say goodbye."), short, "api-other", "api")
+    assert other_text
+    rest = [chunk.text async for chunk in api]
+    assert "".join(rest)  # the API answer went on after the pause of one step
+    assert engine.stats()["priority_prompt_steps"] == before + 1
+
+
 async def test_an_owner_request_pauses_an_api_answer_which_resumes_with_the_same_text(one_slot_engine):
     engine = one_slot_engine
     api_prompt = prompt_for(engine, LONG_ANSWER)

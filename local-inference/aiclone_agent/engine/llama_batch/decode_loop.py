@@ -15,7 +15,10 @@ Before admitting, a step may pause a running sequence for a heavier channel's wa
 keeps its KV cells as a cached conversation, and when it is admitted again it takes them back
 (the prefix cache finds them; what was evicted meanwhile is recomputed) and decodes the token it
 had sampled: its client sees a pause, never another text. While answers decode, a step carries
-at most ``step_policy.prompt_budget`` prompt tokens, from the step cost measured here.
+at most ``step_policy.prompt_budget`` prompt tokens, from the step cost measured here. The step
+that ends the prompt of a request heavier than every decoding one (the owner's beside API answers)
+decodes none of them: its first token comes a step of a few prompt tokens later, not one carrying
+a token for each stranger too (with 16 answers streaming: 0.10-0.14 s instead of 0.19-0.23 s).
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ class LoopCounters:
     request_seconds: float = 5.0  # moving average of a request's time in its slot (for Retry-After)
     adapter_scale_switches: int = 0  # steps that set another LoRA scale on the context than the step before
     preemptions: int = 0  # running sequences paused for a heavier channel's request
+    priority_prompt_steps: int = 0  # steps that ended a heavier request's prompt and decoded no lighter answer
     last_prompt_budget: int = 0  # the prompt-token cap of the last step that decoded
 
 
@@ -194,20 +198,24 @@ class DecodeLoop:
                 self.step_prompt_share,
             )
             plan = self.scheduler.plan(budget)
-        if not plan.decode and not plan.prefill:
+        decode_ids, prefill = plan.decode, plan.prefill
+        if not decode_ids and not prefill:
             return
+        if decode_ids and self._heavier_prompt_ends(decode_ids, prefill):
+            decode_ids = []  # the heavier request's first token comes one short step sooner
+            self.counters.priority_prompt_steps += 1
         if self.context.use_lora_scale(plan.group / 1000) and self.counters.steps:
             self.counters.adapter_scale_switches += 1
         entries: list[tuple[int, int, int, bool]] = []
         samples: list[tuple[BatchRequest, int]] = []
         decoded: list[tuple[BatchRequest, list[int]]] = []
-        for request_id in plan.decode:
+        for request_id in decode_ids:
             request = self.running[request_id]
             position = len(self.slots.tokens[request.seq])
             samples.append((request, len(entries)))
             entries.append((request.last_token, position, request.seq, True))
             decoded.append((request, [request.last_token]))
-        for request_id, n in plan.prefill:
+        for request_id, n in prefill:
             request = self.running[request_id]
             start = request.prefilled
             chunk = request.feed[start : start + n]
@@ -228,15 +236,27 @@ class DecodeLoop:
         counters.steps += 1
         counters.last_batch_tokens = len(entries)
         counters.last_batch_sequences = len(decoded)
-        counters.prompt_tokens_computed += len(entries) - len(plan.decode)
-        counters.decoded_tokens += len(plan.decode)
-        if plan.decode:
+        counters.prompt_tokens_computed += len(entries) - len(decode_ids)
+        counters.decoded_tokens += len(decode_ids)
+        if decode_ids:
             counters.last_prompt_budget = budget
         for request, index in samples:
             assert request.sampler is not None  # every planned request was started (``_start``)
             self._accept(request, request.sampler.sample(self.context.ctx, index), out)
         self.step_cost.observe(
-            len(entries) - len(plan.decode), len(plan.decode), (time.perf_counter() - began) * 1000
+            len(entries) - len(decode_ids), len(decode_ids), (time.perf_counter() - began) * 1000
+        )
+
+    def _heavier_prompt_ends(self, decode_ids: list[int], prefill: list[tuple[int, int]]) -> bool:
+        """Whether this step finishes the prompt of a request heavier than every decoding one (the
+        owner's beside API answers): that step then reads prompts only, so its first token is not
+        held up by a token for each of them (they wait one short step)."""
+        weights, running = self._weights, self.running
+        heaviest_decoding = max(weights[running[i].channel] for i in decode_ids)
+        return any(
+            weights[running[i].channel] > heaviest_decoding
+            and running[i].prefilled + n == len(running[i].feed)
+            for i, n in prefill
         )
 
     def _decode(self, entries, requests: list[BatchRequest], out: dict) -> bool:

@@ -237,6 +237,7 @@ class LlamaBatchEngine(EngineClient):
             "decoded_tokens": counters.decoded_tokens,
             "adapter_scale_switches": counters.adapter_scale_switches,
             "preemptions": counters.preemptions,
+            "priority_prompt_steps": counters.priority_prompt_steps,
             "last_prompt_budget": counters.last_prompt_budget,
             "step_ms": {
                 "per_prompt_token": _rounded(loop.step_cost.per_prompt_token),
