@@ -102,6 +102,16 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "telegram_conflict": (),
     "telegram_failed": (),
     "telegram_not_taken": (),
+    # a listener's Apply (the LAN listener, the direct path: their ``error_code``, ``error_params``)
+    "listener_address_in_use": ("host", "port"),
+    "listener_permission_denied": ("host", "port"),
+    "listener_address_not_available": ("host", "port"),
+    "listener_failed": ("host", "port"),
+    # the direct path once it listens (``/api/status`` ``gateway.direct_error_code``)
+    "direct_not_linked": (),
+    "direct_busy": (),
+    "direct_proof_refused": (),
+    "direct_path_lost": (),
 }
 
 FIELD_CODES: dict[str, tuple[str, ...]] = {

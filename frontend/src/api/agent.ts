@@ -159,10 +159,13 @@ export interface ListenerStatus {
   settings: ListenerSettings
   state: 'stopped' | 'restarting' | 'running' | 'failed'
   address: string | null
-  /** Why the last start could not listen. */
+  /** Why the last start could not listen, in the OS's words: for the log, never shown. */
   error: string | null
   /** Saved settings the listener does not run with yet. */
   pending: boolean
+  /** What the page says instead: a catalogue code (``error.<code>``) and its params (host, port). */
+  error_code?: string | null
+  error_params?: Record<string, string | number> | null
 }
 export interface SearchHit extends Source { text: string; score: number }
 

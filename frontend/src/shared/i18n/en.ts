@@ -583,6 +583,16 @@ export const en = {
   'field.not_a_model': '{path} is not a model file this engine can load. Pick another file.',
   'field.path_unresolved': '{path} cannot be found. Pick a file from the list.',
   'format.bytes': '{size} byte | {size} bytes',
+  // error codes: listener Apply, the direct path, engine reload (issue 25)
+  'docvis.listener.failedBecause': 'Could not start. {reason}',
+  'error.listener_address_in_use': 'Port {port} is already used by another program. Choose another port, or close that program, and apply again.',
+  'error.listener_permission_denied': 'This PC does not allow listening on port {port}. Choose a port above 1024 and apply again.',
+  'error.listener_address_not_available': 'This PC has no address {host}. Enter one of its own addresses (or 0.0.0.0 for all of them) and apply again.',
+  'error.listener_failed': 'Could not listen on {host}:{port}. Check the address and port and apply again; the agent log says more.',
+  'error.direct_not_linked': 'The direct path waits for the link to the gateway. Link this PC on the Gateway page first.',
+  'error.direct_busy': 'Too many connections are opening the direct path at once. The gateway tries again by itself.',
+  'error.direct_proof_refused': 'A connection to the direct path did not prove it comes from your gateway and was refused. If it keeps happening, link this PC to the gateway again.',
+  'error.direct_path_lost': 'The direct path to the gateway dropped. The gateway dials it again by itself; until then chats go through the relay.',
 } as const
 
 export type MessageKey = keyof typeof en
