@@ -112,6 +112,11 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "direct_busy": (),
     "direct_proof_refused": (),
     "direct_path_lost": (),
+    # an engine reload that failed (``/api/status`` ``engine_reload.error_code``, ``error_params``)
+    "model_load_failed": ("file",),
+    "model_context_failed": ("file", "n_ctx"),
+    "model_file_missing": (),
+    "not_enough_memory": (),
 }
 
 FIELD_CODES: dict[str, tuple[str, ...]] = {

@@ -27,8 +27,11 @@ export interface AgentStatus {
 /** POST /api/engine/reload and ``/api/status`` ``engine_reload``: applying saved settings in-process. */
 export interface EngineReload {
   state: 'idle' | 'draining' | 'loading' | 'done' | 'failed'
-  /** Why the last reload failed (the previous engine kept serving). */
+  /** Why the last reload failed (the previous engine kept serving): for the log, never shown. */
   error: string | null
+  /** What the page says instead: a catalogue code (``error.<code>``) and its params (file, n_ctx). */
+  error_code?: string | null
+  error_params?: Record<string, string | number> | null
   /** Answers still streaming while draining. */
   running: number
   started_at: number | null

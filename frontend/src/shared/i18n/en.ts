@@ -585,6 +585,7 @@ export const en = {
   'format.bytes': '{size} byte | {size} bytes',
   // error codes: listener Apply, the direct path, engine reload (issue 25)
   'docvis.listener.failedBecause': 'Could not start. {reason}',
+  'engineSettings.reloadFailedBecause': 'Not applied; the previous settings keep serving. {error}',
   'error.listener_address_in_use': 'Port {port} is already used by another program. Choose another port, or close that program, and apply again.',
   'error.listener_permission_denied': 'This PC does not allow listening on port {port}. Choose a port above 1024 and apply again.',
   'error.listener_address_not_available': 'This PC has no address {host}. Enter one of its own addresses (or 0.0.0.0 for all of them) and apply again.',
@@ -593,6 +594,10 @@ export const en = {
   'error.direct_busy': 'Too many connections are opening the direct path at once. The gateway tries again by itself.',
   'error.direct_proof_refused': 'A connection to the direct path did not prove it comes from your gateway and was refused. If it keeps happening, link this PC to the gateway again.',
   'error.direct_path_lost': 'The direct path to the gateway dropped. The gateway dials it again by itself; until then chats go through the relay.',
+  'error.model_load_failed': 'The model {file} could not be loaded: the file may be damaged or not a GGUF model. Pick another model or download it again.',
+  'error.model_context_failed': 'There is not enough memory for a context of {n_ctx} tokens with {file}. Lower the context size or the GPU layers and apply again.',
+  'error.model_file_missing': 'The chosen model file is missing or is not a GGUF model. Pick a model from the list and apply again.',
+  'error.not_enough_memory': 'There is not enough memory to load this model. Pick a smaller model, lower the context size, or close other programs and apply again.',
 } as const
 
 export type MessageKey = keyof typeof en
