@@ -117,6 +117,10 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "model_context_failed": ("file", "n_ctx"),
     "model_file_missing": (),
     "not_enough_memory": (),
+    # a document that failed to index (``/api/rag/documents`` ``error_code``)
+    "document_unreadable": (),
+    "document_interrupted": (),
+    "document_failed": (),
 }
 
 FIELD_CODES: dict[str, tuple[str, ...]] = {

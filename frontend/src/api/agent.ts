@@ -146,7 +146,10 @@ export interface RagDocument {
   chunks: number
   status: DocumentStatus
   progress: number
+  /** Why it failed, in the parser's words: for the log, never shown. */
   error: string | null
+  /** What the page says instead (``error.<code>``). */
+  error_code?: string | null
   created_at: string | number
   /** owner: only the owner's own chats read it; public: every channel may retrieve and cite it. */
   visibility: DocumentVisibility

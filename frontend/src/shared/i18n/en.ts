@@ -598,6 +598,9 @@ export const en = {
   'error.model_context_failed': 'There is not enough memory for a context of {n_ctx} tokens with {file}. Lower the context size or the GPU layers and apply again.',
   'error.model_file_missing': 'The chosen model file is missing or is not a GGUF model. Pick a model from the list and apply again.',
   'error.not_enough_memory': 'There is not enough memory to load this model. Pick a smaller model, lower the context size, or close other programs and apply again.',
+  'error.document_unreadable': 'This file could not be read: it may be damaged, protected by a password or a scan without text. Save it again (for example as PDF or txt) and upload it again.',
+  'error.document_interrupted': 'Indexing this file was interrupted several times (the agent stopped). Delete it and upload it again.',
+  'error.document_failed': 'This file could not be indexed. Delete it and upload it again; the agent log says more.',
 } as const
 
 export type MessageKey = keyof typeof en
