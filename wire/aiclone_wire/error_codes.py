@@ -121,6 +121,11 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "document_unreadable": (),
     "document_interrupted": (),
     "document_failed": (),
+    # a file in models/base/ the Engine page lists but cannot use (``/api/engine/models`` ``error_code``)
+    "model_file_unreadable": (),
+    "model_not_gguf": (),
+    "model_without_weights": (),
+    "model_is_adapter": (),
 }
 
 FIELD_CODES: dict[str, tuple[str, ...]] = {

@@ -103,7 +103,10 @@ export interface ModelChoice {
   name: string | null
   architecture: string | null
   quantization: string | null
+  /** Why it cannot be used, in the header reader's words: for the log, never shown. */
   error: string | null
+  /** What the page says instead (``error.<code>``). */
+  error_code?: string | null
   saved: boolean
   running: boolean
 }

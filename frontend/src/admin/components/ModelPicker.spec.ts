@@ -36,6 +36,17 @@ describe('ModelPicker', () => {
     expect(said).not.toContain('llama.cpp')
   })
 
+  it('says why a listed file cannot be used from its code, never the header reader words', () => {
+    useI18n().setLocale('ru')
+    const store = useEngineSettingsStore()
+    store.settings = { pending_restart: [], restart_fields: [] } as never
+    const cut = { ...MODEL, file: 'cut.gguf', name: null, saved: false, error: 'cut.gguf is not a valid GGUF model (truncated: 2000 bytes)', error_code: 'model_not_gguf' }
+    store.models = { base_dir: '/m', base_model_path: '', models: [cut] } as never
+    const said = mount(ModelPicker).find('[data-test=model-error]').text()
+    expect(said).toContain('Это не модель GGUF')
+    expect(said).not.toContain('truncated')
+  })
+
   it('says a failed reload in Russian from its code, and a sentence of its own for one without a code', async () => {
     useI18n().setLocale('ru')
     const store = useEngineSettingsStore()

@@ -601,6 +601,10 @@ export const en = {
   'error.document_unreadable': 'This file could not be read: it may be damaged, protected by a password or a scan without text. Save it again (for example as PDF or txt) and upload it again.',
   'error.document_interrupted': 'Indexing this file was interrupted several times (the agent stopped). Delete it and upload it again.',
   'error.document_failed': 'This file could not be indexed. Delete it and upload it again; the agent log says more.',
+  'error.model_file_unreadable': 'This file cannot be read. Check that it is a whole file this program may read, or delete it.',
+  'error.model_not_gguf': 'This is not a GGUF model (or the download was cut short). Download it again or delete it.',
+  'error.model_without_weights': 'This GGUF file holds no model weights. Download the whole model or delete this file.',
+  'error.model_is_adapter': 'This is a LoRA adapter, not a base model. Move it to the models/lora folder.',
 } as const
 
 export type MessageKey = keyof typeof en
