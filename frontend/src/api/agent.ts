@@ -1,6 +1,6 @@
 // Client for the local agent's admin API (same origin: the agent serves the admin panel).
 import type { Memory, Source } from '@/shared/types/chat'
-import { ApiError, errorFrom, errorFromBody, jsonBody, requestJson } from './http'
+import { ApiError, errorFrom, errorFromBody, fetchOrNetworkError, jsonBody, requestJson } from './http'
 import { readSseJson } from './sse'
 import type { AgentChatEvent } from './agentChatEvents'
 import type { OverviewResponse } from './agentOverview'
@@ -226,20 +226,20 @@ export const agentApi = {
   getOverview: () => requestJson<OverviewResponse>('/api/overview'),
 
   async getMetrics(): Promise<string> {
-    const response = await fetch('/metrics')
+    const response = await fetchOrNetworkError('/metrics')
     if (!response.ok) throw await errorFrom(response)
     return response.text()
   },
 
   /** ``channel``: answer with that channel's persona (the owner's preview); none: the owner's own. */
   async *streamChat(message: string, conversationId: string | null, signal: AbortSignal, channel: ChannelName | null = null): AsyncGenerator<AgentChatEvent> {
-    const response = await fetch('/api/chat/stream', {
+    const response = await fetchOrNetworkError('/api/chat/stream', {
       method: 'POST',
       signal,
       ...jsonBody({ message, conversation_id: conversationId ?? undefined, channel: channel ?? undefined }),
     })
     if (!response.ok || !response.body) throw await errorFrom(response)
-    for await (const event of readSseJson(response.body)) yield event as AgentChatEvent
+    for await (const event of readSseJson(response.body, signal)) yield event as AgentChatEvent
   },
 
   listConversations: (query = '') =>
