@@ -126,6 +126,9 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "model_not_gguf": (),
     "model_without_weights": (),
     "model_is_adapter": (),
+    # the adapter (``/api/adapter``, ``/api/status`` ``adapter.reason_code``)
+    "adapter_timeout": (),
+    "adapter_failed": (),
 }
 
 FIELD_CODES: dict[str, tuple[str, ...]] = {

@@ -42,6 +42,8 @@ export interface EngineReload {
 export interface AdapterStatus {
   state: 'loading' | 'applied' | 'failed' | 'none'
   reason: string
+  /** A failure the page says from the catalogue (``error.<code>``) instead of ``reason`` (then a library's words). */
+  reason_code?: string | null
   path: string
   name: string
   rank: number | null

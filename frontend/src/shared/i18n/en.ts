@@ -605,6 +605,8 @@ export const en = {
   'error.model_not_gguf': 'This is not a GGUF model (or the download was cut short). Download it again or delete it.',
   'error.model_without_weights': 'This GGUF file holds no model weights. Download the whole model or delete this file.',
   'error.model_is_adapter': 'This is a LoRA adapter, not a base model. Move it to the models/lora folder.',
+  'error.adapter_timeout': 'Reading the adapter took too long, so the base model is serving. Raise the adapter time limit (model.lora_timeout_s) or use a smaller adapter, then restart.',
+  'error.adapter_failed': 'The adapter could not be applied, so the base model is serving. Check the adapter files; the agent log says more.',
 } as const
 
 export type MessageKey = keyof typeof en
