@@ -3,6 +3,7 @@
 // "Cannot connect to host ...", "wrong email or password"), on the admin (agent) and the public chat
 // (gateway); each page passes axe as it shows the error.
 import assert from 'node:assert/strict'
+import { createServer } from 'node:net'
 import { describe, it } from 'node:test'
 import { assertAccessible } from './support/a11y.mjs'
 import { newPage, screenshot } from './support/browser.mjs'
@@ -25,9 +26,10 @@ async function russianPage(browser, baseURL) {
   return opened
 }
 
-/** Every visible error text on the page: each is Russian and holds no English sentence. */
-async function assertRussianErrors(page, label) {
-  const texts = (await page.locator(ERRORS).allInnerTexts()).map((t) => t.trim()).filter(Boolean)
+/** Every visible error text on the page (or in `scope`, a part of it): each is Russian and holds
+ * no English sentence. */
+async function assertRussianErrors(page, label, scope = page) {
+  const texts = (await scope.locator(ERRORS).allInnerTexts()).map((t) => t.trim()).filter(Boolean)
   assert.ok(texts.length > 0, `${label}: an error is shown`)
   for (const text of texts) {
     assert.match(text, /[а-яё]/i, `${label}: "${text}" is not Russian`)
@@ -95,6 +97,44 @@ export function errorTests(ctx) {
         assert.deepEqual(page.errors, [])
       } finally {
         await context.close()
+      }
+    })
+
+    it('the admin: Apply of the LAN listener on a port another program holds', TEST_TIMEOUT, async () => {
+      const lan = `${ctx.agent.url}/api/listeners/lan`
+      const original = (await (await fetch(lan)).json()).settings
+      const holder = createServer() // the other program: a real socket listening on the port
+      const busy = await new Promise((resolve) => holder.listen(0, '127.0.0.1', () => resolve(holder.address().port)))
+      const { page, context } = await russianPage(ctx.browser, ctx.agent.url)
+      try {
+        await page.goto('/gateway')
+        const form = page.locator('[data-test=listener-lan]')
+        await form.waitFor()
+        await form.locator('[data-test=listener-lan-enabled]').check()
+        await form.locator('[data-test=listener-lan-host]').fill('127.0.0.1')
+        await form.locator('[data-test=listener-lan-port]').fill(String(busy))
+        await form.locator('[data-test=listener-lan-save]').click()
+        await form.locator('[data-test=listener-lan-pending]').waitFor()
+        await form.locator('[data-test=listener-lan-apply]').click()
+        const error = form.locator('[data-test=listener-lan-error]')
+        await error.waitFor()
+        const said = await error.innerText()
+        assert.match(said, new RegExp(`Порт ${busy} уже занят другой программой`))
+        assert.doesNotMatch(said, /Errno|Address already in use/)
+        // the API says the same as a code (the OS's words stay in `error`, for the log)
+        const answer = await (await fetch(lan)).json()
+        assert.equal(answer.error_code, 'listener_address_in_use')
+        assert.deepEqual(answer.error_params, { host: '127.0.0.1', port: busy })
+        await assertRussianErrors(page, 'listener apply', form)
+        await assertAccessible(page, 'listener apply refusal ru')
+        await screenshot(page, 'errors-listener-ru')
+        assert.deepEqual(page.errors, [])
+      } finally {
+        holder.close()
+        await context.close()
+        // back where the other tests expect it
+        await fetch(lan, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(original) })
+        await fetch(`${lan}/apply`, { method: 'POST' })
       }
     })
 

@@ -156,6 +156,14 @@ async def test_a_captured_handshake_replayed_is_refused(two_paths: TwoPaths):
     for _ in range(2):
         accepted, answer = await _handshake(two_paths, lambda nonce: captured[0])
         assert not accepted and "another handshake's challenge" in answer, answer
+    # the agent's status says it as a code too (its words are for the log); the gateway's own
+    # redial, once it is back, clears both
+    gateway = (await two_paths.status("agent"))["gateway"]
+    if gateway["direct_error"] is not None:
+        assert gateway["direct_error"].startswith("the gateway's proof was refused"), gateway
+        assert gateway["direct_error_code"] == "direct_proof_refused", gateway
+    else:
+        assert gateway["direct_error_code"] is None, gateway
     # the gateway's own direct path comes back (a replay never replaces it for good)
     await two_paths.wait_mode("hybrid", timeout=WAIT_S)
 

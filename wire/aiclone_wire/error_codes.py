@@ -102,6 +102,33 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "telegram_conflict": (),
     "telegram_failed": (),
     "telegram_not_taken": (),
+    # a listener's Apply (the LAN listener, the direct path: their ``error_code``, ``error_params``)
+    "listener_address_in_use": ("host", "port"),
+    "listener_permission_denied": ("host", "port"),
+    "listener_address_not_available": ("host", "port"),
+    "listener_failed": ("host", "port"),
+    # the direct path once it listens (``/api/status`` ``gateway.direct_error_code``)
+    "direct_not_linked": (),
+    "direct_busy": (),
+    "direct_proof_refused": (),
+    "direct_path_lost": (),
+    # an engine reload that failed (``/api/status`` ``engine_reload.error_code``, ``error_params``)
+    "model_load_failed": ("file",),
+    "model_context_failed": ("file", "n_ctx"),
+    "model_file_missing": (),
+    "not_enough_memory": (),
+    # a document that failed to index (``/api/rag/documents`` ``error_code``)
+    "document_unreadable": (),
+    "document_interrupted": (),
+    "document_failed": (),
+    # a file in models/base/ the Engine page lists but cannot use (``/api/engine/models`` ``error_code``)
+    "model_file_unreadable": (),
+    "model_not_gguf": (),
+    "model_without_weights": (),
+    "model_is_adapter": (),
+    # the adapter (``/api/adapter``, ``/api/status`` ``adapter.reason_code``)
+    "adapter_timeout": (),
+    "adapter_failed": (),
 }
 
 FIELD_CODES: dict[str, tuple[str, ...]] = {

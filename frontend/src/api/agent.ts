@@ -1,6 +1,6 @@
 // Client for the local agent's admin API (same origin: the agent serves the admin panel).
 import type { Memory, Source } from '@/shared/types/chat'
-import { ApiError, errorFrom, errorFromBody, jsonBody, requestJson } from './http'
+import { ApiError, errorFrom, errorFromBody, fetchOrNetworkError, jsonBody, requestJson } from './http'
 import { readSseJson } from './sse'
 import type { AgentChatEvent } from './agentChatEvents'
 import type { OverviewResponse } from './agentOverview'
@@ -27,8 +27,11 @@ export interface AgentStatus {
 /** POST /api/engine/reload and ``/api/status`` ``engine_reload``: applying saved settings in-process. */
 export interface EngineReload {
   state: 'idle' | 'draining' | 'loading' | 'done' | 'failed'
-  /** Why the last reload failed (the previous engine kept serving). */
+  /** Why the last reload failed (the previous engine kept serving): for the log, never shown. */
   error: string | null
+  /** What the page says instead: a catalogue code (``error.<code>``) and its params (file, n_ctx). */
+  error_code?: string | null
+  error_params?: Record<string, string | number> | null
   /** Answers still streaming while draining. */
   running: number
   started_at: number | null
@@ -39,6 +42,8 @@ export interface EngineReload {
 export interface AdapterStatus {
   state: 'loading' | 'applied' | 'failed' | 'none'
   reason: string
+  /** A failure the page says from the catalogue (``error.<code>``) instead of ``reason`` (then a library's words). */
+  reason_code?: string | null
   path: string
   name: string
   rank: number | null
@@ -106,7 +111,10 @@ export interface ModelChoice {
   name: string | null
   architecture: string | null
   quantization: string | null
+  /** Why it cannot be used, in the header reader's words: for the log, never shown. */
   error: string | null
+  /** What the page says instead (``error.<code>``). */
+  error_code?: string | null
   saved: boolean
   running: boolean
 }
@@ -149,7 +157,10 @@ export interface RagDocument {
   chunks: number
   status: DocumentStatus
   progress: number
+  /** Why it failed, in the parser's words: for the log, never shown. */
   error: string | null
+  /** What the page says instead (``error.<code>``). */
+  error_code?: string | null
   created_at: string | number
   /** owner: only the owner's own chats read it; public: every channel may retrieve and cite it. */
   visibility: DocumentVisibility
@@ -165,10 +176,13 @@ export interface ListenerStatus {
   settings: ListenerSettings
   state: 'stopped' | 'restarting' | 'running' | 'failed'
   address: string | null
-  /** Why the last start could not listen. */
+  /** Why the last start could not listen, in the OS's words: for the log, never shown. */
   error: string | null
   /** Saved settings the listener does not run with yet. */
   pending: boolean
+  /** What the page says instead: a catalogue code (``error.<code>``) and its params (host, port). */
+  error_code?: string | null
+  error_params?: Record<string, string | number> | null
 }
 export interface SearchHit extends Source { text: string; score: number }
 
@@ -220,20 +234,20 @@ export const agentApi = {
   getOverview: () => requestJson<OverviewResponse>('/api/overview'),
 
   async getMetrics(): Promise<string> {
-    const response = await fetch('/metrics')
+    const response = await fetchOrNetworkError('/metrics')
     if (!response.ok) throw await errorFrom(response)
     return response.text()
   },
 
   /** ``channel``: answer with that channel's persona (the owner's preview); none: the owner's own. */
   async *streamChat(message: string, conversationId: string | null, signal: AbortSignal, channel: ChannelName | null = null): AsyncGenerator<AgentChatEvent> {
-    const response = await fetch('/api/chat/stream', {
+    const response = await fetchOrNetworkError('/api/chat/stream', {
       method: 'POST',
       signal,
       ...jsonBody({ message, conversation_id: conversationId ?? undefined, channel: channel ?? undefined }),
     })
     if (!response.ok || !response.body) throw await errorFrom(response)
-    for await (const event of readSseJson(response.body)) yield event as AgentChatEvent
+    for await (const event of readSseJson(response.body, signal)) yield event as AgentChatEvent
   },
 
   listConversations: (query = '') =>

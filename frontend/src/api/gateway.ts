@@ -1,5 +1,5 @@
 // Client for the public gateway: auth, status, conversations, chat tickets and the SSE fallback.
-import { jsonBody, requestJson, errorFrom } from './http'
+import { jsonBody, requestJson, errorFrom, fetchOrNetworkError } from './http'
 import { readSseJson } from './sse'
 import type { Memory, Source } from '@/shared/types/chat'
 import type { MessageIn, ServerFrame, StatusFrame } from './chatFrames'
@@ -124,14 +124,14 @@ export const gatewayApi = {
 
   /** SSE fallback: the same frames as the socket, for one question. */
   async *stream(token: string, body: Omit<MessageIn, 'type'>, signal: AbortSignal): AsyncGenerator<ServerFrame> {
-    const response = await fetch('/api/chat/stream', {
+    const response = await fetchOrNetworkError('/api/chat/stream', {
       method: 'POST',
       signal,
       body: JSON.stringify(body),
       headers: { ...bearer(token), 'Content-Type': 'application/json' },
     })
     if (!response.ok || !response.body) throw await errorFrom(response)
-    for await (const frame of readSseJson(response.body)) yield frame as ServerFrame
+    for await (const frame of readSseJson(response.body, signal)) yield frame as ServerFrame
   },
 }
 

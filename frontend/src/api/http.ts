@@ -68,6 +68,22 @@ export async function errorFrom(response: Response): Promise<ApiError> {
   return errorFromBody(response.status, response.statusText, body)
 }
 
+/** A failure to reach the server (the browser's own words, "Failed to fetch", "network error", are
+ * never shown) as an ApiError whose sentence says so; an abort the caller asked for stays itself. */
+export function networkError(cause: unknown, signal?: AbortSignal | null): unknown {
+  if (signal?.aborted || (cause instanceof DOMException && cause.name === 'AbortError')) return cause
+  return new ApiError(0, cause instanceof Error ? cause.message : 'network error', 'network_error')
+}
+
+/** `fetch` for the calls that read the body themselves (a stream, a text page): see networkError. */
+export async function fetchOrNetworkError(url: string, init: RequestInit = {}): Promise<Response> {
+  try {
+    return await fetch(url, init)
+  } catch (cause) {
+    throw networkError(cause, init.signal)
+  }
+}
+
 export async function requestJson<T>(url: string, init: RequestInit = {}): Promise<T> {
   const headers = new Headers(init.headers)
   if (init.body !== undefined && typeof init.body === 'string' && !headers.has('Content-Type')) {

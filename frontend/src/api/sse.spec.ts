@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { ApiError } from './http'
+import { agentApi } from './agent'
 import { readSseJson } from './sse'
+import { useI18n } from '@/shared/composables/useI18n'
 
 function streamOf(parts: string[]): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder()
@@ -40,5 +43,40 @@ describe('readSseJson', () => {
     const events: unknown[] = []
     for await (const event of readSseJson(stream)) events.push(event)
     expect(events).toEqual([{ delta: 'Привет' }])
+  })
+
+  it('a body cut off mid-answer ends in the page-language sentence, not the browser words', async () => {
+    useI18n().setLocale('ru')
+    const encoder = new TextEncoder()
+    let pulls = 0
+    const cut = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulls++ === 0) controller.enqueue(encoder.encode('data: {"delta":"Hi"}\n\n'))
+        else controller.error(new TypeError('network error'))
+      },
+    })
+    const events: unknown[] = []
+    const failure = await (async () => {
+      for await (const event of readSseJson(cut)) events.push(event)
+    })().catch((cause: unknown) => cause)
+    expect(events).toEqual([{ delta: 'Hi' }])
+    expect(failure).toBeInstanceOf(ApiError)
+    expect((failure as ApiError).code).toBe('network_error')
+    expect((failure as ApiError).message).not.toContain('network error')
+    expect((failure as ApiError).message).toMatch(/[а-яё]/i)
+  })
+
+  it('a chat stream whose server cannot be reached says so in the page language; an abort stays an abort', async () => {
+    useI18n().setLocale('en')
+    vi.stubGlobal('fetch', vi.fn(async () => { throw new TypeError('Failed to fetch') }))
+    const failure = await agentApi.streamChat('Hi', null, new AbortController().signal).next().catch((cause: unknown) => cause)
+    expect(failure).toBeInstanceOf(ApiError)
+    expect((failure as ApiError).message).not.toContain('Failed to fetch')
+    const stopped = new AbortController()
+    stopped.abort()
+    vi.stubGlobal('fetch', vi.fn(async () => { throw new DOMException('The user aborted a request.', 'AbortError') }))
+    const aborted = await agentApi.streamChat('Hi', null, stopped.signal).next().catch((cause: unknown) => cause)
+    expect((aborted as Error).name).toBe('AbortError')
+    vi.unstubAllGlobals()
   })
 })

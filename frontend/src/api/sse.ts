@@ -1,12 +1,20 @@
-// Reads a text/event-stream response body and yields each `data:` payload parsed as JSON.
+// Reads a text/event-stream response body and yields each `data:` payload parsed as JSON. A body
+// cut off (the server went away mid-answer) ends in an ApiError that says so, not the browser's words.
+import { networkError } from './http'
 
-export async function* readSseJson(body: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
+export async function* readSseJson(body: ReadableStream<Uint8Array>, signal?: AbortSignal | null): AsyncGenerator<unknown> {
   const reader = body.getReader()
   const decoder = new TextDecoder()
   let buffer = ''
   try {
     for (;;) {
-      const { value, done } = await reader.read()
+      let chunk: ReadableStreamReadResult<Uint8Array>
+      try {
+        chunk = await reader.read()
+      } catch (cause) {
+        throw networkError(cause, signal)
+      }
+      const { value, done } = chunk
       if (done) break
       buffer += decoder.decode(value, { stream: true })
       let boundary = buffer.search(/\r?\n\r?\n/)

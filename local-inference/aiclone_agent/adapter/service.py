@@ -37,6 +37,9 @@ class AdapterStatus(BaseModel):
 
     state: Literal["loading", "applied", "failed", "none"] = "none"
     reason: str = ""
+    # a failure the admin page says from the catalogue (aiclone_wire.error_codes) instead of
+    # ``reason``, which then carries a library's words; None: ``reason`` is the owner's sentence
+    reason_code: str | None = None
     path: str = ""
     name: str = ""
     rank: int | None = None
@@ -103,18 +106,23 @@ class AdapterService:
                 self._fail(
                     f"reading and converting the adapter took longer than {timeout:g} s (model.lora_timeout_s)",
                     scale,
+                    code="adapter_timeout",
                 )
             except (AdapterError, AdapterFileError, EngineError) as exc:
                 self._fail(str(exc), scale)
             except Exception as exc:
                 log.exception("adapter could not be applied")
-                self._fail(f"the adapter could not be applied: {type(exc).__name__}: {exc}", scale)
+                self._fail(
+                    f"the adapter could not be applied: {type(exc).__name__}: {exc}",
+                    scale,
+                    code="adapter_failed",
+                )
             return self.status
 
-    def _fail(self, reason: str, scale: float) -> None:
+    def _fail(self, reason: str, scale: float, code: str | None = None) -> None:
         log.warning("adapter not applied: %s; serving the base model", reason)
         self.status = AdapterStatus(
-            state="failed", reason=f"{reason}; the base model is serving", scale=scale
+            state="failed", reason=f"{reason}; the base model is serving", scale=scale, reason_code=code
         )
 
     def _tensorrt_status(self, source: AdapterSource) -> AdapterStatus:

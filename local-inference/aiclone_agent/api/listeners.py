@@ -3,7 +3,8 @@
 ``PUT`` saves (validated, to config.yaml) without touching the running listener: ``pending`` says
 the saved settings are not what it runs with. ``POST …/apply`` restarts that listener in-process
 with them and answers how it went (``state``, ``error``: why it cannot listen); the same fields are
-in ``/api/status`` (``lan``, ``gateway.direct``) while and after it runs.
+in ``/api/status`` (``lan``, ``gateway.direct``) while and after it runs. A person reads
+``error_code`` with ``error_params`` in the page's language; ``error`` keeps the OS's words for the log.
 """
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ class LanListenerOut(BaseModel):
     settings: LanSection  # saved
     state: ListenerState
     address: str | None  # where it listens now
-    error: str | None  # why the last start could not listen
+    error: str | None  # why the last start could not listen (the OS's words: for the log)
     pending: bool  # saved settings not applied yet
+    # the same, as a code the admin page says in its language, with its params (host, port)
+    error_code: str | None = None
+    error_params: dict[str, str | int] | None = None
 
 
 class DirectListenerOut(BaseModel):
@@ -34,6 +38,8 @@ class DirectListenerOut(BaseModel):
     address: str | None
     error: str | None
     pending: bool
+    error_code: str | None = None
+    error_params: dict[str, str | int] | None = None
 
 
 def _lan(lan: LanListener) -> LanListenerOut:
@@ -43,16 +49,21 @@ def _lan(lan: LanListener) -> LanListenerOut:
         address=lan.address,
         error=lan.last_error,
         pending=lan.pending,
+        error_code=lan.last_error_code,
+        error_params=lan.last_error_params,
     )
 
 
 def _direct(direct: DirectListener) -> DirectListenerOut:
+    failed = direct.state == "failed"
     return DirectListenerOut(
         settings=direct.config.current.gateway.direct,
         state=direct.state,
         address=direct.address,
-        error=direct.last_error if direct.state == "failed" else None,
+        error=direct.last_error if failed else None,
         pending=direct.pending,
+        error_code=direct.last_error_code if failed else None,
+        error_params=direct.last_error_params if failed else None,
     )
 
 

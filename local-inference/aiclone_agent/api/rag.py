@@ -24,9 +24,10 @@ class DocumentOut(BaseModel):
     chunks: int
     status: Status
     progress: float
-    error: str | None
+    error: str | None  # the parser's words, for the log: a person reads error_code
     created_at: float
     visibility: Visibility
+    error_code: str | None = None  # why it failed, as the Documents page says it (aiclone_wire.error_codes)
 
     @classmethod
     def of(cls, document: Document) -> DocumentOut:

@@ -73,6 +73,7 @@ async def status(
             "rtt_ms": gateway.status.rtt_ms,
             "direct_url": direct.advertise_url,
             "direct_error": direct.last_error,
+            "direct_error_code": direct.last_error_code,  # what a page says (aiclone_wire.error_codes)
             "direct": {"state": direct.state, "address": direct.address, "pending": direct.pending},
         },
         "lan": {**lan.status(), "revocations": lan_tokens.revoked.status()},

@@ -26,7 +26,13 @@ _HASH = re.compile(r"(?i)^(?:sha256[-:])?[0-9a-f]{32,}$")
 
 
 class NotAModelError(ValueError):
-    """The file is not a GGUF model llama.cpp can load; the message says what is wrong."""
+    """The file is not a GGUF model llama.cpp can load; the message says what is wrong (for the log
+    and API clients: it may carry the header reader's words), ``code`` says it to the admin page
+    (``aiclone_wire.error_codes``)."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class ModelFile(BaseModel):
@@ -38,7 +44,8 @@ class ModelFile(BaseModel):
     name: str | None  # readable name; None when the file is not a valid GGUF
     architecture: str | None = None
     quantization: str | None = None
-    error: str | None = None  # why the file cannot be used
+    error: str | None = None  # why the file cannot be used (for the log: a person reads error_code)
+    error_code: str | None = None  # the same, as the admin page says it (aiclone_wire.error_codes)
 
 
 def quantization_label(file_type: object) -> str | None:
@@ -87,22 +94,31 @@ def describe_model_file(path: Path) -> ModelFile:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise NotAModelError(f"{path} cannot be read: {exc.strerror}") from exc
+        raise NotAModelError(f"{path} cannot be read: {exc.strerror}", code="model_file_unreadable") from exc
     except ValueError as exc:  # e.g. a NUL byte in the name
-        raise NotAModelError(f"{path!r} is not a usable file name ({exc})") from exc
+        raise NotAModelError(
+            f"{path!r} is not a usable file name ({exc})", code="model_file_unreadable"
+        ) from exc
     if not path.is_file():
-        raise NotAModelError(f"{path} is not a file")
+        raise NotAModelError(f"{path} is not a file", code="model_file_unreadable")
     try:
         fields, tensors = read_gguf_header(path)
     except (OSError, ValueError) as exc:
         raise NotAModelError(
             f"{path.name} is not a valid GGUF model ({exc}): pick another file or replace it with a .gguf "
-            "model that llama.cpp can load"
+            "model that llama.cpp can load",
+            code="model_not_gguf",
         ) from exc
     if not tensors:
-        raise NotAModelError(f"{path.name} holds no tensors (a GGUF without weights, e.g. a vocabulary only)")
+        raise NotAModelError(
+            f"{path.name} holds no tensors (a GGUF without weights, e.g. a vocabulary only)",
+            code="model_without_weights",
+        )
     if fields.get("general.type") == "adapter":
-        raise NotAModelError(f"{path.name} is a LoRA adapter, not a base model: put it in models/lora/")
+        raise NotAModelError(
+            f"{path.name} is a LoRA adapter, not a base model: put it in models/lora/",
+            code="model_is_adapter",
+        )
     return ModelFile(
         file=path.name,
         path=bundle_path(path),
@@ -122,7 +138,14 @@ def list_models(base_dir: Path) -> list[ModelFile]:
         except NotAModelError as exc:
             size = path.stat().st_size if path.is_file() else 0
             found.append(
-                ModelFile(file=path.name, path=bundle_path(path), size_bytes=size, name=None, error=str(exc))
+                ModelFile(
+                    file=path.name,
+                    path=bundle_path(path),
+                    size_bytes=size,
+                    name=None,
+                    error=str(exc),
+                    error_code=exc.code,
+                )
             )
     return found
 

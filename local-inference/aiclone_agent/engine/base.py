@@ -29,6 +29,16 @@ class EngineError(ProblemError):
         return Problem(503, str(self), "engine_error")
 
 
+class ModelLoadError(EngineError):
+    """A model file the engine could not load. ``code`` and ``params`` (``aiclone_wire.error_codes``)
+    are what the admin page says after a failed reload; the message, with llama.cpp's view, is for
+    the log."""
+
+    def __init__(self, message: str, *, code: str, params: dict[str, str | int] | None = None) -> None:
+        super().__init__(message)
+        self.code, self.params = code, params or {}
+
+
 class PromptTooLongError(EngineError):
     """The prompt does not fit the model's context window."""
 

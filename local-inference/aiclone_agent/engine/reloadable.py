@@ -21,11 +21,13 @@ from typing import Any, Literal
 
 import anyio
 
+from aiclone_agent.bundle.model_files import ModelMissingError
 from aiclone_agent.engine.base import (
     EngineClient,
     EngineError,
     GenerationChunk,
     GenerationStream,
+    ModelLoadError,
     SamplingParams,
     T,
 )
@@ -38,7 +40,9 @@ ReloadState = Literal["idle", "draining", "loading", "done", "failed"]
 @dataclass
 class ReloadStatus:
     state: ReloadState = "idle"
-    error: str | None = None  # why the last reload failed (the previous engine kept serving)
+    error: str | None = None  # why the last reload failed (the previous engine kept serving): for the log
+    error_code: str | None = None  # the same, as the admin page says it (aiclone_wire.error_codes)
+    error_params: dict[str, str | int] | None = None
     running: int = 0  # answers still streaming while draining
     started_at: float | None = None
     finished_at: float | None = None
@@ -47,6 +51,8 @@ class ReloadStatus:
         return {
             "state": self.state,
             "error": self.error,
+            "error_code": self.error_code,
+            "error_params": self.error_params,
             "running": self.running,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
@@ -152,6 +158,8 @@ class ReloadableEngine(EngineClient):
             except Exception as exc:  # noqa: BLE001 - any load failure leaves the old engine serving
                 log.error("engine reload failed, the previous engine keeps serving: %s", exc)
                 status.state, status.error = "failed", str(exc) or type(exc).__name__
+                status.error_code = load_error_code(exc)
+                status.error_params = exc.params if isinstance(exc, ModelLoadError) else {}
                 return status
             old, self._engine = self._engine, engine
             await old.close()
@@ -162,6 +170,18 @@ class ReloadableEngine(EngineClient):
         finally:
             status.finished_at = time.time()
             self._open.set()
+
+
+def load_error_code(exc: BaseException) -> str:
+    """Why a reload's engine could not load, as a code the Engine page says in its language (the
+    exception's words, llama.cpp's or the file system's, stay in ``error`` and the log)."""
+    if isinstance(exc, ModelLoadError):
+        return exc.code
+    if isinstance(exc, MemoryError):
+        return "not_enough_memory"
+    if isinstance(exc, ModelMissingError):
+        return "model_file_missing"
+    return "engine_reload_failed"
 
 
 class _Tracked(AsyncIterator[GenerationChunk]):

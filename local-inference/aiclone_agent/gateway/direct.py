@@ -34,7 +34,7 @@ from websockets.http11 import Request, Response
 from aiclone_agent import __version__
 from aiclone_agent.chat.memories import ChatMemory
 from aiclone_agent.core.config import ConfigStore, DirectSection
-from aiclone_agent.core.listener_state import ListenerState
+from aiclone_agent.core.listener_state import ListenerState, listen_error_code, listen_error_params
 from aiclone_agent.gateway.certificate import DirectCertificate, load_or_create_certificate
 from aiclone_agent.gateway.jwks import GatewayTokenError, JwksCache
 from aiclone_agent.gateway.session import LinkSession, RunningRequests
@@ -90,7 +90,9 @@ class DirectListener:
         self.tls_dir = tls_dir
         self.ping_interval_s = ping_interval_s
         self.silence_timeout_s = silence_timeout_s
-        self.last_error: str | None = None
+        self.last_error: str | None = None  # for the log and API clients: may carry a library's words
+        self.last_error_code: str | None = None  # what the admin page says (aiclone_wire.error_codes)
+        self.last_error_params: dict[str, str | int] | None = None
         self.state: ListenerState = "stopped"
         self.applied: DirectSection | None = None  # the settings it was last started with
         self._server: Server | None = None
@@ -135,11 +137,16 @@ class DirectListener:
                 server_header=None,
             )
         except OSError as exc:  # the agent keeps running; the admin shows why
-            self.last_error = f"cannot listen on {section.host}:{section.port}: {exc}"
+            self._fail(
+                f"cannot listen on {section.host}:{section.port}: {exc}",
+                code=listen_error_code(exc),
+                params=listen_error_params(section.host, section.port),
+            )
             self.state = "failed"
             log.error("direct listener: %s", self.last_error)
             return
-        self.state, self.last_error = "running", None
+        self.state = "running"
+        self._fail(None, code=None)
         log.info(
             "direct listener on %s:%d (TLS, certificate sha256 %s; advertised as %s)",
             section.host,
@@ -180,16 +187,31 @@ class DirectListener:
             return connection.respond(http.HTTPStatus.NOT_FOUND, "not found\n")
         if not self.agent_id():
             return self._refuse_http(
-                connection, http.HTTPStatus.SERVICE_UNAVAILABLE, "not linked to a gateway yet"
+                connection,
+                http.HTTPStatus.SERVICE_UNAVAILABLE,
+                "not linked to a gateway yet",
+                code="direct_not_linked",
             )
         if self._pending >= MAX_PENDING_HANDSHAKES:
             return self._refuse_http(
-                connection, http.HTTPStatus.SERVICE_UNAVAILABLE, "too many handshakes at once"
+                connection,
+                http.HTTPStatus.SERVICE_UNAVAILABLE,
+                "too many handshakes at once",
+                code="direct_busy",
             )
         return None
 
-    def _refuse_http(self, connection: ServerConnection, status: http.HTTPStatus, reason: str) -> Response:
-        self.last_error = reason
+    def _fail(
+        self, reason: str | None, *, code: str | None, params: dict[str, str | int] | None = None
+    ) -> None:
+        """Say why the path is down: ``reason`` (a library's words too) for the log and API
+        clients, ``code`` for the admin page (None, None: it is not)."""
+        self.last_error, self.last_error_code, self.last_error_params = reason, code, params
+
+    def _refuse_http(
+        self, connection: ServerConnection, status: http.HTTPStatus, reason: str, *, code: str
+    ) -> Response:
+        self._fail(reason, code=code)
         log.warning("direct listener refused %s: %s", connection.remote_address, reason)
         return connection.respond(status, reason + "\n")
 
@@ -198,7 +220,7 @@ class DirectListener:
         try:
             hello = await self._challenge(ws)
         except DirectProofError as exc:
-            self.last_error = f"the gateway's proof was refused: {exc}"
+            self._fail(f"the gateway's proof was refused: {exc}", code="direct_proof_refused")
             log.warning("direct listener refused %s: %s", ws.remote_address, self.last_error)
             with contextlib.suppress(Exception):
                 await ws.send(encode(Error(code="unauthorized", message=str(exc), status=401)))
@@ -278,12 +300,12 @@ class DirectListener:
         self.board.paths["direct"] = health
         if previous is not None:  # one live session: the newer (authenticated) replaces the older
             previous[1].cancel()
-        self.last_error = None
+        self._fail(None, code=None)
         log.info("direct path from the gateway is up")
         try:
             await session.serve()
         except Exception as exc:  # noqa: BLE001 - the socket dropped: the path is down, say why
-            self.last_error = f"{exc.__class__.__name__}: {exc}"
+            self._fail(f"{exc.__class__.__name__}: {exc}", code="direct_path_lost")
         finally:
             if self._session is not None and self._session[0] is session:
                 self._session = None

@@ -15,7 +15,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from aiclone_agent.core.config import ConfigStore, LanSection
-from aiclone_agent.core.listener_state import ListenerState
+from aiclone_agent.core.listener_state import ListenerState, listen_error_code, listen_error_params
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,9 @@ class LanListener:
         self.config = config
         self.app = app
         self.log_level = log_level
-        self.last_error: str | None = None
+        self.last_error: str | None = None  # the OS's words, for the log and API clients
+        self.last_error_code: str | None = None  # what the admin page says (aiclone_wire.error_codes)
+        self.last_error_params: dict[str, str | int] | None = None
         self.address: str | None = None
         self.state: ListenerState = "stopped"
         self.applied: LanSection | None = None  # the settings it was last started with
@@ -44,7 +46,8 @@ class LanListener:
             return
         self.applied = section
         if not section.enabled:
-            self.state, self.last_error = "stopped", None
+            self.state = "stopped"
+            self._clear_error()
             return
         try:
             family = socket.AF_INET6 if ":" in section.host else socket.AF_INET
@@ -53,6 +56,8 @@ class LanListener:
             sock.bind((section.host, section.port))
         except OSError as exc:
             self.last_error = f"cannot listen on {section.host}:{section.port}: {exc}"
+            self.last_error_code = listen_error_code(exc)
+            self.last_error_params = listen_error_params(section.host, section.port)
             self.state = "failed"
             log.error("LAN listener: %s", self.last_error)
             return
@@ -62,11 +67,14 @@ class LanListener:
         self._server = _Server(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="lan-listener")
         self.address = f"{section.host}:{section.port}"
-        self.last_error = None
+        self._clear_error()
         self.state = "running"
         log.info(
             "LAN listener on %s (OpenAI API and chat for LAN token holders; never the admin)", self.address
         )
+
+    def _clear_error(self) -> None:
+        self.last_error = self.last_error_code = self.last_error_params = None
 
     async def stop(self) -> None:
         server, task = self._server, self._task
@@ -97,6 +105,8 @@ class LanListener:
             "enabled": self.config.current.lan.enabled,
             "address": self.address,
             "error": self.last_error,
+            "error_code": self.last_error_code,
+            "error_params": self.last_error_params,
             "state": self.state,
             "pending": self.pending,
         }

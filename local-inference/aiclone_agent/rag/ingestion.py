@@ -80,6 +80,7 @@ class Ingestor:
                 store.update(
                     document.id, status="failed",
                     error=f"indexing was interrupted {document.attempts} times (the agent stopped); use reindex to retry",
+                    error_code="document_interrupted",
                 )
         ready = {d.id for d in store.with_status("ready")}
         if self.vectors is not None:
@@ -119,15 +120,19 @@ class Ingestor:
                 await self.ingest(document_id)
             except Exception as exc:  # one bad document must never stop the worker
                 log.exception("ingestion of %s failed", document_id)
-                await self._fail(document_id, f"internal error: {type(exc).__name__}: {exc}")
+                await self._fail(
+                    document_id, f"internal error: {type(exc).__name__}: {exc}", code="document_failed"
+                )
             finally:
                 self.queue.task_done()
 
-    async def _fail(self, document_id: str, reason: str) -> None:
+    async def _fail(self, document_id: str, reason: str, *, code: str) -> None:
+        """``reason`` (a parser's or the file system's words too) is for the log and API clients;
+        ``code`` is what the Documents page says (``aiclone_wire.error_codes``)."""
         async with self.commit_lock:
             await anyio.to_thread.run_sync(self.purge, document_id)
             if self.store.get(document_id) is not None:
-                self.store.update(document_id, status="failed", error=reason, progress=0)
+                self.store.update(document_id, status="failed", error=reason, error_code=code, progress=0)
 
     async def ingest(self, document_id: str) -> None:
         document = self.store.get(document_id)
@@ -138,8 +143,11 @@ class Ingestor:
         try:
             data = await anyio.to_thread.run_sync(self.store.read_file, document_id)
             text = await anyio.to_thread.run_sync(extract_text, document.kind, data, settings.limits)
-        except (ParseError, OSError) as exc:
-            await self._fail(document_id, str(exc))
+        except ParseError as exc:
+            await self._fail(document_id, str(exc), code="document_unreadable")
+            return
+        except OSError as exc:
+            await self._fail(document_id, str(exc), code="document_failed")
             return
         await anyio.to_thread.run_sync(self.store.write_text, document_id, text)
         chunks = await anyio.to_thread.run_sync(

@@ -59,6 +59,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         f"INSERT INTO settings (key, value) SELECT '{VISIBILITY_NOTICE}', CAST(COUNT(*) AS TEXT) "
         "FROM documents HAVING COUNT(*) > 0",
     ),
+    (  # 3: why a document failed as a code the Documents page says in its language (error keeps
+        # the parser's or the file system's words, for the log and API clients)
+        "ALTER TABLE documents ADD COLUMN error_code TEXT",
+    ),
 )
 
 
@@ -75,6 +79,7 @@ class Document:
     attempts: int
     created_at: float
     visibility: Visibility
+    error_code: str | None = None  # aiclone_wire.error_codes: what the Documents page says
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,8 @@ class DocumentStore:
     def _rows(self, sql: str, args: tuple = ()) -> list[Document]:
         with self._lock:
             rows = self._db.execute(
-                f"SELECT id, name, size, kind, status, progress, error, chunks, attempts, created_at, visibility "
+                "SELECT id, name, size, kind, status, progress, error, chunks, attempts, created_at, visibility, "
+                "error_code "
                 f"FROM documents {sql}",
                 args,
             ).fetchall()
@@ -171,7 +177,8 @@ class DocumentStore:
             self._db.execute("BEGIN")
             self._db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
             self._db.execute(
-                "UPDATE documents SET status = 'queued', progress = 0, error = NULL, chunks = 0 WHERE id = ?",
+                "UPDATE documents SET status = 'queued', progress = 0, error = NULL, error_code = NULL, chunks = 0 "
+                "WHERE id = ?",
                 (document_id,),
             )
 

@@ -185,6 +185,7 @@ async def test_the_adapter_loads_in_the_background_and_a_slow_one_is_given_up(
     assert status["state"] == "failed"
     assert "took longer than 0.001 s (model.lora_timeout_s)" in status["reason"]
     assert "the base model is serving" in status["reason"]
+    assert status["reason_code"] == "adapter_timeout"  # what the admin page says, in its language
     reply = await agent.client.post("/v1/chat/completions", json={"model": "my-clone", **QUESTION})
     assert reply.status_code == 200
 

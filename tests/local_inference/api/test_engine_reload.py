@@ -84,8 +84,19 @@ def test_a_model_that_fails_to_load_leaves_the_previous_engine_serving(
         assert http.post("/api/engine/reload").status_code == 202
         status = settled_reload(http)
         assert status["engine_reload"]["state"] == "failed"
-        assert "copy.gguf" in status["engine_reload"]["error"]
+        assert "copy.gguf" in status["engine_reload"]["error"]  # llama.cpp's view, for the log
+        # what the Engine page says, in its language
+        assert status["engine_reload"]["error_code"] == "model_load_failed"
+        assert status["engine_reload"]["error_params"] == {"file": "copy.gguf"}
         assert Path(status["model"]["path"]).name == model_path.name
+        copy.unlink()  # gone after it was chosen
+        assert http.post("/api/engine/reload").status_code == 202
+        missing = settled_reload(http)["engine_reload"]
+        assert (missing["state"], missing["error_code"], missing["error_params"]) == (
+            "failed",
+            "model_file_missing",
+            {},
+        )
         answer = http.post(
             "/v1/chat/completions",
             json={"model": "my-clone", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4},

@@ -69,6 +69,13 @@ def test_files_that_are_no_model_are_listed_with_the_reason(tmp_path: Path, mode
     assert listed["garbage.gguf"].size_bytes == 4096
     assert "cut.gguf is not a valid GGUF model (truncated" in (listed["cut.gguf"].error or "")
     assert "LoRA adapter, not a base model" in (listed["lora.gguf"].error or "")
+    # what the Engine page says of each, in its language (the reader's words above are for the log)
+    assert {file: model.error_code for file, model in listed.items()} == {
+        model_path.name: None,
+        "garbage.gguf": "model_not_gguf",
+        "cut.gguf": "model_not_gguf",
+        "lora.gguf": "model_is_adapter",
+    }
     with pytest.raises(NotAModelError, match="cannot be read"):
         describe_model_file(tmp_path / "missing.gguf")
 

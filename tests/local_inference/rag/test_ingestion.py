@@ -57,10 +57,12 @@ async def test_interrupted_too_often_ends_failed_and_reindex_retries(tmp_path, e
     await second.ingestor.idle()
     failed = second.document(stuck.id)
     assert failed.status == "failed" and "interrupted 3 times" in failed.error
+    assert failed.error_code == "document_interrupted"
 
     await second.reindex()
     await second.ingestor.idle()
     assert second.document(stuck.id).status == "ready"
+    assert (second.document(stuck.id).error, second.document(stuck.id).error_code) == (None, None)
     await second.close()
 
 

@@ -105,7 +105,8 @@ async def test_oversize_upload_is_refused(rag):
 async def test_an_unparseable_file_ends_failed_with_the_reason_and_ingestion_goes_on(rag):
     broken = await ingest(rag, "scan.pdf", b"%PDF-1.4\n% no objects at all\n%%EOF\n")
     good = await ingest(rag, "notes.txt", text_bytes(EN_FACTS))
-    assert broken.status == "failed" and "PDF" in broken.error
+    assert broken.status == "failed" and "PDF" in broken.error  # the parser's words, for the log
+    assert broken.error_code == "document_unreadable"  # what the Documents page says
     assert good.status == "ready"
     assert rag.vectors.count() == good.chunks
 

@@ -32,6 +32,7 @@ async def _old_store(root: Path, embedder: E5Embedder) -> str:
         await rag.close()
     db = sqlite3.connect(root / "documents.sqlite3", isolation_level=None)
     try:
+        db.execute("ALTER TABLE documents DROP COLUMN error_code")  # migration 3 (issue 25)
         db.execute("ALTER TABLE documents DROP COLUMN visibility")
         db.execute("DELETE FROM settings WHERE key = 'visibility_notice'")
         db.execute("PRAGMA user_version = 1")
@@ -54,6 +55,7 @@ async def test_an_old_store_opens_with_its_documents_public_and_one_notice(tmp_p
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000") as client:
             (document,) = (await client.get("/api/rag/documents")).json()
             assert (document["id"], document["visibility"]) == (document_id, "public")
+            assert document["error_code"] is None  # the later migration's column, empty
             assert (await client.get("/api/rag/visibility-notice")).json() == {"made_public": 1}
             # as before the upgrade, the public web chat still cites it
             _, generation = await runtime.chat.start_conversation_turn(

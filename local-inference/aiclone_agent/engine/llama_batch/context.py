@@ -14,7 +14,7 @@ from pathlib import Path
 
 import llama_cpp
 
-from aiclone_agent.engine.base import ChatTemplate, EngineError
+from aiclone_agent.engine.base import ChatTemplate, EngineError, ModelLoadError
 
 # Sequence slots kept for finished conversations, per parallel slot: their KV cells are reused
 # by the next turn (and copying shares cells, so a cached prefix costs no extra memory).
@@ -64,7 +64,11 @@ class LlamaContext:
         model_params.n_gpu_layers = n_gpu_layers if n_gpu_layers >= 0 else 0x7FFFFFFF
         model = llama_cpp.llama_model_load_from_file(str(path).encode(), model_params)
         if not model:
-            raise EngineError(f"llama.cpp could not load {path.name} (not a usable GGUF model?)")
+            raise ModelLoadError(
+                f"llama.cpp could not load {path.name} (not a usable GGUF model?)",
+                code="model_load_failed",
+                params={"file": path.name},
+            )
         n_seq = min(_MAX_SEQ, parallel * (1 + CACHED_SLOTS_PER_PARALLEL))
         shape = ContextShape(n_ctx=n_ctx, n_batch=min(n_batch, n_ctx), parallel=parallel, n_seq=n_seq)
         params = llama_cpp.llama_context_default_params()
@@ -85,7 +89,11 @@ class LlamaContext:
         ctx = llama_cpp.llama_init_from_model(model, params)
         if not ctx:
             llama_cpp.llama_model_free(model)
-            raise EngineError(f"llama.cpp could not create a context of {n_ctx} tokens for {path.name}")
+            raise ModelLoadError(
+                f"llama.cpp could not create a context of {n_ctx} tokens for {path.name}",
+                code="model_context_failed",
+                params={"file": path.name, "n_ctx": n_ctx},
+            )
         return cls(model, ctx, shape, _metadata(model))
 
     # -- tokens -----------------------------------------------------------------------------

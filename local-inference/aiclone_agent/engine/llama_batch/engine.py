@@ -23,6 +23,7 @@ from aiclone_agent.engine.base import (
     EngineClient,
     EngineError,
     EngineInfo,
+    ModelLoadError,
     PromptTooLongError,
     SamplingParams,
     T,
@@ -93,7 +94,11 @@ class LlamaBatchEngine(EngineClient):
             tokenizer = clone_core.Tokenizer.from_gguf(model_path)
         except clone_core.CoreError as exc:
             context.close()
-            raise EngineError(f"cannot read the tokenizer of {model_path.name}: {exc}") from exc
+            raise ModelLoadError(
+                f"cannot read the tokenizer of {model_path.name}: {exc}",
+                code="model_load_failed",
+                params={"file": model_path.name},
+            ) from exc
         shape = context.shape
         info = EngineInfo(
             backend="llama_cpp",
