@@ -63,7 +63,7 @@ class LoopCounters:
     request_seconds: float = 5.0  # moving average of a request's time in its slot (for Retry-After)
     adapter_scale_switches: int = 0  # steps that set another LoRA scale on the context than the step before
     preemptions: int = 0  # running sequences paused for a heavier channel's request
-    priority_prompt_steps: int = 0  # steps that ended a heavier request's prompt and decoded no lighter answer
+    priority_prompt_steps: int = 0  # steps that ended a heavier prompt and decoded no lighter answer
     last_prompt_budget: int = 0  # the prompt-token cap of the last step that decoded
 
 
