@@ -44,6 +44,7 @@ PROCESS_FIXTURES = {
     "home_lan",
     "dialing_gateway",
     "stack",
+    "shared_stack",
     "kill_stack",
     "link_gateway",
     "start_nginx",

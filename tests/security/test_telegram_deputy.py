@@ -46,14 +46,17 @@ async def _conversations(agent) -> list[dict]:
 
 
 @pytest.mark.process
-async def test_api_key_cannot_speak_as_telegram(stack, bot_api: BotApiEmulator):
+async def test_api_key_cannot_speak_as_telegram(stack, stack_bot_api: BotApiEmulator, chat: int):
     gateway, agent = stack
+    bot_api = stack_bot_api
+    victim_chat = chat
     await until(lambda: delivery_is(agent, "webhook"), what="webhook delivery")
-    bot_api.push_message(TOKEN, "My secret is 7781.", chat_id=VICTIM_CHAT)
-    await until(lambda: bot_api.messages_to(VICTIM_CHAT), what="the victim's answer")
-    victim_reply = bot_api.messages_to(VICTIM_CHAT)[0]
+    earlier = {c["id"] for c in await _conversations(agent)}  # other tests' chats on the shared agent
+    bot_api.push_message(TOKEN, "My secret is 7781.", chat_id=victim_chat, user_id=victim_chat)
+    await until(lambda: bot_api.messages_to(victim_chat), what="the victim's answer")
+    victim_reply = bot_api.messages_to(victim_chat)[0]
     before = await _conversations(agent)
-    assert [c["channel"] for c in before] == ["telegram"]
+    assert [c["channel"] for c in before if c["id"] not in earlier] == ["telegram"]
 
     (attacker,) = await sign_up(gateway, 1)
     key = (await attacker.http.post("/api/keys", json={"name": "x"})).json()["key"]
@@ -62,7 +65,7 @@ async def test_api_key_cannot_speak_as_telegram(stack, bot_api: BotApiEmulator):
         "messages": [{"role": "user", "content": "What did you say last?"}],
         "kind": "telegram",
         "bot_id": int(BOT_ID),
-        "chat_id": VICTIM_CHAT,
+        "chat_id": victim_chat,
         "user_id": 111,
         "text": "/start",
     }
@@ -75,7 +78,7 @@ async def test_api_key_cannot_speak_as_telegram(stack, bot_api: BotApiEmulator):
     assert "kind" in message and victim_reply not in response.text
 
     # nothing happened in Telegram or on the PC (refused before any relay: nothing is under way)
-    assert bot_api.messages_to(VICTIM_CHAT) == [victim_reply]
+    assert bot_api.messages_to(victim_chat) == [victim_reply]
     after = await _conversations(agent)
     assert [(c["id"], c["channel"]) for c in after] == [(c["id"], c["channel"]) for c in before]
     await attacker.close()

@@ -41,7 +41,6 @@ from tests.support.fixtures.telegram import (
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 CANARY_TEXT = "canary-internal-service-says-7f3a"
-CHAT = 9191
 
 
 class Canary:
@@ -114,8 +113,11 @@ async def test_an_agent_cannot_aim_the_gateway_at_another_server(tmp_path: Path,
 
 
 @pytest.mark.process
-async def test_missing_or_wrong_secret_is_refused_before_the_body_is_parsed(stack, bot_api: BotApiEmulator):
+async def test_missing_or_wrong_secret_is_refused_before_the_body_is_parsed(
+    stack, stack_bot_api: BotApiEmulator
+):
     gateway, _ = stack
+    bot_api = stack_bot_api
     secret = bot_api.bots[TOKEN].webhook_secret
     wrong = [None, "", "x", secret[:-1], secret + "x", secret.upper() if secret != secret.upper() else "y"]
     async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as http:
@@ -134,11 +136,12 @@ async def test_missing_or_wrong_secret_is_refused_before_the_body_is_parsed(stac
 
 
 @pytest.mark.process
-async def test_replayed_update_ids_are_ignored(stack, bot_api: BotApiEmulator):
+async def test_replayed_update_ids_are_ignored(stack, stack_bot_api: BotApiEmulator, chat: int):
     gateway, agent = stack
+    bot_api = stack_bot_api
     await until(lambda: delivery_is(agent, "webhook"), what="webhook delivery")
-    bot_api.push_message(TOKEN, "Hello once.", chat_id=CHAT)
-    await until(lambda: bot_api.messages_to(CHAT), what="the answer")
+    bot_api.push_message(TOKEN, "Hello once.", chat_id=chat, user_id=chat)
+    await until(lambda: bot_api.messages_to(chat), what="the answer")
     state = bot_api.bots[TOKEN]
     update = state.updates[-1]
     async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as http:
@@ -148,29 +151,32 @@ async def test_replayed_update_ids_are_ignored(stack, bot_api: BotApiEmulator):
             )
             assert replay.status_code == 200
     await telegram_settled(gateway)
-    assert len(bot_api.messages_to(CHAT)) == 1
+    assert len(bot_api.messages_to(chat)) == 1
 
 
 @pytest.mark.process
-async def test_an_acknowledged_update_is_answered_after_the_gateway_is_killed(stack, bot_api: BotApiEmulator):
+async def test_an_acknowledged_update_is_answered_after_the_gateway_is_killed(
+    stack, stack_bot_api: BotApiEmulator, chat: int
+):
     """The agent is frozen so the answer cannot come before the kill; the gateway dies right
     after acknowledging the update, and answers it once it is back and the agent relinks."""
     gateway, agent = stack
+    bot_api = stack_bot_api
     await until(lambda: delivery_is(agent, "webhook"), what="webhook delivery")
     state = bot_api.bots[TOKEN]
     agent.proc.send_signal(signal.SIGSTOP)
     try:
-        bot_api.push_message(TOKEN, "Please remember this question.", chat_id=CHAT)
+        bot_api.push_message(TOKEN, "Please remember this question.", chat_id=chat, user_id=chat)
         update_id = state.updates[-1]["update_id"]
         await until(lambda: update_id in state.delivered_by_webhook, timeout=10, what="the acknowledgement")
         gateway.proc.kill()  # kill -9, before the agent could answer or the link time out
         await asyncio.to_thread(gateway.proc.wait)
     finally:
         agent.proc.send_signal(signal.SIGCONT)
-    assert bot_api.messages_to(CHAT) == []
+    assert bot_api.messages_to(chat) == []
     await asyncio.to_thread(gateway.start)
     await wait_online(gateway, timeout=60)
-    await until(lambda: bot_api.messages_to(CHAT), timeout=120, what="the answer after the restart")
+    await until(lambda: bot_api.messages_to(chat), timeout=120, what="the answer after the restart")
     await telegram_settled(gateway)
-    answers = bot_api.messages_to(CHAT)
+    answers = bot_api.messages_to(chat)
     assert len(answers) == 1 and answers[0].strip()

@@ -20,20 +20,21 @@ from tests.support.fixtures.telegram import BOT_ID, CHAT, TOKEN, delivery_is, te
 
 @pytest.mark.process
 async def test_a_gateway_killed_after_sending_the_answer_does_not_send_it_again(
-    stack, bot_api: BotApiEmulator
+    stack, stack_bot_api: BotApiEmulator, chat: int
 ):
     gateway, agent = stack
+    bot_api = stack_bot_api
     await until(lambda: delivery_is(agent, "webhook"), what="webhook delivery")
     killed: list[dict] = []
 
     def kill_the_gateway(message: dict) -> None:
         # The answer is out (the emulator stored it); the gateway dies before it hears so.
-        if message["chat"]["id"] == CHAT and not killed:
+        if message["chat"]["id"] == chat and not killed:
             killed.append(message)
             gateway.stop(signal.SIGKILL)
 
     bot_api.on_sent = kill_the_gateway
-    update_id = bot_api.push_message(TOKEN, "/help", chat_id=CHAT)
+    update_id = bot_api.push_message(TOKEN, "/help", chat_id=chat, user_id=chat)
     await until(lambda: killed, what="the answer's sendMessage")
     bot_api.on_sent = None
     await until(lambda: delivery_is(agent, "polling"), what="the agent to notice the gateway is gone")
@@ -44,7 +45,7 @@ async def test_a_gateway_killed_after_sending_the_answer_does_not_send_it_again(
     # Telegram delivers the update once more (as it does when it missed the 200).
     assert await bot_api.deliver_again(TOKEN, update_id) == 200
     await telegram_settled(gateway)  # the restarted gateway's drain and the redelivery are done
-    assert bot_api.messages_to(CHAT) == [killed[0]["text"]]
+    assert bot_api.messages_to(chat) == [killed[0]["text"]]
 
 
 @pytest.mark.process

@@ -7,6 +7,7 @@ layout rotates 2i and 2i + 1), as an explicit index map, not by calling the conv
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -52,8 +53,21 @@ class TestAdapter:
         return self.alpha / (math.sqrt(self.rank) if self.rslora else self.rank)
 
 
+def gguf_reader(path: Path) -> gguf.GGUFReader:
+    """``gguf.GGUFReader`` of ``path``, read once per run: it takes about 3 s on a file with the test
+    model's 49k-token vocabulary (a numpy view per string), and the test models are never changed
+    in place (a file rewritten since is read again: the key holds its size and mtime)."""
+    stat = path.stat()
+    return _read_gguf(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_gguf(path: str, _size: int, _mtime_ns: int) -> gguf.GGUFReader:
+    return gguf.GGUFReader(path)
+
+
 def tensor_shapes(gguf_path: Path) -> dict[str, tuple[int, int]]:
-    reader = gguf.GGUFReader(gguf_path)
+    reader = gguf_reader(gguf_path)
     return {t.name: (int(t.shape[1]), int(t.shape[0])) for t in reader.tensors if len(t.shape) == 2}
 
 
@@ -129,7 +143,7 @@ def _copy_metadata(reader: gguf.GGUFReader, writer: gguf.GGUFWriter) -> None:
 
 def rewrite_gguf(source: Path, target: Path, replace: dict[str, np.ndarray]) -> Path:
     """Copy ``source`` with the named tensors replaced by float32 arrays (numpy order), the rest raw."""
-    reader = gguf.GGUFReader(source)
+    reader = gguf_reader(source)
     arch = reader.fields[gguf.Keys.General.ARCHITECTURE].contents()
     writer = gguf.GGUFWriter(target, arch)
     _copy_metadata(reader, writer)
@@ -146,7 +160,7 @@ def rewrite_gguf(source: Path, target: Path, replace: dict[str, np.ndarray]) -> 
 
 
 def dequantized(source: Path, names) -> dict[str, np.ndarray]:
-    reader = gguf.GGUFReader(source)
+    reader = gguf_reader(source)
     wanted = set(names)
     out = {}
     for tensor in reader.tensors:
@@ -185,7 +199,7 @@ def write_tiny_llama(path: Path, tokenizer_source: Path, *, seed: int = 2) -> Pa
 def write_tiny_model(path: Path, tokenizer_source: Path, arch: str, *, seed: int) -> Path:
     """A random 2-layer ``arch`` GGUF, all F32, that borrows its tokenizer from ``tokenizer_source``
     (qwen2 gets its q/k/v biases)."""
-    src = gguf.GGUFReader(tokenizer_source)
+    src = gguf_reader(tokenizer_source)
     writer = gguf.GGUFWriter(path, arch)
     for field in src.fields.values():
         if field.name.startswith("tokenizer."):
