@@ -8,8 +8,12 @@ as many prompt tokens as keep it near ``TARGET_STEP_MS``, from the step cost mea
 nothing decoding the prompt gets the whole ``n_batch``, so a prompt read alone is not slowed.
 Where decoding the running answers is itself a large part of that target (a slow CPU), tiny chunks
 would make the long prompt wait mostly on them; so a chunk is never smaller than what keeps
-``PROMPT_SHARE`` of the step on the prompt (0.9: read at least about 0.9x as fast as alone): the
-answers' inter-token latency is then about ten decode steps, still a fraction of a whole-batch step.
+``PROMPT_SHARE`` of the step on the prompt (0.9), nor than ``CHUNK_FLOOR_SHARE`` of ``n_batch``:
+a CPU reads a prompt less efficiently the smaller its chunk (2,920 tokens beside three answers,
+SmolLM2-135M on 2 cores: 12.4 s in 509-token chunks, 15.3 s in 128, 18.6 s in 64; steps of at
+most 2.6, 0.9 and 0.6 s), and with 43-token chunks the long prompt took 1.8x llama-server's time.
+A quarter of the batch keeps it near llama-server's time while the answers' inter-token latency
+stays about a third of a whole-batch step.
 
 **Preemption.** When a request of a heavier channel (the owner first) waits and every slot is busy,
 the lowest-priority running sequence is paused at the step boundary and its slot given away
@@ -26,6 +30,7 @@ TARGET_STEP_MS = 150.0  # a running answer's inter-token latency while a long pr
 MIN_PROMPT_BUDGET = 16  # a prompt always advances, however slow the machine
 UNMEASURED_PROMPT_BUDGET = 64  # until a step has been measured: small, and it measures itself
 PROMPT_SHARE = 0.9  # of a step that reads a prompt beside running answers, at least this goes to the prompt
+CHUNK_FLOOR_SHARE = 0.25  # of n_batch: the smallest prompt chunk beside running answers
 MAX_PREEMPTIONS = 3  # per sequence
 EWMA_WEIGHT = 0.2  # of the newest measurement
 
@@ -60,6 +65,7 @@ def prompt_budget(
     n_batch: int,
     target_ms: float = TARGET_STEP_MS,
     prompt_share: float = PROMPT_SHARE,
+    chunk_floor_share: float = CHUNK_FLOOR_SHARE,
 ) -> int:
     """The most prompt tokens the next step may carry beside ``decoding`` running answers."""
     room = n_batch - decoding
@@ -74,7 +80,8 @@ def prompt_budget(
     fits = int((target_ms - decode_ms) / per_token)
     share = min(max(prompt_share, 0.0), 0.99)
     efficient = int(decode_ms * share / (1 - share) / per_token)  # the prompt's part of the step >= share
-    return max(min(max(fits, efficient), room), min(MIN_PROMPT_BUDGET, room), 1)
+    floor = int(n_batch * min(max(chunk_floor_share, 0.0), 1.0))
+    return max(min(max(fits, efficient, floor), room), min(MIN_PROMPT_BUDGET, room), 1)
 
 
 @dataclass(frozen=True)
