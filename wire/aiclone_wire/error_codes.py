@@ -129,6 +129,9 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     # the adapter (``/api/adapter``, ``/api/status`` ``adapter.reason_code``)
     "adapter_timeout": (),
     "adapter_failed": (),
+    "adapter_invalid": (),  # a damaged or incomplete adapter file (``AdapterError``'s default)
+    "adapter_unsupported": (),  # something llama.cpp cannot apply (DoRA, embeddings, biases, ...)
+    "adapter_wrong_base": (),  # trained for another base model (layers, shapes, architecture)
     # why the Status page's engine runs as it does (``/api/status`` ``backend_reason_code``,
     # ``gpu.reason_code``, ``model.chosen_because_code``, each with its ``*_params``)
     "backend_configured": ("backend",),

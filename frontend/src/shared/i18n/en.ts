@@ -629,6 +629,10 @@ export const en = {
   'error.model_last_chosen': '{file} was chosen last time and can still be used.',
   'error.model_newest': '{file} is the newest usable model in models/base.',
   'error.model_newest_last_gone': '{file} is the newest usable model in models/base ({last}, chosen last time, is gone or broken).',
+  // the adapter's remaining failures on the Engine page (/api/adapter reason_code)
+  'error.adapter_invalid': 'The adapter files are damaged or incomplete, so the base model is serving. Copy the adapter again; the agent log says which file.',
+  'error.adapter_unsupported': 'This adapter uses something llama.cpp cannot apply (for example DoRA, trained embeddings or biases), so the base model is serving. Retrain it as a plain LoRA on the attention and MLP layers; the agent log says what.',
+  'error.adapter_wrong_base': 'This adapter was trained for another base model, so the base model is serving. Use the base model it was trained for, or an adapter trained for this one.',
 } as const
 
 export type MessageKey = keyof typeof en
