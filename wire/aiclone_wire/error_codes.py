@@ -129,6 +129,31 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     # the adapter (``/api/adapter``, ``/api/status`` ``adapter.reason_code``)
     "adapter_timeout": (),
     "adapter_failed": (),
+    "adapter_invalid": (),  # a damaged or incomplete adapter file (``AdapterError``'s default)
+    "adapter_unsupported": (),  # something llama.cpp cannot apply (DoRA, embeddings, biases, ...)
+    "adapter_wrong_base": (),  # trained for another base model (layers, shapes, architecture)
+    # why the Status page's engine runs as it does (``/api/status`` ``backend_reason_code``,
+    # ``gpu.reason_code``, ``model.chosen_because_code``, each with its ``*_params``)
+    "backend_configured": ("backend",),
+    "backend_auto_tensorrt": (),
+    "backend_tensorrt_missing": (),
+    "backend_no_gpu": (),
+    "backend_no_hf_model": (),
+    "backend_hf_not_a_folder": ("path",),
+    "backend_adapter_gguf": ("file",),
+    "backend_tensorrt_failed": (),
+    "gpu_layers_configured": ("setting",),
+    "gpu_not_found": (),
+    "gpu_query_failed": (),
+    "gpu_no_cuda": (),
+    "gpu_all_fit": ("total", "needed_mib", "free_mib", "kv_tokens"),
+    "gpu_none_fit": ("total", "needed_mib", "free_mib", "kv_tokens"),
+    "gpu_some_fit": ("fit", "total", "needed_mib", "free_mib", "kv_tokens"),
+    "gpu_header_unreadable": ("file", "setting"),
+    "model_configured": (),
+    "model_last_chosen": ("file",),
+    "model_newest": ("file",),
+    "model_newest_last_gone": ("file", "last"),
 }
 
 FIELD_CODES: dict[str, tuple[str, ...]] = {

@@ -10,8 +10,20 @@ export interface Clone { id: string; name: string; system_prompt: string }
 export interface AgentStatus {
   version: string
   backend: string
+  /** Why this engine, for API clients and the log; the page says ``backend_reason_code`` instead. */
   backend_reason: string
-  model: { name: string; display_name?: string; path: string; [key: string]: unknown }
+  /** The reasons as the page says them: a catalogue code (``error.<code>``) and its params. */
+  backend_reason_code?: string | null
+  backend_reason_params?: Record<string, string | number>
+  model: {
+    name: string
+    display_name?: string
+    path: string
+    chosen_because?: string
+    chosen_because_code?: string | null
+    chosen_because_params?: Record<string, string | number>
+    [key: string]: unknown
+  }
   context_size: number
   uptime_s: number
   network_mode: string
@@ -59,7 +71,10 @@ export interface GpuStatus {
   n_gpu_layers: string
   layers_offloaded: number
   layers_total: number
+  /** Why this many layers, for API clients (may hold nvidia-smi's words); the page says ``reason_code``. */
   reason: string
+  reason_code?: string | null
+  reason_params?: Record<string, string | number>
 }
 
 /** The batching engine's live numbers (``/api/status`` ``engine``). */

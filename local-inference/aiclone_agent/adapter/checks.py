@@ -47,7 +47,8 @@ def read_base_model(path: Path) -> BaseModelInfo:
         if arch not in PERMUTES_QK:
             raise AdapterError(
                 f"the base model's architecture is {arch or 'unknown'}; adapters can be converted for "
-                f"{', '.join(sorted(PERMUTES_QK))} (Llama, SmolLM2, Mistral, Qwen2/2.5) base models"
+                f"{', '.join(sorted(PERMUTES_QK))} (Llama, SmolLM2, Mistral, Qwen2/2.5) base models",
+                code="adapter_unsupported",
             )
         heads = gguf_int(fields, f"{arch}.attention.head_count", 0)
         head_count_kv = gguf_int(fields, f"{arch}.attention.head_count_kv", heads)
@@ -71,22 +72,29 @@ def check_peft_against_base(adapter: PeftAdapter, base: BaseModelInfo) -> None:
         if pair.layer >= base.block_count:
             raise AdapterError(
                 f"the adapter has {where} but the base model has {base.block_count} layers: "
-                f"it was trained for another base model{_trained_for(adapter)}"
+                f"it was trained for another base model{_trained_for(adapter)}",
+                code="adapter_wrong_base",
             )
         name = f"blk.{pair.layer}.{TARGETS[pair.module]}.weight"
         expected = base.shapes.get(name)
         if expected is None:
-            raise AdapterError(f"the base model has no {name} for the adapter's {where}")
+            raise AdapterError(
+                f"the base model has no {name} for the adapter's {where}", code="adapter_wrong_base"
+            )
         got = (int(pair.b.shape[0]), int(pair.a.shape[1]))
         if got != expected:
             raise AdapterError(
                 f"{where}: the adapter maps {got[1]} -> {got[0]} but the base model's {name} maps "
-                f"{expected[1]} -> {expected[0]}: it was trained for another base model{_trained_for(adapter)}"
+                f"{expected[1]} -> {expected[0]}: it was trained for another base model{_trained_for(adapter)}",
+                code="adapter_wrong_base",
             )
         if pair.module in ("q_proj", "k_proj") and base.permutes_qk:
             heads = base.head_count if pair.module == "q_proj" else base.head_count_kv
             if heads <= 0 or got[0] % (2 * heads):
-                raise AdapterError(f"{where}: {got[0]} rows cannot be split into {heads} attention heads")
+                raise AdapterError(
+                    f"{where}: {got[0]} rows cannot be split into {heads} attention heads",
+                    code="adapter_wrong_base",
+                )
 
 
 def _trained_for(adapter: PeftAdapter) -> str:
@@ -118,7 +126,8 @@ def read_gguf_lora(path: Path, base: BaseModelInfo | None = None) -> GgufLoraInf
     arch = gguf_str(fields, "general.architecture")
     if base is not None and arch != base.architecture:
         raise AdapterError(
-            f"{path.name} is a LoRA for the {arch} architecture but the base model is {base.architecture}"
+            f"{path.name} is a LoRA for the {arch} architecture but the base model is {base.architecture}",
+            code="adapter_wrong_base",
         )
     by_suffix = {v: k for k, v in TARGETS.items()}
     targets: set[str] = set()
@@ -133,7 +142,8 @@ def read_gguf_lora(path: Path, base: BaseModelInfo | None = None) -> GgufLoraInf
             or len(tensor.shape) != 2
         ):
             raise AdapterError(
-                f"{path.name}: tensor {tensor.name} is not a LoRA on an attention or MLP weight"
+                f"{path.name}: tensor {tensor.name} is not a LoRA on an attention or MLP weight",
+                code="adapter_unsupported",
             )
         targets.add(by_suffix[parts[2]])
         shape = (tensor.shape[1], tensor.shape[0])

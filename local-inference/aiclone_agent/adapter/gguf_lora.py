@@ -102,7 +102,9 @@ def write_gguf_lora(
         os.fsync(writer.fout[0].fileno())
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise AdapterError(f"cannot write the converted adapter {out_path}: {exc.strerror}") from exc
+        raise AdapterError(
+            f"cannot write the converted adapter {out_path}: {exc.strerror}", code="adapter_failed"
+        ) from exc
     finally:
         writer.close()
     os.replace(partial, out_path)

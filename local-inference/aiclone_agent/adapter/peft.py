@@ -137,19 +137,26 @@ def _read_config(folder: Path) -> dict:
         raise AdapterError(f"{CONFIG_FILE} must be a JSON object")
     peft_type = str(config.get("peft_type", "LORA")).upper()
     if peft_type != "LORA":
-        raise AdapterError(f"the adapter is {peft_type}; only LoRA adapters can be applied")
+        raise AdapterError(
+            f"the adapter is {peft_type}; only LoRA adapters can be applied", code="adapter_unsupported"
+        )
     if config.get("use_dora"):
         raise AdapterError(
-            "the adapter uses DoRA, which llama.cpp cannot apply at run time; train plain LoRA"
+            "the adapter uses DoRA, which llama.cpp cannot apply at run time; train plain LoRA",
+            code="adapter_unsupported",
         )
     modules_to_save = config.get("modules_to_save") or []
     if modules_to_save:
         raise AdapterError(
             f"the adapter trains whole modules ({', '.join(map(str, modules_to_save))}: modules_to_save); "
-            "llama.cpp applies only LoRA matrices: retrain without modules_to_save or merge the adapter"
+            "llama.cpp applies only LoRA matrices: retrain without modules_to_save or merge the adapter",
+            code="adapter_unsupported",
         )
     if config.get("bias", "none") not in ("none", None):
-        raise AdapterError("the adapter trains biases (bias != 'none'), which llama.cpp cannot apply")
+        raise AdapterError(
+            "the adapter trains biases (bias != 'none'), which llama.cpp cannot apply",
+            code="adapter_unsupported",
+        )
     try:
         config["r"] = int(config["r"])
         config["lora_alpha"] = float(config["lora_alpha"] if "lora_alpha" in config else config["r"])
@@ -168,19 +175,23 @@ def _parse_key(key: str) -> tuple[int, str, str]:
         if any(hint in lowered for hint in _EMBEDDING_HINT):
             raise AdapterError(
                 "the adapter trains the token embeddings (embed_tokens); llama.cpp applies adapters only "
-                "to attention and MLP layers: retrain with target_modules q/k/v/o/gate/up/down_proj"
+                "to attention and MLP layers: retrain with target_modules q/k/v/o/gate/up/down_proj",
+                code="adapter_unsupported",
             )
         if "lm_head" in lowered:
             raise AdapterError(
                 "the adapter trains lm_head (the output layer); llama.cpp applies adapters only to "
-                "attention and MLP layers: retrain with target_modules q/k/v/o/gate/up/down_proj"
+                "attention and MLP layers: retrain with target_modules q/k/v/o/gate/up/down_proj",
+                code="adapter_unsupported",
             )
         if "magnitude" in lowered:
             raise AdapterError(
-                "the adapter uses DoRA, which llama.cpp cannot apply at run time; train plain LoRA"
+                "the adapter uses DoRA, which llama.cpp cannot apply at run time; train plain LoRA",
+                code="adapter_unsupported",
             )
         raise AdapterError(
             f"unsupported tensor {key}: only LoRA on q/k/v/o_proj and gate/up/down_proj of the decoder "
-            "layers can be applied"
+            "layers can be applied",
+            code="adapter_unsupported",
         )
     return int(match["layer"]), match["module"], match["half"]

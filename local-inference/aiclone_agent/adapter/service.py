@@ -108,7 +108,9 @@ class AdapterService:
                     scale,
                     code="adapter_timeout",
                 )
-            except (AdapterError, AdapterFileError, EngineError) as exc:
+            except AdapterError as exc:  # its words name tensors and shapes: the page says its code
+                self._fail(str(exc), scale, code=exc.reason_code)
+            except (AdapterFileError, EngineError) as exc:
                 self._fail(str(exc), scale)
             except Exception as exc:
                 log.exception("adapter could not be applied")
@@ -130,7 +132,10 @@ class AdapterService:
         from aiclone_agent.adapter.peft import read_peft_adapter
 
         if getattr(self.engine, "lora_dir", None) != source.path:
-            raise AdapterError("TensorRT-LLM was started without this adapter (it loads PEFT folders only)")
+            raise AdapterError(
+                "TensorRT-LLM was started without this adapter (it loads PEFT folders only)",
+                code="adapter_unsupported",
+            )
         adapter = read_peft_adapter(source.path)
         return AdapterStatus(
             state="applied",
@@ -175,7 +180,7 @@ class AdapterService:
         try:
             await self.engine.set_adapter(self._gguf, scale)
         except EngineError as exc:
-            raise AdapterError(str(exc)) from exc
+            raise AdapterError(str(exc), code="adapter_failed") from exc  # llama.cpp's words
 
     async def set_scale(self, scale: float) -> AdapterStatus:
         """Change the scale live (0 = off) and keep it in ``model.lora_scale``."""

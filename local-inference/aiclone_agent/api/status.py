@@ -50,12 +50,17 @@ async def status(
         "version": __version__,
         "backend": info.backend,
         "backend_reason": info.reason,
+        # the reasons as a page says them (aiclone_wire.error_codes); the texts stay for API clients
+        "backend_reason_code": info.reason_code or None,
+        "backend_reason_params": info.reason_params,
         "model": {
             "name": info.model_name,
             "display_name": engine_settings.display_name,
             "path": info.model_path,
             "n_gpu_layers": info.n_gpu_layers,
             "chosen_because": info.model_reason,
+            "chosen_because_code": info.model_reason_code or None,
+            "chosen_because_params": info.model_reason_params,
             "broken_files": [{"file": file, "error": error} for file, error in info.broken_models],
             **info.details,
         },

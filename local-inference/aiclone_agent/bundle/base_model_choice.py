@@ -13,7 +13,7 @@ and explained (``BaseModelChoice.reason``, with the broken files and why) in the
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiclone_agent.bundle.model_catalog import NotAModelError, describe_model_file
@@ -33,15 +33,19 @@ class BrokenModelFile:
 @dataclass(frozen=True)
 class BaseModelChoice:
     path: Path
-    reason: str  # why this file, in a sentence for the owner
+    reason: str  # why this file, in a sentence for the log (a person reads ``code`` with ``params``)
     broken: tuple[BrokenModelFile, ...] = ()  # files in models/base/ that cannot be used, and why
+    code: str = ""  # ``aiclone_wire.error_codes``: the Status page says the choice in its language
+    params: dict[str, str] = field(default_factory=dict)
 
 
 def choose_base_model(configured: str, base_dir: Path) -> BaseModelChoice:
     """The model to load and why; ``ModelMissingError`` (one line) when none is usable."""
     if configured:
         return BaseModelChoice(
-            find_base_model(configured, base_dir), "model.base_model_path in config/config.yaml"
+            find_base_model(configured, base_dir),
+            "model.base_model_path in config/config.yaml",
+            code="model_configured",
         )
     usable: list[Path] = []
     broken: list[BrokenModelFile] = []
@@ -60,15 +64,20 @@ def choose_base_model(configured: str, base_dir: Path) -> BaseModelChoice:
     last = _last_chosen(base_dir)
     if last is not None and last in usable:
         path, reason = last, f"{last.name} was chosen last time and is still usable"
+        code, params = "model_last_chosen", {"file": last.name}
     else:
         path = max(usable, key=_newest_first)
         reason = f"{path.name} is the newest usable model in models/base/"
+        code = "model_newest"
+        params = {"file": path.name}
         if last is not None:
             reason += f" ({last.name}, chosen last time, is gone or broken)"
+            code = "model_newest_last_gone"
+            params["last"] = last.name
     if broken:
         reason += "; skipped " + ", ".join(f"{b.file} ({b.error})" for b in broken)
     _remember(base_dir, path)
-    choice = BaseModelChoice(path, reason, tuple(broken))
+    choice = BaseModelChoice(path, reason, tuple(broken), code=code, params=params)
     (log.warning if broken else log.info)("model: %s", reason)
     return choice
 

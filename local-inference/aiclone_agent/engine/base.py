@@ -106,6 +106,11 @@ class EngineInfo:
     details: dict[str, str] = field(default_factory=dict)
     gpu: OffloadPlan | None = None  # llama.cpp: the GPU and how many layers went onto it, and why
     model_reason: str = ""  # why this model file (``bundle/base_model_choice``)
+    # ``reason`` and ``model_reason`` as the Status page says them (``aiclone_wire.error_codes``)
+    reason_code: str = ""
+    reason_params: dict[str, str] = field(default_factory=dict)
+    model_reason_code: str = ""
+    model_reason_params: dict[str, str] = field(default_factory=dict)
     broken_models: tuple[tuple[str, str], ...] = ()  # (file, why) for unusable GGUFs beside it
 
 

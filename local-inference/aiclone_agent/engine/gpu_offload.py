@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -77,9 +77,11 @@ class OffloadPlan:
     n_gpu_layers: int  # what llama.cpp is given (-1: all)
     layers_offloaded: int  # as llama.cpp counts them: repeating layers + the output layer
     layers_total: int
-    reason: str
+    reason: str  # for the log and API clients (may hold nvidia-smi's words); a person reads reason_code
     gpu: GpuInfo | None
     needed_mib: int | None = None  # the estimate for the whole model on the GPU
+    reason_code: str = ""  # ``aiclone_wire.error_codes``: the Status page says ``reason`` in its language
+    reason_params: dict[str, str | int] = field(default_factory=dict)
 
     def as_status(self, now: GpuInfo | None = None) -> dict:
         """For ``/api/status``: VRAM figures from ``now`` (a fresh query) when given, else from load time."""
@@ -94,6 +96,8 @@ class OffloadPlan:
             "layers_total": self.layers_total,
             "needed_mib": self.needed_mib,
             "reason": self.reason,
+            "reason_code": self.reason_code or None,
+            "reason_params": self.reason_params,
         }
 
 
@@ -117,25 +121,33 @@ def parse_nvidia_smi(text: str) -> list[GpuInfo]:
 
 def query_gpu(timeout_s: float = 10.0) -> tuple[GpuInfo | None, str]:
     """The first NVIDIA GPU (the one llama.cpp uses first) and, when there is none, why."""
+    gpu, why, _code = _query_gpu(timeout_s)
+    return gpu, why
+
+
+def _query_gpu(timeout_s: float = 10.0) -> tuple[GpuInfo | None, str, str]:
+    """``query_gpu`` with the reason's catalogue code: ``gpu_not_found`` when there is no
+    nvidia-smi or it lists none, ``gpu_query_failed`` when it fails (its words stay in the text)."""
     smi = shutil.which("nvidia-smi")
     if smi is None:
-        return None, "no NVIDIA GPU (nvidia-smi not found)"
+        return None, "no NVIDIA GPU (nvidia-smi not found)", "gpu_not_found"
     try:
         done = subprocess.run(
             [smi, *NVIDIA_SMI_QUERY], capture_output=True, text=True, timeout=timeout_s, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return None, f"no NVIDIA GPU (nvidia-smi failed: {exc})"
+        return None, f"no NVIDIA GPU (nvidia-smi failed: {exc})", "gpu_query_failed"
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
-        return None, f"no NVIDIA GPU (nvidia-smi: {detail[0] if detail else f'exit {done.returncode}'})"
+        why = detail[0] if detail else f"exit {done.returncode}"
+        return None, f"no NVIDIA GPU (nvidia-smi: {why})", "gpu_query_failed"
     try:
         gpus = parse_nvidia_smi(done.stdout)
     except ValueError as exc:
-        return None, f"no NVIDIA GPU ({exc})"
+        return None, f"no NVIDIA GPU ({exc})", "gpu_query_failed"
     if not gpus:
-        return None, "no NVIDIA GPU (nvidia-smi lists none)"
-    return gpus[0], ""
+        return None, "no NVIDIA GPU (nvidia-smi lists none)", "gpu_not_found"
+    return gpus[0], "", ""
 
 
 def read_footprint(model_path: Path) -> ModelFootprint:
@@ -204,6 +216,7 @@ def plan_offload(
     parallel: int,
     gpu: GpuInfo | None,
     no_gpu_reason: str = "no NVIDIA GPU",
+    no_gpu_code: str = "gpu_not_found",
     gpu_offload_supported: bool = True,
 ) -> OffloadPlan:
     total = footprint.n_layers + 1
@@ -222,9 +235,11 @@ def plan_offload(
             f"model.n_gpu_layers is {setting} in the config",
             gpu,
             needed_mib,
+            reason_code="gpu_layers_configured",
+            reason_params={"setting": setting},
         )
     if gpu is None:
-        return OffloadPlan("auto", 0, 0, total, no_gpu_reason, None, needed_mib)
+        return OffloadPlan("auto", 0, 0, total, no_gpu_reason, None, needed_mib, reason_code=no_gpu_code)
     if not gpu_offload_supported:
         return OffloadPlan(
             "auto",
@@ -234,9 +249,16 @@ def plan_offload(
             "llama.cpp was built without CUDA: install the CUDA toolkit and run the setup again",
             gpu,
             needed_mib,
+            reason_code="gpu_no_cuda",
         )
     fit = layers_that_fit(footprint, kv_tokens, gpu.free_mib * MIB)
     context = f"{kv_tokens} tokens of KV cache ({n_ctx} x {parallel} sequences)"
+    fits: dict[str, str | int] = {
+        "total": total,
+        "needed_mib": needed_mib,
+        "free_mib": gpu.free_mib,
+        "kv_tokens": kv_tokens,
+    }
     if fit == total:
         return OffloadPlan(
             "auto",
@@ -246,6 +268,8 @@ def plan_offload(
             f"all {total} layers fit: about {needed_mib} MiB with {context}, {gpu.free_mib} MiB free",
             gpu,
             needed_mib,
+            reason_code="gpu_all_fit",
+            reason_params=fits,
         )
     if fit == 0:
         return OffloadPlan(
@@ -256,6 +280,8 @@ def plan_offload(
             f"no layer fits in {gpu.free_mib} MiB free VRAM with {context}; running on the CPU",
             gpu,
             needed_mib,
+            reason_code="gpu_none_fit",
+            reason_params=fits,
         )
     return OffloadPlan(
         "auto",
@@ -266,6 +292,8 @@ def plan_offload(
         f"{needed_mib} MiB with {context}); the rest run on the CPU",
         gpu,
         needed_mib,
+        reason_code="gpu_some_fit",
+        reason_params={**fits, "fit": fit},
     )
 
 
@@ -277,13 +305,22 @@ def plan_for_model(
     A header this reader does not understand never stops the agent: ``auto`` then stays on the CPU
     and says why; a configured number is used as it is.
     """
-    gpu, no_gpu_reason = query_gpu()
+    gpu, no_gpu_reason, no_gpu_code = _query_gpu()
     try:
         footprint = read_footprint(model_path)
     except (OSError, ValueError) as exc:
         layers = 0 if setting == "auto" else setting
         why = f"cannot read the layer sizes of {model_path.name} ({exc})"
-        return OffloadPlan(str(setting), layers, 0, 0, f"{why}; model.n_gpu_layers is {setting}", gpu)
+        return OffloadPlan(
+            str(setting),
+            layers,
+            0,
+            0,
+            f"{why}; model.n_gpu_layers is {setting}",
+            gpu,
+            reason_code="gpu_header_unreadable",
+            reason_params={"file": model_path.name, "setting": str(setting)},
+        )
     return plan_offload(
         setting,
         footprint,
@@ -291,6 +328,7 @@ def plan_for_model(
         parallel=parallel,
         gpu=gpu,
         no_gpu_reason=no_gpu_reason,
+        no_gpu_code=no_gpu_code,
         gpu_offload_supported=gpu_offload_supported,
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from aiclone_agent.bundle.base_model_choice import choose_base_model
@@ -26,7 +26,18 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class BackendChoice:
     backend: str
-    reason: str
+    reason: str  # for the log and API clients; a person reads ``code`` with ``params``
+    code: str = ""  # ``aiclone_wire.error_codes``: what the Status page says in its language
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Blocker:
+    """Why TensorRT-LLM cannot serve: the English sentence and its catalogue code."""
+
+    text: str
+    code: str
+    params: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -44,34 +55,60 @@ class HostFacts:
 
 def tensorrt_blocker(model: ModelSection, host: HostFacts) -> str | None:
     """Why TensorRT-LLM cannot serve this config on this host, or None if it can try."""
+    blocker = _blocker(model, host)
+    return blocker.text if blocker else None
+
+
+def _blocker(model: ModelSection, host: HostFacts) -> _Blocker | None:
     if not host.tensorrt_installed:
-        return "TensorRT-LLM is not installed"
+        return _Blocker("TensorRT-LLM is not installed", code="backend_tensorrt_missing")
     if not host.nvidia_gpu:
-        return "no NVIDIA GPU found (no nvidia-smi, no /proc/driver/nvidia)"
+        return _Blocker("no NVIDIA GPU found (no nvidia-smi, no /proc/driver/nvidia)", code="backend_no_gpu")
     if not model.hf_model_path:
-        return "model.hf_model_path is empty (TensorRT-LLM loads an HF model folder, not a GGUF)"
+        return _Blocker(
+            "model.hf_model_path is empty (TensorRT-LLM loads an HF model folder, not a GGUF)",
+            code="backend_no_hf_model",
+        )
     folder = resolve_bundle_path(model.hf_model_path)
     if not (folder / "config.json").is_file():
-        return f"model.hf_model_path {folder} is not an HF model folder (no config.json)"
+        return _Blocker(
+            f"model.hf_model_path {folder} is not an HF model folder (no config.json)",
+            code="backend_hf_not_a_folder",
+            params={"path": str(folder)},
+        )
     return None
 
 
 def choose_backend(model: ModelSection, host: HostFacts) -> BackendChoice:
     if model.backend == "llama_cpp":
-        return BackendChoice("llama_cpp", "model.backend is llama_cpp in the config")
-    blocker = tensorrt_blocker(model, host)
+        return BackendChoice(
+            "llama_cpp",
+            "model.backend is llama_cpp in the config",
+            code="backend_configured",
+            params={"backend": "llama_cpp"},
+        )
+    blocker = _blocker(model, host)
     if model.backend == "tensorrt":
         if blocker:
-            raise EngineError(f"model.backend is tensorrt but {blocker}; set it to auto or llama_cpp")
-        return BackendChoice("tensorrt", "model.backend is tensorrt in the config")
+            raise EngineError(f"model.backend is tensorrt but {blocker.text}; set it to auto or llama_cpp")
+        return BackendChoice(
+            "tensorrt",
+            "model.backend is tensorrt in the config",
+            code="backend_configured",
+            params={"backend": "tensorrt"},
+        )
     if blocker:
-        return BackendChoice("llama_cpp", f"auto: {blocker}; running llama.cpp")
+        return BackendChoice(
+            "llama_cpp", f"auto: {blocker.text}; running llama.cpp", code=blocker.code, params=blocker.params
+        )
     return BackendChoice(
-        "tensorrt", "auto: TensorRT-LLM is installed, an NVIDIA GPU is present and an HF model is set"
+        "tensorrt",
+        "auto: TensorRT-LLM is installed, an NVIDIA GPU is present and an HF model is set",
+        code="backend_auto_tensorrt",
     )
 
 
-def _peft_dir_for_tensorrt(model: ModelSection, models_dir: Path) -> tuple[Path | None, str | None]:
+def _peft_dir_for_tensorrt(model: ModelSection, models_dir: Path) -> tuple[Path | None, _Blocker | None]:
     """The PEFT folder TensorRT-LLM should load, or a reason it cannot take the adapter."""
     try:
         source = find_adapter(model.lora_path, models_dir / "lora")
@@ -80,7 +117,11 @@ def _peft_dir_for_tensorrt(model: ModelSection, models_dir: Path) -> tuple[Path 
     if source is None:
         return None, None
     if not source.is_peft:
-        return None, f"the adapter {source.path.name} is a GGUF LoRA, which only llama.cpp loads"
+        return None, _Blocker(
+            f"the adapter {source.path.name} is a GGUF LoRA, which only llama.cpp loads",
+            code="backend_adapter_gguf",
+            params={"file": source.path.name},
+        )
     return source.path, None
 
 
@@ -91,16 +132,25 @@ def load_engine(model: ModelSection, models_dir: Path, host: HostFacts | None = 
         lora_dir, blocker = _peft_dir_for_tensorrt(model, models_dir)
         try:
             if blocker:
-                raise EngineError(blocker)
+                raise EngineError(blocker.text)
             from aiclone_agent.engine.tensorrt_engine import TensorRTEngine
 
-            return TensorRTEngine.load(
+            trt = TensorRTEngine.load(
                 resolve_bundle_path(model.hf_model_path), n_ctx=model.n_ctx, lora_dir=lora_dir, reason=reason
             )
+            trt.info = replace(trt.info, reason_code=choice.code, reason_params=choice.params)
+            return trt
         except EngineError as exc:
             if model.backend == "tensorrt":
                 raise
             reason = f"auto: TensorRT-LLM could not serve ({exc}); running llama.cpp"
+            # the exception's words stay in ``reason`` (the log); the page names the cause it can
+            choice = BackendChoice(
+                "llama_cpp",
+                reason,
+                code=blocker.code if blocker else "backend_tensorrt_failed",
+                params=blocker.params if blocker else {},
+            )
             log.warning("%s", reason)
     import llama_cpp
 
@@ -130,8 +180,12 @@ def load_engine(model: ModelSection, models_dir: Path, host: HostFacts | None = 
     )
     engine.info = replace(
         engine.info,
+        reason_code=choice.code,
+        reason_params=choice.params,
         gpu=offload,
         model_reason=base.reason,
+        model_reason_code=base.code,
+        model_reason_params=base.params,
         broken_models=tuple((b.file, b.error) for b in base.broken),
     )
     return engine

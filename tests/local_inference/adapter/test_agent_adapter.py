@@ -93,16 +93,25 @@ def broken_wrong_model(lora: Path, model_path: Path, tmp: Path) -> str:
     return "trained for another base model (Qwen/Qwen2.5-7B-Instruct)"
 
 
+broken_wrong_model.code = "adapter_wrong_base"  # type: ignore[attr-defined]
+
+
 def broken_embeddings(lora: Path, model_path: Path, tmp: Path) -> str:
     extra = {"base_model.model.model.embed_tokens.lora_embedding_A": np.zeros((4, 49152), np.float32)}
     write_peft_adapter(lora, model_path, layers=(0,), rank=4, alpha=8, extra_tensors=extra)
     return "token embeddings"
 
 
+broken_embeddings.code = "adapter_unsupported"  # type: ignore[attr-defined]
+
+
 def broken_corrupt(lora: Path, model_path: Path, tmp: Path) -> str:
     write_peft_adapter(lora, model_path, layers=(0,), rank=4, alpha=8)
     (lora / "adapter_model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{garbage")
     return "corrupt"
+
+
+broken_corrupt.code = "adapter_invalid"  # type: ignore[attr-defined]
 
 
 def broken_architecture(lora: Path, model_path: Path, tmp: Path) -> str:
@@ -113,6 +122,9 @@ def broken_architecture(lora: Path, model_path: Path, tmp: Path) -> str:
     lora.mkdir(parents=True)
     convert_peft_to_gguf(tmp / "peft", lora / "clone.gguf", qwen, progress=False)
     return "LoRA for the qwen2 architecture but the base model is llama"
+
+
+broken_architecture.code = "adapter_wrong_base"  # type: ignore[attr-defined]
 
 
 @pytest.mark.slow
@@ -127,6 +139,7 @@ async def test_broken_adapter_leaves_the_base_model_serving(
     assert status["state"] == "failed"
     assert says in status["reason"] and "the base model is serving" in status["reason"]
     assert "Traceback" not in status["reason"]
+    assert status["reason_code"] == make.code  # what the Engine page says, in its language
     reply = await agent.client.post("/v1/chat/completions", json={"model": "my-clone", **QUESTION})
     assert reply.status_code == 200 and reply.json()["choices"][0]["message"]["content"]
     refused = await agent.client.put("/api/adapter", json={**status, "scale": 0.5})

@@ -46,6 +46,9 @@ def test_adapter_with_more_layers_than_the_base_is_refused(
 ) -> None:
     write_peft_adapter(tmp_path / "peft", model_path, layers=(29,), rank=4, alpha=8, targets=("v_proj",))
     assert "the base model has 2 layers" in refusal(tmp_path / "peft", tiny_qwen2)
+    with pytest.raises(AdapterError) as caught:
+        check_peft_against_base(read_peft_adapter(tmp_path / "peft"), read_base_model(tiny_qwen2))
+    assert caught.value.reason_code == "adapter_wrong_base"
 
 
 @pytest.mark.parametrize(
@@ -70,23 +73,26 @@ def test_unsupported_targets_are_named(tmp_path: Path, model_path: Path, extra: 
     write_peft_adapter(
         tmp_path / "peft", model_path, layers=(0,), rank=4, alpha=8, targets=("q_proj",), extra_tensors=extra
     )
-    with pytest.raises(AdapterError, match=says):
+    with pytest.raises(AdapterError, match=says) as caught:
         read_peft_adapter(tmp_path / "peft")
+    assert caught.value.reason_code == "adapter_unsupported"
 
 
 def test_truncated_weights_are_called_corrupt(tmp_path: Path, model_path: Path) -> None:
     write_peft_adapter(tmp_path / "peft", model_path, layers=(0, 1), rank=4, alpha=8)
     weights = tmp_path / "peft" / "adapter_model.safetensors"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
-    with pytest.raises(AdapterError, match="truncated or corrupt"):
+    with pytest.raises(AdapterError, match="truncated or corrupt") as caught:
         read_peft_adapter(tmp_path / "peft")
+    assert caught.value.reason_code == "adapter_invalid"
 
 
 def test_garbage_config_is_called_corrupt(tmp_path: Path, model_path: Path) -> None:
     write_peft_adapter(tmp_path / "peft", model_path, layers=(0,), rank=4, alpha=8)
     (tmp_path / "peft" / "adapter_config.json").write_bytes(b"\x00\xff{not json")
-    with pytest.raises(AdapterError, match="not valid JSON"):
+    with pytest.raises(AdapterError, match="not valid JSON") as caught:
         read_peft_adapter(tmp_path / "peft")
+    assert caught.value.reason_code == "adapter_invalid"
 
 
 @pytest.mark.slow
@@ -96,8 +102,11 @@ def test_gguf_lora_for_another_architecture_is_refused(
     write_peft_adapter(tmp_path / "peft", tiny_qwen2, layers=(0,), rank=4, alpha=8)
     lora = convert_peft_to_gguf(tmp_path / "peft", tmp_path / "qwen2-lora.gguf", tiny_qwen2, progress=False)
     assert read_gguf_lora(lora, read_base_model(tiny_qwen2)).architecture == "qwen2"
-    with pytest.raises(AdapterError, match="LoRA for the qwen2 architecture but the base model is llama"):
+    with pytest.raises(
+        AdapterError, match="LoRA for the qwen2 architecture but the base model is llama"
+    ) as caught:
         read_gguf_lora(lora, read_base_model(model_path))
+    assert caught.value.reason_code == "adapter_wrong_base"
 
 
 @pytest.mark.parametrize(

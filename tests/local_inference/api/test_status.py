@@ -35,8 +35,20 @@ async def test_status_shows_the_gpu_and_how_many_layers_went_onto_it(agent):
     if shutil.which("nvidia-smi") is None:
         assert gpu["name"] is None and gpu["layers_offloaded"] == 0
         assert gpu["reason"] == "no NVIDIA GPU (nvidia-smi not found)"
+        assert gpu["reason_code"] == "gpu_not_found"
     else:
         assert gpu["name"] and gpu["vram_total_mib"] > 0 and gpu["reason"]
+        assert gpu["reason_code"] in {"gpu_all_fit", "gpu_some_fit", "gpu_none_fit", "gpu_no_cuda"}
+
+
+async def test_status_gives_each_reason_a_code_the_page_says_in_its_language(agent):
+    """The English reasons stay (API clients read them); a person reads the codes (EN/RU)."""
+    body = (await agent.client.get("/api/status")).json()
+    assert body["backend_reason_code"] == "backend_tensorrt_missing"  # not installed here
+    assert body["backend_reason_params"] == {}
+    model = body["model"]
+    assert model["chosen_because"] and model["chosen_because_code"] == "model_configured"
+    assert model["chosen_because_params"] == {}
 
 
 async def test_status_says_the_knowledge_base_search_is_hybrid(agent):

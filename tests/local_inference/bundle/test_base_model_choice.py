@@ -28,6 +28,7 @@ def test_the_newest_usable_file_is_chosen_and_broken_ones_are_listed_with_their_
     choice = choose_base_model("", tmp_path)
     assert choice.path == newer
     assert "newest usable" in choice.reason
+    assert (choice.code, choice.params) == ("model_newest", {"file": "newer.gguf"})
     assert [b.file for b in choice.broken] == ["page.gguf"]
     assert "not a valid GGUF" in choice.broken[0].error
     assert (tmp_path / LAST_CHOSEN_FILE).read_text().strip() == "newer.gguf"
@@ -40,10 +41,13 @@ def test_the_file_chosen_last_time_stays_chosen_while_usable(tmp_path: Path):
     again = choose_base_model("", tmp_path)
     assert again.path == first
     assert "chosen last time" in again.reason
+    assert (again.code, again.params) == ("model_last_chosen", {"file": "first.gguf"})
     first.write_bytes(first.read_bytes()[:200])  # now cut short: the newest usable one takes over
     fallback = choose_base_model("", tmp_path)
     assert fallback.path.name == "downloaded-later.gguf"
     assert "first.gguf, chosen last time, is gone or broken" in fallback.reason
+    assert fallback.code == "model_newest_last_gone"
+    assert fallback.params == {"file": "downloaded-later.gguf", "last": "first.gguf"}
 
 
 def test_a_header_whose_tensors_run_past_the_end_of_the_file_is_broken(tmp_path: Path, model_path: Path):

@@ -99,6 +99,10 @@ def test_a_header_the_planner_cannot_read_never_stops_the_agent(tmp_path: Path, 
         plan.reason
         == "cannot read the layer sizes of odd.gguf (not a GGUF v2+ file); model.n_gpu_layers is auto"
     )
+    assert (plan.reason_code, plan.reason_params) == (
+        "gpu_header_unreadable",
+        {"file": "odd.gguf", "setting": "auto"},
+    )
     fixed = plan_for_model(20, foreign, n_ctx=N_CTX, parallel=PARALLEL, gpu_offload_supported=True)
     assert fixed.n_gpu_layers == 20  # a number in the config is used as it is
 
@@ -140,6 +144,13 @@ def test_everything_fits_in_a_12_gb_card(footprint: ModelFootprint):
         plan.layers_offloaded == plan.layers_total == 31
     )  # 30 blocks + the output layer, as llama.cpp counts
     assert plan.reason.startswith("all 31 layers fit")
+    assert plan.reason_code == "gpu_all_fit"
+    assert plan.reason_params == {
+        "total": 31,
+        "needed_mib": plan.needed_mib,
+        "free_mib": 11_500,
+        "kv_tokens": 8192,
+    }
     assert "8192 tokens of KV cache (2048 x 4 sequences)" in plan.reason
     assert plan.as_status()["name"] == "NVIDIA GeForce RTX 4070"
 
@@ -159,12 +170,15 @@ def test_only_some_layers_fit_and_exactly_as_many_as_the_free_vram_holds(footpri
     )
     assert plan.layers_offloaded == n and plan.layers_total == 31
     assert plan.reason.startswith(f"{n} of 31 layers fit in {free_mib} MiB free VRAM")
+    assert plan.reason_code == "gpu_some_fit"
+    assert (plan.reason_params["fit"], plan.reason_params["free_mib"]) == (n, free_mib)
 
 
 def test_nothing_fits_in_a_full_card(footprint: ModelFootprint):
     plan = auto(footprint, free_mib=200)
     assert (plan.n_gpu_layers, plan.layers_offloaded) == (0, 0)
     assert "no layer fits in 200 MiB free VRAM" in plan.reason
+    assert plan.as_status()["reason_code"] == "gpu_none_fit"
 
 
 def test_more_parallel_sequences_leave_room_for_fewer_layers(footprint: ModelFootprint):
@@ -189,12 +203,14 @@ def test_no_gpu_and_no_cuda_build_mean_the_cpu_with_the_reason(footprint: ModelF
         "auto", footprint, n_ctx=N_CTX, parallel=PARALLEL, gpu=gpu(11_000), gpu_offload_supported=False
     )
     assert cpu_build.n_gpu_layers == 0 and "built without CUDA" in cpu_build.reason
+    assert (none.reason_code, cpu_build.reason_code) == ("gpu_not_found", "gpu_no_cuda")
 
 
 def test_a_number_in_the_config_is_passed_on_as_it_is(footprint: ModelFootprint):
     plan = plan_offload(12, footprint, n_ctx=N_CTX, parallel=PARALLEL, gpu=gpu(200))
     assert (plan.n_gpu_layers, plan.layers_offloaded, plan.setting) == (12, 12, "12")
     assert plan.reason == "model.n_gpu_layers is 12 in the config"
+    assert (plan.reason_code, plan.reason_params) == ("gpu_layers_configured", {"setting": 12})
     everything = plan_offload(-1, footprint, n_ctx=N_CTX, parallel=PARALLEL, gpu=gpu(200))
     assert (everything.n_gpu_layers, everything.layers_offloaded) == (-1, 31)
 
@@ -246,6 +262,22 @@ def test_query_gpu_says_why_there_is_none(tmp_path: Path, monkeypatch):
         why
         == "no NVIDIA GPU (nvidia-smi: NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver.)"
     )
+
+
+def test_a_failing_nvidia_smi_reaches_the_page_as_a_code_not_its_words(
+    tmp_path: Path, monkeypatch, model_path: Path
+):
+    """nvidia-smi's own sentence stays in ``reason`` (the log); the Status page says the code."""
+    fake_nvidia_smi(
+        tmp_path / "bin", 'echo "Failed to initialize NVML: Driver/library version mismatch" >&2; exit 18'
+    )
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    plan = plan_for_model("auto", model_path, n_ctx=N_CTX, parallel=PARALLEL, gpu_offload_supported=True)
+    assert "NVML" in plan.reason
+    assert plan.as_status()["reason_code"] == "gpu_query_failed"
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    gone = plan_for_model("auto", model_path, n_ctx=N_CTX, parallel=PARALLEL, gpu_offload_supported=True)
+    assert gone.reason_code == "gpu_not_found"
 
 
 def test_loading_with_a_gpu_but_a_cpu_only_llama_cpp_stays_on_the_cpu_and_says_why(

@@ -27,25 +27,37 @@ def test_this_machine_has_no_tensorrt() -> None:
 
 
 @pytest.mark.parametrize(
-    ("host", "hf", "says"),
+    ("host", "hf", "says", "code"),
     [
-        (HostFacts(False, True), True, "auto: TensorRT-LLM is not installed; running llama.cpp"),
-        (HostFacts(True, False), True, "auto: no NVIDIA GPU found"),
-        (READY, False, "auto: model.hf_model_path is empty"),
+        (
+            HostFacts(False, True),
+            True,
+            "auto: TensorRT-LLM is not installed; running llama.cpp",
+            "backend_tensorrt_missing",
+        ),
+        (HostFacts(True, False), True, "auto: no NVIDIA GPU found", "backend_no_gpu"),
+        (READY, False, "auto: model.hf_model_path is empty", "backend_no_hf_model"),
     ],
 )
-def test_auto_falls_back_with_the_reason(host: HostFacts, hf: bool, says: str, hf_folder: Path) -> None:
+def test_auto_falls_back_with_the_reason(
+    host: HostFacts, hf: bool, says: str, code: str, hf_folder: Path
+) -> None:
     choice = choose_backend(ModelSection(hf_model_path=str(hf_folder) if hf else ""), host)
     assert choice.backend == "llama_cpp" and choice.reason.startswith(says)
+    assert choice.code == code  # what the Status page says, in its language
 
 
 def test_auto_refuses_a_folder_that_is_not_an_hf_model(tmp_path: Path) -> None:
     choice = choose_backend(ModelSection(hf_model_path=str(tmp_path)), READY)
     assert choice.backend == "llama_cpp" and "is not an HF model folder (no config.json)" in choice.reason
+    assert (choice.code, choice.params) == ("backend_hf_not_a_folder", {"path": str(tmp_path)})
 
 
 def test_auto_prefers_tensorrt_when_everything_is_there(hf_folder: Path) -> None:
-    assert choose_backend(ModelSection(hf_model_path=str(hf_folder)), READY).backend == "tensorrt"
+    choice = choose_backend(ModelSection(hf_model_path=str(hf_folder)), READY)
+    assert (choice.backend, choice.code) == ("tensorrt", "backend_auto_tensorrt")
+    configured = choose_backend(ModelSection(backend="llama_cpp"), READY)
+    assert (configured.code, configured.params) == ("backend_configured", {"backend": "llama_cpp"})
 
 
 def test_explicit_tensorrt_fails_loudly(hf_folder: Path) -> None:
@@ -60,6 +72,7 @@ def test_a_load_error_falls_back_to_llama_cpp(hf_folder: Path, model_path: Path)
     assert engine.info.backend == "llama_cpp"
     assert engine.info.reason.startswith("auto: TensorRT-LLM could not serve (TensorRT-LLM does not import")
     assert engine.info.reason.endswith("; running llama.cpp")
+    assert engine.info.reason_code == "backend_tensorrt_failed"  # the import error stays in the log
 
 
 def test_a_gguf_only_adapter_keeps_llama_cpp(tmp_path: Path, hf_folder: Path, model_path: Path) -> None:
@@ -69,3 +82,7 @@ def test_a_gguf_only_adapter_keeps_llama_cpp(tmp_path: Path, hf_folder: Path, mo
     engine = load_engine(model, tmp_path, host=READY)
     assert engine.info.backend == "llama_cpp"
     assert "clone.gguf is a GGUF LoRA, which only llama.cpp loads" in engine.info.reason
+    assert (engine.info.reason_code, engine.info.reason_params) == (
+        "backend_adapter_gguf",
+        {"file": "clone.gguf"},
+    )

@@ -607,6 +607,32 @@ export const en = {
   'error.model_is_adapter': 'This is a LoRA adapter, not a base model. Move it to the models/lora folder.',
   'error.adapter_timeout': 'Reading the adapter took too long, so the base model is serving. Raise the adapter time limit (model.lora_timeout_s) or use a smaller adapter, then restart.',
   'error.adapter_failed': 'The adapter could not be applied, so the base model is serving. Check the adapter files; the agent log says more.',
+  // the Status page: why this engine, this GPU offload and this model file (/api/status *_code)
+  'status.modelWhy': 'Why this model',
+  'error.backend_configured': 'The config sets model.backend to {backend}.',
+  'error.backend_auto_tensorrt': 'TensorRT-LLM is installed, an NVIDIA GPU is present and an HF model folder is set, so it serves.',
+  'error.backend_tensorrt_missing': 'TensorRT-LLM is not installed, so llama.cpp serves.',
+  'error.backend_no_gpu': 'No NVIDIA GPU was found, so llama.cpp serves instead of TensorRT-LLM.',
+  'error.backend_no_hf_model': 'No HF model folder is set (model.hf_model_path), so llama.cpp serves the GGUF model.',
+  'error.backend_hf_not_a_folder': 'The folder {path} is not an HF model (it has no config.json), so llama.cpp serves.',
+  'error.backend_adapter_gguf': 'The adapter {file} is a GGUF LoRA, which only llama.cpp loads, so llama.cpp serves.',
+  'error.backend_tensorrt_failed': 'TensorRT-LLM could not start, so llama.cpp serves. The agent log says why.',
+  'error.gpu_layers_configured': 'The config sets model.n_gpu_layers to {setting}.',
+  'error.gpu_not_found': 'No NVIDIA GPU was found, so the model runs on the CPU.',
+  'error.gpu_query_failed': 'The NVIDIA GPU could not be queried (nvidia-smi failed), so the model runs on the CPU. Check the graphics driver; the agent log says more.',
+  'error.gpu_no_cuda': 'llama.cpp was built without CUDA, so the model runs on the CPU. Install the CUDA toolkit and run the setup again.',
+  'error.gpu_all_fit': 'All {total} layers fit on the GPU: about {needed_mib} MiB with {kv_tokens} tokens of context, {free_mib} MiB free.',
+  'error.gpu_none_fit': 'No layer fits in {free_mib} MiB of free video memory (the model needs about {needed_mib} MiB with {kv_tokens} tokens of context), so it runs on the CPU.',
+  'error.gpu_some_fit': '{fit} of {total} layers fit in {free_mib} MiB of free video memory (the whole model needs about {needed_mib} MiB with {kv_tokens} tokens of context); the rest run on the CPU.',
+  'error.gpu_header_unreadable': 'The layer sizes of {file} could not be read, so model.n_gpu_layers {setting} is used as it is.',
+  'error.model_configured': 'The config names this file (model.base_model_path).',
+  'error.model_last_chosen': '{file} was chosen last time and can still be used.',
+  'error.model_newest': '{file} is the newest usable model in models/base.',
+  'error.model_newest_last_gone': '{file} is the newest usable model in models/base ({last}, chosen last time, is gone or broken).',
+  // the adapter's remaining failures on the Engine page (/api/adapter reason_code)
+  'error.adapter_invalid': 'The adapter files are damaged or incomplete, so the base model is serving. Copy the adapter again; the agent log says which file.',
+  'error.adapter_unsupported': 'This adapter uses something llama.cpp cannot apply (for example DoRA, trained embeddings or biases), so the base model is serving. Retrain it as a plain LoRA on the attention and MLP layers; the agent log says what.',
+  'error.adapter_wrong_base': 'This adapter was trained for another base model, so the base model is serving. Use the base model it was trained for, or an adapter trained for this one.',
 } as const
 
 export type MessageKey = keyof typeof en
