@@ -132,6 +132,12 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "adapter_invalid": (),  # a damaged or incomplete adapter file (``AdapterError``'s default)
     "adapter_unsupported": (),  # something llama.cpp cannot apply (DoRA, embeddings, biases, ...)
     "adapter_wrong_base": (),  # trained for another base model (layers, shapes, architecture)
+    "adapter_not_found": (),  # model.lora_path names a file or folder that does not exist
+    "adapter_ambiguous": (),  # a folder with several .gguf files and no model.lora_path to choose
+    "adapter_not_recognised": (),  # a folder with neither a PEFT adapter nor a .gguf LoRA
+    "adapter_none": (),  # no adapter at all: the base model answers as it is (not a failure)
+    # why knowledge search is lexical only (``/api/status`` ``rag.note_code``)
+    "search_lexical_only": (),
     # why the Status page's engine runs as it does (``/api/status`` ``backend_reason_code``,
     # ``gpu.reason_code``, ``model.chosen_because_code``, each with its ``*_params``)
     "backend_configured": ("backend",),

@@ -30,7 +30,7 @@ export interface AgentStatus {
   clone: { id: string; name: string }
   gateway?: { url: string; connected: boolean; rtt_ms: number | null; direct_url?: string | null }
   gpu?: GpuStatus | null
-  rag?: { search: 'hybrid' | 'lexical'; note: string | null }
+  rag?: { search: 'hybrid' | 'lexical'; note: string | null; note_code?: string | null }
   engine?: EngineStats | null
   engine_reload?: EngineReload | null
   adapter?: AdapterStatus

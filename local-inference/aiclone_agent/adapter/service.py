@@ -92,7 +92,10 @@ class AdapterService:
                 source = find_adapter(self.config.current.model.lora_path, self.lora_dir)
                 if source is None:
                     self.status = AdapterStatus(
-                        state="none", reason=f"no adapter in {self.lora_dir}", scale=scale
+                        state="none",
+                        reason=f"no adapter in {self.lora_dir}",
+                        scale=scale,
+                        reason_code="adapter_none",
                     )
                     return self.status
                 if self.engine.info.backend == "tensorrt":
@@ -110,8 +113,10 @@ class AdapterService:
                 )
             except AdapterError as exc:  # its words name tensors and shapes: the page says its code
                 self._fail(str(exc), scale, code=exc.reason_code)
-            except (AdapterFileError, EngineError) as exc:
-                self._fail(str(exc), scale)
+            except AdapterFileError as exc:  # its words name paths: the page says its code
+                self._fail(str(exc), scale, code=exc.reason_code)
+            except EngineError as exc:
+                self._fail(str(exc), scale, code="adapter_failed")
             except Exception as exc:
                 log.exception("adapter could not be applied")
                 self._fail(

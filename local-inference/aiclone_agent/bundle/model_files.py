@@ -18,7 +18,12 @@ class ModelMissingError(Exception):
 
 
 class AdapterFileError(Exception):
-    """The configured adapter location holds no usable adapter; the message says what to fix."""
+    """The configured adapter location holds no usable adapter; the message says what to fix (for
+    the log and API clients: it names paths), ``reason_code`` says it on the admin page."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.reason_code = code
 
 
 def resolve_bundle_path(value: str) -> Path:
@@ -88,7 +93,9 @@ def find_adapter(configured: str, lora_dir: Path) -> AdapterSource | None:
     if configured:
         path = resolve_bundle_path(configured)
         if not path.exists():
-            raise AdapterFileError(f"model.lora_path points to {path}, which does not exist")
+            raise AdapterFileError(
+                f"model.lora_path points to {path}, which does not exist", code="adapter_not_found"
+            )
         return _source_in(path, explicit=True)
     if not lora_dir.is_dir() or not any(lora_dir.iterdir()):
         return None
@@ -104,9 +111,13 @@ def _source_in(path: Path, *, explicit: bool) -> AdapterSource | None:
     if len(ggufs) == 1:
         return AdapterSource(ggufs[0], is_peft=False)
     if len(ggufs) > 1:
-        raise AdapterFileError(f"{path} holds several .gguf files: set model.lora_path to the one to use")
+        raise AdapterFileError(
+            f"{path} holds several .gguf files: set model.lora_path to the one to use",
+            code="adapter_ambiguous",
+        )
     if explicit or any(p.name != ".gitkeep" for p in path.iterdir()):
         raise AdapterFileError(
-            f"{path} holds neither a PEFT adapter (adapter_config.json + adapter_model.safetensors) nor a .gguf LoRA"
+            f"{path} holds neither a PEFT adapter (adapter_config.json + adapter_model.safetensors) nor a .gguf LoRA",
+            code="adapter_not_recognised",
         )
     return None

@@ -50,10 +50,16 @@ class RagService:
         self.lexical = LexicalIndex(self.store)
         self.retriever = Retriever(self.embedder, self.vectors, self.lexical, self.store)
         count_tokens = embedder.count_tokens if embedder is not None else approximate_token_count
-        self.ingestor = Ingestor(self.store, self.vectors, self.lexical, embedder, count_tokens, self._settings)
+        self.ingestor = Ingestor(
+            self.store, self.vectors, self.lexical, embedder, count_tokens, self._settings
+        )
 
     def status(self) -> dict:
-        return {"search": "hybrid" if self.embedder is not None else "lexical", "note": self.note}
+        return {
+            "search": "hybrid" if self.embedder is not None else "lexical",
+            "note": self.note,  # English, with the loader's words: for the log and API clients
+            "note_code": "search_lexical_only" if self.note else None,
+        }
 
     def _settings(self) -> IngestionSettings:
         rag = self.config.current.rag
@@ -80,7 +86,10 @@ class RagService:
         """The document's kind, decided from its bytes; raises ``DocumentRejectedError``."""
         if len(data) > self.max_upload_bytes:
             raise DocumentRejectedError(
-                413, f"the file is over the {self.config.current.rag.max_upload_mb} MB limit", code="file_too_large", param="file",
+                413,
+                f"the file is over the {self.config.current.rag.max_upload_mb} MB limit",
+                code="file_too_large",
+                param="file",
                 params={"max_mb": self.config.current.rag.max_upload_mb},
             )
         try:

@@ -150,6 +150,21 @@ async def test_no_adapter_is_state_none(agent) -> None:
     await agent.runtime.adapter.start()
     status = (await agent.client.get("/api/adapter")).json()
     assert status["state"] == "none" and "no adapter in" in status["reason"]
+    assert status["reason_code"] == "adapter_none"  # the Engine page says it in its language
+
+
+async def test_an_adapter_path_that_does_not_exist_is_a_code_not_the_path_sentence(
+    agent, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-lora"
+    agent.runtime.config.update(lambda data: data["model"].__setitem__("lora_path", str(missing)))
+    try:
+        await agent.runtime.adapter.start()
+        status = (await agent.client.get("/api/adapter")).json()
+    finally:
+        agent.runtime.config.update(lambda data: data["model"].__setitem__("lora_path", ""))
+    assert status["state"] == "failed" and "does not exist" in status["reason"]  # for the log and API clients
+    assert status["reason_code"] == "adapter_not_found"  # what the page says, in its language
 
 
 BOMB = "(.|.)*(.|.)*x$"  # exponential for a backtracking regex on any module name without an x

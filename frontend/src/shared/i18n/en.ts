@@ -633,6 +633,12 @@ export const en = {
   'error.adapter_invalid': 'The adapter files are damaged or incomplete, so the base model is serving. Copy the adapter again; the agent log says which file.',
   'error.adapter_unsupported': 'This adapter uses something llama.cpp cannot apply (for example DoRA, trained embeddings or biases), so the base model is serving. Retrain it as a plain LoRA on the attention and MLP layers; the agent log says what.',
   'error.adapter_wrong_base': 'This adapter was trained for another base model, so the base model is serving. Use the base model it was trained for, or an adapter trained for this one.',
+  // the adapter's files and knowledge search, said from their codes
+  'error.adapter_not_found': 'The adapter set in model.lora_path does not exist, so the base model is serving. Correct the path or copy the adapter there, then restart.',
+  'error.adapter_ambiguous': 'The adapter folder holds several .gguf files, so the base model is serving. Set model.lora_path to the one to use, then restart.',
+  'error.adapter_not_recognised': 'The adapter folder holds neither a PEFT adapter (adapter_config.json with adapter_model.safetensors) nor a .gguf LoRA, so the base model is serving.',
+  'error.adapter_none': 'No adapter: the base model answers as it is. Put a PEFT adapter or a .gguf LoRA into models/lora/ and restart to use one.',
+  'error.search_lexical_only': 'Knowledge search matches words only: the embedding model could not be loaded on this computer. Answers still cite your documents; the agent log says why.',
 } as const
 
 export type MessageKey = keyof typeof en
