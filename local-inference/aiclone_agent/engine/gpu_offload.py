@@ -119,15 +119,10 @@ def parse_nvidia_smi(text: str) -> list[GpuInfo]:
     return gpus
 
 
-def query_gpu(timeout_s: float = 10.0) -> tuple[GpuInfo | None, str]:
-    """The first NVIDIA GPU (the one llama.cpp uses first) and, when there is none, why."""
-    gpu, why, _code = _query_gpu(timeout_s)
-    return gpu, why
-
-
-def _query_gpu(timeout_s: float = 10.0) -> tuple[GpuInfo | None, str, str]:
-    """``query_gpu`` with the reason's catalogue code: ``gpu_not_found`` when there is no
-    nvidia-smi or it lists none, ``gpu_query_failed`` when it fails (its words stay in the text)."""
+def query_gpu(timeout_s: float = 10.0) -> tuple[GpuInfo | None, str, str]:
+    """The first NVIDIA GPU (the one llama.cpp uses first) and, when there is none, why: the text
+    and its catalogue code, ``gpu_not_found`` when there is no nvidia-smi or it lists none,
+    ``gpu_query_failed`` when it fails (its words stay in the text)."""
     smi = shutil.which("nvidia-smi")
     if smi is None:
         return None, "no NVIDIA GPU (nvidia-smi not found)", "gpu_not_found"
@@ -305,7 +300,7 @@ def plan_for_model(
     A header this reader does not understand never stops the agent: ``auto`` then stays on the CPU
     and says why; a configured number is used as it is.
     """
-    gpu, no_gpu_reason, no_gpu_code = _query_gpu()
+    gpu, no_gpu_reason, no_gpu_code = query_gpu()
     try:
         footprint = read_footprint(model_path)
     except (OSError, ValueError) as exc:

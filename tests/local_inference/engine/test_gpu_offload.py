@@ -245,18 +245,18 @@ def test_query_gpu_reads_the_first_gpu_from_nvidia_smi(tmp_path: Path, monkeypat
         'echo "NVIDIA GeForce RTX 4070, 12282, 1015, 11030"; echo "NVIDIA T4, 15360, 0, 14900"',
     )
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    assert query_gpu() == (GpuInfo("NVIDIA GeForce RTX 4070", 12282, 1015, 11030), "")
+    assert query_gpu() == (GpuInfo("NVIDIA GeForce RTX 4070", 12282, 1015, 11030), "", "")
 
 
 def test_query_gpu_says_why_there_is_none(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    assert query_gpu() == (None, "no NVIDIA GPU (nvidia-smi not found)")
+    assert query_gpu() == (None, "no NVIDIA GPU (nvidia-smi not found)", "gpu_not_found")
     fake_nvidia_smi(
         tmp_path / "bin",
         'echo "NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver." >&2; exit 9',
     )
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
-    gpu_found, why = query_gpu()
+    gpu_found, why, _code = query_gpu()
     assert gpu_found is None
     assert (
         why
