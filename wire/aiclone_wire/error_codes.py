@@ -62,6 +62,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "relay_gap": (),
     # the agent: chat, engine, persona, documents, memory
     "conversation_not_found": (),
+    "conversation_not_saved": (),
     "invalid_title": (),
     "message_too_long": ("length", "limit"),
     "no_user_message": (),

@@ -7,12 +7,15 @@ keeps the conversation), so prompt fitting and metrics live in one place.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import sqlite3
 import time
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Coroutine
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiclone_agent.chat.context import FittedPrompt
 from aiclone_agent.chat.fitting import PromptFitter
@@ -24,7 +27,7 @@ from aiclone_agent.chat.profiles import (
     profile_name,
     profile_params,
 )
-from aiclone_agent.chat.store import ConversationStore
+from aiclone_agent.chat.store import ConversationStore, NewConversation
 from aiclone_agent.chat.template import Message, PromptRenderer
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.core.metrics import AgentMetrics
@@ -45,6 +48,8 @@ if TYPE_CHECKING:
 
 PARTIAL_SAVE_S = 1.0  # how often a streaming answer is written to the store
 
+log = logging.getLogger(__name__)
+
 
 class ConversationNotFoundError(ProblemError, LookupError):
     """``args[0]``: the conversation's id."""
@@ -53,6 +58,13 @@ class ConversationNotFoundError(ProblemError, LookupError):
         return Problem(
             404, f"conversation {self.args[0]} not found", "conversation_not_found", "conversation_id"
         )
+
+
+class ConversationNotSavedError(ProblemError):
+    """The store could not commit a turn (a full or failing disk): ``args[0]`` says why, for the log."""
+
+    def problem(self) -> Problem:
+        return Problem(500, "the conversation could not be saved on this PC", "conversation_not_saved")
 
 
 @dataclass(frozen=True)
@@ -111,8 +123,10 @@ class Generation:
         self.finish_reason: FinishReason | None = None
         self._service = service
         self._stream: GenerationStream | None = None
-        # set for a stored conversation: the answer's hidden row, written as it streams
+        # set for a stored conversation: the answer's hidden row, written as it streams, once
+        # the turn's commit (running beside the first tokens) is done
         self.answer_row: int | None = None
+        self._stored: asyncio.Future[int] | None = None
 
     @property
     def sources(self) -> list[dict]:
@@ -135,6 +149,42 @@ class Generation:
             )
         return self._stream
 
+    def store_turn(self, commit: Coroutine[Any, Any, int]) -> None:
+        """Run the turn's commit (it yields the answer's row) beside the first tokens: the owner's
+        first token does not wait for an fsync (seconds on a disk busy with other writes); the
+        stream's end waits for it (``turn_stored``), so a turn is durable before it is done."""
+        self._stored = asyncio.ensure_future(commit)
+        self._stored.add_done_callback(self._on_stored)
+
+    def _on_stored(self, stored: asyncio.Future[int]) -> None:
+        if not stored.cancelled() and stored.exception() is None:
+            self.answer_row = stored.result()
+
+    async def turn_stored(self) -> int | None:
+        """The answer's row once the turn is committed; None for a turn the agent does not keep.
+        ``ConversationNotSavedError`` when the commit failed. Cancelling the waiter leaves the
+        commit running (``finish_conversation_turn`` still needs its row)."""
+        if self._stored is None:
+            return None
+        try:
+            return await asyncio.shield(self._stored)
+        except sqlite3.Error as exc:
+            raise self._not_stored(exc) from exc
+
+    def _check_stored(self) -> None:
+        """A commit that failed ends the stream now rather than after the whole answer."""
+        if self._stored is not None and self._stored.done() and self.answer_row is None:
+            try:
+                self._stored.result()
+            except sqlite3.Error as exc:
+                raise self._not_stored(exc) from exc
+
+    def _not_stored(self, exc: sqlite3.Error) -> ProblemError:
+        if isinstance(exc, sqlite3.IntegrityError) and self.conversation_id is not None:
+            # deleted in another tab between the check and the commit
+            return ConversationNotFoundError(self.conversation_id)
+        return ConversationNotSavedError(str(exc))
+
     async def chunks(self) -> AsyncGenerator[GenerationChunk, None]:
         engine_stream = self.start()
         metrics = self._service.metrics
@@ -149,6 +199,7 @@ class Generation:
                         first_token_at = time.perf_counter()
                         metrics.observe_first_token(self.channel, first_token_at - started)
                     self.text += chunk.text
+                    self._check_stored()
                     if self.answer_row is not None and time.perf_counter() - saved_at >= PARTIAL_SAVE_S:
                         saved_at = (
                             time.perf_counter()
@@ -158,6 +209,7 @@ class Generation:
                     if chunk.finish_reason:
                         self.finish_reason = chunk.finish_reason
                     yield chunk
+            await self.turn_stored()  # durable before the stream says it is done
             if self.finish_reason in FINISHED:  # a finished turn (not an error or a cancel) is kept
                 self.remembered = await self._service.memory.remember(
                     self.person, self.channel, self.question, self.text, self.conversation_id
@@ -353,19 +405,23 @@ class ChatService:
             persona=persona,
         )
         generation.start()  # a full queue refuses the turn before anything is stored
+        new = None
         if conversation_id is None:
             title = message.strip().splitlines()[0]
-            created = await self.store.create(
+            new = NewConversation(
                 title, channel, author.name if author else None, author.id if author else None
             )
-            conversation_id = created.id
+            conversation_id = uuid.uuid4().hex
         generation.conversation_id = conversation_id
-        await self.store.append(conversation_id, "user", message)
-        generation.answer_row = await self.store.begin_answer(conversation_id)
+        generation.store_turn(self.store.begin_turn(conversation_id, message, new))
         return conversation_id, generation
 
     async def finish_conversation_turn(self, conversation_id: str, generation: Generation) -> None:
-        row = generation.answer_row
+        try:
+            row = await generation.turn_stored()
+        except ProblemError as exc:  # the stream ended with this error: there is nothing to finish
+            log.warning("conversation %s: the turn was not saved: %s", conversation_id, exc)
+            return
         assert row is not None, "finish_conversation_turn needs a turn begun by start_conversation_turn"
         if generation.text or generation.finish_reason != "abort":
             await self.store.finish_answer(

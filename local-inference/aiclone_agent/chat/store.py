@@ -77,6 +77,16 @@ class Conversation:
     author: str | None = None  # a LAN user's name; None: the owner's own (admin, Telegram, API)
 
 
+@dataclass(frozen=True)
+class NewConversation:
+    """A conversation that its first turn creates (``begin_turn``)."""
+
+    title: str
+    channel: str
+    author: str | None = None  # a LAN user's name and gateway user id
+    author_id: str | None = None
+
+
 class ConversationStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,10 +116,17 @@ class ConversationStore:
     ) -> Conversation:
         return await self._run(self._create, title, channel, author, author_id)
 
-    def _create(self, title: str, channel: str, author: str | None, author_id: str | None) -> Conversation:
+    def _create(
+        self, title: str, channel: str, author: str | None, author_id: str | None, conversation_id: str = ""
+    ) -> Conversation:
         now = time.time()
         conversation = Conversation(
-            uuid.uuid4().hex, title[:80] or "New conversation", channel, now, now, author=author
+            conversation_id or uuid.uuid4().hex,
+            title[:80] or "New conversation",
+            channel,
+            now,
+            now,
+            author=author,
         )
         self._db.execute(
             "INSERT INTO conversations (id, title, channel, created_at, updated_at, author, author_id) "
@@ -117,6 +134,29 @@ class ConversationStore:
             (conversation.id, conversation.title, channel, now, now, author, author_id),
         )
         return conversation
+
+    async def begin_turn(self, conversation_id: str, message: str, new: NewConversation | None = None) -> int:
+        """In one commit (one fsync, not three): the conversation when ``new`` (with this id), the
+        user's message and the hidden row of the answer about to stream; that row's id."""
+        return await self._run(self._begin_turn, conversation_id, message, new)
+
+    def _begin_turn(self, conversation_id: str, message: str, new: NewConversation | None) -> int:
+        self._db.execute("BEGIN")
+        try:
+            if new is not None:
+                self._create(new.title, new.channel, new.author, new.author_id, conversation_id)
+            now = time.time()
+            self._db.execute(
+                "INSERT INTO messages (conversation_id, role, content, created_at, meta) VALUES (?, 'user', ?, ?, '{}')",
+                (conversation_id, message, now),
+            )
+            self._db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+            row = self._begin_answer(conversation_id)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return row
 
     async def get(self, conversation_id: str, author_id: str | None = None) -> Conversation | None:
         """The conversation; with ``author_id``, only if that LAN user wrote it."""

@@ -9,7 +9,7 @@ import logging
 
 from aiclone_agent.chat.context import ContextOverflowError
 from aiclone_agent.chat.memories import ChatMemory
-from aiclone_agent.chat.service import ChatService, ConversationNotFoundError
+from aiclone_agent.chat.service import ChatService, ConversationNotFoundError, ConversationNotSavedError
 from aiclone_agent.core.config import ConfigStore
 from aiclone_agent.engine.base import EngineBusyError, EngineError
 from aiclone_agent.telegram.splitting import split_message
@@ -37,7 +37,9 @@ def _person(bot_id: int, user_id: int | None) -> str | None:
 
 
 class TelegramResponder:
-    def __init__(self, chat: ChatService, memory: ChatMemory, store: TelegramStore, config: ConfigStore) -> None:
+    def __init__(
+        self, chat: ChatService, memory: ChatMemory, store: TelegramStore, config: ConfigStore
+    ) -> None:
         self.chat = chat
         # /memory and /forget: the Telegram user's own memories
         self.memory = memory
@@ -120,7 +122,7 @@ class TelegramResponder:
             return ["That message is too long for me to answer. Could you shorten it?"]
         except EngineBusyError:
             return ["Many people are talking to me right now. Please write again in a minute."]
-        except EngineError as exc:
+        except (EngineError, ConversationNotSavedError) as exc:
             log.warning("telegram answer failed: %s", exc)
             return ["Sorry, I can't answer right now. Please try again in a moment."]
         await self.store.set_conversation(bot_id, chat_id, conversation_id)

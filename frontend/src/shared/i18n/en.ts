@@ -519,6 +519,7 @@ export const en = {
   'error.agent_timeout': 'The clone did not answer in time. Send again.',
   'error.relay_gap': 'Part of the answer was lost. Ask again.',
   'error.conversation_not_found': 'This conversation no longer exists. Start a new one.',
+  'error.conversation_not_saved': 'The message could not be saved on the PC (is its disk full?), so this answer was not kept. Free some space and send again.',
   'error.invalid_title': 'The title cannot be empty.',
   'error.message_too_long': 'The message is {length} characters; at most {limit} fit. Shorten it.',
   'error.no_user_message': 'There is no question to answer. Write a message.',
