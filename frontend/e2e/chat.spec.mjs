@@ -98,10 +98,21 @@ export function chatTests(ctx) {
         assert.ok((await page.locator('.message-assistant').innerText()).trim().length > 0)
         await page.waitForURL(/\/chat\/[^/]+$/)
 
-        await ask(page, 'Write a long story about a lighthouse keeper and the sea.')
-        await page.locator('[data-test=stop]').click({ timeout: 30_000 })
-        await page.locator('.message-assistant[data-status=stopped]').waitFor()
-        await page.locator('[data-test=send]').waitFor()
+        // The agent's 32 tokens end an answer in well under a second: a click could land after it
+        // (fresh run 15). Answers run long (a live setting) while Stop is tried.
+        const settings = `${ctx.agent.url}/api/engine/settings`
+        const { max_tokens: saved } = await (await fetch(settings)).json()
+        const putMaxTokens = (n) => fetch(settings, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ max_tokens: n }) })
+        assert.equal((await putMaxTokens(1000)).status, 200)
+        try {
+          await ask(page, 'Write a long story about a lighthouse keeper and the sea.')
+          await page.locator('.message-assistant[data-status=streaming]').filter({ hasText: /\w/ }).waitFor({ timeout: 60_000 })
+          await page.locator('[data-test=stop]').click({ timeout: 30_000 })
+          await page.locator('.message-assistant[data-status=stopped]').waitFor()
+          await page.locator('[data-test=send]').waitFor()
+        } finally {
+          await putMaxTokens(saved)
+        }
         assert.deepEqual(page.errors, [])
       } finally {
         await context.close()

@@ -18,23 +18,33 @@ class AgentMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "aiclone_http_requests", "HTTP requests served", ["method", "route", "status"],
+            "aiclone_http_requests",
+            "HTTP requests served",
+            ["method", "route", "status"],
             registry=self.registry,
         )
         self.generations = Counter(
-            "aiclone_generations", "Finished generations by channel and finish reason",
-            ["channel", "finish_reason"], registry=self.registry,
+            "aiclone_generations",
+            "Finished generations by channel and finish reason",
+            ["channel", "finish_reason"],
+            registry=self.registry,
         )
         self.generated_tokens = Counter(
             "aiclone_generated_tokens", "Tokens generated", ["channel"], registry=self.registry
         )
         self.time_to_first_token = Histogram(
-            "aiclone_time_to_first_token_seconds", "Time from request to first generated token",
-            ["channel"], buckets=_LATENCY_BUCKETS, registry=self.registry,
+            "aiclone_time_to_first_token_seconds",
+            "Time from request to first generated token",
+            ["channel"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.tokens_per_second = Histogram(
-            "aiclone_decode_tokens_per_second", "Decode speed after the first token",
-            ["channel"], buckets=_RATE_BUCKETS, registry=self.registry,
+            "aiclone_decode_tokens_per_second",
+            "Decode speed after the first token",
+            ["channel"],
+            buckets=_RATE_BUCKETS,
+            registry=self.registry,
         )
         self.in_flight = Gauge(
             "aiclone_generations_in_flight", "Generations running or queued", registry=self.registry
@@ -43,13 +53,22 @@ class AgentMetrics:
             "aiclone_network_mode", "1 for the current network mode", ["mode"], registry=self.registry
         )
         self.link_requests = Counter(
-            "aiclone_agent_link_requests", "Requests the gateway sent, per path", ["path"], registry=self.registry
+            "aiclone_agent_link_requests",
+            "Requests the gateway sent, per path",
+            ["path"],
+            registry=self.registry,
         )
         self.path_up = Gauge(
-            "aiclone_agent_path_up", "1 while the path to the gateway is trusted", ["path"], registry=self.registry
+            "aiclone_agent_path_up",
+            "1 while the path to the gateway is trusted",
+            ["path"],
+            registry=self.registry,
         )
         self.path_rtt = Gauge(
-            "aiclone_agent_path_rtt_seconds", "Smoothed probe round trip per path", ["path"], registry=self.registry
+            "aiclone_agent_path_rtt_seconds",
+            "Smoothed probe round trip per path",
+            ["path"],
+            registry=self.registry,
         )
 
         # (monotonic time, seconds) of recent first tokens: the overview's time-to-first-token p50
@@ -91,20 +110,29 @@ class _EngineCollector(Collector):
             return
         for name, key, help_text in (
             ("aiclone_engine_running_sequences", "running", "Requests decoding or prefilling in the batch"),
-            ("aiclone_engine_prefilling_sequences", "prefilling", "Running requests still reading their prompt"),
+            (
+                "aiclone_engine_prefilling_sequences",
+                "prefilling",
+                "Running requests still reading their prompt",
+            ),
             ("aiclone_engine_last_batch_tokens", "last_batch_tokens", "Tokens in the last llama_decode step"),
             ("aiclone_engine_last_batch_sequences", "last_batch_sequences", "Sequences in the last step"),
             ("aiclone_engine_kv_cells_used", "kv_cells_used", "KV cache cells holding tokens"),
             ("aiclone_engine_kv_cells_total", "kv_cells_total", "KV cache cells in the context (n_ctx)"),
             ("aiclone_engine_cached_sequences", "cached_sequences", "Finished conversations kept for reuse"),
+            ("aiclone_engine_kv_cells_kept", "kv_cells_kept", "KV cells only kept conversations hold"),
             ("aiclone_engine_parallel", "parallel", "Sequences decoded together at most"),
         ):
             yield GaugeMetricFamily(name, help_text, value=stats[key])
-        waiting = GaugeMetricFamily("aiclone_engine_queue_depth", "Requests waiting for a slot", labels=["channel"])
+        waiting = GaugeMetricFamily(
+            "aiclone_engine_queue_depth", "Requests waiting for a slot", labels=["channel"]
+        )
         for channel, n in sorted(stats["waiting_by_channel"].items()):
             waiting.add_metric([channel], n)
         yield waiting
-        admitted = CounterMetricFamily("aiclone_engine_admitted", "Requests admitted to a slot", labels=["channel"])
+        admitted = CounterMetricFamily(
+            "aiclone_engine_admitted", "Requests admitted to a slot", labels=["channel"]
+        )
         for channel, n in sorted(stats["admitted_by_channel"].items()):
             admitted.add_metric([channel], n)
         yield admitted
@@ -114,7 +142,9 @@ class _EngineCollector(Collector):
         for channel, wait in sorted(stats["wait_seconds_by_channel"].items()):
             waits.add_metric([channel], wait["sum"])
         yield waits
-        yield CounterMetricFamily("aiclone_engine_rejected", "Requests refused (queue full: 503)", value=stats["rejected"])
+        yield CounterMetricFamily(
+            "aiclone_engine_rejected", "Requests refused (queue full: 503)", value=stats["rejected"]
+        )
         yield CounterMetricFamily("aiclone_engine_steps", "llama_decode steps", value=stats["steps"])
         if "preemptions" in stats:  # llama.cpp's decode loop; TensorRT-LLM schedules on its own
             yield CounterMetricFamily(
@@ -128,18 +158,33 @@ class _EngineCollector(Collector):
                 value=stats["priority_prompt_steps"],
             )
         yield CounterMetricFamily(
-            "aiclone_engine_prompt_tokens_computed", "Prompt tokens prefilled", value=stats["prompt_tokens_computed"]
+            "aiclone_engine_prompt_tokens_computed",
+            "Prompt tokens prefilled",
+            value=stats["prompt_tokens_computed"],
         )
         cache = stats["prefix_cache"]
         for name, key, help_text in (
-            ("aiclone_engine_prefix_cache_hit_tokens", "hit_tokens", "Prompt tokens reused from the KV cache"),
-            ("aiclone_engine_prefix_cache_miss_tokens", "miss_tokens", "Prompt tokens that had to be computed"),
+            (
+                "aiclone_engine_prefix_cache_hit_tokens",
+                "hit_tokens",
+                "Prompt tokens reused from the KV cache",
+            ),
+            (
+                "aiclone_engine_prefix_cache_miss_tokens",
+                "miss_tokens",
+                "Prompt tokens that had to be computed",
+            ),
             ("aiclone_engine_prefix_cache_hits", "hits", "Requests that reused a cached prefix"),
             ("aiclone_engine_prefix_cache_misses", "misses", "Requests that found no cached prefix"),
             (
                 "aiclone_engine_prefix_cache_cleared_for_long_prompts",
                 "cleared_for_long_prompts",
                 "Kept conversations cleared before a long prompt was read",
+            ),
+            (
+                "aiclone_engine_prefix_cache_cleared_over_budget",
+                "cleared_over_budget",
+                "Kept conversations cleared to keep them within a quarter of the KV cache",
             ),
         ):
             yield CounterMetricFamily(name, help_text, value=cache[key])

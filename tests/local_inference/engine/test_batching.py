@@ -207,3 +207,39 @@ async def test_a_long_prompt_clears_the_kept_conversations_before_it_is_read(wid
     )
     assert cleared >= after_short["cached_sequences"] - 1  # one may have made room for its own slot
     assert after_long["cached_sequences"] == 1  # the long prompt's own conversation, kept for its next turn
+
+
+async def test_kept_conversations_hold_at_most_a_quarter_of_the_cache_and_the_oldest_go_first(wide_engine):
+    """A new request's cells go where llama.cpp's cache head is: above the kept conversations unless
+    some were cleared below it. So kept ones hold at most a quarter of the cache; the least recently
+    used are cleared when a request takes a slot, and a recent conversation still continues from its
+    cells."""
+    greedy = SamplingParams(max_tokens=4, temperature=0.0)
+    budget = wide_engine.stats()["kv_cells_total"] // 4
+    text = {name: " ".join(f"{name} line {i}: the quick brown fox." for i in range(36)) for name in NAMES}
+    prompts = {name: prompt_for(wide_engine, text[name]) for name in NAMES}
+    assert sum(wide_engine.count_tokens(p) for p in prompts.values()) > 2 * budget
+    before = wide_engine.stats()
+    answers = {}
+    for name in NAMES:  # one after another: each is kept when it ends
+        answers[name], _ = await run(wide_engine, prompts[name], greedy, f"budget-{name}", "web")
+        assert wide_engine.stats()["kv_cells_kept"] <= budget + wide_engine.count_tokens(prompts[name]) + 4
+    after = wide_engine.stats()
+    assert after["prefix_cache"]["cleared_over_budget"] > before["prefix_cache"]["cleared_over_budget"]
+
+    async def reused_by_next_turn(name: str) -> int:
+        follow = (
+            prompts[name]
+            + answers[name]
+            + "<|im_end|>\n<|im_start|>user\nAnd then?<|im_end|>\n<|im_start|>assistant\n"
+        )
+        stats = wide_engine.stats()
+        await run(wide_engine, follow, greedy, f"budget-{name}-2", "web")
+        return wide_engine.stats()["prefix_cache"]["hit_tokens"] - stats["prefix_cache"]["hit_tokens"]
+
+    newest, oldest = NAMES[-1], NAMES[0]
+    assert await reused_by_next_turn(newest) >= wide_engine.count_tokens(prompts[newest])
+    assert await reused_by_next_turn(oldest) < wide_engine.count_tokens(prompts[oldest]) // 2
+
+
+NAMES = ["dora", "eve", "fay", "gus", "hal", "ivy"]

@@ -251,12 +251,14 @@ class LlamaBatchEngine(EngineClient):
             "kv_cells_used": slots.cells_in_use,
             "kv_cells_total": shape.n_ctx,
             "cached_sequences": slots.cached_sequences,
+            "kv_cells_kept": slots.kept_cells,
             "prefix_cache": {
                 "hit_tokens": cache.hit_tokens,
                 "miss_tokens": cache.miss_tokens,
                 "hits": cache.hits,
                 "misses": cache.misses,
                 "cleared_for_long_prompts": cache.cleared_for_long_prompts,
+                "cleared_over_budget": cache.cleared_over_budget,
             },
             "wait_seconds_by_channel": {
                 channel: {"count": int(n), "sum": round(total, 4), "max": round(worst, 4)}

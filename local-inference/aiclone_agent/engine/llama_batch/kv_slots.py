@@ -16,6 +16,15 @@ llama-server's time in bench/batching.py). Before a long prompt is read (more ne
 step takes), ``clear_idle`` clears every kept conversation: each would save at most its own
 length once, the long prompt pays for all of them in each of its chunks.
 
+Nor are they free to keep below a new request. llama.cpp puts a sequence's new cells from its
+cache head onward, and moves the head back only to a cell a removal frees. With kept conversations
+packed low, new requests land above them, and clearing the kept ones later (for a long prompt)
+leaves every step's attention spanning up to those high cells: in bench/batching.py a 3,000-token
+prompt beside three answers took 17.5 s after the earlier rows had left 32 kept conversations
+(4,449 cells) against 13.3 s on a fresh agent. So kept conversations hold at most
+``KEPT_CELLS_SHARE`` of the cache: when a request takes a slot, the least recently used are cleared
+beyond it. They are the oldest, their cells the lowest: the new request's cells go there.
+
 Cells are mirrored here (an id per computed token, shared by copies, counted by reference), so the
 number of cells in use is exact without asking llama.cpp.
 """
@@ -27,6 +36,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+KEPT_CELLS_SHARE = 0.25  # of the cache: the most cells that kept (idle) conversations alone may hold
 
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -44,14 +55,16 @@ class PrefixCacheCounters:
     hits: int = 0  # requests that reused at least one token
     misses: int = 0
     cleared_for_long_prompts: int = 0  # kept conversations cleared before a long prompt was read
+    cleared_over_budget: int = 0  # kept conversations cleared to keep them within KEPT_CELLS_SHARE
 
 
 class KvSlots:
     """Slot bookkeeping; the ``memory`` object does the native ``seq_rm`` / ``seq_cp``."""
 
-    def __init__(self, memory, n_seq: int, n_cells: int) -> None:
+    def __init__(self, memory, n_seq: int, n_cells: int, kept_share: float = KEPT_CELLS_SHARE) -> None:
         self._memory = memory
         self.n_cells = n_cells
+        self.kept_budget = int(n_cells * kept_share)
         self.tokens: list[list[int]] = [[] for _ in range(n_seq)]  # what each sequence holds, by position
         self._cells: list[list[int]] = [[] for _ in range(n_seq)]
         self._refs: dict[int, int] = {}
@@ -67,6 +80,11 @@ class KvSlots:
     @property
     def cells_in_use(self) -> int:
         return len(self._refs)
+
+    @property
+    def kept_cells(self) -> int:
+        """Cells that only kept (idle) conversations hold: no running request reads them."""
+        return len(self._refs) - self._running_cells()
 
     @property
     def cached_sequences(self) -> int:
@@ -99,6 +117,7 @@ class KvSlots:
         self._group[target] = group
         self._active.add(target)
         self._touch(target)
+        self._trim_kept()
         counters = self.counters
         counters.hit_tokens += reused
         counters.miss_tokens += len(prompt) - reused
@@ -157,6 +176,19 @@ class KvSlots:
         return True
 
     # -- internals ----------------------------------------------------------------------------
+    def _running_cells(self) -> int:
+        running: set[int] = set()
+        for seq in self._active:
+            running.update(self._cells[seq])
+        return len(running)
+
+    def _trim_kept(self) -> None:
+        """Clear least recently used kept conversations while they hold more than the budget (only
+        idle slots are cleared, so the running requests' cells stay as counted)."""
+        running = self._running_cells()
+        while len(self._refs) - running > self.kept_budget and self.evict_idle():
+            self.counters.cleared_over_budget += 1
+
     def _free_slot(self, keep: int) -> int:
         idle = [seq for seq in range(len(self.tokens)) if seq not in self._active and seq != keep]
         empty = [seq for seq in idle if not self.tokens[seq]]
