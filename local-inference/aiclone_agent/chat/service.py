@@ -168,22 +168,10 @@ class Generation:
             return None
         try:
             return await asyncio.shield(self._stored)
+        except sqlite3.IntegrityError as exc:  # deleted in another tab between the check and the commit
+            raise ConversationNotFoundError(self.conversation_id) from exc
         except sqlite3.Error as exc:
-            raise self._not_stored(exc) from exc
-
-    def _check_stored(self) -> None:
-        """A commit that failed ends the stream now rather than after the whole answer."""
-        if self._stored is not None and self._stored.done() and self.answer_row is None:
-            try:
-                self._stored.result()
-            except sqlite3.Error as exc:
-                raise self._not_stored(exc) from exc
-
-    def _not_stored(self, exc: sqlite3.Error) -> ProblemError:
-        if isinstance(exc, sqlite3.IntegrityError) and self.conversation_id is not None:
-            # deleted in another tab between the check and the commit
-            return ConversationNotFoundError(self.conversation_id)
-        return ConversationNotSavedError(str(exc))
+            raise ConversationNotSavedError(str(exc)) from exc
 
     async def chunks(self) -> AsyncGenerator[GenerationChunk, None]:
         engine_stream = self.start()
@@ -199,7 +187,8 @@ class Generation:
                         first_token_at = time.perf_counter()
                         metrics.observe_first_token(self.channel, first_token_at - started)
                     self.text += chunk.text
-                    self._check_stored()
+                    if self._stored is not None and self._stored.done() and self.answer_row is None:
+                        await self.turn_stored()  # the commit failed: end the stream now, not at its end
                     if self.answer_row is not None and time.perf_counter() - saved_at >= PARTIAL_SAVE_S:
                         saved_at = (
                             time.perf_counter()

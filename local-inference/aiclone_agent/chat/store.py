@@ -9,6 +9,8 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -141,22 +143,11 @@ class ConversationStore:
         return await self._run(self._begin_turn, conversation_id, message, new)
 
     def _begin_turn(self, conversation_id: str, message: str, new: NewConversation | None) -> int:
-        self._db.execute("BEGIN")
-        try:
+        with self._transaction():
             if new is not None:
                 self._create(new.title, new.channel, new.author, new.author_id, conversation_id)
-            now = time.time()
-            self._db.execute(
-                "INSERT INTO messages (conversation_id, role, content, created_at, meta) VALUES (?, 'user', ?, ?, '{}')",
-                (conversation_id, message, now),
-            )
-            self._db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
-            row = self._begin_answer(conversation_id)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        return row
+            self._add_message(conversation_id, "user", message, {})
+            return self._begin_answer(conversation_id)
 
     async def get(self, conversation_id: str, author_id: str | None = None) -> Conversation | None:
         """The conversation; with ``author_id``, only if that LAN user wrote it."""
@@ -244,8 +235,7 @@ class ConversationStore:
 
     def _finish_answer(self, message_id: int, content: str, meta: dict) -> None:
         now = time.time()
-        self._db.execute("BEGIN")
-        try:
+        with self._transaction():
             self._db.execute(
                 "UPDATE messages SET content = ?, meta = ?, state = 'done', created_at = ? WHERE id = ?",
                 (content, json.dumps(meta), now, message_id),
@@ -255,10 +245,6 @@ class ConversationStore:
                 "(SELECT conversation_id FROM messages WHERE id = ?)",
                 (now, message_id),
             )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
     async def drop_answer(self, message_id: int) -> None:
         """An answer stopped before its first word leaves no row."""
@@ -272,18 +258,27 @@ class ConversationStore:
         await self._run(self._append, conversation_id, role, content, meta or {})
 
     def _append(self, conversation_id: str, role: StoredRole, content: str, meta: dict) -> None:
+        with self._transaction():
+            self._add_message(conversation_id, role, content, meta)
+
+    def _add_message(self, conversation_id: str, role: StoredRole, content: str, meta: dict) -> None:
         now = time.time()
+        self._db.execute(
+            "INSERT INTO messages (conversation_id, role, content, created_at, meta) VALUES (?, ?, ?, ?, ?)",
+            (conversation_id, role, content, now, json.dumps(meta)),
+        )
+        self._db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One commit for everything inside (the connection runs in autocommit otherwise)."""
         self._db.execute("BEGIN")
         try:
-            self._db.execute(
-                "INSERT INTO messages (conversation_id, role, content, created_at, meta) VALUES (?, ?, ?, ?, ?)",
-                (conversation_id, role, content, now, json.dumps(meta)),
-            )
-            self._db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
-            self._db.execute("COMMIT")
+            yield
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+        self._db.execute("COMMIT")
 
     async def rename(self, conversation_id: str, title: str) -> Conversation | None:
         return await self._run(self._rename, conversation_id, title)

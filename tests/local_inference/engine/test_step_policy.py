@@ -4,6 +4,7 @@ decodes may carry (from the step cost it measured), and which running sequence g
 from __future__ import annotations
 
 from aiclone_agent.engine.llama_batch.step_policy import (
+    CHUNK_FLOOR_SHARE,
     MIN_PROMPT_BUDGET,
     UNMEASURED_PROMPT_BUDGET,
     RunningSequence,
@@ -25,59 +26,36 @@ def test_a_prompt_read_alone_takes_the_whole_batch():
     assert prompt_budget(StepCost(), decoding=0, n_batch=512) == 512
 
 
+def budget(per_prompt_token: float, per_sequence: float, **policy) -> int:
+    """The budget beside 4 answers in a 512-token batch with a 150 ms target, unless ``policy`` says
+    otherwise; the share and floor rules off unless given."""
+    settings = {"decoding": 4, "n_batch": 512, "target_ms": 150, "prompt_share": 0, "chunk_floor_share": 0}
+    return prompt_budget(measured(per_prompt_token, per_sequence), **(settings | policy))
+
+
 def test_beside_decoding_answers_the_budget_keeps_the_step_near_its_target():
     # 4 answers at 10 ms each leave 110 ms of a 150 ms step: 55 tokens at 2 ms
-    assert (
-        prompt_budget(
-            measured(2.0, 10.0), decoding=4, n_batch=512, target_ms=150, prompt_share=0, chunk_floor_share=0
-        )
-        == 55
-    )
+    assert budget(2.0, 10.0) == 55
     # a faster machine reads more per step, never more than the batch holds
-    assert (
-        prompt_budget(
-            measured(0.1, 1.0), decoding=4, n_batch=512, target_ms=150, prompt_share=0, chunk_floor_share=0
-        )
-        == 508
-    )
+    assert budget(0.1, 1.0) == 508
     # answers alone already take longer than the target: the prompt still advances
-    assert (
-        prompt_budget(
-            measured(2.0, 60.0), decoding=4, n_batch=512, target_ms=150, prompt_share=0, chunk_floor_share=0
-        )
-        == MIN_PROMPT_BUDGET
-    )
+    assert budget(2.0, 60.0) == MIN_PROMPT_BUDGET
 
 
 def test_a_chunk_keeps_its_share_of_the_step_where_decoding_is_slow():
     # 4 answers at 10 ms: 40 ms of decoding; 90% of the step on the prompt is 360 ms, 180 tokens at 2 ms
-    assert (
-        prompt_budget(
-            measured(2.0, 10.0), decoding=4, n_batch=512, target_ms=150, prompt_share=0.9, chunk_floor_share=0
-        )
-        == 180
-    )
+    assert budget(2.0, 10.0, prompt_share=0.9) == 180
     # where the target already gives the prompt more, the target wins
-    assert (
-        prompt_budget(
-            measured(0.5, 1.0), decoding=4, n_batch=512, target_ms=150, prompt_share=0.9, chunk_floor_share=0
-        )
-        == 292
-    )
+    assert budget(0.5, 1.0, prompt_share=0.9) == 292
 
 
 def test_a_chunk_is_never_smaller_than_a_quarter_of_the_batch():
     # the target would allow 55 tokens and the share 180: a quarter of 1024 is more
-    assert (
-        prompt_budget(measured(2.0, 10.0), decoding=4, n_batch=1024, target_ms=150, prompt_share=0.9) == 256
-    )
+    assert budget(2.0, 10.0, n_batch=1024, prompt_share=0.9, chunk_floor_share=CHUNK_FLOOR_SHARE) == 256
     # where the share or the target already give more, they win
-    assert prompt_budget(measured(2.0, 10.0), decoding=4, n_batch=512, target_ms=150, prompt_share=0.9) == 180
+    assert budget(2.0, 10.0, prompt_share=0.9, chunk_floor_share=CHUNK_FLOOR_SHARE) == 180
     # never more than the batch has room for beside the answers
-    assert (
-        prompt_budget(measured(2.0, 10.0), decoding=100, n_batch=128, target_ms=150, chunk_floor_share=1)
-        == 28
-    )
+    assert budget(2.0, 10.0, decoding=100, n_batch=128, chunk_floor_share=1) == 28
 
 
 def test_before_any_measurement_a_small_budget_measures_the_machine():
