@@ -39,7 +39,20 @@ export AICLONE_TEST_MODEL=${AICLONE_TEST_MODEL:-$ROOT/models/base/SmolLM2-135M-I
 finish
 
 status=0
-if [ -f "$ROOT/Cargo.toml" ]; then
+# CI shows only the end of this script's output: each failing suite's failures are printed again there.
+FAILURES=$(mktemp)
+trap 'rm -f "$FAILURES" "$FAILURES".out' EXIT
+recorded() {  # recorded PATTERN CMD...: run CMD, keep its lines matching PATTERN for the end
+  local pattern=$1
+  shift
+  "$@" 2>&1 | tee "$FAILURES.out"
+  local rc=${PIPESTATUS[0]}
+  if [ "$rc" != 0 ]; then
+    { printf '%s (exit %s):\n' "$*" "$rc"; grep -E "$pattern" "$FAILURES.out" | tail -n 40; } >>"$FAILURES"
+  fi
+  return "$rc"
+}
+
   export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${AICLONE_CACHE:-$HOME/.cache/aiclone}/cargo-target}
   begin "cargo test, fmt --check, clippy"
   cargo test --workspace --quiet || status=1
@@ -65,15 +78,19 @@ if [ $QUICK = 1 ]; then
   finish
 else
   begin "pytest"
-  "$PY" -m pytest --durations=25 "$@" || status=1
+  recorded '^(FAILED|ERROR) ' "$PY" -m pytest --durations=25 "$@" || status=1
   finish
   begin "web UI: type check, unit tests (Vitest), end-to-end (Playwright + Chromium)"
   npm --prefix "$ROOT/frontend" run --silent type-check || status=1
-  npm --prefix "$ROOT/frontend" run --silent test:unit || status=1
-  npm --prefix "$ROOT/frontend" run --silent test:e2e || status=1
+  recorded '(FAIL|✗|×) ' npm --prefix "$ROOT/frontend" run --silent test:unit || status=1
+  recorded '✖ ' npm --prefix "$ROOT/frontend" run --silent test:e2e || status=1
   finish
 fi
 
 printf '\033[1m==> stage times\033[0m\n'
 printf '%s\n' "${STAGES[@]}"
+if [ -s "$FAILURES" ]; then
+  printf '\033[1m==> failures\033[0m\n'
+  cat "$FAILURES"
+fi
 exit $status
