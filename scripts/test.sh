@@ -53,6 +53,7 @@ recorded() {  # recorded PATTERN CMD...: run CMD, keep its lines matching PATTER
   return "$rc"
 }
 
+if [ -f "$ROOT/Cargo.toml" ]; then
   export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${AICLONE_CACHE:-$HOME/.cache/aiclone}/cargo-target}
   begin "cargo test, fmt --check, clippy"
   cargo test --workspace --quiet || status=1
