@@ -39,7 +39,8 @@ export AICLONE_TEST_MODEL=${AICLONE_TEST_MODEL:-$ROOT/models/base/SmolLM2-135M-I
 finish
 
 status=0
-# CI shows only the end of this script's output: each failing suite's failures are printed again there.
+# CI shows only the end of this script's output: every failing command and its failures are printed
+# again there (a lint error once scrolled out of sight and failed a submission).
 FAILURES=$(mktemp)
 trap 'rm -f "$FAILURES" "$FAILURES".out' EXIT
 recorded() {  # recorded PATTERN CMD...: run CMD, keep its lines matching PATTERN for the end
@@ -56,33 +57,33 @@ recorded() {  # recorded PATTERN CMD...: run CMD, keep its lines matching PATTER
 if [ -f "$ROOT/Cargo.toml" ]; then
   export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${AICLONE_CACHE:-$HOME/.cache/aiclone}/cargo-target}
   begin "cargo test, fmt --check, clippy"
-  cargo test --workspace --quiet || status=1
-  cargo fmt --all -- --check || status=1
-  cargo clippy --workspace --all-targets --quiet -- -D warnings || status=1
+  recorded 'FAILED|panicked' cargo test --workspace --quiet || status=1
+  recorded '^Diff in' cargo fmt --all -- --check || status=1
+  recorded '^(error|warning)|-->' cargo clippy --workspace --all-targets --quiet -- -D warnings || status=1
   finish
 fi
 
 begin "ruff check, ruff format --check, mypy"
-"$PY" -m ruff check . || status=1
-"$PY" -m ruff format --check . || status=1
-"$PY" -m mypy || status=1
+recorded '^[A-Z]+[0-9]+ |-->' "$PY" -m ruff check . || status=1
+recorded '^Would reformat' "$PY" -m ruff format --check . || status=1
+recorded 'error:' "$PY" -m mypy || status=1
 finish
 
 if [ $QUICK = 1 ]; then
   begin "pytest (quick: no process, browser or slow tests)"
   # A test that starts a process without its marker fails at the start (tests/support/processes.py).
-  AICLONE_TEST_QUICK=1 "$PY" -m pytest -m "not process and not browser and not slow" --durations=10 "$@" || status=1
+  AICLONE_TEST_QUICK=1 recorded '^(FAILED|ERROR) ' "$PY" -m pytest -m "not process and not browser and not slow" --durations=10 "$@" || status=1
   finish
   begin "web UI: type check, unit tests (Vitest)"
-  npm --prefix "$ROOT/frontend" run --silent type-check || status=1
-  npm --prefix "$ROOT/frontend" run --silent test:unit || status=1
+  recorded 'error' npm --prefix "$ROOT/frontend" run --silent type-check || status=1
+  recorded '(FAIL|✗|×) ' npm --prefix "$ROOT/frontend" run --silent test:unit || status=1
   finish
 else
   begin "pytest"
   recorded '^(FAILED|ERROR) ' "$PY" -m pytest --durations=25 "$@" || status=1
   finish
   begin "web UI: type check, unit tests (Vitest), end-to-end (Playwright + Chromium)"
-  npm --prefix "$ROOT/frontend" run --silent type-check || status=1
+  recorded 'error' npm --prefix "$ROOT/frontend" run --silent type-check || status=1
   recorded '(FAIL|✗|×) ' npm --prefix "$ROOT/frontend" run --silent test:unit || status=1
   recorded '✖ ' npm --prefix "$ROOT/frontend" run --silent test:e2e || status=1
   finish

@@ -13,7 +13,6 @@ import sqlite3
 import pytest
 
 from aiclone_agent.chat.service import ConversationNotFoundError
-
 from tests.support.sse import parse_sse
 
 
