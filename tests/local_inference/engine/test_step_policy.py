@@ -7,6 +7,7 @@ from aiclone_agent.engine.llama_batch.step_policy import (
     CHUNK_FLOOR_SHARE,
     MIN_PROMPT_BUDGET,
     UNMEASURED_PROMPT_BUDGET,
+    PromptRead,
     RunningSequence,
     StepCost,
     pick_victim,
@@ -72,6 +73,64 @@ def test_step_cost_follows_the_machine_and_splits_mixed_steps():
     for _ in range(40):  # the machine got twice as slow: the average follows
         cost.observe(prompt_tokens=100, sequences=0, ms=400.0)
     assert 3.9 < cost.per_prompt_token <= 4.0
+
+
+def deeper_costs_more(position: float) -> float:
+    """ms per prompt token on a machine where a token at 2,900 costs twice one at the start."""
+    return 2.0 * (1 + position / 2900)
+
+
+def test_the_fit_learns_how_much_deeper_tokens_cost():
+    cost = StepCost()
+    for start in range(0, 2900, 128):
+        middle = start + 63.5
+        cost.observe(prompt_tokens=128, sequences=0, ms=128 * deeper_costs_more(middle), position=middle)
+    assert abs(cost.fit.growth() * 2900 - 1) < 0.01
+    at_start, deep = cost.per_token_at(0), cost.per_token_at(2900)
+    assert at_start is not None and deep is not None
+    assert abs(deep / at_start - 2) < 0.02
+
+
+def test_tokens_at_one_position_claim_no_growth():
+    cost = StepCost()
+    for _ in range(20):  # short chats: their prompts all sit near the start
+        cost.observe(prompt_tokens=40, sequences=0, ms=80.0, position=20 + _ % 3)
+    assert cost.fit.growth() == 0
+    read = PromptRead(start=0, position=2000, length=2920)
+    assert budget(2.0, 10.0, chunk_floor_share=CHUNK_FLOOR_SHARE) == 128
+    assert prompt_budget(cost, decoding=4, n_batch=512, target_ms=150, prompt_share=0, read=read) == 128
+
+
+def read_beside_answers(cost: StepCost, length: int, even: bool) -> list[tuple[int, float]]:
+    """(chunk, ms) of each step that reads a ``length``-token prompt beside 3 answers (10 ms each),
+    ``cost`` learning from the steps as they run; ``even``: the budget knows where the prompt is."""
+    cost.observe(prompt_tokens=0, sequences=3, ms=30.0)
+    steps, position = [], 0
+    while position < length:
+        read = PromptRead(start=0, position=position, length=length) if even else None
+        chunk = min(prompt_budget(cost, decoding=3, n_batch=512, read=read), length - position)
+        middle = position + (chunk - 1) / 2
+        ms = 30.0 + chunk * deeper_costs_more(middle)
+        cost.observe(prompt_tokens=chunk, sequences=3, ms=ms, position=middle)
+        steps.append((chunk, ms))
+        position += chunk
+    return steps
+
+
+def test_a_long_prompt_beside_answers_is_read_in_chunks_that_shrink_as_it_goes_deeper():
+    learnt = StepCost()
+    first = read_beside_answers(learnt, 2920, even=True)  # the first long prompt teaches the growth
+    even = read_beside_answers(learnt, 2920, even=True)
+    equal = read_beside_answers(StepCost(), 2920, even=False)
+    assert min(chunk for chunk, _ in equal[1:-1]) >= 128  # a quarter of the batch, however deep
+    chunks = [chunk for chunk, _ in even]
+    assert chunks[0] > 180 and chunks[-2] < 100, chunks  # larger early, smaller late
+    # the longest step, the answers' worst inter-token gap, is a quarter shorter ...
+    for steps in (first, even):
+        assert max(ms for _, ms in steps) < 0.8 * max(ms for _, ms in equal)
+    # ... and once the growth is known the prompt takes about as many steps, so about as long
+    assert len(even) <= len(equal)
+    assert sum(ms for _, ms in even) < 1.01 * sum(ms for _, ms in equal)
 
 
 def sequence(id_: int, weight: int, preemptions: int = 0, admitted_at: float = 0.0) -> RunningSequence:

@@ -41,6 +41,7 @@ from aiclone_agent.engine.llama_batch.scheduling import QueueFullError, Schedule
 from aiclone_agent.engine.llama_batch.step_policy import (
     PROMPT_SHARE,
     TARGET_STEP_MS,
+    PromptRead,
     RunningSequence,
     StepCost,
     pick_victim,
@@ -196,6 +197,7 @@ class DecodeLoop:
                 self.context.shape.n_batch,
                 self.step_target_ms,
                 self.step_prompt_share,
+                read=self._longest_read(),
             )
             plan = self.scheduler.plan(budget)
         decode_ids, prefill = plan.decode, plan.prefill
@@ -215,9 +217,11 @@ class DecodeLoop:
             samples.append((request, len(entries)))
             entries.append((request.last_token, position, request.seq, True))
             decoded.append((request, [request.last_token]))
+        prompt_positions = 0.0
         for request_id, n in prefill:
             request = self.running[request_id]
             start = request.prefilled
+            prompt_positions += n * (start + (n - 1) / 2)
             chunk = request.feed[start : start + n]
             last = start + n == len(request.feed)
             for offset, token in enumerate(chunk):
@@ -243,9 +247,21 @@ class DecodeLoop:
         for request, index in samples:
             assert request.sampler is not None  # every planned request was started (``_start``)
             self._accept(request, request.sampler.sample(self.context.ctx, index), out)
+        prompt_tokens = len(entries) - len(decode_ids)
         self.step_cost.observe(
-            len(entries) - len(decode_ids), len(decode_ids), (time.perf_counter() - began) * 1000
+            prompt_tokens,
+            len(decode_ids),
+            (time.perf_counter() - began) * 1000,
+            prompt_positions / prompt_tokens if prompt_tokens else 0.0,
         )
+
+    def _longest_read(self) -> PromptRead | None:
+        """The prompt with the most tokens left to read (lock held), or None."""
+        reading = [r for r in self.running.values() if r.seq >= 0 and r.prefilled < len(r.feed)]
+        if not reading:
+            return None
+        longest = max(reading, key=lambda r: len(r.feed) - r.prefilled)
+        return PromptRead(longest.read_from, longest.prefilled, len(longest.feed))
 
     def _heavier_prompt_ends(self, decode_ids: list[int], prefill: list[tuple[int, int]]) -> bool:
         """Whether this step finishes the prompt of a request heavier than every decoding one (the
@@ -339,7 +355,7 @@ class DecodeLoop:
             request.feed = request.prompt
             request.sampler = SamplerChain(request.params, request.prompt, self.context.n_vocab)
         request.seq, reused = self.slots.acquire(request.feed, request.group)
-        request.prefilled = reused
+        request.prefilled = request.read_from = reused
         if len(request.feed) - reused > self.context.shape.n_batch:
             self.slots.clear_idle()  # a long read: kept conversations would slow each of its chunks
         if reused:

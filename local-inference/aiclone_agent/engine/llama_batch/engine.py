@@ -247,6 +247,8 @@ class LlamaBatchEngine(EngineClient):
             "step_ms": {
                 "per_prompt_token": _rounded(loop.step_cost.per_prompt_token),
                 "per_sequence": _rounded(loop.step_cost.per_sequence),
+                # how much more a prompt token 1,000 positions deeper costs (0.4: 1.4x)
+                "prompt_token_growth_per_1k": round(loop.step_cost.fit.growth() * 1000, 3),
             },
             "kv_cells_used": slots.cells_in_use,
             "kv_cells_total": shape.n_ctx,
