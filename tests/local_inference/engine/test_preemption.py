@@ -16,7 +16,7 @@ from aiclone_agent.engine.selector import load_engine
 from tests.support.engine_runs import prompt_for, run
 
 GREEDY = SamplingParams(max_tokens=64, temperature=0.0)
-LONG_ANSWER = "Count from 1 to 100, separated by commas."
+LONG_ANSWER = "List the numbers from 1 to 40, one per line."
 
 
 @pytest.fixture(scope="module")
