@@ -10,6 +10,8 @@ from aiclone_agent.engine.llama_batch.step_policy import (
     PromptRead,
     RunningSequence,
     StepCost,
+    cpu_attention_tiles,
+    linear_tiles,
     pick_victim,
     prompt_budget,
 )
@@ -75,62 +77,75 @@ def test_step_cost_follows_the_machine_and_splits_mixed_steps():
     assert 3.9 < cost.per_prompt_token <= 4.0
 
 
-def deeper_costs_more(position: float) -> float:
-    """ms per prompt token on a machine where a token at 2,900 costs twice one at the start."""
-    return 2.0 * (1 + position / 2900)
+def test_cpu_attention_tiles_follow_llama_cpps_work_split():
+    # SmolLM2-135M (9 heads) on 2 threads: 8 chunks of rows, 64-row tiles cut at chunk and head ends
+    tiles = [cpu_attention_tiles(rows, heads=9, threads=2) for rows in (64, 128, 131, 256, 512)]
+    assert tiles == [16, 24, 27, 40, 72]  # 131 rows: 3 more tiles than 128 for 3 more rows
+    assert cpu_attention_tiles(512, heads=9, threads=2) == 512 * 9 // 64  # whole tiles only
+    assert linear_tiles(128) == 2
 
 
-def test_the_fit_learns_how_much_deeper_tokens_cost():
-    cost = StepCost()
-    for start in range(0, 2900, 128):
-        middle = start + 63.5
-        cost.observe(prompt_tokens=128, sequences=0, ms=128 * deeper_costs_more(middle), position=middle)
-    assert abs(cost.fit.growth() * 2900 - 1) < 0.01
-    at_start, deep = cost.per_token_at(0), cost.per_token_at(2900)
-    assert at_start is not None and deep is not None
-    assert abs(deep / at_start - 2) < 0.02
+def tiles_9x2(rows: int) -> float:
+    return cpu_attention_tiles(rows, heads=9, threads=2)
 
 
-def test_tokens_at_one_position_claim_no_growth():
-    cost = StepCost()
-    for _ in range(20):  # short chats: their prompts all sit near the start
-        cost.observe(prompt_tokens=40, sequences=0, ms=80.0, position=20 + _ % 3)
-    assert cost.fit.growth() == 0
-    read = PromptRead(start=0, position=2000, length=2920)
-    assert budget(2.0, 10.0, chunk_floor_share=CHUNK_FLOOR_SHARE) == 128
-    assert prompt_budget(cost, decoding=4, n_batch=512, target_ms=150, prompt_share=0, read=read) == 128
+ANSWERS_CELLS = 600  # three running answers' prompts and tokens, below the long prompt's cells
 
 
-def read_beside_answers(cost: StepCost, length: int, even: bool) -> list[tuple[int, float]]:
-    """(chunk, ms) of each step that reads a ``length``-token prompt beside 3 answers (10 ms each),
-    ``cost`` learning from the steps as they run; ``even``: the budget knows where the prompt is."""
-    cost.observe(prompt_tokens=0, sequences=3, ms=30.0)
-    steps, position = [], 0
+def machine_ms(rows: int, cells: int) -> float:
+    """A step on a 2-core CPU like the one the bench runs on: the weights' products per row, the
+    attention per tile and KV cell in use, and a few fixed milliseconds the fit has no term for."""
+    return 5.0 + 2.7 * rows + 0.0055 * tiles_9x2(rows) * cells
+
+
+def test_the_step_fit_tells_rows_from_attention():
+    cost = StepCost(tiles=tiles_9x2)
+    assert cost.predict(125, 3, 0) is None  # nothing measured yet
+    for chunk, start in [(200, 0), (180, 200), (150, 380), (128, 530), (110, 658), (125, 2600), (96, 2725)]:
+        cells = ANSWERS_CELLS + start + chunk + 3
+        cost.observe(prompt_tokens=chunk, sequences=3, ms=machine_ms(chunk + 3, cells), cells=cells)
+    for chunk, cells in [(125, 3400), (253, 700), (61, 2100)]:
+        predicted = cost.predict(chunk, 3, cells)
+        assert predicted is not None
+        assert abs(predicted / machine_ms(chunk + 3, cells + chunk + 3) - 1) < 0.05, (chunk, cells)
+
+
+def read_beside_answers(cost: StepCost, length: int, knows_where: bool) -> list[tuple[int, float]]:
+    """(chunk, ms) of each step that reads a ``length``-token prompt beside 3 answers on
+    ``machine_ms``, ``cost`` learning from the steps as they run; ``knows_where``: the budget is
+    told where the prompt is (without it: the plain quarter-batch floor)."""
+    cost.observe(prompt_tokens=0, sequences=3, ms=machine_ms(3, ANSWERS_CELLS))
+    steps, position, cells = [], 0, ANSWERS_CELLS
     while position < length:
-        read = PromptRead(start=0, position=position, length=length) if even else None
+        read = PromptRead(start=0, position=position, length=length, cells=cells) if knows_where else None
         chunk = min(prompt_budget(cost, decoding=3, n_batch=512, read=read), length - position)
-        middle = position + (chunk - 1) / 2
-        ms = 30.0 + chunk * deeper_costs_more(middle)
-        cost.observe(prompt_tokens=chunk, sequences=3, ms=ms, position=middle)
+        cells += chunk + 3
+        ms = machine_ms(chunk + 3, cells)
+        cost.observe(prompt_tokens=chunk, sequences=3, ms=ms, cells=cells)
         steps.append((chunk, ms))
         position += chunk
     return steps
 
 
-def test_a_long_prompt_beside_answers_is_read_in_chunks_that_shrink_as_it_goes_deeper():
-    learnt = StepCost()
-    first = read_beside_answers(learnt, 2920, even=True)  # the first long prompt teaches the growth
-    even = read_beside_answers(learnt, 2920, even=True)
-    equal = read_beside_answers(StepCost(), 2920, even=False)
+def test_a_long_prompt_beside_answers_is_read_in_steps_of_about_equal_time():
+    learnt = StepCost(tiles=tiles_9x2)
+    first = read_beside_answers(learnt, 2920, knows_where=True)  # the first long prompt teaches the fit
+    timed = read_beside_answers(learnt, 2920, knows_where=True)
+    equal = read_beside_answers(StepCost(tiles=tiles_9x2), 2920, knows_where=False)
     assert min(chunk for chunk, _ in equal[1:-1]) >= 128  # a quarter of the batch, however deep
-    chunks = [chunk for chunk, _ in even]
-    assert chunks[0] > 180 and chunks[-2] < 100, chunks  # larger early, smaller late
-    # the longest step, the answers' worst inter-token gap, is a quarter shorter ...
-    for steps in (first, even):
-        assert max(ms for _, ms in steps) < 0.8 * max(ms for _, ms in equal)
-    # ... and once the growth is known the prompt takes about as many steps, so about as long
-    assert len(even) <= len(equal)
-    assert sum(ms for _, ms in even) < 1.01 * sum(ms for _, ms in equal)
+    chunks = [chunk for chunk, _ in timed]
+    assert chunks[0] > 180 and max(chunks[-4:-1]) < 100, chunks  # larger early, smaller late
+    # the longest step, the answers' worst inter-token gap, is shorter ...
+    for steps in (first, timed):
+        assert max(ms for _, ms in steps) < 0.85 * max(ms for _, ms in equal)
+    # ... and the prompt is read about as soon
+    assert sum(ms for _, ms in timed) < 1.02 * sum(ms for _, ms in equal)
+
+
+def test_until_the_fit_predicts_the_floor_is_a_quarter_of_the_batch():
+    cost = measured(2.0, 10.0)  # per token and per answer known, the step fit not yet
+    read = PromptRead(start=0, position=2000, length=2920, cells=2600)
+    assert prompt_budget(cost, decoding=4, n_batch=512, target_ms=150, prompt_share=0, read=read) == 128
 
 
 def sequence(id_: int, weight: int, preemptions: int = 0, admitted_at: float = 0.0) -> RunningSequence:

@@ -44,11 +44,25 @@ from aiclone_agent.engine.llama_batch.step_policy import (
     PromptRead,
     RunningSequence,
     StepCost,
+    cpu_attention_tiles,
+    linear_tiles,
     pick_victim,
     prompt_budget,
 )
 
 log = logging.getLogger(__name__)
+
+
+def attention_tiles(context: LlamaContext) -> Callable[[int], float]:
+    """How many attention tiles a step of so many rows costs on ``context``'s backend, as a table
+    for every batch size (the budget asks for each candidate chunk)."""
+    if not context.attention_on_cpu:
+        return linear_tiles
+    table = [
+        cpu_attention_tiles(rows, context.n_head, context.threads)
+        for rows in range(context.shape.n_batch + 1)
+    ]
+    return table.__getitem__
 
 
 @dataclass
@@ -81,7 +95,7 @@ class DecodeLoop:
         self.scheduler = scheduler
         self.slots = KvSlots(context, context.shape.n_seq, context.shape.n_ctx)
         self.counters = LoopCounters()
-        self.step_cost = StepCost()
+        self.step_cost = StepCost(tiles=attention_tiles(context))
         self.step_target_ms = step_target_ms
         self.step_prompt_share = step_prompt_share
         self._weights = dict(scheduler.channel_weights)
@@ -217,11 +231,9 @@ class DecodeLoop:
             samples.append((request, len(entries)))
             entries.append((request.last_token, position, request.seq, True))
             decoded.append((request, [request.last_token]))
-        prompt_positions = 0.0
         for request_id, n in prefill:
             request = self.running[request_id]
             start = request.prefilled
-            prompt_positions += n * (start + (n - 1) / 2)
             chunk = request.feed[start : start + n]
             last = start + n == len(request.feed)
             for offset, token in enumerate(chunk):
@@ -252,7 +264,7 @@ class DecodeLoop:
             prompt_tokens,
             len(decode_ids),
             (time.perf_counter() - began) * 1000,
-            prompt_positions / prompt_tokens if prompt_tokens else 0.0,
+            self.slots.cells_in_use,
         )
 
     def _longest_read(self) -> PromptRead | None:
@@ -261,7 +273,7 @@ class DecodeLoop:
         if not reading:
             return None
         longest = max(reading, key=lambda r: len(r.feed) - r.prefilled)
-        return PromptRead(longest.read_from, longest.prefilled, len(longest.feed))
+        return PromptRead(longest.read_from, longest.prefilled, len(longest.feed), self.slots.cells_in_use)
 
     def _heavier_prompt_ends(self, decode_ids: list[int], prefill: list[tuple[int, int]]) -> bool:
         """Whether this step finishes the prompt of a request heavier than every decoding one (the

@@ -13,12 +13,15 @@ a CPU reads a prompt less efficiently the smaller its chunk (2,920 tokens beside
 SmolLM2-135M on 2 cores: 12.4 s in 509-token chunks, 15.3 s in 128, 18.6 s in 64; steps of at
 most 2.6, 0.9 and 0.6 s), and with 43-token chunks the long prompt took 1.8x llama-server's time.
 A quarter of the batch keeps it near llama-server's time while the answers' inter-token latency
-stays about a third of a whole-batch step. That floor is a time, not a count: a prompt token costs
-more the deeper it sits (it attends to every token before it; at 2,900 tokens about twice what it
-costs at the start, SmolLM2-135M on 2 cores), so equal chunks made the last steps the longest.
-The floor is what a quarter-batch chunk costs at the middle of the prompt being read
-(``even_chunk``): larger chunks early, smaller late, about as many steps in all. How much the cost
-grows with position is fitted from the steps that ran (``PositionFit``).
+stays about a third of a whole-batch step. That floor is a time, not a count (``floor_chunk``):
+the step time a quarter-batch chunk takes at the middle of the prompt being read, and each step
+carries the largest chunk predicted to fit it. A prompt token costs more the deeper it sits (its
+attention spans every token before it), so equal chunks made the last steps the longest gaps. The
+prediction (``StepFit``) is fitted from the steps that ran: milliseconds per row of the batch
+(the weights' matrix products) plus per attention tile times the cells it spans. On a CPU,
+llama.cpp's flash attention computes 64-row tiles that never cross a head or a thread's share of
+the rows (``cpu_attention_tiles``), so 131 rows cost 27 tiles and 128 rows 24: a chunk that
+leaves the step's rows just past a tile boundary buys little for much.
 
 **Preemption.** When a request of a heavier channel (the owner first) waits and every slot is busy,
 the lowest-priority running sequence is paused at the step boundary and its slot given away
@@ -28,8 +31,7 @@ A sequence is paused at most ``MAX_PREEMPTIONS`` times, so a busy owner cannot s
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 TARGET_STEP_MS = 150.0  # a running answer's inter-token latency while a long prompt is read
@@ -39,76 +41,104 @@ PROMPT_SHARE = 0.9  # of a step that reads a prompt beside running answers, at l
 CHUNK_FLOOR_SHARE = 0.25  # of n_batch: the smallest prompt chunk beside running answers
 MAX_PREEMPTIONS = 3  # per sequence
 EWMA_WEIGHT = 0.2  # of the newest measurement
-FIT_HALF_LIFE_TOKENS = 4096  # prompt tokens after which a measurement weighs half in the position fit
-FIT_MIN_SPREAD = 128  # positions: below this standard deviation the fit claims no growth
+FIT_FORGET = 0.97  # per step that read a prompt: how much the step fit keeps of what it knew
+Q_TILE = 64  # rows of llama.cpp's CPU flash-attention tile (ggml_fa_tile_config::Q)
+CHUNKS_PER_THREAD = 4  # llama.cpp's CPU flash attention splits its rows into 4 chunks a thread
+
+
+def cpu_attention_tiles(rows: int, heads: int, threads: int) -> int:
+    """The flash-attention tiles llama.cpp's CPU backend computes for a step of ``rows`` tokens:
+    the rows of every head (``rows * heads``) are cut into ``CHUNKS_PER_THREAD * threads`` equal
+    chunks, and each chunk into tiles of up to ``Q_TILE`` rows that stop at the chunk's end and at
+    a head's end. Each tile costs as much as a full one. Below ``Q_TILE`` rows it computes row by
+    row: counted as the fraction of a tile."""
+    if rows < Q_TILE:
+        return max(rows, 0) * heads // Q_TILE + (1 if rows > 0 else 0)
+    total = rows * heads
+    per_chunk = -(-total // (CHUNKS_PER_THREAD * max(threads, 1)))
+    tiles = 0
+    for begin in range(0, total, per_chunk):
+        end, row = min(begin + per_chunk, total), begin
+        while row < end:
+            row += min(Q_TILE, end - row, rows - row % rows)
+            tiles += 1
+    return tiles
+
+
+def linear_tiles(rows: int) -> float:
+    """Attention work without tile waste (a GPU's kernels, or an unknown backend)."""
+    return rows / Q_TILE
 
 
 @dataclass
-class PositionFit:
-    """Least squares of a prompt token's cost (ms) against its position, each step weighted by its
-    tokens and older ones fading (``FIT_HALF_LIFE_TOKENS``): how much deeper tokens cost."""
+class StepFit:
+    """Least squares, older steps fading (``FIT_FORGET``), of a step's milliseconds against
+    ``rows`` (every token in the batch) and ``tiles * cells / 1000`` (attention tiles times the KV
+    cells in use, which every tile scans: the running answers' too, masked or not):
+    ``ms = per_row * rows + per_tile_1k * tiles * cells / 1000``."""
 
-    x: float = 0.0  # weighted means of the position, the cost, their squares and product
-    y: float = 0.0
-    xx: float = 0.0
-    xy: float = 0.0
-    seen: bool = False
+    rr: float = 0.0  # sums of the products of the two features and the time
+    ra: float = 0.0
+    aa: float = 0.0
+    rm: float = 0.0
+    am: float = 0.0
+    per_row: float | None = None
+    per_tile_1k: float | None = None
 
-    def add(self, position: float, per_token: float, tokens: int) -> None:
-        new = 1.0 if not self.seen else 1.0 - 0.5 ** (tokens / FIT_HALF_LIFE_TOKENS)
-        self.x += new * (position - self.x)
-        self.y += new * (per_token - self.y)
-        self.xx += new * (position * position - self.xx)
-        self.xy += new * (position * per_token - self.xy)
-        self.seen = True
+    def add(self, rows: int, attention: float, ms: float) -> None:
+        keep = FIT_FORGET
+        self.rr = keep * self.rr + rows * rows
+        self.ra = keep * self.ra + rows * attention
+        self.aa = keep * self.aa + attention * attention
+        self.rm = keep * self.rm + rows * ms
+        self.am = keep * self.am + attention * ms
+        det = self.rr * self.aa - self.ra * self.ra
+        if det <= 1e-6 * self.rr * self.aa:  # the two features moved together: nothing to tell apart
+            return
+        per_row = (self.rm * self.aa - self.am * self.ra) / det
+        per_tile = (self.am * self.rr - self.rm * self.ra) / det
+        if per_row > 0 and per_tile >= 0:
+            self.per_row, self.per_tile_1k = per_row, per_tile
 
-    def growth(self) -> float:
-        """The cost's relative growth per position (a token at position p costs ``1 + growth * p``
-        times one at 0); 0 until the measured positions spread over ``FIT_MIN_SPREAD``."""
-        spread = self.xx - self.x * self.x
-        if spread < FIT_MIN_SPREAD * FIT_MIN_SPREAD:
-            return 0.0
-        slope = (self.xy - self.x * self.y) / spread
-        base = self.y - slope * self.x
-        if slope <= 0 or base <= 0:
-            return 0.0
-        return slope / base
+    def predict(self, rows: int, attention: float) -> float | None:
+        if self.per_row is None or self.per_tile_1k is None:
+            return None
+        return self.per_row * rows + self.per_tile_1k * attention
 
 
 @dataclass
 class StepCost:
     """What a step costs on this machine, learnt from the steps that ran (milliseconds)."""
 
-    per_prompt_token: float | None = None  # at ``position``, where the latest prompt tokens sat
+    per_prompt_token: float | None = None
     per_sequence: float | None = None  # a decoding sequence, the step's fixed costs included
-    position: float = 0.0
-    fit: PositionFit = field(default_factory=PositionFit)
+    fit: StepFit = field(default_factory=StepFit)
+    tiles: Callable[[int], float] = linear_tiles  # attention tiles of a step of so many rows
 
-    def observe(self, prompt_tokens: int, sequences: int, ms: float, position: float = 0.0) -> None:
-        """One step that computed ``prompt_tokens`` prompt tokens (sitting at ``position`` on
-        average) and decoded ``sequences`` answers took ``ms``. A step of one kind measures that
-        kind; a mixed step charges the prompt with what the decoding sequences did not cost (once
-        their cost is known)."""
+    def observe(self, prompt_tokens: int, sequences: int, ms: float, cells: int = 0) -> None:
+        """One step that computed ``prompt_tokens`` prompt tokens and decoded ``sequences`` answers
+        took ``ms``, with ``cells`` KV cells in use after it. A step of one kind measures
+        that kind; a mixed step charges the prompt with what the decoding sequences did not cost
+        (once their cost is known). Every step that read a prompt teaches the step fit."""
         if sequences and not prompt_tokens:
             self.per_sequence = _blend(self.per_sequence, ms / sequences)
         elif prompt_tokens and not sequences:
-            self._prompt(ms / prompt_tokens, prompt_tokens, position)
+            self.per_prompt_token = _blend(self.per_prompt_token, ms / prompt_tokens)
         elif prompt_tokens and self.per_sequence is not None:
             rest = max(ms - sequences * self.per_sequence, 0.0)
-            self._prompt(rest / prompt_tokens, prompt_tokens, position)
+            self.per_prompt_token = _blend(self.per_prompt_token, rest / prompt_tokens)
+        if prompt_tokens:
+            rows = prompt_tokens + sequences
+            self.fit.add(rows, self.attention(rows, cells), ms)
 
-    def _prompt(self, per_token: float, tokens: int, position: float) -> None:
-        first = self.per_prompt_token is None
-        self.per_prompt_token = _blend(self.per_prompt_token, per_token)
-        self.position = position if first else _blend(self.position, position)
-        self.fit.add(position, per_token, tokens)
+    def attention(self, rows: int, cells: int) -> float:
+        return self.tiles(rows) * cells / 1000
 
-    def per_token_at(self, position: float) -> float | None:
-        """A prompt token's cost at ``position``: the latest level, moved along the fitted growth."""
-        if self.per_prompt_token is None:
-            return None
-        growth = self.fit.growth()
-        return self.per_prompt_token * (1 + growth * position) / (1 + growth * self.position)
+    def predict(self, chunk: int, decoding: int, cells: int) -> float | None:
+        """The fitted time of a step carrying ``chunk`` prompt tokens beside ``decoding`` answers,
+        with ``cells`` KV cells in use before it."""
+        rows = chunk + decoding
+        return self.fit.predict(rows, self.attention(rows, cells + rows))
 
 
 def _blend(old: float | None, new: float) -> float:
@@ -118,11 +148,12 @@ def _blend(old: float | None, new: float) -> float:
 @dataclass(frozen=True)
 class PromptRead:
     """The prompt a step reads: from ``start`` (its first token not cached) to ``length``, now at
-    ``position``."""
+    ``position``, with ``cells`` KV cells in use (its own and every other sequence's)."""
 
     start: int
     position: int
     length: int
+    cells: int
 
 
 def prompt_budget(
@@ -139,8 +170,7 @@ def prompt_budget(
     room = n_batch - decoding
     if decoding == 0:
         return n_batch
-    position = read.position if read else 0
-    per_token = cost.per_token_at(position)
+    per_token = cost.per_prompt_token
     if per_token is None:
         return max(min(UNMEASURED_PROMPT_BUDGET, room), 1)
     if per_token <= 0:
@@ -149,22 +179,25 @@ def prompt_budget(
     fits = int((target_ms - decode_ms) / per_token)
     share = min(max(prompt_share, 0.0), 0.99)
     efficient = int(decode_ms * share / (1 - share) / per_token)  # the prompt's part of the step >= share
-    floor = n_batch * min(max(chunk_floor_share, 0.0), 1.0)
+    floor = int(n_batch * min(max(chunk_floor_share, 0.0), 1.0))
     if read is not None:
-        floor = even_chunk(floor, read, cost.fit.growth())
-    return max(min(max(fits, efficient, int(floor)), room), min(MIN_PROMPT_BUDGET, room), 1)
+        floor = floor_chunk(cost, floor, decoding, room, read)
+    return max(min(max(fits, efficient, floor), room), min(MIN_PROMPT_BUDGET, room), 1)
 
 
-def even_chunk(tokens: float, read: PromptRead, growth: float) -> float:
-    """The chunk at ``read.position`` that costs what ``tokens`` cost at the middle of the read,
-    where a token at position p costs ``1 + growth * p``: it solves
-    ``n * (1 + growth * (position + n / 2)) = tokens * (1 + growth * middle)``."""
-    if growth <= 0:
+def floor_chunk(cost: StepCost, tokens: int, decoding: int, room: int, read: PromptRead) -> int:
+    """The largest chunk at ``read.position`` whose step is predicted to take no longer than one
+    carrying ``tokens`` at the middle of the read; ``tokens`` itself until the fit predicts."""
+    middle = (read.start + read.length) // 2
+    limit = cost.predict(tokens, decoding, max(read.cells + middle - tokens // 2 - read.position, 0))
+    if limit is None:
         return tokens
-    middle = (read.start + read.length) / 2
-    cost = tokens * (1 + growth * middle)
-    here = 1 + growth * read.position
-    return (math.sqrt(here * here + 2 * growth * cost) - here) / growth
+    best = 0
+    for chunk in range(1, max(room, 1) + 1):
+        predicted = cost.predict(chunk, decoding, read.cells)
+        if predicted is not None and predicted <= limit:
+            best = chunk
+    return max(best, tokens // 2)
 
 
 @dataclass(frozen=True)
