@@ -7,11 +7,8 @@ from aiclone_agent.engine.llama_batch.step_policy import (
     CHUNK_FLOOR_SHARE,
     MIN_PROMPT_BUDGET,
     UNMEASURED_PROMPT_BUDGET,
-    PromptRead,
     RunningSequence,
     StepCost,
-    cpu_attention_tiles,
-    linear_tiles,
     pick_victim,
     prompt_budget,
 )
@@ -75,77 +72,6 @@ def test_step_cost_follows_the_machine_and_splits_mixed_steps():
     for _ in range(40):  # the machine got twice as slow: the average follows
         cost.observe(prompt_tokens=100, sequences=0, ms=400.0)
     assert 3.9 < cost.per_prompt_token <= 4.0
-
-
-def test_cpu_attention_tiles_follow_llama_cpps_work_split():
-    # SmolLM2-135M (9 heads) on 2 threads: 8 chunks of rows, 64-row tiles cut at chunk and head ends
-    tiles = [cpu_attention_tiles(rows, heads=9, threads=2) for rows in (64, 128, 131, 256, 512)]
-    assert tiles == [16, 24, 27, 40, 72]  # 131 rows: 3 more tiles than 128 for 3 more rows
-    assert cpu_attention_tiles(512, heads=9, threads=2) == 512 * 9 // 64  # whole tiles only
-    assert linear_tiles(128) == 2
-
-
-def tiles_9x2(rows: int) -> float:
-    return cpu_attention_tiles(rows, heads=9, threads=2)
-
-
-ANSWERS_CELLS = 600  # three running answers' prompts and tokens, below the long prompt's cells
-
-
-def machine_ms(rows: int, cells: int) -> float:
-    """A step on a 2-core CPU like the one the bench runs on: the weights' products per row, the
-    attention per tile and KV cell in use, and a few fixed milliseconds the fit has no term for."""
-    return 5.0 + 2.7 * rows + 0.0055 * tiles_9x2(rows) * cells
-
-
-def test_the_step_fit_tells_rows_from_attention():
-    cost = StepCost(tiles=tiles_9x2)
-    assert cost.predict(125, 3, 0) is None  # nothing measured yet
-    for chunk, start in [(200, 0), (180, 200), (150, 380), (128, 530), (110, 658), (125, 2600), (96, 2725)]:
-        cells = ANSWERS_CELLS + start + chunk + 3
-        cost.observe(prompt_tokens=chunk, sequences=3, ms=machine_ms(chunk + 3, cells), cells=cells)
-    for chunk, cells in [(125, 3400), (253, 700), (61, 2100)]:
-        predicted = cost.predict(chunk, 3, cells)
-        assert predicted is not None
-        assert abs(predicted / machine_ms(chunk + 3, cells + chunk + 3) - 1) < 0.05, (chunk, cells)
-
-
-def read_beside_answers(cost: StepCost, length: int, knows_where: bool) -> list[tuple[int, float]]:
-    """(chunk, ms) of each step that reads a ``length``-token prompt beside 3 answers on
-    ``machine_ms``, ``cost`` learning from the steps as they run; ``knows_where``: the budget is
-    told where the prompt is (without it: the plain quarter-batch floor)."""
-    cost.observe(prompt_tokens=0, sequences=3, ms=machine_ms(3, ANSWERS_CELLS))
-    steps, position, cells = [], 0, ANSWERS_CELLS
-    while position < length:
-        read = PromptRead(start=0, position=position, length=length, cells=cells) if knows_where else None
-        chunk = min(prompt_budget(cost, decoding=3, n_batch=512, read=read), length - position)
-        cells += chunk + 3
-        ms = machine_ms(chunk + 3, cells)
-        cost.observe(prompt_tokens=chunk, sequences=3, ms=ms, cells=cells)
-        steps.append((chunk, ms))
-        position += chunk
-    return steps
-
-
-def test_a_long_prompt_beside_answers_is_read_in_steps_of_about_equal_time():
-    learnt = StepCost(tiles=tiles_9x2)
-    first = read_beside_answers(learnt, 2920, knows_where=True)  # the first long prompt teaches the fit
-    timed = read_beside_answers(learnt, 2920, knows_where=True)
-    equal = read_beside_answers(StepCost(tiles=tiles_9x2), 2920, knows_where=False)
-    assert min(chunk for chunk, _ in equal[1:-1]) >= 128  # a quarter of the batch, however deep
-    chunks = [chunk for chunk, _ in timed]
-    assert chunks[0] > 180 and max(chunks[-4:-1]) < 100, chunks  # larger early, smaller late
-    # the longest step, the answers' worst inter-token gap, is shorter ...
-    for steps in (first, timed):
-        assert max(ms for _, ms in steps) < 0.85 * max(ms for _, ms in equal)
-    # ... and the prompt is read about as soon
-    assert sum(ms for _, ms in timed) < 1.02 * sum(ms for _, ms in equal)
-
-
-def test_until_the_fit_predicts_the_floor_is_a_quarter_of_the_batch():
-    cost = measured(2.0, 10.0)  # per token and per answer known, the step fit not yet
-    read = PromptRead(start=0, position=2000, length=2920, cells=2600)
-    assert prompt_budget(cost, decoding=4, n_batch=512, target_ms=150, prompt_share=0, read=read) == 128
 
 
 def sequence(id_: int, weight: int, preemptions: int = 0, admitted_at: float = 0.0) -> RunningSequence:

@@ -41,28 +41,13 @@ from aiclone_agent.engine.llama_batch.scheduling import QueueFullError, Schedule
 from aiclone_agent.engine.llama_batch.step_policy import (
     PROMPT_SHARE,
     TARGET_STEP_MS,
-    PromptRead,
     RunningSequence,
     StepCost,
-    cpu_attention_tiles,
-    linear_tiles,
     pick_victim,
     prompt_budget,
 )
 
 log = logging.getLogger(__name__)
-
-
-def attention_tiles(context: LlamaContext) -> Callable[[int], float]:
-    """How many attention tiles a step of so many rows costs on ``context``'s backend, as a table
-    for every batch size (the budget asks for each candidate chunk)."""
-    if not context.attention_on_cpu:
-        return linear_tiles
-    table = [
-        cpu_attention_tiles(rows, context.n_head, context.threads)
-        for rows in range(context.shape.n_batch + 1)
-    ]
-    return table.__getitem__
 
 
 @dataclass
@@ -95,7 +80,7 @@ class DecodeLoop:
         self.scheduler = scheduler
         self.slots = KvSlots(context, context.shape.n_seq, context.shape.n_ctx)
         self.counters = LoopCounters()
-        self.step_cost = StepCost(tiles=attention_tiles(context))
+        self.step_cost = StepCost()
         self.step_target_ms = step_target_ms
         self.step_prompt_share = step_prompt_share
         self._weights = dict(scheduler.channel_weights)
@@ -211,7 +196,6 @@ class DecodeLoop:
                 self.context.shape.n_batch,
                 self.step_target_ms,
                 self.step_prompt_share,
-                read=self._longest_read(),
             )
             plan = self.scheduler.plan(budget)
         decode_ids, prefill = plan.decode, plan.prefill
@@ -259,21 +243,9 @@ class DecodeLoop:
         for request, index in samples:
             assert request.sampler is not None  # every planned request was started (``_start``)
             self._accept(request, request.sampler.sample(self.context.ctx, index), out)
-        prompt_tokens = len(entries) - len(decode_ids)
         self.step_cost.observe(
-            prompt_tokens,
-            len(decode_ids),
-            (time.perf_counter() - began) * 1000,
-            self.slots.cells_in_use,
+            len(entries) - len(decode_ids), len(decode_ids), (time.perf_counter() - began) * 1000
         )
-
-    def _longest_read(self) -> PromptRead | None:
-        """The prompt with the most tokens left to read (lock held), or None."""
-        reading = [r for r in self.running.values() if r.seq >= 0 and r.prefilled < len(r.feed)]
-        if not reading:
-            return None
-        longest = max(reading, key=lambda r: len(r.feed) - r.prefilled)
-        return PromptRead(longest.read_from, longest.prefilled, len(longest.feed), self.slots.cells_in_use)
 
     def _heavier_prompt_ends(self, decode_ids: list[int], prefill: list[tuple[int, int]]) -> bool:
         """Whether this step finishes the prompt of a request heavier than every decoding one (the
@@ -367,7 +339,7 @@ class DecodeLoop:
             request.feed = request.prompt
             request.sampler = SamplerChain(request.params, request.prompt, self.context.n_vocab)
         request.seq, reused = self.slots.acquire(request.feed, request.group)
-        request.prefilled = request.read_from = reused
+        request.prefilled = reused
         if len(request.feed) - reused > self.context.shape.n_batch:
             self.slots.clear_idle()  # a long read: kept conversations would slow each of its chunks
         if reused:

@@ -247,9 +247,6 @@ class LlamaBatchEngine(EngineClient):
             "step_ms": {
                 "per_prompt_token": _rounded(loop.step_cost.per_prompt_token),
                 "per_sequence": _rounded(loop.step_cost.per_sequence),
-                # the step fit: per row of the batch, per attention tile and 1,000 cells it spans
-                "per_row": _rounded(loop.step_cost.fit.per_row),
-                "per_attention_tile_1k_cells": _rounded(loop.step_cost.fit.per_tile_1k),
             },
             "kv_cells_used": slots.cells_in_use,
             "kv_cells_total": shape.n_ctx,
