@@ -1,5 +1,6 @@
 """Continuous batching with the real tiny model: many streams in one context, no cross-talk,
-the same answer alone or batched, a freed slot goes to the next request at once, full queues refused."""
+a seed repeating its answer in the same batch, a freed slot goes to the next request at once,
+full queues refused."""
 
 from __future__ import annotations
 
