@@ -169,3 +169,35 @@ async def test_a_long_prompt_beside_a_running_answer_is_read_in_budgeted_steps(b
     # the running answer each; budgeted, the answer keeps flowing through many more
     assert during > whole_batch_steps, (during, whole_batch_steps, n_long)
     assert engine.stats()["last_prompt_budget"] < engine.stats()["n_batch"]
+
+
+async def test_a_long_prompt_beside_an_answer_is_read_in_chunks_that_shrink_as_it_deepens(two_slot_engine):
+    """A token deep in a long prompt costs more than one near its start (it attends to all before
+    it), so the prompt's last steps carry smaller chunks than its first: the answer's longest gap
+    is no longer the prompt's last step."""
+    engine = two_slot_engine
+    n_batch = engine.stats()["n_batch"]
+    long_prompt = prompt_for(
+        engine, "Read this. " + " ".join(f"Note {i} says the weather was fine." for i in range(120))
+    )
+    assert engine.count_tokens(long_prompt) > 2 * n_batch
+    answer = engine.generate(
+        prompt_for(engine, LONG_ANSWER), SamplingParams(max_tokens=300, temperature=0.0), "beside-deep", "api"
+    )
+    await anext(answer)  # decoding before the long prompt arrives
+    read = asyncio.create_task(
+        run(engine, long_prompt, SamplingParams(max_tokens=1, temperature=0.0), "deep")
+    )
+    budgets: list[int] = []  # the prompt budget of each step the answer got a token in
+    async for _ in answer:
+        if read.done():
+            break
+        budget = engine.stats()["last_prompt_budget"]
+        if not budgets or budget != budgets[-1]:
+            budgets.append(budget)
+    await read
+    async for _ in answer:  # the answer goes on to its end
+        pass
+    assert 1e-3 < engine.stats()["attention_per_tile_cell"] < 5e-3  # SmolLM2-135M's shape
+    # larger chunks early than late, the last below the quarter-batch floor of a shorter prompt
+    assert budgets[0] > budgets[-1] and budgets[-1] < n_batch // 4, budgets

@@ -53,6 +53,12 @@ class LlamaContext:
         self._lora = None  # llama_adapter_lora_p, owned by the model
         self._lora_path: Path | None = None
         self._lora_scale: float | None = None  # the scale set on the context now
+        self.threads = 1  # llama.cpp's threads for a batch
+        self.attention_on_cpu = True  # no layer offloaded: llama.cpp's CPU flash attention runs it
+        self.n_head = llama_cpp.llama_model_n_head(model)
+        self.n_layer = llama_cpp.llama_model_n_layer(model)
+        self.n_embd = llama_cpp.llama_model_n_embd(model)
+        self.n_params = llama_cpp.llama_model_n_params(model)
 
     @classmethod
     def load(
@@ -94,7 +100,10 @@ class LlamaContext:
                 code="model_context_failed",
                 params={"file": path.name, "n_ctx": n_ctx},
             )
-        return cls(model, ctx, shape, _metadata(model))
+        context = cls(model, ctx, shape, _metadata(model))
+        context.threads = threads
+        context.attention_on_cpu = n_gpu_layers == 0 or not llama_cpp.llama_supports_gpu_offload()
+        return context
 
     # -- tokens -----------------------------------------------------------------------------
     def is_eog(self, token: int) -> bool:

@@ -41,13 +41,33 @@ from aiclone_agent.engine.llama_batch.scheduling import QueueFullError, Schedule
 from aiclone_agent.engine.llama_batch.step_policy import (
     PROMPT_SHARE,
     TARGET_STEP_MS,
+    PromptRead,
     RunningSequence,
     StepCost,
+    StepShape,
+    attention_per_tile_cell,
+    cpu_attention_tiles,
+    linear_tiles,
     pick_victim,
     prompt_budget,
 )
 
 log = logging.getLogger(__name__)
+
+
+def step_shape(context: LlamaContext) -> StepShape:
+    """What a step costs on ``context``'s model and backend: attention tiles as a table for every
+    batch size (the budget asks for each candidate chunk), weighed by the model's shape."""
+    weight = attention_per_tile_cell(
+        context.n_layer, context.n_embd, context.n_head, context.n_params, context.n_vocab
+    )
+    if not context.attention_on_cpu:
+        return StepShape(linear_tiles, weight)
+    table = [
+        cpu_attention_tiles(rows, context.n_head, context.threads)
+        for rows in range(context.shape.n_batch + 1)
+    ]
+    return StepShape(table.__getitem__, weight)
 
 
 @dataclass
@@ -81,6 +101,7 @@ class DecodeLoop:
         self.slots = KvSlots(context, context.shape.n_seq, context.shape.n_ctx)
         self.counters = LoopCounters()
         self.step_cost = StepCost()
+        self.step_shape = step_shape(context)
         self.step_target_ms = step_target_ms
         self.step_prompt_share = step_prompt_share
         self._weights = dict(scheduler.channel_weights)
@@ -196,6 +217,8 @@ class DecodeLoop:
                 self.context.shape.n_batch,
                 self.step_target_ms,
                 self.step_prompt_share,
+                read=self._longest_read(),
+                shape=self.step_shape,
             )
             plan = self.scheduler.plan(budget)
         decode_ids, prefill = plan.decode, plan.prefill
@@ -246,6 +269,21 @@ class DecodeLoop:
         self.step_cost.observe(
             len(entries) - len(decode_ids), len(decode_ids), (time.perf_counter() - began) * 1000
         )
+
+    def _longest_read(self) -> PromptRead | None:
+        """The long prompt being read (more new tokens than one batch) with the most tokens left,
+        or None (lock held). A shorter one is read in the quarter-batch floor's chunks, as
+        soon as a step or two can."""
+        n_batch = self.context.shape.n_batch
+        reading = [
+            r
+            for r in self.running.values()
+            if r.seq >= 0 and r.prefilled < len(r.feed) and len(r.feed) - r.read_from > n_batch
+        ]
+        if not reading:
+            return None
+        longest = max(reading, key=lambda r: len(r.feed) - r.prefilled)
+        return PromptRead(position=longest.prefilled, length=len(longest.feed))
 
     def _heavier_prompt_ends(self, decode_ids: list[int], prefill: list[tuple[int, int]]) -> bool:
         """Whether this step finishes the prompt of a request heavier than every decoding one (the
@@ -339,7 +377,7 @@ class DecodeLoop:
             request.feed = request.prompt
             request.sampler = SamplerChain(request.params, request.prompt, self.context.n_vocab)
         request.seq, reused = self.slots.acquire(request.feed, request.group)
-        request.prefilled = reused
+        request.prefilled = request.read_from = reused
         if len(request.feed) - reused > self.context.shape.n_batch:
             self.slots.clear_idle()  # a long read: kept conversations would slow each of its chunks
         if reused:

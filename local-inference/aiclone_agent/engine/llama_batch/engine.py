@@ -244,6 +244,8 @@ class LlamaBatchEngine(EngineClient):
             "preemptions": counters.preemptions,
             "priority_prompt_steps": counters.priority_prompt_steps,
             "last_prompt_budget": counters.last_prompt_budget,
+            # a long prompt's chunks beside answers: an attention tile per KV cell, in rows' worth
+            "attention_per_tile_cell": round(loop.step_shape.attention_per_tile_cell, 6),
             "step_ms": {
                 "per_prompt_token": _rounded(loop.step_cost.per_prompt_token),
                 "per_sequence": _rounded(loop.step_cost.per_sequence),

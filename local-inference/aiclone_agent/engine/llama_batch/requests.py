@@ -38,6 +38,7 @@ class BatchRequest:
     feed: list[int] = field(default_factory=list)  # tokens to put in the KV cache before sampling:
     # the prompt, or after a preemption what the sequence held and the token it had sampled
     prefilled: int = 0  # tokens of ``feed`` in the KV cache
+    read_from: int = 0  # ``prefilled`` when the slot was set up: where reading ``feed`` began
     preemptions: int = 0
     last_token: int = -1  # sampled, not yet decoded
     completion: int = 0
