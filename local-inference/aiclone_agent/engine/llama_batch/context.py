@@ -41,7 +41,16 @@ class ContextShape:
 class LlamaContext:
     """Owns the model, the context and one reusable ``llama_batch``."""
 
-    def __init__(self, model, ctx, shape: ContextShape, metadata: dict[str, str]) -> None:
+    def __init__(
+        self,
+        model,
+        ctx,
+        shape: ContextShape,
+        metadata: dict[str, str],
+        *,
+        threads: int = 1,
+        attention_on_cpu: bool = True,
+    ) -> None:
         self.model = model
         self.ctx = ctx
         self.shape = shape
@@ -53,8 +62,10 @@ class LlamaContext:
         self._lora = None  # llama_adapter_lora_p, owned by the model
         self._lora_path: Path | None = None
         self._lora_scale: float | None = None  # the scale set on the context now
-        self.threads = 1  # llama.cpp's threads for a batch
-        self.attention_on_cpu = True  # no layer offloaded: llama.cpp's CPU flash attention runs it
+        self.threads = threads  # llama.cpp's threads for a batch
+        self.attention_on_cpu = (
+            attention_on_cpu  # no layer offloaded: llama.cpp's CPU flash attention runs it
+        )
         self.n_head = llama_cpp.llama_model_n_head(model)
         self.n_layer = llama_cpp.llama_model_n_layer(model)
         self.n_embd = llama_cpp.llama_model_n_embd(model)
@@ -100,10 +111,8 @@ class LlamaContext:
                 code="model_context_failed",
                 params={"file": path.name, "n_ctx": n_ctx},
             )
-        context = cls(model, ctx, shape, _metadata(model))
-        context.threads = threads
-        context.attention_on_cpu = n_gpu_layers == 0 or not llama_cpp.llama_supports_gpu_offload()
-        return context
+        on_cpu = n_gpu_layers == 0 or not llama_cpp.llama_supports_gpu_offload()
+        return cls(model, ctx, shape, _metadata(model), threads=threads, attention_on_cpu=on_cpu)
 
     # -- tokens -----------------------------------------------------------------------------
     def is_eog(self, token: int) -> bool:

@@ -18,9 +18,10 @@ stays about a third of a whole-batch step.
 That floor is a cost, not a count (``floor_chunk``). While a prompt longer than one batch is
 read (``PromptRead``), no step beside running answers is to cost more than ``WHOLE_BATCH_SHARE``
 of a whole-batch step at that prompt's end (the step a server that reads in whole batches makes the
-answers wait for), and each step carries the largest chunk that fits: a prompt token costs more the
-deeper it sits (its attention spans every token before it), so chunks are large early and small
-late, and the answers' longest gap is a fifth of a whole-batch step's, not a third. A step's cost
+answers wait for), and the rest of the prompt is cut evenly into steps that fit: a prompt token
+costs more the deeper it sits (its attention spans every token before it), so chunks are large
+early and small late, and the answers' longest gap is about a fifth of a whole-batch step's, not a
+third. A step's cost
 (``StepShape``) counts rows (the weights' matrix products) and attention tiles times the depth they
 span, weighed against each other by the model's shape (``attention_per_tile_cell``), not by timing:
 step times on a shared 2-core machine swing by a fifth from one minute to the next, and a fit of
@@ -46,7 +47,7 @@ UNMEASURED_PROMPT_BUDGET = 64  # until a step has been measured: small, and it m
 PROMPT_SHARE = 0.9  # of a step that reads a prompt beside running answers, at least this goes to the prompt
 CHUNK_FLOOR_SHARE = 0.25  # of n_batch: the smallest chunk beside running answers of a prompt within a batch
 WHOLE_BATCH_SHARE = 0.22  # of a whole-batch step at the prompt's end: the longest step beside answers
-MIN_CHUNK_SHARE = 0.125  # of n_batch: the smallest chunk the fitted limit may leave
+MIN_CHUNK_SHARE = 0.125  # of n_batch: the smallest chunk WHOLE_BATCH_SHARE's limit may leave
 MAX_PREEMPTIONS = 3  # per sequence
 EWMA_WEIGHT = 0.2  # of the newest measurement
 Q_TILE = 64  # rows of llama.cpp's CPU flash-attention tile (ggml_fa_tile_config::Q)
