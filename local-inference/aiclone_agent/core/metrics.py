@@ -157,6 +157,11 @@ class _EngineCollector(Collector):
                 "Steps that ended a heavier channel's prompt without decoding lighter answers",
                 value=stats["priority_prompt_steps"],
             )
+            yield CounterMetricFamily(
+                "aiclone_engine_interrupted_steps",
+                "Steps stopped in flight for a heavier channel's request and planned again",
+                value=stats["interrupted_steps"],
+            )
         yield CounterMetricFamily(
             "aiclone_engine_prompt_tokens_computed",
             "Prompt tokens prefilled",

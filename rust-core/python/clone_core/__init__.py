@@ -1,5 +1,5 @@
 """AI Clone Rust core: the model's own tokenizer, the GGUF header reader, prompt fitting, chunking,
-streaming, BM25, scheduler.
+streaming, BM25, scheduler, the engine's step abort flag.
 
 Everything is implemented in the compiled module ``clone_core._core``; see ``_core.pyi``
 for the documented API. Character offsets are Python ``str`` indices (Unicode code points).
@@ -7,6 +7,7 @@ for the documented API. Character offsets are Python ``str`` indices (Unicode co
 
 from clone_core._core import (
     DEFAULT_CONTEXT_HEADER,
+    AbortFlag,
     ChatTemplate,
     Chunk,
     ContextOverflowError,
@@ -27,6 +28,7 @@ from clone_core._core import (
 
 __all__ = [
     "DEFAULT_CONTEXT_HEADER",
+    "AbortFlag",
     "ChatTemplate",
     "Chunk",
     "ContextOverflowError",

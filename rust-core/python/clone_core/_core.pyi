@@ -14,6 +14,25 @@ class ContextOverflowError(CoreError): ...
 class QueueFullError(CoreError): ...  # Scheduler.submit: the bounded queue is full (answer 503)
 class InternalError(CoreError): ...
 
+class AbortFlag:
+    """A flag llama.cpp's abort callback reads after every graph node, without the GIL: pass
+    ``callback_address`` and ``data_address`` to ``llama_set_abort_callback``; while the flag is
+    set, ``llama_decode`` stops at the next node and returns 2 (its batch's cells removed)."""
+
+    def __init__(self) -> None: ...
+    def set(self) -> None: ...
+    def clear(self) -> None: ...
+    @property
+    def is_set(self) -> bool: ...
+    @property
+    def callback_address(self) -> int:
+        """The C function ``bool (*)(void *data)``."""
+    @property
+    def data_address(self) -> int:
+        """The callback's ``data``: valid while this object lives."""
+    def poll(self) -> bool:
+        """What the C callback returns now (calls it as llama.cpp does)."""
+
 class Tokenizer:
     """The model's own tokenizer; ids equal llama.cpp's ``llama_tokenize``."""
 

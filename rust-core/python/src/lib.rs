@@ -3,6 +3,7 @@
 // Named exception: PyO3 extracts Python arguments into owned values (`Vec`, `String`, `PathBuf`).
 #![allow(clippy::needless_pass_by_value)]
 
+mod abort;
 mod chunk;
 mod errors;
 mod fit;
@@ -25,6 +26,7 @@ fn _debug_panic() -> PyResult<()> {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     parallel::record_import_pid();
     errors::register(m)?;
+    m.add_class::<abort::PyAbortFlag>()?;
     m.add_class::<tokenizer::PyTokenizer>()?;
     m.add_class::<fit::PyChatTemplate>()?;
     m.add_class::<fit::PyFitResult>()?;

@@ -117,6 +117,124 @@ async def test_owner_requests_one_after_another_pause_it_a_bounded_number_of_tim
     assert "".join(c.text for c in chunks) == alone
 
 
+async def empty_cache(engine) -> None:
+    """Clear every kept conversation (a call on the engine forgets them): new cells are then taken
+    in order from the first. Greedy texts equal bit for bit only where a sequence's own cells lie in
+    the same order (CPU attention sums over cells in cell order); a cell freed below a sequence's
+    last one would take its next token out of that order."""
+    await engine.run_in_engine(lambda _model, _ctx: None)
+    assert engine.stats()["kv_cells_used"] == 0
+
+
+class StepHook:
+    """Runs ``submit`` on the event loop just before the decode thread's next ``llama_decode``
+    (the decode thread waits for it), so a request arrives while that step is in flight, every
+    time; the real step then runs, or is interrupted, in llama.cpp."""
+
+    def __init__(self, engine, monkeypatch) -> None:
+        self.context = engine._loop.context  # the engine's own llama.cpp context
+        self.decode = self.context.decode
+        self.submit = None
+        self.loop = asyncio.get_running_loop()
+        monkeypatch.setattr(self.context, "decode", self._decode)
+
+    def arm(self, submit) -> None:
+        self.submit = submit
+
+    def _decode(self, entries) -> None:
+        submit, self.submit = self.submit, None
+        if submit is not None:
+            asyncio.run_coroutine_threadsafe(submit(), self.loop).result(timeout=60)
+        self.decode(entries)
+
+
+async def test_an_owner_request_interrupts_a_step_in_flight_to_pause_an_answer_that_resumes_unchanged(
+    one_slot_engine, monkeypatch
+):
+    """One slot, an API answer decoding: the owner's request stops the step in flight instead of
+    waiting for its end; llama.cpp drops that step, the API answer is paused, the owner is answered
+    alone, and the API answer resumes from its kept cells with the very text it had alone (the
+    owner's text is not compared: its prompt shares the persona's cells, read in another batch)."""
+    engine = one_slot_engine
+    api_prompt, owner_prompt = prompt_for(engine, LONG_ANSWER), prompt_for(engine, "Say hello.")
+    owner_params = SamplingParams(max_tokens=8, temperature=0.0)
+    await empty_cache(engine)
+    api_alone, _ = await run(engine, api_prompt, GREEDY, "api-alone-i")
+    await empty_cache(engine)  # the same cells as alone: the answer's own lie in order of position
+    hook = StepHook(engine, monkeypatch)
+    before = engine.stats()
+
+    api = engine.generate(api_prompt, GREEDY, "api-i", "api")
+    api_chunks = [await anext(api) for _ in range(3)]  # decoding
+    owner_streams = []
+
+    async def owner_arrives() -> None:
+        owner_streams.append(engine.generate(owner_prompt, owner_params, "owner-i", "owner"))
+
+    hook.arm(owner_arrives)
+    api_chunks += [chunk async for chunk in api]
+    owner_text = "".join([chunk.text async for chunk in owner_streams[0]])
+
+    after = engine.stats()
+    assert after["interrupted_steps"] == before["interrupted_steps"] + 1
+    assert after["preemptions"] == before["preemptions"] + 1
+    assert owner_text
+    assert "".join(c.text for c in api_chunks) == api_alone
+
+
+async def test_an_owner_request_with_a_free_slot_interrupts_the_step_in_flight(two_slot_engine, monkeypatch):
+    """Two slots, an API answer decoding: the owner's request takes the free slot and stops the
+    step in flight; the step planned again reads the owner's prompt alone (its first token waits
+    for no API token) and both answers then run to their end."""
+    engine = two_slot_engine
+    hook = StepHook(engine, monkeypatch)
+    before = engine.stats()
+    api = engine.generate(prompt_for(engine, LONG_ANSWER), GREEDY, "api-free", "api")
+    api_chunks = [await anext(api)]
+    owner_streams = []
+
+    async def owner_arrives() -> None:
+        owner_streams.append(
+            engine.generate(
+                prompt_for(engine, "Say hello."),
+                SamplingParams(max_tokens=8, temperature=0.0),
+                "o-free",
+                "owner",
+            )
+        )
+
+    hook.arm(owner_arrives)
+    api_chunks += [chunk async for chunk in api]
+    owner_chunks = [chunk async for chunk in owner_streams[0]]
+
+    after = engine.stats()
+    assert after["interrupted_steps"] == before["interrupted_steps"] + 1
+    assert after["priority_prompt_steps"] == before["priority_prompt_steps"] + 1
+    assert after["preemptions"] == before["preemptions"]
+    assert "".join(c.text for c in owner_chunks) and owner_chunks[-1].finish_reason is not None
+    assert api_chunks[-1].finish_reason is not None
+
+
+async def test_a_request_no_heavier_than_the_step_in_flight_waits_for_its_end(two_slot_engine, monkeypatch):
+    engine = two_slot_engine
+    first_prompt, second_prompt = prompt_for(engine, LONG_ANSWER), prompt_for(engine, "Say goodbye.")
+    short = SamplingParams(max_tokens=8, temperature=0.0)
+    hook = StepHook(engine, monkeypatch)
+    before = engine.stats()["interrupted_steps"]
+    first = engine.generate(first_prompt, GREEDY, "first-eq", "api")
+    await anext(first)
+    streams = []
+
+    async def another_api_request() -> None:
+        streams.append(engine.generate(second_prompt, short, "second-eq", "api"))
+
+    hook.arm(another_api_request)
+    assert [chunk async for chunk in first][-1].finish_reason is not None
+    second = [chunk async for chunk in streams[0]]
+    assert engine.stats()["interrupted_steps"] == before
+    assert "".join(c.text for c in second) and second[-1].finish_reason is not None
+
+
 @pytest.fixture(scope="module")
 def budget_engine(model_path: Path):
     """Two slots and a tiny step target: once a step is measured, a prompt beside a decoding answer

@@ -1,7 +1,10 @@
 """The native side: one llama.cpp model and one context with a sequence slot per parallel request
 (plus spare slots that keep recent conversations' KV cells), through llama-cpp-python's C API.
 
-Everything here except ``load`` runs on the decode-loop thread only (a context is not thread-safe).
+Everything here except ``load`` and ``interrupt`` runs on the decode-loop thread only (a context
+is not thread-safe). ``interrupt`` may come from any thread: llama.cpp's abort callback, a C
+function of the Rust core reading an atomic flag, stops the step in flight at its next graph node
+(on the CPU backend; GPU backends finish the step), and llama.cpp removes that step's cells.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import llama_cpp
 
+import clone_core
 from aiclone_agent.engine.base import ChatTemplate, EngineError, ModelLoadError
 
 # Sequence slots kept for finished conversations, per parallel slot: their KV cells are reused
@@ -23,11 +27,13 @@ _MAX_SEQ = 256  # LLAMA_MAX_SEQ
 
 
 class DecodeError(EngineError):
-    """``llama_decode`` failed; ``no_room`` when the KV cache had no free cells for the batch."""
+    """``llama_decode`` failed; ``no_room`` when the KV cache had no free cells for the batch,
+    ``interrupted`` when ``LlamaContext.interrupt`` stopped it (nothing of the batch was kept)."""
 
     def __init__(self, code: int) -> None:
         super().__init__(f"llama_decode failed with code {code}")
         self.no_room = code == 1
+        self.interrupted = code == 2
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,11 @@ class LlamaContext:
         self.n_layer = llama_cpp.llama_model_n_layer(model)
         self.n_embd = llama_cpp.llama_model_n_embd(model)
         self.n_params = llama_cpp.llama_model_n_params(model)
+        self._abort_flag = clone_core.AbortFlag()
+        self._abort_callback = llama_cpp.ggml_abort_callback(self._abort_flag.callback_address)
+        llama_cpp.llama_set_abort_callback(
+            ctx, self._abort_callback, ctypes.c_void_p(self._abort_flag.data_address)
+        )
 
     @classmethod
     def load(
@@ -177,6 +188,14 @@ class LlamaContext:
         return True
 
     # -- one step ---------------------------------------------------------------------------
+    def interrupt(self) -> None:
+        """Stop the step in flight (any thread): ``decode`` raises ``DecodeError`` with
+        ``interrupted``, until ``clear_interrupt``."""
+        self._abort_flag.set()
+
+    def clear_interrupt(self) -> None:
+        self._abort_flag.clear()
+
     def decode(self, entries: list[tuple[int, int, int, bool]]) -> None:
         """``entries``: (token, position, sequence, wants_logits); raises ``DecodeError``, and
         ``EngineError`` for more logits than the context reserves (llama.cpp would abort the process)."""

@@ -19,6 +19,11 @@ at most ``step_policy.prompt_budget`` prompt tokens, from the step cost measured
 that ends the prompt of a request heavier than every decoding one (the owner's beside API answers)
 decodes none of them: its first token comes a step of a few prompt tokens later, not one carrying
 a token for each stranger too (with 16 answers streaming: 0.10-0.14 s instead of 0.19-0.23 s).
+Nor does it wait for the step in flight: a request heavier than every one in that step, that would
+start now (a free slot, or a lighter answer to pause), interrupts it (``LlamaContext.interrupt``);
+llama.cpp drops the step's cells, nothing of it was accepted, and the next step is planned with the
+new request. A step is interrupted only by a request heavier than all in it, so after at most one
+interrupt per channel weight a step runs to its end.
 """
 
 from __future__ import annotations
@@ -84,6 +89,7 @@ class LoopCounters:
     adapter_scale_switches: int = 0  # steps that set another LoRA scale on the context than the step before
     preemptions: int = 0  # running sequences paused for a heavier channel's request
     priority_prompt_steps: int = 0  # steps that ended a heavier prompt and decoded no lighter answer
+    interrupted_steps: int = 0  # steps stopped in flight for a heavier request (planned again)
     last_prompt_budget: int = 0  # the prompt-token cap of the last step that decoded
 
 
@@ -114,6 +120,7 @@ class DecodeLoop:
         self._admitted: list[BatchRequest] = []  # admitted, slot not set up yet (decode thread does it)
         self._calls: list[tuple[Callable[[Any, Any], Any], Future]] = []  # run_in_engine, between steps
         self._closing = False
+        self._step_weight: int | None = None  # the heaviest channel in the step in flight (lock held)
         self.lora_scale: float | None = None  # the adapter's own scale; None: no adapter loaded
         self._thread = threading.Thread(target=self._run, name="llama-decode", daemon=True)
         self._thread.start()
@@ -128,7 +135,17 @@ class DecodeLoop:
             self.scheduler.submit(request.id, request.channel, len(request.prompt), request.group)
             self.waiting[request.id] = request
             self._admit()  # a free slot takes it now: only requests without one count as waiting
+            self._interrupt_for(request)
             self._wake.notify()
+
+    def _interrupt_for(self, request: BatchRequest) -> None:
+        """(lock held) Stop the step in flight when ``request`` is heavier than every request in it
+        and would start at once: it took a free slot, or a lighter answer would give way."""
+        weight = self._weights[request.channel]
+        if self._step_weight is None or weight <= self._step_weight:
+            return
+        if request.id in self.running or self._victim() is not None:
+            self.context.interrupt()
 
     def group_of(self, adapter_scale: float | None) -> int:
         """The scheduler group of a request at ``adapter_scale`` (lock held): the scale in
@@ -190,11 +207,13 @@ class DecodeLoop:
     def _run_calls(self, calls: list[tuple[Callable[[Any, Any], Any], Future]]) -> None:
         for fn, future in calls:
             try:
-                future.set_result(fn(self.context.model, self.context.ctx))
+                result = fn(self.context.model, self.context.ctx)
             except Exception as exc:  # noqa: BLE001 - handed to the caller, who awaits the future
-                future.set_exception(exc)
-            finally:
                 self.slots.forget_cached()
+                future.set_exception(exc)
+                continue
+            self.slots.forget_cached()  # before the caller resumes: it sees the cache forgotten
+            future.set_result(result)
 
     def _step(self, out: dict) -> None:
         with self.lock:
@@ -221,9 +240,15 @@ class DecodeLoop:
                 shape=self.step_shape,
             )
             plan = self.scheduler.plan(budget)
-        decode_ids, prefill = plan.decode, plan.prefill
-        if not decode_ids and not prefill:
-            return
+            decode_ids, prefill = plan.decode, plan.prefill
+            weights, running = self._weights, self.running
+            self._step_weight = max(
+                (weights[running[i].channel] for i in [*decode_ids, *(i for i, _ in prefill)]), default=None
+            )
+            if not decode_ids and not prefill:
+                self._step_weight = None
+                return
+            self.context.clear_interrupt()  # a request submitted from here on may interrupt this step
         if decode_ids and self._heavier_prompt_ends(decode_ids, prefill):
             decode_ids = []  # the heavier request's first token comes one short step sooner
             self.counters.priority_prompt_steps += 1
@@ -238,6 +263,7 @@ class DecodeLoop:
             samples.append((request, len(entries)))
             entries.append((request.last_token, position, request.seq, True))
             decoded.append((request, [request.last_token]))
+        reads: list[tuple[BatchRequest, list[int]]] = []
         for request_id, n in prefill:
             request = self.running[request_id]
             start = request.prefilled
@@ -248,17 +274,22 @@ class DecodeLoop:
             if last:
                 entries[-1] = (chunk[-1], start + n - 1, request.seq, True)
                 samples.append((request, len(entries) - 1))
-            request.prefilled += n
-            decoded.append((request, chunk))
+            reads.append((request, chunk))
         began = time.perf_counter()
-        if not self._decode(entries, [r for r, _ in decoded], out):
-            return
-        for request, tokens in decoded:
+        done = self._decode(entries, [r for r, _ in [*decoded, *reads]], out)
+        with self.lock:  # no step in flight: nothing to interrupt (not the next ``call`` either)
+            self._step_weight = None
+            self.context.clear_interrupt()
+        if not done:
+            return  # failed, or interrupted: nothing of the step was kept, it is planned again
+        for request, chunk in reads:
+            request.prefilled += len(chunk)
+        for request, tokens in [*decoded, *reads]:
             self.slots.extend(request.seq, tokens)
         counters = self.counters
         counters.steps += 1
         counters.last_batch_tokens = len(entries)
-        counters.last_batch_sequences = len(decoded)
+        counters.last_batch_sequences = len(decoded) + len(reads)
         counters.prompt_tokens_computed += len(entries) - len(decode_ids)
         counters.decoded_tokens += len(decode_ids)
         if decode_ids:
@@ -298,12 +329,17 @@ class DecodeLoop:
         )
 
     def _decode(self, entries, requests: list[BatchRequest], out: dict) -> bool:
+        """Run the step; False when it failed (its requests ended with the error) or a heavier
+        request interrupted it (llama.cpp kept none of its cells; the caller accepts nothing)."""
         self.slots.make_room(len(entries))
         while True:
             try:
                 self.context.decode(entries)
                 return True
             except DecodeError as exc:
+                if exc.interrupted:
+                    self.counters.interrupted_steps += 1
+                    return False
                 if exc.no_room and self.slots.evict_idle():
                     continue
                 log.error("decode step of %d tokens failed: %s", len(entries), exc)
@@ -324,18 +360,9 @@ class DecodeLoop:
         lowest-priority running sequence: the scheduler queues it again (first of its channel), its
         slot keeps its cells for the prefix cache, and ``feed`` is what it held plus what it had
         yet to compute (the prompt's rest, or the token it sampled last)."""
-        if not self.waiting or len(self.running) < self.context.shape.parallel:
+        victim = self._victim()
+        if victim is None:
             return
-        weights = self._weights
-        waiting_weight = max(weights[r.channel] for r in self.waiting.values())
-        started = [r for r in self.running.values() if r.seq >= 0 and not r.done]
-        victim_id = pick_victim(
-            waiting_weight,
-            [RunningSequence(r.id, weights[r.channel], r.preemptions, r.admitted_at) for r in started],
-        )
-        if victim_id is None:
-            return
-        victim = self.running[victim_id]
         held = self.slots.tokens[victim.seq]
         rest = victim.feed[victim.prefilled :] if victim.prefilled < len(victim.feed) else [victim.last_token]
         feed = [*held, *rest]
@@ -349,6 +376,20 @@ class DecodeLoop:
         self.counters.preemptions += 1
         del self.running[victim.id]
         self.waiting[victim.id] = victim
+
+    def _victim(self) -> BatchRequest | None:
+        """(lock held) The running sequence to pause for the heaviest waiting request, if every
+        slot is busy and one may give way (``step_policy.pick_victim``)."""
+        if not self.waiting or len(self.running) < self.context.shape.parallel:
+            return None
+        weights = self._weights
+        waiting_weight = max(weights[r.channel] for r in self.waiting.values())
+        started = [r for r in self.running.values() if r.seq >= 0 and not r.done]
+        victim_id = pick_victim(
+            waiting_weight,
+            [RunningSequence(r.id, weights[r.channel], r.preemptions, r.admitted_at) for r in started],
+        )
+        return None if victim_id is None else self.running[victim_id]
 
     def _admit(self) -> None:
         """Move requests the scheduler lets in to ``running`` (lock held); ``_start`` sets them up."""

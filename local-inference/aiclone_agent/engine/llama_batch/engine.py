@@ -243,6 +243,7 @@ class LlamaBatchEngine(EngineClient):
             "adapter_scale_switches": counters.adapter_scale_switches,
             "preemptions": counters.preemptions,
             "priority_prompt_steps": counters.priority_prompt_steps,
+            "interrupted_steps": counters.interrupted_steps,
             "last_prompt_budget": counters.last_prompt_budget,
             # a long prompt's chunks beside answers: an attention tile per KV cell, in rows' worth
             "attention_per_tile_cell": round(loop.step_shape.attention_per_tile_cell, 6),
