@@ -251,6 +251,9 @@ class DirectSection(_Section):
 class GatewaySection(_Section):
     url: str = Field(default="", max_length=2_000, description="ws(s):// or http(s):// address of the gateway")
     agent_token: str = Field(default="", max_length=512)
+    # the longest wait between two tries to relink: the wait doubles from 0.5 s up to this (with
+    # jitter, so many agents never retry in step); lower it for a gateway that restarts often
+    reconnect_max_s: float = Field(default=30.0, ge=1.0, le=600.0)
     direct: DirectSection = Field(default_factory=DirectSection)
 
     @field_validator("url")

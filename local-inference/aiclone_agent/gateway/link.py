@@ -148,7 +148,7 @@ class GatewayLink:
         # of its certificate, which the gateway pins when it dials that URL
         self.direct_url = direct_url
         self.direct_fingerprint = direct_fingerprint
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff  # None: ``gateway.reconnect_max_s``, read at each retry
         self.ping_interval_s = ping_interval_s
         self.silence_timeout_s = silence_timeout_s
         self.status = LinkStatus(health=self.health)
@@ -209,7 +209,8 @@ class GatewayLink:
                 self.status.last_error_code = link_error_code(exc)
             finally:
                 self._set_connected(False)
-            delay = self.backoff.delay(attempt)
+            backoff = self.backoff or Backoff(cap_s=self.config.current.gateway.reconnect_max_s)
+            delay = backoff.delay(attempt)
             attempt += 1
             log.info("gateway link down (%s); retrying in %.1f s", self.status.last_error, delay)
             await asyncio.sleep(delay)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import re
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,6 +16,8 @@ import pytest
 import yaml
 
 from tests.support.fixtures.gateways import GatewayProcess
+
+RETRY = re.compile(r"retrying in ([0-9.]+) s")
 
 
 async def _until(check, timeout: float = 20) -> None:
@@ -178,3 +183,32 @@ async def test_clearing_the_url_stops_the_link(linked):
     response = await agent.client.put("/api/gateway", json={"url": "", "agent_token": ""})
     assert response.json()["connected"] is False and response.json()["agent_token"] == ""
     assert (await _status(agent))["network_mode"] == "offline"
+
+
+async def test_the_wait_between_relink_tries_is_capped_by_reconnect_max_s(agent, caplog):
+    """With no gateway listening, the tries back off (doubling from 0.5 s, jittered) up to
+    ``gateway.reconnect_max_s`` (1 s here), where the default would have reached 16 s by now."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    agent.runtime.config.update(lambda data: data["gateway"].update(reconnect_max_s=1.0))
+    caplog.set_level(logging.INFO, logger="aiclone_agent.gateway.link")
+
+    def delays() -> list[float]:
+        found = (RETRY.search(record.getMessage()) for record in caplog.records)
+        return [float(match.group(1)) for match in found if match]
+
+    async def six_tries() -> bool:
+        return len(delays()) >= 6
+
+    try:
+        response = await agent.client.put(
+            "/api/gateway", json={"url": f"ws://127.0.0.1:{port}", "agent_token": "agt_" + "x" * 40}
+        )
+        assert response.status_code == 200, response.text
+        await _until(six_tries)
+    finally:
+        await agent.runtime.gateway.stop()
+    waits = delays()
+    assert all(wait <= 1.0 for wait in waits), waits
+    assert all(wait >= 0.5 for wait in waits[1:]), waits  # the ceiling reached 1 s and stays there
