@@ -62,8 +62,9 @@ async def test_an_owner_prompt_ends_in_a_step_of_its_own_beside_a_streaming_api_
 async def test_an_owner_request_pauses_an_api_answer_which_resumes_with_the_same_text(one_slot_engine):
     engine = one_slot_engine
     api_prompt = prompt_for(engine, LONG_ANSWER)
-    await run(engine, api_prompt, GREEDY, "warm")  # the prefix cache holds the prompt, as it will below
+    await empty_cache(engine)
     alone, _ = await run(engine, api_prompt, GREEDY, "alone")
+    await empty_cache(engine)  # read the same way as alone, its cells in the same order
     before = engine.stats()["preemptions"]
 
     events: list[str] = []
@@ -94,8 +95,9 @@ async def test_an_owner_request_pauses_an_api_answer_which_resumes_with_the_same
 async def test_owner_requests_one_after_another_pause_it_a_bounded_number_of_times(one_slot_engine):
     engine = one_slot_engine
     api_prompt = prompt_for(engine, LONG_ANSWER)
-    await run(engine, api_prompt, GREEDY, "warm-2")
+    await empty_cache(engine)
     alone, _ = await run(engine, api_prompt, GREEDY, "alone-2")
+    await empty_cache(engine)
     before = engine.stats()["preemptions"]
     api = engine.generate(api_prompt, GREEDY, "api-2", "api")
     chunks = []
