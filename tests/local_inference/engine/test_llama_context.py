@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import llama_cpp
+import numpy as np
 import pytest
 
 from aiclone_agent.engine.base import EngineError
@@ -31,3 +33,27 @@ def test_logits_are_reserved_for_one_token_per_sequence(two_slots: LlamaContext)
         two_slots.decode(too_many)
     assert not isinstance(raised.value, DecodeError)
     two_slots.decode([(token, position, 0, position == n_seq) for position in range(n_seq + 1)])
+
+
+def test_an_interrupted_step_keeps_nothing_and_its_redo_equals_the_plain_step(two_slots: LlamaContext):
+    """``interrupt`` stops ``llama_decode`` at its next graph node; llama.cpp removes the step's cells,
+    so the same step run again gives bit for bit the logits it gives uninterrupted."""
+    prompt = [(1000 + i, i, 0, i == 19) for i in range(20)]
+    step = [(5, 20, 0, True)]
+
+    def logits_of_step(interrupted: bool) -> np.ndarray:
+        two_slots.seq_rm(0)
+        two_slots.decode(prompt)
+        if interrupted:
+            two_slots.interrupt()
+            with pytest.raises(DecodeError) as raised:
+                two_slots.decode(step)
+            assert raised.value.interrupted and not raised.value.no_room
+            two_slots.clear_interrupt()
+        two_slots.decode(step)
+        row = llama_cpp.llama_get_logits_ith(two_slots.ctx, -1)
+        return np.ctypeslib.as_array(row, shape=(two_slots.n_vocab,)).copy()
+
+    plain = logits_of_step(interrupted=False)
+    assert np.array_equal(logits_of_step(interrupted=True), plain)
+    two_slots.seq_rm(0)

@@ -10,7 +10,6 @@ function of the Rust core reading an atomic flag, stops the step in flight at it
 from __future__ import annotations
 
 import ctypes
-import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import llama_cpp
 
 import clone_core
 from aiclone_agent.engine.base import ChatTemplate, EngineError, ModelLoadError
+from aiclone_agent.engine.llama_batch import native_log
 
 # Sequence slots kept for finished conversations, per parallel slot: their KV cells are reused
 # by the next turn (and copying shares cells, so a cached prefix costs no extra memory).
@@ -86,7 +86,7 @@ class LlamaContext:
     def load(
         cls, path: Path, *, n_ctx: int, n_batch: int, parallel: int, n_gpu_layers: int, n_threads: int
     ) -> LlamaContext:
-        logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)  # llama.cpp's own chatter
+        native_log.install()
         llama_cpp.llama_backend_init()
         model_params = llama_cpp.llama_model_default_params()
         model_params.n_gpu_layers = n_gpu_layers if n_gpu_layers >= 0 else 0x7FFFFFFF

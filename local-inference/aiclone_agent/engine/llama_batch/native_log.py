@@ -1,0 +1,44 @@
+"""llama.cpp's own log, routed to Python logging (logger ``llama.cpp``) at its real levels.
+
+llama-cpp-python 0.3.36 maps ggml's log levels by an older enum: a warning is printed to stderr as
+an error, and an error is dropped as debug. Here DEBUG 1, INFO 2, WARN 3 and ERROR 4 keep their
+names (5 continues the line before), so a failed model load says why in the agent's log. llama.cpp's
+notes on each interrupted step (``decode: removing memory module entries ...``, one per sequence)
+are DEBUG: the decode loop interrupts steps on purpose (``LlamaContext.interrupt``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+
+import llama_cpp
+
+log = logging.getLogger("llama.cpp")
+log.setLevel(logging.WARNING)  # its INFO lines are the model's whole description on every load
+
+LEVELS = {0: logging.INFO, 1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
+CONTINUED = 5
+EXPECTED = ("decode: removing memory module entries",)  # an interrupted step's cells, dropped on purpose
+
+_last_level = logging.INFO
+
+
+@llama_cpp.llama_log_callback
+def _route(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
+    global _last_level
+    python_level = _last_level if level == CONTINUED else LEVELS.get(level, logging.INFO)
+    _last_level = python_level
+    if not log.isEnabledFor(python_level):
+        return
+    message = text.decode("utf-8", errors="replace").rstrip()
+    if not message:
+        return
+    if python_level == logging.WARNING and message.startswith(EXPECTED):
+        python_level = logging.DEBUG
+    log.log(python_level, "%s", message)
+
+
+def install() -> None:
+    """Route llama.cpp's log here from now on (it replaces llama-cpp-python's printer)."""
+    llama_cpp.llama_log_set(_route, ctypes.c_void_p(0))
