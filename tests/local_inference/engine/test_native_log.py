@@ -14,11 +14,13 @@ from aiclone_agent.engine.llama_batch.context import DecodeError, LlamaContext
 from tests.support.gguf_files import write_gguf
 
 
-def test_why_llama_cpp_refused_a_model_is_logged_as_an_error(tmp_path: Path, caplog, capfd):
+def test_why_llama_cpp_refused_a_model_is_said_and_logged_as_an_error(tmp_path: Path, caplog, capfd):
     broken = write_gguf(tmp_path / "broken.gguf", name="broken", file_type=2)  # no layers: unloadable
     caplog.set_level(logging.ERROR, logger="llama.cpp")
-    with pytest.raises(ModelLoadError):
+    with pytest.raises(ModelLoadError) as raised:
         LlamaContext.load(broken, n_ctx=256, n_batch=64, parallel=1, n_gpu_layers=0, n_threads=1)
+    assert "key not found in model: llama.context_length" in str(raised.value)  # the error says why
+    assert raised.value.code == "model_load_failed" and raised.value.params == {"file": "broken.gguf"}
     errors = [r for r in caplog.records if r.name == "llama.cpp" and r.levelno == logging.ERROR]
     # llama-cpp-python's own mapping dropped this line as debug
     assert any("key not found in model" in r.getMessage() for r in errors), [r.getMessage() for r in errors]

@@ -90,10 +90,12 @@ class LlamaContext:
         llama_cpp.llama_backend_init()
         model_params = llama_cpp.llama_model_default_params()
         model_params.n_gpu_layers = n_gpu_layers if n_gpu_layers >= 0 else 0x7FFFFFFF
-        model = llama_cpp.llama_model_load_from_file(str(path).encode(), model_params)
+        with native_log.errors() as errors:
+            model = llama_cpp.llama_model_load_from_file(str(path).encode(), model_params)
         if not model:
+            why = native_log.reason(errors) or "not a usable GGUF model?"
             raise ModelLoadError(
-                f"llama.cpp could not load {path.name} (not a usable GGUF model?)",
+                f"llama.cpp could not load {path.name} ({why})",
                 code="model_load_failed",
                 params={"file": path.name},
             )

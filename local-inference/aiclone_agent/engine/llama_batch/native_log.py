@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import llama_cpp
 
@@ -22,6 +25,7 @@ CONTINUED = 5
 EXPECTED = ("decode: removing memory module entries",)  # an interrupted step's cells, dropped on purpose
 
 _last_level = logging.INFO
+_collecting = threading.local()  # .errors: the list ``errors()`` fills on this thread, if any
 
 
 @llama_cpp.llama_log_callback
@@ -29,14 +33,37 @@ def _route(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
     global _last_level
     python_level = _last_level if level == CONTINUED else LEVELS.get(level, logging.INFO)
     _last_level = python_level
-    if not log.isEnabledFor(python_level):
+    collected = getattr(_collecting, "errors", None)
+    if not log.isEnabledFor(python_level) and (collected is None or python_level < logging.ERROR):
         return
     message = text.decode("utf-8", errors="replace").rstrip()
     if not message:
         return
+    if collected is not None and python_level >= logging.ERROR:
+        collected.append(message)
     if python_level == logging.WARNING and message.startswith(EXPECTED):
         python_level = logging.DEBUG
     log.log(python_level, "%s", message)
+
+
+@contextmanager
+def errors() -> Iterator[list[str]]:
+    """The error lines llama.cpp logs on this thread inside the block (a failed load says why)."""
+    outer = getattr(_collecting, "errors", None)
+    collected: list[str] = []
+    _collecting.errors = collected
+    try:
+        yield collected
+    finally:
+        _collecting.errors = outer
+
+
+def reason(lines: list[str]) -> str:
+    """The first error line without the function that logged it: ``error loading model: ...``."""
+    if not lines:
+        return ""
+    function, _, rest = lines[0].partition(": ")
+    return rest if rest and " " not in function else lines[0]
 
 
 def install() -> None:
