@@ -217,20 +217,25 @@ async def test_an_owner_request_with_a_free_slot_interrupts_the_step_in_flight(t
     assert api_chunks[-1].finish_reason is not None
 
 
-async def test_a_request_no_heavier_than_the_step_in_flight_waits_for_its_end(two_slot_engine, monkeypatch):
+@pytest.mark.parametrize("channel", ["api", "web"])
+async def test_a_request_not_of_the_owner_waits_for_the_end_of_the_step_in_flight(
+    two_slot_engine, monkeypatch, channel
+):
+    """Another API request, and a web visitor's (heavier than the API's, lighter than the owner's):
+    neither interrupts the API's step in flight, which a stream of them would do step after step."""
     engine = two_slot_engine
     first_prompt, second_prompt = prompt_for(engine, LONG_ANSWER), prompt_for(engine, "Say goodbye.")
     short = SamplingParams(max_tokens=8, temperature=0.0)
     hook = StepHook(engine, monkeypatch)
     before = engine.stats()["interrupted_steps"]
-    first = engine.generate(first_prompt, GREEDY, "first-eq", "api")
+    first = engine.generate(first_prompt, GREEDY, f"first-{channel}", "api")
     await anext(first)
     streams = []
 
-    async def another_api_request() -> None:
-        streams.append(engine.generate(second_prompt, short, "second-eq", "api"))
+    async def another_request() -> None:
+        streams.append(engine.generate(second_prompt, short, f"second-{channel}", channel))
 
-    hook.arm(another_api_request)
+    hook.arm(another_request)
     assert [chunk async for chunk in first][-1].finish_reason is not None
     second = [chunk async for chunk in streams[0]]
     assert engine.stats()["interrupted_steps"] == before

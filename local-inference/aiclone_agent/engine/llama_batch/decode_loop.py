@@ -19,11 +19,11 @@ at most ``step_policy.prompt_budget`` prompt tokens, from the step cost measured
 that ends the prompt of a request heavier than every decoding one (the owner's beside API answers)
 decodes none of them: its first token comes a step of a few prompt tokens later, not one carrying
 a token for each stranger too (with 16 answers streaming: 0.10-0.14 s instead of 0.19-0.23 s).
-Nor does it wait for the step in flight: a request heavier than every one in that step, that would
-start now (a free slot, or a lighter answer to pause), interrupts it (``LlamaContext.interrupt``);
-llama.cpp drops the step's cells, nothing of it was accepted, and the next step is planned with the
-new request. A step is interrupted only by a request heavier than all in it, so after at most one
-interrupt per channel weight a step runs to its end.
+Nor does it wait for the step in flight: a request of the heaviest channel (the owner's), heavier
+than every one in that step, that would start now (a free slot, or a lighter answer to pause),
+interrupts it (``LlamaContext.interrupt``); llama.cpp drops the step's cells, nothing of it was
+accepted, and the next step is planned with the new request, which is then in it: the step planned
+again runs to its end.
 """
 
 from __future__ import annotations
@@ -111,6 +111,7 @@ class DecodeLoop:
         self.step_target_ms = step_target_ms
         self.step_prompt_share = step_prompt_share
         self._weights = dict(scheduler.channel_weights)
+        self._heaviest = max(self._weights.values())
         self.lock = (
             threading.RLock()
         )  # guards the scheduler and ``waiting`` (``submit`` runs on the event loop)
@@ -139,10 +140,12 @@ class DecodeLoop:
             self._wake.notify()
 
     def _interrupt_for(self, request: BatchRequest) -> None:
-        """(lock held) Stop the step in flight when ``request`` is heavier than every request in it
-        and would start at once: it took a free slot, or a lighter answer would give way."""
+        """(lock held) Stop the step in flight when ``request`` is of the heaviest channel (the
+        owner's), heavier than every request in that step, and would start at once: it took a free
+        slot, or a lighter answer would give way. Only the heaviest channel: an interrupt throws away
+        the step's work for all in it, which a stream of web visitors would do step after step."""
         weight = self._weights[request.channel]
-        if self._step_weight is None or weight <= self._step_weight:
+        if self._step_weight is None or weight <= self._step_weight or weight < self._heaviest:
             return
         if request.id in self.running or self._victim() is not None:
             self.context.interrupt()
