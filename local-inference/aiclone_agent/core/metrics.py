@@ -159,7 +159,7 @@ class _EngineCollector(Collector):
             )
             yield CounterMetricFamily(
                 "aiclone_engine_interrupted_steps",
-                "Steps stopped in flight for a heavier channel's request and planned again",
+                "Steps stopped in flight for the owner's request and planned again",
                 value=stats["interrupted_steps"],
             )
         yield CounterMetricFamily(

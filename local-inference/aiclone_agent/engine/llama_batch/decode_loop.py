@@ -89,7 +89,7 @@ class LoopCounters:
     adapter_scale_switches: int = 0  # steps that set another LoRA scale on the context than the step before
     preemptions: int = 0  # running sequences paused for a heavier channel's request
     priority_prompt_steps: int = 0  # steps that ended a heavier prompt and decoded no lighter answer
-    interrupted_steps: int = 0  # steps stopped in flight for a heavier request (planned again)
+    interrupted_steps: int = 0  # steps stopped in flight for the owner's request (planned again)
     last_prompt_budget: int = 0  # the prompt-token cap of the last step that decoded
 
 
@@ -198,6 +198,7 @@ class DecodeLoop:
                     log.exception("decode step failed")
                     self._fail_running(out, EngineError(f"generation failed: {exc}"))
                 finally:
+                    self._step_ended()
                     _deliver(out)
         finally:
             for _, future in self._calls:
@@ -206,6 +207,13 @@ class DecodeLoop:
             for request in [*self.waiting.values(), *self.running.values()]:
                 self._end(request, out, error=EngineError("the engine shut down"))
             _deliver(out)
+
+    def _step_ended(self) -> None:
+        """No step in flight: nothing to interrupt, not the next ``call`` either (a flag set after
+        the step's decode returned is stale: the request it was for is in the next plan)."""
+        with self.lock:
+            self._step_weight = None
+            self.context.clear_interrupt()
 
     def _run_calls(self, calls: list[tuple[Callable[[Any, Any], Any], Future]]) -> None:
         for fn, future in calls:
@@ -245,13 +253,12 @@ class DecodeLoop:
             plan = self.scheduler.plan(budget)
             decode_ids, prefill = plan.decode, plan.prefill
             weights, running = self._weights, self.running
+            # from here to the step's end (``_step_ended``) the owner's request may interrupt it
             self._step_weight = max(
                 (weights[running[i].channel] for i in [*decode_ids, *(i for i, _ in prefill)]), default=None
             )
-            if not decode_ids and not prefill:
-                self._step_weight = None
-                return
-            self.context.clear_interrupt()  # a request submitted from here on may interrupt this step
+        if not decode_ids and not prefill:
+            return
         if decode_ids and self._heavier_prompt_ends(decode_ids, prefill):
             decode_ids = []  # the heavier request's first token comes one short step sooner
             self.counters.priority_prompt_steps += 1
@@ -279,11 +286,7 @@ class DecodeLoop:
                 samples.append((request, len(entries) - 1))
             reads.append((request, chunk))
         began = time.perf_counter()
-        done = self._decode(entries, [r for r, _ in [*decoded, *reads]], out)
-        with self.lock:  # no step in flight: nothing to interrupt (not the next ``call`` either)
-            self._step_weight = None
-            self.context.clear_interrupt()
-        if not done:
+        if not self._decode(entries, [r for r, _ in [*decoded, *reads]], out):
             return  # failed, or interrupted: nothing of the step was kept, it is planned again
         for request, chunk in reads:
             request.prefilled += len(chunk)

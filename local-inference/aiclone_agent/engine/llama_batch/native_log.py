@@ -33,14 +33,14 @@ def _route(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
     global _last_level
     python_level = _last_level if level == CONTINUED else LEVELS.get(level, logging.INFO)
     _last_level = python_level
-    collected = getattr(_collecting, "errors", None)
-    if not log.isEnabledFor(python_level) and (collected is None or python_level < logging.ERROR):
+    collecting = getattr(_collecting, "errors", None) if python_level >= logging.ERROR else None
+    if collecting is None and not log.isEnabledFor(python_level):
         return
     message = text.decode("utf-8", errors="replace").rstrip()
     if not message:
         return
-    if collected is not None and python_level >= logging.ERROR:
-        collected.append(message)
+    if collecting is not None:
+        collecting.append(message)
     if python_level == logging.WARNING and message.startswith(EXPECTED):
         python_level = logging.DEBUG
     log.log(python_level, "%s", message)
