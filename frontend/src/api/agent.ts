@@ -91,14 +91,16 @@ export interface EngineStats {
   kv_cells_used: number
   kv_cells_total: number
   cached_sequences: number
-  kv_cells_kept: number
+  cache_ram_bytes: number
+  cache_ram_limit_bytes: number
   prefix_cache: {
     hit_tokens: number
     miss_tokens: number
     hits: number
     misses: number
-    cleared_for_long_prompts: number
-    cleared_over_budget: number
+    restored: number
+    restore_failures: number
+    dropped: number
   }
   wait_seconds_by_channel: Record<string, { count: number; sum: number; max: number }>
 }

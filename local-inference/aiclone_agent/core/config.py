@@ -111,6 +111,10 @@ class ModelSection(_Section):
     parallel: Parallel = Field(default=4, description="sequences decoded together (continuous batching)")
     n_batch: int = Field(default=512, ge=32, le=8_192, description="tokens per decode step (decode + prefill chunks)")
     max_queue: int = Field(default=64, ge=1, le=10_000, description="requests waiting beyond this get 503 + Retry-After")
+    cache_ram_mib: int = Field(
+        default=2048, ge=0, le=1_048_576,
+        description="finished conversations kept in RAM for their next turn, at most this much; 0: none kept",
+    )
     step_target_ms: float = Field(
         default=150, gt=0, le=10_000,
         description="while answers stream, a step reads only as much of a new prompt as keeps it near this long",

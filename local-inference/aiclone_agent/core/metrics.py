@@ -119,8 +119,12 @@ class _EngineCollector(Collector):
             ("aiclone_engine_last_batch_sequences", "last_batch_sequences", "Sequences in the last step"),
             ("aiclone_engine_kv_cells_used", "kv_cells_used", "KV cache cells holding tokens"),
             ("aiclone_engine_kv_cells_total", "kv_cells_total", "KV cache cells in the context (n_ctx)"),
-            ("aiclone_engine_cached_sequences", "cached_sequences", "Finished conversations kept for reuse"),
-            ("aiclone_engine_kv_cells_kept", "kv_cells_kept", "KV cells only kept conversations hold"),
+            (
+                "aiclone_engine_cached_sequences",
+                "cached_sequences",
+                "Finished conversations kept in RAM for their next turn",
+            ),
+            ("aiclone_engine_cache_ram_bytes", "cache_ram_bytes", "RAM the kept conversations' KV cells take"),
             ("aiclone_engine_parallel", "parallel", "Sequences decoded together at most"),
         ):
             yield GaugeMetricFamily(name, help_text, value=stats[key])
@@ -182,14 +186,19 @@ class _EngineCollector(Collector):
             ("aiclone_engine_prefix_cache_hits", "hits", "Requests that reused a cached prefix"),
             ("aiclone_engine_prefix_cache_misses", "misses", "Requests that found no cached prefix"),
             (
-                "aiclone_engine_prefix_cache_cleared_for_long_prompts",
-                "cleared_for_long_prompts",
-                "Kept conversations cleared before a long prompt was read",
+                "aiclone_engine_prefix_cache_restored",
+                "restored",
+                "Kept conversations whose KV cells were copied back from RAM",
             ),
             (
-                "aiclone_engine_prefix_cache_cleared_over_budget",
-                "cleared_over_budget",
-                "Kept conversations cleared to keep them within a quarter of the KV cache",
+                "aiclone_engine_prefix_cache_restore_failures",
+                "restore_failures",
+                "Kept conversations that found no room in one piece and were computed again",
+            ),
+            (
+                "aiclone_engine_prefix_cache_dropped",
+                "dropped",
+                "Kept conversations dropped to stay within model.cache_ram_mib",
             ),
         ):
             yield CounterMetricFamily(name, help_text, value=cache[key])

@@ -173,6 +173,7 @@ def load_engine(model: ModelSection, models_dir: Path, host: HostFacts | None = 
         n_gpu_layers=offload.n_gpu_layers,
         n_threads=model.n_threads,
         max_queue=model.max_queue,
+        cache_ram_mib=model.cache_ram_mib,
         channel_weights=dict(model.channel_weights.items()),  # a copy: its Channel keys widen to str
         step_target_ms=model.step_target_ms,
         step_prompt_share=model.step_prompt_share,

@@ -57,3 +57,36 @@ def test_an_interrupted_step_keeps_nothing_and_its_redo_equals_the_plain_step(tw
     plain = logits_of_step(interrupted=False)
     assert np.array_equal(logits_of_step(interrupted=True), plain)
     two_slots.seq_rm(0)
+
+
+def test_a_saved_sequence_restored_elsewhere_gives_the_logits_of_its_original_cells(two_slots: LlamaContext):
+    """A finished conversation waits in RAM (``save_sequence``) and its next turn puts its cells back
+    (``restore_sequence``), wherever the cache has room: the next step's logits are bit for bit those
+    its original cells give. A cache without a free run of cells that long refuses the restore."""
+
+    def next_logits(seq: int) -> np.ndarray:
+        two_slots.decode([(5, 20, seq, True)])
+        row = llama_cpp.llama_get_logits_ith(two_slots.ctx, -1)
+        logits = np.ctypeslib.as_array(row, shape=(two_slots.n_vocab,)).copy()
+        two_slots.seq_rm(seq, 20, -1)
+        return logits
+
+    for seq in range(two_slots.shape.n_seq):
+        two_slots.seq_rm(seq)
+    two_slots.decode([(1000 + i, i, 0, False) for i in range(20)])
+    original = next_logits(0)
+    state = two_slots.save_sequence(0)
+    assert state is not None and len(state) > 0
+    two_slots.decode([(7, i, 1, False) for i in range(30)])  # something else takes the cells after them
+    two_slots.seq_rm(0)
+    assert two_slots.restore_sequence(state, 2)
+    assert np.array_equal(next_logits(2), original)
+
+    two_slots.seq_rm(2)
+    two_slots.seq_rm(1)
+    filler = two_slots.shape.n_ctx - 10  # only 10 free cells left: no room for 20 in one piece
+    for start in range(0, filler, two_slots.shape.n_batch):
+        n = min(two_slots.shape.n_batch, filler - start)
+        two_slots.decode([(7, start + i, 1, False) for i in range(n)])
+    assert not two_slots.restore_sequence(state, 2)
+    two_slots.seq_rm(1)

@@ -1,5 +1,5 @@
 """The native side: one llama.cpp model and one context with a sequence slot per parallel request
-(plus spare slots that keep recent conversations' KV cells), through llama-cpp-python's C API.
+(and a spare), through llama-cpp-python's C API.
 
 Everything here except ``load`` and ``interrupt`` runs on the decode-loop thread only (a context
 is not thread-safe). ``interrupt`` may come from any thread: llama.cpp's abort callback, a C
@@ -20,9 +20,9 @@ import clone_core
 from aiclone_agent.engine.base import ChatTemplate, EngineError, ModelLoadError
 from aiclone_agent.engine.llama_batch import native_log
 
-# Sequence slots kept for finished conversations, per parallel slot: their KV cells are reused
-# by the next turn (and copying shares cells, so a cached prefix costs no extra memory).
-CACHED_SLOTS_PER_PARALLEL = 2
+# Sequence ids beyond one per running request: finished conversations wait in RAM (``KvSlots``),
+# not in sequences of their own, so one spare is all a slot change needs.
+SPARE_SEQUENCES = 1
 _MAX_SEQ = 256  # LLAMA_MAX_SEQ
 
 
@@ -41,7 +41,7 @@ class ContextShape:
     n_ctx: int  # KV cells shared by every sequence (a single request may use all of them)
     n_batch: int  # tokens per llama_decode
     parallel: int  # sequences decoded at once
-    n_seq: int  # sequence ids: parallel + cached conversations
+    n_seq: int  # sequence ids: parallel + a spare
 
 
 class LlamaContext:
@@ -99,7 +99,7 @@ class LlamaContext:
                 code="model_load_failed",
                 params={"file": path.name},
             )
-        n_seq = min(_MAX_SEQ, parallel * (1 + CACHED_SLOTS_PER_PARALLEL))
+        n_seq = min(_MAX_SEQ, parallel + SPARE_SEQUENCES)
         shape = ContextShape(n_ctx=n_ctx, n_batch=min(n_batch, n_ctx), parallel=parallel, n_seq=n_seq)
         params = llama_cpp.llama_context_default_params()
         params.n_ctx = shape.n_ctx
@@ -157,6 +157,21 @@ class LlamaContext:
 
     def seq_cp(self, src: int, dst: int, p0: int, p1: int) -> None:
         llama_cpp.llama_memory_seq_cp(self.memory, src, dst, p0, p1)
+
+    def save_sequence(self, seq: int) -> ctypes.Array | None:
+        """A copy of ``seq``'s cells (positions and K/V of every layer) in host memory; None when
+        llama.cpp wrote nothing."""
+        size = llama_cpp.llama_state_seq_get_size(self.ctx, seq)
+        if size <= 0:
+            return None
+        state = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_seq_get_data(self.ctx, state, size, seq)
+        return state if written == size else None
+
+    def restore_sequence(self, state: ctypes.Array, seq: int) -> bool:
+        """Put ``save_sequence``'s copy back as ``seq`` (cleared first); False when the cache has no
+        free run of cells for it (llama.cpp places a restored sequence in one piece)."""
+        return llama_cpp.llama_state_seq_set_data(self.ctx, state, len(state), seq) > 0
 
     # -- the adapter ------------------------------------------------------------------------
     @property

@@ -11,10 +11,10 @@ before the step, and groups take steps in turn (as llama-server only batches equ
 Tokens reach the event loop through ``loop.call_soon_threadsafe``, one call per loop and step.
 
 Before admitting, a step may pause a running sequence for a heavier channel's waiting request
-(``step_policy.pick_victim``): the scheduler queues it again at the front of its channel, its slot
-keeps its KV cells as a cached conversation, and when it is admitted again it takes them back
-(the prefix cache finds them; what was evicted meanwhile is recomputed) and decodes the token it
-had sampled: its client sees a pause, never another text. While answers decode, a step carries
+(``step_policy.pick_victim``): the scheduler queues it again at the front of its channel, its
+cells are kept in RAM as a finished conversation's are, and when it is admitted again it takes them
+back (the prefix cache finds them; if they were dropped meanwhile they are recomputed) and decodes
+the token it had sampled: its client sees a pause, never another text. While answers decode, a step carries
 at most ``step_policy.prompt_budget`` prompt tokens, from the step cost measured here. The step
 that ends the prompt of a request heavier than every decoding one (the owner's beside API answers)
 decodes none of them: its first token comes a step of a few prompt tokens later, not one carrying
@@ -99,12 +99,13 @@ class DecodeLoop:
         context: LlamaContext,
         scheduler: Scheduler,
         *,
+        cache_ram_bytes: int = 0,
         step_target_ms: float = TARGET_STEP_MS,
         step_prompt_share: float = PROMPT_SHARE,
     ) -> None:
         self.context = context
         self.scheduler = scheduler
-        self.slots = KvSlots(context, context.shape.n_seq, context.shape.n_ctx)
+        self.slots = KvSlots(context, context.shape.n_seq, context.shape.n_ctx, cache_ram_bytes)
         self.counters = LoopCounters()
         self.step_cost = StepCost()
         self.step_shape = step_shape(context)
@@ -300,9 +301,12 @@ class DecodeLoop:
         counters.decoded_tokens += len(decode_ids)
         if decode_ids:
             counters.last_prompt_budget = budget
-        for request, index in samples:
+        drawn = []
+        for request, index in samples:  # every draw reads this step's logits before a request ends
             assert request.sampler is not None  # every planned request was started (``_start``)
-            self._accept(request, request.sampler.sample(self.context.ctx, index), out)
+            drawn.append((request, request.sampler.sample(self.context.ctx, index)))
+        for request, token in drawn:
+            self._accept(request, token, out)
         self.step_cost.observe(
             len(entries) - len(decode_ids), len(decode_ids), (time.perf_counter() - began) * 1000
         )
@@ -337,29 +341,23 @@ class DecodeLoop:
     def _decode(self, entries, requests: list[BatchRequest], out: dict) -> bool:
         """Run the step; False when it failed (its requests ended with the error) or a heavier
         request interrupted it (llama.cpp kept none of its cells; the caller accepts nothing)."""
-        self.slots.make_room(len(entries))
-        while True:
-            try:
-                self.context.decode(entries)
-                return True
-            except DecodeError as exc:
-                if exc.interrupted:
-                    self.counters.interrupted_steps += 1
-                    return False
-                if exc.no_room and self.slots.evict_idle():
-                    continue
-                log.error("decode step of %d tokens failed: %s", len(entries), exc)
-                error = EngineError(
-                    "the model's context is full; retry shortly"
-                    if exc.no_room
-                    else f"the model failed: {exc}"
-                )
-                with self.lock:
-                    for request in requests:
-                        self.scheduler.finish(request.id)
-                        self.running.pop(request.id, None)
-                        self._end(request, out, error=error)
+        try:
+            self.context.decode(entries)
+            return True
+        except DecodeError as exc:
+            if exc.interrupted:
+                self.counters.interrupted_steps += 1
                 return False
+            log.error("decode step of %d tokens failed: %s", len(entries), exc)
+            error = EngineError(
+                "the model's context is full; retry shortly" if exc.no_room else f"the model failed: {exc}"
+            )
+            with self.lock:
+                for request in requests:
+                    self.scheduler.finish(request.id)
+                    self.running.pop(request.id, None)
+                    self._end(request, out, error=error)
+            return False
 
     def _preempt(self) -> None:
         """(lock held) When a heavier channel's request waits and every slot is busy, pause the
@@ -425,8 +423,6 @@ class DecodeLoop:
             request.sampler = SamplerChain(request.params, request.prompt, self.context.n_vocab)
         request.seq, reused = self.slots.acquire(request.feed, request.group)
         request.prefilled = request.read_from = reused
-        if len(request.feed) - reused > self.context.shape.n_batch:
-            self.slots.clear_idle()  # a long read: kept conversations would slow each of its chunks
         if reused:
             with self.lock:
                 self.scheduler.set_remaining(request.id, len(request.feed) - reused)

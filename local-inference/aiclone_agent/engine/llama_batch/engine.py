@@ -1,6 +1,7 @@
 """llama.cpp backend: GGUF models on CPU (optional GPU offload) with continuous batching.
 
-One llama.cpp context holds ``model.parallel`` running sequences plus cached conversations; one
+One llama.cpp context holds ``model.parallel`` running sequences (finished conversations wait in RAM,
+``model.cache_ram_mib``, for their next turn); one
 decode-loop thread (``DecodeLoop``) runs every step, so the event loop never blocks. ``generate``
 tokenizes with the Rust core, queues the request in the Rust scheduler at once (a full queue raises
 ``EngineBusyError``) and returns the stream the decode loop fills.
@@ -45,6 +46,7 @@ class LlamaBatchEngine(EngineClient):
         *,
         max_queue: int,
         channel_weights: dict[str, int],
+        cache_ram_mib: int = 2048,
         step_target_ms: float = TARGET_STEP_MS,
         step_prompt_share: float = PROMPT_SHARE,
     ) -> None:
@@ -61,7 +63,11 @@ class LlamaBatchEngine(EngineClient):
         )
         self._max_queue = max_queue
         self._loop = DecodeLoop(
-            context, self._scheduler, step_target_ms=step_target_ms, step_prompt_share=step_prompt_share
+            context,
+            self._scheduler,
+            cache_ram_bytes=cache_ram_mib * 2**20,
+            step_target_ms=step_target_ms,
+            step_prompt_share=step_prompt_share,
         )
         self._ids = itertools.count(1)
         self._by_key: dict[str, BatchRequest] = {}
@@ -79,6 +85,7 @@ class LlamaBatchEngine(EngineClient):
         max_queue: int,
         channel_weights: dict[str, int],
         reason: str,
+        cache_ram_mib: int = 2048,
         step_target_ms: float = TARGET_STEP_MS,
         step_prompt_share: float = PROMPT_SHARE,
     ) -> LlamaBatchEngine:
@@ -122,6 +129,7 @@ class LlamaBatchEngine(EngineClient):
                 tokenizer,
                 max_queue=max_queue,
                 channel_weights=channel_weights,
+                cache_ram_mib=cache_ram_mib,
                 step_target_ms=step_target_ms,
                 step_prompt_share=step_prompt_share,
             )
@@ -254,14 +262,16 @@ class LlamaBatchEngine(EngineClient):
             "kv_cells_used": slots.cells_in_use,
             "kv_cells_total": shape.n_ctx,
             "cached_sequences": slots.cached_sequences,
-            "kv_cells_kept": slots.kept_cells,
+            "cache_ram_bytes": slots.cache_ram_used,
+            "cache_ram_limit_bytes": slots.cache_ram_bytes,
             "prefix_cache": {
                 "hit_tokens": cache.hit_tokens,
                 "miss_tokens": cache.miss_tokens,
                 "hits": cache.hits,
                 "misses": cache.misses,
-                "cleared_for_long_prompts": cache.cleared_for_long_prompts,
-                "cleared_over_budget": cache.cleared_over_budget,
+                "restored": cache.restored,
+                "restore_failures": cache.restore_failures,
+                "dropped": cache.dropped,
             },
             "wait_seconds_by_channel": {
                 channel: {"count": int(n), "sum": round(total, 4), "max": round(worst, 4)}

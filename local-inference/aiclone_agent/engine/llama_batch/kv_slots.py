@@ -1,43 +1,41 @@
-"""Sequence slots of the one llama.cpp context and the KV cells they hold (the prefix cache).
+"""Sequence slots of the one llama.cpp context, the KV cells they hold, and the conversations kept
+in RAM for their next turn (the prefix cache).
 
-A request takes a free slot. Before it is prefilled, the slot with the longest common token prefix
-(a finished conversation kept for its next turn, or any other sequence: every prompt starts with
-the same persona) lends it that prefix: ``llama_memory_seq_cp`` in a unified KV cache only tags the
-same cells with one more sequence id, so the prefix costs no compute and no memory. A conversation
-that continues exactly where its cached slot ends takes that slot over. When a request finishes,
-its slot keeps prompt + answer for the next turn; least recently used slots are cleared
-(``llama_memory_seq_rm``) when a slot or cells are needed. Cells are computed under one adapter
-setting (the request's group): a prefix is only lent between sequences of the same group.
+A request takes a free slot. Before it is prefilled, it gets the longest cached token prefix of its
+prompt: from a running sequence (every prompt starts with the same persona), where
+``llama_memory_seq_cp`` in a unified KV cache only tags the same cells with one more sequence id,
+so the prefix costs no compute and no memory; or from a finished conversation kept in RAM, whose
+cells ``llama_state_seq_set_data`` copies back (milliseconds; computing them took seconds). A
+conversation that continues exactly where it was kept takes its cells back whole. Cells are
+computed under one adapter setting (the request's group): a prefix is only lent within a group.
 
-Kept cells are not free to keep: in one unified cache every step's attention walks all cells up
-to the highest one in use, a kept conversation's masked out but still scanned, so a 3,000-token
-prompt read beside 48 kept conversations took 1.3x as long as on an empty cache (and 1.55x
-llama-server's time in bench/batching.py). Before a long prompt is read (more new tokens than one
-step takes), ``clear_idle`` clears every kept conversation: each would save at most its own
-length once, the long prompt pays for all of them in each of its chunks.
+Finished conversations wait in RAM, not in the KV cache, as llama-server's ``--cache-ram`` keeps
+them: in one unified cache every step's attention walks all cells up to the highest one in use, a
+kept conversation's masked out but still scanned. Measured on SmolLM2-135M, 2 cores: a step of 8
+decoding answers took 34 ms on an otherwise empty cache, 43 ms beside 2,000 kept cells and 49 ms
+beside 4,000; kept in the cache (a quarter of it at most), the agent's steps spanned 2,300 cells
+in bench/batching.py's 8-stream row where llama-server's spanned 640, and a 3,000-token prompt read
+beside 48 kept conversations took 1.3x as long as on an empty cache. So when a request ends, its
+cells are copied out (``llama_state_seq_get_data``: 23 KB a token for that model) and cleared;
+at most ``cache_ram_bytes`` are kept, the least recently used dropped first.
 
-Nor are they free to keep below a new request. llama.cpp puts a sequence's new cells from its
-cache head onward, and moves the head back only to a cell a removal frees. With kept conversations
-packed low, new requests land above them, and clearing the kept ones later (for a long prompt)
-leaves every step's attention spanning up to those high cells: in bench/batching.py a 3,000-token
-prompt beside three answers took 17.5 s after the earlier rows had left 32 kept conversations
-(4,449 cells) against 13.3 s on a fresh agent. So kept conversations hold at most
-``KEPT_CELLS_SHARE`` of the cache: when a request takes a slot, the least recently used are cleared
-beyond it. They are the oldest, their cells the lowest: the new request's cells go there.
-
-Cells are mirrored here (an id per computed token, shared by copies, counted by reference), so the
-number of cells in use is exact without asking llama.cpp.
+Cells in the cache are mirrored here (an id per computed token, shared by copies, counted by
+reference), so the number of cells in use is exact without asking llama.cpp.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-KEPT_CELLS_SHARE = 0.25  # of the cache: the most cells that kept (idle) conversations alone may hold
+# A kept conversation is copied back (all of it) for a prompt that shares at least an eighth of
+# its tokens: a cell is copied in microseconds, and computing one costs roughly ten times that even
+# batched on a GPU (on this CPU, a thousand times)
+MIN_RESTORED_SHARE_INV = 8
 
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -54,17 +52,32 @@ class PrefixCacheCounters:
     miss_tokens: int = 0  # prompt tokens computed
     hits: int = 0  # requests that reused at least one token
     misses: int = 0
-    cleared_for_long_prompts: int = 0  # kept conversations cleared before a long prompt was read
-    cleared_over_budget: int = 0  # kept conversations cleared to keep them within KEPT_CELLS_SHARE
+    restored: int = 0  # kept conversations whose cells were copied back from RAM
+    restore_failures: int = 0  # no room for them in one piece: computed instead
+    dropped: int = 0  # kept conversations dropped to stay within the RAM limit
+
+
+@dataclass(eq=False)
+class KeptConversation:
+    """A finished sequence's tokens and its cells' state, as llama.cpp wrote it."""
+
+    tokens: list[int]
+    group: int
+    state: Any  # the ctypes buffer ``LlamaContext.save_sequence`` filled
+    used_at: int = 0  # when it was kept (lending a prefix does not count: its next turn replaces it)
+    size: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.size = len(self.state)
 
 
 class KvSlots:
-    """Slot bookkeeping; the ``memory`` object does the native ``seq_rm`` / ``seq_cp``."""
+    """Slot bookkeeping; the ``memory`` object (``LlamaContext``) does the native work."""
 
-    def __init__(self, memory, n_seq: int, n_cells: int, kept_share: float = KEPT_CELLS_SHARE) -> None:
+    def __init__(self, memory, n_seq: int, n_cells: int, cache_ram_bytes: int) -> None:
         self._memory = memory
         self.n_cells = n_cells
-        self.kept_budget = int(n_cells * kept_share)
+        self.cache_ram_bytes = cache_ram_bytes
         self.tokens: list[list[int]] = [[] for _ in range(n_seq)]  # what each sequence holds, by position
         self._cells: list[list[int]] = [[] for _ in range(n_seq)]
         self._refs: dict[int, int] = {}
@@ -72,7 +85,7 @@ class KvSlots:
         self._active: set[int] = set()
         self._group = [0] * n_seq  # the adapter setting each sequence's cells were computed under
         self._stale: set[int] = set()  # running slots whose cells predate a change to the model
-        self._used_at = [0] * n_seq
+        self._kept: list[KeptConversation] = []
         self._clock = itertools.count(1)
         self.counters = PrefixCacheCounters()
 
@@ -82,13 +95,13 @@ class KvSlots:
         return len(self._refs)
 
     @property
-    def kept_cells(self) -> int:
-        """Cells that only kept (idle) conversations hold: no running request reads them."""
-        return len(self._refs) - self._running_cells()
+    def cached_sequences(self) -> int:
+        """Finished conversations kept (in RAM) for their next turn."""
+        return len(self._kept)
 
     @property
-    def cached_sequences(self) -> int:
-        return sum(1 for seq, held in enumerate(self.tokens) if held and seq not in self._active)
+    def cache_ram_used(self) -> int:
+        return sum(kept.size for kept in self._kept)
 
     # -- a request's life -----------------------------------------------------------------------
     def acquire(self, prompt: Sequence[int], group: int = 0) -> tuple[int, int]:
@@ -99,25 +112,29 @@ class KvSlots:
         """
         limit = len(prompt) - 1
         source, reused = -1, 0
-        for seq, held in enumerate(self.tokens):
+        for seq in self._active:
             if seq in self._stale or self._group[seq] != group:
                 continue
-            n = min(common_prefix(held, prompt), limit)
+            n = min(common_prefix(self.tokens[seq], prompt), limit)
             if n > reused:
                 source, reused = seq, n
-        if source >= 0 and source not in self._active and reused == len(self.tokens[source]):
-            target = source  # the conversation goes on where its slot ends
-        else:
-            target = self._free_slot(keep=source)
-            if reused:
-                self._memory.seq_cp(source, target, 0, reused)
-                self._copy_cells(source, target, reused)
+        kept, from_ram = None, 0
+        for entry in self._kept:
+            if entry.group == group:
+                n = min(common_prefix(entry.tokens, prompt), limit)
+                # a copy of all its cells for a few of them: computing those is cheaper
+                if n > max(reused, from_ram) and n * MIN_RESTORED_SHARE_INV >= len(entry.tokens):
+                    kept, from_ram = entry, n
+        target = self._free_slot()
+        if kept is not None and self._restore(kept, target):
+            reused = from_ram
+        elif reused:
+            self._memory.seq_cp(source, target, 0, reused)
+            self._copy_cells(source, target, reused)
         if not self._truncate(target, reused):
             reused = 0
         self._group[target] = group
         self._active.add(target)
-        self._touch(target)
-        self._trim_kept()
         counters = self.counters
         counters.hit_tokens += reused
         counters.miss_tokens += len(prompt) - reused
@@ -130,73 +147,56 @@ class KvSlots:
     def extend(self, seq: int, tokens: Sequence[int]) -> None:
         """``tokens`` were decoded into ``seq`` (each took a new cell)."""
         self.tokens[seq].extend(tokens)
-        cells = self._cells[seq]
-        for _ in tokens:
-            cell = next(self._cell_ids)
-            cells.append(cell)
-            self._refs[cell] = 1
+        self._new_cells(seq, len(tokens))
 
     def release(self, seq: int, *, keep: bool) -> None:
-        """The request in ``seq`` ended; ``keep`` its cells for a next turn, or clear them."""
+        """The request in ``seq`` ended; ``keep`` its conversation (in RAM) for a next turn. Its
+        cells leave the KV cache either way."""
         self._active.discard(seq)
-        self._touch(seq)
-        if not keep or seq in self._stale:
-            self._stale.discard(seq)
-            self._clear(seq)
+        stale = seq in self._stale
+        self._stale.discard(seq)
+        if keep and not stale and self.tokens[seq]:
+            self._keep(seq)
+        self._clear(seq)
 
     def forget_cached(self) -> None:
         """The model changed (an adapter or its scale): no cell computed before may be reused.
-        Idle slots are cleared now; running ones finish as they are and are cleared when they end."""
-        for seq, held in enumerate(self.tokens):
-            if held and seq not in self._active:
-                self._clear(seq)
+        Kept conversations are dropped now; running ones finish as they are, and are not kept."""
+        self._kept.clear()
         self._stale |= self._active
 
-    def make_room(self, n_tokens: int) -> bool:
-        """Clear least recently used idle slots until ``n_tokens`` cells are free."""
-        while self.n_cells - self.cells_in_use < n_tokens:
-            if not self.evict_idle():
-                return False
-        return True
-
-    def clear_idle(self) -> int:
-        """Clear every idle (kept) slot, before a long prompt is read; how many there were."""
-        idle = [seq for seq, held in enumerate(self.tokens) if held and seq not in self._active]
-        for seq in idle:
-            self._clear(seq)
-        self.counters.cleared_for_long_prompts += len(idle)
-        return len(idle)
-
-    def evict_idle(self) -> bool:
-        """Clear the least recently used idle slot; False when there is none."""
-        idle = [seq for seq, held in enumerate(self.tokens) if held and seq not in self._active]
-        if not idle:
-            return False
-        self._clear(min(idle, key=self._used_at.__getitem__))
-        return True
-
     # -- internals ----------------------------------------------------------------------------
-    def _running_cells(self) -> int:
-        running: set[int] = set()
-        for seq in self._active:
-            running.update(self._cells[seq])
-        return len(running)
+    def _keep(self, seq: int) -> None:
+        tokens, group = list(self.tokens[seq]), self._group[seq]
+        # what this conversation continues (its earlier turn, or the prefix it was lent) is superseded
+        self._kept = [
+            entry
+            for entry in self._kept
+            if not (entry.group == group and common_prefix(entry.tokens, tokens) == len(entry.tokens))
+        ]
+        if self.cache_ram_bytes <= 0:
+            return
+        state = self._memory.save_sequence(seq)
+        if state is None or len(state) > self.cache_ram_bytes:
+            return
+        self._kept.append(KeptConversation(tokens, group, state, next(self._clock)))
+        while self.cache_ram_used > self.cache_ram_bytes:
+            self._kept.remove(min(self._kept, key=lambda entry: entry.used_at))
+            self.counters.dropped += 1
 
-    def _trim_kept(self) -> None:
-        """Clear least recently used kept conversations while they hold more than the budget (only
-        idle slots are cleared, so the running requests' cells stay as counted)."""
-        running = self._running_cells()
-        while len(self._refs) - running > self.kept_budget and self.evict_idle():
-            self.counters.cleared_over_budget += 1
+    def _restore(self, kept: KeptConversation, seq: int) -> bool:
+        """Copy ``kept``'s cells into the empty ``seq``; False when llama.cpp found no room for
+        them in one piece (the prompt is then computed)."""
+        if not self._memory.restore_sequence(kept.state, seq):
+            self.counters.restore_failures += 1
+            return False
+        self.tokens[seq] = list(kept.tokens)
+        self._new_cells(seq, len(kept.tokens))
+        self.counters.restored += 1
+        return True
 
-    def _free_slot(self, keep: int) -> int:
-        idle = [seq for seq in range(len(self.tokens)) if seq not in self._active and seq != keep]
-        empty = [seq for seq in idle if not self.tokens[seq]]
-        if empty:
-            return empty[0]
-        victim = min(idle, key=self._used_at.__getitem__)
-        self._clear(victim)
-        return victim
+    def _free_slot(self) -> int:
+        return next(seq for seq in range(len(self.tokens)) if seq not in self._active)
 
     def _truncate(self, seq: int, keep: int) -> bool:
         if len(self.tokens[seq]) <= keep:
@@ -210,6 +210,13 @@ class KvSlots:
     def _clear(self, seq: int) -> None:
         self._memory.seq_rm(seq, -1, -1)
         self._drop_cells(seq, 0)
+
+    def _new_cells(self, seq: int, n: int) -> None:
+        cells = self._cells[seq]
+        for _ in range(n):
+            cell = next(self._cell_ids)
+            cells.append(cell)
+            self._refs[cell] = 1
 
     def _copy_cells(self, source: int, target: int, n: int) -> None:
         cells = self._cells[source][:n]
@@ -228,6 +235,3 @@ class KvSlots:
                 del refs[cell]
         del self._cells[seq][keep:]
         del self.tokens[seq][keep:]
-
-    def _touch(self, seq: int) -> None:
-        self._used_at[seq] = next(self._clock)
