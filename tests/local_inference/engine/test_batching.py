@@ -225,11 +225,7 @@ async def test_finished_conversations_wait_in_ram_and_their_next_turn_takes_thei
     assert 0 < kept["cache_ram_bytes"] <= kept["cache_ram_limit_bytes"]
 
     name = NAMES[0]
-    follow = (
-        prompts[name]
-        + answers[name]
-        + "<|im_end|>\n<|im_start|>user\nAnd then?<|im_end|>\n<|im_start|>assistant\n"
-    )
+    follow = next_turn(prompts[name], answers[name])
     continued, _ = await run(wide_engine, follow, greedy, f"ram-{name}-2", "web")
     after = wide_engine.stats()
     assert after["prefix_cache"]["restored"] == kept["prefix_cache"]["restored"] + 1
@@ -271,11 +267,7 @@ async def test_kept_conversations_stay_within_cache_ram_mib_and_the_oldest_go_fi
                 assert stats["prefix_cache"]["dropped"] >= len(NAMES) - stats["cached_sequences"]
 
             async def reused_by_next_turn(name: str, engine=engine, answers=answers, prompts=prompts) -> int:
-                follow = (
-                    prompts[name]
-                    + answers[name]
-                    + "<|im_end|>\n<|im_start|>user\nAnd then?<|im_end|>\n<|im_start|>assistant\n"
-                )
+                follow = next_turn(prompts[name], answers[name])
                 before = engine.stats()["prefix_cache"]["hit_tokens"]
                 await run(engine, follow, greedy, f"limit-{name}-2", "web")
                 return engine.stats()["prefix_cache"]["hit_tokens"] - before
@@ -290,6 +282,11 @@ async def test_kept_conversations_stay_within_cache_ram_mib_and_the_oldest_go_fi
                 assert newest_reused < engine.count_tokens(prompts[newest]) // 2
         finally:
             await engine.close()
+
+
+def next_turn(prompt: str, answer: str) -> str:
+    """The conversation's next prompt: ``prompt`` and its ``answer``, then one more question."""
+    return prompt + answer + "<|im_end|>\n<|im_start|>user\nAnd then?<|im_end|>\n<|im_start|>assistant\n"
 
 
 NAMES = ["dora", "eve", "fay", "gus", "hal", "ivy"]

@@ -14,8 +14,9 @@ Before admitting, a step may pause a running sequence for a heavier channel's wa
 (``step_policy.pick_victim``): the scheduler queues it again at the front of its channel, its
 cells are kept in RAM as a finished conversation's are, and when it is admitted again it takes them
 back (the prefix cache finds them; if they were dropped meanwhile they are recomputed) and decodes
-the token it had sampled: its client sees a pause, never another text. While answers decode, a step carries
-at most ``step_policy.prompt_budget`` prompt tokens, from the step cost measured here. The step
+the token it had sampled: its client sees a pause, never another text. While answers decode, a
+step carries at most ``step_policy.prompt_budget`` prompt tokens, from the step cost measured
+here. The step
 that ends the prompt of a request heavier than every decoding one (the owner's beside API answers)
 decodes none of them: its first token comes a step of a few prompt tokens later, not one carrying
 a token for each stranger too (with 16 answers streaming: 0.10-0.14 s instead of 0.19-0.23 s).
@@ -105,7 +106,7 @@ class DecodeLoop:
     ) -> None:
         self.context = context
         self.scheduler = scheduler
-        self.slots = KvSlots(context, context.shape.n_seq, context.shape.n_ctx, cache_ram_bytes)
+        self.slots = KvSlots(context, context.shape.n_seq, cache_ram_bytes)
         self.counters = LoopCounters()
         self.step_cost = StepCost()
         self.step_shape = step_shape(context)
@@ -301,12 +302,9 @@ class DecodeLoop:
         counters.decoded_tokens += len(decode_ids)
         if decode_ids:
             counters.last_prompt_budget = budget
-        drawn = []
-        for request, index in samples:  # every draw reads this step's logits before a request ends
+        for request, index in samples:
             assert request.sampler is not None  # every planned request was started (``_start``)
-            drawn.append((request, request.sampler.sample(self.context.ctx, index)))
-        for request, token in drawn:
-            self._accept(request, token, out)
+            self._accept(request, request.sampler.sample(self.context.ctx, index), out)
         self.step_cost.observe(
             len(entries) - len(decode_ids), len(decode_ids), (time.perf_counter() - began) * 1000
         )

@@ -1,10 +1,10 @@
 """llama.cpp backend: GGUF models on CPU (optional GPU offload) with continuous batching.
 
-One llama.cpp context holds ``model.parallel`` running sequences (finished conversations wait in RAM,
-``model.cache_ram_mib``, for their next turn); one
-decode-loop thread (``DecodeLoop``) runs every step, so the event loop never blocks. ``generate``
-tokenizes with the Rust core, queues the request in the Rust scheduler at once (a full queue raises
-``EngineBusyError``) and returns the stream the decode loop fills.
+One llama.cpp context holds ``model.parallel`` running sequences (finished conversations wait in
+RAM for their next turn, ``model.cache_ram_mib``); one decode-loop thread (``DecodeLoop``) runs
+every step, so the event loop never blocks. ``generate`` tokenizes with the Rust core, queues the
+request in the Rust scheduler at once (a full queue raises ``EngineBusyError``) and returns the
+stream the decode loop fills.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from aiclone_agent.engine.base import (
 )
 from aiclone_agent.engine.llama_batch.context import LlamaContext
 from aiclone_agent.engine.llama_batch.decode_loop import DecodeLoop
+from aiclone_agent.engine.llama_batch.kv_slots import CACHE_RAM_MIB
 from aiclone_agent.engine.llama_batch.requests import BatchRequest, RequestStream
 from aiclone_agent.engine.llama_batch.scheduling import QueueFullError, Scheduler
 from aiclone_agent.engine.llama_batch.step_policy import PROMPT_SHARE, TARGET_STEP_MS
@@ -46,7 +47,7 @@ class LlamaBatchEngine(EngineClient):
         *,
         max_queue: int,
         channel_weights: dict[str, int],
-        cache_ram_mib: int = 2048,
+        cache_ram_mib: int = CACHE_RAM_MIB,
         step_target_ms: float = TARGET_STEP_MS,
         step_prompt_share: float = PROMPT_SHARE,
     ) -> None:
@@ -85,7 +86,7 @@ class LlamaBatchEngine(EngineClient):
         max_queue: int,
         channel_weights: dict[str, int],
         reason: str,
-        cache_ram_mib: int = 2048,
+        cache_ram_mib: int = CACHE_RAM_MIB,
         step_target_ms: float = TARGET_STEP_MS,
         step_prompt_share: float = PROMPT_SHARE,
     ) -> LlamaBatchEngine:

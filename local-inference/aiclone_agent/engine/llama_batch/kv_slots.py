@@ -17,7 +17,7 @@ beside 4,000; kept in the cache (a quarter of it at most), the agent's steps spa
 in bench/batching.py's 8-stream row where llama-server's spanned 640, and a 3,000-token prompt read
 beside 48 kept conversations took 1.3x as long as on an empty cache. So when a request ends, its
 cells are copied out (``llama_state_seq_get_data``: 23 KB a token for that model) and cleared;
-at most ``cache_ram_bytes`` are kept, the least recently used dropped first.
+at most ``cache_ram_bytes`` are kept, the oldest dropped first.
 
 Cells in the cache are mirrored here (an id per computed token, shared by copies, counted by
 reference), so the number of cells in use is exact without asking llama.cpp.
@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+CACHE_RAM_MIB = 2048  # ``model.cache_ram_mib``'s default
 
 # A kept conversation is copied back (all of it) for a prompt that shares at least an eighth of
 # its tokens: a cell is copied in microseconds, and computing one costs roughly ten times that even
@@ -64,19 +66,17 @@ class KeptConversation:
     tokens: list[int]
     group: int
     state: Any  # the ctypes buffer ``LlamaContext.save_sequence`` filled
-    used_at: int = 0  # when it was kept (lending a prefix does not count: its next turn replaces it)
-    size: int = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.size = len(self.state)
+    @property
+    def size(self) -> int:
+        return len(self.state)
 
 
 class KvSlots:
     """Slot bookkeeping; the ``memory`` object (``LlamaContext``) does the native work."""
 
-    def __init__(self, memory, n_seq: int, n_cells: int, cache_ram_bytes: int) -> None:
+    def __init__(self, memory, n_seq: int, cache_ram_bytes: int) -> None:
         self._memory = memory
-        self.n_cells = n_cells
         self.cache_ram_bytes = cache_ram_bytes
         self.tokens: list[list[int]] = [[] for _ in range(n_seq)]  # what each sequence holds, by position
         self._cells: list[list[int]] = [[] for _ in range(n_seq)]
@@ -85,8 +85,8 @@ class KvSlots:
         self._active: set[int] = set()
         self._group = [0] * n_seq  # the adapter setting each sequence's cells were computed under
         self._stale: set[int] = set()  # running slots whose cells predate a change to the model
-        self._kept: list[KeptConversation] = []
-        self._clock = itertools.count(1)
+        self._kept: list[KeptConversation] = []  # oldest first (lending a prefix is no use: the
+        # conversation that continues from one replaces it when it ends)
         self.counters = PrefixCacheCounters()
 
     # -- numbers ------------------------------------------------------------------------------
@@ -179,9 +179,9 @@ class KvSlots:
         state = self._memory.save_sequence(seq)
         if state is None or len(state) > self.cache_ram_bytes:
             return
-        self._kept.append(KeptConversation(tokens, group, state, next(self._clock)))
+        self._kept.append(KeptConversation(tokens, group, state))
         while self.cache_ram_used > self.cache_ram_bytes:
-            self._kept.remove(min(self._kept, key=lambda entry: entry.used_at))
+            del self._kept[0]
             self.counters.dropped += 1
 
     def _restore(self, kept: KeptConversation, seq: int) -> bool:
