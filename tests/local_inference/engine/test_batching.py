@@ -244,35 +244,34 @@ async def test_finished_conversations_wait_in_ram_and_their_next_turn_takes_thei
 
 
 async def test_kept_conversations_stay_within_cache_ram_mib_and_the_oldest_go_first(model_path: Path):
-    """At most ``model.cache_ram_mib`` of kept conversations: the least recently used are dropped,
-    a recent one still continues from its cells; 0 keeps none."""
+    """At most ``model.cache_ram_mib`` of kept conversations: the oldest are dropped, a recent one
+    still continues from its cells; 0 keeps none."""
     greedy = SamplingParams(max_tokens=4, temperature=0.0)
-    text = {name: " ".join(f"{name} line {i}: the quick brown fox." for i in range(36)) for name in NAMES}
-    for limit_mib in (24, 0):  # each conversation: ~390 tokens of 23 KB
+    text = {name: " ".join(f"{name} line {i}: the quick brown fox." for i in range(12)) for name in NAMES}
+    for limit_mib, names in ((7, NAMES[:4]), (0, NAMES[:2])):  # each conversation: ~150 tokens of 23 KB
         engine = load_engine(
-            ModelSection(base_model_path=str(model_path), n_ctx=2048, parallel=2, cache_ram_mib=limit_mib),
+            ModelSection(base_model_path=str(model_path), n_ctx=1024, parallel=1, cache_ram_mib=limit_mib),
             model_path.parent,
         )
         try:
-            prompts = {name: prompt_for(engine, text[name]) for name in NAMES}
+            prompts = {name: prompt_for(engine, text[name]) for name in names}
             answers = {}
-            for name in NAMES:  # one after another: each is kept when it ends
+            for name in names:  # one after another: each is kept when it ends
                 answers[name], _ = await run(engine, prompts[name], greedy, f"limit-{name}", "web")
                 assert engine.stats()["cache_ram_bytes"] <= limit_mib * 2**20
             stats = engine.stats()
             if limit_mib == 0:
                 assert stats["cached_sequences"] == 0
             else:
-                assert 0 < stats["cached_sequences"] < len(NAMES)
-                assert stats["prefix_cache"]["dropped"] >= len(NAMES) - stats["cached_sequences"]
+                assert 0 < stats["cached_sequences"] < len(names)
+                assert stats["prefix_cache"]["dropped"] >= len(names) - stats["cached_sequences"]
 
             async def reused_by_next_turn(name: str, engine=engine, answers=answers, prompts=prompts) -> int:
-                follow = next_turn(prompts[name], answers[name])
                 before = engine.stats()["prefix_cache"]["hit_tokens"]
-                await run(engine, follow, greedy, f"limit-{name}-2", "web")
+                await run(engine, next_turn(prompts[name], answers[name]), greedy, f"limit-{name}-2", "web")
                 return engine.stats()["prefix_cache"]["hit_tokens"] - before
 
-            newest, oldest = NAMES[-1], NAMES[0]
+            newest, oldest = names[-1], names[0]
             newest_reused = await reused_by_next_turn(newest)
             oldest_reused = await reused_by_next_turn(oldest)
             assert oldest_reused < engine.count_tokens(prompts[oldest]) // 2
