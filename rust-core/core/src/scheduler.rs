@@ -84,6 +84,8 @@ struct Running {
     group: u32,
     /// Index into `channels`.
     channel: usize,
+    /// Computed elsewhere for now (`set_held`): in no plan.
+    held: bool,
 }
 
 #[derive(Debug)]
@@ -238,6 +240,7 @@ impl Scheduler {
                 left: prompt_tokens,
                 group,
                 channel: c,
+                held: false,
             });
             admitted.push(id);
         }
@@ -273,6 +276,16 @@ impl Scheduler {
             return Err(CoreError::invalid("n_tokens must be > 0, got 0"));
         }
         self.running[i].left = n_tokens;
+        Ok(())
+    }
+
+    /// Running request `id`'s prompt is read elsewhere for now (`held`: it is in no plan, and keeps
+    /// its slot), or is back (`held` false: plans name it again, `set_remaining` says what is left).
+    pub fn set_held(&mut self, id: i64, held: bool) -> Result<()> {
+        let i = self
+            .running_index(id)
+            .ok_or_else(|| CoreError::invalid(format!("request {id} is not running")))?;
+        self.running[i].held = held;
         Ok(())
     }
 
@@ -320,7 +333,7 @@ impl Scheduler {
         let decode: Vec<i64> = self
             .running
             .iter()
-            .filter(|r| r.left == 0 && r.group == group)
+            .filter(|r| r.left == 0 && r.group == group && !r.held)
             .map(|r| r.id)
             .collect();
         let mut budget = self.step_tokens - decode.len();
@@ -328,7 +341,11 @@ impl Scheduler {
             budget = budget.min(cap.max(1));
         }
         let mut prefill = Vec::new();
-        for r in self.running.iter_mut().filter(|r| r.group == group) {
+        for r in self
+            .running
+            .iter_mut()
+            .filter(|r| r.group == group && !r.held)
+        {
             if budget == 0 {
                 break;
             }
@@ -347,7 +364,7 @@ impl Scheduler {
     }
 
     fn next_group(&self) -> Option<u32> {
-        let groups = || self.running.iter().map(|r| r.group);
+        let groups = || self.running.iter().filter(|r| !r.held).map(|r| r.group);
         let after = self
             .last_group
             .and_then(|last| groups().filter(|&g| g > last).min());
@@ -565,6 +582,24 @@ mod tests {
         assert_eq!(s.plan(None).decode, [1]);
         assert!(s.set_remaining(1, 5).is_err()); // decoding already
         assert!(s.set_remaining(9, 5).is_err());
+    }
+
+    #[test]
+    fn a_held_request_keeps_its_slot_and_is_in_no_plan_until_back() {
+        let mut s = Scheduler::new(2, 64, 8, four()).unwrap();
+        s.submit(1, "api", 100, 0).unwrap();
+        s.submit(2, "web", 2, 7).unwrap();
+        assert_eq!(s.admit(), [2, 1]);
+        s.set_held(1, true).unwrap();
+        assert_eq!(s.plan(None).prefill, [(2, 2)]); // group 0 has nothing but the held one
+        assert_eq!(s.plan(None).decode, [2]);
+        s.submit(3, "api", 4, 0).unwrap();
+        assert!(s.admit().is_empty()); // it keeps its slot
+        s.set_held(1, false).unwrap();
+        s.set_remaining(1, 1).unwrap(); // read elsewhere but its last token
+        let plan = s.plan(None);
+        assert_eq!((plan.group, plan.prefill), (0, vec![(1, 1)]));
+        assert!(s.set_held(9, true).is_err());
     }
 
     #[test]

@@ -17,13 +17,31 @@ class InternalError(CoreError): ...
 class AbortFlag:
     """A flag llama.cpp's abort callback reads after every graph node, without the GIL: pass
     ``callback_address`` and ``data_address`` to ``llama_set_abort_callback``; while the flag is
-    set, ``llama_decode`` stops at the next node and returns 2 (its batch's cells removed)."""
+    set, ``llama_decode`` stops at the next node and returns 2 (its batch's cells removed). While a
+    pause is asked for, the callback holds the computing thread between two nodes instead (the
+    step goes on after ``resume``); the computing thread brackets its steps with ``enter`` and
+    ``leave``, so a pause asked for between steps holds the next one back."""
 
     def __init__(self) -> None: ...
-    def set(self) -> None: ...
+    def set(self) -> None:
+        """Stop the step in flight (a held one too) at its next node."""
     def clear(self) -> None: ...
     @property
     def is_set(self) -> bool: ...
+    def pause(self, timeout_s: float) -> bool:
+        """Ask the computing thread to hold and wait (without the GIL) until nothing computes:
+        True once it holds or is between steps, False after ``timeout_s``."""
+    def resume(self) -> None:
+        """Let the held thread go on."""
+    @property
+    def pause_asked(self) -> bool: ...
+    def enter(self) -> None:
+        """(the computing thread) A step begins; waits while a pause is asked for."""
+    def leave(self) -> None:
+        """(the computing thread) The step ended."""
+    @property
+    def parked_s(self) -> float:
+        """Seconds the computing thread spent held inside steps."""
     @property
     def callback_address(self) -> int:
         """The C function ``bool (*)(void *data)``."""
@@ -31,7 +49,7 @@ class AbortFlag:
     def data_address(self) -> int:
         """The callback's ``data``: valid while this object lives."""
     def poll(self) -> bool:
-        """What the C callback returns now (calls it as llama.cpp does)."""
+        """What the C callback returns now (calls it as llama.cpp does: holds while paused)."""
 
 class Tokenizer:
     """The model's own tokenizer; ids equal llama.cpp's ``llama_tokenize``."""
@@ -246,6 +264,9 @@ class Scheduler:
     def set_remaining(self, request_id: int, n_tokens: int) -> None:
         """Part of the prompt is in the KV cache already: only ``n_tokens`` (>= 1) remain to
         prefill. InvalidInputError unless the request is prefilling."""
+    def set_held(self, request_id: int, held: bool) -> None:
+        """The running request's prompt is read elsewhere for now (``held``: in no plan, its slot
+        kept), or is back (plans name it again). InvalidInputError unless it is running."""
     def plan(self, prompt_budget: int | None = None) -> StepPlan:
         """The next step, for one group: a token for every decoding sequence of it, then its prompt
         chunks in admission order up to ``step_tokens``, and at most ``prompt_budget`` (at least 1)

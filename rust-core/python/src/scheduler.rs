@@ -156,6 +156,10 @@ impl PyScheduler {
         self.with(|s| guard(|| s.set_remaining(request_id, n_tokens)))
     }
 
+    fn set_held(&self, request_id: i64, held: bool) -> PyResult<()> {
+        self.with(|s| guard(|| s.set_held(request_id, held)))
+    }
+
     #[pyo3(signature = (prompt_budget = None))]
     fn plan(&self, prompt_budget: Option<i64>) -> PyResult<PyStepPlan> {
         let prompt_budget = prompt_budget
