@@ -123,6 +123,11 @@ class ModelSection(_Section):
         default=0.9, ge=0, le=0.99,
         description="but a step reading a prompt beside streaming answers gives it at least this share of its time",
     )
+    prompt_lane: bool = Field(
+        default=True,
+        description="on a CPU, a long prompt beside streaming answers is read in whole batches in a second"
+        " context (its KV cells cost RAM), paused for each step of the answers",
+    )
     channel_weights: dict[Channel, int] = Field(
         default_factory=lambda: dict(DEFAULT_CHANNEL_WEIGHTS),
         description="admission priority per channel; a bigger weight gets more turns, none starves",

@@ -166,6 +166,18 @@ class _EngineCollector(Collector):
                 "Steps stopped in flight for the owner's request and planned again",
                 value=stats["interrupted_steps"],
             )
+            lane = stats["prompt_lane"]
+            for name, key, help_text in (
+                ("aiclone_engine_prompt_lane_handoffs", "handoffs", "Long prompts given to the prompt lane"),
+                ("aiclone_engine_prompt_lane_reads", "reads", "Prompts the prompt lane read to their end"),
+                ("aiclone_engine_prompt_lane_tokens", "tokens", "Prompt tokens the prompt lane computed"),
+                (
+                    "aiclone_engine_prompt_lane_taken_back",
+                    "taken_back",
+                    "Prompts the lane did not finish (the rest read in the main context)",
+                ),
+            ):
+                yield CounterMetricFamily(name, help_text, value=lane[key])
         yield CounterMetricFamily(
             "aiclone_engine_prompt_tokens_computed",
             "Prompt tokens prefilled",

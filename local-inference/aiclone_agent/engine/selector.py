@@ -177,6 +177,7 @@ def load_engine(model: ModelSection, models_dir: Path, host: HostFacts | None = 
         channel_weights=dict(model.channel_weights.items()),  # a copy: its Channel keys widen to str
         step_target_ms=model.step_target_ms,
         step_prompt_share=model.step_prompt_share,
+        prompt_lane=model.prompt_lane,
         reason=reason,
     )
     engine.info = replace(

@@ -24,6 +24,10 @@ async def test_metrics_count_requests_tokens_and_latency(agent):
     assert 'aiclone_time_to_first_token_seconds_count{channel="owner"} 1.0' in text
     assert 'aiclone_decode_tokens_per_second_count{channel="owner"} 1.0' in text
     assert 'aiclone_http_requests_total{method="POST",route="/api/chat/test",status="200"} 1.0' in text
+    # the engine's own counters, the prompt lane's among them (on a CPU: enabled, nothing read yet)
+    assert "aiclone_engine_steps_total" in text and "aiclone_engine_prompt_lane_reads_total 0.0" in text
+    lane = (await agent.client.get("/api/status")).json()["engine"]["prompt_lane"]
+    assert lane["enabled"] is True and lane["handoffs"] == 0
 
 
 async def test_status_shows_the_gpu_and_how_many_layers_went_onto_it(agent):

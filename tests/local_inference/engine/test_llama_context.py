@@ -90,3 +90,42 @@ def test_a_saved_sequence_restored_elsewhere_gives_the_logits_of_its_original_ce
         two_slots.decode([(7, start + i, 1, False) for i in range(n)])
     assert not two_slots.restore_sequence(state, 2)
     two_slots.seq_rm(1)
+
+
+def test_a_prompt_read_in_the_lane_context_gives_the_logits_of_reading_it_here(two_slots: LlamaContext):
+    """The prompt lane reads in a second context on the same model; its cells, copied into the main
+    context, give the next step bit for bit the logits the main context's own reading gives."""
+    prompt = [(1000 + 7 * i) % 30000 for i in range(150)]
+
+    def next_logits(seq: int) -> np.ndarray:
+        two_slots.decode([(5, len(prompt), seq, True)])
+        row = llama_cpp.llama_get_logits_ith(two_slots.ctx, -1)
+        logits = np.ctypeslib.as_array(row, shape=(two_slots.n_vocab,)).copy()
+        two_slots.seq_rm(seq, len(prompt), -1)
+        return logits
+
+    def read(context: LlamaContext, seq: int) -> None:
+        for start in range(0, len(prompt), context.shape.n_batch):
+            chunk = prompt[start : start + context.shape.n_batch]
+            context.decode([(token, start + i, seq, False) for i, token in enumerate(chunk)])
+
+    for seq in range(two_slots.shape.n_seq):
+        two_slots.seq_rm(seq)
+    read(two_slots, 0)
+    here = next_logits(0)
+    two_slots.seq_rm(0)
+
+    lane = two_slots.lane_context()
+    assert lane is not None and lane.shape.n_seq == 1 and lane.shape.n_ctx == two_slots.shape.n_ctx
+    try:
+        read(lane, 0)
+        state = lane.save_sequence(0)
+        assert state is not None
+        two_slots.decode([(7, i, 1, False) for i in range(30)])  # other cells first: it lands after them
+        assert two_slots.restore_sequence(state, 0)
+        assert np.array_equal(next_logits(0), here)
+    finally:
+        lane.close()
+    two_slots.seq_rm(0)
+    two_slots.seq_rm(1)
+    assert two_slots.model is not None  # the lane's context left the shared model alone

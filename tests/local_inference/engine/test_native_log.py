@@ -40,4 +40,7 @@ def test_an_interrupted_step_is_noted_at_debug_and_not_printed(model_path: Path,
         context.close()
     notes = [r for r in caplog.records if "removing memory module entries" in r.getMessage()]
     assert notes and all(r.levelno == logging.DEBUG for r in notes)
+    # nor is the abort itself an error: the decode loop asked for it
+    assert any("failed to decode, ret = 2" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert "removing memory module entries" not in capfd.readouterr().err

@@ -1,6 +1,7 @@
 """Priority beyond queue order, with the real tiny model: an owner request pauses a running API
 answer and takes its slot, and the paused answer resumes from its kept KV cells with the very text
-it would have had; while answers stream, a long prompt is read in budgeted chunks."""
+it would have had; while answers stream, a long prompt is read in budgeted chunks (without the
+prompt lane, ``test_prompt_lane.py``: a GPU's way, and ``model.prompt_lane: false``)."""
 
 from __future__ import annotations
 
@@ -31,9 +32,11 @@ def one_slot_engine(model_path: Path):
 
 @pytest.fixture(scope="module")
 def two_slot_engine(model_path: Path):
-    """Two slots: an owner request finds a free one beside a streaming API answer."""
+    """Two slots: an owner request finds a free one beside a streaming API answer. No prompt lane:
+    a long prompt beside an answer is read here, in the chunks these tests look at."""
     engine = load_engine(
-        ModelSection(base_model_path=str(model_path), n_ctx=2048, parallel=2, max_queue=4), model_path.parent
+        ModelSection(base_model_path=str(model_path), n_ctx=2048, parallel=2, max_queue=4, prompt_lane=False),
+        model_path.parent,
     )
     yield engine
     asyncio.run(engine.close())
@@ -248,7 +251,12 @@ def budget_engine(model_path: Path):
     advances by the smallest budget, whatever the machine."""
     engine = load_engine(
         ModelSection(
-            base_model_path=str(model_path), n_ctx=4096, parallel=2, step_target_ms=0.001, step_prompt_share=0
+            base_model_path=str(model_path),
+            n_ctx=4096,
+            parallel=2,
+            step_target_ms=0.001,
+            step_prompt_share=0,
+            prompt_lane=False,
         ),
         model_path.parent,
     )
@@ -294,6 +302,7 @@ async def test_a_long_prompt_beside_a_running_answer_is_read_in_budgeted_steps(b
     # the running answer each; budgeted, the answer keeps flowing through many more
     assert during > whole_batch_steps, (during, whole_batch_steps, n_long)
     assert engine.stats()["last_prompt_budget"] < engine.stats()["n_batch"]
+    assert engine.stats()["prompt_lane"]["handoffs"] == 0  # ``model.prompt_lane: false``
 
 
 async def test_a_long_prompt_beside_an_answer_is_read_in_chunks_that_shrink_as_it_deepens(two_slot_engine):

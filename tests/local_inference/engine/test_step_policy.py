@@ -1,10 +1,12 @@
-"""The decode loop's two per-step decisions as pure functions: how many prompt tokens a step that
-decodes may carry (from the step cost it measured), and which running sequence gives way."""
+"""The decode loop's per-step decisions as pure functions: how many prompt tokens a step that
+decodes may carry (from the step cost it measured), how long the prompt lane reads between two
+steps, and which running sequence gives way."""
 
 from __future__ import annotations
 
 from aiclone_agent.engine.llama_batch.step_policy import (
     CHUNK_FLOOR_SHARE,
+    LANE_GAP_SHARE,
     MIN_PROMPT_BUDGET,
     UNMEASURED_PROMPT_BUDGET,
     WHOLE_BATCH_SHARE,
@@ -14,6 +16,7 @@ from aiclone_agent.engine.llama_batch.step_policy import (
     StepShape,
     attention_per_tile_cell,
     cpu_attention_tiles,
+    lane_gap_s,
     linear_tiles,
     pick_victim,
     prompt_budget,
@@ -190,3 +193,19 @@ def test_a_sequence_gives_way_a_bounded_number_of_times():
     running = [sequence(1, 1, preemptions=3, admitted_at=2.0), sequence(2, 1, preemptions=0, admitted_at=1.0)]
     assert pick_victim(8, running, max_preemptions=3) == 2
     assert pick_victim(8, running[:1], max_preemptions=3) is None
+
+
+def test_the_lane_reads_a_fifth_of_a_whole_batch_between_the_answers_steps():
+    # a whole-batch lane step of 2,000 ms: the answers' gaps are a fifth of it, their step included
+    assert LANE_GAP_SHARE == 0.2
+    assert lane_gap_s((512, 2000.0), 512, 25.0, 150.0) == (400 - 25) / 1000
+    # deeper in the prompt its steps cost more, and the gaps grow with them
+    assert lane_gap_s((512, 2500.0), 512, 25.0, 150.0) > lane_gap_s((512, 2000.0), 512, 25.0, 150.0)
+    # a last step of fewer rows counts as a whole batch of them
+    assert lane_gap_s((128, 500.0), 512, 0.0, 150.0) == lane_gap_s((512, 2000.0), 512, 0.0, 150.0)
+
+
+def test_before_the_lane_has_measured_a_step_and_on_a_fast_machine_the_gap_is_the_step_target():
+    assert lane_gap_s(None, 512, 25.0, 150.0) == 0.15
+    # a fast machine: a fifth of its whole batch, and the answers' steps would eat the prompt's time
+    assert lane_gap_s((512, 300.0), 512, 25.0, 150.0) == 0.15

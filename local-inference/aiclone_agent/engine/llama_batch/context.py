@@ -76,10 +76,11 @@ class LlamaContext:
         self.n_layer = llama_cpp.llama_model_n_layer(model)
         self.n_embd = llama_cpp.llama_model_n_embd(model)
         self.n_params = llama_cpp.llama_model_n_params(model)
-        self._abort_flag = clone_core.AbortFlag()
-        self._abort_callback = llama_cpp.ggml_abort_callback(self._abort_flag.callback_address)
+        self._owns_model = True  # False for a lane's context: the main one frees the model
+        self.abort_flag = clone_core.AbortFlag()
+        self._abort_callback = llama_cpp.ggml_abort_callback(self.abort_flag.callback_address)
         llama_cpp.llama_set_abort_callback(
-            ctx, self._abort_callback, ctypes.c_void_p(self._abort_flag.data_address)
+            ctx, self._abort_callback, ctypes.c_void_p(self.abort_flag.data_address)
         )
 
     @classmethod
@@ -101,22 +102,8 @@ class LlamaContext:
             )
         n_seq = min(_MAX_SEQ, parallel + SPARE_SEQUENCES)
         shape = ContextShape(n_ctx=n_ctx, n_batch=min(n_batch, n_ctx), parallel=parallel, n_seq=n_seq)
-        params = llama_cpp.llama_context_default_params()
-        params.n_ctx = shape.n_ctx
-        params.n_batch = shape.n_batch
-        params.n_ubatch = shape.n_batch
-        params.n_seq_max = shape.n_seq
-        # Logits for one token per sequence at most (its next token), as llama-server reserves
-        # (n_outputs_max = its n_seq_max): the default (n_batch) reserves a logits row per batch
-        # token, 512 x the vocabulary (100 MB of compute buffer for a 49k vocabulary) never used.
-        params.n_outputs_max = shape.n_seq
-        params.n_outputs_max_per_seq = 1
-        params.kv_unified = True  # one pool of cells: sequences share a copied prefix's cells
         threads = n_threads or os.cpu_count() or 1
-        params.n_threads = threads
-        params.n_threads_batch = threads
-        params.no_perf = True
-        ctx = llama_cpp.llama_init_from_model(model, params)
+        ctx = _new_context(model, shape, threads, unified=True)
         if not ctx:
             llama_cpp.llama_model_free(model)
             raise ModelLoadError(
@@ -126,6 +113,25 @@ class LlamaContext:
             )
         on_cpu = n_gpu_layers == 0 or not llama_cpp.llama_supports_gpu_offload()
         return cls(model, ctx, shape, _metadata(model), threads=threads, attention_on_cpu=on_cpu)
+
+    def lane_context(self) -> LlamaContext | None:
+        """A second context on the same model with one sequence of the whole ``n_ctx`` (the prompt
+        lane's), or None when llama.cpp could not make one. It shares the model and the adapter."""
+        shape = ContextShape(n_ctx=self.shape.n_ctx, n_batch=self.shape.n_batch, parallel=1, n_seq=1)
+        ctx = _new_context(self.model, shape, self.threads, unified=False)
+        if not ctx:
+            return None
+        lane = LlamaContext(
+            self.model,
+            ctx,
+            shape,
+            self.metadata,
+            threads=self.threads,
+            attention_on_cpu=self.attention_on_cpu,
+        )
+        lane._owns_model = False
+        lane.follow_adapter(self)
+        return lane
 
     # -- tokens -----------------------------------------------------------------------------
     def is_eog(self, token: int) -> bool:
@@ -188,6 +194,12 @@ class LlamaContext:
             raise EngineError(f"llama.cpp could not load the adapter {path.name} (see the agent log)")
         self._lora, self._lora_path, self._lora_scale = handle, path, None
 
+    def follow_adapter(self, other: LlamaContext) -> None:
+        """Use ``other``'s adapter (a context on the same model): the handle is the model's."""
+        if self._lora is not other._lora:
+            self._lora, self._lora_path, self._lora_scale = other._lora, other._lora_path, None
+            llama_cpp.llama_set_adapters_lora(self.ctx, None, 0, None)
+
     def use_lora_scale(self, scale: float) -> bool:
         """Decode the next steps with the LoRA at ``scale`` (0: not in the graph at all); True when
         that changed what the context computes."""
@@ -208,10 +220,10 @@ class LlamaContext:
     def interrupt(self) -> None:
         """Stop the step in flight (any thread): ``decode`` raises ``DecodeError`` with
         ``interrupted``, until ``clear_interrupt``."""
-        self._abort_flag.set()
+        self.abort_flag.set()
 
     def clear_interrupt(self) -> None:
-        self._abort_flag.clear()
+        self.abort_flag.clear()
 
     def decode(self, entries: list[tuple[int, int, int, bool]]) -> None:
         """``entries``: (token, position, sequence, wants_logits); raises ``DecodeError``, and
@@ -243,8 +255,27 @@ class LlamaContext:
             return
         llama_cpp.llama_batch_free(self._batch)
         llama_cpp.llama_free(self.ctx)
-        llama_cpp.llama_model_free(self.model)
+        if self._owns_model:
+            llama_cpp.llama_model_free(self.model)
         self.ctx = self.model = None
+
+
+def _new_context(model, shape: ContextShape, threads: int, *, unified: bool):
+    params = llama_cpp.llama_context_default_params()
+    params.n_ctx = shape.n_ctx
+    params.n_batch = shape.n_batch
+    params.n_ubatch = shape.n_batch
+    params.n_seq_max = shape.n_seq
+    # Logits for one token per sequence at most (its next token), as llama-server reserves
+    # (n_outputs_max = its n_seq_max): the default (n_batch) reserves a logits row per batch
+    # token, 512 x the vocabulary (100 MB of compute buffer for a 49k vocabulary) never used.
+    params.n_outputs_max = shape.n_seq
+    params.n_outputs_max_per_seq = 1
+    params.kv_unified = unified  # one pool of cells: sequences share a copied prefix's cells
+    params.n_threads = threads
+    params.n_threads_batch = threads
+    params.no_perf = True
+    return llama_cpp.llama_init_from_model(model, params)
 
 
 def _metadata(model) -> dict[str, str]:

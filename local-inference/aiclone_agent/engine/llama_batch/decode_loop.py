@@ -25,6 +25,14 @@ than every one in that step, that would start now (a free slot, or a lighter ans
 interrupts it (``LlamaContext.interrupt``); llama.cpp drops the step's cells, nothing of it was
 accepted, and the next step is planned with the new request, which is then in it: the step planned
 again runs to its end.
+
+On a CPU, a prompt more than a batch long that arrives while anything else runs goes to the prompt
+lane (``prompt_lane.py``): a second context reads it in whole batches on a thread of its own, the
+scheduler holds it out of the plans (``set_held``), and every step here first pauses the lane
+between two of its graph nodes, then lets it read for a fifth of a whole batch's time
+(``step_policy.lane_gap_s``). Its cells come back into the request's sequence when it is done (or
+as far as it got, when the request is paused for the owner or the model is about to change), and
+the last prompt token is computed here.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ from typing import Any
 from aiclone_agent.engine.base import EngineError, FinishReason, GenerationChunk
 from aiclone_agent.engine.llama_batch.context import DecodeError, LlamaContext
 from aiclone_agent.engine.llama_batch.kv_slots import KvSlots
+from aiclone_agent.engine.llama_batch.prompt_lane import LaneRead, PromptLane
 from aiclone_agent.engine.llama_batch.requests import END, BatchRequest
 from aiclone_agent.engine.llama_batch.sampling import SamplerChain
 from aiclone_agent.engine.llama_batch.scheduling import QueueFullError, Scheduler
@@ -53,6 +62,7 @@ from aiclone_agent.engine.llama_batch.step_policy import (
     StepShape,
     attention_per_tile_cell,
     cpu_attention_tiles,
+    lane_gap_s,
     linear_tiles,
     pick_victim,
     prompt_budget,
@@ -91,6 +101,8 @@ class LoopCounters:
     preemptions: int = 0  # running sequences paused for a heavier channel's request
     priority_prompt_steps: int = 0  # steps that ended a heavier prompt and decoded no lighter answer
     interrupted_steps: int = 0  # steps stopped in flight for the owner's request (planned again)
+    lane_handoffs: int = 0  # long prompts given to the prompt lane
+    lane_taken_back: int = 0  # of those, the rest read here (a heavier request, a model change, an error)
     last_prompt_budget: int = 0  # the prompt-token cap of the last step that decoded
 
 
@@ -103,6 +115,7 @@ class DecodeLoop:
         cache_ram_bytes: int = 0,
         step_target_ms: float = TARGET_STEP_MS,
         step_prompt_share: float = PROMPT_SHARE,
+        prompt_lane: bool = True,
     ) -> None:
         self.context = context
         self.scheduler = scheduler
@@ -125,6 +138,13 @@ class DecodeLoop:
         self._closing = False
         self._step_weight: int | None = None  # the heaviest channel in the step in flight (lock held)
         self.lora_scale: float | None = None  # the adapter's own scale; None: no adapter loaded
+        # long prompts beside running answers read in whole batches elsewhere (CPU attention only)
+        self.lane_enabled = prompt_lane and context.attention_on_cpu
+        self.lane: PromptLane | None = None  # made at its first use
+        self._lane_read: LaneRead | None = None  # in flight (lock held to change)
+        self._lane_request: BatchRequest | None = None
+        self._lane_done: LaneRead | None = None  # finished, not landed yet
+        self._lane_step_ms = 0.0  # the last step beside a lane read, its wait for the lane to hold included
         self._thread = threading.Thread(target=self._run, name="llama-decode", daemon=True)
         self._thread.start()
 
@@ -187,28 +207,56 @@ class DecodeLoop:
         try:
             while True:
                 with self.lock:
-                    while not self._closing and not self.waiting and not self.running and not self._calls:
+                    while not self._closing and not self._calls and not self._has_work():
                         self._wake.wait()
                     if self._closing:
                         break
                     calls, self._calls = self._calls, []
                 self._run_calls(calls)
                 out: dict = defaultdict(list)
+                stepped = False
                 try:
-                    self._step(out)
+                    stepped = self._step(out)
                 except Exception as exc:  # a bug must not kill the loop: fail what runs, go on
                     log.exception("decode step failed")
                     self._fail_running(out, EngineError(f"generation failed: {exc}"))
                 finally:
                     self._step_ended()
                     _deliver(out)
+                if stepped:
+                    self._let_lane_read()
         finally:
+            self._close_lane()
             for _, future in self._calls:
                 future.set_exception(EngineError("the engine shut down"))
             out = defaultdict(list)
             for request in [*self.waiting.values(), *self.running.values()]:
                 self._end(request, out, error=EngineError("the engine shut down"))
             _deliver(out)
+
+    def _has_work(self) -> bool:
+        """(lock held) Whether a step could run: a request to start or one running here (not in
+        the prompt lane), or a lane read to take back."""
+        if self._lane_done is not None:
+            return True
+        if any(r is not self._lane_request for r in self.running.values()):
+            return True
+        return bool(self.waiting) and len(self.running) < self.context.shape.parallel
+
+    def _let_lane_read(self) -> None:
+        """While the lane reads, the cores are its between two steps of the loop: for a fifth of
+        a whole batch at the prompt's end (``lane_gap_s``), or until a request comes."""
+        with self.lock:
+            read = self._lane_read
+            if read is None or self._closing or self._calls or self._lane_done is not None:
+                return
+            assert self.lane is not None
+            n_batch, last = self.context.shape.n_batch, self.lane.last_step
+            per_token = self.step_cost.per_prompt_token
+            if last is None and per_token is not None:  # its first read: this context's prompt steps
+                last = (n_batch, per_token * n_batch)
+            gap = lane_gap_s(last, n_batch, self._lane_step_ms, self.step_target_ms)
+            self._wake.wait(gap)
 
     def _step_ended(self) -> None:
         """No step in flight: nothing to interrupt, not the next ``call`` either (a flag set after
@@ -218,6 +266,8 @@ class DecodeLoop:
             self.context.clear_interrupt()
 
     def _run_calls(self, calls: list[tuple[Callable[[Any, Any], Any], Future]]) -> None:
+        if calls:
+            self._take_back_lane()  # ``fn`` may change the model the lane computes with
         for fn, future in calls:
             try:
                 result = fn(self.context.model, self.context.ctx)
@@ -228,7 +278,8 @@ class DecodeLoop:
             self.slots.forget_cached()  # before the caller resumes: it sees the cache forgotten
             future.set_result(result)
 
-    def _step(self, out: dict) -> None:
+    def _step(self, out: dict) -> bool:
+        """One step; False when there was none to run."""
         with self.lock:
             for request in [r for r in self.waiting.values() if r.aborted]:
                 self.scheduler.cancel(request.id)
@@ -242,6 +293,8 @@ class DecodeLoop:
             for request in admitted:  # under the lock: a plan never names a request without its slot
                 if not request.done:
                     self._start(request)
+            self._land_lane_read()
+            self._hand_to_lane()
             decoding = sum(1 for r in self.running.values() if r.seq >= 0 and r.prefilled == len(r.feed))
             budget = prompt_budget(
                 self.step_cost,
@@ -260,7 +313,7 @@ class DecodeLoop:
                 (weights[running[i].channel] for i in [*decode_ids, *(i for i, _ in prefill)]), default=None
             )
         if not decode_ids and not prefill:
-            return
+            return False
         if decode_ids and self._heavier_prompt_ends(decode_ids, prefill):
             decode_ids = []  # the heavier request's first token comes one short step sooner
             self.counters.priority_prompt_steps += 1
@@ -289,7 +342,7 @@ class DecodeLoop:
             reads.append((request, chunk))
         began = time.perf_counter()
         if not self._decode(entries, [r for r, _ in [*decoded, *reads]], out):
-            return  # failed, or interrupted: nothing of the step was kept, it is planned again
+            return True  # failed, or interrupted: nothing of the step was kept, it is planned again
         for request, chunk in reads:
             request.prefilled += len(chunk)
         for request, tokens in [*decoded, *reads]:
@@ -308,6 +361,7 @@ class DecodeLoop:
         self.step_cost.observe(
             len(entries) - len(decode_ids), len(decode_ids), (time.perf_counter() - began) * 1000
         )
+        return True
 
     def _longest_read(self) -> PromptRead | None:
         """The long prompt being read (more new tokens than one batch) with the most tokens left,
@@ -317,12 +371,99 @@ class DecodeLoop:
         reading = [
             r
             for r in self.running.values()
-            if r.seq >= 0 and r.prefilled < len(r.feed) and len(r.feed) - r.read_from > n_batch
+            if r.seq >= 0
+            and r.prefilled < len(r.feed)
+            and len(r.feed) - r.read_from > n_batch
+            and r is not self._lane_request
         ]
         if not reading:
             return None
         longest = max(reading, key=lambda r: len(r.feed) - r.prefilled)
         return PromptRead(position=longest.prefilled, length=len(longest.feed))
+
+    # -- the prompt lane ------------------------------------------------------------------------
+    def _hand_to_lane(self) -> None:
+        """(lock held) Give the prompt lane the running request with the most prompt left, when
+        that is more than a batch and anything else runs beside it (alone, it reads here in whole
+        batches as fast)."""
+        if not self.lane_enabled or self._lane_read is not None or self._lane_done is not None:
+            return
+        if self.lane is not None and self.lane.busy:  # still ending a read it was told to drop
+            return
+        n_batch = self.context.shape.n_batch
+        long = [
+            r
+            for r in self.running.values()
+            if r.seq >= 0 and not r.done and len(r.feed) - 1 - r.prefilled > n_batch
+        ]
+        if not long:
+            return
+        request = max(long, key=lambda r: len(r.feed) - r.prefilled)
+        if len(self.running) == 1 and not self.waiting:
+            return
+        if self.lane is None:
+            lane_context = self.context.lane_context()
+            if lane_context is None:
+                log.warning("llama.cpp could not make the prompt lane's context; long prompts read in chunks")
+                self.lane_enabled = False
+                return
+            self.lane = PromptLane(lane_context, self._lane_finished)
+        prefix = self.context.save_sequence(request.seq) if request.prefilled else None
+        if request.prefilled and prefix is None:
+            return
+        read = LaneRead(request.id, request.feed[:-1], request.prefilled, prefix, request.group / 1000)
+        self.scheduler.set_held(request.id, True)
+        self._lane_read, self._lane_request = read, request
+        self.counters.lane_handoffs += 1
+        self.lane.start(read, self.context)
+
+    def _lane_finished(self, read: LaneRead) -> None:
+        """(the lane's thread) ``read`` ended: the next step takes it back."""
+        with self.lock:
+            if read is self._lane_read:
+                self._lane_done = read
+            self._wake.notify()
+
+    def _land_lane_read(self) -> None:
+        """(lock held) Put a finished lane read's cells into its request's sequence: the next step
+        computes the prompt's last token here. A read cut short lands what it had read, and the
+        rest of the prompt is read here; one that failed leaves the request what it held before."""
+        read, request = self._lane_done, self._lane_request
+        if read is None or request is None:
+            return
+        self._lane_done = self._lane_read = self._lane_request = None
+        self.scheduler.set_held(request.id, False)
+        if read.state is not None and read.read > request.prefilled:
+            if self.slots.replace(request.seq, read.tokens[: read.read], read.state):
+                self.counters.prompt_tokens_computed += read.read - read.start
+                request.prefilled = read.read
+            else:  # no room in one piece: the sequence was emptied
+                request.prefilled = request.read_from = 0
+        if request.prefilled < len(read.tokens):
+            self.counters.lane_taken_back += 1
+        self.scheduler.set_remaining(request.id, len(request.feed) - request.prefilled)
+
+    def _take_back_lane(self) -> None:
+        """Stop the lane's read and wait for it to end; its request reads the rest here."""
+        with self.lock:
+            read = self._lane_read
+            if read is None or self.lane is None:
+                return
+            self.lane.cancel(read)
+            while self._lane_done is not read and self._lane_read is read:
+                self._wake.wait()
+            self._land_lane_read()
+
+    def _drop_lane_read(self) -> None:
+        """(lock held) The lane's request ended: its read is of no use."""
+        read = self._lane_read
+        self._lane_read = self._lane_request = self._lane_done = None
+        if read is not None and self.lane is not None:
+            self.lane.cancel(read)
+
+    def _close_lane(self) -> None:
+        if self.lane is not None:
+            self.lane.close()
 
     def _heavier_prompt_ends(self, decode_ids: list[int], prefill: list[tuple[int, int]]) -> bool:
         """Whether this step finishes the prompt of a request heavier than every decoding one (the
@@ -339,6 +480,10 @@ class DecodeLoop:
     def _decode(self, entries, requests: list[BatchRequest], out: dict) -> bool:
         """Run the step; False when it failed (its requests ended with the error) or a heavier
         request interrupted it (llama.cpp kept none of its cells; the caller accepts nothing)."""
+        lane = self.lane if self._lane_read is not None else None
+        paused = time.perf_counter()
+        if lane is not None:
+            lane.pause()
         try:
             self.context.decode(entries)
             return True
@@ -356,6 +501,10 @@ class DecodeLoop:
                     self.running.pop(request.id, None)
                     self._end(request, out, error=error)
             return False
+        finally:
+            if lane is not None:
+                lane.resume()
+                self._lane_step_ms = (time.perf_counter() - paused) * 1000
 
     def _preempt(self) -> None:
         """(lock held) When a heavier channel's request waits and every slot is busy, pause the
@@ -365,6 +514,8 @@ class DecodeLoop:
         victim = self._victim()
         if victim is None:
             return
+        if victim is self._lane_request:
+            self._take_back_lane()  # what the lane read comes here first, and is kept with the rest
         held = self.slots.tokens[victim.seq]
         rest = victim.feed[victim.prefilled :] if victim.prefilled < len(victim.feed) else [victim.last_token]
         feed = [*held, *rest]
@@ -473,6 +624,8 @@ class DecodeLoop:
         request.done = True
         if request.sampler is not None:
             request.sampler.close()
+        if request is self._lane_request:
+            self._drop_lane_read()
         if request.seq >= 0 and release:
             self.slots.release(request.seq, keep=error is None)
         items = out[request.loop]

@@ -50,6 +50,7 @@ class LlamaBatchEngine(EngineClient):
         cache_ram_mib: int = CACHE_RAM_MIB,
         step_target_ms: float = TARGET_STEP_MS,
         step_prompt_share: float = PROMPT_SHARE,
+        prompt_lane: bool = True,
     ) -> None:
         self.info = info
         self.tokenizer = tokenizer
@@ -69,6 +70,7 @@ class LlamaBatchEngine(EngineClient):
             cache_ram_bytes=cache_ram_mib * 2**20,
             step_target_ms=step_target_ms,
             step_prompt_share=step_prompt_share,
+            prompt_lane=prompt_lane,
         )
         self._ids = itertools.count(1)
         self._by_key: dict[str, BatchRequest] = {}
@@ -89,6 +91,7 @@ class LlamaBatchEngine(EngineClient):
         cache_ram_mib: int = CACHE_RAM_MIB,
         step_target_ms: float = TARGET_STEP_MS,
         step_prompt_share: float = PROMPT_SHARE,
+        prompt_lane: bool = True,
     ) -> LlamaBatchEngine:
         context = LlamaContext.load(
             model_path,
@@ -133,6 +136,7 @@ class LlamaBatchEngine(EngineClient):
                 cache_ram_mib=cache_ram_mib,
                 step_target_ms=step_target_ms,
                 step_prompt_share=step_prompt_share,
+                prompt_lane=prompt_lane,
             )
         except (EngineError, clone_core.CoreError) as exc:  # e.g. channel weights the scheduler refuses
             context.close()
@@ -254,6 +258,7 @@ class LlamaBatchEngine(EngineClient):
             "priority_prompt_steps": counters.priority_prompt_steps,
             "interrupted_steps": counters.interrupted_steps,
             "last_prompt_budget": counters.last_prompt_budget,
+            "prompt_lane": _lane_stats(loop),
             # a long prompt's chunks beside answers: an attention tile per KV cell, in rows' worth
             "attention_per_tile_cell": round(loop.step_shape.attention_per_tile_cell, 6),
             "step_ms": {
@@ -279,6 +284,22 @@ class LlamaBatchEngine(EngineClient):
                 for channel, (n, total, worst) in list(counters.waits.items())
             },
         }
+
+
+def _lane_stats(loop: DecodeLoop) -> dict[str, object]:
+    """The prompt lane: whether this engine has one (CPU attention, ``model.prompt_lane``), the
+    long prompts handed to it, those it did not finish (the rest read in the main context), the
+    prompts and tokens it read and how long it was paused for the answers' steps."""
+    lane, counters = loop.lane, loop.counters
+    return {
+        "enabled": loop.lane_enabled,
+        "handoffs": counters.lane_handoffs,
+        "taken_back": counters.lane_taken_back,
+        "reads": lane.reads if lane else 0,
+        "tokens": lane.tokens if lane else 0,
+        "pauses": lane.pauses if lane else 0,
+        "paused_s": round(lane.paused_s, 3) if lane else 0.0,
+    }
 
 
 def _rounded(ms: float | None) -> float | None:

@@ -149,6 +149,18 @@ class KvSlots:
         self.tokens[seq].extend(tokens)
         self._new_cells(seq, len(tokens))
 
+    def replace(self, seq: int, tokens: Sequence[int], state) -> bool:
+        """``seq``'s cells become ``state`` (``save_sequence``'s copy of ``tokens``, computed in
+        another context on the same model: the prompt lane's); False when the cache had no room
+        for them in one piece (``seq`` is then empty)."""
+        self._clear(seq)
+        if not self._memory.restore_sequence(state, seq):
+            self._memory.seq_rm(seq, -1, -1)
+            return False
+        self.tokens[seq] = list(tokens)
+        self._new_cells(seq, len(tokens))
+        return True
+
     def release(self, seq: int, *, keep: bool) -> None:
         """The request in ``seq`` ended; ``keep`` its conversation (in RAM) for a next turn. Its
         cells leave the KV cache either way."""

@@ -3,8 +3,10 @@
 llama-cpp-python 0.3.36 maps ggml's log levels by an older enum: a warning is printed to stderr as
 an error, and an error is dropped as debug. Here DEBUG 1, INFO 2, WARN 3 and ERROR 4 keep their
 names (5 continues the line before), so a failed model load says why in the agent's log. llama.cpp's
-notes on each interrupted step (``decode: removing memory module entries ...``, one per sequence)
-are DEBUG: the decode loop interrupts steps on purpose (``LlamaContext.interrupt``).
+notes on each interrupted step (``decode: removing memory module entries ...``, one per sequence,
+and the three error lines of a step whose graph was aborted, status 1 and ``ret = 2``) are DEBUG:
+the decode loop interrupts steps on purpose (``LlamaContext.interrupt``), and stops the prompt
+lane's when its request ends.
 """
 
 from __future__ import annotations
@@ -22,7 +24,12 @@ log.setLevel(logging.WARNING)  # its INFO lines are the model's whole descriptio
 
 LEVELS = {0: logging.INFO, 1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
 CONTINUED = 5
-EXPECTED = ("decode: removing memory module entries",)  # an interrupted step's cells, dropped on purpose
+EXPECTED = (  # an interrupted step: its cells dropped on purpose, its graph aborted (GGML_STATUS_ABORTED)
+    "decode: removing memory module entries",
+    "graph_compute: ggml_backend_sched_graph_compute_async failed with error 1",
+    "process_ubatch: failed to compute graph, compute status: 1",
+    "llama_decode: failed to decode, ret = 2",
+)
 
 _last_level = logging.INFO
 _collecting = threading.local()  # .errors: the list ``errors()`` fills on this thread, if any
@@ -41,7 +48,7 @@ def _route(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
         return
     if collecting is not None:
         collecting.append(message)
-    if python_level == logging.WARNING and message.startswith(EXPECTED):
+    if python_level in (logging.WARNING, logging.ERROR) and message.startswith(EXPECTED):
         python_level = logging.DEBUG
     log.log(python_level, "%s", message)
 

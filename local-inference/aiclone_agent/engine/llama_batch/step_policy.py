@@ -48,6 +48,7 @@ PROMPT_SHARE = 0.9  # of a step that reads a prompt beside running answers, at l
 CHUNK_FLOOR_SHARE = 0.25  # of n_batch: the smallest chunk beside running answers of a prompt within a batch
 WHOLE_BATCH_SHARE = 0.22  # of a whole-batch step at the prompt's end: the longest step beside answers
 MIN_CHUNK_SHARE = 0.125  # of n_batch: the smallest chunk WHOLE_BATCH_SHARE's limit may leave
+LANE_GAP_SHARE = 0.2  # of a whole-batch step: the prompt lane's time between two steps of the loop
 MAX_PREEMPTIONS = 3  # per sequence
 EWMA_WEIGHT = 0.2  # of the newest measurement
 Q_TILE = 64  # rows of llama.cpp's CPU flash-attention tile (ggml_fa_tile_config::Q)
@@ -182,6 +183,20 @@ def floor_chunk(shape: StepShape, decoding: int, n_batch: int, read: PromptRead)
     if steps > 1 and -(-left // steps) < tile:  # even steps too small for a tile: fewer, larger ones
         steps = max(left // tile, 1)
     return -(-left // steps)
+
+
+def lane_gap_s(last: tuple[int, float] | None, n_batch: int, step_ms: float, target_ms: float) -> float:
+    """Seconds the prompt lane reads between two steps of the decode loop: ``LANE_GAP_SHARE`` of
+    its ``last`` step (rows, milliseconds of computing), counted as a whole batch, less the loop's
+    own step (``step_ms``, the wait for the lane to hold included), so the running answers' gaps
+    stay that share of the whole-batch steps a server reading in whole batches makes them wait for
+    (the deeper the prompt, the longer both); ``target_ms`` before the lane has measured a step,
+    and never less: each of the loop's steps costs the prompt its time."""
+    if last is None:
+        return target_ms / 1000
+    rows, ms = last
+    whole_ms = ms * n_batch / max(rows, 1)
+    return max(LANE_GAP_SHARE * whole_ms - step_ms, target_ms) / 1000
 
 
 @dataclass(frozen=True)
