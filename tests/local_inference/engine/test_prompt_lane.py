@@ -172,3 +172,41 @@ async def test_the_owner_pauses_a_prompt_in_the_lane_which_resumes_from_what_it_
     computed = after["prompt_tokens_computed"] - before["prompt_tokens_computed"]
     assert computed <= engine.count_tokens(prompt) + engine.count_tokens(prompt_for(engine, "Say hello."))
     assert rest[-1].finish_reason is not None
+
+
+@pytest.fixture(scope="module")
+def one_slot_lane_engine(model_path: Path):
+    engine = load_engine(
+        ModelSection(base_model_path=str(model_path), n_ctx=4096, parallel=1, n_batch=N_BATCH, max_queue=4),
+        model_path.parent,
+    )
+    yield engine
+    asyncio.run(engine.close())
+
+
+async def test_with_one_slot_the_owner_does_not_wait_for_a_read_in_the_lane(one_slot_lane_engine):
+    """One slot, held by an API prompt the lane reads (another API request waits, so it went there):
+    the owner's request takes the slot at once, the read stops where it is, and both API requests
+    are answered after the owner."""
+    engine = one_slot_lane_engine
+    before = engine.stats()
+    events: list[str] = []
+
+    async def api(name: str, prompt: str) -> None:
+        text, _ = await run(engine, prompt, GREEDY, name)
+        assert text
+        events.append(name)
+
+    first = asyncio.ensure_future(api("long", long_prompt(engine, "Notes for one slot.")))
+    await until(lambda: engine.stats()["prompt_tokens_computed"] > before["prompt_tokens_computed"])
+    second = asyncio.ensure_future(api("waiting", prompt_for(engine, "Say goodbye.")))
+    await until(lambda: lane(engine)["tokens"] > before["prompt_lane"]["tokens"])  # the lane reads it
+    owner, _ = await run(engine, prompt_for(engine, "Say hello."), GREEDY, "one-slot-owner", "owner")
+    events.append("owner")
+    await asyncio.gather(first, second)
+
+    after = engine.stats()
+    assert owner and events[0] == "owner"
+    assert after["prompt_lane"]["handoffs"] >= before["prompt_lane"]["handoffs"] + 1
+    assert after["prompt_lane"]["taken_back"] == before["prompt_lane"]["taken_back"] + 1
+    assert after["preemptions"] == before["preemptions"] + 1

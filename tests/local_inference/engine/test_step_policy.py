@@ -195,10 +195,10 @@ def test_a_sequence_gives_way_a_bounded_number_of_times():
     assert pick_victim(8, running[:1], max_preemptions=3) is None
 
 
-def test_the_lane_reads_a_fifth_of_a_whole_batch_between_the_answers_steps():
-    # a whole-batch lane step of 2,000 ms: the answers' gaps are a fifth of it, their step included
-    assert LANE_GAP_SHARE == 0.2
-    assert lane_gap_s((512, 2000.0), 512, 25.0, 150.0) == (400 - 25) / 1000
+def test_the_lane_reads_a_share_of_a_whole_batch_between_the_answers_steps():
+    # a whole-batch lane step of 2,000 ms: the answers' gaps are that share of it, their step included
+    assert 0.1 < LANE_GAP_SHARE < 0.25  # the answers' gaps under a quarter of a whole batch's
+    assert lane_gap_s((512, 2000.0), 512, 25.0, 150.0) == (LANE_GAP_SHARE * 2000 - 25) / 1000
     # deeper in the prompt its steps cost more, and the gaps grow with them
     assert lane_gap_s((512, 2500.0), 512, 25.0, 150.0) > lane_gap_s((512, 2000.0), 512, 25.0, 150.0)
     # a last step of fewer rows counts as a whole batch of them
@@ -207,5 +207,5 @@ def test_the_lane_reads_a_fifth_of_a_whole_batch_between_the_answers_steps():
 
 def test_before_the_lane_has_measured_a_step_and_on_a_fast_machine_the_gap_is_the_step_target():
     assert lane_gap_s(None, 512, 25.0, 150.0) == 0.15
-    # a fast machine: a fifth of its whole batch, and the answers' steps would eat the prompt's time
+    # a fast machine: that share of its whole batch, and the answers' steps would eat the prompt's time
     assert lane_gap_s((512, 300.0), 512, 25.0, 150.0) == 0.15

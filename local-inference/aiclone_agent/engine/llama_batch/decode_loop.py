@@ -29,7 +29,7 @@ again runs to its end.
 On a CPU, a prompt more than a batch long that arrives while anything else runs goes to the prompt
 lane (``prompt_lane.py``): a second context reads it in whole batches on a thread of its own, the
 scheduler holds it out of the plans (``set_held``), and every step here first pauses the lane
-between two of its graph nodes, then lets it read for a fifth of a whole batch's time
+between two of its graph nodes, then lets it read for 0.18 of a whole batch's time
 (``step_policy.lane_gap_s``). Its cells come back into the request's sequence when it is done (or
 as far as it got, when the request is paused for the owner or the model is about to change), and
 the last prompt token is computed here.
@@ -241,11 +241,14 @@ class DecodeLoop:
             return True
         if any(r is not self._lane_request for r in self.running.values()):
             return True
-        return bool(self.waiting) and len(self.running) < self.context.shape.parallel
+        # a request to admit, or one heavier than the prompt in the lane (which then gives way)
+        return bool(self.waiting) and (
+            len(self.running) < self.context.shape.parallel or self._victim() is not None
+        )
 
     def _let_lane_read(self) -> None:
-        """While the lane reads, the cores are its between two steps of the loop: for a fifth of
-        a whole batch at the prompt's end (``lane_gap_s``), or until a request comes."""
+        """While the lane reads, the cores are its between two steps of the loop: for
+        ``LANE_GAP_SHARE`` of a whole batch (``lane_gap_s``), or until a request comes."""
         with self.lock:
             read = self._lane_read
             if read is None or self._closing or self._calls or self._lane_done is not None:
