@@ -604,9 +604,11 @@ NOTE = (
     "is a large part of a step: raw llama.cpp needs about 1.6x the time for 170 new tokens after 1,530 "
     "cached ones as for 170 fresh ones. llama_cpp.server keeps only the last prompt, recomputes the whole "
     'history at every switch and its TTFT grows with the history (that row is "without KV reuse"). While '
-    "a 3,000-token prompt is read in n_batch chunks, running streams get one token per step, so their "
-    "inter-token latency rises to one step's time (a 512-token chunk attending to up to 3,000 tokens: "
-    "seconds on this CPU) instead of stopping for the whole prompt."
+    "llama-server reads a 3,000-token prompt in n_batch chunks, its running streams get one token per "
+    "step, so their inter-token latency rises to one step's time (a 512-token chunk attending to up to "
+    "3,000 tokens: seconds on this CPU). The agent reads that prompt in whole batches too, in a second "
+    "context (the prompt lane), which it pauses between two graph nodes for each step of the running "
+    "streams, about every fifth of a whole-batch step."
 )
 
 

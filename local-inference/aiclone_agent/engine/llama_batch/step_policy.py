@@ -1,4 +1,8 @@
-"""Two decisions the decode loop takes before each step, as pure functions of what it measured.
+"""Decisions the decode loop takes around each step, as pure functions of what it measured.
+
+On a CPU with ``model.prompt_lane`` on, a prompt longer than a batch beside other requests is read
+in the prompt lane (``prompt_lane.py``) and ``lane_gap_s`` says how long it reads between two of
+the loop's steps; the chunked reading below is then for the rest (a GPU, the lane off or busy).
 
 **The prompt budget.** A step that decodes running answers and also reads a long prompt takes as
 long as the prompt chunk makes it: with the whole ``n_batch`` (512 tokens) a 3,000-token prompt
