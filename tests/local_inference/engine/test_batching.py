@@ -14,7 +14,7 @@ from aiclone_agent.chat.template import Message, PromptRenderer
 from aiclone_agent.core.config import ModelSection
 from aiclone_agent.engine.base import EngineBusyError, SamplingParams
 from aiclone_agent.engine.selector import load_engine
-from tests.support.engine_runs import prompt_for, run
+from tests.support.engine_runs import prompt_for, run, until
 
 CODE_WORDS = ["apple", "river", "candle", "violin", "tiger", "rocket", "garden", "mirror"]
 
@@ -155,7 +155,7 @@ async def test_aborting_one_of_eight_lets_the_ninth_start_at_once(wide_engine):
     finally:
         for stream in streams:
             await stream.aclose()
-    await _until(lambda: wide_engine.stats()["running"] == 0)
+    await until(lambda: wide_engine.stats()["running"] == 0)
 
 
 async def test_a_full_queue_is_refused_with_a_retry_hint(wide_engine):
@@ -171,7 +171,7 @@ async def test_a_full_queue_is_refused_with_a_retry_hint(wide_engine):
     finally:
         for stream in streams:
             await stream.aclose()
-    await _until(lambda: wide_engine.stats()["running"] == 0 and wide_engine.stats()["waiting"] == 0)
+    await until(lambda: wide_engine.stats()["running"] == 0 and wide_engine.stats()["waiting"] == 0)
 
 
 async def test_next_turn_computes_only_its_new_tokens(wide_engine):
@@ -198,14 +198,6 @@ async def test_next_turn_computes_only_its_new_tokens(wide_engine):
                 assert computed <= n_prompt - previous_prompt[name], (name, turn, computed)
             previous_prompt[name] = n_prompt
             history.append(Message("assistant", answer))
-
-
-async def _until(condition, timeout: float = 20.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached")
 
 
 async def test_finished_conversations_wait_in_ram_and_their_next_turn_takes_their_cells_back(wide_engine):

@@ -18,22 +18,28 @@ from aiclone_agent.core.config import ModelSection
 from aiclone_agent.engine.base import SamplingParams
 from aiclone_agent.engine.selector import load_engine
 from tests.local_inference.engine.test_preemption import empty_cache
-from tests.support.engine_runs import prompt_for, run
+from tests.support.engine_runs import prompt_for, run, until
 
 N_BATCH = 64
 LONG_ANSWER = "List the numbers from 1 to 100, one per line."
 GREEDY = SamplingParams(max_tokens=24, temperature=0.0)
 
 
-@pytest.fixture(scope="module")
-def lane_engine(model_path: Path):
+def engine_with_slots(model_path: Path, parallel: int):
     """Small batches, so a prompt of a few hundred tokens is read in many lane steps."""
     engine = load_engine(
-        ModelSection(base_model_path=str(model_path), n_ctx=4096, parallel=3, n_batch=N_BATCH, max_queue=4),
+        ModelSection(
+            base_model_path=str(model_path), n_ctx=4096, parallel=parallel, n_batch=N_BATCH, max_queue=4
+        ),
         model_path.parent,
     )
     yield engine
     asyncio.run(engine.close())
+
+
+@pytest.fixture(scope="module")
+def lane_engine(model_path: Path):
+    yield from engine_with_slots(model_path, 3)
 
 
 def long_prompt(engine, opening: str) -> str:
@@ -42,12 +48,6 @@ def long_prompt(engine, opening: str) -> str:
 
 def lane(engine) -> dict:
     return engine.stats()["prompt_lane"]
-
-
-async def until(condition, timeout: float = 60.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.005)
 
 
 async def test_a_long_prompt_beside_streaming_answers_is_read_in_the_lane_while_they_flow(lane_engine):
@@ -141,12 +141,7 @@ async def test_a_model_change_mid_read_takes_the_prompt_back_and_it_is_read_here
 @pytest.fixture(scope="module")
 def full_lane_engine(model_path: Path):
     """Two slots: with an API answer streaming and a long API prompt in the lane, every slot is busy."""
-    engine = load_engine(
-        ModelSection(base_model_path=str(model_path), n_ctx=4096, parallel=2, n_batch=N_BATCH, max_queue=4),
-        model_path.parent,
-    )
-    yield engine
-    asyncio.run(engine.close())
+    yield from engine_with_slots(model_path, 2)
 
 
 async def test_the_owner_pauses_a_prompt_in_the_lane_which_resumes_from_what_it_read(full_lane_engine):
@@ -176,12 +171,7 @@ async def test_the_owner_pauses_a_prompt_in_the_lane_which_resumes_from_what_it_
 
 @pytest.fixture(scope="module")
 def one_slot_lane_engine(model_path: Path):
-    engine = load_engine(
-        ModelSection(base_model_path=str(model_path), n_ctx=4096, parallel=1, n_batch=N_BATCH, max_queue=4),
-        model_path.parent,
-    )
-    yield engine
-    asyncio.run(engine.close())
+    yield from engine_with_slots(model_path, 1)
 
 
 async def test_with_one_slot_the_owner_does_not_wait_for_a_read_in_the_lane(one_slot_lane_engine):
