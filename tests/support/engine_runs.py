@@ -25,3 +25,12 @@ async def until(condition, timeout: float = 30.0) -> None:
                 await asyncio.sleep(0.005)
     except TimeoutError:
         raise AssertionError("condition not reached") from None
+
+
+async def empty_cache(engine) -> None:
+    """Clear every kept conversation (a call on the engine forgets them): new cells are then taken
+    in order from the first. Greedy texts equal bit for bit only where a sequence's own cells lie in
+    the same order (CPU attention sums over cells in cell order); a cell freed below a sequence's
+    last one would take its next token out of that order."""
+    await engine.run_in_engine(lambda _model, _ctx: None)
+    assert engine.stats()["kv_cells_used"] == 0

@@ -14,7 +14,7 @@ import pytest
 from aiclone_agent.core.config import ModelSection
 from aiclone_agent.engine.base import SamplingParams
 from aiclone_agent.engine.selector import load_engine
-from tests.support.engine_runs import prompt_for, run
+from tests.support.engine_runs import empty_cache, prompt_for, run
 
 GREEDY = SamplingParams(max_tokens=64, temperature=0.0)
 LONG_ANSWER = "List the numbers from 1 to 40, one per line."
@@ -120,15 +120,6 @@ async def test_owner_requests_one_after_another_pause_it_a_bounded_number_of_tim
     assert chunks[-1].finish_reason is not None
     assert 1 <= engine.stats()["preemptions"] - before <= 3
     assert "".join(c.text for c in chunks) == alone
-
-
-async def empty_cache(engine) -> None:
-    """Clear every kept conversation (a call on the engine forgets them): new cells are then taken
-    in order from the first. Greedy texts equal bit for bit only where a sequence's own cells lie in
-    the same order (CPU attention sums over cells in cell order); a cell freed below a sequence's
-    last one would take its next token out of that order."""
-    await engine.run_in_engine(lambda _model, _ctx: None)
-    assert engine.stats()["kv_cells_used"] == 0
 
 
 class StepHook:

@@ -17,8 +17,7 @@ import pytest
 from aiclone_agent.core.config import ModelSection
 from aiclone_agent.engine.base import SamplingParams
 from aiclone_agent.engine.selector import load_engine
-from tests.local_inference.engine.test_preemption import empty_cache
-from tests.support.engine_runs import prompt_for, run, until
+from tests.support.engine_runs import empty_cache, prompt_for, run, until
 
 N_BATCH = 64
 LONG_ANSWER = "List the numbers from 1 to 100, one per line."
