@@ -414,7 +414,7 @@ class DecodeLoop:
         prefix = self.context.save_sequence(request.seq) if request.prefilled else None
         if request.prefilled and prefix is None:
             return
-        read = LaneRead(request.id, request.feed[:-1], request.prefilled, prefix, request.group / 1000)
+        read = LaneRead(request.feed[:-1], request.prefilled, prefix, request.group / 1000)
         self.scheduler.set_held(request.id, True)
         self._lane_read, self._lane_request = read, request
         self.counters.lane_handoffs += 1

@@ -43,16 +43,14 @@ class LaneRead:
     """One prompt to read: ``tokens`` from position ``start`` on, ``prefix`` holding the cells of
     the ``start`` tokens before (``LlamaContext.save_sequence``'s copy), under the adapter at
     ``lora_scale``. The lane fills in ``state``, the cells of the first ``read`` tokens (all of
-    them, or fewer when it was cancelled: what it had read is kept), or ``error``."""
+    them, or fewer when it was cancelled: what it had read is kept); None when it failed."""
 
-    request_id: int
     tokens: list[int]
     start: int
     prefix: Any
     lora_scale: float
     state: Any = None
     read: int = 0
-    error: str | None = None
     cancelled: bool = False
 
 
@@ -123,9 +121,8 @@ class PromptLane:
     def _run(self, read: LaneRead) -> None:
         try:
             self._read_prompt(read)
-        except Exception as exc:  # reported to the decode loop, which reads the prompt itself
+        except Exception:  # the decode loop, told by ``on_done``, reads the prompt itself
             log.exception("the prompt lane failed")
-            read.error = str(exc)
         finally:
             self.context.seq_rm(0)
             self._on_done(read)
