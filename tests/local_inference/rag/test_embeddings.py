@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import numpy as np
 
@@ -51,3 +52,27 @@ def test_an_embedding_runs_on_its_callers_thread_alone(embedder):
     thread.start()
     thread.join()
     assert counts["after"] == counts["before"], counts
+
+
+def test_a_question_is_embedded_while_a_documents_batch_is_still_being_embedded(embedder):
+    """Indexing a document embeds its chunks in batches of seconds; every answer's retrieval and
+    memory recall embeds its question meanwhile and must not wait for the batch to end."""
+    chunk = " ".join([EN_FACTS[0], EN_FACTS[1], EN_FACTS[2]] * 8)  # about 400 tokens: ~1 s each
+    batch_done = threading.Event()
+
+    def index() -> None:
+        embedder.embed_passages([chunk, chunk])
+        batch_done.set()
+
+    thread = threading.Thread(target=index)
+    thread.start()
+    clock = time.pthread_getcpuclockid(thread.ident)  # the batch's own CPU time: it is computing
+    deadline = time.monotonic() + 60
+    while time.clock_gettime(clock) < 0.05 and thread.is_alive() and time.monotonic() < deadline:
+        batch_done.wait(0.005)
+    assert not batch_done.is_set(), "the batch ended before the question came: the test proves nothing"
+    vector = embedder.embed_query("When can I visit the studio?")
+    answered_during_the_batch = not batch_done.is_set()
+    thread.join()
+    assert vector.shape == (embedder.dimension,)
+    assert answered_during_the_batch, "the question waited for the document's batch"
