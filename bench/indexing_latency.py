@@ -3,7 +3,7 @@
 Indexing embeds a document's chunks with e5 in batches of 16 (seconds each on a CPU), and every
 answer embeds its question for the knowledge-base search and the memory recall meanwhile. One
 agent (the bench's model and settings, knowledge base on), reached over HTTP: the owner's test
-chat idle, then a ~100-chunk text document uploaded and the same chat asked while its status says
+chat idle, then a 135-chunk text document uploaded and the same chat asked while its status says
 "indexing". Prints Markdown; ``--write`` puts it into docs/benchmarks.md.
 
     .venv/bin/python bench/indexing_latency.py [--asks 8] [--write]
@@ -37,7 +37,7 @@ class KnowledgeAgent(Agent):
 
 
 def document() -> bytes:
-    """About 100 chunks of 256 tokens: a minute of embedding on 2 cores."""
+    """135 chunks at the default 256 tokens (32 overlapping): about a minute of embedding on 2 cores."""
     return "\n\n".join(f"{note(k)} {long_text()[:1500]}" for k in range(60)).encode()
 
 
@@ -90,7 +90,7 @@ def render(idle: list[float], during: list[float]) -> str:
             "| when | asks | median | max | each |",
             "|---|---|---|---|---|",
             row("idle", idle),
-            row("while a ~100-chunk document is indexed", during),
+            row("while a 135-chunk document is indexed", during),
         ]
     )
 
